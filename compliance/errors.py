@@ -1,0 +1,34 @@
+"""The one error hierarchy: core code raises these, the CLI turns them into ``Error: …`` once."""
+from __future__ import annotations
+
+
+class ComplianceError(Exception):
+    """Base of every error the tool reports to a person."""
+
+
+class ScriptError(ComplianceError):
+    """A sales script file is missing, unreadable or invalid."""
+
+    def __init__(self, message: str, problems: list | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class TranscriptError(ComplianceError):
+    """A transcript file cannot be read or has the wrong shape."""
+
+
+class AudioError(ComplianceError):
+    """A recording cannot be decoded."""
+
+
+class ModelError(ComplianceError):
+    """The speech model is missing or cannot be loaded."""
+
+
+class StoreError(ComplianceError):
+    """The history database cannot be used."""
+
+
+class ReportError(ComplianceError):
+    """Reports cannot be rendered or written."""
