@@ -1,0 +1,183 @@
+"""The command line: parse options, call one core function, print its result."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ComplianceError, ScriptError
+from .resources import default_script_path
+from .result import CallResult
+
+LEVELS = ("newcomer", "experienced")
+VERDICT_WORDS = {
+    "below": "ниже коридора",
+    "within": "в коридоре",
+    "above": "выше коридора",
+}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="compliance")
+def cli() -> None:
+    """How closely sales calls follow the sales script.
+
+    Example: compliance score call.txt --level newcomer
+    """
+
+
+def main() -> None:
+    cli(prog_name="compliance")
+
+
+def script_option(func):
+    return click.option(
+        "--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Sales script YAML (default: the bundled sales_call.ru.yaml).",
+    )(func)
+
+
+def level_option(func):
+    return click.option(
+        "--level", type=click.Choice(LEVELS), default="newcomer", show_default=True,
+        help="The manager's level: sets the expected adherence band.",
+    )(func)
+
+
+def load_script_or_fail(path: Path | None):
+    """Load a script for a command, turning problems into one ``Error:`` message."""
+    from .script import load_script
+
+    try:
+        return load_script(path or default_script_path())
+    except ScriptError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _mark(ok: bool) -> str:
+    return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
+
+
+def format_result(result: CallResult) -> str:
+    """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
+    out: list[str] = []
+    head = result.file or "call"
+    out.append(click.style(head, bold=True) + f"  (script {result.script_id}, level {result.level})")
+    for note in result.notes:
+        out.append(f"  note: {note}")
+    if not result.connected:
+        out.append(f"  NOT CONNECTED: {result.not_connected_reason} — not scored")
+        return "\n".join(out)
+    for stage in result.stages:
+        if not stage.applies:
+            state = "не применимо" if stage.required else "не звучал (необязательный)"
+            out.append(f"  - {stage.id:<16} {state}")
+            continue
+        req = "" if stage.required else " (необязательный)"
+        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}")
+        for line in stage.lines:
+            when = f" @{line.start:.1f}s" if line.start is not None else ""
+            said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
+            out.append(f"      {line.similarity:5.1f}  {line.text}{said}")
+    for v in result.order_violations:
+        out.append(f"  порядок: {v.message}")
+    for hit in result.forbidden:
+        when = f" @{hit.start:.1f}s" if hit.start is not None else ""
+        out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
+    band = f"{result.band[0]:g}–{result.band[1]:g} %"
+    verdict = VERDICT_WORDS.get(result.verdict or "", "")
+    out.append(
+        f"  Соответствие скрипту: {result.adherence:.1f} %   покрытие этапов: {result.coverage:.0f} %   "
+        f"коридор ({result.level}): {band} → {verdict}"
+    )
+    return "\n".join(out)
+
+
+def echo_results(results: list[CallResult], as_json: bool) -> None:
+    """Print results as a table, or one JSON object per line (with a ``file`` field)."""
+    for i, result in enumerate(results):
+        if as_json:
+            click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            if i:
+                click.echo()
+            click.echo(format_result(result))
+
+
+@cli.command()
+@click.argument("transcripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@script_option
+@level_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call (JSON Lines).")
+def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, as_json: bool) -> None:
+    """Score transcripts (.txt with М:/К: lines, or .json) against a sales script.
+
+    Example: compliance score call.txt --script scripts_yaml/sales_call.ru.yaml --level newcomer
+    """
+    from .match import score_call
+    from .transcript import load_transcript
+
+    script = load_script_or_fail(script_path)
+    script.band(level)
+    failures = []
+    results = []
+    for path in transcripts:
+        try:
+            result = score_call(load_transcript(path), script, level)
+        except ComplianceError as exc:
+            failures.append(str(exc))
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        result.file = str(path)
+        results.append(result)
+        echo_results([result], as_json)
+    if failures:
+        sys.exit(1)
+
+
+@cli.group()
+def script() -> None:
+    """Check sales scripts and print their schema."""
+
+
+@script.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def script_check(files: tuple[Path, ...]) -> None:
+    """Validate script files: one line per problem (file:line: field: message).
+
+    With no FILE, checks the bundled default script.
+
+    Example: compliance script check scripts_yaml/sales_call.ru.yaml
+    """
+    from .script import check_script_file
+
+    bad = False
+    for path in files or (default_script_path(),):
+        loaded, problems = check_script_file(path)
+        for problem in problems:
+            click.echo(str(problem))
+        if problems:
+            bad = True
+        else:
+            n_lines = sum(len(s.lines) for s in loaded.stages)
+            click.echo(f"{path}: ok ({loaded.id}: {len(loaded.stages)} stages, {n_lines} lines)")
+    if bad:
+        sys.exit(1)
+
+
+@script.command("schema")
+def script_schema_cmd() -> None:
+    """Print the JSON Schema of script files (for editor autocompletion).
+
+    Example: compliance script schema > sales-script.schema.json
+    """
+    from .script import script_schema
+
+    click.echo(json.dumps(script_schema(), ensure_ascii=False, indent=2))
+
+
+# Commands that live in their own modules register themselves on ``cli``.
+from . import cli_audio, cli_batch, cli_report  # noqa: E402,F401

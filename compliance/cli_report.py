@@ -1,0 +1,2 @@
+"""Commands: report (registered on the main group)."""
+from .cli import cli  # noqa: F401
