@@ -1,0 +1,135 @@
+"""Promotion readiness: is a newcomer ready for the general structure, is an experienced manager slipping.
+
+Pure logic over stored calls (``CallRecord``); no I/O. The CLI's ``compliance readiness`` and the
+manager/team reports both read :func:`assess_readiness`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from .errors import ComplianceError
+from .result import CallRecord
+
+IN_BAND = ("within", "above")
+
+
+class Readiness(BaseModel):
+    """One manager's standing over the last ``window`` connected calls."""
+
+    manager: str
+    manager_name: str = ""
+    level: str
+    ready: Optional[bool] = None          # newcomers only; None: experienced, or good so far but too few calls
+    window: int
+    calls_considered: int = 0
+    share_in_band: float = 0.0            # 0–1: calls whose verdict is within/above the level's band
+    mean_adherence: Optional[float] = None
+    stage_presence: dict[str, float] = Field(default_factory=dict)  # required stage id → share 0–1
+    weakest_stages: list[str] = Field(default_factory=list)
+    calls_below: list[str] = Field(default_factory=list)            # call ids below the band
+    reasons: list[str] = Field(default_factory=list)
+    flagged_for_review: bool = False      # experienced managers below their band
+
+
+def _chronological(records: list[CallRecord]) -> list[CallRecord]:
+    return sorted(records, key=lambda r: (r.date or "", r.time or "", r.analysed_at or "", r.call_id))
+
+
+def _stage_stats(calls: list[CallRecord]) -> tuple[dict[str, float], dict[str, float]]:
+    """Presence share and mean score of each required stage, over the calls where it applies."""
+    applies: dict[str, int] = {}
+    present: dict[str, int] = {}
+    scores: dict[str, float] = {}
+    for rec in calls:
+        for stage in rec.result.stages:
+            if not stage.required or not stage.applies:
+                continue
+            applies[stage.id] = applies.get(stage.id, 0) + 1
+            present[stage.id] = present.get(stage.id, 0) + int(stage.present)
+            scores[stage.id] = scores.get(stage.id, 0.0) + stage.score
+    presence = {sid: present[sid] / n for sid, n in applies.items()}
+    mean_score = {sid: scores[sid] / n for sid, n in applies.items()}
+    return presence, mean_score
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def assess_readiness(
+    records: list[CallRecord],
+    level: str,
+    window: int = 20,
+    min_share: float = 0.8,
+    min_stage_presence: float = 0.9,
+    *,
+    manager: str | None = None,
+    manager_name: str | None = None,
+    min_calls: int | None = None,
+) -> Readiness:
+    """Judge one manager over their last ``window`` connected calls.
+
+    A newcomer is ready when at least ``min_share`` of those calls meet the band (verdict within or
+    above) and every required stage is present in at least ``min_stage_presence`` of the calls where it
+    applies; otherwise ``ready=False`` with the reasons. When the figures pass but there are fewer than
+    ``min_calls`` (default: ``window``) connected calls, the answer is ``None`` ("not enough calls yet").
+    An experienced manager gets ``ready=None`` and is flagged for review when fewer than ``min_share``
+    of the calls meet the band or a required stage is missing too often.
+
+    Args:
+        records: the calls of ONE manager (any order; non-connected calls are ignored).
+        level: the manager's current level (``newcomer`` / ``experienced``).
+
+    Raises:
+        ComplianceError: the records belong to more than one manager.
+    """
+    managers = {r.manager for r in records}
+    if len(managers) > 1:
+        raise ComplianceError(f"readiness is per manager; got calls of {', '.join(sorted(managers))}")
+    first = records[0] if records else None
+    out = Readiness(
+        manager=manager or (first.manager if first else ""),
+        manager_name=manager_name or (first.manager_name if first else ""),
+        level=level,
+        window=window,
+    )
+    calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
+    out.calls_considered = len(calls)
+    if not calls:
+        out.reasons.append("нет соединённых звонков для оценки")
+        return out
+    in_band = [r for r in calls if r.result.verdict in IN_BAND]
+    out.share_in_band = len(in_band) / len(calls)
+    adherences = [r.result.adherence for r in calls if r.result.adherence is not None]
+    out.mean_adherence = sum(adherences) / len(adherences) if adherences else None
+    out.calls_below = [r.call_id for r in calls if r.result.verdict == "below"]
+    out.stage_presence, mean_score = _stage_stats(calls)
+    out.weakest_stages = sorted(out.stage_presence, key=lambda s: (out.stage_presence[s], mean_score[s]))[:3]
+
+    weak = [s for s in out.weakest_stages if out.stage_presence[s] < min_stage_presence]
+    weak += [s for s, p in out.stage_presence.items() if p < min_stage_presence and s not in weak]
+    band_ok = out.share_in_band >= min_share
+    if not band_ok:
+        out.reasons.append(
+            f"в коридоре {_pct(out.share_in_band)} звонков (нужно ≥ {_pct(min_share)}); "
+            f"ниже коридора: {len(out.calls_below)} из {len(calls)}"
+        )
+    for sid in weak:
+        out.reasons.append(
+            f"этап «{sid}» есть в {_pct(out.stage_presence[sid])} звонков (нужно ≥ {_pct(min_stage_presence)})"
+        )
+    if level == "newcomer":
+        needed = window if min_calls is None else min_calls
+        if not band_ok or weak:
+            out.ready = False
+        elif len(calls) < needed:
+            # The figures look good, but too few calls to promote on.
+            out.reasons.append(f"мало звонков для решения: {len(calls)} из {needed}")
+            out.ready = None
+        else:
+            out.ready = True
+    else:
+        out.flagged_for_review = not band_ok or bool(weak)
+    return out
