@@ -20,6 +20,8 @@ class LineResult(BaseModel):
     end: Optional[float] = None
     turn: Optional[int] = None        # index of the transcript segment where the match starts
     alternatives: list[str] = Field(default_factory=list)
+    paraphrase: bool = False          # found through a cue: said in the manager's own words
+    cue: Optional[str] = None         # the cue that matched, when ``paraphrase``
 
 
 class StageResult(BaseModel):

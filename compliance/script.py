@@ -41,13 +41,18 @@ def _check_line_text(text: str) -> str:
 
 
 class AnyOf(BaseModel):
-    """Alternatives for one line: saying any of them counts."""
+    """Alternatives for one line: saying any of them counts in full.
+
+    ``cues`` are short phrases that show the line was said in the manager's own words (the general
+    structure); a cue counts as a paraphrase, for ``paraphrase_credit`` of a verbatim line.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     any: list[str] = Field(min_length=1)
+    cues: list[str] = Field(default_factory=list, description="Paraphrase markers: the line said in own words.")
 
-    @field_validator("any")
+    @field_validator("any", "cues")
     @classmethod
     def _lines(cls, value: list[str]) -> list[str]:
         return [_check_line_text(v) for v in value]
@@ -79,6 +84,10 @@ class Stage(BaseModel):
     def alternatives(self) -> list[list[str]]:
         """Each line as the list of its alternatives."""
         return [[line] if isinstance(line, str) else list(line.any) for line in self.lines]
+
+    def cues(self) -> list[list[str]]:
+        """Each line's paraphrase cues (empty for a plain line)."""
+        return [[] if isinstance(line, str) else list(line.cues) for line in self.lines]
 
 
 def _default_levels() -> dict[str, Band]:

@@ -1,0 +1,435 @@
+"""Match what the manager said against a sales script and score the call.
+
+Everything here is pure and fast: a transcript and a script in, a ``CallResult`` out.
+
+How a line is found: the manager's speech becomes a stream of normalised tokens (lemmas and stems, fillers
+dropped). Every script token is compared with every distinct spoken token at once (RapidFuzz ``cdist``) and
+the similarity becomes a credit in [0, 1]. A line is located by sliding a window a little wider than the line
+along the stream; the window's score is the weighted share of the line's tokens it contains (content words
+weigh more than pronouns and particles). The best window is the evidence. Windows run over the manager's
+turns joined together, so a line split across two adjacent turns is still found.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Optional
+
+import numpy as np
+from pydantic import BaseModel, Field
+from rapidfuzz import fuzz, process
+
+from .normalize import FUNCTION_WEIGHT, Token, fold, join_split, tokenize
+from .result import CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
+from .script import SalesScript
+from .transcript import Segment, Transcript
+
+_PLACEHOLDER = re.compile(r"\{(?:client|manager|company)\}")
+_PRONOUNS = frozenset({"я", "мы", "вы", "ты", "он", "она", "они", "оно"})
+
+VOICEMAIL_MARKERS = (
+    "абонент недоступен", "абонент не может ответить", "аппарат абонента выключен", "вне зоны действия сети",
+    "оставьте сообщение после сигнала", "оставьте ваше сообщение", "после звукового сигнала",
+    "номер не существует", "неправильно набран номер", "набранный вами номер", "голосовая почта",
+    "автоответчик", "абонент занят", "не отвечает перезвоните позже", "вызываемый абонент",
+)
+
+
+class MatchOptions(BaseModel):
+    """Thresholds of the matcher; the defaults are tuned on the labelled set in tests/fixtures/calls."""
+
+    credit_low: float = Field(default=65.0, description="Token similarity below which a word earns nothing.")
+    credit_high: float = Field(default=90.0, description="Token similarity from which a word earns full credit.")
+    noise_floor: float = Field(default=40.0, description="A line scoring below this is reported as not found (0).")
+    line_present: float = Field(default=60.0, description="A stage is present when one of its lines reaches this.")
+    cue_threshold: float = Field(default=80.0, description="A paraphrase cue counts from this similarity.")
+    paraphrase_credit: float = Field(default=60.0, description="What a line said in own words (a cue) is worth.")
+    forbidden_similarity: float = Field(default=85.0, description="Per-word similarity for a forbidden phrase.")
+    min_words: int = Field(default=25, description="Fewer words in the whole call: not connected.")
+    min_client_words: int = Field(default=5, description="The client said fewer words: not connected.")
+    min_turns: int = Field(default=4, description="Fewer alternating turns: a hang-up, not connected.")
+    min_party_speech: float = Field(default=3.0, description="Seconds each party must speak (audio).")
+    min_two_party_speech: float = Field(default=10.0, description="Seconds both parties must speak together (audio).")
+
+
+@dataclass
+class _Line:
+    text: str
+    rows: np.ndarray          # index of each token in the script vocabulary
+    weights: np.ndarray
+    content: np.ndarray       # bool: token is a content word
+    width: int
+
+
+@dataclass
+class _Compiled:
+    stages: list[list[list[_Line]]]         # stage → line → alternatives
+    cues: list[list[list[_Line]]]           # stage → line → paraphrase cues
+    keys: list[str]
+    lemmas: list[str]
+    forbidden: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = False) -> _Line:
+    placeholders = len(_PLACEHOLDER.findall(text))
+    tokens = [t for t in tokenize(_PLACEHOLDER.sub(" ", text)) if not t.filler]
+    rows = [vocab.setdefault((t.key, t.lemma), len(vocab)) for t in tokens]
+    n = len(tokens)
+    # A cue is a tight phrase; a line allows a few inserted words and names for its placeholders.
+    width = n + 3 * placeholders + (1 if cue else max(2, math.ceil(n * 0.4)))
+    return _Line(
+        text=text,
+        rows=np.array(rows, dtype=np.int64),
+        weights=np.array([t.weight for t in tokens], dtype=np.float64),
+        content=np.array([t.weight >= 1.0 for t in tokens], dtype=bool),
+        width=width,
+    )
+
+
+@lru_cache(maxsize=64)
+def _compile_cached(script_json: str) -> _Compiled:
+    script = SalesScript.model_validate_json(script_json)
+    vocab: dict[tuple[str, str], int] = {}
+    stages = [[[_compile_line(alt, vocab) for alt in alts] for alts in stage.alternatives()] for stage in script.stages]
+    cues = [[[_compile_line(c, vocab, cue=True) for c in line] for line in stage.cues()] for stage in script.stages]
+    ordered = sorted(vocab, key=vocab.get)
+    forbidden = [(p, tuple(t.surface for t in tokenize(p))) for p in script.forbidden]
+    return _Compiled(stages, cues, [k for k, _ in ordered], [lem for _, lem in ordered], forbidden)
+
+
+def _compile(script: SalesScript) -> _Compiled:
+    return _compile_cached(script.model_dump_json())
+
+
+@dataclass
+class _Stream:
+    """The manager's speech as tokens, with where each came from."""
+
+    tokens: list[Token]           # all tokens, fillers included (forbidden phrases need them)
+    content: list[Token]          # the tokens lines are matched against (no fillers)
+    joined: list[Optional[Token]]  # content[i] + content[i+1] when the recogniser split one word
+
+
+def _token_times(seg: Segment, tokens: list[Token]) -> None:
+    if seg.words and any(w.start is not None for w in seg.words):
+        spans, cursor, low = [], 0, fold(seg.text)
+        for w in seg.words:
+            word = fold(w.word.strip())
+            at = low.find(word, cursor) if word else -1
+            if at >= 0:
+                spans.append((at, w.start))
+                cursor = at + len(word)
+        for t in tokens:
+            t.time = next((start for at, start in reversed(spans) if at <= t.char_start), seg.start)
+    elif seg.start is not None:
+        span = (seg.end - seg.start) if seg.end is not None else 0.0
+        length = max(len(seg.text), 1)
+        for t in tokens:
+            t.time = round(seg.start + span * t.char_start / length, 2)
+
+
+def _stream(segments: list[Segment], speakers: set[str]) -> _Stream:
+    tokens: list[Token] = []
+    for index, seg in enumerate(segments):
+        if seg.speaker not in speakers:
+            continue
+        seg_tokens = tokenize(seg.text)
+        _token_times(seg, seg_tokens)
+        for t in seg_tokens:
+            t.segment = index
+        tokens.extend(seg_tokens)
+    content = [t for t in tokens if not t.filler]
+    joined: list[Optional[Token]] = []
+    for a, b in zip(content, content[1:]):
+        word = join_split(a.surface, b.surface) if a.segment == b.segment else None
+        joined.append(tokenize(word)[0] if word else None)
+    joined.append(None)
+    return _Stream(tokens, content, joined)
+
+
+def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Credit of every script token for every stream position (direct word, and split-word join)."""
+    spoken: dict[tuple[str, str], int] = {}
+    pos = [spoken.setdefault((t.key, t.lemma), len(spoken)) for t in stream.content]
+    pos_joined = [spoken.setdefault((t.key, t.lemma), len(spoken)) if t else -1 for t in stream.joined]
+    u_keys = [k for k, _ in spoken]
+    u_lemmas = [lem for _, lem in spoken]
+    sim = np.maximum(
+        process.cdist(comp.keys, u_keys, scorer=fuzz.ratio, dtype=np.uint8),
+        process.cdist(comp.lemmas, u_lemmas, scorer=fuzz.ratio, dtype=np.uint8),
+    ).astype(np.float32)
+    credit = np.clip((sim - opts.credit_low) / (opts.credit_high - opts.credit_low), 0.0, 1.0)
+    credit = np.concatenate([credit, np.zeros((credit.shape[0], 1), dtype=np.float32)], axis=1)  # column -1: none
+    return credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64)
+
+
+@dataclass
+class _Found:
+    similarity: float
+    first: int = -1
+    last: int = -1
+
+
+def _locate(line: _Line, credit: np.ndarray, pos: np.ndarray, pos_joined: np.ndarray, opts: MatchOptions) -> _Found:
+    n_pos = len(pos)
+    if n_pos == 0 or len(line.rows) == 0:
+        return _Found(0.0)
+    sub = credit[line.rows]
+    per_pos = np.maximum(sub[:, pos], sub[:, pos_joined])          # (line tokens × positions)
+    width = min(line.width, n_pos)
+    starts = n_pos - width + 1
+    best = per_pos[:, :starts].copy()
+    for k in range(1, width):
+        np.maximum(best, per_pos[:, k:k + starts], out=best)
+    scores = line.weights @ best / line.weights.sum()
+    if line.content.any():
+        scores = np.where(best[line.content].sum(axis=0) > 0, scores, 0.0)
+    top = float(scores.max())
+    similarity = top * 100
+    if similarity < opts.noise_floor:
+        return _Found(0.0)
+    # Several windows may hold the same words; the evidence is the tightest of them.
+    spans = [(i + a, i + b) for i in np.flatnonzero(scores >= top - 1e-9)[:16]
+             for a, b in [_span(per_pos[:, i:i + width], line.content)]]
+    first, last = min(spans, key=lambda ab: (ab[1] - ab[0], ab[0]))
+    return _Found(round(similarity, 1), first, last)
+
+
+def _span(window: np.ndarray, content: np.ndarray) -> tuple[int, int]:
+    """Where in the best window the line's words were said: each word's best hit nearest the others."""
+    rows = [r for r in range(window.shape[0]) if window[r].max() > 0]
+    anchors = [r for r in rows if content[r]] or rows
+    center = float(np.median([np.argmax(window[r]) for r in anchors]))
+    picks = []
+    for r in rows:
+        best = np.flatnonzero(window[r] >= window[r].max() - 1e-6)
+        picks.append(int(best[np.argmin(np.abs(best - center))]))
+    return min(picks), max(picks)
+
+
+def _evidence(segments: list[Segment], stream: _Stream, found: _Found) -> tuple[str, Optional[float], Optional[float], int]:
+    first, last = stream.content[found.first], stream.content[found.last]
+    if first.segment == last.segment:
+        text = segments[first.segment].text[first.char_start:last.char_end]
+    else:
+        head = segments[first.segment].text[first.char_start:]
+        tail = segments[last.segment].text[:last.char_end]
+        text = f"{head} … {tail}"
+    return text.strip(), first.time, last.time, first.segment
+
+
+def _score_stages(script: SalesScript, comp: _Compiled, segments: list[Segment], stream: _Stream,
+                  opts: MatchOptions) -> tuple[list[StageResult], dict[str, int]]:
+    credit, pos, pos_joined = _credit_matrix(comp, stream, opts)
+    stages, positions = [], {}
+    for stage, lines, stage_cues in zip(script.stages, comp.stages, comp.cues):
+        results, best_line, best_at = [], -1.0, -1
+        for alts, cues in zip(lines, stage_cues):
+            found, alt = max(((_locate(a, credit, pos, pos_joined, opts), a) for a in alts),
+                             key=lambda fa: fa[0].similarity)
+            line = LineResult(text=alt.text, similarity=found.similarity,
+                              alternatives=[a.text for a in alts] if len(alts) > 1 else [])
+            if cues and found.similarity < opts.paraphrase_credit:
+                cue_found, cue = max(((_locate(c, credit, pos, pos_joined, opts), c) for c in cues),
+                                     key=lambda fc: fc[0].similarity)
+                credit_value = round(opts.paraphrase_credit * cue_found.similarity / 100, 1)
+                if cue_found.similarity >= opts.cue_threshold and credit_value > found.similarity:
+                    found = _Found(credit_value, cue_found.first, cue_found.last)
+                    line.similarity, line.paraphrase, line.cue = credit_value, True, cue.text
+            if found.similarity > 0:
+                line.matched, line.start, line.end, line.turn = _evidence(segments, stream, found)
+                if found.similarity >= opts.line_present and found.similarity > best_line:
+                    best_line, best_at = found.similarity, found.first
+            results.append(line)
+        score = round(sum(r.similarity for r in results) / len(results), 1)
+        present = best_line >= opts.line_present
+        result = StageResult(id=stage.id, title=stage.title, required=stage.required, weight=stage.weight,
+                             score=score, present=present, lines=results)
+        if present:
+            positions[stage.id] = best_at
+            at = stream.content[best_at]
+            result.start, result.turn = at.time, at.segment
+        stages.append(result)
+    return stages, positions
+
+
+def _apply_branches(script: SalesScript, stages: list[StageResult]) -> None:
+    """Mark stages that do not apply: absent optional stages, and those a taken branch excludes."""
+    by_id = {s.id: s for s in stages}
+    for stage, result in zip(script.stages, stages):
+        if not result.required and not result.present:
+            result.applies = False
+        if stage.excludes and result.present:
+            excluded = [by_id[x] for x in stage.excludes]
+            # A branch is taken when it was said more clearly than what it replaces.
+            if result.score > sum(s.score for s in excluded) / len(excluded):
+                for s in excluded:
+                    s.applies = False
+
+
+def _order_violations(stages: list[StageResult], positions: dict[str, int]) -> list[OrderViolation]:
+    violations = []
+    said = [s for s in stages if s.applies and s.id in positions]
+    for j, later in enumerate(said):
+        for earlier in said[:j]:
+            if earlier.required and positions[later.id] < positions[earlier.id]:
+                violations.append(OrderViolation(
+                    stage=later.id, before=earlier.id,
+                    message=f"этап «{later.title or later.id}» прозвучал раньше этапа «{earlier.title or earlier.id}»"))
+                break
+    return violations
+
+
+def _forbidden_hits(comp: _Compiled, segments: list[Segment], stream: _Stream, opts: MatchOptions) -> list[ForbiddenHit]:
+    tokens = stream.tokens
+    if not tokens or not comp.forbidden:
+        return []
+    surfaces = [t.surface for t in tokens]
+    unique = sorted(set(surfaces))
+    index = {w: i for i, w in enumerate(unique)}
+    col = np.array([index[w] for w in surfaces])
+    phrase_words = sorted({w for _, words in comp.forbidden for w in words})
+    sim = process.cdist(phrase_words, unique, scorer=fuzz.ratio, dtype=np.uint8)
+    short = np.array([len(w) <= 3 for w in phrase_words])[:, None]
+    ok = np.where(short, sim == 100, sim >= opts.forbidden_similarity)
+    row = {w: i for i, w in enumerate(phrase_words)}
+    hits = []
+    for phrase, words in comp.forbidden:
+        k = len(words)
+        if k == 0 or k > len(tokens):
+            continue
+        match = np.ones(len(tokens) - k + 1, dtype=bool)
+        for j, w in enumerate(words):
+            match &= ok[row[w]][col[j:len(tokens) - k + 1 + j]]
+        only_function = all(t.weight <= FUNCTION_WEIGHT for t in tokenize(phrase))
+        for i in np.flatnonzero(match):
+            first, last = tokens[i], tokens[i + k - 1]
+            if first.segment != last.segment:
+                continue
+            # "как бы вы хотели" is a question, not the filler "как бы".
+            if only_function and i + k < len(tokens) and tokens[i + k].lemma in _PRONOUNS:
+                continue
+            text = segments[first.segment].text[first.char_start:last.char_end]
+            hits.append(ForbiddenHit(phrase=phrase, matched=text, start=first.time, turn=first.segment))
+    hits.sort(key=lambda h: (h.turn or 0, h.start or 0))
+    return hits
+
+
+def _turns(segments: list[Segment]) -> list[str]:
+    merged: list[str] = []
+    for seg in segments:
+        if seg.text.strip() and (not merged or merged[-1] != seg.speaker):
+            merged.append(seg.speaker)
+    return merged
+
+
+def _voicemail(text: str) -> Optional[str]:
+    plain = " ".join(re.findall(r"[^\W\d_]+", fold(text)))
+    for marker in VOICEMAIL_MARKERS:
+        if marker in plain:
+            return marker
+    return None
+
+
+def check_connected(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[str]]:
+    """Decide whether both parties really talked; return (connected, reason when not)."""
+    opts = opts or MatchOptions()
+    segs = [s for s in transcript.segments if s.text.strip()]
+    words = {sp: sum(len(tokenize(s.text)) for s in segs if s.speaker == sp) for sp in ("manager", "client", "unknown")}
+    total = sum(words.values())
+    if total == 0:
+        return False, "в записи нет речи"
+    known = transcript.speakers_known
+    other = " ".join(s.text for s in segs if s.speaker != "manager") if known else " ".join(s.text for s in segs)
+    marker = _voicemail(other)
+    if marker and (not known or words["client"] < 25) and total < 80:
+        return False, f"автоответчик или сообщение оператора («{marker}»)"
+    talk = transcript.talk
+    if known and talk and (talk.manager_speech or talk.client_speech):
+        if min(talk.manager_speech, talk.client_speech) < opts.min_party_speech:
+            who = "клиент" if talk.client_speech < talk.manager_speech else "менеджер"
+            return False, f"говорила только одна сторона ({who} почти не говорил)"
+        if talk.manager_speech + talk.client_speech < opts.min_two_party_speech:
+            return False, f"слишком мало разговора: {talk.manager_speech + talk.client_speech:.0f} с речи обеих сторон"
+    if total < opts.min_words:
+        return False, f"слишком короткий разговор ({total} слов)"
+    if known:
+        if words["client"] == 0:
+            return False, "клиент не говорил (только одна сторона)"
+        if words["manager"] == 0:
+            return False, "менеджер не говорил (только одна сторона)"
+        if words["client"] < opts.min_client_words:
+            return False, f"клиент почти не говорил ({words['client']} слов)"
+        if len(_turns(segs)) < opts.min_turns:
+            return False, f"сброс после одной-двух реплик ({len(_turns(segs))} реплики)"
+    return True, None
+
+
+def _verdict(adherence: float, band: tuple[float, float]) -> str:
+    if adherence < band[0]:
+        return "below"
+    return "above" if adherence > band[1] else "within"
+
+
+def score_call(transcript: Transcript, script: SalesScript, level: str = "newcomer",
+               options: MatchOptions | None = None) -> CallResult:
+    """Score one call against a script at a manager's level.
+
+    Args:
+        transcript: what was said; only the manager's segments count when speakers are known.
+        script: the sales script.
+        level: a level of the script's ``levels`` (``newcomer`` / ``experienced``).
+        options: matcher thresholds.
+
+    Returns:
+        The per-stage and per-line evidence, adherence, coverage, verdict and forbidden phrases.
+
+    Raises:
+        ScriptError: the level is not defined in the script.
+    """
+    opts = options or MatchOptions()
+    band_model = script.band(level)
+    band = (band_model.min, band_model.max)
+    result = CallResult(
+        file=transcript.source, script_id=script.id, script_title=script.title, script_hash=script.content_hash(),
+        level=level, band=band, connected=True, speakers_known=transcript.speakers_known,
+        duration=transcript.duration, talk=transcript.talk, notes=list(transcript.notes),
+    )
+    if not transcript.speakers_known:
+        result.notes.append("говорящие не размечены: вся речь засчитана как речь менеджера")
+    result.connected, result.not_connected_reason = check_connected(transcript, opts)
+    if not result.connected:
+        return result
+    comp = _compile(script)
+    speakers = {"manager"} if transcript.speakers_known else {"unknown", "manager", "client"}
+    stream = _stream(transcript.segments, speakers)
+    stages, positions = _score_stages(script, comp, transcript.segments, stream, opts)
+    _apply_branches(script, stages)
+    applying = [s for s in stages if s.applies]
+    total_weight = sum(s.weight for s in applying)
+    result.adherence = round(sum(s.score * s.weight for s in applying) / total_weight, 1) if total_weight else 0.0
+    required = [s for s in applying if s.required]
+    result.coverage = round(100 * sum(s.present for s in required) / len(required), 1) if required else 100.0
+    result.verdict = _verdict(result.adherence, band)
+    result.stages = stages
+    result.order_violations = _order_violations(stages, positions)
+    result.order_ok = not result.order_violations
+    result.forbidden = _forbidden_hits(comp, transcript.segments, stream, opts)
+    return result
+
+
+def choose_script(transcript: Transcript, scripts: Iterable[SalesScript]) -> SalesScript:
+    """The script whose stages the call matches best (highest adherence at the newcomer level)."""
+    candidates = list(scripts)
+    if not candidates:
+        raise ValueError("no scripts to choose from")
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def _fit(script: SalesScript) -> float:
+        res = score_call(transcript, script, next(iter(script.levels)))
+        return res.adherence if res.adherence is not None else sum(
+            0 for _ in ())  # not connected: every script fits equally badly
+    return max(candidates, key=_fit)

@@ -1,0 +1,144 @@
+"""Russian text normalisation for matching: case, ё = е, numbers, fillers, lemmas and stems.
+
+Speech recognition damages text in predictable ways (no punctuation, digits for numbers, split or merged
+words, misheard endings); every normalisation here exists so that what the manager said meets the script line
+despite that damage. Lemmas come from pymorphy3's Russian dictionary, stems from the Snowball stemmer (so
+that "оплата" and "оплатить" meet).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator, Optional
+
+import pymorphy3
+import snowballstemmer
+from num2words import num2words
+
+FILLERS = frozenset({
+    "э", "ээ", "эээ", "ээээ", "эм", "эмм", "м", "мм", "ммм", "хм", "хмм", "а-а", "ну", "вот", "ааа", "аа", "гм", "uh", "um",
+})
+# Words that carry little meaning for recognising a stage: they count, but less.
+_FUNCTION_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "INTJ"})
+_GENERIC = frozenset({
+    "быть", "мочь", "это", "весь", "свой", "такой", "очень", "сейчас", "там", "тут", "так", "уже", "еще",
+    "также", "тоже", "да", "нет", "вот", "ну", "и", "а", "который", "ваш", "наш", "мой",
+})
+FUNCTION_WEIGHT = 0.35
+GENERIC_WEIGHT = 0.5
+
+_WORD = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)?|[^\W\d_]+", re.UNICODE)
+_GROUPED_DIGITS = re.compile(r"[ \u00a0\u202f]")
+
+_morph: Optional[pymorphy3.MorphAnalyzer] = None
+_stemmer = snowballstemmer.stemmer("russian")
+
+
+def _analyzer() -> pymorphy3.MorphAnalyzer:
+    global _morph
+    if _morph is None:
+        _morph = pymorphy3.MorphAnalyzer(lang="ru")
+    return _morph
+
+
+@dataclass(slots=True)
+class Token:
+    """One normalised word with where it came from."""
+
+    surface: str          # the word as normalised text (lowercase, ё → е)
+    lemma: str
+    key: str              # stem of the lemma: what fuzzy matching compares
+    weight: float
+    filler: bool
+    segment: int = -1     # index of the transcript segment
+    char_start: int = 0   # offsets into the segment's text
+    char_end: int = 0
+    time: Optional[float] = None
+
+
+def fold(text: str) -> str:
+    """Lowercase and fold ё into е."""
+    return text.lower().replace("ё", "е")
+
+
+@lru_cache(maxsize=4096)
+def _number_words(digits: str) -> tuple[str, ...]:
+    value = digits.replace(",", ".")
+    try:
+        number = float(value) if "." in value else int(value)
+        return tuple(num2words(number, lang="ru").replace("-", " ").split())
+    except (ValueError, OverflowError, NotImplementedError):
+        return (digits,)
+
+
+@lru_cache(maxsize=200_000)
+def analyse_word(word: str) -> tuple[str, str, float]:
+    """Return (lemma, key, weight) of a folded word; cached, since vocabularies repeat across calls."""
+    if word.isascii():
+        return word, word, 1.0
+    parse = _analyzer().parse(word)[0]
+    lemma = fold(parse.normal_form)
+    stem = _stemmer.stemWord(lemma)
+    key = stem if len(stem) >= 4 else lemma
+    if lemma in _GENERIC:
+        weight = GENERIC_WEIGHT
+    elif parse.tag.POS in _FUNCTION_POS:
+        weight = FUNCTION_WEIGHT
+    else:
+        weight = 1.0
+    return lemma, key, weight
+
+
+@lru_cache(maxsize=50_000)
+def split_merged(word: str) -> tuple[str, ...]:
+    """Split a word the recogniser glued together ("вамудобно" → "вам", "удобно") when both parts are real words."""
+    morph = _analyzer()
+    if len(word) < 6 or morph.word_is_known(word):
+        return (word,)
+    best: tuple[str, ...] = (word,)
+    best_balance = 0
+    for cut in range(3, len(word) - 2):
+        left, right = word[:cut], word[cut:]
+        if morph.word_is_known(left) and morph.word_is_known(right):
+            balance = min(len(left), len(right))
+            if balance > best_balance:
+                best, best_balance = (left, right), balance
+    return best
+
+
+@lru_cache(maxsize=50_000)
+def join_split(first: str, second: str) -> Optional[str]:
+    """The word two fragments make when the recogniser split one word ("по звоню" → "позвоню"), if it is one."""
+    joined = first + second
+    if len(joined) >= 5 and _analyzer().word_is_known(joined):
+        return joined
+    return None
+
+
+def _make(word: str) -> Token:
+    lemma, key, weight = analyse_word(word)
+    return Token(surface=word, lemma=lemma, key=key, weight=weight, filler=word in FILLERS)
+
+
+def iter_words(text: str) -> Iterator[tuple[str, int, int]]:
+    """Folded words of a text with their character offsets; numbers become Russian words."""
+    folded = fold(text)
+    for m in _WORD.finditer(folded):
+        raw = m.group(0)
+        if raw[0].isdigit():
+            for w in _number_words(_GROUPED_DIGITS.sub("", raw)):
+                yield w, m.start(), m.end()
+        else:
+            for part in split_merged(raw):
+                yield part, m.start(), m.end()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Normalised tokens of a text (fillers included, flagged)."""
+    tokens = []
+    for word, start, end in iter_words(text):
+        token = _make(word)
+        token.char_start, token.char_end = start, end
+        tokens.append(token)
+    return tokens
