@@ -42,7 +42,7 @@ class MatchOptions(BaseModel):
 
     credit_low: float = Field(default=65.0, description="Token similarity below which a word earns nothing.")
     credit_high: float = Field(default=90.0, description="Token similarity from which a word earns full credit.")
-    noise_floor: float = Field(default=40.0, description="A line scoring below this is reported as not found (0).")
+    noise_floor: float = Field(default=55.0, description="A line scoring below this is reported as not found (0).")
     line_present: float = Field(default=60.0, description="A stage is present when one of its lines reaches this.")
     cue_threshold: float = Field(default=80.0, description="A paraphrase cue counts from this similarity.")
     paraphrase_credit: float = Field(default=60.0, description="What a line said in own words (a cue) is worth.")
@@ -309,7 +309,7 @@ def _forbidden_hits(comp: _Compiled, segments: list[Segment], stream: _Stream, o
             if first.segment != last.segment:
                 continue
             # "как бы вы хотели" is a question, not the filler "как бы".
-            if only_function and i + k < len(tokens) and tokens[i + k].lemma in _PRONOUNS:
+            if only_function and k > 1 and i + k < len(tokens) and tokens[i + k].lemma in _PRONOUNS:
                 continue
             text = segments[first.segment].text[first.char_start:last.char_end]
             hits.append(ForbiddenHit(phrase=phrase, matched=text, start=first.time, turn=first.segment))

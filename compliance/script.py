@@ -5,10 +5,10 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Optional, Union
+from typing import Annotated, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScriptError
 
@@ -40,6 +40,9 @@ def _check_line_text(text: str) -> str:
     return text.strip()
 
 
+LineText = Annotated[str, AfterValidator(_check_line_text)]
+
+
 class AnyOf(BaseModel):
     """Alternatives for one line: saying any of them counts in full.
 
@@ -49,16 +52,11 @@ class AnyOf(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    any: list[str] = Field(min_length=1)
-    cues: list[str] = Field(default_factory=list, description="Paraphrase markers: the line said in own words.")
-
-    @field_validator("any", "cues")
-    @classmethod
-    def _lines(cls, value: list[str]) -> list[str]:
-        return [_check_line_text(v) for v in value]
+    any: list[LineText] = Field(min_length=1)
+    cues: list[LineText] = Field(default_factory=list, description="Paraphrase markers: the line said in own words.")
 
 
-ScriptLine = Union[str, AnyOf]
+ScriptLine = Union[LineText, AnyOf]
 
 
 class Stage(BaseModel):
@@ -75,11 +73,6 @@ class Stage(BaseModel):
         default_factory=list,
         description="Stages that do not apply when this one is said (a branch of the call).",
     )
-
-    @field_validator("lines")
-    @classmethod
-    def _lines(cls, value: list[ScriptLine]) -> list[ScriptLine]:
-        return [(_check_line_text(v) if isinstance(v, str) else v) for v in value]
 
     def alternatives(self) -> list[list[str]]:
         """Each line as the list of its alternatives."""
@@ -186,8 +179,12 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
         return SalesScript.model_validate(data), []
     except ValidationError as exc:
         problems, seen = [], set()
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"])
+        errors = exc.errors()
+        # A line is a string or an ``any:`` mapping; report the branch that fits what was written.
+        paths = [_clean_loc(e["loc"]) for e in errors]
+        for err, loc in zip(errors, paths):
+            if err["type"] in ("model_type", "string_type") and paths.count(loc) > 1:
+                continue
             path = ".".join(str(p) for p in loc)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":

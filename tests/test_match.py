@@ -1,0 +1,207 @@
+"""The matcher on small, hand-made cases: one behaviour per test."""
+from __future__ import annotations
+
+import pytest
+
+from compliance.match import MatchOptions, check_connected, score_call
+from compliance.normalize import tokenize
+from compliance.script import SalesScript
+from compliance.transcript import Segment, TalkMetrics, Transcript, parse_text_transcript
+
+FULL = """\
+М: Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?
+К: Да, слушаю.
+М: Расскажите, пожалуйста, какую задачу вы хотите решить?
+К: Нам нужен сайт для магазина.
+М: Какие сроки для вас важны? И на какой бюджет вы рассчитываете?
+К: Месяц, бюджет 15 000 гривен.
+М: Да, мы можем это сделать для вас. Мы уже делали похожие проекты, и наши клиенты довольны результатом.
+М: Я подготовлю для вас предложение с ценой и сроками.
+К: Хорошо.
+М: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?
+К: На следующей.
+М: Давайте договоримся о следующем шаге. Я отправлю вам счёт на оплату сегодня.
+К: Отлично.
+М: Спасибо за уделённое время, Анна! Всего доброго, до свидания!
+К: До свидания.
+"""
+
+
+# Small talk that keeps a short test call above the "connected" minimum without saying any script line.
+PAD = "\nК: Слушайте, а вы вообще где находитесь, в каком городе офис?\nМ: Мы в Киеве, на Подоле, рядом с метро.\n"
+
+
+def _score(text: str, script: SalesScript, level: str = "newcomer"):
+    return score_call(parse_text_transcript(text), script, level)
+
+
+def _stage(result, stage_id):
+    return next(s for s in result.stages if s.id == stage_id)
+
+
+def test_verbatim_call_scores_full(default_script):
+    r = _score(FULL, default_script)
+    assert r.connected and r.adherence >= 95 and r.coverage == 100
+    assert r.verdict == "above" and r.order_ok and not r.forbidden
+    line = _stage(r, "payment_timing").lines[0]
+    assert line.similarity == 100 and line.matched == "Когда вы планируете оплату"
+    assert line.turn == 9
+
+
+def test_recognition_damage_still_matches(default_script):
+    damaged = (FULL.lower().replace(",", "").replace("?", "").replace(".", "").replace("!", "")
+               .replace("вам удобно", "вамудобно").replace("позвон", "по звон").replace("оплату", "оплатту")
+               .replace("решить", "решыть").replace("ё", "е"))
+    r = _score(damaged, default_script)
+    assert r.adherence >= 90, r.adherence
+    assert all(s.present for s in r.stages if s.required)
+
+
+@pytest.mark.parametrize("said, line_text", [
+    ("Вам удобно сейчас говорить?", "Вам удобно сейчас говорить?"),
+    ("вамудобно сейчас говорить", "Вам удобно сейчас говорить?"),                  # merged words
+    ("Когда вы планируете оплату", "Когда вы планируете оплату?"),
+    ("когда вы планируете оплатить", "Когда вы планируете оплату?"),              # morphology
+    ("Я отправлю вам счет на оплату сегодня", "Я отправлю вам счёт на оплату сегодня."),  # ё = е
+    ("я перезвоню вам чтобы на помнить об оплате", "Я перезвоню вам, чтобы напомнить об оплате."),  # split word
+])
+def test_line_variants(default_script, said, line_text):
+    r = _score(f"М: {said}\nК: да да конечно\nМ: хорошо\nК: ну давайте слушаю вас внимательно" + PAD, default_script)
+    lines = [ln for s in r.stages for ln in s.lines if ln.text == line_text]
+    assert lines and lines[0].similarity >= 90, [(ln.text, ln.similarity) for s in r.stages for ln in s.lines]
+
+
+def test_numbers_digits_meet_words():
+    script = SalesScript.model_validate({"id": "n", "title": "n", "stages": [
+        {"id": "price", "lines": ["Стоимость пятнадцать тысяч гривен"]}]})
+    r = score_call(parse_text_transcript("М: стоимость 15 000 гривен\nК: дорого, подумаю ещё\nМ: понимаю\nК: да, до свидания"
+                                         + PAD), script)
+    assert r.stages[0].lines[0].similarity == 100
+    assert [t.surface for t in tokenize("15 000")] == ["пятнадцать", "тысяч"]
+
+
+def test_placeholders_match_names(default_script):
+    r = _score("М: Добрый день, Анна Петровна! Меня зовут Олег Иванович Сидоренко, компания Смарт Мейкер Плюс.\n"
+               "К: здравствуйте, слушаю вас\nМ: вам удобно сейчас говорить?\nК: да, говорите" + PAD, default_script)
+    greeting = _stage(r, "greeting")
+    assert [ln.similarity for ln in greeting.lines] == [100, 100, 100]
+
+
+def test_line_spanning_two_turns(default_script):
+    r = _score("М: Давайте договоримся\nК: угу\nМ: о следующем шаге, хорошо?\nК: ладно, давайте так и сделаем" + PAD,
+               default_script)
+    line = _stage(r, "next_step").lines[0]
+    assert line.similarity == 100 and "…" in line.matched
+
+
+def test_client_speech_never_counts(default_script):
+    text = FULL.replace("М: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?",
+                        "К: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей? Не знаю.")
+    r = _score(text, default_script)
+    assert not _stage(r, "payment_timing").present
+    assert r.forbidden == []
+
+
+def test_forbidden_phrase_by_manager_with_time(default_script):
+    text = FULL.replace("М: Я подготовлю", "М: Ну я не знаю, как бы. Короче, я подготовлю")
+    r = _score(text, default_script)
+    assert [h.phrase for h in r.forbidden] == ["не знаю", "как бы", "короче"]
+    assert r.forbidden[0].matched == "не знаю" and r.forbidden[0].turn == 7
+
+
+def test_question_is_not_filler(default_script):
+    r = _score(FULL.replace("Вам удобнее оплатить", "Как бы вы хотели оплатить, удобнее"), default_script)
+    assert r.forbidden == []
+
+
+def test_order_violation_listed(default_script):
+    text = FULL.replace("М: Расскажите, пожалуйста, какую задачу вы хотите решить?",
+                        "М: Когда вы планируете оплату? Расскажите, пожалуйста, какую задачу вы хотите решить?")
+    text = text.replace("М: Когда вы планируете оплату? Вам удобнее", "М: Вам удобнее")
+    r = _score(text, default_script)
+    assert not r.order_ok
+    assert any(v.stage == "payment_timing" and v.before in ("needs", "offer") for v in r.order_violations)
+
+
+def test_missing_stage_lowers_coverage_and_verdict(default_script):
+    text = "\n".join(ln for ln in FULL.splitlines() if "оплат" not in ln.lower() or "счёт" in ln)
+    r = _score(text, default_script)
+    pay = _stage(r, "payment_timing")
+    assert not pay.present and pay.score < 40
+    assert r.coverage < 100 and r.verdict == "below"
+
+
+def test_cannot_deliver_branch_excludes_sale_stages(default_script):
+    text = """\
+М: Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?
+К: Да.
+М: Расскажите, пожалуйста, какую задачу вы хотите решить? Какие сроки для вас важны?
+К: Нужен мобильный банк с лицензией за неделю.
+М: К сожалению, сейчас мы не сможем выполнить ваш запрос. Хотели бы вы сотрудничать с нами в будущем?
+К: Да, можно.
+М: Спасибо за уделённое время, Анна! Всего доброго, до свидания!
+К: До свидания.
+"""
+    r = _score(text, default_script)
+    applies = {s.id: s.applies for s in r.stages}
+    assert applies["cannot_deliver"] and not applies["offer"] and not applies["payment_timing"]
+    assert r.coverage == 100 and r.adherence >= 85
+
+
+def test_absent_optional_stage_does_not_lower(default_script):
+    r = _score(FULL, default_script)
+    assert not _stage(r, "cannot_deliver").applies
+    assert r.adherence == 100
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("К: Абонент недоступен. Пожалуйста, оставьте сообщение после сигнала.\nМ: Добрый день, это Олег, перезвоните.",
+     "автоответчик"),
+    ("М: Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер.\nК: Не интересно.", "короткий"),
+    ("М: " + "Добрый день, меня зовут Олег, компания Смарт Мейкер, вам удобно говорить? " * 4, "клиент не говорил"),
+    ("", "нет речи"),
+])
+def test_not_connected(default_script, text, reason):
+    r = _score(text, default_script)
+    assert not r.connected and reason in r.not_connected_reason
+    assert r.adherence is None and r.verdict is None
+
+
+def test_one_party_audio_is_not_connected():
+    t = parse_text_transcript(FULL)
+    t.talk = TalkMetrics(manager_speech=60.0, client_speech=1.0)
+    connected, reason = check_connected(t, MatchOptions())
+    assert not connected and "одна сторона" in reason
+
+
+def test_unknown_speakers_scored_on_all_text(default_script):
+    text = "\n".join(ln.split(": ", 1)[1] for ln in FULL.splitlines())
+    r = _score(text, default_script)
+    assert not r.speakers_known and r.connected and r.adherence >= 95
+    assert any("не размечены" in n for n in r.notes)
+
+
+def test_word_times_reach_evidence(default_script):
+    t = Transcript(segments=[
+        Segment(speaker="manager", start=10.0, end=14.0, text="Когда вы планируете оплату?",
+                words=[{"word": w, "start": 10.0 + i} for i, w in enumerate(["Когда", "вы", "планируете", "оплату?"])]),
+        Segment(speaker="client", start=14.0, end=20.0, text="На следующей неделе, наверное, в четверг или пятницу"),
+        Segment(speaker="manager", start=20.0, end=22.0, text="Хорошо, договорились"),
+        Segment(speaker="client", start=22.0, end=23.0, text="Да, до связи, спасибо, а где ваш офис находится?"),
+        Segment(speaker="manager", start=23.0, end=25.0, text="Мы в Киеве, на Подоле, рядом с метро."),
+    ])
+    r = score_call(t, default_script)
+    line = _stage(r, "payment_timing").lines[0]
+    assert line.start == 10.0 and line.end == 13.0
+
+
+def test_unknown_level_is_an_error(default_script):
+    from compliance.errors import ScriptError
+    with pytest.raises(ScriptError, match="no level 'guru'"):
+        _score(FULL, default_script, "guru")
+
+
+def test_paraphrase_counts_as_present_at_partial_credit(default_script):
+    text = FULL.replace("Вам удобно сейчас говорить?", "Не отвлекаю?")
+    line = _stage(_score(text, default_script), "greeting").lines[2]
+    assert line.paraphrase and line.cue == "не отвлекаю" and line.similarity == 60
