@@ -37,21 +37,23 @@ def _chronological(records: list[CallRecord]) -> list[CallRecord]:
     return sorted(records, key=lambda r: (r.date or "", r.time or "", r.analysed_at or "", r.call_id))
 
 
-def _stage_stats(calls: list[CallRecord]) -> tuple[dict[str, float], dict[str, float]]:
-    """Presence share and mean score of each required stage, over the calls where it applies."""
+def _stage_stats(calls: list[CallRecord]) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """Presence share, mean score and title of each required stage, over the calls where it applies."""
     applies: dict[str, int] = {}
     present: dict[str, int] = {}
     scores: dict[str, float] = {}
+    titles: dict[str, str] = {}
     for rec in calls:
         for stage in rec.result.stages:
             if not stage.required or not stage.applies:
                 continue
+            titles.setdefault(stage.id, stage.title)
             applies[stage.id] = applies.get(stage.id, 0) + 1
             present[stage.id] = present.get(stage.id, 0) + int(stage.present)
             scores[stage.id] = scores.get(stage.id, 0.0) + stage.score
     presence = {sid: present[sid] / n for sid, n in applies.items()}
     mean_score = {sid: scores[sid] / n for sid, n in applies.items()}
-    return presence, mean_score
+    return presence, mean_score, titles
 
 
 def _pct(share: float) -> str:
@@ -105,7 +107,7 @@ def assess_readiness(
     adherences = [r.result.adherence for r in calls if r.result.adherence is not None]
     out.mean_adherence = sum(adherences) / len(adherences) if adherences else None
     out.calls_below = [r.call_id for r in calls if r.result.verdict == "below"]
-    out.stage_presence, mean_score = _stage_stats(calls)
+    out.stage_presence, mean_score, titles = _stage_stats(calls)
     out.weakest_stages = sorted(out.stage_presence, key=lambda s: (out.stage_presence[s], mean_score[s]))[:3]
 
     weak = [s for s in out.weakest_stages if out.stage_presence[s] < min_stage_presence]
@@ -117,8 +119,9 @@ def assess_readiness(
             f"ниже коридора: {len(out.calls_below)} из {len(calls)}"
         )
     for sid in weak:
+        name = f"«{titles[sid]}» ({sid})" if titles.get(sid) else f"«{sid}»"
         out.reasons.append(
-            f"этап «{sid}» есть в {_pct(out.stage_presence[sid])} звонков (нужно ≥ {_pct(min_stage_presence)})"
+            f"этап {name} есть в {_pct(out.stage_presence[sid])} звонков (нужно ≥ {_pct(min_stage_presence)})"
         )
     if level == "newcomer":
         needed = window if min_calls is None else min_calls
