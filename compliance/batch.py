@@ -1,0 +1,704 @@
+"""Batch mode: analyse every recording and transcript under a folder, once.
+
+Plan (main process): find files, hash them, work out manager/date/script/level, compare with the
+history and decide per file: skip (unchanged), re-score from the stored transcript (script, level or
+attribution changed), or analyse (new). Transcription runs in worker processes, each loading the
+model once; scoring and every database write happen in the main process, one short transaction per
+call, so killing the batch loses at most the calls in flight and a rerun redoes only those.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+from pydantic import BaseModel, Field
+
+from .attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
+from .errors import ComplianceError, ScriptError
+from .history import DAILY_TARGET
+from .resources import default_script_path, resource_dir
+from .result import CallRecord
+from .script import SalesScript, load_script
+from .store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
+from .team import Manager, Team, load_team
+from .transcript import Transcript, load_transcript
+
+TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
+EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
+
+
+def _audio_extensions() -> frozenset[str]:
+    try:
+        from .transcribe import AUDIO_EXTENSIONS
+    except ImportError:  # transcription not installed/available: still pick recordings up (and fail them clearly)
+        from .audio import AUDIO_EXTENSIONS
+    return frozenset(e.lower() for e in AUDIO_EXTENSIONS)
+
+
+class BatchOptions(BaseModel):
+    """Everything a batch run needs; the CLI fills it from its options."""
+
+    folder: Path
+    db: Path = Path("compliance.db")
+    scripts: list[Path] = Field(default_factory=list)      # none: the bundled default script
+    team: Optional[Path] = None
+    manifest: Optional[Path] = None
+    patterns: Optional[list[str]] = None                  # None: attribution.DEFAULT_PATTERNS
+    default_date: Optional[str] = None                    # for files with no date anywhere (explicit only)
+    workers: Optional[int] = None                         # None: one per core, at most one per recording
+    transcribe: dict[str, Any] = Field(default_factory=dict)  # TranscribeOptions fields given on the CLI
+    cache_dir: Optional[Path] = None                      # transcript cache (None: transcribe's default)
+    out_dir: Optional[Path] = None                        # reports folder (skipped from the walk)
+    lang: str = "ru"
+
+
+class BatchProgress(BaseModel):
+    """Sent after every finished file (and once at the start with done = 0)."""
+
+    done: int
+    total: int
+    audio_done: float = 0.0        # seconds of audio transcribed so far
+    audio_total: float = 0.0       # seconds of audio to transcribe in this run
+    elapsed: float = 0.0
+    file: Optional[str] = None
+    outcome: Optional[str] = None
+
+    @property
+    def eta(self) -> Optional[float]:
+        """Seconds left, from the audio rate (or the file rate when there is no audio)."""
+        if self.done == 0 or self.elapsed <= 0:
+            return None
+        if self.audio_total > 0 and self.audio_done > 0:
+            return self.elapsed * (self.audio_total - self.audio_done) / self.audio_done
+        return self.elapsed * (self.total - self.done) / self.done
+
+
+class FileOutcome(BaseModel):
+    """What happened to one file."""
+
+    file: str
+    outcome: str                    # analysed | rescored | skipped | duplicate | failed | unattributed
+    call_id: Optional[str] = None
+    manager: Optional[str] = None
+    date: Optional[str] = None
+    level: Optional[str] = None
+    unknown_manager: bool = False
+    script_id: Optional[str] = None
+    script_choice: Optional[str] = None
+    connected: Optional[bool] = None
+    adherence: Optional[float] = None
+    verdict: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class DayKpi(BaseModel):
+    """Connected calls of one manager on one day against the daily target."""
+
+    manager: str
+    manager_name: str = ""
+    date: str
+    calls: int
+    connected: int
+    target: tuple[int, int] = DAILY_TARGET
+
+    @property
+    def status(self) -> str:
+        if self.connected < self.target[0]:
+            return "below"
+        return "above" if self.connected > self.target[1] else "within"
+
+
+class BatchSummary(BaseModel):
+    """The result of a batch: counts, every file's outcome, failures, unknown managers, daily KPI."""
+
+    batch_id: int
+    folder: str
+    db: str
+    total: int = 0
+    analysed: int = 0               # new calls transcribed/read and scored
+    rescored: int = 0               # stored calls scored again (script, level or attribution changed)
+    skipped: int = 0                # unchanged
+    duplicates: int = 0             # the same content as another file in this folder
+    not_connected: int = 0          # among analysed + rescored
+    failed: int = 0                 # failures + unattributed
+    audio_seconds: float = 0.0
+    elapsed: float = 0.0
+    files: list[FileOutcome] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+    unknown_managers: list[str] = Field(default_factory=list)
+    kpi: list[DayKpi] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    reports: Optional[str] = None   # path of the report index, when written
+    reports_error: Optional[str] = None
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed or self.reports_error else 0
+
+
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scripts
+
+
+@dataclass
+class _Scripts:
+    """The scripts a batch can use: candidates for auto choice, plus any a roster or manifest names."""
+
+    candidates: list[SalesScript]
+    explicit: bool                                  # --script was given
+    by_id: dict[str, SalesScript] = field(default_factory=dict)
+    by_path: dict[str, SalesScript] = field(default_factory=dict)
+
+    def resolve(self, spec: str, base: Path | None) -> SalesScript:
+        """A script named by id (loaded or bundled) or by path (relative to ``base`` or the cwd)."""
+        if spec in self.by_id:
+            return self.by_id[spec]
+        tries = [Path(spec)] if Path(spec).is_absolute() else [p for p in ((base / spec) if base else None,
+                                                                              Path(spec)) if p]
+        for path in tries:
+            key = str(path.resolve())
+            if key in self.by_path:
+                return self.by_path[key]
+            if path.is_file():
+                script = load_script(path)
+                self.by_path[key] = script
+                self.by_id.setdefault(script.id, script)
+                return script
+        raise ScriptError(f"script {spec!r}: not a loaded script id ({', '.join(sorted(self.by_id))}) "
+                          f"and no such file")
+
+    def auto_key(self) -> str:
+        return "auto:" + ",".join(sorted(s.content_hash() for s in self.candidates))
+
+
+def _load_scripts(paths: list[Path]) -> _Scripts:
+    candidates = [load_script(p) for p in paths] if paths else [load_script(default_script_path())]
+    seen: dict[str, tuple[str, Path]] = {}
+    for script, path in zip(candidates, paths):
+        earlier = seen.setdefault(script.id, (script.content_hash(), path))
+        if earlier[0] != script.content_hash():
+            raise ScriptError(f"{path}: script id {script.id!r} is also used by {earlier[1]}; ids must differ")
+    scripts = _Scripts(candidates=candidates, explicit=bool(paths))
+    try:
+        for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):
+            try:
+                bundled = load_script(path)
+            except ScriptError:
+                continue
+            scripts.by_id.setdefault(bundled.id, bundled)
+    except FileNotFoundError:
+        pass
+    for s in candidates:
+        scripts.by_id[s.id] = s  # the given files win over bundled ones with the same id
+    return scripts
+
+
+# ---------------------------------------------------------------------------------------------------
+# Finding files
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], list[Failure], list[str]]:
+    """Every recording and transcript under ``folder`` (sorted), unreadable folders, ignored files.
+
+    Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db).
+    A ``.txt``/``.json`` next to a recording with the same name is that recording's transcript
+    written by ``compliance transcribe``; it is ignored so the call is not counted twice.
+    """
+    audio_ext = _audio_extensions()
+    wanted = audio_ext | TRANSCRIPT_EXTENSIONS
+    skip = {p.resolve() for p in exclude}
+    found: list[Path] = []
+    failures: list[Failure] = []
+    ignored: list[str] = []
+
+    def _onerror(err: OSError) -> None:
+        failures.append(Failure(file=str(err.filename), kind="folder",
+                                reason=f"cannot read folder ({err.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=_onerror):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip)
+        stems = {Path(n).stem for n in filenames if Path(n).suffix.lower() in audio_ext}
+        for name in sorted(filenames):
+            path = here / name
+            suffix = path.suffix.lower()
+            if name.startswith(".") or suffix not in wanted or path.resolve() in skip:
+                continue
+            if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
+                ignored.append(str(path))
+                continue
+            found.append(path)
+    return sorted(found), failures, ignored
+
+
+# ---------------------------------------------------------------------------------------------------
+# Planning
+
+
+@dataclass
+class _Job:
+    path: Path
+    kind: str                                   # audio | transcript
+    call_id: str
+    att: Attribution
+    manager: Optional[Manager]
+    level: str
+    script: Optional[SalesScript]               # None: choose automatically among the candidates
+    script_choice: str
+    score_key: str
+    transcribe_key: str
+    action: str = "analyse"                     # analyse | rescore
+    duration: float = 0.0
+
+    @property
+    def file(self) -> str:
+        return str(self.path)
+
+
+def _score_key(job: _Job, script_key: str) -> str:
+    payload = {"script": script_key, "level": job.level, "manager": job.att.manager,
+               "name": job.manager.name if job.manager else "", "date": job.att.date, "time": job.att.time,
+               "phone": job.att.phone, "unknown": job.manager is None}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _pick_script(att: Attribution, manager: Optional[Manager], scripts: _Scripts, team: Team | None,
+                 manifest_dir: Path | None) -> tuple[Optional[SalesScript], str]:
+    if att.script:
+        return scripts.resolve(att.script, manifest_dir), "manifest"
+    if manager and manager.script:
+        return scripts.resolve(manager.script, team.path.parent if team and team.path else None), "roster"
+    if len(scripts.candidates) == 1:
+        return scripts.candidates[0], "option" if scripts.explicit else "default"
+    return None, "auto"
+
+
+def _audio_duration(path: Path) -> float:
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return float(container.duration or 0) / 1_000_000
+    except Exception:  # a progress estimate only; a broken file fails later with its real reason
+        return 0.0
+
+
+class _Transcription:
+    """The transcription options, made only when a recording needs them (imports the speech stack)."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        self._options: Any = None
+
+    @property
+    def options(self) -> Any:
+        if self._options is None:
+            from .transcribe import TranscribeOptions
+
+            fields = TranscribeOptions.model_fields
+            self._options = TranscribeOptions(**{k: v for k, v in self.overrides.items() if k in fields})
+        return self._options
+
+    def key(self) -> str:
+        try:
+            return self.options.cache_key()
+        except ImportError:
+            return "unavailable"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Workers (separate processes: load the model once, transcribe, return JSON; never touch the db)
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options_json: str, cache_dir: Optional[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    from .transcribe import TranscribeOptions, load_model
+
+    options = TranscribeOptions.model_validate_json(options_json)
+    _WORKER.update(options=options, cache_dir=cache_dir, model=load_model(options))
+
+
+def _transcribe_in_worker(path: str) -> tuple[bool, str]:
+    """(True, transcript JSON) or (False, one-line reason); exceptions never cross the process line."""
+    try:
+        from .transcribe import transcribe_file
+
+        transcript = transcribe_file(path, _WORKER["options"], model=_WORKER["model"],
+                                     cache_dir=_WORKER["cache_dir"])
+        return True, transcript.model_dump_json()
+    except ComplianceError as exc:
+        return False, str(exc)
+    except Exception as exc:  # noqa: BLE001 - a worker reports, the batch goes on
+        return False, f"{path}: {type(exc).__name__}: {exc}"
+
+
+def _pool_size(requested: Optional[int], jobs: int) -> int:
+    cores = os.cpu_count() or 1
+    return max(1, min(requested or cores, jobs))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run
+
+
+class _Run:
+    def __init__(self, options: BatchOptions, progress: Optional[ProgressCallback]) -> None:
+        self.o = options
+        self.progress = progress
+        self.t0 = time.monotonic()
+        self.scripts = _load_scripts(options.scripts)
+        self.team: Optional[Team] = load_team(options.team) if options.team else None
+        self.patterns = compile_patterns(options.patterns)
+        self.manifest = None
+        if options.manifest:
+            rows = load_manifest(options.manifest)
+            self.manifest = index_manifest(rows, options.folder, options.manifest.parent)
+        self.tx = _Transcription(options.transcribe)
+        self.store = Store(options.db)
+        self.summary: Optional[BatchSummary] = None
+        self.done = 0
+        self.total = 0
+        self.audio_done = 0.0
+        self.audio_total = 0.0
+        self.unknown: set[str] = set()
+        self.dates: set[tuple[str, str]] = set()
+
+    # -- bookkeeping ---------------------------------------------------------------------------------
+    def _emit(self, outcome: FileOutcome | None = None) -> None:
+        if outcome is not None:
+            self.done += 1
+            self.summary.files.append(outcome)
+        if self.progress:
+            self.progress(BatchProgress(done=self.done, total=self.total, audio_done=self.audio_done,
+                                        audio_total=self.audio_total, elapsed=time.monotonic() - self.t0,
+                                        file=outcome.file if outcome else None,
+                                        outcome=outcome.outcome if outcome else None))
+
+    def _fail(self, file: str, kind: str, reason: str, call_id: str | None = None) -> None:
+        failure = Failure(file=file, kind=kind, reason=reason, batch_id=self.summary.batch_id, content_hash=call_id)
+        self.store.save_failure(failure)
+        self.summary.failures.append(failure)
+        self.summary.failed += 1
+        self._emit(FileOutcome(file=file, outcome="unattributed" if kind == "unattributed" else "failed",
+                               call_id=call_id, reason=reason))
+
+    # -- planning ------------------------------------------------------------------------------------
+    def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
+        audio_ext = _audio_extensions()
+        states = self.store.call_states()
+        known = list(self.team.managers) if self.team else []
+        seen: dict[str, str] = {}
+        jobs: list[_Job] = []
+        skips: list[tuple[_Job, CallState]] = []
+        for path in paths:
+            kind = "audio" if path.suffix.lower() in audio_ext else "transcript"
+            try:
+                call_id = _file_hash(path)
+            except OSError as exc:
+                self._fail(str(path), "unreadable", f"{path}: cannot read ({exc.strerror})")
+                continue
+            if call_id in seen:
+                self.summary.duplicates += 1
+                self._emit(FileOutcome(file=str(path), outcome="duplicate", call_id=call_id,
+                                       reason=f"same content as {seen[call_id]}"))
+                continue
+            seen[call_id] = str(path)
+            att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
+                            known_managers=known, default_date=self.o.default_date)
+            if not att.complete:
+                self._fail(str(path), "unattributed",
+                           f"{path}: cannot tell the {' and the '.join(att.missing())} from the manifest, "
+                           "folders or file name; add it to a --manifest or rename (see --pattern)", call_id)
+                continue
+            job = self._job(path, kind, call_id, att)
+            if job is None:
+                continue
+            state = states.get(call_id)
+            # A stored transcript is reusable when it came from the same transcription options.
+            reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
+            if reusable and state.score_key == job.score_key:
+                skips.append((job, state))
+                continue
+            if reusable:
+                job.action = "rescore"
+            jobs.append(job)
+        return jobs, skips
+
+    def _job(self, path: Path, kind: str, call_id: str, att: Attribution) -> Optional[_Job]:
+        manager = self.team.get(att.manager) if self.team else None
+        if manager is None:
+            self.unknown.add(att.manager)
+        level = att.level or (manager.level_on(att.date) if manager else "newcomer")
+        try:
+            script, choice = _pick_script(att, manager, self.scripts, self.team,
+                                          self.o.manifest.parent if self.o.manifest else None)
+        except ScriptError as exc:
+            self._fail(str(path), "script", f"{path}: {exc}", call_id)
+            return None
+        job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
+                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "")
+        if kind == "audio":
+            job.transcribe_key = self.tx.key()
+        job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
+        return job
+
+    # -- scoring and saving --------------------------------------------------------------------------
+    def _score_and_save(self, job: _Job, transcript: Transcript) -> None:
+        from .match import choose_script, score_call
+
+        script = job.script or choose_script(transcript, self.scripts.candidates)
+        result = score_call(transcript, script, job.level)
+        result.file = job.file
+        record = CallRecord(
+            call_id=job.call_id, file=job.file, manager=job.att.manager,
+            manager_name=job.manager.name if job.manager else "", date=job.att.date, time=job.att.time,
+            level=job.level, result=result, transcript=transcript,
+            audio=job.file if job.kind == "audio" else None, model=transcript.model,
+            analysed_at=dt.datetime.now().isoformat(timespec="seconds"),
+        )
+        meta = CallMeta(kind=job.kind, phone=job.att.phone, unknown_manager=job.manager is None,
+                        script_choice=job.script_choice, score_key=job.score_key,
+                        transcribe_key=job.transcribe_key,
+                        attribution={**job.att.model_dump(exclude={"sources"}, exclude_none=True),
+                                     "sources": job.att.sources})
+        self.store.save_script(script)
+        outcome = "rescored" if job.action == "rescore" else "analysed"
+        self.store.save_call(record, meta, self.summary.batch_id, outcome)
+        if outcome == "rescored":
+            self.summary.rescored += 1
+        else:
+            self.summary.analysed += 1
+        if not result.connected:
+            self.summary.not_connected += 1
+        self.dates.add((job.att.manager, job.att.date))
+        self._emit(FileOutcome(file=job.file, outcome=outcome, call_id=job.call_id, manager=job.att.manager,
+                               date=job.att.date, level=job.level, unknown_manager=job.manager is None,
+                               script_id=script.id, script_choice=job.script_choice, connected=result.connected,
+                               adherence=result.adherence, verdict=result.verdict))
+
+    def _run_local(self, job: _Job) -> None:
+        """Transcripts and re-scores: read, score, save, in this process."""
+        try:
+            if job.action == "rescore":
+                transcript = self.store.stored_transcript(job.call_id)
+                if transcript is None:
+                    raise ComplianceError(f"{job.path}: the stored transcript is gone")
+            else:
+                transcript = load_transcript(job.path)
+            self._score_and_save(job, transcript)
+        except ComplianceError as exc:
+            self._fail(job.file, "transcript" if job.kind == "transcript" else "score", str(exc), job.call_id)
+
+    def _transcribed(self, job: _Job, ok: bool, payload: str) -> None:
+        self.audio_done += job.duration
+        self.summary.audio_seconds += job.duration
+        if not ok:
+            self._fail(job.file, "audio", payload, job.call_id)
+            return
+        try:
+            self._score_and_save(job, Transcript.model_validate_json(payload))
+        except ComplianceError as exc:
+            self._fail(job.file, "score", str(exc), job.call_id)
+
+    def _run_audio(self, jobs: list[_Job], local: list[_Job]) -> None:
+        """Transcribe in worker processes; meanwhile score the local jobs here."""
+        if not jobs:
+            for job in local:
+                self._run_local(job)
+            return
+        try:
+            options = self.tx.options
+        except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
+            for job in local:
+                self._run_local(job)
+            for job in jobs:
+                self._fail(job.file, "audio", f"{job.path}: cannot transcribe ({exc})", job.call_id)
+            return
+        workers = _pool_size(self.o.workers, len(jobs))
+        cores = os.cpu_count() or 1
+        if "threads" in type(options).model_fields and not getattr(options, "threads", None):
+            options = options.model_copy(update={"threads": max(1, cores // workers)})
+        cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
+        ctx = multiprocessing.get_context("spawn")
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                      initargs=(options.model_dump_json(), cache_dir))
+        try:
+            futures = {pool.submit(_transcribe_in_worker, str(j.path)): j for j in jobs}
+            for job in local:
+                self._run_local(job)
+            self._collect(futures)
+        except BaseException:
+            # Interrupted: do not wait for transcriptions in flight; their calls are redone next run.
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _collect(self, futures: dict[cf.Future, _Job]) -> None:
+        for future in cf.as_completed(futures):
+            job = futures[future]
+            try:
+                ok, payload = future.result()
+            except cf.process.BrokenProcessPool:
+                ok, payload = False, f"{job.path}: the transcription worker died (out of memory or a crash)"
+            except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
+                ok, payload = False, f"{job.path}: {type(exc).__name__}: {exc}"
+            self._transcribed(job, ok, payload)
+
+    # -- the whole batch -----------------------------------------------------------------------------
+    def run(self) -> BatchSummary:
+        folder = self.o.folder
+        batch_id = self.store.begin_batch(str(folder.resolve()), self.o.model_dump(mode="json"))
+        self.summary = BatchSummary(batch_id=batch_id, folder=str(folder), db=str(self.o.db))
+        status = "interrupted"
+        try:
+            self._sync_managers()
+            exclude = [self.o.db, Path(f"{self.o.db}-wal"), Path(f"{self.o.db}-shm")]
+            if self.o.out_dir:
+                exclude.append(self.o.out_dir)
+            paths, folder_failures, ignored = discover(folder, exclude)
+            if ignored:
+                self.summary.notes.append(f"{len(ignored)} transcript(s) next to recordings of the same name "
+                                          "ignored (the recording is analysed)")
+            self.total = len(paths) + len(folder_failures)
+            self.summary.total = len(paths)
+            self._emit()
+            for failure in folder_failures:
+                self._fail(failure.file, failure.kind, f"{failure.file}: {failure.reason}")
+            jobs, skips = self._plan(paths)
+            self._skip(skips)
+            audio = [j for j in jobs if j.kind == "audio" and j.action == "analyse"]
+            local = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
+            for job in audio:
+                job.duration = _audio_duration(job.path)
+            self.audio_total = sum(j.duration for j in audio)
+            self._run_audio(audio, local)
+            self._finish_summary()
+            status = "done"
+        except BaseException:
+            self.summary.interrupted = True
+            raise
+        finally:
+            self.summary.elapsed = time.monotonic() - self.t0
+            self.store.finish_batch(batch_id, self.summary.model_dump(mode="json", exclude={"files"}), status)
+        return self.summary
+
+    def _skip(self, skips: list[tuple[_Job, CallState]]) -> None:
+        for job, _state in skips:
+            self.store.note_outcome(self.summary.batch_id, job.call_id, "skipped")
+            self.summary.skipped += 1
+            self.dates.add((job.att.manager, job.att.date))
+            if job.manager is None:
+                self.unknown.add(job.att.manager)
+            self._emit(FileOutcome(file=job.file, outcome="skipped", call_id=job.call_id, manager=job.att.manager,
+                                   date=job.att.date, level=job.level, unknown_manager=job.manager is None))
+
+    def _sync_managers(self) -> None:
+        if not self.team:
+            return
+        for key, m in self.team.managers.items():
+            self.store.upsert_manager(ManagerRow(id=key, name=m.name, level=m.level,
+                                                 since=m.since.isoformat() if m.since else None, known=True))
+
+    def _finish_summary(self) -> None:
+        for key in sorted(self.unknown):
+            self.store.upsert_manager(ManagerRow(id=key, known=False))
+        self.summary.unknown_managers = sorted(self.unknown)
+        names = {k: m.name for k, m in self.team.managers.items()} if self.team else {}
+        for manager, date in sorted(self.dates, key=lambda md: (md[1], md[0])):
+            for day in self.store.daily_counts(manager=manager, since=date, until=date):
+                self.summary.kpi.append(_kpi(day, names.get(manager, "")))
+
+
+def _kpi(day: DayCount, name: str) -> DayKpi:
+    return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected)
+
+
+def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None) -> BatchSummary:
+    """Analyse a folder of recordings and transcripts into the history database.
+
+    Unchanged files are skipped; files whose script, level or attribution changed are re-scored from
+    the stored transcript; new files are transcribed (in worker processes) and scored. Every call is
+    committed on its own. Reports are written to ``options.out_dir`` when given.
+
+    Raises:
+        ComplianceError: a bad option (script, roster, manifest, pattern, database); per-file problems
+            never raise, they are in ``summary.failures``.
+        KeyboardInterrupt: the batch was interrupted (what was finished is stored).
+    """
+    if not options.folder.is_dir():
+        raise ComplianceError(f"{options.folder}: no such folder")
+    run = _Run(options, progress)
+    try:
+        summary = run.run()
+        if options.out_dir:
+            summary.reports = write_batch_reports(run.store, options.out_dir, summary, team=run.team,
+                                                  scripts=run.scripts.by_id, lang=options.lang)
+        return summary
+    finally:
+        run.store.close()
+
+
+def team_readiness(store: Store, team: Optional[Team], manager: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Readiness of every manager in the roster and the history (or of one), by manager key."""
+    from .readiness import assess_readiness
+
+    keys = {m.id for m in store.managers()} | set(team.managers if team else ()) | \
+        {r.manager for r in store.calls(with_transcripts=False)}
+    if manager:
+        keys = {manager}
+    out = {}
+    for key in sorted(keys):
+        roster = team.get(key) if team else None
+        level = roster.level if roster else "newcomer"
+        records = [r for r in store.calls(manager=key, with_transcripts=False) if r.level == level]
+        out[key] = assess_readiness(records, level, manager=key,
+                                    manager_name=roster.name if roster else None, **kwargs)
+    return out
+
+
+def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, team: Optional[Team] = None,
+                        scripts: dict[str, SalesScript] | None = None, lang: str = "ru") -> Optional[str]:
+    """Write the HTML report set for the whole history after a batch; returns the index path."""
+    # ---- REPORTS HOOK: the reports helper's compliance.reports.write_reports is called here. ----
+    try:
+        from .reports import write_reports
+    except ImportError:
+        summary.notes.append("reports: compliance.reports is not available; no HTML written")
+        return None
+    records = store.calls()
+    if not records:
+        summary.notes.append("reports: no calls in the history yet; no HTML written")
+        return None
+    readiness = team_readiness(store, team)
+    try:
+        index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
+                              scripts=scripts, lang=lang)
+    except ComplianceError as exc:
+        summary.reports_error = str(exc)
+        return None
+    return str(index)

@@ -1,0 +1,511 @@
+"""History in SQLite: every scored call with its transcript, failures, batches, managers.
+
+One file (default ``./compliance.db``), WAL mode, schema versioned with ``PRAGMA user_version``.
+Writes are short transactions (one call each), so a killed batch loses at most the call in flight
+and two batches can share a database. Reports and re-scoring read everything from here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Union
+
+from pydantic import BaseModel, Field
+
+from .errors import StoreError
+from .result import CallRecord, CallResult
+from .transcript import Transcript
+
+DEFAULT_DB = "compliance.db"
+BUSY_TIMEOUT_MS = 60_000
+
+# Each migration moves the schema from version i to i + 1; never edit a released one, append.
+_V1 = """
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    folder TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    pid INTEGER,
+    options_json TEXT,
+    summary_json TEXT
+);
+CREATE TABLE managers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT 'newcomer',
+    since TEXT,
+    known INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT
+);
+CREATE TABLE scripts (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    script_json TEXT NOT NULL,
+    first_seen TEXT NOT NULL
+);
+CREATE TABLE calls (
+    call_id TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    audio TEXT,
+    manager TEXT NOT NULL,
+    manager_name TEXT NOT NULL DEFAULT '',
+    unknown_manager INTEGER NOT NULL DEFAULT 0,
+    date TEXT,
+    time TEXT,
+    phone TEXT,
+    level TEXT NOT NULL,
+    attribution_json TEXT,
+    script_id TEXT NOT NULL,
+    script_hash TEXT NOT NULL,
+    script_choice TEXT NOT NULL,
+    score_key TEXT NOT NULL,
+    model TEXT,
+    transcribe_key TEXT,
+    connected INTEGER NOT NULL,
+    not_connected_reason TEXT,
+    adherence REAL,
+    coverage REAL,
+    verdict TEXT,
+    band_min REAL,
+    band_max REAL,
+    order_ok INTEGER,
+    duration REAL,
+    talk_manager_share REAL,
+    talk_client_share REAL,
+    talk_longest_monologue REAL,
+    talk_interruptions INTEGER,
+    talk_silence REAL,
+    result_json TEXT NOT NULL,
+    transcript_json TEXT,
+    batch_id INTEGER REFERENCES batches(id),
+    analysed_at TEXT NOT NULL
+);
+CREATE INDEX calls_manager_date ON calls(manager, date, time);
+CREATE INDEX calls_date ON calls(date, time);
+CREATE TABLE stage_results (
+    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    stage_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    title TEXT,
+    required INTEGER NOT NULL,
+    applies INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    score REAL NOT NULL,
+    start REAL,
+    PRIMARY KEY (call_id, stage_id)
+);
+CREATE TABLE line_results (
+    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    stage_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    similarity REAL NOT NULL,
+    matched TEXT,
+    start REAL,
+    PRIMARY KEY (call_id, stage_id, position)
+);
+CREATE TABLE forbidden_hits (
+    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    phrase TEXT NOT NULL,
+    matched TEXT,
+    start REAL,
+    PRIMARY KEY (call_id, position)
+);
+CREATE TABLE failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id INTEGER REFERENCES batches(id),
+    file TEXT NOT NULL,
+    content_hash TEXT,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    resolved INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX failures_file ON failures(file);
+CREATE TABLE batch_calls (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    call_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (batch_id, call_id)
+);
+"""
+
+Migration = Union[str, Callable[[sqlite3.Connection], None]]
+MIGRATIONS: list[Migration] = [_V1]
+
+
+def schema_version() -> int:
+    """The schema version this code writes."""
+    return len(MIGRATIONS)
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+class CallMeta(BaseModel):
+    """What the store keeps about a call beyond its ``CallRecord``."""
+
+    kind: str                                  # "audio" | "transcript"
+    phone: Optional[str] = None
+    unknown_manager: bool = False
+    script_choice: str = "default"             # manifest | roster | option | auto | default
+    score_key: str                             # what the score depends on: script, level, manager, date
+    transcribe_key: Optional[str] = None       # the transcription options (audio) or "text"
+    attribution: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallState(BaseModel):
+    """Enough of a stored call to decide whether a batch may skip it."""
+
+    call_id: str
+    file: str
+    score_key: str
+    transcribe_key: Optional[str] = None
+    has_transcript: bool = False
+
+
+class Failure(BaseModel):
+    """A file a batch could not analyse, and why."""
+
+    file: str
+    reason: str
+    kind: str                                  # unreadable | unattributed | transcript | audio | score | folder
+    batch_id: Optional[int] = None
+    content_hash: Optional[str] = None
+    at: Optional[str] = None
+    resolved: bool = False
+
+
+class BatchInfo(BaseModel):
+    id: int
+    started_at: str
+    finished_at: Optional[str] = None
+    folder: Optional[str] = None
+    status: str                                # running | done | interrupted
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class ManagerRow(BaseModel):
+    id: str
+    name: str = ""
+    level: str = "newcomer"
+    since: Optional[str] = None
+    known: bool = True
+
+
+class DayCount(BaseModel):
+    """Calls of one manager on one day."""
+
+    manager: str
+    date: str
+    calls: int
+    connected: int
+
+
+def _split_sql(script: str) -> Iterator[str]:
+    for stmt in script.split(";"):
+        if stmt.strip():
+            yield stmt
+
+
+class Store:
+    """The history database. Use as a context manager, or call :meth:`close`.
+
+    Raises:
+        StoreError: the file is not a database, is from a newer version, or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_DB) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot use this file as the history database ({exc}); "
+                             "pass another --db") from None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self._conn)
+
+    def _migrate(self) -> None:
+        with self._tx() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(f"{self.path}: made by a newer version of compliance (schema {version}, "
+                                 f"this one knows {len(MIGRATIONS)}); upgrade compliance")
+            for target in range(version, len(MIGRATIONS)):
+                step = MIGRATIONS[target]
+                if callable(step):
+                    step(conn)
+                else:
+                    for stmt in _split_sql(step):
+                        conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version = {target + 1}")
+
+    @property
+    def version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- batches -----------------------------------------------------------------------------------
+    def begin_batch(self, folder: str, options: dict[str, Any] | None = None) -> int:
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO batches (started_at, folder, status, pid, options_json) VALUES (?, ?, 'running', ?, ?)",
+                (_now(), folder, os.getpid(), json.dumps(options or {}, ensure_ascii=False, default=str)),
+            )
+            return int(cur.lastrowid)
+
+    def finish_batch(self, batch_id: int, summary: dict[str, Any], status: str = "done") -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE batches SET finished_at = ?, status = ?, summary_json = ? WHERE id = ?",
+                         (_now(), status, json.dumps(summary, ensure_ascii=False, default=str), batch_id))
+
+    def last_batch(self, finished: bool = False) -> Optional[BatchInfo]:
+        """The latest batch (only a finished one when ``finished``)."""
+        where = "WHERE status = 'done'" if finished else ""
+        row = self._conn.execute(f"SELECT * FROM batches {where} ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return BatchInfo(id=row["id"], started_at=row["started_at"], finished_at=row["finished_at"],
+                         folder=row["folder"], status=row["status"],
+                         summary=json.loads(row["summary_json"]) if row["summary_json"] else {})
+
+    def note_outcome(self, batch_id: int, call_id: str, outcome: str) -> None:
+        """Record that a batch saw a call (``skipped`` here; analysed calls are noted by save_call)."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO batch_calls (batch_id, call_id, outcome) VALUES (?, ?, ?)",
+                         (batch_id, call_id, outcome))
+
+    # -- managers and scripts ----------------------------------------------------------------------
+    def upsert_manager(self, row: ManagerRow) -> None:
+        """Add or update a manager; an unknown one never overwrites a roster entry."""
+        with self._tx() as conn:
+            if not row.known:
+                conn.execute("INSERT OR IGNORE INTO managers (id, name, level, since, known, updated_at) "
+                             "VALUES (?, ?, ?, ?, 0, ?)", (row.id, row.name, row.level, row.since, _now()))
+                return
+            conn.execute(
+                "INSERT INTO managers (id, name, level, since, known, updated_at) VALUES (?, ?, ?, ?, 1, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, level = excluded.level, "
+                "since = excluded.since, known = 1, updated_at = excluded.updated_at",
+                (row.id, row.name, row.level, row.since, _now()),
+            )
+
+    def managers(self) -> list[ManagerRow]:
+        rows = self._conn.execute("SELECT * FROM managers ORDER BY id").fetchall()
+        return [ManagerRow(id=r["id"], name=r["name"], level=r["level"], since=r["since"], known=bool(r["known"]))
+                for r in rows]
+
+    def save_script(self, script: Any) -> None:
+        """Keep each script version once, by content hash (so old calls can show what they were scored on)."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO scripts (hash, id, title, script_json, first_seen) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (script.content_hash(), script.id, script.title,
+                          script.model_dump_json(), _now()))
+
+    # -- calls -------------------------------------------------------------------------------------
+    def call_state(self, call_id: str) -> Optional[CallState]:
+        row = self._conn.execute(
+            "SELECT call_id, file, score_key, transcribe_key, transcript_json IS NOT NULL AS has_t "
+            "FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            return None
+        return CallState(call_id=row["call_id"], file=row["file"], score_key=row["score_key"],
+                         transcribe_key=row["transcribe_key"], has_transcript=bool(row["has_t"]))
+
+    def call_states(self) -> dict[str, CallState]:
+        """Every stored call's state, by id (one query for a whole batch)."""
+        rows = self._conn.execute(
+            "SELECT call_id, file, score_key, transcribe_key, transcript_json IS NOT NULL AS has_t FROM calls")
+        return {r["call_id"]: CallState(call_id=r["call_id"], file=r["file"], score_key=r["score_key"],
+                                        transcribe_key=r["transcribe_key"], has_transcript=bool(r["has_t"]))
+                for r in rows}
+
+    def stored_transcript(self, call_id: str) -> Optional[Transcript]:
+        row = self._conn.execute("SELECT transcript_json FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return Transcript.model_validate_json(row[0])
+
+    def save_call(self, record: CallRecord, meta: CallMeta, batch_id: int | None = None,
+                  outcome: str = "analysed") -> None:
+        """Store one scored call (replacing an older score of it) in one short transaction."""
+        res = record.result
+        talk = res.talk
+        analysed_at = record.analysed_at or _now()
+        values = {
+            "call_id": record.call_id, "file": record.file, "kind": meta.kind, "audio": record.audio,
+            "manager": record.manager, "manager_name": record.manager_name,
+            "unknown_manager": int(meta.unknown_manager), "date": record.date, "time": record.time,
+            "phone": meta.phone, "level": record.level,
+            "attribution_json": json.dumps(meta.attribution, ensure_ascii=False),
+            "script_id": res.script_id, "script_hash": res.script_hash, "script_choice": meta.script_choice,
+            "score_key": meta.score_key, "model": record.model, "transcribe_key": meta.transcribe_key,
+            "connected": int(res.connected), "not_connected_reason": res.not_connected_reason,
+            "adherence": res.adherence, "coverage": res.coverage, "verdict": res.verdict,
+            "band_min": res.band[0], "band_max": res.band[1], "order_ok": int(res.order_ok),
+            "duration": res.duration,
+            "talk_manager_share": talk.manager_share if talk else None,
+            "talk_client_share": talk.client_share if talk else None,
+            "talk_longest_monologue": talk.longest_manager_monologue if talk else None,
+            "talk_interruptions": talk.interruptions if talk else None,
+            "talk_silence": talk.silence if talk else None,
+            "result_json": res.model_dump_json(),
+            "transcript_json": record.transcript.model_dump_json() if record.transcript else None,
+            "batch_id": batch_id, "analysed_at": analysed_at,
+        }
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._tx() as conn:
+            conn.execute("DELETE FROM calls WHERE call_id = ?", (record.call_id,))  # cascades to children
+            conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks})", tuple(values.values()))
+            conn.executemany(
+                "INSERT INTO stage_results (call_id, stage_id, position, title, required, applies, present, "
+                "score, start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(record.call_id, s.id, i, s.title, int(s.required), int(s.applies), int(s.present), s.score,
+                  s.start) for i, s in enumerate(res.stages)])
+            conn.executemany(
+                "INSERT INTO line_results (call_id, stage_id, position, text, similarity, matched, start) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(record.call_id, s.id, j, ln.text, ln.similarity, ln.matched, ln.start)
+                 for s in res.stages for j, ln in enumerate(s.lines)])
+            conn.executemany(
+                "INSERT INTO forbidden_hits (call_id, position, phrase, matched, start) VALUES (?, ?, ?, ?, ?)",
+                [(record.call_id, i, h.phrase, h.matched, h.start) for i, h in enumerate(res.forbidden)])
+            if batch_id is not None:
+                conn.execute("INSERT OR REPLACE INTO batch_calls (batch_id, call_id, outcome) VALUES (?, ?, ?)",
+                             (batch_id, record.call_id, outcome))
+            conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
+                         (record.file, record.call_id))
+
+    def _record(self, row: sqlite3.Row, with_transcript: bool) -> CallRecord:
+        transcript = None
+        if with_transcript and row["transcript_json"]:
+            transcript = Transcript.model_validate_json(row["transcript_json"])
+        return CallRecord(
+            call_id=row["call_id"], file=row["file"], manager=row["manager"], manager_name=row["manager_name"],
+            date=row["date"], time=row["time"], level=row["level"],
+            result=CallResult.model_validate_json(row["result_json"]), transcript=transcript,
+            audio=row["audio"], model=row["model"], analysed_at=row["analysed_at"],
+        )
+
+    def calls(self, since: str | dt.date | None = None, until: str | dt.date | None = None,
+              manager: str | None = None, *, batch_id: int | None = None,
+              with_transcripts: bool = True) -> list[CallRecord]:
+        """Stored calls in time order; ``since``/``until`` are inclusive ISO dates.
+
+        ``batch_id`` limits to the calls a batch saw (analysed, re-scored or skipped as unchanged).
+        """
+        where, args = [], []
+        if since:
+            where.append("c.date >= ?")
+            args.append(str(since))
+        if until:
+            where.append("c.date <= ?")
+            args.append(str(until))
+        if manager:
+            where.append("c.manager = ?")
+            args.append(manager)
+        join = ""
+        if batch_id is not None:
+            join = "JOIN batch_calls b ON b.call_id = c.call_id AND b.batch_id = ?"
+            args.insert(0, batch_id)
+        cols = "c.*" if with_transcripts else "c.*, NULL AS transcript_json"
+        sql = (f"SELECT {cols} FROM calls c {join} {'WHERE ' + ' AND '.join(where) if where else ''} "
+               "ORDER BY c.date, c.time, c.file")
+        rows = self._conn.execute(sql, args).fetchall()
+        return [self._record(r, with_transcripts) for r in rows]
+
+    def call(self, call_id: str) -> Optional[CallRecord]:
+        row = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        return self._record(row, True) if row else None
+
+    def call_meta(self, call_id: str) -> Optional[CallMeta]:
+        row = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            return None
+        return CallMeta(kind=row["kind"], phone=row["phone"], unknown_manager=bool(row["unknown_manager"]),
+                        script_choice=row["script_choice"], score_key=row["score_key"],
+                        transcribe_key=row["transcribe_key"],
+                        attribution=json.loads(row["attribution_json"] or "{}"))
+
+    def daily_counts(self, manager: str | None = None, since: str | None = None,
+                     until: str | None = None) -> list[DayCount]:
+        """Calls and connected calls per manager per day."""
+        where, args = ["date IS NOT NULL"], []
+        for cond, value in (("manager = ?", manager), ("date >= ?", since), ("date <= ?", until)):
+            if value:
+                where.append(cond)
+                args.append(value)
+        rows = self._conn.execute(
+            f"SELECT manager, date, COUNT(*) AS calls, SUM(connected) AS connected FROM calls "
+            f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
+        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"], connected=r["connected"] or 0)
+                for r in rows]
+
+    # -- failures ----------------------------------------------------------------------------------
+    def save_failure(self, failure: Failure) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO failures (batch_id, file, content_hash, kind, reason, at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (failure.batch_id, failure.file, failure.content_hash, failure.kind, failure.reason,
+                          failure.at or _now()))
+
+    def failures(self, batch_id: int | None = None) -> list[Failure]:
+        """The failures of one batch, or (None) the latest unresolved failure of every file."""
+        if batch_id is not None:
+            rows = self._conn.execute("SELECT * FROM failures WHERE batch_id = ? ORDER BY id", (batch_id,))
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM failures WHERE id IN (SELECT MAX(id) FROM failures GROUP BY file) "
+                "AND resolved = 0 ORDER BY file")
+        return [Failure(file=r["file"], reason=r["reason"], kind=r["kind"], batch_id=r["batch_id"],
+                        content_hash=r["content_hash"], at=r["at"], resolved=bool(r["resolved"])) for r in rows]
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): take the write lock up front, hold it briefly."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,163 @@
+"""The team roster (team.yaml): who the managers are, their level and since when, their script.
+
+```yaml
+managers:
+  ivanova:                       # the key used in folder and file names (case-insensitive)
+    name: "Иванова Мария"
+    level: newcomer              # newcomer | experienced
+    since: 2026-11-01            # when the manager got this level
+    script: sales_call           # optional: a script id, or a path relative to team.yaml
+```
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ComplianceError
+
+Level = Literal["newcomer", "experienced"]
+LEVELS: tuple[str, ...] = ("newcomer", "experienced")
+
+
+class TeamError(ComplianceError):
+    """The roster file is missing, unreadable or invalid, or names an unknown manager."""
+
+
+class Manager(BaseModel):
+    """One manager in the roster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = ""
+    name: str = ""
+    level: Level = "newcomer"
+    since: Optional[dt.date] = None
+    script: Optional[str] = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    def level_on(self, date: str | None) -> str:
+        """The level the manager had on ``date``: before ``since`` an experienced manager was a newcomer."""
+        if self.level == "experienced" and self.since and date:
+            try:
+                if dt.date.fromisoformat(date) < self.since:
+                    return "newcomer"
+            except ValueError:
+                pass
+        return self.level
+
+
+class Team(BaseModel):
+    """The roster: managers by key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    managers: dict[str, Manager] = Field(default_factory=dict)
+    path: Optional[Path] = Field(default=None, exclude=True)
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {normalize_manager_key(str(k)): ({"id": normalize_manager_key(str(k)), **v}
+                                                    if isinstance(v, dict) else v)
+                    for k, v in value.items()}
+        return value
+
+    def get(self, key: str) -> Optional[Manager]:
+        return self.managers.get(normalize_manager_key(key))
+
+
+def normalize_manager_key(key: str) -> str:
+    """Roster keys and names found in paths compare case-insensitively, ё = е."""
+    return key.strip().casefold().replace("ё", "е")
+
+
+def load_team(path: str | Path) -> Team:
+    """Read a roster file.
+
+    Raises:
+        TeamError: the file is missing, not YAML, or has unknown keys / bad values.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TeamError(f"{path}: no such roster file; create it (see samples/team.yaml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TeamError(f"{path}: cannot read the roster ({exc})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise TeamError(f"{path}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise TeamError(f"{path}: expected a mapping with a 'managers' key")
+    try:
+        team = Team.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
+        raise TeamError(f"{path}: {where}: {msg}") from None
+    team.path = path
+    return team
+
+
+def _dump(team: Team) -> str:
+    managers = {}
+    for key, m in team.managers.items():
+        entry: dict = {"name": m.name, "level": m.level}
+        if m.since:
+            entry["since"] = m.since.isoformat()
+        if m.script:
+            entry["script"] = m.script
+        managers[key] = entry
+    return yaml.safe_dump({"managers": managers}, allow_unicode=True, sort_keys=False)
+
+
+def save_team(team: Team, path: str | Path) -> None:
+    """Write the roster atomically (temp file, then rename); comments in the old file are not kept."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_dump(team))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def set_level(path: str | Path, manager: str, level: str, since: dt.date | None = None,
+              name: str | None = None, create: bool = False) -> Manager:
+    """Change a manager's level in the roster file (``since`` defaults to today).
+
+    Raises:
+        TeamError: unknown level, or the manager is not in the roster and ``create`` is false.
+    """
+    if level not in LEVELS:
+        raise TeamError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+    path = Path(path)
+    team = load_team(path) if path.exists() or not create else Team()
+    key = normalize_manager_key(manager)
+    current = team.managers.get(key)
+    if current is None:
+        if not create:
+            known = ", ".join(team.managers) or "none"
+            raise TeamError(f"{path}: no manager {manager!r} in the roster (known: {known}); "
+                            "add them with --name")
+        current = Manager(id=key, name=name or "")
+    updated = current.model_copy(update={"level": level, "since": since or dt.date.today(),
+                                         **({"name": name} if name else {})})
+    team.managers[key] = updated
+    save_team(team, path)
+    return updated
