@@ -248,6 +248,9 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
             if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
                 ignored.append(str(path))
                 continue
+            if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
+                failures.append(Failure(file=str(path), kind="unreadable", reason="not a regular file"))
+                continue
             found.append(path)
     return sorted(found), failures, ignored
 
@@ -273,7 +276,7 @@ class _Job:
 
     @property
     def file(self) -> str:
-        return str(self.path)
+        return os.path.abspath(self.path)
 
 
 def _score_key(job: _Job, script_key: str) -> str:
@@ -398,6 +401,10 @@ class _Run:
                                         outcome=outcome.outcome if outcome else None))
 
     def _fail(self, file: str, kind: str, reason: str, call_id: str | None = None) -> None:
+        """Store and list one file that could not be analysed; ``reason`` without the path in front."""
+        for prefix in (f"{file}: ", f"{os.path.abspath(file)}: "):
+            reason = reason.removeprefix(prefix)
+        file = os.path.abspath(file)
         failure = Failure(file=file, kind=kind, reason=reason, batch_id=self.summary.batch_id, content_hash=call_id)
         self.store.save_failure(failure)
         self.summary.failures.append(failure)
@@ -418,7 +425,7 @@ class _Run:
             try:
                 call_id = _file_hash(path)
             except OSError as exc:
-                self._fail(str(path), "unreadable", f"{path}: cannot read ({exc.strerror})")
+                self._fail(str(path), "unreadable", f"cannot read ({exc.strerror})")
                 continue
             if call_id in seen:
                 self.summary.duplicates += 1
@@ -430,7 +437,7 @@ class _Run:
                             known_managers=known, default_date=self.o.default_date)
             if not att.complete:
                 self._fail(str(path), "unattributed",
-                           f"{path}: cannot tell the {' and the '.join(att.missing())} from the manifest, "
+                           f"cannot tell the {' and the '.join(att.missing())} from the manifest, "
                            "folders or file name; add it to a --manifest or rename (see --pattern)", call_id)
                 continue
             job = self._job(path, kind, call_id, att)
@@ -456,7 +463,7 @@ class _Run:
             script, choice = _pick_script(att, manager, self.scripts, self.team,
                                           self.o.manifest.parent if self.o.manifest else None)
         except ScriptError as exc:
-            self._fail(str(path), "script", f"{path}: {exc}", call_id)
+            self._fail(str(path), "script", str(exc), call_id)
             return None
         job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
                    script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "")
@@ -510,18 +517,18 @@ class _Run:
                 transcript = load_transcript(job.path)
             self._score_and_save(job, transcript)
         except ComplianceError as exc:
-            self._fail(job.file, "transcript" if job.kind == "transcript" else "score", str(exc), job.call_id)
+            self._fail(str(job.path), "transcript" if job.kind == "transcript" else "score", str(exc), job.call_id)
 
     def _transcribed(self, job: _Job, ok: bool, payload: str) -> None:
         self.audio_done += job.duration
         self.summary.audio_seconds += job.duration
         if not ok:
-            self._fail(job.file, "audio", payload, job.call_id)
+            self._fail(str(job.path), "audio", payload, job.call_id)
             return
         try:
             self._score_and_save(job, Transcript.model_validate_json(payload))
         except ComplianceError as exc:
-            self._fail(job.file, "score", str(exc), job.call_id)
+            self._fail(str(job.path), "score", str(exc), job.call_id)
 
     def _run_audio(self, jobs: list[_Job], local: list[_Job]) -> None:
         """Transcribe in worker processes; meanwhile score the local jobs here."""
@@ -535,7 +542,7 @@ class _Run:
             for job in local:
                 self._run_local(job)
             for job in jobs:
-                self._fail(job.file, "audio", f"{job.path}: cannot transcribe ({exc})", job.call_id)
+                self._fail(job.file, "audio", f"cannot transcribe ({exc})", job.call_id)
             return
         workers = _pool_size(self.o.workers, len(jobs))
         cores = os.cpu_count() or 1
@@ -588,7 +595,7 @@ class _Run:
             self.summary.total = len(paths)
             self._emit()
             for failure in folder_failures:
-                self._fail(failure.file, failure.kind, f"{failure.file}: {failure.reason}")
+                self._fail(failure.file, failure.kind, failure.reason)
             jobs, skips = self._plan(paths)
             self._skip(skips)
             audio = [j for j in jobs if j.kind == "audio" and j.action == "analyse"]
@@ -598,6 +605,7 @@ class _Run:
             self.audio_total = sum(j.duration for j in audio)
             self._run_audio(audio, local)
             self._finish_summary()
+            self.store.resolve_failures_under(os.path.abspath(folder), batch_id)
             status = "done"
         except BaseException:
             self.summary.interrupted = True

@@ -89,6 +89,14 @@ def _clock(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _shown(path: str) -> str:
+    """A path relative to the current folder when it is under it (shorter to read)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def _echo_summary(summary) -> None:
     s = summary
     click.echo(
@@ -99,7 +107,7 @@ def _echo_summary(summary) -> None:
     if s.failures:
         click.echo("Не обработаны:")
         for f in s.failures:
-            click.echo(f"  {f.reason}" if f.reason.startswith(f.file) else f"  {f.file}: {f.reason}")
+            click.echo(f"  {_shown(f.file)}: {f.reason}")
     if s.unknown_managers:
         click.echo("Нет в составе команды (оценены как новички): " + ", ".join(s.unknown_managers))
     if s.kpi:

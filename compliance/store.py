@@ -237,7 +237,11 @@ class Store:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
             raise StoreError(f"{self.path}: cannot use this file as the history database ({exc}); "
                              "pass another --db") from None
 
@@ -388,7 +392,8 @@ class Store:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self._tx() as conn:
-            conn.execute("DELETE FROM calls WHERE call_id = ?", (record.call_id,))  # cascades to children
+            # Replace an older score of this call, and the score of an older content of this file.
+            conn.execute("DELETE FROM calls WHERE call_id = ? OR file = ?", (record.call_id, record.file))
             conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks})", tuple(values.values()))
             conn.executemany(
                 "INSERT INTO stage_results (call_id, stage_id, position, title, required, applies, present, "
@@ -481,6 +486,16 @@ class Store:
                          "VALUES (?, ?, ?, ?, ?, ?)",
                          (failure.batch_id, failure.file, failure.content_hash, failure.kind, failure.reason,
                           failure.at or _now()))
+
+    def resolve_failures_under(self, folder: str, batch_id: int) -> None:
+        """A batch over ``folder`` settles older failures there that it did not meet again."""
+        prefix = folder.rstrip("/") + "/"
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE failures SET resolved = 1 WHERE resolved = 0 AND batch_id IS NOT ? "
+                "AND (file = ? OR substr(file, 1, ?) = ?) "
+                "AND file NOT IN (SELECT file FROM failures WHERE batch_id = ?)",
+                (batch_id, folder, len(prefix), prefix, batch_id))
 
     def failures(self, batch_id: int | None = None) -> list[Failure]:
         """The failures of one batch, or (None) the latest unresolved failure of every file."""

@@ -1,0 +1,427 @@
+"""Batch mode on real folders of transcripts and a real SQLite file: attribution, skipping, re-scoring,
+failures, a killed run, two runs at once, and the commands that read the history."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compliance.attribution import attribute, compile_patterns, index_manifest, load_manifest
+from compliance.batch import BatchOptions, discover, run_batch
+from compliance.cli import cli
+from compliance.resources import default_script_path
+from compliance.store import Store
+
+from .conftest import ROOT
+
+SAMPLE_DAY = ROOT / "samples" / "day"
+SAMPLE_TEAM = ROOT / "samples" / "team.yaml"
+GOOD = (SAMPLE_DAY / "2026-11-27" / "ivanova" / "2026-11-27_10-31-02_ivanova_380991234567.txt").read_text("utf-8")
+WEAK = (SAMPLE_DAY / "2026-11-27_13-30-02_sidorova_380687654321.txt").read_text("utf-8")
+SUPPORT_SCRIPT = """\
+id: support_call
+title: "Звонок в службу заботы"
+stages:
+  - id: hello
+    title: "Приветствие"
+    lines: ["Служба заботы о клиентах, слушаю вас."]
+  - id: problem
+    title: "Проблема"
+    lines: ["Опишите, пожалуйста, что случилось с вашим заказом."]
+  - id: solution
+    title: "Решение"
+    lines: ["Мы заменим товар бесплатно в течение трёх дней."]
+"""
+SUPPORT_CALL = """\
+М: Служба заботы о клиентах, слушаю вас.
+К: У меня сломался чайник.
+М: Опишите, пожалуйста, что случилось с вашим заказом.
+К: Не включается.
+М: Мы заменим товар бесплатно в течение трёх дней.
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _day(root: Path, n: int, managers=("ivanova", "petrov"), date="2026-11-27") -> Path:
+    """``n`` distinct transcripts in a DATE/MANAGER layout (each differs by a last line)."""
+    for i in range(n):
+        manager = managers[i % len(managers)]
+        text = (GOOD if i % 3 else WEAK) + f"К: Спасибо, звонок {i} ({root.name}).\n"
+        _write(root / date / manager / f"call_{i:04d}.txt", text)
+    return root
+
+
+def _opts(folder: Path, db: Path, **kw) -> BatchOptions:
+    return BatchOptions(folder=folder, db=db, **kw)
+
+
+# --------------------------------------------------------------------------------------------------
+# Attribution
+
+
+PATTERNS = compile_patterns(None)
+
+
+@pytest.mark.parametrize("rel, manager, date, time_, phone", [
+    ("2026-11-27_10-31-02_ivanova_380991234567.mp3", "ivanova", "2026-11-27", "10:31:02", "380991234567"),
+    ("20261127_103102_Petrov.wav", "petrov", "2026-11-27", "10:31:02", None),
+    ("ivanova_2026-11-27_10-31-02_380991234567.ogg", "ivanova", "2026-11-27", "10:31:02", "380991234567"),
+    ("2026-11-27 10.31 Иванова.m4a", "иванова", "2026-11-27", "10:31", None),
+    ("out-380991234567-ivanova-20261127-103102-1701080000.12.wav", "ivanova", "2026-11-27", "10:31:02",
+     "380991234567"),
+    ("2026-11-27/ivanova/call1.txt", "ivanova", "2026-11-27", None, None),         # DATE/MANAGER
+    ("petrov/27.11.2026/call1.txt", "petrov", "2026-11-27", None, None),           # MANAGER/DATE
+    ("2026-11-27/ivanova/deep/er/call1.txt", "ivanova", "2026-11-27", None, None),
+    # folders give manager and date; the name still gives time and phone
+    ("2026-11-27/ivanova/2026-11-27_10-31-02_ivanova_380991234567.mp3", "ivanova", "2026-11-27", "10:31:02",
+     "380991234567"),
+    ("2026-11-27/2026-11-27_09-00-00_petrov.mp3", "petrov", "2026-11-27", "09:00:00", None),
+    ("call1.txt", None, None, None, None),                                          # nothing to go on
+    ("ivanova/call1.txt", None, None, None, None),                                  # no date anywhere
+    ("2026-13-45_10-31-02_ivanova.mp3", None, None, None, None),                    # not a real date
+])
+def test_attribution_rules(tmp_path, rel, manager, date, time_, phone):
+    root = tmp_path / "recordings"
+    att = attribute(root / rel, root, patterns=PATTERNS)
+    assert (att.manager, att.date, att.time, att.phone) == (manager, date, time_, phone)
+
+
+def test_batch_folder_name_gives_date_but_manager_only_when_in_roster(tmp_path):
+    day = tmp_path / "2026-11-27"
+    att = attribute(day / "call1.txt", day, patterns=PATTERNS)
+    assert (att.manager, att.date) == (None, "2026-11-27")
+    ivanova = tmp_path / "ivanova"
+    att = attribute(ivanova / "2026-11-27" / "c.txt", ivanova, patterns=PATTERNS, known_managers=["ivanova"])
+    assert (att.manager, att.date, att.sources["manager"]) == ("ivanova", "2026-11-27", "folders")
+    calls = tmp_path / "calls"
+    att = attribute(calls / "2026-11-27" / "c.txt", calls, patterns=PATTERNS)
+    assert att.manager is None  # "calls" is the batch folder, not a manager
+
+
+def test_manifest_wins_and_custom_pattern(tmp_path):
+    root = tmp_path / "rec"
+    _write(root / "2026-11-27" / "ivanova" / "a.txt", GOOD)
+    manifest = _write(tmp_path / "m.csv", "file,manager,date,script,level\n"
+                                          "2026-11-27/ivanova/a.txt,petrov,2026-11-28,,experienced\n")
+    index = index_manifest(load_manifest(manifest), root, manifest.parent)
+    att = attribute(root / "2026-11-27" / "ivanova" / "a.txt", root, patterns=PATTERNS, manifest=index)
+    assert (att.manager, att.date, att.level, att.sources["manager"]) == ("petrov", "2026-11-28", "experienced",
+                                                                          "manifest")
+    custom = compile_patterns([r"^rec(?P<phone>\d+)__(?P<manager>[a-z]+)__(?P<date>\d{8})$"])
+    att = attribute(root / "rec0991__sidorova__20261127.wav", root, patterns=custom)
+    assert (att.manager, att.date, att.phone) == ("sidorova", "2026-11-27", "0991")
+
+
+def test_bad_manifest_and_pattern_are_clear_errors(tmp_path):
+    from compliance.attribution import AttributionError
+
+    bad = _write(tmp_path / "m.csv", "file,manager,date\na.txt,ivanova,вчера\n")
+    with pytest.raises(AttributionError, match=r"m.csv:2: 'вчера' is not a date"):
+        load_manifest(bad)
+    with pytest.raises(AttributionError, match="unknown group"):
+        compile_patterns([r"(?P<who>\w+)"])
+    with pytest.raises(AttributionError, match="invalid regex"):
+        compile_patterns([r"(?P<manager>"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Runs
+
+
+def test_sample_day_then_second_run_skips_everything(tmp_path):
+    db = tmp_path / "h.db"
+    first = run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    assert (first.total, first.analysed, first.skipped, first.failed, first.not_connected) == (10, 10, 0, 0, 2)
+    assert first.exit_code == 0 and first.unknown_managers == []
+    by_manager = {k.manager: k for k in first.kpi}
+    assert (by_manager["ivanova"].calls, by_manager["ivanova"].connected, by_manager["ivanova"].status) == \
+        (4, 3, "below")
+    second = run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    assert (second.analysed, second.rescored, second.skipped) == (0, 0, 10)
+    with Store(db) as store:
+        records = store.calls()
+        assert len(records) == 10
+        assert {r.level for r in records if r.manager == "petrov"} == {"experienced"}
+        assert {r.manager_name for r in records if r.manager == "sidorova"} == {"Сидорова Анна"}
+        # the batch saw all ten, though it skipped them
+        assert len(store.calls(batch_id=store.last_batch().id)) == 10
+        sid = next(r for r in records if r.manager == "sidorova")
+        assert store.call_meta(sid.call_id).script_choice == "roster"
+
+
+def test_script_edit_rescores_from_stored_transcripts(tmp_path, monkeypatch):
+    folder = _day(tmp_path / "day", 6)
+    script = tmp_path / "script.yaml"
+    shutil.copy(default_script_path(), script)
+    db = tmp_path / "h.db"
+    first = run_batch(_opts(folder, db, scripts=[script]))
+    assert first.analysed == 6
+    with Store(db) as store:
+        before = {r.call_id: r.result for r in store.calls()}
+    # Change the script; delete the transcripts too: re-scoring must need only the database.
+    text = script.read_text("utf-8").replace("Какие сроки для вас важны?", "Когда вам нужен результат?")
+    script.write_text(text, encoding="utf-8")
+    monkeypatch.setattr("compliance.batch.load_transcript", lambda p: pytest.fail("read a transcript file"))
+    second = run_batch(_opts(folder, db, scripts=[script]))
+    assert (second.analysed, second.rescored, second.skipped) == (0, 6, 0)
+    with Store(db) as store:
+        after = {r.call_id: r.result for r in store.calls()}
+        hashes = {r.script_hash for r in after.values()}
+        assert len(store.calls()) == 6 and hashes != {b.script_hash for b in before.values()}
+        assert store._conn.execute("SELECT COUNT(*) FROM scripts").fetchone()[0] == 2  # both versions kept
+    changed = [cid for cid in before if before[cid].stages[1].lines != after[cid].stages[1].lines]
+    assert changed, "the edited line must show up in the re-scored results"
+    third = run_batch(_opts(folder, db, scripts=[script]))
+    assert (third.rescored, third.skipped) == (0, 6)
+
+
+def test_roster_changes_rescore_with_the_level_on_the_call_date(tmp_path):
+    folder = _day(tmp_path / "day", 4, managers=("ivanova",))
+    team = _write(tmp_path / "team.yaml", "managers:\n  ivanova: {name: Иванова, level: newcomer}\n")
+    db = tmp_path / "h.db"
+    assert run_batch(_opts(folder, db, team=team)).analysed == 4
+    _write(team, "managers:\n  ivanova: {name: Иванова, level: experienced, since: 2026-12-01}\n")
+    again = run_batch(_opts(folder, db, team=team))
+    assert again.skipped == 4 and {f.level for f in again.files} == {"newcomer"}  # promoted after these calls
+    _write(team, "managers:\n  ivanova: {name: Иванова, level: experienced, since: 2026-11-01}\n")
+    promoted = run_batch(_opts(folder, db, team=team))
+    assert promoted.rescored == 4
+    with Store(db) as store:
+        assert {(r.level, r.result.band) for r in store.calls()} == {("experienced", (55.0, 60.0))}
+
+
+def test_unknown_manager_is_a_flagged_newcomer(tmp_path):
+    folder = tmp_path / "day"
+    _write(folder / "2026-11-27" / "kovalenko" / "a.txt", GOOD)
+    _write(folder / "2026-11-27" / "petrov" / "b.txt", WEAK)
+    db = tmp_path / "h.db"
+    summary = run_batch(_opts(folder, db, team=SAMPLE_TEAM))
+    assert summary.unknown_managers == ["kovalenko"] and summary.exit_code == 0
+    out = {f.manager: f for f in summary.files}
+    assert (out["kovalenko"].level, out["kovalenko"].unknown_manager) == ("newcomer", True)
+    assert (out["petrov"].level, out["petrov"].unknown_manager) == ("experienced", False)
+    with Store(db) as store:
+        assert [(m.id, m.known) for m in store.managers() if m.id == "kovalenko"] == [("kovalenko", False)]
+
+
+def test_several_scripts_choose_automatically_and_record_the_choice(tmp_path):
+    folder = tmp_path / "day"
+    _write(folder / "2026-11-27" / "ivanova" / "sale.txt", GOOD)
+    _write(folder / "2026-11-27" / "ivanova" / "care.txt", SUPPORT_CALL)
+    support = _write(tmp_path / "support.yaml", SUPPORT_SCRIPT)
+    db = tmp_path / "h.db"
+    summary = run_batch(_opts(folder, db, scripts=[default_script_path(), support]))
+    chosen = {Path(f.file).name: (f.script_id, f.script_choice) for f in summary.files}
+    assert chosen == {"sale.txt": ("sales_call", "auto"), "care.txt": ("support_call", "auto")}
+    with Store(db) as store:
+        assert {store.call_meta(r.call_id).script_choice for r in store.calls()} == {"auto"}
+    # A manifest naming the script overrides the automatic choice.
+    manifest = _write(tmp_path / "m.csv", "file,manager,date,script\n2026-11-27/ivanova/care.txt,ivanova,"
+                                          "2026-11-27,sales_call\n")
+    again = run_batch(_opts(folder, db, scripts=[default_script_path(), support], manifest=manifest))
+    care = next(f for f in again.files if f.file.endswith("care.txt"))
+    assert (care.outcome, care.script_id, care.script_choice) == ("rescored", "sales_call", "manifest")
+
+
+def test_failures_are_listed_stored_and_the_batch_goes_on(tmp_path, monkeypatch):
+    folder = _day(tmp_path / "day", 4)
+    _write(folder / "2026-11-27" / "ivanova" / "call_0001b.json", '{"segments": [oops')        # bad JSON
+    (folder / "2026-11-27" / "petrov" / "call_0002b.txt").write_bytes(b"\xff\xfe\x00bad")      # not UTF-8
+    _write(folder / "no-date-here" / "call.txt", WEAK)                                            # unattributed
+    (folder / "2026-11-27" / "petrov" / "gone.txt").symlink_to(tmp_path / "missing.txt")          # broken link
+    locked = folder / "2026-11-27" / "locked"
+    _write(locked / "x.txt", GOOD)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    db = tmp_path / "h.db"
+    summary = run_batch(_opts(folder, db))
+    assert summary.analysed == 4 and summary.failed == 5 and summary.exit_code == 3
+    kinds = {Path(f.file).name: f.kind for f in summary.failures}
+    assert kinds == {"call_0001b.json": "transcript", "call_0002b.txt": "transcript", "call.txt": "unattributed",
+                     "gone.txt": "unreadable", "locked": "folder"}
+    reasons = {Path(f.file).name: f.reason for f in summary.failures}
+    assert "invalid JSON" in reasons["call_0001b.json"] and "not UTF-8" in reasons["call_0002b.txt"]
+    assert "cannot tell the manager and the date" in reasons["call.txt"]
+    assert "Permission denied" in reasons["locked"]
+    with Store(db) as store:
+        stored = store.failures(summary.batch_id)
+        assert {Path(f.file).name for f in stored} == set(kinds)
+        assert len(store.calls()) == 4
+    # Fixing the bad transcript resolves its failure on the next run.
+    _write(folder / "2026-11-27" / "ivanova" / "call_0001b.json",
+           json.dumps({"segments": [{"speaker": "manager", "text": "Добрый день!"}]}))
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    again = run_batch(_opts(folder, db))
+    assert again.analysed == 2 and again.skipped == 4 and again.failed == 3
+    with Store(db) as store:
+        assert {Path(f.file).name for f in store.failures()} == {"call_0002b.txt", "call.txt", "gone.txt"}
+
+
+def test_duplicates_and_sidecar_transcripts(tmp_path):
+    folder = tmp_path / "day"
+    _write(folder / "2026-11-27" / "ivanova" / "a.txt", GOOD)
+    _write(folder / "2026-11-27" / "ivanova" / "copy-of-a.txt", GOOD)
+    (folder / "2026-11-27" / "ivanova" / "rec.mp3").write_bytes(b"ID3")
+    _write(folder / "2026-11-27" / "ivanova" / "rec.json", '{"segments": []}')
+    found, failures, ignored = discover(folder)
+    assert [p.name for p in found] == ["a.txt", "copy-of-a.txt", "rec.mp3"] and not failures
+    assert [Path(p).name for p in ignored] == ["rec.json"]
+
+
+def test_changed_file_replaces_its_old_call(tmp_path):
+    folder = _day(tmp_path / "day", 2)
+    db = tmp_path / "h.db"
+    run_batch(_opts(folder, db))
+    target = folder / "2026-11-27" / "ivanova" / "call_0000.txt"
+    target.write_text(GOOD + "К: исправлено\n", encoding="utf-8")
+    summary = run_batch(_opts(folder, db))
+    assert (summary.analysed, summary.skipped) == (1, 1)
+    with Store(db) as store:
+        assert len(store.calls()) == 2  # the edited file's old score is gone, not kept beside the new one
+
+
+# --------------------------------------------------------------------------------------------------
+# Killed and concurrent runs (real subprocesses)
+
+
+def _batch_cmd(folder: Path, db: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-c", "from compliance.cli import main; main()", "batch", str(folder), "--db", str(db),
+            *extra]
+
+
+def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
+    folder = _day(tmp_path / "day", 240)
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    done = 0
+    for line in proc.stderr:  # plain progress lines: "N/240 …"
+        done = int(line.split("/", 1)[0]) if line[0].isdigit() else done
+        if done >= 60:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    with Store(db) as store:
+        assert store.integrity_ok()
+        stored = len(store.calls(with_transcripts=False))
+        assert 60 <= stored < 240, "killed mid-way"
+        assert store.last_batch().status == "running"  # it never got to finish
+    rerun = subprocess.run(_batch_cmd(folder, db, "--json"), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["skipped"] == stored and summary["analysed"] == 240 - stored and summary["failed"] == 0
+    with Store(db) as store:
+        assert len(store.calls(with_transcripts=False)) == 240
+
+
+def test_two_batches_on_one_database_at_once(tmp_path):
+    folder = _day(tmp_path / "day", 120)
+    other = _day(tmp_path / "other", 60, managers=("sidorova",), date="2026-11-28")
+    db = tmp_path / "h.db"
+    procs = [subprocess.Popen(_batch_cmd(f, db, "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for f in (folder, folder, other)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    summaries = [json.loads(out) for out, _ in outs]
+    # The two runs over the same folder share the work; nothing is lost or doubled.
+    assert summaries[0]["analysed"] + summaries[0]["skipped"] == 120
+    assert summaries[2]["analysed"] == 60
+    with Store(db) as store:
+        assert store.integrity_ok()
+        assert len(store.calls(with_transcripts=False)) == 180
+        n_stages = store._conn.execute("SELECT COUNT(*) FROM stage_results").fetchone()[0]
+        assert n_stages == 180 * 7
+        statuses = [r[0] for r in store._conn.execute("SELECT status FROM batches")]
+        assert statuses == ["done"] * 3
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def test_cli_batch_sample_day_with_reports(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["batch", str(SAMPLE_DAY), "--team", str(SAMPLE_TEAM), "--out", "reports"])
+    assert res.exit_code == 0, res.output
+    assert "проанализировано 10" in res.output and "не дозвонились 2" in res.output and "ошибок 0" in res.output
+    assert Path("compliance.db").is_file()
+    try:
+        import compliance.reports  # noqa: F401
+    except ImportError:
+        return
+    assert Path("reports/index.html").is_file() and "Отчёты: " in res.output
+
+
+def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
+    folder = _day(tmp_path / "day", 2)
+    _write(folder / "2026-11-27" / "ivanova" / "bad.json", "{")
+    runner = CliRunner()
+    db = str(tmp_path / "h.db")
+    res = runner.invoke(cli, ["batch", str(folder), "--db", db])
+    assert res.exit_code == 3
+    assert "ошибок 1" in res.output and "bad.json" in res.output
+    res = runner.invoke(cli, ["batch", str(tmp_path / "nope"), "--db", db])
+    assert res.exit_code == 1 and res.output.strip().endswith("nope: no such folder")
+    res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--script", str(tmp_path / "x.yaml")])
+    assert res.exit_code == 1 and "Error: invalid script" in res.output and "no such file" in res.output
+    res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--date", "tomorrow"])
+    assert res.exit_code == 2
+
+
+def test_cli_daily_readiness_export(tmp_path):
+    db = tmp_path / "h.db"
+    run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["daily", "ivanova", "--date", "2026-11-27", "--sales-sum", "15000",
+                              "--sales-count", "2", "--db", str(db)])
+    assert res.exit_code == 0
+    assert res.output == ("✅Сумма продаж – 15000 грн\n✅Кол-во продаж – 2 шт\n✅Кол-во дозвонов – 3 шт.\n"
+                          "План на завтра:\n")
+    res = runner.invoke(cli, ["daily", "petrov", "--date", "2026-11-26", "--db", str(db)])
+    assert "✅Кол-во дозвонов – 0 шт." in res.output
+
+    res = runner.invoke(cli, ["readiness", "--db", str(db), "--team", str(SAMPLE_TEAM), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["manager"]: r for r in map(json.loads, res.output.splitlines())}
+    assert set(rows) == {"ivanova", "petrov", "sidorova"}
+    assert rows["ivanova"]["ready"] is False and rows["ivanova"]["calls_considered"] == 3
+    assert rows["petrov"]["ready"] is None and rows["petrov"]["level"] == "experienced"
+    res = runner.invoke(cli, ["readiness", "ivanova", "--db", str(db), "--team", str(SAMPLE_TEAM)])
+    assert res.exit_code == 0 and res.output.startswith("Иванова Мария (ivanova) — newcomer: пока не готов")
+    res = runner.invoke(cli, ["readiness", "ghost", "--db", str(db), "--team", str(SAMPLE_TEAM)])
+    assert res.exit_code == 1 and "no manager 'ghost'" in res.output
+
+    out = tmp_path / "calls.csv"
+    res = runner.invoke(cli, ["export", "--format", "csv", "--manager", "petrov", "--db", str(db), "-o", str(out)])
+    assert res.exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("date,time,manager,manager_name,level") and len(lines) == 4
+    assert all(",petrov,Петров Олег,experienced," in line for line in lines[1:])
+    res = runner.invoke(cli, ["export", "--format", "json", "--since", "2026-11-27", "--until", "2026-11-27",
+                              "--db", str(db)])
+    rows = json.loads(res.output)
+    assert len(rows) == 10 and {"adherence", "verdict", "stage_greeting"} <= set(rows[0])
+    res = runner.invoke(cli, ["export", "--db", str(tmp_path / "none.db")])
+    assert res.exit_code == 1 and "no history yet" in res.output

@@ -1,0 +1,77 @@
+"""The roster file and the team commands."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from compliance.cli import cli
+from compliance.team import TeamError, load_team, set_level
+
+from .conftest import ROOT
+
+SAMPLE_TEAM = ROOT / "samples" / "team.yaml"
+
+
+def test_sample_roster_loads():
+    team = load_team(SAMPLE_TEAM)
+    assert set(team.managers) == {"ivanova", "petrov", "sidorova"}
+    ivanova = team.get("Ivanova")  # keys compare case-insensitively
+    assert ivanova.name == "Иванова Мария" and ivanova.level == "newcomer"
+    assert team.get("sidorova").script == "sales_call"
+    assert team.get("nobody") is None
+
+
+def test_level_on_a_date_uses_since():
+    petrov = load_team(SAMPLE_TEAM).get("petrov")  # experienced since 2026-06-01
+    assert petrov.level_on("2026-11-27") == "experienced"
+    assert petrov.level_on("2026-05-31") == "newcomer"
+    assert petrov.level_on(None) == "experienced"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("managers:\n  ivanova:\n    name: X\n    levl: newcomer\n", "managers.ivanova.levl: unknown key 'levl'"),
+    ("managers:\n  ivanova:\n    level: senior\n", "managers.ivanova.level"),
+    ("managers:\n  ivanova:\n    since: yesterday\n", "managers.ivanova.since"),
+    ("managers: [\n", "invalid YAML"),
+    ("- just a list\n", "expected a mapping"),
+])
+def test_bad_roster_is_one_clear_error(tmp_path, text, message):
+    path = tmp_path / "team.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TeamError, match=message.replace("[", r"\[")):
+        load_team(path)
+
+
+def test_set_level_rewrites_the_file_atomically(tmp_path):
+    path = tmp_path / "team.yaml"
+    shutil.copy(SAMPLE_TEAM, path)
+    m = set_level(path, "ivanova", "experienced", since=dt.date(2026, 12, 1))
+    assert (m.level, m.since) == ("experienced", dt.date(2026, 12, 1))
+    again = load_team(path)
+    assert again.get("ivanova").level == "experienced" and again.get("ivanova").name == "Иванова Мария"
+    assert again.get("petrov").since == dt.date(2026, 6, 1)
+    assert [p.name for p in tmp_path.iterdir()] == ["team.yaml"]  # no temp files left
+    with pytest.raises(TeamError, match="no manager 'kovalenko'"):
+        set_level(path, "kovalenko", "newcomer")
+    set_level(path, "kovalenko", "newcomer", name="Коваленко Ирина", create=True)
+    assert load_team(path).get("kovalenko").name == "Коваленко Ирина"
+
+
+def test_team_commands(tmp_path):
+    path = tmp_path / "team.yaml"
+    shutil.copy(SAMPLE_TEAM, path)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["team", "list", "--team", str(path), "--db", str(tmp_path / "none.db")])
+    assert res.exit_code == 0, res.output
+    assert "Иванова Мария" in res.output and "experienced" in res.output
+    res = runner.invoke(cli, ["team", "set-level", "ivanova", "experienced", "--team", str(path),
+                              "--since", "2026-12-01"])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == f"ivanova: experienced с 2026-12-01  ({path})"
+    res = runner.invoke(cli, ["team", "set-level", "ghost", "experienced", "--team", str(path)])
+    assert res.exit_code == 1 and "Error: " in res.output and "no manager 'ghost'" in res.output
+    res = runner.invoke(cli, ["team", "set-level", "ivanova", "senior", "--team", str(path)])
+    assert res.exit_code == 2
