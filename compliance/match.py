@@ -46,7 +46,7 @@ class MatchOptions(BaseModel):
     line_present: float = Field(default=60.0, description="A stage is present when one of its lines reaches this.")
     cue_threshold: float = Field(default=80.0, description="A paraphrase cue counts from this similarity.")
     paraphrase_credit: float = Field(default=60.0, description="What a line said in own words (a cue) is worth.")
-    forbidden_similarity: float = Field(default=85.0, description="Per-word similarity for a forbidden phrase.")
+    forbidden_similarity: float = Field(default=80.0, description="Per-word similarity for a forbidden phrase.")
     min_words: int = Field(default=25, description="Fewer words in the whole call: not connected.")
     min_client_words: int = Field(default=5, description="The client said fewer words: not connected.")
     min_turns: int = Field(default=4, description="Fewer alternating turns: a hang-up, not connected.")
