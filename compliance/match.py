@@ -429,7 +429,7 @@ def choose_script(transcript: Transcript, scripts: Iterable[SalesScript]) -> Sal
         return candidates[0]
 
     def _fit(script: SalesScript) -> float:
-        res = score_call(transcript, script, next(iter(script.levels)))
-        return res.adherence if res.adherence is not None else sum(
-            0 for _ in ())  # not connected: every script fits equally badly
+        result = score_call(transcript, script, next(iter(script.levels)))
+        return result.adherence or 0.0  # not connected: every script fits equally badly
+
     return max(candidates, key=_fit)

@@ -205,3 +205,20 @@ def test_paraphrase_counts_as_present_at_partial_credit(default_script):
     text = FULL.replace("Вам удобно сейчас говорить?", "Не отвлекаю?")
     line = _stage(_score(text, default_script), "greeting").lines[2]
     assert line.paraphrase and line.cue == "не отвлекаю" and line.similarity == 60
+
+
+def test_choose_script_picks_the_call_type():
+    from compliance.match import choose_script
+    from compliance.resources import resource_dir
+    from compliance.script import load_script
+
+    scripts = [load_script(p) for p in sorted(resource_dir("scripts_yaml").glob("*.yaml"))]
+    assert {s.id for s in scripts} >= {"sales_call", "payment_reminder"}
+    reminder = parse_text_transcript(
+        "М: Добрый день, Анна! Это Олег, компания Смарт Мейкер, мы с вами общались по поводу проекта.\n"
+        "К: Да, здравствуйте.\nМ: Скажите, пожалуйста, вы получили счёт, который я отправил?\nК: Да, получила.\n"
+        "М: Подскажите, когда планируете провести оплату?\nК: В четверг.\n"
+        "М: После оплаты с вами свяжется наш отдел заботы о клиентах и начнёт работу.\nК: Хорошо.\n"
+        "М: Спасибо, Анна! Хорошего дня, до свидания!\nК: До свидания.")
+    assert choose_script(reminder, scripts).id == "payment_reminder"
+    assert choose_script(parse_text_transcript(FULL), scripts).id == "sales_call"
