@@ -26,7 +26,7 @@ from .attribution import Attribution, attribute, compile_patterns, index_manifes
 from .errors import ComplianceError, ScriptError
 from .history import DAILY_TARGET
 from .resources import default_script_path, resource_dir
-from .result import CallRecord
+from .result import CallRecord, CallResult
 from .script import SalesScript, load_script
 from .store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
 from .team import Manager, Team, load_team
@@ -324,43 +324,103 @@ class _Transcription:
         return self._options
 
     def key(self) -> str:
+        """What the stored transcript of a recording depends on (a short hash of the cache key)."""
         try:
-            return self.options.cache_key()
+            key = self.options.cache_key()
         except ImportError:
             return "unavailable"
+        text = key if isinstance(key, str) else json.dumps(key, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------------
-# Workers (separate processes: load the model once, transcribe, return JSON; never touch the db)
+# Work on one call (in a worker process, or here for small batches): get the transcript, choose the
+# script, score. Returns JSON only; never touches the database; exceptions never cross the process line.
 
-_WORKER: dict[str, Any] = {}
+_STATE: dict[str, Any] = {}
+POOL_MIN_CALLS = 40  # fewer transcripts/re-scores than this are scored in the main process
 
 
-def _init_worker(options_json: str, cache_dir: Optional[str]) -> None:
+def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
+    _STATE.clear()
+    scripts = [SalesScript.model_validate_json(js) for js in scripts_json]
+    _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
+                  options=None)
+    if options_json is not None:
+        from .transcribe import TranscribeOptions, load_model
+
+        options = TranscribeOptions.model_validate_json(options_json)
+        _STATE.update(options=options, model=load_model(options))
+
+
+def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    from .transcribe import TranscribeOptions, load_model
-
-    options = TranscribeOptions.model_validate_json(options_json)
-    _WORKER.update(options=options, cache_dir=cache_dir, model=load_model(options))
+    _setup(scripts_json, options_json, cache_dir)
 
 
-def _transcribe_in_worker(path: str) -> tuple[bool, str]:
-    """(True, transcript JSON) or (False, one-line reason); exceptions never cross the process line."""
+@dataclass
+class _Task:
+    path: str
+    kind: str                                   # audio | transcript
+    stored: Optional[str]                       # the stored transcript JSON (re-score), else None
+    script: Optional[str]                       # script content hash; None: choose among the candidates
+    candidates: list[str]
+    level: str
+
+
+@dataclass
+class _Done:
+    ok: bool
+    error: str = ""
+    error_kind: str = ""
+    transcript_json: str = ""
+    result_json: str = ""
+    script: str = ""                            # hash of the script used
+
+
+def _work(task: _Task) -> _Done:
     try:
-        from .transcribe import transcribe_file
+        from .match import choose_script, score_call
 
-        transcript = transcribe_file(path, _WORKER["options"], model=_WORKER["model"],
-                                     cache_dir=_WORKER["cache_dir"])
-        return True, transcript.model_dump_json()
+        if task.stored is not None:
+            transcript = Transcript.model_validate_json(task.stored)
+        elif task.kind == "audio":
+            from .transcribe import transcribe_file
+
+            scripts = _STATE["scripts"]
+            # The script also tells which channel of a stereo recording is the manager's.
+            hint = scripts[task.script] if task.script else scripts[task.candidates[0]]
+            try:
+                transcript = transcribe_file(task.path, _STATE["options"], model=_STATE["model"],
+                                             cache_dir=_STATE["cache_dir"], script=hint)
+            except ComplianceError as exc:
+                return _Done(False, str(exc), "audio")
+        else:
+            try:
+                transcript = load_transcript(task.path)
+            except ComplianceError as exc:
+                return _Done(False, str(exc), "transcript")
+        scripts = _STATE["scripts"]
+        script = scripts[task.script] if task.script else choose_script(transcript, [scripts[h] for h in task.candidates])
+        result = score_call(transcript, script, task.level)
+        return _Done(True, transcript_json=task.stored or transcript.model_dump_json(),
+                     result_json=result.model_dump_json(), script=script.content_hash())
     except ComplianceError as exc:
-        return False, str(exc)
-    except Exception as exc:  # noqa: BLE001 - a worker reports, the batch goes on
-        return False, f"{path}: {type(exc).__name__}: {exc}"
+        return _Done(False, str(exc), "score")
+    except Exception as exc:  # noqa: BLE001 - one call's bug must not stop the batch
+        return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if task.kind == "audio" else "score")
 
 
 def _pool_size(requested: Optional[int], jobs: int) -> int:
     cores = os.cpu_count() or 1
     return max(1, min(requested or cores, jobs))
+
+
+def _terminate(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop at once (Ctrl-C): work in flight is redone next run."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -388,6 +448,8 @@ class _Run:
         self.audio_total = 0.0
         self.unknown: set[str] = set()
         self.dates: set[tuple[str, str]] = set()
+        self.by_hash: dict[str, SalesScript] = {}
+        self.saved_scripts: set[str] = set()
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _emit(self, outcome: FileOutcome | None = None) -> None:
@@ -473,27 +535,46 @@ class _Run:
         return job
 
     # -- scoring and saving --------------------------------------------------------------------------
-    def _score_and_save(self, job: _Job, transcript: Transcript) -> None:
-        from .match import choose_script, score_call
+    def _task(self, job: _Job) -> _Task:
+        stored = None
+        if job.action == "rescore":
+            stored = self.store.stored_transcript_json(job.call_id)
+        return _Task(path=str(job.path), kind=job.kind, stored=stored,
+                     script=job.script.content_hash() if job.script else None,
+                     candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level)
 
-        script = job.script or choose_script(transcript, self.scripts.candidates)
-        result = score_call(transcript, script, job.level)
+    def _scripts_json(self, jobs: list[_Job]) -> list[str]:
+        used = {sc.content_hash(): sc for sc in self.scripts.candidates}
+        used.update({j.script.content_hash(): j.script for j in jobs if j.script})
+        self.by_hash.update(used)
+        return [sc.model_dump_json() for sc in used.values()]
+
+    def _save(self, job: _Job, done: _Done) -> None:
+        if job.kind == "audio" and job.action == "analyse":
+            self.audio_done += job.duration
+            self.summary.audio_seconds += job.duration
+        if not done.ok:
+            self._fail(str(job.path), done.error_kind, done.error, job.call_id)
+            return
+        script = self.by_hash[done.script]
+        result = CallResult.model_validate_json(done.result_json)
         result.file = job.file
         record = CallRecord(
             call_id=job.call_id, file=job.file, manager=job.att.manager,
             manager_name=job.manager.name if job.manager else "", date=job.att.date, time=job.att.time,
-            level=job.level, result=result, transcript=transcript,
-            audio=job.file if job.kind == "audio" else None, model=transcript.model,
-            analysed_at=dt.datetime.now().isoformat(timespec="seconds"),
+            level=job.level, result=result, audio=job.file if job.kind == "audio" else None,
+            model=_model_of(done.transcript_json), analysed_at=dt.datetime.now().isoformat(timespec="seconds"),
         )
         meta = CallMeta(kind=job.kind, phone=job.att.phone, unknown_manager=job.manager is None,
                         script_choice=job.script_choice, score_key=job.score_key,
                         transcribe_key=job.transcribe_key,
                         attribution={**job.att.model_dump(exclude={"sources"}, exclude_none=True),
                                      "sources": job.att.sources})
-        self.store.save_script(script)
+        if done.script not in self.saved_scripts:
+            self.store.save_script(script)
+            self.saved_scripts.add(done.script)
         outcome = "rescored" if job.action == "rescore" else "analysed"
-        self.store.save_call(record, meta, self.summary.batch_id, outcome)
+        self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
         if outcome == "rescored":
             self.summary.rescored += 1
         else:
@@ -506,75 +587,94 @@ class _Run:
                                script_id=script.id, script_choice=job.script_choice, connected=result.connected,
                                adherence=result.adherence, verdict=result.verdict))
 
-    def _run_local(self, job: _Job) -> None:
-        """Transcripts and re-scores: read, score, save, in this process."""
-        try:
-            if job.action == "rescore":
-                transcript = self.store.stored_transcript(job.call_id)
-                if transcript is None:
-                    raise ComplianceError(f"{job.path}: the stored transcript is gone")
-            else:
-                transcript = load_transcript(job.path)
-            self._score_and_save(job, transcript)
-        except ComplianceError as exc:
-            self._fail(str(job.path), "transcript" if job.kind == "transcript" else "score", str(exc), job.call_id)
-
-    def _transcribed(self, job: _Job, ok: bool, payload: str) -> None:
-        self.audio_done += job.duration
-        self.summary.audio_seconds += job.duration
-        if not ok:
-            self._fail(str(job.path), "audio", payload, job.call_id)
-            return
-        try:
-            self._score_and_save(job, Transcript.model_validate_json(payload))
-        except ComplianceError as exc:
-            self._fail(str(job.path), "score", str(exc), job.call_id)
-
-    def _run_audio(self, jobs: list[_Job], local: list[_Job]) -> None:
-        """Transcribe in worker processes; meanwhile score the local jobs here."""
-        if not jobs:
-            for job in local:
-                self._run_local(job)
-            return
-        try:
-            options = self.tx.options
-        except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
-            for job in local:
-                self._run_local(job)
-            for job in jobs:
-                self._fail(job.file, "audio", f"cannot transcribe ({exc})", job.call_id)
-            return
-        workers = _pool_size(self.o.workers, len(jobs))
-        cores = os.cpu_count() or 1
-        if "threads" in type(options).model_fields and not getattr(options, "threads", None):
-            options = options.model_copy(update={"threads": max(1, cores // workers)})
+    def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
+        """Transcribe recordings in worker processes (scoring the rest here meanwhile), or score many
+        transcripts/re-scores in a pool of scorers, or a few right here."""
+        scripts_json = self._scripts_json(audio + local)
         cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
-        ctx = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                      initargs=(options.model_dump_json(), cache_dir))
-        try:
-            futures = {pool.submit(_transcribe_in_worker, str(j.path)): j for j in jobs}
+        if audio:
+            try:
+                options = self.tx.options
+            except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
+                for job in audio:
+                    self._fail(str(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+                audio = []
+        if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
+            _setup(scripts_json, None, cache_dir)
             for job in local:
-                self._run_local(job)
-            self._collect(futures)
-        except BaseException:
-            # Interrupted: do not wait for transcriptions in flight; their calls are redone next run.
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+                self._save(job, _work(self._task(job)))
+            return
+        workers = _pool_size(self.o.workers, len(audio) or len(local))
+        options_json = None
+        if audio:
+            cores = os.cpu_count() or 1
+            if "threads" in type(options).model_fields and not getattr(options, "threads", None):
+                options = options.model_copy(update={"threads": max(1, cores // workers)})
+            options_json = options.model_dump_json()
+        init = (scripts_json, options_json, cache_dir)
+        pending = list(audio or local)
+        delivered = False
+        local_done = not audio  # without recordings, the local jobs are the pool's work
+        for attempt in range(2):
+            pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_init_worker, initargs=init)
+            try:
+                futures = {pool.submit(_work, self._task(j)): j for j in pending}
+                if not local_done:
+                    local_done = True
+                    _setup(scripts_json, None, cache_dir)
+                    for job in local:  # the workers are busy transcribing: score transcripts here meanwhile
+                        self._save(job, _work(self._task(job)))
+                pending, got = self._collect(futures)
+                delivered = delivered or got
+            except cf.process.BrokenProcessPool:
+                pass  # broke at submit (a worker could not even start): nothing ran
+            except BaseException:
+                _terminate(pool)
+                raise
+            pool.shutdown(wait=True)
+            if not pending:
+                return
+            if not delivered:
+                break
+        if not delivered:
+            self._in_process(pending + ([] if local_done else local), scripts_json, options_json, cache_dir)
+            return
+        for job in pending:
+            self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
+                                  if job.kind == "audio" else "score"))
 
-    def _collect(self, futures: dict[cf.Future, _Job]) -> None:
+    def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
+                    cache_dir: Optional[str]) -> None:
+        """No worker could start or deliver (a model that does not load, a ``__main__`` read from stdin):
+        do the work here, or fail the recordings with the real reason."""
+        try:
+            _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir)
+        except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
+            for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
+                self._fail(str(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+            jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
+            _setup(scripts_json, None, cache_dir)
+        for job in jobs:
+            self._save(job, _work(self._task(job)))
+
+    def _collect(self, futures: dict[cf.Future, _Job]) -> tuple[list[_Job], bool]:
+        """Save results as they come; returns the jobs left unfinished by a dead pool, and whether any
+        result came back."""
+        unfinished: list[_Job] = []
+        delivered = False
         for future in cf.as_completed(futures):
             job = futures[future]
             try:
-                ok, payload = future.result()
+                done = future.result()
             except cf.process.BrokenProcessPool:
-                ok, payload = False, f"{job.path}: the transcription worker died (out of memory or a crash)"
+                unfinished.append(job)
+                continue
             except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
-                ok, payload = False, f"{job.path}: {type(exc).__name__}: {exc}"
-            self._transcribed(job, ok, payload)
+                done = _Done(False, f"{type(exc).__name__}: {exc}", "audio" if job.kind == "audio" else "score")
+            delivered = True
+            self._save(job, done)
+        return unfinished, delivered
 
     # -- the whole batch -----------------------------------------------------------------------------
     def run(self) -> BatchSummary:
@@ -603,7 +703,7 @@ class _Run:
             for job in audio:
                 job.duration = _audio_duration(job.path)
             self.audio_total = sum(j.duration for j in audio)
-            self._run_audio(audio, local)
+            self._execute(audio, local)
             self._finish_summary()
             self.store.resolve_failures_under(os.path.abspath(folder), batch_id)
             status = "done"
@@ -640,6 +740,14 @@ class _Run:
         for manager, date in sorted(self.dates, key=lambda md: (md[1], md[0])):
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
                 self.summary.kpi.append(_kpi(day, names.get(manager, "")))
+
+
+def _model_of(transcript_json: str) -> Optional[str]:
+    # The model name is a top-level field; avoid parsing the whole transcript again for it.
+    try:
+        return json.loads(transcript_json).get("model")
+    except ValueError:
+        return None
 
 
 def _kpi(day: DayCount, name: str) -> DayKpi:

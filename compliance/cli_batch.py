@@ -141,17 +141,24 @@ def _echo_summary(summary) -> None:
                    "Default covers names like 2026-11-27_10-31-02_ivanova_380991234567.mp3.")
 @click.option("--date", "default_date", default=None,
               help="Date (YYYY-MM-DD) for files whose date is nowhere in the manifest, folders or name.")
-@click.option("--model", default=None, help="faster-whisper model name or folder (default: bundled base).")
-@click.option("--device", default=None, help="cpu, cuda or auto.")
-@click.option("--compute-type", default=None, help="e.g. int8 (CPU), float16 (GPU).")
+@click.option("--model", default=None,
+              help="Whisper model: a faster-whisper size name, a hub id, or a local CTranslate2 folder "
+                   "(default: the bundled base model).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="auto (default): CUDA when a GPU is present, else CPU.")
+@click.option("--compute-type", default=None, help="auto (default): float16 on CUDA, int8 on CPU.")
+@click.option("--threads", type=click.IntRange(min=0), default=0,
+              help="CPU threads per worker (0: cores / workers).")
 @click.option("--language", default=None, help="Language of the calls (default: ru).")
+@click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default=None,
+              help="Stereo: the manager's channel (default auto: the one closer to the script).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Transcript cache folder (default: the user cache).")
+              help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
           workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
-          model: Optional[str], device: Optional[str], compute_type: Optional[str], language: Optional[str],
-          cache_dir: Optional[Path], as_json: bool) -> None:
+          model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
+          language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], as_json: bool) -> None:
     """Analyse every recording and transcript under FOLDER (recursively) into the history.
 
     Manager and date come from --manifest, else the folders (DATE/MANAGER/… or MANAGER/DATE/…),
@@ -170,7 +177,8 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         folder=folder, db=db, scripts=list(scripts), team=_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
         workers=workers, cache_dir=cache_dir, out_dir=out_dir,
-        transcribe={"model": model, "device": device, "compute_type": compute_type, "language": language},
+        transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
+                    "language": language, "manager_channel": manager_channel},
     )
     try:
         summary = run_batch(options, progress=None if as_json else _Progress())

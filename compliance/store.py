@@ -356,15 +356,20 @@ class Store:
                                         transcribe_key=r["transcribe_key"], has_transcript=bool(r["has_t"]))
                 for r in rows}
 
-    def stored_transcript(self, call_id: str) -> Optional[Transcript]:
+    def stored_transcript_json(self, call_id: str) -> Optional[str]:
         row = self._conn.execute("SELECT transcript_json FROM calls WHERE call_id = ?", (call_id,)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        return Transcript.model_validate_json(row[0])
+        return row[0] if row else None
+
+    def stored_transcript(self, call_id: str) -> Optional[Transcript]:
+        raw = self.stored_transcript_json(call_id)
+        return Transcript.model_validate_json(raw) if raw else None
 
     def save_call(self, record: CallRecord, meta: CallMeta, batch_id: int | None = None,
-                  outcome: str = "analysed") -> None:
-        """Store one scored call (replacing an older score of it) in one short transaction."""
+                  outcome: str = "analysed", transcript_json: str | None = None) -> None:
+        """Store one scored call (replacing an older score of it) in one short transaction.
+
+        ``transcript_json`` (already serialised) is stored instead of ``record.transcript`` when given.
+        """
         res = record.result
         talk = res.talk
         analysed_at = record.analysed_at or _now()
@@ -386,7 +391,7 @@ class Store:
             "talk_interruptions": talk.interruptions if talk else None,
             "talk_silence": talk.silence if talk else None,
             "result_json": res.model_dump_json(),
-            "transcript_json": record.transcript.model_dump_json() if record.transcript else None,
+            "transcript_json": transcript_json or (record.transcript.model_dump_json() if record.transcript else None),
             "batch_id": batch_id, "analysed_at": analysed_at,
         }
         cols = ", ".join(values)
