@@ -1,2 +1,50 @@
 """Commands: report (registered on the main group)."""
-from .cli import cli  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from .cli import cli
+from .cli_batch import _db_option, _load_team_or_fail, _open_store, _team_option, _team_path
+from .errors import ComplianceError
+from .i18n import LANGUAGES
+
+
+@cli.command()
+@_db_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Report folder; replaced as a whole on every run.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls from this date.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls up to this date.")
+@click.option("--manager", default=None, help="Only this manager (their folder can be sent to them alone).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Report language.")
+@click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of Jinja templates that override the bundled ones (same file names).")
+@_team_option
+def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optional[dt.datetime],
+           manager: Optional[str], lang: str, template_dir: Optional[Path], team_path: Optional[Path]) -> None:
+    """Write the HTML reports from the history: team overview, manager pages, call pages.
+
+    Open OUT/index.html; each manager's folder (OUT/managers/NAME/) holds only their own calls.
+
+    Example: compliance report --since 2026-11-01 --until 2026-11-30 --out reports
+    """
+    from .reports import write_reports_from_store
+    from .team import normalize_manager_key
+
+    if since and until and since > until:
+        raise click.UsageError("--since is after --until")
+    roster = _load_team_or_fail(_team_path(team_path))
+    with _open_store(db) as store:
+        try:
+            index = write_reports_from_store(
+                store, out_dir, since=since.date() if since else None, until=until.date() if until else None,
+                manager=normalize_manager_key(manager) if manager else None, team=roster, lang=lang,
+                template_dir=template_dir,
+            )
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Отчёты: {index}")
