@@ -256,6 +256,15 @@ def test_untrusted_text_is_escaped_everywhere(tmp_path, records, golden_script):
     assert "&lt;script&gt;alert(&#39;имя&#39;)&lt;/script&gt; Хакер" in hostile
 
 
+def test_pages_are_self_contained(tmp_path, records, golden_script):
+    write_reports(tmp_path / "out", records, scripts=[golden_script])
+    for page in (tmp_path / "out").rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html), page
+        assert "<link" not in html and "@import" not in html and "url(" not in html
+        assert "<style>" in html and "@media print" in html
+
+
 def test_environment_autoescapes_j2_templates():
     env = make_environment("ru")
     assert env.autoescape is True
