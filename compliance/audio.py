@@ -1,0 +1,144 @@
+"""Decode recordings in-process with PyAV (the FFmpeg libraries faster-whisper bundles; no ffmpeg binary).
+
+A call recording is one channel (a mix of both parties) or two (one party per channel, as call recorders
+and telephony platforms write them). Everything is resampled to 16 kHz float32, the rate Whisper expects.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from .errors import AudioError
+
+SAMPLE_RATE = 16000
+# Recorder, messenger and browser formats that batch mode picks up from a folder.
+AUDIO_EXTENSIONS: frozenset[str] = frozenset({
+    ".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".webm", ".mka", ".amr", ".3gp",
+})
+# Channels this close to each other are one mix saved twice, not two parties.
+_SAME_CHANNEL_TOLERANCE = 0.02
+
+
+class DecodedAudio(BaseModel):
+    """A recording as 16 kHz float32 channels."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    channels: list[Any]               # one or two numpy float32 arrays of equal length
+    sample_rate: int = SAMPLE_RATE
+    source_channels: int              # channels in the file
+    source_rate: int                  # sample rate in the file
+    codec: str = ""
+    notes: list[str] = []
+
+    @property
+    def duration(self) -> float:
+        return len(self.channels[0]) / self.sample_rate if self.channels else 0.0
+
+    @property
+    def stereo(self) -> bool:
+        return len(self.channels) == 2
+
+
+def audio_hash(path: str | Path) -> str:
+    """The sha256 (hex) of the file's bytes: the recording's identity for caches and the store.
+
+    Raises:
+        AudioError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AudioError(f"{path}: is a folder, not a recording") from None
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read ({exc.strerror})") from None
+    return digest.hexdigest()
+
+
+def _fail(path: str | Path, reason: str) -> AudioError:
+    return AudioError(f"{path}: cannot decode audio ({reason})")
+
+
+def _decode_stream(container, stream, layout: str) -> np.ndarray:
+    import av
+
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+    pieces: list[np.ndarray] = []
+    frames = container.decode(stream)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except av.error.InvalidDataError:
+            continue  # a damaged frame in the middle: keep the rest of the call (as faster-whisper does)
+        frame.pts = None
+        pieces.extend(f.to_ndarray() for f in resampler.resample(frame))
+    pieces.extend(f.to_ndarray() for f in resampler.resample(None))
+    del resampler
+    gc.collect()  # PyAV's resampler holds buffers until collected (faster-whisper issue #390)
+    n = 2 if layout == "stereo" else 1
+    return np.concatenate(pieces, axis=1) if pieces else np.zeros((n, 0), dtype=np.float32)
+
+
+def _same_channels(left: np.ndarray, right: np.ndarray) -> bool:
+    scale = max(float(np.abs(left).max(initial=0.0)), float(np.abs(right).max(initial=0.0)), 1e-9)
+    return float(np.abs(left - right).max(initial=0.0)) <= _SAME_CHANNEL_TOLERANCE * scale
+
+
+def decode_audio(path: str | Path) -> DecodedAudio:
+    """Decode a recording (wav, mp3, ogg/opus, m4a/aac, flac, webm, amr, …) to 16 kHz channels.
+
+    Two channels stay two (one party each); a stereo file whose channels are the same mix, or a
+    file with more than two channels, is mixed down to one.
+
+    Raises:
+        AudioError: ``FILE: cannot decode audio (why)`` for a missing, empty, damaged or non-audio file.
+    """
+    import av
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not a recording")
+    if size == 0:
+        raise _fail(path, "empty file")
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise _fail(path, "no audio stream")
+            stream = container.streams.audio[0]
+            ctx = stream.codec_context
+            n_channels = ctx.channels or 1
+            source_rate = ctx.sample_rate or 0
+            codec = ctx.name or ""
+            data = _decode_stream(container, stream, "stereo" if n_channels == 2 else "mono")
+    except AudioError:
+        raise
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise _fail(path, reason) from None
+    if data.shape[1] == 0:
+        raise _fail(path, "no audio samples")
+    notes: list[str] = []
+    channels = [np.ascontiguousarray(c, dtype=np.float32) for c in data]
+    if n_channels > 2:
+        notes.append(f"{n_channels} каналов в файле: сведены в один")
+    if len(channels) == 2 and _same_channels(channels[0], channels[1]):
+        channels = [(channels[0] + channels[1]) / 2]
+        notes.append("Оба канала стерео-записи одинаковы: запись обработана как моно")
+    return DecodedAudio(channels=channels, source_channels=n_channels, source_rate=source_rate,
+                        codec=codec, notes=notes)
