@@ -1,0 +1,360 @@
+"""Decoding, channel merging, talk metrics, the transcript cache and the audio commands.
+
+Fast tests: speech recognition is replaced by a fake that "hears" a manifest turn wherever its channel
+carries sound at that time (tests/fixtures/make_audio.py records every turn). The real model on the
+same recordings is tested in test_transcribe_real.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import wave
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compliance import transcribe as tx
+from compliance.audio import AUDIO_EXTENSIONS, audio_hash, decode_audio
+from compliance.cli import cli
+from compliance.errors import AudioError
+from compliance.transcribe import TranscribeOptions, transcribe_file
+from compliance.transcript import Segment, Word, load_transcript
+
+AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
+MANIFEST = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))
+FORMATS = sorted(k for k in MANIFEST if k.startswith("formats/"))
+
+
+def _write_wav(path: Path, channels: np.ndarray, rate: int = 16000) -> Path:
+    pcm = (np.clip(channels, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels.shape[0])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.T.tobytes())
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decoding
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_format_decodes_in_process(name):
+    meta = MANIFEST[name]
+    decoded = decode_audio(AUDIO / name)
+    assert len(decoded.channels) == meta["channels"]
+    assert decoded.source_rate == meta["rate"]
+    assert decoded.sample_rate == 16000 and decoded.channels[0].dtype == np.float32
+    assert abs(decoded.duration - meta["duration"]) < 0.12
+    first = meta["turns"][0]  # the manager speaks first, on the left
+    a, b = int(first["start"] * 16000), int(first["end"] * 16000)
+    assert np.sqrt(np.mean(decoded.channels[0][a:b] ** 2)) > 0.02
+    if meta["channels"] == 2:  # channel order kept: the client's channel is quiet while the manager talks
+        assert np.sqrt(np.mean(decoded.channels[1][a:b] ** 2)) < 0.01
+
+
+def test_extensions_cover_the_fixtures():
+    suffixes = {Path(k).suffix for k in MANIFEST}
+    assert suffixes <= AUDIO_EXTENSIONS
+    assert {".wav", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".flac", ".webm"} <= AUDIO_EXTENSIONS
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp3"
+    text.write_text("М: Добрый день!\n", encoding="utf-8")
+    noise = tmp_path / "random.ogg"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    zero = _write_wav(tmp_path / "zero.wav", np.zeros((1, 0), dtype=np.float32))
+    header = tmp_path / "cut.m4a"
+    header.write_bytes((AUDIO / "formats" / "phrase.stereo16k.m4a").read_bytes()[:40])
+    return {
+        "empty": (empty, "empty file"),
+        "text": (text, "Invalid data found when processing input"),
+        "random": (noise, ""),  # FFmpeg says "End of file" or "Invalid data…" depending on the bytes
+        "zero_length": (zero, "no audio samples"),
+        "cut_header": (header, ""),
+    }
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "random", "zero_length", "cut_header"])
+def test_undecodable_files_are_one_clear_error(tmp_path, kind):
+    path, reason = _bad_files(tmp_path)[kind]
+    with pytest.raises(AudioError) as err:
+        decode_audio(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: cannot decode audio (") and message.endswith(")")
+    assert reason in message
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(AudioError, match="no such file"):
+        decode_audio(tmp_path / "nope.wav")
+    with pytest.raises(AudioError, match="is a folder"):
+        decode_audio(tmp_path)
+    with pytest.raises(AudioError, match="no such file"):
+        audio_hash(tmp_path / "nope.wav")
+
+
+def test_identical_stereo_channels_are_mono(tmp_path):
+    mono = decode_audio(AUDIO / "formats" / "phrase.mono8k.wav").channels[0]
+    path = _write_wav(tmp_path / "dup.wav", np.stack([mono, mono]))
+    decoded = decode_audio(path)
+    assert len(decoded.channels) == 1 and decoded.source_channels == 2
+    assert "одинаковы" in decoded.notes[0]
+
+
+def test_audio_hash_is_sha256_of_the_bytes():
+    path = AUDIO / "voicemail.stereo.ogg"
+    assert audio_hash(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------
+# A fake recogniser: it hears each manifest turn where the channel has sound during that turn
+
+
+class _Fake:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, model, audio: np.ndarray, options) -> tuple[list, str]:
+        self.calls += 1
+        turns = self._turns_for(len(audio) / 16000)
+        segments = []
+        for turn in turns:
+            a, b = int(turn["start"] * 16000), int(turn["end"] * 16000)
+            frames = audio[a:b][: (b - a) // 800 * 800].reshape(-1, 800)  # 50 ms frames
+            if not len(frames) or np.mean(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.01) < 0.5:
+                continue  # not this channel's turn (a short overlap is not enough)
+            texts = turn["text"].split()
+            step = (turn["end"] - turn["start"]) / len(texts)
+            words = [SimpleNamespace(word=" " + t, start=turn["start"] + i * step,
+                                     end=turn["start"] + (i + 0.9) * step, probability=0.9)
+                     for i, t in enumerate(texts)]
+            segments.append(SimpleNamespace(text=turn["text"], start=turn["start"], end=turn["end"], words=words,
+                                            avg_logprob=-0.2, no_speech_prob=0.01))
+        return segments, "ru"
+
+    @staticmethod
+    def _turns_for(duration: float) -> list[dict]:
+        best = min(MANIFEST.values(), key=lambda m: abs(m["duration"] - duration))
+        return best["turns"] if abs(best["duration"] - duration) < 0.2 else []
+
+
+@pytest.fixture()
+def fake(monkeypatch, tmp_path):
+    """Replace the model with the fake recogniser; the cache goes to a temporary folder."""
+    recogniser = _Fake()
+    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(tx, "_whisper_segments", recogniser)
+    monkeypatch.setattr(tx, "load_model", lambda options: object())
+    monkeypatch.setattr(tx, "_resolve_model",
+                        lambda name: tx._Resolved(source="fake", identity=f"fake:{name}", label="fake"))
+    return recogniser
+
+
+def test_stereo_turns_in_time_order(fake, default_script):
+    transcript = transcribe_file(AUDIO / "call_full.stereo.ogg", script=default_script)
+    assert transcript.manager_channel == "left"
+    assert any("выбран автоматически: левый" in n for n in transcript.notes)
+    expected: list[tuple[str, str]] = []
+    for turn in MANIFEST["call_full.stereo.ogg"]["turns"]:
+        if turn.get("overlap"):
+            continue  # a backchannel follows the speech it was said over
+        pair = (turn["speaker"], " ".join(turn["text"].split()[:2]))
+        if expected and expected[-1][0] == pair[0]:
+            continue  # consecutive lines of one speaker are one turn
+        expected.append(pair)
+    # the backchannel is kept (it opens the client's next turn) but is not a turn of its own
+    got = [(sp, " ".join(t.split()[:2])) for sp, t in
+           ((s.speaker, s.text.removeprefix("Угу. ")) for s in transcript.segments) if t != "Угу."]
+    merged: list[tuple[str, str]] = []
+    for pair in got:
+        if not merged or merged[-1][0] != pair[0]:
+            merged.append(pair)
+    assert merged == expected
+    assert all(w.probability is not None and w.start is not None for s in transcript.segments for w in s.words)
+
+
+def test_auto_channel_follows_the_script_not_the_side(fake, default_script, tmp_path):
+    decoded = decode_audio(AUDIO / "call_full.stereo.ogg")
+    swapped = _write_wav(tmp_path / "swapped.wav", np.stack([decoded.channels[1], decoded.channels[0]]))
+    transcript = transcribe_file(swapped, script=default_script)
+    assert transcript.manager_channel == "right"
+    assert any("правый" in n and "скрипту" in n for n in transcript.notes)
+    assert transcript.segments[0].speaker == "manager"
+    assert transcript.segments[0].text.startswith("Добрый день")
+    forced = transcribe_file(swapped, TranscribeOptions(manager_channel="left"), script=default_script)
+    assert forced.manager_channel == "left" and forced.segments[0].speaker == "client"
+    assert not any("автоматически" in n for n in forced.notes)
+    assert fake.calls == 2  # the channel choice never transcribes again
+
+
+def test_mono_is_one_unknown_speaker_with_a_note(fake):
+    transcript = transcribe_file(AUDIO / "call_full.mono.mp3")
+    assert transcript.segments and {s.speaker for s in transcript.segments} == {"unknown"}
+    assert transcript.manager_channel is None and transcript.talk is None
+    assert any("Моно-запись" in n for n in transcript.notes)
+
+
+def test_cache_reused_after_script_edit_and_rebuilt_when_corrupt(fake, default_script, tmp_path):
+    path = AUDIO / "call_missing.stereo.ogg"
+    first = transcribe_file(path, script=default_script)
+    assert fake.calls == 2  # two channels
+    edited = default_script.model_copy(deep=True)
+    edited.stages[0].lines[1] = "Меня зовут {manager}, я из компании {company}."
+    again = transcribe_file(path, script=edited)
+    assert fake.calls == 2 and again.segments == first.segments
+    entries = list((tmp_path / "cache" / "transcripts").glob("*.json"))
+    assert len(entries) == 1
+    for damage in ('{"version": 1, "key": "', "", json.dumps({"version": 1, "key": "other"})):
+        entries[0].write_text(damage, encoding="utf-8")
+        rebuilt = transcribe_file(path, script=default_script)
+        assert rebuilt.segments == first.segments
+        json.loads(entries[0].read_text(encoding="utf-8"))  # rewritten whole
+    assert fake.calls == 8
+    transcribe_file(path, TranscribeOptions(beam_size=1), script=default_script)
+    assert fake.calls == 10  # a recognition option is part of the key …
+    transcribe_file(path, TranscribeOptions(threads=1, device="cpu", manager_channel="right"), script=default_script)
+    assert fake.calls == 10  # … where it runs is not
+
+
+def test_cache_key_options():
+    key = TranscribeOptions().cache_key()
+    assert {"model", "language", "beam_size", "batched", "vad"} <= set(key)
+    assert not {"device", "compute_type", "threads", "manager_channel"} & set(key)
+    assert TranscribeOptions(language="auto").language is None
+    assert TranscribeOptions(language="AUTO").cache_key() == TranscribeOptions(language=None).cache_key()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Merging and talk metrics on hand-made words
+
+
+def _seg(words: list[tuple[str, float, float]]) -> Segment:
+    ws = [Word(word=w, start=a, end=b, probability=0.9) for w, a, b in words]
+    return Segment(text=" ".join(w for w, _, _ in words), start=ws[0].start, end=ws[-1].end, words=ws)
+
+
+def test_merge_uses_word_times_not_segment_starts():
+    # Whisper returned ONE segment for two manager turns with the client answering in between
+    manager = [_seg([("Добрый", 0.0, 0.4), ("день.", 0.4, 0.8), ("Удобно", 3.0, 3.4), ("говорить?", 3.4, 4.0)])]
+    client = [_seg([("Здравствуйте.", 1.2, 2.4)]), _seg([("Да.", 4.5, 4.8)])]
+    turns = tx._merge_channels([manager, client], manager=0)
+    assert [(t.speaker, t.text) for t in turns] == [
+        ("manager", "Добрый день."), ("client", "Здравствуйте."), ("manager", "Удобно говорить?"), ("client", "Да.")]
+    assert turns[2].start == 3.0 and turns[2].words[0].word == "Удобно"
+
+
+def test_backchannel_does_not_split_a_sentence():
+    manager = [_seg([("Мы", 0.0, 0.3), ("уже", 0.3, 0.6), ("делали", 0.6, 1.2), ("проекты.", 1.2, 2.0)])]
+    client = [_seg([("Угу.", 0.7, 1.0)])]
+    turns = tx._merge_channels([manager, client], manager=0)
+    assert [(t.speaker, t.text) for t in turns] == [("manager", "Мы уже делали проекты."), ("client", "Угу.")]
+
+
+def test_talk_metrics():
+    manager = [_seg([("а", 0.0, 1.0), ("б", 1.2, 4.0)]), _seg([("в", 8.0, 9.0)])]
+    client = [_seg([("г", 3.5, 6.0)])]
+    turns = tx._merge_channels([manager, client], manager=0)
+    talk = tx.measure_talk([manager, client], 0, turns, duration=10.0)
+    assert talk.manager_speech == 5.0 and talk.client_speech == 2.5
+    assert talk.manager_share == pytest.approx(5 / 7.5, abs=1e-3)
+    assert talk.client_share == pytest.approx(2.5 / 7.5, abs=1e-3)
+    assert talk.interruptions == 1          # the client started at 3.5 while the manager spoke until 4.0
+    assert talk.longest_manager_monologue == 4.0
+    assert talk.silence == pytest.approx(10 - 6 - 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Guards against hallucinated text
+
+
+def _fake_seg(text: str, logprob: float = -0.2, no_speech: float = 0.01, start: float = 0.0, end: float = 1.0):
+    return SimpleNamespace(text=text, avg_logprob=logprob, no_speech_prob=no_speech, start=start, end=end)
+
+
+def test_hallucination_guards():
+    opts = TranscribeOptions()
+    loud = (0.1 * np.sin(np.arange(32000) / 5)).astype(np.float32)
+    quiet = np.full(32000, 0.001, dtype=np.float32)
+    assert tx._is_hallucination(_fake_seg(" Редактор субтитров А.Синецкая Корректор А.Егорова"), loud, opts)
+    assert tx._is_hallucination(_fake_seg(" Продолжение следует..."), loud, opts)
+    assert tx._is_hallucination(_fake_seg(" Да.", logprob=-1.3, no_speech=0.8), loud, opts)
+    assert tx._is_hallucination(_fake_seg(" Спасибо.", logprob=-0.9), quiet, opts)
+    assert tx._is_hallucination(_fake_seg(" ..."), loud, opts)
+    assert not tx._is_hallucination(_fake_seg(" Спасибо за разговор, Ольга!"), loud, opts)
+    assert not tx._is_hallucination(_fake_seg(" Да.", logprob=-0.9), loud, opts)
+
+
+def test_repetition_loops_are_cut():
+    words = [Word(word=w, start=i, end=i + 0.5) for i, w in enumerate(
+        "да да да да да да хорошо спасибо за звонок спасибо за звонок спасибо за звонок спасибо за звонок".split())]
+    kept = [w.word for w in tx._cut_loops(words, 3)]
+    assert kept == "да да да хорошо спасибо за звонок спасибо за звонок спасибо за звонок".split()
+    assert [w.word for w in tx._cut_loops(words[:4], 3)] == ["да", "да", "да"]
+    normal = [Word(word=w) for w in "Да, да, конечно. Хорошо.".split()]
+    assert tx._cut_loops(normal, 3) == normal
+
+
+# ---------------------------------------------------------------------------------------------------
+# Commands (with the fake recogniser)
+
+
+def test_transcribe_writes_the_json_score_reads(fake, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["transcribe", str(AUDIO / "call_full.stereo.ogg"),
+                                      str(AUDIO / "call_full.mono.mp3"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["call_full.mono.json", "call_full.stereo.json"]
+    data = json.loads((out / "call_full.stereo.json").read_text(encoding="utf-8"))
+    assert data["manager_channel"] == "left" and data["talk"]["manager_speech"] > 0
+    word = data["segments"][0]["words"][0]
+    assert set(word) == {"word", "start", "end", "probability"}
+    loaded = load_transcript(out / "call_full.stereo.json")
+    assert loaded.speakers_known and len(loaded.segments) == len(data["segments"])
+    scored = CliRunner().invoke(cli, ["score", str(out / "call_full.stereo.json"), "--json"])
+    assert scored.exit_code == 0 and json.loads(scored.output)["connected"] is True
+
+
+def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"ID3 not really an mp3")
+    empty = tmp_path / "empty.ogg"
+    empty.write_bytes(b"")
+    good = AUDIO / "call_full.stereo.ogg"
+    result = CliRunner().invoke(cli, ["analyze", str(bad), str(good), str(empty), "--json"])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: {bad}: cannot decode audio (Invalid data found when processing input)",
+                      f"Error: {empty}: cannot decode audio (empty file)"]
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [r["file"] for r in rows] == [str(good)] and rows[0]["connected"] is True
+
+
+def test_analyze_silence_is_not_connected_not_an_error(fake):
+    result = CliRunner().invoke(cli, ["analyze", str(AUDIO / "silence.stereo.wav"), "--manager", "Иван"])
+    assert result.exit_code == 0, result.output
+    assert "NOT CONNECTED" in result.output and "note: менеджер: Иван" in result.output
+
+
+def test_analyze_manager_channel_option(fake):
+    result = CliRunner().invoke(cli, ["analyze", str(AUDIO / "call_full.stereo.ogg"), "--manager-channel", "right",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)
+    assert row["adherence"] is None or row["adherence"] < 30  # the client's words do not follow the script
+    bad = CliRunner().invoke(cli, ["analyze", str(AUDIO / "call_full.stereo.ogg"), "--manager-channel", "middle"])
+    assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["transcribe", "analyze"])
+def test_help_has_an_example(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Example: compliance " + command in result.output
+    assert "--model" in result.output and "--manager-channel" in result.output
