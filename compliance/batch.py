@@ -768,6 +768,9 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
     """
     if not options.folder.is_dir():
         raise ComplianceError(f"{options.folder}: no such folder")
+    if options.out_dir and Path(os.path.abspath(options.db)).is_relative_to(os.path.abspath(options.out_dir)):
+        raise ComplianceError(f"{options.db}: the history database cannot live inside the report folder "
+                              f"{options.out_dir} (it is replaced on every run); use e.g. --db compliance.db")
     run = _Run(options, progress)
     try:
         summary = run.run()

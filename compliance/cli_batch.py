@@ -173,6 +173,9 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
 
     if default_date and not parse_date(default_date):
         raise click.UsageError(f"--date {default_date!r} is not a date (use YYYY-MM-DD)")
+    if out_dir and Path(db).absolute().is_relative_to(out_dir.absolute()):
+        raise click.UsageError(f"--db {db}: the history database cannot live inside the report folder --out "
+                               f"{out_dir} (it is replaced on every run); use e.g. --db compliance.db")
     options = BatchOptions(
         folder=folder, db=db, scripts=list(scripts), team=_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,

@@ -226,8 +226,10 @@ class Store:
 
     def __init__(self, path: str | Path = DEFAULT_DB) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror})") from None
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                          check_same_thread=False)

@@ -48,6 +48,15 @@ SUPPORT_CALL = """\
 """
 
 
+@pytest.fixture
+def sample_day(tmp_path) -> Path:
+    """The bundled sample day's transcripts (its recordings are batched in test_batch_audio.py)."""
+    target = tmp_path / "sample-day"
+    shutil.copytree(SAMPLE_DAY, target, symlinks=True,
+                    ignore=lambda folder, names: [n for n in names if n.endswith((".ogg", ".mp3"))])
+    return target
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -140,15 +149,15 @@ def test_bad_manifest_and_pattern_are_clear_errors(tmp_path):
 # Runs
 
 
-def test_sample_day_then_second_run_skips_everything(tmp_path):
+def test_sample_day_then_second_run_skips_everything(tmp_path, sample_day):
     db = tmp_path / "h.db"
-    first = run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    first = run_batch(_opts(sample_day, db, team=SAMPLE_TEAM))
     assert (first.total, first.analysed, first.skipped, first.failed, first.not_connected) == (10, 10, 0, 0, 2)
     assert first.exit_code == 0 and first.unknown_managers == []
     by_manager = {k.manager: k for k in first.kpi}
     assert (by_manager["ivanova"].calls, by_manager["ivanova"].connected, by_manager["ivanova"].status) == \
         (4, 3, "below")
-    second = run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    second = run_batch(_opts(sample_day, db, team=SAMPLE_TEAM))
     assert (second.analysed, second.rescored, second.skipped) == (0, 0, 10)
     with Store(db) as store:
         records = store.calls()
@@ -332,6 +341,25 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
         assert len(store.calls(with_transcripts=False)) == 240
 
 
+def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
+    folder = _day(tmp_path / "day", 150)
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:
+        if line[0].isdigit() and int(line.split("/", 1)[0]) >= 30:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(60) == 130
+    assert "Прервано" in rest and "Traceback" not in rest
+    with Store(db) as store:
+        assert store.last_batch().status == "interrupted"
+        stored = len(store.calls(with_transcripts=False))
+    rerun = subprocess.run(_batch_cmd(folder, db, "--json"), capture_output=True, text=True, timeout=120)
+    summary = json.loads(rerun.stdout)
+    assert rerun.returncode == 0 and summary["skipped"] == stored and summary["analysed"] == 150 - stored
+
+
 def test_two_batches_on_one_database_at_once(tmp_path):
     folder = _day(tmp_path / "day", 120)
     other = _day(tmp_path / "other", 60, managers=("sidorova",), date="2026-11-28")
@@ -358,10 +386,10 @@ def test_two_batches_on_one_database_at_once(tmp_path):
 # Commands
 
 
-def test_cli_batch_sample_day_with_reports(tmp_path, monkeypatch):
+def test_cli_batch_sample_day_with_reports(tmp_path, monkeypatch, sample_day):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    res = runner.invoke(cli, ["batch", str(SAMPLE_DAY), "--team", str(SAMPLE_TEAM), "--out", "reports"])
+    res = runner.invoke(cli, ["batch", str(sample_day), "--team", str(SAMPLE_TEAM), "--out", "reports"])
     assert res.exit_code == 0, res.output
     assert "проанализировано 10" in res.output and "не дозвонились 2" in res.output and "ошибок 0" in res.output
     assert Path("compliance.db").is_file()
@@ -386,11 +414,14 @@ def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
     assert res.exit_code == 1 and "Error: invalid script" in res.output and "no such file" in res.output
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--date", "tomorrow"])
     assert res.exit_code == 2
+    res = runner.invoke(cli, ["batch", str(folder), "--db", str(tmp_path / "out" / "h.db"), "--out",
+                              str(tmp_path / "out")])
+    assert res.exit_code == 2 and "cannot live inside the report folder" in res.output
 
 
-def test_cli_daily_readiness_export(tmp_path):
+def test_cli_daily_readiness_export(tmp_path, sample_day):
     db = tmp_path / "h.db"
-    run_batch(_opts(SAMPLE_DAY, db, team=SAMPLE_TEAM))
+    run_batch(_opts(sample_day, db, team=SAMPLE_TEAM))
     runner = CliRunner()
     res = runner.invoke(cli, ["daily", "ivanova", "--date", "2026-11-27", "--sales-sum", "15000",
                               "--sales-count", "2", "--db", str(db)])

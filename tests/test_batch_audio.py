@@ -7,11 +7,14 @@ import shutil
 import pytest
 
 import compliance.batch as batch_mod
+from click.testing import CliRunner
+
 from compliance.batch import BatchOptions, run_batch
+from compliance.cli import cli
 from compliance.resources import default_script_path
 from compliance.store import Store
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 
 AUDIO = FIXTURES / "audio"
 
@@ -63,3 +66,23 @@ def test_real_recordings_corrupt_file_then_cached_and_rescored(tmp_path, monkeyp
         rescored = {r.manager: r for r in store.calls()}
         assert rescored["ivanova"].transcript == call.transcript
         assert rescored["ivanova"].result.script_hash != call.result.script_hash
+
+
+def test_readme_first_command_on_the_sample_day(tmp_path, monkeypatch):
+    """compliance batch samples/day --team samples/team.yaml --out reports (with a private transcript cache)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "samples", tmp_path / "samples", symlinks=True)
+    res = CliRunner().invoke(cli, ["batch", "samples/day", "--team", "samples/team.yaml", "--out", "reports",
+                                   "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    assert "проанализировано 13" in res.output and "ошибок 0" in res.output
+    with Store(tmp_path / "compliance.db") as store:
+        records = store.calls()
+        assert {r.manager for r in records} == {"ivanova", "petrov", "sidorova"}
+        recorded = [r for r in records if r.audio]
+        assert len(recorded) == 3 and all(r.transcript.segments or not r.result.connected for r in recorded)
+    try:
+        import compliance.reports  # noqa: F401
+    except ImportError:
+        return
+    assert (tmp_path / "reports" / "index.html").is_file()

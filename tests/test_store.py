@@ -165,8 +165,11 @@ def test_newer_database_and_non_database_are_refused(tmp_path):
     junk.write_text("this is not sqlite" * 100)
     with pytest.raises(StoreError, match="notes.db: cannot use this file"):
         Store(junk)
-    with pytest.raises(StoreError, match="does not exist"):
-        Store(tmp_path / "missing" / "h.db")
+    with Store(tmp_path / "new" / "folder" / "h.db") as store:  # the folder is made
+        assert store.version == schema_version()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        Store(tmp_path / "file" / "h.db")
 
 
 def _writer(db: str, start: int, count: int) -> None:
