@@ -77,7 +77,9 @@ class BatchProgress(BaseModel):
         """Seconds left, from the audio rate (or the file rate when there is no audio)."""
         if self.done == 0 or self.elapsed <= 0:
             return None
-        if self.audio_total > 0 and self.audio_done > 0:
+        if self.audio_total > 0:  # transcription dominates: judge by audio, once some is done
+            if self.audio_done <= 0:
+                return None
             return self.elapsed * (self.audio_total - self.audio_done) / self.audio_done
         return self.elapsed * (self.total - self.done) / self.done
 
@@ -313,6 +315,7 @@ class _Transcription:
     def __init__(self, overrides: dict[str, Any]) -> None:
         self.overrides = {k: v for k, v in overrides.items() if v is not None}
         self._options: Any = None
+        self._key: Optional[str] = None
 
     @property
     def options(self) -> Any:
@@ -325,12 +328,14 @@ class _Transcription:
 
     def key(self) -> str:
         """What the stored transcript of a recording depends on (a short hash of the cache key)."""
-        try:
-            key = self.options.cache_key()
-        except ImportError:
-            return "unavailable"
-        text = key if isinstance(key, str) else json.dumps(key, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        if self._key is None:
+            try:
+                key = self.options.cache_key()
+            except ImportError:
+                return "unavailable"
+            text = key if isinstance(key, str) else json.dumps(key, sort_keys=True, default=str)
+            self._key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._key
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -491,10 +496,10 @@ class _Run:
                 continue
             if call_id in seen:
                 self.summary.duplicates += 1
-                self._emit(FileOutcome(file=str(path), outcome="duplicate", call_id=call_id,
+                self._emit(FileOutcome(file=os.path.abspath(path), outcome="duplicate", call_id=call_id,
                                        reason=f"same content as {seen[call_id]}"))
                 continue
-            seen[call_id] = str(path)
+            seen[call_id] = os.path.abspath(path)
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
             if not att.complete:

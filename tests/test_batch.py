@@ -456,3 +456,21 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
     assert len(rows) == 10 and {"adherence", "verdict", "stage_greeting"} <= set(rows[0])
     res = runner.invoke(cli, ["export", "--db", str(tmp_path / "none.db")])
     assert res.exit_code == 1 and "no history yet" in res.output
+
+
+def test_progress_eta_and_terminal_line():
+    from compliance.batch import BatchProgress
+    from compliance.cli_batch import _Progress
+
+    assert BatchProgress(done=0, total=10).eta is None
+    assert BatchProgress(done=5, total=10, elapsed=10).eta == pytest.approx(10)
+    waiting = BatchProgress(done=5, total=10, elapsed=10, audio_total=600)
+    assert waiting.eta is None  # no audio transcribed yet: unknown, not "0 s"
+    assert BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600).eta == pytest.approx(120)
+    runner = CliRunner()
+    with runner.isolation() as (out, err, *_):
+        bar = _Progress()
+        bar.tty = True
+        bar(BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600))
+    line = err.getvalue().decode() if err is not None else out.getvalue().decode()
+    assert line.startswith("\r[##############..........] 6/10 звонков · аудио 3.3/10.0 мин · осталось ~2:00")
