@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
 from .errors import ComplianceError, ScriptError
@@ -323,7 +323,12 @@ class _Transcription:
             from .transcribe import TranscribeOptions
 
             fields = TranscribeOptions.model_fields
-            self._options = TranscribeOptions(**{k: v for k, v in self.overrides.items() if k in fields})
+            try:
+                self._options = TranscribeOptions(**{k: v for k, v in self.overrides.items() if k in fields})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ComplianceError(f"transcription option {'.'.join(map(str, err['loc']))}: {err['msg']}") \
+                    from None
         return self._options
 
     def key(self) -> str:
