@@ -122,8 +122,11 @@ class _Fake:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, model, audio: np.ndarray, options) -> tuple[list, str]:
-        self.calls += 1
+    def __call__(self, model, channels: list[np.ndarray], regions, options) -> tuple[list[list], str]:
+        self.calls += len(channels)  # channels recognised
+        return [self._hear(audio) for audio in channels], "ru"
+
+    def _hear(self, audio: np.ndarray) -> list:
         turns = self._turns_for(len(audio) / 16000)
         segments = []
         for turn in turns:
@@ -138,7 +141,7 @@ class _Fake:
                      for i, t in enumerate(texts)]
             segments.append(SimpleNamespace(text=turn["text"], start=turn["start"], end=turn["end"], words=words,
                                             avg_logprob=-0.2, no_speech_prob=0.01))
-        return segments, "ru"
+        return segments
 
     @staticmethod
     def _turns_for(duration: float) -> list[dict]:
@@ -151,8 +154,10 @@ def fake(monkeypatch, tmp_path):
     """Replace the model with the fake recogniser; the cache goes to a temporary folder."""
     recogniser = _Fake()
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(tx, "_whisper_segments", recogniser)
-    monkeypatch.setattr(tx, "load_model", lambda options: object())
+    monkeypatch.setattr(tx, "_decode_batched", recogniser)
+    # the gap pass asks the model directly: this one hears nothing more
+    model = SimpleNamespace(transcribe=lambda audio, **kw: ([], SimpleNamespace(language="ru")))
+    monkeypatch.setattr(tx, "load_model", lambda options: model)
     monkeypatch.setattr(tx, "_resolve_model",
                         lambda name: tx._Resolved(source="fake", identity=f"fake:{name}", label="fake"))
     return recogniser
@@ -290,6 +295,24 @@ def test_hallucination_guards():
     assert tx._is_hallucination(_fake_seg(" ..."), loud, opts)
     assert not tx._is_hallucination(_fake_seg(" Спасибо за разговор, Ольга!"), loud, opts)
     assert not tx._is_hallucination(_fake_seg(" Да.", logprob=-0.9), loud, opts)
+
+
+def test_speech_without_words_is_found_again():
+    regions = [(0, 16000 * 7)]  # the VAD hears 0–7 s (padded by 0.3 s each side)
+    words = [SimpleNamespace(start=0.4, end=1.0), SimpleNamespace(start=1.1, end=3.2)]
+    assert tx._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == [(3.5, 6.7)]
+    words.append(SimpleNamespace(start=3.9, end=6.5))
+    assert tx._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == []
+
+
+def test_windows_pack_speech_up_to_30_seconds():
+    sr = 16000
+    regions = [(0, 10 * sr), (12 * sr, 25 * sr), (26 * sr, 40 * sr), (50 * sr, 52 * sr)]
+    windows = tx._windows(np.zeros(60 * sr), regions, TranscribeOptions())
+    assert windows == [[(0, 10 * sr), (12 * sr, 25 * sr)], [(26 * sr, 40 * sr), (50 * sr, 52 * sr)]]
+    assert tx._original_time(windows[1], 15.0) == pytest.approx(51.0)  # 14 s into the first piece, 1 into the next
+    plain = tx._windows(np.zeros(65 * sr), regions, TranscribeOptions(vad=False))
+    assert plain == [[(0, 30 * sr)], [(30 * sr, 60 * sr)], [(60 * sr, 65 * sr)]]
 
 
 def test_repetition_loops_are_cut():

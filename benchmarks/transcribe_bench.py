@@ -1,0 +1,208 @@
+"""Transcription speed and memory: plain faster-whisper next to our pipeline, in one run (issue 3, point 11).
+
+    python benchmarks/transcribe_bench.py                  # the comparison (about 4 minutes on 2 cores)
+    python benchmarks/transcribe_bench.py --sweep          # also our pipeline under other settings
+    python benchmarks/transcribe_bench.py --repeat 1       # one run each (default 2, the fastest counts)
+
+Corpus: the synthesised calls in tests/fixtures/audio (two stereo calls, a mono 8 kHz mix) plus longer
+calls glued from them (3 and 2 minutes), at least 5 minutes in all; every turn's text is known from
+manifest.json, so the accuracy of each pipeline is measured too.
+
+Each pipeline runs in its own subprocess (fair peak RSS), with the same model (Whisper base, int8):
+
+* plain: what a user would write — ``WhisperModel(path, device="cpu", compute_type="int8")`` and
+  ``model.transcribe(file)`` with faster-whisper's defaults (sequential, beam 5, no VAD, the downmix);
+* ours: ``transcribe_file`` with ``TranscribeOptions()`` — both channels, word timestamps, guards, and
+  the gap re-decoding included; an empty transcript cache, so everything is recognised.
+
+Reported: audio seconds per wall second (model load excluded, shown apart), peak RSS, WER against what
+was said (all speech, in time order; ours: both channels merged) and the manager's script lines found in
+the output (RapidFuzz partial_ratio ≥ 80 after normalisation). The ratio is ours / plain throughput.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+MANIFEST = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))
+SWEEP = {
+    "batched beam 5 (default)": {},
+    "batched beam 1": {"beam_size": 1},
+    "batched beam 2": {"beam_size": 2},
+    "batched beam 3": {"beam_size": 3},
+    "batched beam 5, VAD min silence 160 ms": {"vad_min_silence_ms": 160},
+    "batched beam 5, batch 4": {"batch_size": 4},
+    "batched beam 5, batch 16": {"batch_size": 16},
+    "batched beam 5, no gap pass": {"fill_gaps": False},
+    "batched beam 5, 1 thread": {"threads": 1},
+    "sequential beam 5, VAD": {"batched": False},
+    "sequential beam 1, VAD": {"batched": False, "beam_size": 1},
+}
+
+
+def _plain_text(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.lower().replace("ё", "е"))
+
+
+def _glue(names: list[str], out: Path) -> dict:
+    """Concatenate fixture calls (decoded) into one 16 kHz WAV; return its manifest entry."""
+    from compliance.audio import decode_audio
+
+    pieces, turns, offset = [], [], 0.0
+    for name in names:
+        decoded = decode_audio(AUDIO / name)
+        pieces.append(np.stack(decoded.channels))
+        turns += [{**t, "start": t["start"] + offset, "end": t["end"] + offset} for t in MANIFEST[name]["turns"]]
+        offset += decoded.duration
+    audio = np.concatenate(pieces, axis=1)
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(audio.shape[0])
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm.T.tobytes())
+    return {"duration": audio.shape[1] / 16000, "turns": turns}
+
+
+def build_corpus(folder: Path) -> dict[str, dict]:
+    corpus = {str(AUDIO / n): {"duration": MANIFEST[n]["duration"], "turns": MANIFEST[n]["turns"]}
+              for n in ("call_full.stereo.ogg", "call_missing.stereo.ogg", "call_full.mono.mp3")}
+    long_stereo = folder / "long_stereo.wav"
+    corpus[str(long_stereo)] = _glue(["call_full.stereo.ogg", "call_missing.stereo.ogg", "call_full.stereo.ogg"],
+                                     long_stereo)
+    long_mono = folder / "long_mono.wav"
+    corpus[str(long_mono)] = _glue(["call_full.mono.mp3", "call_full.mono.mp3"], long_mono)
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------------------
+# Workers (run in a subprocess each)
+
+
+def _worker(kind: str, files: list[str], settings: dict) -> dict:
+    from compliance.model import assemble_default_model
+
+    texts, t0 = {}, time.perf_counter()
+    if kind == "plain":
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(str(assemble_default_model()), device="cpu", compute_type="int8")
+        loaded = time.perf_counter()
+        for f in files:
+            segments, _ = model.transcribe(f)
+            texts[f] = " ".join(s.text for s in segments)
+    else:
+        from compliance.transcribe import TranscribeOptions, load_model, transcribe_file
+
+        options = TranscribeOptions(**settings)
+        model = load_model(options)
+        loaded = time.perf_counter()
+        with tempfile.TemporaryDirectory() as cache:
+            for f in files:
+                transcript = transcribe_file(f, options, model=model, cache_dir=cache)
+                texts[f] = " ".join(s.text for s in transcript.segments)
+    done = time.perf_counter()
+    return {"load_s": loaded - t0, "wall_s": done - loaded, "texts": texts,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _run(kind: str, files: list[str], settings: dict | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, "--settings", json.dumps(settings or {}), *files]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _quality(corpus: dict[str, dict], texts: dict[str, str]) -> tuple[float, int, int]:
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
+
+    errors = words = found = lines = 0
+    for f, meta in corpus.items():
+        turns = sorted(meta["turns"], key=lambda t: t["start"])
+        ref = _plain_text(" ".join(t["text"] for t in turns))
+        hyp = _plain_text(texts[f])
+        errors += Levenshtein.distance(ref, hyp)
+        words += len(ref)
+        said = " ".join(hyp)
+        for t in turns:
+            if t["speaker"] == "manager":
+                lines += 1
+                found += fuzz.partial_ratio(" ".join(_plain_text(t["text"])), said) >= 80
+    return 100 * errors / words, found, lines
+
+
+def _row(name: str, res: dict, audio_s: float, corpus: dict) -> dict:
+    wer, found, lines = _quality(corpus, res["texts"])
+    return {"pipeline": name, "wall_s": res["wall_s"], "load_s": res["load_s"], "speed": audio_s / res["wall_s"],
+            "peak_rss_mb": res["peak_rss_mb"], "wer": wer, "lines": f"{found}/{lines}"}
+
+
+def _best(results: list[dict]) -> dict:
+    best = min(results, key=lambda r: r["wall_s"])
+    return {**best, "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}
+
+
+def _print(rows: list[dict]) -> None:
+    print(f"{'pipeline':<44} {'wall s':>7} {'load s':>6} {'audio s/s':>9} {'peak RSS':>9} {'WER':>6} {'lines':>7}")
+    for r in rows:
+        print(f"{r['pipeline']:<44} {r['wall_s']:7.1f} {r['load_s']:6.1f} {r['speed']:8.1f}x "
+              f"{r['peak_rss_mb']:6.0f} MB {r['wer']:5.1f}% {r['lines']:>7}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="also run our pipeline under other settings")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each pipeline; the fastest counts")
+    parser.add_argument("--worker", choices=["plain", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(args.worker, args.files, json.loads(args.settings)), ensure_ascii=False))
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = build_corpus(Path(tmp))
+        files = list(corpus)
+        audio_s = sum(m["duration"] for m in corpus.values())
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"corpus: {len(files)} recordings, {audio_s:.0f} s ({audio_s / 60:.1f} min) of audio; {cores} cores")
+        runs: dict[str, list[dict]] = {"plain": [], "ours": []}
+        for _ in range(args.repeat):  # alternate, keep each one's fastest run: other load only slows down
+            runs["plain"].append(_run("plain", files))
+            runs["ours"].append(_run("ours", files))
+        plain = _row("plain faster-whisper (defaults, sequential)", _best(runs["plain"]), audio_s, corpus)
+        ours = _row("ours (TranscribeOptions defaults)", _best(runs["ours"]), audio_s, corpus)
+        rows = [plain, ours]
+        if args.sweep:
+            for name, settings in SWEEP.items():
+                if settings:
+                    best = _best([_run("ours", files, settings) for _ in range(args.repeat)])
+                    rows.append(_row(f"ours: {name}", best, audio_s, corpus))
+        _print(rows)
+        print(f"ratio ours/plain (audio seconds per wall second): {ours['speed'] / plain['speed']:.2f}x "
+              f"(target >= 1.5x); peak RSS {ours['peak_rss_mb']:.0f} MB vs {plain['peak_rss_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
