@@ -65,8 +65,19 @@ def _transcribe_each(recordings: tuple[Path, ...], script, kwargs: dict[str, Any
 
 
 def _out_names(recordings: tuple[Path, ...]) -> dict[Path, str]:
+    """RECORDING.json; call.ogg.json and call.mp3.json when stems clash; a number when names clash too."""
     stems = [p.stem for p in recordings]
-    return {p: (p.stem if stems.count(p.stem) == 1 else p.name) + ".json" for p in recordings}
+    names: dict[Path, str] = {}
+    taken: set[str] = set()
+    for p in dict.fromkeys(recordings):
+        base = p.stem if stems.count(p.stem) == 1 else p.name
+        name, n = base + ".json", 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}.json"
+        taken.add(name)
+        names[p] = name
+    return names
 
 
 def _write_json(path: Path, text: str) -> None:
@@ -117,10 +128,13 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
 @script_option
 @level_option
 @click.option("--manager", "manager", default=None, help="Who made the calls (shown with each result).")
+@click.option("--min-talk", type=click.FloatRange(min=0), default=None,
+              help="Seconds of speech of both parties together below which a call is not connected "
+                   "(default 10).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call (JSON Lines).")
 @transcribe_options
 def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: str, manager: Optional[str],
-            as_json: bool, **kwargs: Any) -> None:
+            min_talk: Optional[float], as_json: bool, **kwargs: Any) -> None:
     """Transcribe recordings and score them against a sales script (as `score` does for transcripts).
 
     A recording with no speech, only one party, or too little two-party speech is reported as not
@@ -128,16 +142,17 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
 
     Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
     """
-    from .match import score_call
+    from .match import MatchOptions, score_call
 
     script = load_script_or_fail(script_path)
     script.band(level)
+    match_options = MatchOptions() if min_talk is None else MatchOptions(min_two_party_speech=min_talk)
     failed = False
     for path, transcript in _transcribe_each(recordings, script, kwargs):
         if transcript is None:
             failed = True
             continue
-        result = score_call(transcript, script, level)
+        result = score_call(transcript, script, level, match_options)
         result.file = str(path)
         if manager:
             result.notes.insert(0, f"менеджер: {manager}")

@@ -345,6 +345,18 @@ def test_transcribe_writes_the_json_score_reads(fake, tmp_path):
     assert scored.exit_code == 0 and json.loads(scored.output)["connected"] is True
 
 
+def test_transcribe_output_names_never_clash(fake, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "call.ogg").write_bytes((AUDIO / "call_missing.stereo.ogg").read_bytes())
+    (tmp_path / "a" / "call.mp3").write_bytes((AUDIO / "call_full.mono.mp3").read_bytes())
+    files = [str(tmp_path / "a" / "call.ogg"), str(tmp_path / "b" / "call.ogg"), str(tmp_path / "a" / "call.mp3")]
+    result = CliRunner().invoke(cli, ["transcribe", *files, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["call.mp3.json", "call.ogg-2.json",
+                                                                  "call.ogg.json"]
+
+
 def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"ID3 not really an mp3")
@@ -364,6 +376,16 @@ def test_analyze_silence_is_not_connected_not_an_error(fake):
     result = CliRunner().invoke(cli, ["analyze", str(AUDIO / "silence.stereo.wav"), "--manager", "Иван"])
     assert result.exit_code == 0, result.output
     assert "NOT CONNECTED" in result.output and "note: менеджер: Иван" in result.output
+
+
+def test_analyze_minimum_two_party_speech(fake):
+    recording = str(AUDIO / "call_full.stereo.ogg")
+    normal = json.loads(CliRunner().invoke(cli, ["analyze", recording, "--json"]).output)
+    assert normal["connected"] is True
+    strict = CliRunner().invoke(cli, ["analyze", recording, "--json", "--min-talk", "600"])
+    row = json.loads(strict.output)
+    assert strict.exit_code == 0 and row["connected"] is False and row["adherence"] is None
+    assert "слишком мало разговора" in row["not_connected_reason"]
 
 
 def test_analyze_manager_channel_option(fake):
