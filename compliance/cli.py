@@ -65,7 +65,8 @@ def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
     out: list[str] = []
     head = result.file or "call"
-    out.append(click.style(head, bold=True) + f"  (script {result.script_id}, level {result.level})")
+    who = f"manager {result.manager}, " if result.manager else ""
+    out.append(click.style(head, bold=True) + f"  ({who}script {result.script_id}, level {result.level})")
     for note in result.notes:
         out.append(f"  note: {note}")
     if not result.connected:

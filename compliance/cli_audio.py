@@ -154,8 +154,7 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
             continue
         result = score_call(transcript, script, level, match_options)
         result.file = str(path)
-        if manager:
-            result.notes.insert(0, f"менеджер: {manager}")
+        result.manager = manager
         echo_results([result], as_json)
     if failed:
         sys.exit(1)

@@ -54,6 +54,7 @@ class CallResult(BaseModel):
     """The score of one call against one script at one level."""
 
     file: Optional[str] = None
+    manager: Optional[str] = None     # who made the call, when known (``analyze --manager``, batch)
     script_id: str
     script_title: str = ""
     script_hash: str = ""
