@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from .normalize import FUNCTION_WEIGHT, Token, fold, join_split, tokenize
+from .normalize import FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, fold, join_split, tokenize
 from .result import CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
 from .script import SalesScript
 from .transcript import Segment, Transcript
@@ -61,6 +61,8 @@ class _Line:
     weights: np.ndarray
     content: np.ndarray       # bool: token is a content word
     width: int
+    names: np.ndarray         # bool: token is a placeholder that a name fills (cues only)
+    ordered: bool = False     # cues are short set phrases: their words must come in order
 
 
 @dataclass
@@ -73,18 +75,22 @@ class _Compiled:
 
 
 def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = False) -> _Line:
+    # In a line a placeholder is skipped (any words may stand there); in a cue it must be filled by a name,
+    # so that "это {manager} из {company}" recognises "это Андрей из «Смарт Мейкер»".
     placeholders = len(_PLACEHOLDER.findall(text))
-    tokens = [t for t in tokenize(_PLACEHOLDER.sub(" ", text)) if not t.filler]
+    tokens = [t for t in tokenize(_PLACEHOLDER.sub(f" {PLACEHOLDER_WORD} " if cue else " ", text)) if not t.filler]
     rows = [vocab.setdefault((t.key, t.lemma), len(vocab)) for t in tokens]
     n = len(tokens)
     # A cue is a tight phrase; a line allows a few inserted words and names for its placeholders.
-    width = n + 3 * placeholders + (1 if cue else max(2, math.ceil(n * 0.4)))
+    width = n + (2 * placeholders + 1 if cue else 3 * placeholders + max(2, math.ceil(n * 0.4)))
     return _Line(
         text=text,
         rows=np.array(rows, dtype=np.int64),
         weights=np.array([t.weight for t in tokens], dtype=np.float64),
         content=np.array([t.weight >= 1.0 for t in tokens], dtype=bool),
         width=width,
+        names=np.array([t.surface == PLACEHOLDER_WORD for t in tokens], dtype=bool),
+        ordered=cue,
     )
 
 
@@ -149,7 +155,17 @@ def _stream(segments: list[Segment], speakers: set[str]) -> _Stream:
     return _Stream(tokens, content, joined)
 
 
-def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class _Grid:
+    """Credit of every script token for every distinct spoken token, and which token stands at each position."""
+
+    credit: np.ndarray        # (script vocabulary × distinct spoken tokens + 1); the last column is "nothing"
+    pos: np.ndarray           # distinct-token column of each stream position
+    pos_joined: np.ndarray    # column of the word this position makes with the next one (-1: none)
+    names: np.ndarray         # float mask: the position holds a name (fills a cue's placeholder)
+
+
+def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Grid:
     """Credit of every script token for every stream position (direct word, and split-word join)."""
     spoken: dict[tuple[str, str], int] = {}
     pos = [spoken.setdefault((t.key, t.lemma), len(spoken)) for t in stream.content]
@@ -162,7 +178,8 @@ def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> tupl
     ).astype(np.float32)
     credit = np.clip((sim - opts.credit_low) / (opts.credit_high - opts.credit_low), 0.0, 1.0)
     credit = np.concatenate([credit, np.zeros((credit.shape[0], 1), dtype=np.float32)], axis=1)  # column -1: none
-    return credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64)
+    names = np.array([t.name for t in stream.content], dtype=np.float32)
+    return _Grid(credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64), names)
 
 
 @dataclass
@@ -172,12 +189,14 @@ class _Found:
     last: int = -1
 
 
-def _locate(line: _Line, credit: np.ndarray, pos: np.ndarray, pos_joined: np.ndarray, opts: MatchOptions) -> _Found:
-    n_pos = len(pos)
+def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
+    n_pos = len(grid.pos)
     if n_pos == 0 or len(line.rows) == 0:
         return _Found(0.0)
-    sub = credit[line.rows]
-    per_pos = np.maximum(sub[:, pos], sub[:, pos_joined])          # (line tokens × positions)
+    sub = grid.credit[line.rows]
+    per_pos = np.maximum(sub[:, grid.pos], sub[:, grid.pos_joined])          # (line tokens × positions)
+    if line.names.any():
+        per_pos[line.names] = grid.names
     width = min(line.width, n_pos)
     starts = n_pos - width + 1
     best = per_pos[:, :starts].copy()
@@ -186,6 +205,8 @@ def _locate(line: _Line, credit: np.ndarray, pos: np.ndarray, pos_joined: np.nda
     scores = line.weights @ best / line.weights.sum()
     if line.content.any():
         scores = np.where(best[line.content].sum(axis=0) > 0, scores, 0.0)
+    if line.ordered:
+        scores = _in_order(scores, per_pos, line, width, opts.noise_floor / 100)
     top = float(scores.max())
     similarity = top * 100
     if similarity < opts.noise_floor:
@@ -195,6 +216,24 @@ def _locate(line: _Line, credit: np.ndarray, pos: np.ndarray, pos_joined: np.nda
              for a, b in [_span(per_pos[:, i:i + width], line.content)]]
     first, last = min(spans, key=lambda ab: (ab[1] - ab[0], ab[0]))
     return _Found(round(similarity, 1), first, last)
+
+
+def _in_order(scores: np.ndarray, per_pos: np.ndarray, line: _Line, width: int, floor: float) -> np.ndarray:
+    """Rescore the promising windows of a cue so that its words count only in the order written
+    ("до завтра" is a farewell, "завтра до обеда" is not)."""
+    ordered = np.zeros_like(scores)
+    total = line.weights.sum()
+    for i in np.flatnonzero(scores >= floor):
+        window = per_pos[:, i:i + width] * line.weights[:, None]
+        # best[p]: the most weight placed so far with the last placed word at or before position p.
+        best = np.zeros(width + 1)
+        for row in window:
+            gain = best[:-1] + row                      # place this word at p, after words placed before p
+            best = np.maximum(best, np.concatenate([[0.0], np.maximum.accumulate(gain)]))
+        value = best[-1] / total
+        hits = window[line.content].max(axis=1) if line.content.any() else [1.0]
+        ordered[i] = value if np.max(hits) > 0 else 0.0
+    return ordered
 
 
 def _span(window: np.ndarray, content: np.ndarray) -> tuple[int, int]:
@@ -220,36 +259,42 @@ def _evidence(segments: list[Segment], stream: _Stream, found: _Found) -> tuple[
     return text.strip(), first.time, last.time, first.segment
 
 
+def _score_line(alts: list[_Line], cues: list[_Line], grid: _Grid, opts: MatchOptions) -> tuple[LineResult, _Found]:
+    """The best alternative of a line; a paraphrase cue when no alternative was said well enough."""
+    found, alt = max(((_locate(a, grid, opts), a) for a in alts), key=lambda fa: fa[0].similarity)
+    line = LineResult(text=alt.text, similarity=found.similarity,
+                      alternatives=[a.text for a in alts] if len(alts) > 1 else [])
+    if cues and found.similarity < opts.paraphrase_credit:
+        cue_found, cue = max(((_locate(c, grid, opts), c) for c in cues), key=lambda fc: fc[0].similarity)
+        credit_value = round(opts.paraphrase_credit * cue_found.similarity / 100, 1)
+        if cue_found.similarity >= opts.cue_threshold and credit_value > found.similarity:
+            found = _Found(credit_value, cue_found.first, cue_found.last)
+            line.similarity, line.paraphrase, line.cue = credit_value, True, cue.text
+    return line, found
+
+
 def _score_stages(script: SalesScript, comp: _Compiled, segments: list[Segment], stream: _Stream,
-                  opts: MatchOptions) -> tuple[list[StageResult], dict[str, int]]:
-    credit, pos, pos_joined = _credit_matrix(comp, stream, opts)
+                  opts: MatchOptions) -> tuple[list[StageResult], dict[str, float]]:
+    grid = _credit_matrix(comp, stream, opts)
     stages, positions = [], {}
     for stage, lines, stage_cues in zip(script.stages, comp.stages, comp.cues):
-        results, best_line, best_at = [], -1.0, -1
+        results, said = [], []
         for alts, cues in zip(lines, stage_cues):
-            found, alt = max(((_locate(a, credit, pos, pos_joined, opts), a) for a in alts),
-                             key=lambda fa: fa[0].similarity)
-            line = LineResult(text=alt.text, similarity=found.similarity,
-                              alternatives=[a.text for a in alts] if len(alts) > 1 else [])
-            if cues and found.similarity < opts.paraphrase_credit:
-                cue_found, cue = max(((_locate(c, credit, pos, pos_joined, opts), c) for c in cues),
-                                     key=lambda fc: fc[0].similarity)
-                credit_value = round(opts.paraphrase_credit * cue_found.similarity / 100, 1)
-                if cue_found.similarity >= opts.cue_threshold and credit_value > found.similarity:
-                    found = _Found(credit_value, cue_found.first, cue_found.last)
-                    line.similarity, line.paraphrase, line.cue = credit_value, True, cue.text
+            line, found = _score_line(alts, cues, grid, opts)
             if found.similarity > 0:
                 line.matched, line.start, line.end, line.turn = _evidence(segments, stream, found)
-                if found.similarity >= opts.line_present and found.similarity > best_line:
-                    best_line, best_at = found.similarity, found.first
+                if found.similarity >= opts.line_present:
+                    said.append((found.similarity, found.first))
             results.append(line)
         score = round(sum(r.similarity for r in results) / len(results), 1)
-        present = best_line >= opts.line_present
         result = StageResult(id=stage.id, title=stage.title, required=stage.required, weight=stage.weight,
-                             score=score, present=present, lines=results)
-        if present:
-            positions[stage.id] = best_at
-            at = stream.content[best_at]
+                             score=score, present=bool(said), lines=results)
+        if said:
+            # Where the stage was said, for the order check: the middle of its best-said lines, so that one
+            # stray phrase elsewhere in the call does not move the stage.
+            top = max(sim for sim, _ in said)
+            positions[stage.id] = float(np.median([at for sim, at in said if sim == top]))
+            at = stream.content[min(at for _, at in said)]
             result.start, result.turn = at.time, at.segment
         stages.append(result)
     return stages, positions
@@ -263,13 +308,16 @@ def _apply_branches(script: SalesScript, stages: list[StageResult]) -> None:
             result.applies = False
         if stage.excludes and result.present:
             excluded = [by_id[x] for x in stage.excludes]
-            # A branch is taken when it was said more clearly than what it replaces.
+            # A branch is taken when it was said more clearly than what it replaces; a branch phrase said in
+            # passing in an ordinary call is not the branch of that call.
             if result.score > sum(s.score for s in excluded) / len(excluded):
                 for s in excluded:
                     s.applies = False
+            elif not result.required:
+                result.applies = False
 
 
-def _order_violations(stages: list[StageResult], positions: dict[str, int]) -> list[OrderViolation]:
+def _order_violations(stages: list[StageResult], positions: dict[str, float]) -> list[OrderViolation]:
     violations = []
     said = [s for s in stages if s.applies and s.id in positions]
     for j, later in enumerate(said):

@@ -23,8 +23,12 @@ FILLERS = frozenset({
 _FUNCTION_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "INTJ"})
 _GENERIC = frozenset({
     "быть", "мочь", "это", "весь", "свой", "такой", "очень", "сейчас", "там", "тут", "так", "уже", "еще",
-    "также", "тоже", "да", "нет", "вот", "ну", "и", "а", "который", "ваш", "наш", "мой",
+    "также", "тоже", "да", "нет", "вот", "ну", "и", "а", "который", "ваш", "наш", "мой", "какой",
 })
+# Words the dictionary files as particles or conjunctions that still carry a stage's meaning.
+_CONTENT = frozenset({"спасибо", "здравствуйте", "когда"})
+_NAME_TAGS = frozenset({"Name", "Surn", "Patr", "Orgn", "Trad", "Geox"})
+PLACEHOLDER_WORD = "phname"  # stands for {client}/{manager}/{company} inside a cue
 FUNCTION_WEIGHT = 0.35
 GENERIC_WEIGHT = 0.5
 
@@ -51,6 +55,7 @@ class Token:
     key: str              # stem of the lemma: what fuzzy matching compares
     weight: float
     filler: bool
+    name: bool = False    # a name, surname, place or a word no dictionary knows (a company name)
     segment: int = -1     # index of the transcript segment
     char_start: int = 0   # offsets into the segment's text
     char_end: int = 0
@@ -73,21 +78,25 @@ def _number_words(digits: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=200_000)
-def analyse_word(word: str) -> tuple[str, str, float]:
-    """Return (lemma, key, weight) of a folded word; cached, since vocabularies repeat across calls."""
+def analyse_word(word: str) -> tuple[str, str, float, bool]:
+    """Return (lemma, key, weight, name-like) of a folded word; cached, since vocabularies repeat across calls."""
     if word.isascii():
-        return word, word, 1.0
-    parse = _analyzer().parse(word)[0]
+        return word, word, 1.0, word.isalpha() and word != PLACEHOLDER_WORD
+    morph = _analyzer()
+    parse = morph.parse(word)[0]
     lemma = fold(parse.normal_form)
     stem = _stemmer.stemWord(lemma)
     key = stem if len(stem) >= 4 else lemma
-    if lemma in _GENERIC:
+    if lemma in _CONTENT:
+        weight = 1.0
+    elif lemma in _GENERIC:
         weight = GENERIC_WEIGHT
     elif parse.tag.POS in _FUNCTION_POS:
         weight = FUNCTION_WEIGHT
     else:
         weight = 1.0
-    return lemma, key, weight
+    name = bool(_NAME_TAGS & parse.tag.grammemes) or (len(word) > 2 and not morph.word_is_known(word))
+    return lemma, key, weight, name
 
 
 @lru_cache(maxsize=50_000)
@@ -117,8 +126,8 @@ def join_split(first: str, second: str) -> Optional[str]:
 
 
 def _make(word: str) -> Token:
-    lemma, key, weight = analyse_word(word)
-    return Token(surface=word, lemma=lemma, key=key, weight=weight, filler=word in FILLERS)
+    lemma, key, weight, name = analyse_word(word)
+    return Token(surface=word, lemma=lemma, key=key, weight=weight, filler=word in FILLERS, name=name)
 
 
 def iter_words(text: str) -> Iterator[tuple[str, int, int]]:
@@ -140,5 +149,9 @@ def tokenize(text: str) -> list[Token]:
     for word, start, end in iter_words(text):
         token = _make(word)
         token.char_start, token.char_end = start, end
+        # A capitalised word inside a sentence is a name even when the dictionary knows the word.
+        if not token.name and text[start:start + 1].isupper() and start > 0:
+            before = text[:start].rstrip()
+            token.name = bool(before) and before[-1] not in ".!?:—-\"«"
         tokens.append(token)
     return tokens

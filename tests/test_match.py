@@ -222,3 +222,23 @@ def test_choose_script_picks_the_call_type():
         "М: Спасибо, Анна! Хорошего дня, до свидания!\nК: До свидания.")
     assert choose_script(reminder, scripts).id == "payment_reminder"
     assert choose_script(parse_text_transcript(FULL), scripts).id == "sales_call"
+
+
+def test_cue_placeholder_is_filled_by_a_name(default_script):
+    text = FULL.replace("Меня зовут Олег, компания Смарт Мейкер.", "Это Олег из «Смарт Мейкер».")
+    line = _stage(_score(text, default_script), "greeting").lines[1]
+    assert line.paraphrase and line.similarity == 60 and line.matched.startswith("Это Олег из")
+
+
+def test_cue_words_count_only_in_order(default_script):
+    text = FULL.replace("Всего доброго, до свидания!", "Пришлю всё завтра до обеда.")
+    line = _stage(_score(text, default_script), "farewell").lines[1]
+    assert line.cue != "до завтра"
+
+
+def test_branch_phrase_in_an_ordinary_call_is_not_the_branch(default_script):
+    text = FULL.replace("Спасибо за уделённое время", "Если появится задача, обращайтесь. Спасибо за уделённое время")
+    r = _score(text, default_script)
+    branch = _stage(r, "cannot_deliver")
+    assert branch.present and not branch.applies
+    assert all(s.applies for s in r.stages if s.required) and r.order_ok and r.adherence == 100
