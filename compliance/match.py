@@ -283,7 +283,8 @@ def _score_stages(script: SalesScript, comp: _Compiled, segments: list[Segment],
             line, found = _score_line(alts, cues, grid, opts)
             if found.similarity > 0:
                 line.matched, line.start, line.end, line.turn = _evidence(segments, stream, found)
-                if found.similarity >= opts.line_present:
+                # A cue is evidence the line was said in own words, whatever its credit.
+                if found.similarity >= opts.line_present or line.paraphrase:
                     said.append((found.similarity, found.first))
             results.append(line)
         score = round(sum(r.similarity for r in results) / len(results), 1)
