@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from .normalize import FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, fold, join_split, tokenize
+from .normalize import FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, fold, is_modifier, join_split, tokenize
 from .result import CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
 from .script import SalesScript
 from .transcript import Segment, Transcript
@@ -359,6 +359,9 @@ def _forbidden_hits(comp: _Compiled, segments: list[Segment], stream: _Stream, o
                 continue
             # "как бы вы хотели" is a question, not the filler "как бы".
             if only_function and k > 1 and i + k < len(tokens) and tokens[i + k].lemma in _PRONOUNS:
+                continue
+            # "каждого типа" is a noun after its modifier, not the filler "типа".
+            if k == 1 and i > 0 and tokens[i - 1].segment == first.segment and is_modifier(tokens[i - 1].surface):
                 continue
             text = segments[first.segment].text[first.char_start:last.char_end]
             hits.append(ForbiddenHit(phrase=phrase, matched=text, start=first.time, turn=first.segment))

@@ -100,6 +100,14 @@ def analyse_word(word: str) -> tuple[str, str, float, bool]:
 
 
 @lru_cache(maxsize=50_000)
+def is_modifier(word: str) -> bool:
+    """An adjective, participle, numeral or determiner ("каждого", "этого"): the next word is then a noun,
+    not a filler ("каждого типа" is not the filler "типа")."""
+    parse = _analyzer().parse(word)[0]
+    return parse.tag.POS in {"ADJF", "PRTF", "NUMR"} or "Apro" in parse.tag.grammemes
+
+
+@lru_cache(maxsize=50_000)
 def split_merged(word: str) -> tuple[str, ...]:
     """Split a word the recogniser glued together ("вамудобно" → "вам", "удобно") when both parts are real words."""
     morph = _analyzer()

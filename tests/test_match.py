@@ -242,3 +242,13 @@ def test_branch_phrase_in_an_ordinary_call_is_not_the_branch(default_script):
     branch = _stage(r, "cannot_deliver")
     assert branch.present and not branch.applies
     assert all(s.applies for s in r.stages if s.required) and r.order_ok and r.adherence == 100
+
+
+@pytest.mark.parametrize("said, charged", [
+    ("Ну это типа шаблон, потом поменяем.", True),
+    ("Сделаем по одному ролику каждого типа.", False),
+    ("Для такого типа бизнеса подходит.", False),
+])
+def test_filler_word_or_ordinary_noun(default_script, said, charged):
+    r = _score(FULL.replace("Я подготовлю для вас предложение", f"{said} Я подготовлю для вас предложение"), default_script)
+    assert ([h.phrase for h in r.forbidden] == ["типа"]) is charged
