@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy_report.py
     python benchmarks/accuracy_report.py --matcher mypkg.experiment:score_call
+    python benchmarks/accuracy_report.py --calls tests/fixtures/calls_holdout   # the held-out set
 
 Reuses the metric helpers of tests/test_accuracy.py, so the figures are the ones the tests assert on.
 Exit status 0 always: this is a report; the thresholds are asserted by the tests.
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--matcher", default="compliance.match:score_call", help="module:function to evaluate")
     parser.add_argument("--script", type=Path, default=None, help="script YAML (default: the packaged default)")
+    parser.add_argument("--calls", type=Path, default=None,
+                        help="folder of labelled calls with labels.yaml (default: tests/fixtures/calls)")
     args = parser.parse_args(argv)
 
     acc = _metrics_module()
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from compliance.script import load_script
 
     script = load_script(args.script or default_script_path())
-    calls = acc.load_labelled_calls()
+    calls = acc.load_labelled_calls(args.calls) if args.calls else acc.load_labelled_calls()
     score = acc.load_scorer(args.matcher)
     began = time.perf_counter()
     outcomes = acc.score_all(calls, script, score)
