@@ -15,18 +15,29 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
+import yaml
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from .normalize import FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, fold, is_modifier, join_split, tokenize
+from .normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, join_split,
+                        tokenize)
 from .result import CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
 from .script import SalesScript
 from .transcript import Segment, Transcript
 
 _PLACEHOLDER = re.compile(r"\{(?:client|manager|company)\}")
+_CONCEPTS_FILE = Path(__file__).resolve().parent / "data" / "concepts.ru.yaml"
+
+
+@lru_cache(maxsize=1)
+def _concepts() -> dict[str, str]:
+    """Lemma → concept: words a manager uses for the same thing (matched as one inside cues)."""
+    groups = yaml.safe_load(_CONCEPTS_FILE.read_text(encoding="utf-8"))
+    return {analyse_word(fold(word))[0]: f"~{name}" for name, words in groups.items() for word in words}
 _PRONOUNS = frozenset({"я", "мы", "вы", "ты", "он", "она", "они", "оно"})
 
 VOICEMAIL_MARKERS = (
@@ -79,7 +90,10 @@ def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = Fals
     # so that "это {manager} из {company}" recognises "это Андрей из «Смарт Мейкер»".
     placeholders = len(_PLACEHOLDER.findall(text))
     tokens = [t for t in tokenize(_PLACEHOLDER.sub(f" {PLACEHOLDER_WORD} " if cue else " ", text)) if not t.filler]
-    rows = [vocab.setdefault((t.key, t.lemma), len(vocab)) for t in tokens]
+    # A cue of two words or more also matches the usual synonyms of its words; a one-word cue is that word.
+    concepts = _concepts() if cue and sum(t.weight >= 1.0 for t in tokens) > 1 else {}
+    keys = [(concepts[t.lemma],) * 2 if t.lemma in concepts else (t.key, t.lemma) for t in tokens]
+    rows = [vocab.setdefault(k, len(vocab)) for k in keys]
     n = len(tokens)
     # A cue is a tight phrase; a line allows a few inserted words and names for its placeholders.
     width = n + (2 * placeholders + 1 if cue else 3 * placeholders + max(2, math.ceil(n * 0.4)))
@@ -162,6 +176,7 @@ class _Grid:
     credit: np.ndarray        # (script vocabulary × distinct spoken tokens + 1); the last column is "nothing"
     pos: np.ndarray           # distinct-token column of each stream position
     pos_joined: np.ndarray    # column of the word this position makes with the next one (-1: none)
+    pos_concept: np.ndarray   # column of the concept of the word at this position (-1: none)
     names: np.ndarray         # float mask: the position holds a name (fills a cue's placeholder)
 
 
@@ -170,6 +185,9 @@ def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Gri
     spoken: dict[tuple[str, str], int] = {}
     pos = [spoken.setdefault((t.key, t.lemma), len(spoken)) for t in stream.content]
     pos_joined = [spoken.setdefault((t.key, t.lemma), len(spoken)) if t else -1 for t in stream.joined]
+    concepts = _concepts()
+    pos_concept = [spoken.setdefault((concepts[t.lemma],) * 2, len(spoken)) if t.lemma in concepts else -1
+                   for t in stream.content]
     u_keys = [k for k, _ in spoken]
     u_lemmas = [lem for _, lem in spoken]
     sim = np.maximum(
@@ -179,7 +197,8 @@ def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Gri
     credit = np.clip((sim - opts.credit_low) / (opts.credit_high - opts.credit_low), 0.0, 1.0)
     credit = np.concatenate([credit, np.zeros((credit.shape[0], 1), dtype=np.float32)], axis=1)  # column -1: none
     names = np.array([t.name for t in stream.content], dtype=np.float32)
-    return _Grid(credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64), names)
+    return _Grid(credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64),
+                 np.array(pos_concept, dtype=np.int64), names)
 
 
 @dataclass
@@ -195,6 +214,8 @@ def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
         return _Found(0.0)
     sub = grid.credit[line.rows]
     per_pos = np.maximum(sub[:, grid.pos], sub[:, grid.pos_joined])          # (line tokens × positions)
+    if line.ordered:
+        np.maximum(per_pos, sub[:, grid.pos_concept], out=per_pos)
     if line.names.any():
         per_pos[line.names] = grid.names
     width = min(line.width, n_pos)
@@ -205,8 +226,9 @@ def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
     scores = line.weights @ best / line.weights.sum()
     if line.content.any():
         scores = np.where(best[line.content].sum(axis=0) > 0, scores, 0.0)
-    if line.ordered:
-        scores = _in_order(scores, per_pos, line, width, opts.noise_floor / 100)
+    if line.ordered and len(line.rows) > 1:
+        # Only windows that could still reach the cue threshold are worth the exact (slower) ordered score.
+        scores = _in_order(scores, per_pos, line, width, opts.cue_threshold / 100)
     top = float(scores.max())
     similarity = top * 100
     if similarity < opts.noise_floor:
@@ -267,9 +289,12 @@ def _score_line(alts: list[_Line], cues: list[_Line], grid: _Grid, opts: MatchOp
     if cues and found.similarity < opts.paraphrase_credit:
         cue_found, cue = max(((_locate(c, grid, opts), c) for c in cues), key=lambda fc: fc[0].similarity)
         credit_value = round(opts.paraphrase_credit * cue_found.similarity / 100, 1)
-        if cue_found.similarity >= opts.cue_threshold and credit_value > found.similarity:
-            found = _Found(credit_value, cue_found.first, cue_found.last)
-            line.similarity, line.paraphrase, line.cue = credit_value, True, cue.text
+        needed = opts.cue_threshold if len(cue.rows) > 1 else 99.0  # one fuzzy word is too weak a sign
+        if cue_found.similarity >= needed:
+            line.paraphrase, line.cue = True, cue.text
+            if credit_value > found.similarity:
+                found = _Found(credit_value, cue_found.first, cue_found.last)
+                line.similarity = credit_value
     return line, found
 
 

@@ -149,9 +149,9 @@ def test_holdout_every_call_is_scored_and_connected(holdout_report: AccuracyRepo
 
 
 # Known gap, measured on this held-out set (written independently of the matcher): paraphrases in words no cue
-# names are missed, so presence recall is 0.80 and F1 0.88. strict=True: when the matcher gets there, this
-# fails and the marker must go.
-KNOWN_GAP = "paraphrase detection does not yet generalise to unseen wording (held-out F1 0.884, mean 29.6)"
+# names are missed, so presence recall is 0.83 and F1 0.90 (just under). strict=True: when the matcher gets
+# there, this fails and the marker must go.
+KNOWN_GAP = "paraphrase detection does not yet generalise to unseen wording (held-out F1 0.898, mean 31.9)"
 
 
 def test_holdout_absent_recall(holdout_report: AccuracyReport) -> None:
@@ -163,7 +163,7 @@ def test_holdout_absent_recall(holdout_report: AccuracyReport) -> None:
 
 def test_holdout_presence_f1_floor(holdout_report: AccuracyReport) -> None:
     """Guards today's level against regressions while the goal below is not met."""
-    assert holdout_report.ours.f1 >= 0.86, f"held-out stage-presence F1 {holdout_report.ours.f1:.3f} fell"
+    assert holdout_report.ours.f1 >= 0.88, f"held-out stage-presence F1 {holdout_report.ours.f1:.3f} fell"
 
 
 @pytest.mark.xfail(strict=True, reason=KNOWN_GAP)

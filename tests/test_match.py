@@ -252,3 +252,17 @@ def test_branch_phrase_in_an_ordinary_call_is_not_the_branch(default_script):
 def test_filler_word_or_ordinary_noun(default_script, said, charged):
     r = _score(FULL.replace("Я подготовлю для вас предложение", f"{said} Я подготовлю для вас предложение"), default_script)
     assert ([h.phrase for h in r.forbidden] == ["типа"]) is charged
+
+
+def test_cue_words_match_their_synonyms(default_script):
+    text = FULL.replace("Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?",
+                        "Когда будете готовы перевести деньги?")
+    line = _stage(_score(text, default_script), "payment_timing").lines[0]
+    assert line.paraphrase and line.cue == "когда готовы оплатить" and line.similarity == 60
+
+
+def test_one_word_cue_is_that_word_not_its_synonyms(default_script):
+    # "предоплата" is a cue of the payment stage; "оплатой" in passing is not a payment-timing question.
+    text = FULL.replace("М: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?",
+                        "М: Работаем по договору, с оплатой по счёту.")
+    assert not _stage(_score(text, default_script), "payment_timing").present

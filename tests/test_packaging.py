@@ -36,3 +36,11 @@ def test_wheel_installs_and_finds_packaged_script(tmp_path):
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     assert "sales_call.ru.yaml: ok" in check.stdout and str(env_dir) in check.stdout
+    # Scoring needs the package data too (the synonym groups of cues).
+    call = tmp_path / "call.txt"
+    call.write_text((ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    scored = subprocess.run([str(env_dir / "bin" / "compliance"), "score", str(call), "--json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert scored.returncode == 0, scored.stderr
+    assert '"adherence": 100.0' in scored.stdout
