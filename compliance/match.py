@@ -39,6 +39,7 @@ def _concepts() -> dict[str, str]:
     groups = yaml.safe_load(_CONCEPTS_FILE.read_text(encoding="utf-8"))
     return {analyse_word(fold(word))[0]: f"~{name}" for name, words in groups.items() for word in words}
 _PRONOUNS = frozenset({"я", "мы", "вы", "ты", "он", "она", "они", "оно"})
+_NEGATIONS = frozenset({"не", "ни"})
 
 VOICEMAIL_MARKERS = (
     "абонент недоступен", "абонент не может ответить", "аппарат абонента выключен", "вне зоны действия сети",
@@ -74,6 +75,7 @@ class _Line:
     width: int
     names: np.ndarray         # bool: token is a placeholder that a name fills (cues only)
     ordered: bool = False     # cues are short set phrases: their words must come in order
+    negated: bool = False     # the line itself says "не"
 
 
 @dataclass
@@ -105,6 +107,7 @@ def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = Fals
         width=width,
         names=np.array([t.surface == PLACEHOLDER_WORD for t in tokens], dtype=bool),
         ordered=cue,
+        negated=any(t.surface in _NEGATIONS for t in tokens),
     )
 
 
@@ -178,6 +181,7 @@ class _Grid:
     pos_joined: np.ndarray    # column of the word this position makes with the next one (-1: none)
     pos_concept: np.ndarray   # column of the concept of the word at this position (-1: none)
     names: np.ndarray         # float mask: the position holds a name (fills a cue's placeholder)
+    negation: np.ndarray      # bool mask: the position holds "не"
 
 
 def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Grid:
@@ -197,8 +201,9 @@ def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Gri
     credit = np.clip((sim - opts.credit_low) / (opts.credit_high - opts.credit_low), 0.0, 1.0)
     credit = np.concatenate([credit, np.zeros((credit.shape[0], 1), dtype=np.float32)], axis=1)  # column -1: none
     names = np.array([t.name for t in stream.content], dtype=np.float32)
+    negation = np.array([t.surface in _NEGATIONS for t in stream.content], dtype=bool)
     return _Grid(credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64),
-                 np.array(pos_concept, dtype=np.int64), names)
+                 np.array(pos_concept, dtype=np.int64), names, negation)
 
 
 @dataclass
@@ -237,6 +242,9 @@ def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
     spans = [(i + a, i + b) for i in np.flatnonzero(scores >= top - 1e-9)[:16]
              for a, b in [_span(per_pos[:, i:i + width], line.content)]]
     first, last = min(spans, key=lambda ab: (ab[1] - ab[0], ab[0]))
+    # "мы не можем это сделать" is the opposite of "мы можем это сделать", however alike the words.
+    if not line.negated and grid.negation[max(first - 2, 0):last + 1].any():
+        return _Found(0.0)
     return _Found(round(similarity, 1), first, last)
 
 

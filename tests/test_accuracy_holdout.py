@@ -149,9 +149,9 @@ def test_holdout_every_call_is_scored_and_connected(holdout_report: AccuracyRepo
 
 
 # Known gap, measured on this held-out set (written independently of the matcher): paraphrases in words no cue
-# names are missed, so presence recall is 0.83 and F1 0.90 (just under). strict=True: when the matcher gets
-# there, this fails and the marker must go.
-KNOWN_GAP = "paraphrase detection does not yet generalise to unseen wording (held-out F1 0.898, mean 31.9)"
+# names are missed, so experienced calls that say every stage in their own words score far below the company's
+# 55–60 %. strict=True: when the matcher gets there, this fails and the marker must go.
+KNOWN_GAP = "paraphrase credit does not yet reach the experienced band (held-out mean 33.3 vs 55–60)"
 
 
 def test_holdout_absent_recall(holdout_report: AccuracyReport) -> None:
@@ -161,12 +161,6 @@ def test_holdout_absent_recall(holdout_report: AccuracyReport) -> None:
         f"held-out absent recall {ours.absent_recall:.3f} < {ABSENT_RECALL_MIN}"
 
 
-def test_holdout_presence_f1_floor(holdout_report: AccuracyReport) -> None:
-    """Guards today's level against regressions while the goal below is not met."""
-    assert holdout_report.ours.f1 >= 0.88, f"held-out stage-presence F1 {holdout_report.ours.f1:.3f} fell"
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN_GAP)
 def test_holdout_stage_presence_f1(holdout_report: AccuracyReport) -> None:
     ours = holdout_report.ours
     assert ours.f1 >= F1_MIN, f"held-out stage-presence F1 {ours.f1:.3f} < {F1_MIN}"

@@ -266,3 +266,9 @@ def test_one_word_cue_is_that_word_not_its_synonyms(default_script):
     text = FULL.replace("М: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?",
                         "М: Работаем по договору, с оплатой по счёту.")
     assert not _stage(_score(text, default_script), "payment_timing").present
+
+
+def test_negated_line_is_not_the_line(default_script):
+    text = FULL.replace("Да, мы можем это сделать для вас.", "Нет, мы не можем это сделать для вас.")
+    line = _stage(_score(text, default_script), "offer").lines[0]
+    assert line.similarity == 0 and line.matched is None
