@@ -568,7 +568,7 @@ class _Run:
             return
         script = self.by_hash[done.script]
         result = CallResult.model_validate_json(done.result_json)
-        result.file = job.file
+        result.file, result.manager = job.file, job.att.manager
         record = CallRecord(
             call_id=job.call_id, file=job.file, manager=job.att.manager,
             manager_name=job.manager.name if job.manager else "", date=job.att.date, time=job.att.time,
