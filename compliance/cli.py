@@ -13,6 +13,7 @@ from .resources import default_script_path
 from .result import CallResult
 
 LEVELS = ("newcomer", "experienced")
+LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
 VERDICT_WORDS = {
     "below": "ниже коридора",
     "within": "в коридоре",
@@ -65,12 +66,13 @@ def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
     out: list[str] = []
     head = result.file or "call"
-    who = f"manager {result.manager}, " if result.manager else ""
-    out.append(click.style(head, bold=True) + f"  ({who}script {result.script_id}, level {result.level})")
+    who = f"менеджер {result.manager}, " if result.manager else ""
+    level = LEVEL_WORDS.get(result.level, result.level)
+    out.append(click.style(head, bold=True) + f"  ({who}скрипт {result.script_id}, уровень: {level})")
     for note in result.notes:
-        out.append(f"  note: {note}")
+        out.append(f"  примечание: {note}")
     if not result.connected:
-        out.append(f"  NOT CONNECTED: {result.not_connected_reason} — not scored")
+        out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — звонок не оценивается")
         return "\n".join(out)
     for stage in result.stages:
         if not stage.applies:
@@ -92,7 +94,7 @@ def format_result(result: CallResult) -> str:
     verdict = VERDICT_WORDS.get(result.verdict or "", "")
     out.append(
         f"  Соответствие скрипту: {result.adherence:.1f} %   покрытие этапов: {result.coverage:.0f} %   "
-        f"коридор ({result.level}): {band} → {verdict}"
+        f"коридор ({level}): {band} → {verdict}"
     )
     return "\n".join(out)
 

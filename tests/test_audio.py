@@ -375,7 +375,7 @@ def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
 def test_analyze_silence_is_not_connected_not_an_error(fake):
     result = CliRunner().invoke(cli, ["analyze", str(AUDIO / "silence.stereo.wav"), "--manager", "Иван"])
     assert result.exit_code == 0, result.output
-    assert "NOT CONNECTED" in result.output and "manager Иван" in result.output
+    assert "НЕ СОСТОЯЛСЯ" in result.output and "менеджер Иван" in result.output
 
 
 def test_analyze_minimum_two_party_speech(fake):
