@@ -272,3 +272,12 @@ def test_negated_line_is_not_the_line(default_script):
     text = FULL.replace("Да, мы можем это сделать для вас.", "Нет, мы не можем это сделать для вас.")
     line = _stage(_score(text, default_script), "offer").lines[0]
     assert line.similarity == 0 and line.matched is None
+
+
+@pytest.mark.parametrize("operator", [
+    "Абонент временно недоступен. Пожалуйста, перезвоните позднее.",
+    "Здравствуйте, вы позвонили в компанию Альфа. Ваш звонок очень важен для нас, оставайтесь на линии.",
+])
+def test_operator_messages_are_not_connected(default_script, operator):
+    r = _score(f"К: {operator}\nМ: Алло? Алло, вы меня слышите?", default_script)
+    assert not r.connected and "автоответчик" in r.not_connected_reason
