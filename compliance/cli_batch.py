@@ -19,23 +19,29 @@ OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пер�
               "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
 
 
-def _db_option(func):
+# Shared by the history commands here and by `compliance report` (cli_report.py).
+
+def db_option(func):
+    """``--db``: the history database."""
     return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
                         show_default=True, help="History database (SQLite).")(func)
 
 
-def _team_option(func):
+def team_option(func):
+    """``--team``: the roster file."""
     return click.option("--team", "team_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="Team roster YAML (default: ./team.yaml when it exists).")(func)
 
 
-def _team_path(given: Optional[Path]) -> Optional[Path]:
+def resolve_team_path(given: Optional[Path]) -> Optional[Path]:
+    """The roster given, else ./team.yaml when there is one."""
     if given is not None:
         return given
     return DEFAULT_TEAM if DEFAULT_TEAM.is_file() else None
 
 
-def _open_store(db: Path, must_exist: bool = True):
+def open_store(db: Path, must_exist: bool = True):
+    """Open the history for a command, turning problems into one ``Error:`` line."""
     from .store import Store
 
     if must_exist and not db.exists():
@@ -46,7 +52,8 @@ def _open_store(db: Path, must_exist: bool = True):
         raise click.ClickException(str(exc)) from None
 
 
-def _load_team_or_fail(path: Optional[Path]):
+def load_team_or_fail(path: Optional[Path]):
+    """Load the roster for a command (None without one), turning problems into one ``Error:`` line."""
     from .team import load_team
 
     if path is None:
@@ -130,8 +137,8 @@ def _echo_summary(summary) -> None:
 @click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Sales script YAML; repeat for several (each call gets the best-matching one). "
                    "Default: the bundled script.")
-@_team_option
-@_db_option
+@team_option
+@db_option
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Transcription processes (default: one per core).")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -177,7 +184,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         raise click.UsageError(f"--db {db}: the history database cannot live inside the report folder --out "
                                f"{out_dir} (it is replaced on every run); use e.g. --db compliance.db")
     options = BatchOptions(
-        folder=folder, db=db, scripts=list(scripts), team=_team_path(team_path), manifest=manifest,
+        folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
         workers=workers, cache_dir=cache_dir, out_dir=out_dir,
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
@@ -208,7 +215,7 @@ def team() -> None:
 
 
 @team.command("list")
-@_team_option
+@team_option
 @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
               show_default=True, help="History database: also lists managers seen there but not in the roster.")
 def team_list(team_path: Optional[Path], db: Path) -> None:
@@ -216,8 +223,8 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
 
     Example: compliance team list --team samples/team.yaml
     """
-    path = _team_path(team_path)
-    roster = _load_team_or_fail(path)
+    path = resolve_team_path(team_path)
+    roster = load_team_or_fail(path)
     if roster is None and not db.exists():
         raise click.ClickException("no roster: pass --team team.yaml (see samples/team.yaml)")
     rows = []
@@ -225,7 +232,7 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
         for key, m in roster.managers.items():
             rows.append((key, m.name, m.level, m.since.isoformat() if m.since else "", m.script or "", ""))
     if db.exists():
-        with _open_store(db) as store:
+        with open_store(db) as store:
             listed = {r[0] for r in rows}
             for m in store.managers():
                 if m.id not in listed and not (roster and roster.get(m.id)):
@@ -238,7 +245,7 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
 @team.command("set-level")
 @click.argument("manager")
 @click.argument("level", type=click.Choice(["newcomer", "experienced"]))
-@_team_option
+@team_option
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the change (default: today).")
 @click.option("--name", default=None, help="Display name; with it an unknown manager is added.")
@@ -283,8 +290,8 @@ def _format_readiness(r) -> str:
 
 @cli.command()
 @click.argument("manager", required=False)
-@_db_option
-@_team_option
+@db_option
+@team_option
 @click.option("--window", type=click.IntRange(min=1), default=20, show_default=True,
               help="Last N connected calls to judge on.")
 @click.option("--min-share", type=click.FloatRange(0, 1), default=0.8, show_default=True,
@@ -301,8 +308,8 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
     from .batch import team_readiness
     from .team import normalize_manager_key
 
-    roster = _load_team_or_fail(_team_path(team_path))
-    with _open_store(db) as store:
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    with open_store(db) as store:
         key = normalize_manager_key(manager) if manager else None
         if key and not (roster and roster.get(key)) and not store.calls(manager=key, with_transcripts=False):
             raise click.ClickException(f"no manager {manager!r} in the roster or the history")
@@ -321,7 +328,7 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
               help="The day (default: today).")
 @click.option("--sales-sum", type=click.FloatRange(min=0), default=0, help="Sales sum, грн.")
 @click.option("--sales-count", type=click.IntRange(min=0), default=0, help="Number of sales.")
-@_db_option
+@db_option
 def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_count: int, db: Path) -> None:
     """Print the manager's daily report; connected calls are counted from the recordings.
 
@@ -330,7 +337,7 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_coun
     from .history import daily_report
     from .team import normalize_manager_key
 
-    with _open_store(db) as store:
+    with open_store(db) as store:
         report = daily_report(store, normalize_manager_key(manager), day.date() if day else None,
                               sales_sum=sales_sum, sales_count=sales_count)
     click.echo(report.text())
@@ -343,7 +350,7 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_coun
 @click.option("--manager", default=None, help="Only this manager.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: standard output).")
-@_db_option
+@db_option
 def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
            output: Optional[Path], db: Path) -> None:
     """Export stored calls, one row per call (CSV is UTF-8 with BOM: paste/import into Google Sheets).
@@ -353,7 +360,7 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
     from .history import render_export
     from .team import normalize_manager_key
 
-    with _open_store(db) as store:
+    with open_store(db) as store:
         records = store.calls(since=since.date() if since else None, until=until.date() if until else None,
                               manager=normalize_manager_key(manager) if manager else None, with_transcripts=False)
     text = render_export(records, fmt)

@@ -8,13 +8,13 @@ from typing import Optional
 import click
 
 from .cli import cli
-from .cli_batch import _db_option, _load_team_or_fail, _open_store, _team_option, _team_path
+from .cli_batch import db_option, load_team_or_fail, open_store, team_option, resolve_team_path
 from .errors import ComplianceError
 from .i18n import LANGUAGES
 
 
 @cli.command()
-@_db_option
+@db_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
               show_default=True, help="Report folder; replaced as a whole on every run.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls from this date.")
@@ -23,7 +23,7 @@ from .i18n import LANGUAGES
 @click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Report language.")
 @click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of Jinja templates that override the bundled ones (same file names).")
-@_team_option
+@team_option
 def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optional[dt.datetime],
            manager: Optional[str], lang: str, template_dir: Optional[Path], team_path: Optional[Path]) -> None:
     """Write the HTML reports from the history: team overview, manager pages, call pages.
@@ -37,8 +37,8 @@ def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optiona
 
     if since and until and since > until:
         raise click.UsageError("--since is after --until")
-    roster = _load_team_or_fail(_team_path(team_path))
-    with _open_store(db) as store:
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    with open_store(db) as store:
         try:
             index = write_reports_from_store(
                 store, out_dir, since=since.date() if since else None, until=until.date() if until else None,
