@@ -23,9 +23,12 @@ from .i18n import LANGUAGES
 @click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Report language.")
 @click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of Jinja templates that override the bundled ones (same file names).")
+@click.option("--copy-audio", is_flag=True,
+              help="Copy the recordings into each manager's folder, so a folder sent on its own still plays them.")
 @team_option
 def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optional[dt.datetime],
-           manager: Optional[str], lang: str, template_dir: Optional[Path], team_path: Optional[Path]) -> None:
+           manager: Optional[str], lang: str, template_dir: Optional[Path], copy_audio: bool,
+           team_path: Optional[Path]) -> None:
     """Write the HTML reports from the history: team overview, manager pages, call pages.
 
     Open OUT/index.html; each manager's folder (OUT/managers/NAME/) holds only their own calls.
@@ -43,7 +46,7 @@ def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optiona
             index = write_reports_from_store(
                 store, out_dir, since=since.date() if since else None, until=until.date() if until else None,
                 manager=normalize_manager_key(manager) if manager else None, team=roster, lang=lang,
-                template_dir=template_dir,
+                template_dir=template_dir, copy_audio=copy_audio,
             )
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None

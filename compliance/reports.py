@@ -1242,7 +1242,8 @@ def _readiness_map(readiness: Any, by_manager: Mapping[str, list[CallRecord]]) -
 
 
 def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Any], failures: Iterable[Any],
-               scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date]) -> None:
+               scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
+               copy_audio: bool = False) -> None:
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
     for r in records:
         by_manager[r.manager].append(r)
@@ -1257,6 +1258,8 @@ def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str
             page.back_href = "../index.html"
             page.prev_href = f"{stems[ordered[i - 1].call_id]}.html" if i > 0 else None
             page.next_href = f"{stems[ordered[i + 1].call_id]}.html" if i + 1 < len(ordered) else None
+            if copy_audio and page.audio_href:
+                page.audio_href = _copy_recording(rec, folder / "audio", stems[rec.call_id]) or page.audio_href
             (folder / "calls" / f"{stems[rec.call_id]}.html").write_text(render_call_page(page, env), encoding="utf-8")
         page = build_manager_page(calls, slug=slugs[key], call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
                                   readiness=readiness.get(key), scripts=scripts, as_of=as_of)
@@ -1265,6 +1268,17 @@ def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str
                            readiness=readiness, failures=failures, scripts=scripts, as_of=as_of)
     (root / "index.html").write_text(render_team_page(team, env), encoding="utf-8")
     (root / MARKER).write_text("call-compliance report set; this folder is replaced on every run\n", encoding="utf-8")
+
+
+def _copy_recording(record: CallRecord, audio_dir: Path, stem: str) -> Optional[str]:
+    """Copy a call's recording next to its page; the link from the call page, or None when it is missing."""
+    source = Path(record.audio or "")
+    if not source.is_file():
+        return None
+    audio_dir.mkdir(exist_ok=True)
+    target = audio_dir / f"{stem}{source.suffix.lower()}"
+    shutil.copy2(source, target)
+    return f"../audio/{quote(target.name)}"
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -1314,7 +1328,7 @@ def _clean_leftovers(out_dir: Path) -> None:
 def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readiness: Any = None,
                   failures: Iterable[Any] = (), scripts: Any = None, lang: str = "ru",
                   template_dir: str | Path | None = None, as_of: Optional[dt.date] = None,
-                  generated_at: Optional[str] = None) -> Path:
+                  generated_at: Optional[str] = None, copy_audio: bool = False) -> Path:
     """Write the whole report set (team overview, manager pages, call pages) to ``out_dir``.
 
     The set is rendered into a temporary sibling folder and then swapped in, so an interrupted run
@@ -1331,6 +1345,8 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readine
         template_dir: a folder whose templates override the packaged ones.
         as_of: the day "today" means (default: the latest call's date).
         generated_at: the time shown in the footer (default: now).
+        copy_audio: copy each recording into its manager's folder (``audio/``), so that a folder sent to
+            the manager alone still plays the calls.
 
     Returns:
         The path of the team overview, ``out_dir/index.html``.
@@ -1354,7 +1370,7 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readine
     except OSError as exc:
         raise ReportError(f"{out_dir}: cannot write reports there ({exc.strerror})") from None
     try:
-        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of)
+        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio)
         os.chmod(tmp, 0o755)
         _replace(tmp, out_dir)
     except OSError as exc:

@@ -210,6 +210,21 @@ def test_audio_link_is_relative_to_the_page(tmp_path, golden_script):
     assert page.audio_href == "../../../../rec/%D0%B7%D0%B2%D0%BE%D0%BD%D0%BE%D0%BA%201.wav"
 
 
+def test_copy_audio_puts_recordings_in_the_managers_folder(tmp_path, golden_script):
+    rec_dir = tmp_path / "rec"
+    rec_dir.mkdir()
+    (rec_dir / "звонок 1.wav").write_bytes(b"RIFF-not-really-audio")
+    rec = make_call(golden_script, call_id="a1", manager="m", manager_name="M", level="newcomer",
+                    date="2026-11-27", time="10:00:00", seed=1, audio=str(rec_dir / "звонок 1.wav"))
+    out = tmp_path / "out"
+    write_reports(out, [rec], scripts=[golden_script], copy_audio=True)
+    folder = out / "managers" / "m"
+    copied = list((folder / "audio").iterdir())
+    assert [p.read_bytes() for p in copied] == [b"RIFF-not-really-audio"]
+    page = next((folder / "calls").glob("*.html")).read_text(encoding="utf-8")
+    assert f'src="../audio/{copied[0].name}"' in page and "rec/" not in page
+
+
 def test_manager_page_aggregates_periods_stages_and_phrases(records, golden_script):
     mine = [r for r in records if r.manager == "ivanova"]
     page = build_manager_page(mine, slug="ivanova", call_hrefs={r.call_id: f"calls/{r.call_id}.html" for r in mine},
