@@ -59,6 +59,7 @@ class BatchOptions(BaseModel):
     cache_dir: Optional[Path] = None                      # transcript cache (None: transcribe's default)
     out_dir: Optional[Path] = None                        # reports folder (skipped from the walk)
     lang: str = "ru"
+    copy_audio: bool = False                              # reports: recordings copied into managers' folders
 
 
 class BatchProgress(BaseModel):
@@ -786,7 +787,8 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
         summary = run.run()
         if options.out_dir:
             summary.reports = write_batch_reports(run.store, options.out_dir, summary, team=run.team,
-                                                  scripts=run.scripts.by_id, lang=options.lang)
+                                                  scripts=run.scripts.by_id, lang=options.lang,
+                                                  copy_audio=options.copy_audio)
         return summary
     finally:
         run.store.close()
@@ -811,7 +813,8 @@ def team_readiness(store: Store, team: Optional[Team], manager: str | None = Non
 
 
 def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, team: Optional[Team] = None,
-                        scripts: dict[str, SalesScript] | None = None, lang: str = "ru") -> Optional[str]:
+                        scripts: dict[str, SalesScript] | None = None, lang: str = "ru",
+                        copy_audio: bool = False) -> Optional[str]:
     """Write the HTML report set for the whole history after a batch; returns the index path."""
     # ---- REPORTS HOOK: the reports helper's compliance.reports.write_reports is called here. ----
     try:
@@ -826,7 +829,7 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     readiness = team_readiness(store, team)
     try:
         index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang)
+                              scripts=scripts, lang=lang, copy_audio=copy_audio)
     except ComplianceError as exc:
         summary.reports_error = str(exc)
         return None

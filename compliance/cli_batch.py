@@ -161,11 +161,14 @@ def _echo_summary(summary) -> None:
               help="Stereo: the manager's channel (default auto: the one closer to the script).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts).")
+@click.option("--copy-audio", is_flag=True,
+              help="With --out: copy the recordings into each manager's report folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
           workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
           model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
-          language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], as_json: bool) -> None:
+          language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], copy_audio: bool,
+          as_json: bool) -> None:
     """Analyse every recording and transcript under FOLDER (recursively) into the history.
 
     Manager and date come from --manifest, else the folders (DATE/MANAGER/… or MANAGER/DATE/…),
@@ -186,7 +189,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     options = BatchOptions(
         folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
-        workers=workers, cache_dir=cache_dir, out_dir=out_dir,
+        workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio,
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )

@@ -400,6 +400,22 @@ def test_cli_batch_sample_day_with_reports(tmp_path, monkeypatch, sample_day):
     assert Path("reports/index.html").is_file() and "Отчёты: " in res.output
 
 
+def test_cli_batch_copy_audio_reaches_the_report_writer(tmp_path, monkeypatch, sample_day):
+    import compliance.reports as reports
+
+    seen = {}
+
+    def fake_write_reports(out_dir, records, **kwargs):
+        seen.update(kwargs)
+        return Path(out_dir) / "index.html"
+
+    monkeypatch.setattr(reports, "write_reports", fake_write_reports)
+    res = CliRunner().invoke(cli, ["batch", str(sample_day), "--team", str(SAMPLE_TEAM), "--db",
+                                   str(tmp_path / "h.db"), "--out", str(tmp_path / "r"), "--copy-audio"])
+    assert res.exit_code == 0, res.output
+    assert seen["copy_audio"] is True
+
+
 def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
     folder = _day(tmp_path / "day", 2)
     _write(folder / "2026-11-27" / "ivanova" / "bad.json", "{")
