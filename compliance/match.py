@@ -23,8 +23,8 @@ import yaml
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from .normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, join_split,
-                        tokenize)
+from .normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, iter_words,
+                        join_split, tokenize)
 from .result import CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
 from .script import SalesScript
 from .transcript import Segment, Transcript
@@ -87,7 +87,7 @@ class _Compiled:
     cues: list[list[list[_Line]]]           # stage → line → paraphrase cues
     keys: list[str]
     lemmas: list[str]
-    forbidden: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    forbidden: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)  # phrase, words, filler-like
 
 
 def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = False) -> _Line:
@@ -121,7 +121,8 @@ def _compile_cached(script_json: str) -> _Compiled:
     stages = [[[_compile_line(alt, vocab) for alt in alts] for alts in stage.alternatives()] for stage in script.stages]
     cues = [[[_compile_line(c, vocab, cue=True) for c in line] for line in stage.cues()] for stage in script.stages]
     ordered = sorted(vocab, key=vocab.get)
-    forbidden = [(p, tuple(t.surface for t in tokenize(p))) for p in script.forbidden]
+    forbidden = [(p, tuple(t.surface for t in tokens), all(t.weight <= FUNCTION_WEIGHT for t in tokens))
+                 for p in script.forbidden for tokens in [tokenize(p)]]
     return _Compiled(stages, cues, [k for k, _ in ordered], [lem for _, lem in ordered], forbidden)
 
 
@@ -375,20 +376,19 @@ def _forbidden_hits(comp: _Compiled, segments: list[Segment], stream: _Stream, o
     unique = sorted(set(surfaces))
     index = {w: i for i, w in enumerate(unique)}
     col = np.array([index[w] for w in surfaces])
-    phrase_words = sorted({w for _, words in comp.forbidden for w in words})
+    phrase_words = sorted({w for _, words, _ in comp.forbidden for w in words})
     sim = process.cdist(phrase_words, unique, scorer=fuzz.ratio, dtype=np.uint8)
     short = np.array([len(w) <= 3 for w in phrase_words])[:, None]
     ok = np.where(short, sim == 100, sim >= opts.forbidden_similarity)
     row = {w: i for i, w in enumerate(phrase_words)}
     hits = []
-    for phrase, words in comp.forbidden:
+    for phrase, words, only_function in comp.forbidden:
         k = len(words)
         if k == 0 or k > len(tokens):
             continue
         match = np.ones(len(tokens) - k + 1, dtype=bool)
         for j, w in enumerate(words):
             match &= ok[row[w]][col[j:len(tokens) - k + 1 + j]]
-        only_function = all(t.weight <= FUNCTION_WEIGHT for t in tokenize(phrase))
         for i in np.flatnonzero(match):
             first, last = tokens[i], tokens[i + k - 1]
             if first.segment != last.segment:
@@ -425,7 +425,8 @@ def check_connected(transcript: Transcript, opts: MatchOptions | None = None) ->
     """Decide whether both parties really talked; return (connected, reason when not)."""
     opts = opts or MatchOptions()
     segs = [s for s in transcript.segments if s.text.strip()]
-    words = {sp: sum(len(tokenize(s.text)) for s in segs if s.speaker == sp) for sp in ("manager", "client", "unknown")}
+    words = {sp: sum(1 for s in segs if s.speaker == sp for _ in iter_words(s.text))
+             for sp in ("manager", "client", "unknown")}
     total = sum(words.values())
     if total == 0:
         return False, "в записи нет речи"
