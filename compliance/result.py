@@ -1,6 +1,7 @@
 """The scored call: what every later step (store, reports, export) reads."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
@@ -8,6 +9,25 @@ from pydantic import BaseModel, Field
 from .transcript import TalkMetrics
 
 Verdict = Literal["below", "within", "above"]
+
+
+class Found(str, Enum):
+    """How a script line was found in what the manager said."""
+
+    VERBATIM = "verbatim"   # the script's wording (the word matcher)
+    MEANING = "meaning"     # the manager's own words, recognised by meaning (sentence embeddings)
+    CUE = "cue"             # the manager's own words, recognised by a paraphrase cue of the script
+    ABSENT = "absent"
+
+
+class Span(BaseModel):
+    """Where the evidence stands: the turn (transcript segment), character offsets in it, and the time."""
+
+    turn: int
+    char_start: int
+    char_end: int                     # offset in ``turn_end``'s text
+    turn_end: Optional[int] = None    # the last turn when the evidence runs over two (None: same turn)
+    start: Optional[float] = None     # seconds into the call, when known
 
 
 class LineResult(BaseModel):
@@ -20,8 +40,11 @@ class LineResult(BaseModel):
     end: Optional[float] = None
     turn: Optional[int] = None        # index of the transcript segment where the match starts
     alternatives: list[str] = Field(default_factory=list)
-    paraphrase: bool = False          # found through a cue: said in the manager's own words
-    cue: Optional[str] = None         # the cue that matched, when ``paraphrase``
+    paraphrase: bool = False          # said in the manager's own words (a cue or its meaning)
+    cue: Optional[str] = None         # the cue that matched, when found through a cue
+    found: Found = Found.ABSENT       # how the line was found
+    meaning: Optional[float] = None   # 0–100: how close the manager's sentence is to the line in meaning
+    span: Optional[Span] = None       # where the evidence is, stored so reports never search for it again
 
 
 class StageResult(BaseModel):
@@ -29,8 +52,8 @@ class StageResult(BaseModel):
     title: str = ""
     required: bool = True
     weight: float = 1.0
-    score: float                      # mean of the lines' similarities, 0–100
-    present: bool
+    score: float                      # 0–100: the lines' credits (wording), at least the meaning credit when present
+    present: bool                     # said, by words or by meaning
     applies: bool = True              # False: a non-required stage not said, or excluded by a branch
     start: Optional[float] = None
     turn: Optional[int] = None
@@ -65,6 +88,9 @@ class CallResult(BaseModel):
     speakers_known: bool = True
     adherence: Optional[float] = None  # None when not connected
     coverage: Optional[float] = None
+    structure: Optional[float] = None  # 0–100: required stages present (by words or meaning), weighted
+    meaning_checked: bool = True       # False: the meaning model could not run; scored by words only
+    channel: Literal["call", "chat"] = "call"
     verdict: Optional[Verdict] = None
     order_ok: bool = True
     order_violations: list[OrderViolation] = Field(default_factory=list)

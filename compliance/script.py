@@ -47,13 +47,18 @@ class AnyOf(BaseModel):
     """Alternatives for one line: saying any of them counts in full.
 
     ``cues`` are short phrases that show the line was said in the manager's own words (the general
-    structure); a cue counts as a paraphrase, for ``paraphrase_credit`` of a verbatim line.
+    structure); a cue counts as a paraphrase, for ``paraphrase_credit`` of a verbatim line. ``examples`` are
+    whole sentences from real calls that say the line in other words: the meaning scorer compares what the
+    manager said with them as well as with the alternatives.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     any: list[LineText] = Field(min_length=1)
     cues: list[LineText] = Field(default_factory=list, description="Paraphrase markers: the line said in own words.")
+    examples: list[LineText] = Field(
+        default_factory=list,
+        description="Real phrasings of the line in a manager's own words: they anchor its meaning, not its wording.")
 
 
 ScriptLine = Union[LineText, AnyOf]
@@ -81,6 +86,10 @@ class Stage(BaseModel):
     def cues(self) -> list[list[str]]:
         """Each line's paraphrase cues (empty for a plain line)."""
         return [[] if isinstance(line, str) else list(line.cues) for line in self.lines]
+
+    def examples(self) -> list[list[str]]:
+        """Each line's example phrasings (empty for a plain line)."""
+        return [[] if isinstance(line, str) else list(line.examples) for line in self.lines]
 
 
 def _default_levels() -> dict[str, Band]:

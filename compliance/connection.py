@@ -1,0 +1,89 @@
+"""Was the call a conversation? Voicemail, operator messages, hang-ups, one-sided calls and wrong numbers.
+
+A call that did not connect is not scored: it does not pull the manager's average down and does not count
+toward the day's contacts.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from .normalize import fold, iter_words
+from .scorer import MatchOptions
+from .transcript import Segment, Transcript
+
+VOICEMAIL_MARKERS = (
+    "абонент недоступен", "абонент не может ответить", "аппарат абонента выключен", "вне зоны действия сети",
+    "оставьте сообщение после сигнала", "оставьте ваше сообщение", "после звукового сигнала",
+    "номер не существует", "неправильно набран номер", "набранный вами номер", "голосовая почта",
+    "автоответчик", "абонент занят", "не отвечает перезвоните позже", "вызываемый абонент",
+    "временно недоступен", "перезвоните позднее", "абонент не отвечает", "телефон абонента выключен",
+    "находится вне зоны", "номер набран неверно", "говорите после сигнала", "ваш звонок очень важен для нас",
+    "оставайтесь на линии",
+)
+
+
+# Said by the person who answered: the number reached someone else. Word order varies, so these are patterns.
+_WRONG_NUMBER = re.compile(
+    r"ошиблись номером|номером ошиблись|не туда (?:попали|звоните|позвонили)|неправильн\w* номер|вы (?:кому|куда) звоните"
+    r"|(?:тут|здесь) (?:нет|не работает|не живет|никогда не было) (?:такого|такой|таких|никакого|никакой)\b"
+    r"|(?:тут|здесь) (?:никакой|никакого|никого|таких нет)\b"
+    r"|(?:нет|никого) (?:тут|здесь) (?:такого|такой|таких)\b|(?:такого|такой|таких) (?:тут|здесь) нет\b"
+    r"|(?:никакого|никакой|никаких) \w+ (?:тут|здесь) (?:нет|не было)\b")
+# A wrong-number call is short: the manager apologises and hangs up.
+_WRONG_NUMBER_MAX_WORDS = 150
+
+
+def _turns(segments: list[Segment]) -> list[str]:
+    merged: list[str] = []
+    for seg in segments:
+        if seg.text.strip() and (not merged or merged[-1] != seg.speaker):
+            merged.append(seg.speaker)
+    return merged
+
+
+def _voicemail(text: str) -> Optional[str]:
+    plain = " ".join(re.findall(r"[^\W\d_]+", fold(text)))
+    for marker in VOICEMAIL_MARKERS:
+        if marker in plain:
+            return marker
+    return None
+
+
+def check_connected(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[str]]:
+    """Decide whether both parties really talked; return (connected, reason when not)."""
+    opts = opts or MatchOptions()
+    segs = [s for s in transcript.segments if s.text.strip()]
+    words = {sp: sum(1 for s in segs if s.speaker == sp for _ in iter_words(s.text))
+             for sp in ("manager", "client", "unknown")}
+    total = sum(words.values())
+    if total == 0:
+        return False, "в записи нет речи"
+    known = transcript.speakers_known
+    other = " ".join(s.text for s in segs if s.speaker != "manager") if known else " ".join(s.text for s in segs)
+    marker = _voicemail(other)
+    if marker and (not known or words["client"] < 25) and total < 80:
+        return False, f"автоответчик или сообщение оператора («{marker}»)"
+    wrong = _WRONG_NUMBER.search(" ".join(re.findall(r"[^\W\d_]+", fold(other))))
+    if wrong and total < _WRONG_NUMBER_MAX_WORDS:
+        return False, f"ошиблись номером («{wrong.group(0)}»)"
+    talk = transcript.talk
+    if known and talk and (talk.manager_speech or talk.client_speech):
+        if min(talk.manager_speech, talk.client_speech) < opts.min_party_speech:
+            who = "клиент" if talk.client_speech < talk.manager_speech else "менеджер"
+            return False, f"говорила только одна сторона ({who} почти не говорил)"
+        if talk.manager_speech + talk.client_speech < opts.min_two_party_speech:
+            return False, f"слишком мало разговора: {talk.manager_speech + talk.client_speech:.0f} с речи обеих сторон"
+    if total < opts.min_words:
+        return False, f"слишком короткий разговор ({total} слов)"
+    if known:
+        if words["client"] == 0:
+            return False, "клиент не говорил (только одна сторона)"
+        if words["manager"] == 0:
+            return False, "менеджер не говорил (только одна сторона)"
+        if words["client"] < opts.min_client_words:
+            return False, f"клиент почти не говорил ({words['client']} слов)"
+        if len(_turns(segs)) < opts.min_turns:
+            return False, f"сброс после одной-двух реплик ({len(_turns(segs))} реплики)"
+    return True, None
+

