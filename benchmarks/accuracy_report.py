@@ -1,29 +1,21 @@
-"""Print the accuracy report of the scoring engine on the labelled calls (issue 2, point 9).
+"""Print the accuracy report of the scoring engine on labelled calls (issue 2, point 9; issue 8, point 9).
 
-    python benchmarks/accuracy_report.py
+    python benchmarks/accuracy_report.py                                     # development set tests/fixtures/calls
+    python benchmarks/accuracy_report.py --calls tests/fixtures/calls_holdout  # the old held-out set (now dev data)
+    python benchmarks/accuracy_report.py --blind                             # the blind set: words only vs meaning
     python benchmarks/accuracy_report.py --matcher mypkg.experiment:score_call
-    python benchmarks/accuracy_report.py --calls tests/fixtures/calls_holdout   # the held-out set
 
-Reuses the metric helpers of tests/test_accuracy.py, so the figures are the ones the tests assert on.
+The harness is compliance/accuracy.py, so the figures are the ones the tests assert on.
 Exit status 0 always: this is a report; the thresholds are asserted by the tests.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _metrics_module():
-    spec = importlib.util.spec_from_file_location("_accuracy_metrics", ROOT / "tests" / "test_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+from compliance import accuracy as acc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,13 +24,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script", type=Path, default=None, help="script YAML (default: the packaged default)")
     parser.add_argument("--calls", type=Path, default=None,
                         help="folder of labelled calls with labels.yaml (default: tests/fixtures/calls)")
+    parser.add_argument("--blind", nargs="?", const=acc.BLIND_DIR, type=Path, default=None,
+                        help="the blind set (one folder per script); prints words only vs with meaning")
     args = parser.parse_args(argv)
 
-    acc = _metrics_module()
-    from compliance.resources import default_script_path
+    if args.blind is not None:
+        sets = acc.load_blind_sets(args.blind)
+        runs = {}
+        for name, scorer in (("words only", acc.score_words_only), ("with meaning", acc.load_scorer(args.matcher))):
+            began = time.perf_counter()
+            runs[name] = acc.score_blind(sets, scorer)
+            print(f"{name}: {sum(len(c) for _, c in sets)} calls in {time.perf_counter() - began:.1f} s")
+        print(acc.format_blind(runs))
+        return 0
+
     from compliance.script import load_script
 
-    script = load_script(args.script or default_script_path())
+    script = load_script(args.script or acc.default_script_path())
     calls = acc.load_labelled_calls(args.calls) if args.calls else acc.load_labelled_calls()
     score = acc.load_scorer(args.matcher)
     began = time.perf_counter()

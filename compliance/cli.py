@@ -14,6 +14,7 @@ from .result import CallResult
 
 LEVELS = ("newcomer", "experienced")
 LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
+FOUND_WORDS = {"verbatim": "по скрипту", "meaning": "своими словами", "cue": "своими словами (маркер)"}
 VERDICT_WORDS = {
     "below": "ниже коридора",
     "within": "в коридоре",
@@ -84,7 +85,8 @@ def format_result(result: CallResult) -> str:
         for line in stage.lines:
             when = f" @{line.start:.1f}s" if line.start is not None else ""
             said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
-            out.append(f"      {line.similarity:5.1f}  {line.text}{said}")
+            how = FOUND_WORDS.get(line.found.value, "")
+            out.append(f"      {line.similarity:5.1f}  {line.text}{said}{f'  [{how}]' if how else ''}")
     for v in result.order_violations:
         out.append(f"  порядок: {v.message}")
     for hit in result.forbidden:
@@ -92,9 +94,12 @@ def format_result(result: CallResult) -> str:
         out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
     band = f"{result.band[0]:g}–{result.band[1]:g} %"
     verdict = VERDICT_WORDS.get(result.verdict or "", "")
+    structure = f"{result.structure:.0f} %" if result.structure is not None else "—"
+    if not result.meaning_checked:
+        structure += " (смысл не проверен)"
     out.append(
-        f"  Соответствие скрипту: {result.adherence:.1f} %   покрытие этапов: {result.coverage:.0f} %   "
-        f"коридор ({level}): {band} → {verdict}"
+        f"  Структура (этапы по смыслу): {structure}   формулировки (соответствие скрипту): "
+        f"{result.adherence:.1f} %   покрытие этапов: {result.coverage:.0f} %   коридор ({level}): {band} → {verdict}"
     )
     return "\n".join(out)
 

@@ -33,7 +33,7 @@ from .errors import ComplianceError, ReportError
 from .history import DAILY_TARGET
 from .i18n import LANGUAGES, Translator
 from .resources import resource_dir
-from .result import CallRecord, CallResult, StageResult
+from .result import CallRecord, CallResult, LineResult, StageResult
 from .script import SalesScript
 from .slug import slugify, unique_slugs
 from .transcript import Segment, TalkMetrics, Transcript
@@ -66,6 +66,12 @@ class LineView(BaseModel):
     grade: str                      # good | fair | poor | none
     start: Optional[float] = None
     href: Optional[str] = None
+    found: str = "absent"           # verbatim | meaning | cue | absent
+    meaning: Optional[float] = None  # 0–100, how close the manager's sentence is to the line in meaning
+
+    @property
+    def own_words(self) -> bool:
+        return self.found in ("meaning", "cue")
 
 
 class StageView(BaseModel):
@@ -123,6 +129,8 @@ class CallPage(BaseModel):
     not_connected_reason: Optional[str] = None
     adherence: Optional[float] = None
     coverage: Optional[float] = None
+    structure: Optional[float] = None
+    meaning_checked: bool = True
     verdict: Optional[str] = None
     gap: Optional[float] = None     # points below the band's min (verdict below) or above its max
     required_total: int = 0
@@ -192,6 +200,7 @@ class CallRow(BaseModel):
     reason: Optional[str] = None
     adherence: Optional[float] = None
     coverage: Optional[float] = None
+    structure: Optional[float] = None
     verdict: Optional[str] = None
     missed: list[str] = Field(default_factory=list)
     forbidden: int = 0
@@ -210,6 +219,7 @@ class PeriodStats(BaseModel):
     calls: int = 0
     connected: int = 0
     mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
     share_in_band: Optional[float] = None
     per_day: Optional[float] = None  # connected calls per working day
 
@@ -280,6 +290,7 @@ class TeamRow(BaseModel):
     connected: int
     today_connected: int
     mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
     share_in_band: Optional[float] = None
     band: Optional[tuple[float, float]] = None
     spark: Optional[Chart] = None
@@ -301,6 +312,7 @@ class TeamPage(BaseModel):
     total_calls: int = 0
     connected: int = 0
     mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
     share_in_band: Optional[float] = None
     daily_target: tuple[int, int] = DAILY_TARGET
     rows: list[TeamRow] = Field(default_factory=list)
@@ -607,6 +619,18 @@ def _audio_href(audio: Optional[str], page_dir: Optional[Path]) -> Optional[str]
     return quote(Path(rel).as_posix())
 
 
+def _stored_spans(line: LineResult, segments: Sequence[Segment]) -> list[tuple[int, int, int]]:
+    """The evidence where the matcher stored it (results scored before spans were stored have none)."""
+    span = line.span
+    if span is None or not 0 <= span.turn < len(segments):
+        return []
+    if span.turn_end is None or span.turn_end == span.turn:
+        return [(span.turn, span.char_start, span.char_end)]
+    if not 0 <= span.turn_end < len(segments):
+        return []
+    return [(span.turn, span.char_start, len(segments[span.turn].text)), (span.turn_end, 0, span.char_end)]
+
+
 def _build_lines(stage: StageResult, segments: Sequence[Segment],
                  marks: dict[int, list]) -> list[LineView]:
     lines: list[LineView] = []
@@ -614,7 +638,7 @@ def _build_lines(stage: StageResult, segments: Sequence[Segment],
         said = bool(line.matched) and line.similarity > 0
         anchor, spoken_text = None, line.matched if said else None
         if said and line.turn is not None and 0 <= line.turn < len(segments):
-            spans = _locate_in_turns(line.matched or "", segments, line.turn)
+            spans = _stored_spans(line, segments) or _locate_in_turns(line.matched or "", segments, line.turn)
             for k, (turn, start, end) in enumerate(spans):
                 mark_id = f"m-{stage.id}-{i}" if k == 0 else None
                 marks[turn].append((start, end, "hit", mark_id, stage.title or stage.id))
@@ -623,12 +647,16 @@ def _build_lines(stage: StageResult, segments: Sequence[Segment],
                 if len(spans) == 1:  # the words as the transcript has them (the matcher may normalise them)
                     t, start, end = spans[0]
                     spoken_text = segments[t].text[start:end]
-        script, spoken = diff_words(line.text, spoken_text)
+        if said and line.found.value in ("meaning", "cue"):
+            # Said in own words: the words differ from the script by design, so there is nothing to mark.
+            script, spoken = _script_pieces(line.text, ""), [Piece(text=spoken_text or "")]
+        else:
+            script, spoken = diff_words(line.text, spoken_text)
         lines.append(LineView(
             index=i, script=script, said=spoken,
             alternatives=[a for a in line.alternatives if a != line.text],
             similarity=line.similarity, grade=_grade(line.similarity, said),
-            start=line.start if said else None,
+            start=line.start if said else None, found=line.found.value, meaning=line.meaning,
             href=_href_for(anchor, line.turn if said else None, len(segments)),
         ))
     return lines
@@ -720,6 +748,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         script_id=result.script_id, script_title=(script.title if script else "") or result.script_title or result.script_id,
         level=record.level or result.level, band=band, connected=result.connected,
         not_connected_reason=result.not_connected_reason, adherence=result.adherence, coverage=result.coverage,
+        structure=result.structure, meaning_checked=result.meaning_checked,
         verdict=verdict if result.connected else None, gap=gap,
         required_total=len(required), required_present=sum(1 for s in required if s.present),
         order_ok=result.order_ok, missed=missed, stages=stages, forbidden=forbidden,
@@ -756,6 +785,7 @@ def _period(key: str, records: Sequence[CallRecord], start: Optional[dt.date], e
         key=key, start=start.isoformat() if start else None, end=end.isoformat() if end else None,
         calls=len(records), connected=len(connected),
         mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
+        mean_structure=_mean(r.result.structure for r in connected),
         per_day=len(connected) / len(days) if days else None,
     )
 
@@ -1038,7 +1068,7 @@ def _call_row(record: CallRecord, href: str, titles: Mapping[str, str], scripts:
         duration=res.duration if res.duration is not None else (record.transcript.duration if record.transcript else None),
         script_title=(script.title if script else res.script_title) or res.script_id,
         connected=res.connected, reason=res.not_connected_reason, adherence=res.adherence, coverage=res.coverage,
-        verdict=res.verdict if res.connected else None,
+        structure=res.structure, verdict=res.verdict if res.connected else None,
         missed=[names.get(s.id, s.id) for s in _ordered_stages(res, script)
                 if s.required and s.applies and not s.present] if res.connected else [],
         forbidden=len(res.forbidden),
@@ -1130,7 +1160,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
             calls=len(calls), connected=len(connected),
             today_connected=sum(1 for r in connected if as_of and _date(r.date) == as_of),
             mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
-            band=band, spark=build_sparkline(calls, band), delta=_delta(calls, as_of),
+            mean_structure=_mean(r.result.structure for r in connected), band=band, spark=build_sparkline(calls, band), delta=_delta(calls, as_of),
             readiness=_readiness_view(readiness.get(key), titles),
         ))
     rows.sort(key=lambda row: (row.level != "newcomer", row.name.lower()))
@@ -1141,7 +1171,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         first_date=dates[0].isoformat() if dates else None, last_date=dates[-1].isoformat() if dates else None,
         total_calls=len(records), connected=len(connected),
         mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
-        daily_target=daily_target, rows=rows,
+        mean_structure=_mean(r.result.structure for r in connected), daily_target=daily_target, rows=rows,
         weakest_stages=sorted(stage_rates, key=lambda s: (s.rate, s.mean_score))[:weakest],
         weakest_lines=sorted(_line_rates(records, scripts), key=lambda ln: ln.mean_similarity)[:weakest],
         failures=[_failure(f) for f in failures],

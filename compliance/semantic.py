@@ -25,6 +25,8 @@ from .transcript import Segment
 
 _BACKGROUND_FILE = Path(__file__).resolve().parent / "data" / "background.ru.yaml"
 # Placeholders become ordinary names, so that a line reads like something a person says.
+# A one-word sentence («Уложимся.», «Хорошо.») is too little to say which stage it belongs to.
+MIN_WORDS = 2
 _FILL = {"{client}": "Анна", "{manager}": "Ольга", "{company}": "Смарт Мейкер"}
 
 
@@ -110,6 +112,8 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
         if len(protos.background) else np.full(len(sentences), -1.0)
     matches = []
     for k, sentence in enumerate(sentences):
+        if len(sentence.text.split()) < MIN_WORDS:
+            continue
         order = np.argsort(-per_stage[k])
         best = int(order[0])
         rival = max(float(per_stage[k, order[1]]) if len(order) > 1 else -1.0, float(background[k]))

@@ -20,7 +20,7 @@ import pytest
 from compliance.resources import default_script_path
 from compliance.result import CallResult
 from compliance.script import SalesScript, load_script
-from tests.test_accuracy import (
+from compliance.accuracy import (
     ABSENT_RECALL_MIN,
     F1_MIN,
     KINDS,
