@@ -377,6 +377,7 @@ class _Task:
     script: Optional[str]                       # script content hash; None: choose among the candidates
     candidates: list[str]
     level: str
+    vectors: bytes = b""                        # stored sentence embeddings of that transcript (packed)
 
 
 @dataclass
@@ -387,9 +388,24 @@ class _Done:
     transcript_json: str = ""
     result_json: str = ""
     script: str = ""                            # hash of the script used
+    vectors: bytes = b""                        # the call's sentence embeddings, for the store (packed)
+
+
+def _call_vectors(transcript: Transcript) -> bytes:
+    """The sentence embeddings the meaning scorer made for this call, packed for the parent to store."""
+    from .meaning import load_embedder, pack_vectors, transcript_sentences
+
+    embedder = load_embedder()
+    return pack_vectors(embedder.known(transcript_sentences(transcript.segments))) if embedder else b""
 
 
 def _work(task: _Task) -> _Done:
+    if task.vectors:
+        from .meaning import load_embedder, unpack_vectors
+
+        embedder = load_embedder()
+        if embedder is not None:
+            embedder.remember(unpack_vectors(task.vectors))
     try:
         from .match import choose_script, score_call
 
@@ -415,7 +431,8 @@ def _work(task: _Task) -> _Done:
         script = scripts[task.script] if task.script else choose_script(transcript, [scripts[h] for h in task.candidates])
         result = score_call(transcript, script, task.level)
         return _Done(True, transcript_json=task.stored or transcript.model_dump_json(),
-                     result_json=result.model_dump_json(), script=script.content_hash())
+                     result_json=result.model_dump_json(), script=script.content_hash(),
+                     vectors=_call_vectors(transcript) if not task.vectors else b"")
     except ComplianceError as exc:
         return _Done(False, str(exc), "score")
     except Exception as exc:  # noqa: BLE001 - one call's bug must not stop the batch
@@ -547,12 +564,22 @@ class _Run:
 
     # -- scoring and saving --------------------------------------------------------------------------
     def _task(self, job: _Job) -> _Task:
-        stored = None
+        stored, vectors = None, b""
         if job.action == "rescore":
             stored = self.store.stored_transcript_json(job.call_id)
-        return _Task(path=str(job.path), kind=job.kind, stored=stored,
+            vectors = self._stored_vectors(stored)
+        return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors,
                      script=job.script.content_hash() if job.script else None,
                      candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level)
+
+    def _stored_vectors(self, stored: Optional[str]) -> bytes:
+        """The stored embeddings of a stored transcript's sentences: a re-score then embeds only new text."""
+        from .meaning import MODEL_ID, pack_vectors, transcript_sentences
+
+        if not stored:
+            return b""
+        texts = transcript_sentences(Transcript.model_validate_json(stored).segments)
+        return pack_vectors(self.store.load_embeddings(MODEL_ID, texts))
 
     def _scripts_json(self, jobs: list[_Job]) -> list[str]:
         used = {sc.content_hash(): sc for sc in self.scripts.candidates}
@@ -585,6 +612,10 @@ class _Run:
             self.store.save_script(script)
             self.saved_scripts.add(done.script)
         outcome = "rescored" if job.action == "rescore" else "analysed"
+        if done.vectors:
+            from .meaning import MODEL_ID, unpack_vectors
+
+            self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
         if outcome == "rescored":
             self.summary.rescored += 1

@@ -10,6 +10,7 @@ callers score by words only and say so in every result ("meaning not checked") â
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import threading
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ class Embedder:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if todo:
                 vectors = np.asarray(self._engine.query(todo), dtype=np.float32).reshape(len(todo), -1)
+                # Kept at half precision, as the store keeps them: a re-score from stored vectors gives exactly
+                # the scores of the first run.
+                vectors = vectors.astype(np.float16).astype(np.float32)
                 self._cache.update(zip(todo, vectors))
             if not texts:
                 return np.zeros((0, DIM), dtype=np.float32)
@@ -83,6 +87,11 @@ class Embedder:
         """Seed the cache with vectors stored earlier (same model)."""
         with self._lock:
             self._cache.update(vectors)
+
+    def forget(self) -> None:
+        """Drop every cached vector (benchmarks time the uncached path with it)."""
+        with self._lock:
+            self._cache.clear()
 
     def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors of these texts (what the store should keep)."""
@@ -110,6 +119,29 @@ def load_embedder() -> Optional[Embedder]:
 def embedder_failure() -> Optional[str]:
     """Why the meaning model could not load, once ``load_embedder`` has been tried."""
     return _failure
+
+
+def pack_vectors(vectors: dict[str, np.ndarray]) -> bytes:
+    """Sentence vectors as bytes (texts and a half-precision matrix), to travel between processes."""
+    if not vectors:
+        return b""
+    buffer = io.BytesIO()
+    np.savez(buffer, texts=np.array(list(vectors), dtype=object),
+             matrix=np.stack(list(vectors.values())).astype(np.float16))
+    return buffer.getvalue()
+
+
+def unpack_vectors(data: bytes) -> dict[str, np.ndarray]:
+    """The inverse of ``pack_vectors``."""
+    if not data:
+        return {}
+    with np.load(io.BytesIO(data), allow_pickle=True) as npz:
+        return dict(zip(npz["texts"].tolist(), npz["matrix"].astype(np.float32)))
+
+
+def transcript_sentences(segments: Sequence) -> list[str]:
+    """The text of every sentence of every turn: what the meaning scorer may embed for a call."""
+    return [s.text for i, seg in enumerate(segments) for s in split_sentences(seg.text, i)]
 
 
 def text_key(text: str) -> str:

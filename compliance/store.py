@@ -11,7 +11,10 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from pydantic import BaseModel, Field
 
@@ -138,8 +141,19 @@ CREATE TABLE batch_calls (
 );
 """
 
+# Sentence embeddings of stored transcripts (half precision), so that re-scoring after a script edit embeds
+# only the script's lines. Keyed by the model and a hash of the sentence text.
+_V2 = """
+CREATE TABLE embeddings (
+    model TEXT NOT NULL,
+    key TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+);
+"""
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
-MIGRATIONS: list[Migration] = [_V1]
+MIGRATIONS: list[Migration] = [_V1, _V2]
 
 
 def schema_version() -> int:
@@ -420,6 +434,38 @@ class Store:
                              (batch_id, record.call_id, outcome))
             conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
                          (record.file, record.call_id))
+
+    # -- sentence embeddings -------------------------------------------------------------------------
+    def load_embeddings(self, model: str, texts: Iterable[str]) -> dict[str, "np.ndarray"]:
+        """Stored vectors of these sentences (those never embedded are missing)."""
+        import numpy as np
+
+        from .meaning import text_key
+
+        wanted = {text_key(t): t for t in texts}
+        found: dict[str, np.ndarray] = {}
+        keys = list(wanted)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = self._conn.execute(
+                f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({', '.join('?' * len(chunk))})",
+                (model, *chunk)).fetchall()
+            for key, blob in rows:
+                found[wanted[key]] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        return found
+
+    def save_embeddings(self, model: str, vectors: dict[str, "np.ndarray"]) -> None:
+        """Keep sentence vectors for later re-scoring (existing ones are left as they are)."""
+        import numpy as np
+
+        from .meaning import text_key
+
+        if not vectors:
+            return
+        with self._tx() as conn:
+            conn.executemany("INSERT OR IGNORE INTO embeddings (model, key, vector) VALUES (?, ?, ?)",
+                             [(model, text_key(t), np.asarray(v, dtype=np.float16).tobytes())
+                              for t, v in vectors.items()])
 
     def _record(self, row: sqlite3.Row, with_transcript: bool) -> CallRecord:
         transcript = None
