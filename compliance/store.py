@@ -354,6 +354,11 @@ class Store:
                          (script.content_hash(), script.id, script.title,
                           script.model_dump_json(), _now()))
 
+    def latest_scripts(self) -> dict[str, str]:
+        """Script id → the JSON of its newest stored version."""
+        rows = self._conn.execute("SELECT id, script_json FROM scripts ORDER BY first_seen, rowid").fetchall()
+        return {row[0]: row[1] for row in rows}
+
     # -- calls -------------------------------------------------------------------------------------
     def call_state(self, call_id: str) -> Optional[CallState]:
         row = self._conn.execute(
