@@ -26,12 +26,27 @@ VOICEMAIL_MARKERS = (
 # Said by the person who answered: the number reached someone else. Word order varies, so these are patterns.
 _WRONG_NUMBER = re.compile(
     r"ошиблись номером|номером ошиблись|не туда (?:попали|звоните|позвонили)|неправильн\w* номер|вы (?:кому|куда) звоните"
+    r"|\bвы ошиблись\s*(?:[.!?]|$)"
     r"|(?:тут|здесь) (?:нет|не работает|не живет|никогда не было) (?:такого|такой|таких|никакого|никакой)\b"
     r"|(?:тут|здесь) (?:никакой|никакого|никого|таких нет)\b"
     r"|(?:нет|никого) (?:тут|здесь) (?:такого|такой|таких)\b|(?:такого|такой|таких) (?:тут|здесь) нет\b"
-    r"|(?:никакого|никакой|никаких) \w+ (?:тут|здесь) (?:нет|не было)\b")
+    r"|(?:никакого|никакой|никаких)(?: [а-я]+){1,3} (?:тут|здесь) (?:нет|не было)\b"
+    r"|я никакого(?: [а-я]+){1,3} не знаю")
+# The manager admits it: the number in the base was wrong.
+_WRONG_NUMBER_MANAGER = re.compile(r"(?:в базе|в нашей базе) ошибк|ошибка в базе|номер (?:в базе )?(?:неверный|устарел)")
 # A wrong-number call is short: the manager apologises and hangs up.
 _WRONG_NUMBER_MAX_WORDS = 150
+
+
+def _wrong_number(segs: list[Segment], known: bool) -> Optional[re.Match]:
+    """What the person who answered (or the manager, admitting it) said that shows a wrong number."""
+    for seg in segs:
+        text = " ".join(fold(seg.text).replace("-", " ").split())
+        pattern = _WRONG_NUMBER_MANAGER if known and seg.speaker == "manager" else _WRONG_NUMBER
+        found = pattern.search(text)
+        if found:
+            return found
+    return None
 
 
 def _turns(segments: list[Segment]) -> list[str]:
@@ -64,7 +79,7 @@ def check_connected(transcript: Transcript, opts: MatchOptions | None = None) ->
     marker = _voicemail(other)
     if marker and (not known or words["client"] < 25) and total < 80:
         return False, f"автоответчик или сообщение оператора («{marker}»)"
-    wrong = _WRONG_NUMBER.search(" ".join(re.findall(r"[^\W\d_]+", fold(other))))
+    wrong = _wrong_number(segs, known)
     if wrong and total < _WRONG_NUMBER_MAX_WORDS:
         return False, f"ошиблись номером («{wrong.group(0)}»)"
     talk = transcript.talk
