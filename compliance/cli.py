@@ -98,8 +98,8 @@ def format_result(result: CallResult) -> str:
     if not result.meaning_checked:
         structure += " (смысл не проверен)"
     out.append(
-        f"  Структура (этапы по смыслу): {structure}   формулировки (соответствие скрипту): "
-        f"{result.adherence:.1f} %   покрытие этапов: {result.coverage:.0f} %   коридор ({level}): {band} → {verdict}"
+        f"  Структура (этапы по смыслу): {structure}   Соответствие скрипту: {result.adherence:.1f} % "
+        f"(формулировки)   покрытие этапов: {result.coverage:.0f} %   коридор ({level}): {band} → {verdict}"
     )
     return "\n".join(out)
 
