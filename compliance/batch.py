@@ -283,7 +283,13 @@ class _Job:
 
 
 def _score_key(job: _Job, script_key: str) -> str:
-    payload = {"script": script_key, "level": job.level, "manager": job.att.manager,
+    from .match import SCORER_VERSION
+    from .meaning import load_embedder
+
+    # A new scorer, or the meaning model becoming available (or not), re-scores stored calls: cheap, from
+    # the stored transcript.
+    payload = {"scorer": SCORER_VERSION, "meaning": load_embedder() is not None,
+               "script": script_key, "level": job.level, "manager": job.att.manager,
                "name": job.manager.name if job.manager else "", "date": job.att.date, "time": job.att.time,
                "phone": job.att.phone, "unknown": job.manager is None}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]

@@ -23,6 +23,8 @@ from .words import WordScorer, forbidden_hits
 
 __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call"]
 
+# Stored scores made by another version of the scorer are re-scored by the next batch.
+SCORER_VERSION = "2-meaning"
 MEANING_NOT_CHECKED = "смысл не проверен: модель смысла не загрузилась, оценка только по словам"
 
 
@@ -38,7 +40,7 @@ def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional
     if meaning is not None and meaning.said:
         credit = max(credit, opts.meaning_credit)
     line = LineResult(
-        text=words.text or alternatives[0], similarity=round(credit, 1), found=found,
+        text=words.text or alternatives[0], similarity=round(credit, 1), wording=words.similarity, found=found,
         alternatives=alternatives if len(alternatives) > 1 else [],
         paraphrase=found in (Found.MEANING, Found.CUE), cue=words.cue if found is Found.CUE else None,
         meaning=meaning.meaning if meaning is not None else None,

@@ -280,6 +280,7 @@ class ManagerPage(BaseModel):
     readiness: Optional[ReadinessView] = None
     days: list[DayGroup] = Field(default_factory=list)
     total_calls: int = 0
+    meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
 
 
 class TeamRow(BaseModel):
@@ -319,6 +320,7 @@ class TeamPage(BaseModel):
     weakest_stages: list[StageRate] = Field(default_factory=list)
     weakest_lines: list[LineRate] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
+    meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1115,7 +1117,12 @@ def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: 
         daily=build_daily_chart(ordered, daily_target), daily_target=daily_target,
         stages=_stage_rates(ordered, scripts), forbidden=_forbidden_counts(ordered),
         readiness=_readiness_view(readiness, titles), days=days, total_calls=len(ordered),
+        meaning_unchecked=_meaning_unchecked(ordered),
     )
+
+
+def _meaning_unchecked(records: Iterable[CallRecord]) -> int:
+    return sum(1 for r in _connected(records) if not r.result.meaning_checked)
 
 
 def _failure(item: Any) -> Failure:
@@ -1174,7 +1181,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         mean_structure=_mean(r.result.structure for r in connected), daily_target=daily_target, rows=rows,
         weakest_stages=sorted(stage_rates, key=lambda s: (s.rate, s.mean_score))[:weakest],
         weakest_lines=sorted(_line_rates(records, scripts), key=lambda ln: ln.mean_similarity)[:weakest],
-        failures=[_failure(f) for f in failures],
+        failures=[_failure(f) for f in failures], meaning_unchecked=_meaning_unchecked(records),
     )
 
 

@@ -34,7 +34,9 @@ class LineResult(BaseModel):
     """How well one script line (or its best alternative) was said."""
 
     text: str                         # the script line (the best alternative for ``any:``)
-    similarity: float                 # 0–100; 0 when nothing above the noise floor was found
+    similarity: float                 # 0–100: the line's credit (its wording, or the meaning credit when said
+                                      # in own words); 0 when nothing was found
+    wording: float = 0.0              # 0–100: how close the manager's words are to the script's (word matcher)
     matched: Optional[str] = None     # the manager's words that matched, as said
     start: Optional[float] = None     # seconds into the call, when known
     end: Optional[float] = None

@@ -212,3 +212,19 @@ def test_script_phrasings_lists_unsaid_lines_first_and_groups_sentences(tmp_path
     assert "никто не говорит" in text.output
     missing = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db), "--script", "nope"])
     assert missing.exit_code == 1 and "no calls scored against script 'nope'" in missing.output
+
+
+@pytest.mark.parametrize("lang, words", [("ru", "Смысл не проверен"), ("en", "Meaning not checked")])
+def test_reports_say_meaning_not_checked_on_every_page(tmp_path, monkeypatch, lang, words):
+    monkeypatch.setattr(meaning, "_embedder", None)
+    monkeypatch.setattr(meaning, "_failure", "OSError: unsupported CPU")
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "own.txt").write_text(OWN_WORDS, encoding="utf-8")
+    out = tmp_path / "reports"
+    run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=tmp_path / "c.db", scripts=[SCRIPT], workers=1,
+                           out_dir=out, lang=lang))
+    pages = [out / "index.html", *out.glob("managers/*/index.html"), *out.glob("managers/*/calls/*.html")]
+    assert len(pages) == 3
+    for page in pages:
+        assert words in page.read_text(encoding="utf-8"), page
