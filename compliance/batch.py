@@ -677,8 +677,12 @@ class _Run:
                 delivered = delivered or got
             except cf.process.BrokenProcessPool:
                 pass  # broke at submit (a worker could not even start): nothing ran
-            except BaseException:
+            except BaseException as exc:
                 _terminate(pool)
+                # A worker killed while sending its result leaves half a message in the pool's pipe: the pool's
+                # manager thread then waits for the rest forever and the interpreter's exit joins it. The
+                # caller must leave with os._exit once it has said what it has to (the store is committed).
+                exc.pool_terminated = True  # type: ignore[attr-defined]
                 raise
             pool.shutdown(wait=True)
             if not pending:

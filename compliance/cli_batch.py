@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -197,9 +198,14 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         summary = run_batch(options, progress=None if as_json else _Progress())
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("\nПрервано. Готовые звонки сохранены; запустите ту же команду ещё раз, чтобы продолжить.",
                    err=True)
+        if getattr(exc, "pool_terminated", False):
+            # The killed workers' pool cannot be joined (see batch._terminate): leave now, nothing is unsaved.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(130)
     if as_json:
         click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
