@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from compliance import reports
+from compliance.reports import evidence
+from compliance.reports import write as report_write
 from compliance.cli import cli
 from compliance.errors import ReportError
 from compliance.i18n import CATALOGUE, LANGUAGES, Translator
@@ -170,9 +172,9 @@ def test_matched_words_are_highlighted_in_the_transcript(records, golden_script)
 def test_multi_turn_match_is_highlighted_in_each_turn():
     turns = [Segment(text="Добрый день,", speaker="manager"), Segment(text="Алло?", speaker="client"),
              Segment(text="Ольга! Меня зовут Мария.", speaker="manager")]
-    assert reports._locate_in_turns("Добрый день, Ольга", turns, 0) == [(0, 0, 12), (2, 0, 5)]
-    assert reports._locate_in_turns("день … Меня зовут", turns, 0) == [(0, 7, 11), (2, 7, 17)]
-    assert reports._locate_in_turns("совсем другое", turns, 0) == []
+    assert evidence._locate_in_turns("Добрый день, Ольга", turns, 0) == [(0, 0, 12), (2, 0, 5)]
+    assert evidence._locate_in_turns("день … Меня зовут", turns, 0) == [(0, 7, 11), (2, 7, 17)]
+    assert evidence._locate_in_turns("совсем другое", turns, 0) == []
 
 
 def test_reports_of_calls_scored_by_the_real_matcher(tmp_path, default_script):
@@ -413,7 +415,7 @@ def _leftovers(parent: Path) -> list[str]:
 @pytest.mark.parametrize("swap", [True, False], ids=["renameat2", "two-renames"])
 def test_rewrite_replaces_the_whole_set(tmp_path, records, golden_script, monkeypatch, swap):
     if not swap:
-        monkeypatch.setattr(reports, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(report_write, "_exchange", lambda a, b: False)
     out = tmp_path / "out"
     write_reports(out, records, scripts=[golden_script])
     assert (out / "managers" / "petrov").is_dir()
@@ -427,7 +429,7 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, records, golden_sc
     write_reports(out, records, scripts=[golden_script], generated_at="first")
     before = _tree(out)
     calls = {"n": 0}
-    real = reports.render_call_page
+    real = report_write.render_call_page
 
     def dying(page, env):
         calls["n"] += 1
@@ -435,7 +437,7 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, records, golden_sc
             raise KeyboardInterrupt
         return real(page, env)
 
-    monkeypatch.setattr(reports, "render_call_page", dying)
+    monkeypatch.setattr(report_write, "render_call_page", dying)
     with pytest.raises(KeyboardInterrupt):
         write_reports(out, records[:3], scripts=[golden_script], generated_at="second")
     assert _tree(out) == before

@@ -1,0 +1,283 @@
+"""The plain view data every page is rendered from: page models, rows, charts."""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from typing import Optional
+
+from ..history import DAILY_TARGET
+from ..transcript import TalkMetrics
+
+class Piece(BaseModel):
+    """A run of text with a highlight kind (CSS classes) and an optional anchor."""
+
+    text: str
+    kind: str = ""                  # "", "hit", "bad", "miss", "extra", "name", "ph"
+    anchor: Optional[str] = None
+    title: str = ""
+    placeholder: Optional[str] = None  # for kind "ph": the placeholder name, shown translated
+
+
+class LineView(BaseModel):
+    index: int
+    script: list[Piece]             # what the script says, words not said marked "miss"
+    said: list[Piece]               # what the manager said, words not in the script marked "extra"
+    alternatives: list[str] = Field(default_factory=list)
+    similarity: float
+    grade: str                      # good | fair | poor | none
+    start: Optional[float] = None
+    href: Optional[str] = None
+    found: str = "absent"           # verbatim | meaning | cue | absent
+    meaning: Optional[float] = None  # 0–100, how close the manager's sentence is to the line in meaning
+
+    @property
+    def own_words(self) -> bool:
+        return self.found in ("meaning", "cue")
+
+
+class StageView(BaseModel):
+    id: str
+    title: str
+    required: bool
+    state: str                      # ok | missed | na | optional
+    score: float
+    start: Optional[float] = None
+    href: Optional[str] = None
+    lines: list[LineView] = Field(default_factory=list)
+
+
+class StageRef(BaseModel):
+    id: str
+    title: str
+
+
+class ForbiddenView(BaseModel):
+    phrase: str
+    start: Optional[float] = None
+    href: Optional[str] = None
+    context: list[Piece] = Field(default_factory=list)
+
+
+class OrderView(BaseModel):
+    stage: str                      # title of the stage said too early
+    before: str                     # title of the stage it came before
+    message: str = ""
+
+
+class TurnView(BaseModel):
+    index: int
+    anchor: str
+    speaker: str
+    start: Optional[float] = None
+    pieces: list[Piece]
+    stages: list[StageRef] = Field(default_factory=list)
+
+
+class CallPage(BaseModel):
+    """Everything one call's page shows, as plain values."""
+
+    call_id: str
+    file: str
+    manager_name: str
+    date: Optional[str] = None
+    time: Optional[str] = None
+    duration: Optional[float] = None
+    script_id: str
+    script_title: str
+    level: str
+    band: tuple[float, float]
+    connected: bool
+    not_connected_reason: Optional[str] = None
+    adherence: Optional[float] = None
+    coverage: Optional[float] = None
+    structure: Optional[float] = None
+    meaning_checked: bool = True
+    verdict: Optional[str] = None
+    gap: Optional[float] = None     # points below the band's min (verdict below) or above its max
+    required_total: int = 0
+    required_present: int = 0
+    order_ok: bool = True
+    missed: list[StageRef] = Field(default_factory=list)
+    stages: list[StageView] = Field(default_factory=list)
+    forbidden: list[ForbiddenView] = Field(default_factory=list)
+    order_violations: list[OrderView] = Field(default_factory=list)
+    talk: Optional[TalkMetrics] = None
+    speakers_known: bool = True
+    has_transcript: bool = False
+    has_times: bool = False
+    turns: list[TurnView] = Field(default_factory=list)
+    audio_href: Optional[str] = None
+    notes: list[str] = Field(default_factory=list)
+    back_href: Optional[str] = None
+    prev_href: Optional[str] = None
+    next_href: Optional[str] = None
+
+
+class ChartPoint(BaseModel):
+    x: float
+    y: float
+    label: str = ""
+    kind: str = ""
+    href: Optional[str] = None
+
+
+class ChartBar(BaseModel):
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    label: str
+    kind: str
+
+
+class Chart(BaseModel):
+    """Geometry of an inline SVG chart (computed here, drawn by a template macro)."""
+
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+    band_top: Optional[float] = None
+    band_bottom: Optional[float] = None
+    band_label: str = ""
+    y_ticks: list[tuple[float, str]] = Field(default_factory=list)
+    x_labels: list[tuple[float, str]] = Field(default_factory=list)
+    points: list[ChartPoint] = Field(default_factory=list)
+    line: str = ""                  # SVG polyline points
+    line_points: list[ChartPoint] = Field(default_factory=list)
+    bars: list[ChartBar] = Field(default_factory=list)
+
+
+class CallRow(BaseModel):
+    href: str
+    date: Optional[str] = None
+    time: Optional[str] = None
+    duration: Optional[float] = None
+    script_title: str = ""
+    connected: bool
+    reason: Optional[str] = None
+    adherence: Optional[float] = None
+    coverage: Optional[float] = None
+    structure: Optional[float] = None
+    verdict: Optional[str] = None
+    missed: list[str] = Field(default_factory=list)
+    forbidden: int = 0
+
+
+class DayGroup(BaseModel):
+    date: Optional[str]
+    connected: int
+    calls: list[CallRow]
+
+
+class PeriodStats(BaseModel):
+    key: str                        # day | week | month | all
+    start: Optional[str] = None
+    end: Optional[str] = None
+    calls: int = 0
+    connected: int = 0
+    mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
+    share_in_band: Optional[float] = None
+    per_day: Optional[float] = None  # connected calls per working day
+
+
+class StageRate(BaseModel):
+    id: str
+    title: str
+    script_title: str = ""
+    required: bool = True
+    applicable: int
+    present: int
+    rate: float                     # 0–100
+    mean_score: float
+
+
+class LineRate(BaseModel):
+    stage_title: str
+    text: str
+    script_title: str = ""
+    calls: int
+    mean_similarity: float
+
+
+class PhraseCount(BaseModel):
+    phrase: str
+    count: int
+    calls: int
+
+
+class ReadinessView(BaseModel):
+    level: str
+    state: str                      # ready | not_ready | unknown | review | ok
+    window: int
+    calls_considered: int
+    share_in_band: Optional[float] = None  # 0–100
+    mean_adherence: Optional[float] = None
+    stages: list[tuple[str, float, bool]] = Field(default_factory=list)  # title, presence 0–100, weak
+    calls_below: int = 0
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ManagerPage(BaseModel):
+    """One manager's page: periods, trend, stages, phrases, daily calls, readiness, every call."""
+
+    name: str
+    slug: str
+    level: str
+    band: Optional[tuple[float, float]] = None
+    as_of: Optional[str] = None
+    first_date: Optional[str] = None
+    last_date: Optional[str] = None
+    periods: list[PeriodStats]
+    trend: Optional[Chart] = None
+    daily: Optional[Chart] = None
+    daily_target: tuple[int, int] = DAILY_TARGET
+    stages: list[StageRate] = Field(default_factory=list)
+    forbidden: list[PhraseCount] = Field(default_factory=list)
+    readiness: Optional[ReadinessView] = None
+    days: list[DayGroup] = Field(default_factory=list)
+    total_calls: int = 0
+    meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
+
+
+class TeamRow(BaseModel):
+    name: str
+    href: str
+    level: str
+    calls: int
+    connected: int
+    today_connected: int
+    mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
+    share_in_band: Optional[float] = None
+    band: Optional[tuple[float, float]] = None
+    spark: Optional[Chart] = None
+    delta: Optional[float] = None   # mean of the last 7 days minus the 7 before, points
+    readiness: Optional[ReadinessView] = None
+
+
+class Failure(BaseModel):
+    file: str
+    reason: str
+
+
+class TeamPage(BaseModel):
+    """The lead's overview: a row per manager, the team's weakest stages and lines, batch failures."""
+
+    as_of: Optional[str] = None
+    first_date: Optional[str] = None
+    last_date: Optional[str] = None
+    total_calls: int = 0
+    connected: int = 0
+    mean_adherence: Optional[float] = None
+    mean_structure: Optional[float] = None
+    share_in_band: Optional[float] = None
+    daily_target: tuple[int, int] = DAILY_TARGET
+    rows: list[TeamRow] = Field(default_factory=list)
+    weakest_stages: list[StageRate] = Field(default_factory=list)
+    weakest_lines: list[LineRate] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+    meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)

@@ -1,0 +1,264 @@
+"""Writing a report set: file names, recordings, and one atomic swap of the whole folder."""
+from __future__ import annotations
+
+import ctypes.util
+import datetime as dt
+import jinja2
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+from urllib.parse import quote
+
+from ..errors import ComplianceError, ReportError
+from ..resources import resource_dir
+from ..result import CallRecord
+from ..script import SalesScript
+from ..slug import slugify, unique_slugs
+from .aggregate import _latest, build_manager_page, build_team_page
+from .call_page import build_call_page
+from .common import _chronological, _script_map
+from .render import make_environment, render_call_page, render_manager_page, render_team_page
+
+MARKER = ".compliance-report"     # marks a folder this module may replace
+
+
+def _call_slugs(records: Sequence[CallRecord]) -> dict[str, str]:
+    """call id → page file stem: ``2026-11-27_10-15-02`` (date and time), unique within the set."""
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for r in _chronological(records):
+        base = slugify("_".join(p for p in (r.date, (r.time or "").replace(":", "-")) if p), "call")
+        if base == "call":
+            base = slugify(f"call-{r.call_id[:12]}", "call")
+        stem, n = base, 1
+        while stem in taken:
+            n += 1
+            stem = f"{base}-{n}"
+        taken.add(stem)
+        stems[r.call_id] = stem
+    return stems
+
+
+def _readiness_map(readiness: Any, by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Any]:
+    if readiness is None:
+        from ..readiness import assess_readiness
+
+        out = {}
+        for key, calls in by_manager.items():
+            latest = _latest(calls)
+            out[key] = assess_readiness(calls, latest.level or "newcomer")
+        return out
+    if isinstance(readiness, Mapping):
+        return dict(readiness)
+    return {r.manager: r for r in readiness}
+
+
+def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Any], failures: Iterable[Any],
+               scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
+               copy_audio: bool = False) -> None:
+    by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    for r in records:
+        by_manager[r.manager].append(r)
+    slugs = unique_slugs(by_manager, fallback="manager")
+    for key, calls in by_manager.items():
+        folder = root / "managers" / slugs[key]
+        (folder / "calls").mkdir(parents=True)
+        stems = _call_slugs(calls)
+        ordered = _chronological(calls)
+        for i, rec in enumerate(ordered):
+            page = build_call_page(rec, scripts.get(rec.result.script_id), page_dir=folder / "calls")
+            page.back_href = "../index.html"
+            page.prev_href = f"{stems[ordered[i - 1].call_id]}.html" if i > 0 else None
+            page.next_href = f"{stems[ordered[i + 1].call_id]}.html" if i + 1 < len(ordered) else None
+            if copy_audio and page.audio_href:
+                page.audio_href = _copy_recording(rec, folder / "audio", stems[rec.call_id]) or page.audio_href
+            (folder / "calls" / f"{stems[rec.call_id]}.html").write_text(render_call_page(page, env), encoding="utf-8")
+        page = build_manager_page(calls, slug=slugs[key], call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
+                                  readiness=readiness.get(key), scripts=scripts, as_of=as_of)
+        (folder / "index.html").write_text(render_manager_page(page, env), encoding="utf-8")
+    team = build_team_page(records, manager_hrefs={k: f"managers/{s}/index.html" for k, s in slugs.items()},
+                           readiness=readiness, failures=failures, scripts=scripts, as_of=as_of)
+    (root / "index.html").write_text(render_team_page(team, env), encoding="utf-8")
+    (root / MARKER).write_text("call-compliance report set; this folder is replaced on every run\n", encoding="utf-8")
+
+
+def _copy_recording(record: CallRecord, audio_dir: Path, stem: str) -> Optional[str]:
+    """Copy a call's recording next to its page; the link from the call page, or None when it is missing."""
+    source = Path(record.audio or "")
+    if not source.is_file():
+        return None
+    audio_dir.mkdir(exist_ok=True)
+    target = audio_dir / f"{stem}{source.suffix.lower()}"
+    shutil.copy2(source, target)
+    return f"../audio/{quote(target.name)}"
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange)
+    return rc == 0
+
+
+def _check_target(out_dir: Path) -> None:
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ReportError(f"{out_dir}: exists and is not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise ReportError(f"{out_dir}: folder is not empty and holds no earlier reports; "
+                          "choose a new or empty folder for --out (it is replaced on every run)")
+
+
+def _replace(tmp: Path, out_dir: Path) -> None:
+    """Put the finished set at ``out_dir``: atomically where the OS can swap folders."""
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        return
+    if _exchange(tmp, out_dir):
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old set
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rename(out_dir, old / "set")
+    os.rename(tmp, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _clean_leftovers(out_dir: Path) -> None:
+    """Remove temporary folders an interrupted earlier run left beside ``out_dir``."""
+    for prefix in (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"):
+        for path in out_dir.parent.glob(prefix + "*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readiness: Any = None,
+                  failures: Iterable[Any] = (), scripts: Any = None, lang: str = "ru",
+                  template_dir: str | Path | None = None, as_of: Optional[dt.date] = None,
+                  generated_at: Optional[str] = None, copy_audio: bool = False) -> Path:
+    """Write the whole report set (team overview, manager pages, call pages) to ``out_dir``.
+
+    The set is rendered into a temporary sibling folder and then swapped in, so an interrupted run
+    leaves the previous set (or nothing), never half of one. ``out_dir`` must be new, empty, or an
+    earlier report set: it is replaced as a whole.
+
+    Args:
+        records: the calls to report on (any managers, any order).
+        readiness: manager key → ``Readiness`` (or a list of them); None computes it with
+            ``assess_readiness`` defaults; ``{}`` shows none.
+        failures: the last batch's failures, as (file, reason) pairs or objects with ``file``/``reason``.
+        scripts: the ``SalesScript``\\ s the calls were scored with (stage titles and order), by id or as a list.
+        lang: ``ru`` or ``en``.
+        template_dir: a folder whose templates override the packaged ones.
+        as_of: the day "today" means (default: the latest call's date).
+        generated_at: the time shown in the footer (default: now).
+        copy_audio: copy each recording into its manager's folder (``audio/``), so that a folder sent to
+            the manager alone still plays the calls.
+
+    Returns:
+        The path of the team overview, ``out_dir/index.html``.
+
+    Raises:
+        ReportError: bad options, a template error, or the folder cannot be written.
+    """
+    out_dir = Path(out_dir).absolute()
+    env = make_environment(lang, template_dir, generated_at=generated_at)
+    records = list(records)
+    by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    for r in records:
+        by_manager[r.manager].append(r)
+    script_map = _script_map(scripts)
+    readiness_map = _readiness_map(readiness, by_manager)
+    _check_target(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(out_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ReportError(f"{out_dir}: cannot write reports there ({exc.strerror})") from None
+    try:
+        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio)
+        os.chmod(tmp, 0o755)
+        _replace(tmp, out_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ReportError(f"{out_dir}: cannot write reports ({exc.strerror or exc})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir / "index.html"
+
+
+def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.date | None = None,
+                             until: str | dt.date | None = None, manager: Optional[str] = None, *,
+                             team: Any = None, **options: Any) -> Path:
+    """Write reports from history: the calls in [since, until] (inclusive ISO dates), optionally of one manager.
+
+    Readiness is judged on each manager's whole history at their roster level (``team``, a
+    ``compliance.team.Team``), the failures shown are those of the store's last batch, and stage titles
+    come from the bundled scripts, unless ``options`` (passed on to :func:`write_reports`) say otherwise.
+
+    Raises:
+        ReportError: no calls match; or what :func:`write_reports` raises.
+    """
+    records = store.calls(since=since, until=until, manager=manager)
+    if not records:
+        what = f" of manager {manager!r}" if manager else ""
+        when = f" between {since or '…'} and {until or '…'}" if (since or until) else ""
+        raise ReportError(f"no calls{what}{when} in the history; run `compliance batch` first or widen the dates")
+    if "readiness" not in options:
+        options["readiness"] = _store_readiness(store, {r.manager for r in records}, team)
+    if "failures" not in options:
+        options["failures"] = _last_failures(store)
+    if "scripts" not in options:
+        options["scripts"] = bundled_scripts()
+    return write_reports(out_dir, records, **options)
+
+
+def _store_readiness(store: Any, keys: Iterable[str], team: Any = None) -> dict[str, Any]:
+    """Each manager's readiness over their whole history, at their roster level (else their latest call's)."""
+    from ..readiness import assess_readiness
+
+    out = {}
+    for key in sorted(keys):
+        history = store.calls(manager=key, with_transcripts=False)
+        roster = team.get(key) if team is not None else None
+        latest = _latest(history)
+        level = roster.level if roster else ((latest.level if latest else None) or "newcomer")
+        out[key] = assess_readiness([r for r in history if r.level == level], level, manager=key,
+                                    manager_name=(roster.name if roster else None) or None)
+    return out
+
+
+def _last_failures(store: Any) -> list[Any]:
+    last = store.last_batch()
+    if last is None:
+        return []
+    batch_id = getattr(last, "batch_id", None) or getattr(last, "id", None)
+    if batch_id is None and isinstance(last, Mapping):
+        batch_id = last.get("batch_id") or last.get("id")
+    if batch_id is None and isinstance(last, (str, int)):
+        batch_id = last
+    return list(store.failures(batch_id))
+
+
+def bundled_scripts() -> dict[str, SalesScript]:
+    """The scripts shipped in ``scripts_yaml/`` (for stage titles), skipping any that do not load."""
+    from ..script import load_script
+
+    out: dict[str, SalesScript] = {}
+    for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):
+        try:
+            script = load_script(path)
+        except ComplianceError:
+            continue
+        out[script.id] = script
+    return out
