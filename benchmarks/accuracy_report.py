@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from compliance import accuracy as acc
+from compliance.scoring import accuracy as acc
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--matcher", default="compliance.match:score_call", help="module:function to evaluate")
+    parser.add_argument("--matcher", default="compliance.scoring.score:score_call", help="module:function to evaluate")
     parser.add_argument("--script", type=Path, default=None, help="script YAML (default: the packaged default)")
     parser.add_argument("--calls", type=Path, default=None,
                         help="folder of labelled calls with labels.yaml (default: tests/fixtures/calls)")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(acc.format_blind(runs))
         return 0
 
-    from compliance.script import load_script
+    from compliance.scoring.script import load_script
 
     script = load_script(args.script or acc.default_script_path())
     calls = acc.load_labelled_calls(args.calls) if args.calls else acc.load_labelled_calls()

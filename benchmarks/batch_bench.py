@@ -51,7 +51,7 @@ def _write_wav(path: Path, channels: list[np.ndarray], rate: int, pad_ms: int) -
 
 def build_day(root: Path, n: int) -> tuple[list[Path], float]:
     """``n`` distinct recordings in ``root/DATE/MANAGER/``; returns the files and their total seconds."""
-    from compliance.audio import decode_audio
+    from compliance.speech.decode import decode_audio
 
     decoded = {}
     files, seconds = [], 0.0
@@ -90,7 +90,7 @@ def plain_faster_whisper(files: list[Path]) -> float:
     """The baseline: one WhisperModel, a plain loop, segments consumed (transcription happens then)."""
     from faster_whisper import WhisperModel
 
-    from compliance.model import assemble_default_model
+    from compliance.speech.model import assemble_default_model
 
     began = time.perf_counter()
     model = WhisperModel(str(assemble_default_model()), device="cpu", compute_type="int8",

@@ -59,7 +59,7 @@ def _plain_text(text: str) -> list[str]:
 
 def _glue(names: list[str], out: Path) -> dict:
     """Concatenate fixture calls (decoded) into one 16 kHz WAV; return its manifest entry."""
-    from compliance.audio import decode_audio
+    from compliance.speech.decode import decode_audio
 
     pieces, turns, offset = [], [], 0.0
     for name in names:
@@ -93,7 +93,7 @@ def build_corpus(folder: Path) -> dict[str, dict]:
 
 
 def _worker(kind: str, files: list[str], settings: dict) -> dict:
-    from compliance.model import assemble_default_model
+    from compliance.speech.model import assemble_default_model
 
     texts, t0 = {}, time.perf_counter()
     if kind == "plain":
@@ -105,7 +105,7 @@ def _worker(kind: str, files: list[str], settings: dict) -> dict:
             segments, _ = model.transcribe(f)
             texts[f] = " ".join(s.text for s in segments)
     else:
-        from compliance.transcribe import TranscribeOptions, load_model, transcribe_file
+        from compliance.speech.transcribe import TranscribeOptions, load_model, transcribe_file
 
         options = TranscribeOptions(**settings)
         model = load_model(options)

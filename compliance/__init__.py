@@ -1,8 +1,8 @@
 """call-compliance: how closely sales calls follow the sales script."""
-from .errors import ComplianceError
-from .result import CallRecord, CallResult
-from .script import SalesScript, load_script
-from .transcript import Transcript, load_transcript
+from compliance.errors import ComplianceError
+from compliance.scoring.result import CallRecord, CallResult
+from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.transcript import Transcript, load_transcript
 
 __version__ = "0.1.0"
 __all__ = ["CallRecord", "CallResult", "ComplianceError", "SalesScript", "Transcript", "load_script",
@@ -12,6 +12,6 @@ __all__ = ["CallRecord", "CallResult", "ComplianceError", "SalesScript", "Transc
 def __getattr__(name: str):
     # The matcher loads the Russian dictionary; import it only when asked for.
     if name == "score_call":
-        from .match import score_call
+        from compliance.scoring.score import score_call
         return score_call
     raise AttributeError(name)

@@ -21,3 +21,8 @@ def resource_dir(name: str) -> Path:
 def default_script_path() -> Path:
     """The default Russian sales-call script."""
     return resource_dir("scripts_yaml") / "sales_call.ru.yaml"
+
+
+def lexicon_path(name: str) -> Path:
+    """A data file of ``compliance/text/data`` (synonym groups, background talk)."""
+    return _PACKAGE / "text" / "data" / name

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from compliance.resources import default_script_path
-from compliance.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript, load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -7,15 +7,17 @@ call as a sales lead would. ``pytest tests/test_accuracy.py -s`` prints the conf
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from compliance.accuracy import *  # noqa: F401,F403 - the harness's names, as the tests always used them
-from compliance.accuracy import (CALLS_DIR, KINDS, MIN_CALLS_PER_KIND, STAGE_LABELS, AccuracyReport,
+from compliance.scoring.accuracy import (ABSENT_RECALL_MIN, CALLS_DIR, F1_MIN, NO_STAGE_ADHERENCE_MAX, ORDER_FALSE_ALARM_MAX,
+                                         VERBATIM_ADHERENCE_MIN, beats, manager_text, KINDS, MIN_CALLS_PER_KIND, STAGE_LABELS, AccuracyReport,
                                  LabelledCall, build_report, format_report, load_labelled_calls, load_scorer,
                                  normalise, score_all)
 from compliance.resources import default_script_path
-from compliance.result import CallResult
-from compliance.script import SalesScript, load_script
+from compliance.scoring.result import CallResult
+from compliance.scoring.script import SalesScript, load_script
 
 # --------------------------------------------------------------------------- tests
 
@@ -30,7 +32,7 @@ def script() -> SalesScript:
 
 @pytest.fixture(scope="module")
 def report(script: SalesScript) -> AccuracyReport:
-    score = load_scorer()  # an ImportError here means compliance.match is not there yet
+    score = load_scorer()  # an ImportError here means compliance.scoring.score is not there yet
     return build_report(_CALLS, script, score_all(_CALLS, script, score))
 
 

@@ -18,9 +18,9 @@ from statistics import mean
 import pytest
 
 from compliance.resources import default_script_path
-from compliance.result import CallResult
-from compliance.script import SalesScript, load_script
-from compliance.accuracy import (
+from compliance.scoring.result import CallResult
+from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.accuracy import (
     ABSENT_RECALL_MIN,
     F1_MIN,
     KINDS,

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compliance import transcribe as tx
-from compliance.audio import AUDIO_EXTENSIONS, audio_hash, decode_audio
+from compliance.speech import transcribe as tx
+from compliance.speech.decode import AUDIO_EXTENSIONS, audio_hash, decode_audio
 from compliance.cli import cli
 from compliance.errors import AudioError
-from compliance.transcribe import TranscribeOptions, transcribe_file
-from compliance.transcript import Segment, Word, load_transcript
+from compliance.speech.transcribe import TranscribeOptions, transcribe_file
+from compliance.scoring.transcript import Segment, Word, load_transcript
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 MANIFEST = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))

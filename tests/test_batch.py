@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compliance.attribution import attribute, compile_patterns, index_manifest, load_manifest
-from compliance.batch import BatchOptions, discover, run_batch
+from compliance.history.attribution import attribute, compile_patterns, index_manifest, load_manifest
+from compliance.batch.run import BatchOptions, discover, run_batch
 from compliance.cli import cli
 from compliance.resources import default_script_path
-from compliance.store import Store
+from compliance.history.store import Store
 
 from .conftest import ROOT
 
@@ -134,7 +134,7 @@ def test_manifest_wins_and_custom_pattern(tmp_path):
 
 
 def test_bad_manifest_and_pattern_are_clear_errors(tmp_path):
-    from compliance.attribution import AttributionError
+    from compliance.history.attribution import AttributionError
 
     bad = _write(tmp_path / "m.csv", "file,manager,date\na.txt,ivanova,вчера\n")
     with pytest.raises(AttributionError, match=r"m.csv:2: 'вчера' is not a date"):
@@ -182,7 +182,7 @@ def test_script_edit_rescores_from_stored_transcripts(tmp_path, monkeypatch):
     # Change the script; delete the transcripts too: re-scoring must need only the database.
     text = script.read_text("utf-8").replace("Какие сроки для вас важны?", "Когда вам нужен результат?")
     script.write_text(text, encoding="utf-8")
-    monkeypatch.setattr("compliance.batch.load_transcript", lambda p: pytest.fail("read a transcript file"))
+    monkeypatch.setattr("compliance.batch.run.load_transcript", lambda p: pytest.fail("read a transcript file"))
     second = run_batch(_opts(folder, db, scripts=[script]))
     assert (second.analysed, second.rescored, second.skipped) == (0, 6, 0)
     with Store(db) as store:
@@ -475,8 +475,8 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
 
 
 def test_progress_eta_and_terminal_line():
-    from compliance.batch import BatchProgress
-    from compliance.cli_batch import _Progress
+    from compliance.batch.run import BatchProgress
+    from compliance.cli.batch import _Progress
 
     assert BatchProgress(done=0, total=10).eta is None
     assert BatchProgress(done=5, total=10, elapsed=10).eta == pytest.approx(10)

@@ -6,13 +6,13 @@ import shutil
 
 import pytest
 
-import compliance.batch as batch_mod
+import compliance.batch.run as batch_mod
 from click.testing import CliRunner
 
-from compliance.batch import BatchOptions, run_batch
+from compliance.batch.run import BatchOptions, run_batch
 from compliance.cli import cli
 from compliance.resources import default_script_path
-from compliance.store import Store
+from compliance.history.store import Store
 
 from .conftest import FIXTURES, ROOT
 

@@ -13,16 +13,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from compliance import meaning
-from compliance.batch import BatchOptions, run_batch
+from compliance.scoring import embeddings as meaning
+from compliance.batch.run import BatchOptions, run_batch
 from compliance.cli import cli
-from compliance.match import MatchOptions, check_connected, score_call
-from compliance.meaning import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
+from compliance.scoring.score import MatchOptions, check_connected, score_call
+from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
 from compliance.reports import build_call_page
-from compliance.result import CallRecord, Found
-from compliance.script import load_script
-from compliance.store import Store
-from compliance.transcript import parse_text_transcript
+from compliance.scoring.result import CallRecord, Found
+from compliance.scoring.script import load_script
+from compliance.history.store import Store
+from compliance.scoring.transcript import parse_text_transcript
 
 from .conftest import ROOT
 

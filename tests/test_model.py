@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compliance import model as model_mod
+from compliance.speech import model as model_mod
 from compliance.cli import cli
 from compliance.errors import ModelError
-from compliance.model import (EXPECTED_SHA256, MODEL_BIN_SIZE, assemble_default_model, cache_root, is_intact,
+from compliance.speech.model import (EXPECTED_SHA256, MODEL_BIN_SIZE, assemble_default_model, cache_root, is_intact,
                               model_parts)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def test_damaged_model_is_rebuilt(tmp_path, damage):
 
 @needs_parts
 def test_concurrent_assembly_both_succeed(tmp_path):
-    code = ("import sys; from pathlib import Path; from compliance.model import assemble_default_model as a; "
+    code = ("import sys; from pathlib import Path; from compliance.speech.model import assemble_default_model as a; "
             "print(a(Path(sys.argv[1])))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -123,7 +123,7 @@ def test_cli_without_model_is_one_error_line(tmp_path, monkeypatch):
 def test_device_auto(monkeypatch, cuda_devices, expected):
     import ctranslate2
 
-    from compliance.transcribe import TranscribeOptions, _device
+    from compliance.speech.transcribe import TranscribeOptions, _device
 
     monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: cuda_devices)
     assert _device(TranscribeOptions()) == expected
@@ -131,7 +131,7 @@ def test_device_auto(monkeypatch, cuda_devices, expected):
 
 
 def test_model_names_resolve(tmp_path):
-    from compliance.transcribe import _resolve_model
+    from compliance.speech.transcribe import _resolve_model
 
     with pytest.raises(ModelError, match="no such model folder"):
         _resolve_model(str(tmp_path / "missing"))
@@ -146,7 +146,7 @@ def test_model_names_resolve(tmp_path):
 
 
 def test_unloadable_model_folder_is_a_model_error(tmp_path):
-    from compliance.transcribe import TranscribeOptions, load_model
+    from compliance.speech.transcribe import TranscribeOptions, load_model
 
     (tmp_path / "model.bin").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot load speech model"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from compliance.errors import ComplianceError
-from compliance.readiness import assess_readiness
-from compliance.result import CallRecord, CallResult, StageResult
+from compliance.history.readiness import assess_readiness
+from compliance.scoring.result import CallRecord, CallResult, StageResult
 
 STAGES = ("greeting", "needs", "offer", "farewell")
 

@@ -9,21 +9,20 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from compliance import reports
 from compliance.reports import evidence
 from compliance.reports import write as report_write
 from compliance.cli import cli
 from compliance.errors import ReportError
-from compliance.i18n import CATALOGUE, LANGUAGES, Translator
-from compliance.readiness import Readiness, assess_readiness
+from compliance.reports.i18n import CATALOGUE, LANGUAGES, Translator
+from compliance.history.readiness import Readiness, assess_readiness
 from compliance.reports import (build_call_page, build_manager_page, build_team_page, diff_words, make_environment,
                                 render_call_page, write_reports, write_reports_from_store)
 from compliance.resources import resource_dir
-from compliance.result import CallRecord
-from compliance.script import load_script
-from compliance.slug import slugify, unique_slugs
-from compliance.store import CallMeta, Failure, Store
-from compliance.transcript import Segment, load_transcript
+from compliance.scoring.result import CallRecord
+from compliance.scoring.script import load_script
+from compliance.text.slug import slugify, unique_slugs
+from compliance.history.store import CallMeta, Failure, Store
+from compliance.scoring.transcript import Segment, load_transcript
 from tests.test_reports_sample import make_call, sample_records
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -179,7 +178,7 @@ def test_multi_turn_match_is_highlighted_in_each_turn():
 
 def test_reports_of_calls_scored_by_the_real_matcher(tmp_path, default_script):
     """Every line the real matcher found is highlighted in the transcript and linked from its stage."""
-    from compliance.match import score_call
+    from compliance.scoring.score import score_call
 
     files = sorted((Path(__file__).parent / "fixtures" / "calls").glob("*.txt"))
     assert files
@@ -333,7 +332,7 @@ GOLDEN_PAGES = {
 }
 
 
-# Fixed readiness, so the goldens do not move when compliance.readiness words its reasons differently.
+# Fixed readiness, so the goldens do not move when compliance.history.readiness words its reasons differently.
 READINESS = {
     "ivanova": Readiness(manager="ivanova", level="newcomer", ready=False, window=20, calls_considered=4,
                          share_in_band=0.75, mean_adherence=93.5, stage_presence={"greeting": 1.0, "payment_timing": 0.75},

@@ -12,9 +12,9 @@ from typing import Optional, Sequence
 from rapidfuzz import fuzz
 
 from compliance.resources import default_script_path
-from compliance.result import CallRecord, CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
-from compliance.script import SalesScript, load_script
-from compliance.transcript import Segment, TalkMetrics, Transcript
+from compliance.scoring.result import CallRecord, CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
+from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
 
 CLIENT_NAMES = ("Ольга", "Андрей", "Светлана", "Игорь", "Наталья", "Дмитрий")
 CLIENT_REPLIES = {

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from compliance import store as store_mod
+from compliance.history import store as store_mod
 from compliance.errors import StoreError
-from compliance.result import CallRecord, CallResult, ForbiddenHit, LineResult, StageResult
-from compliance.store import CallMeta, Failure, ManagerRow, Store, schema_version
-from compliance.transcript import Segment, TalkMetrics, Transcript
+from compliance.scoring.result import CallRecord, CallResult, ForbiddenHit, LineResult, StageResult
+from compliance.history.store import CallMeta, Failure, ManagerRow, Store, schema_version
+from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
 
 
 def _record(i: int, manager: str = "ivanova", date: str = "2026-11-27", connected: bool = True) -> CallRecord:

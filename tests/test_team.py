@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from compliance.cli import cli
-from compliance.team import TeamError, load_team, set_level
+from compliance.history.roster import TeamError, load_team, set_level
 
 from .conftest import ROOT
 

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from compliance import transcribe as tx
+from compliance.speech import transcribe as tx
 from compliance.cli import cli
-from compliance.match import score_call
-from compliance.transcribe import TranscribeOptions, load_model, transcribe_file
+from compliance.scoring.score import score_call
+from compliance.speech.transcribe import TranscribeOptions, load_model, transcribe_file
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def transcripts(env, default_script_module):
 @pytest.fixture(scope="module")
 def default_script_module():
     from compliance.resources import default_script_path
-    from compliance.script import load_script
+    from compliance.scoring.script import load_script
 
     return load_script(default_script_path())
 

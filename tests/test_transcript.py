@@ -6,7 +6,7 @@ import json
 import pytest
 
 from compliance.errors import TranscriptError
-from compliance.transcript import load_transcript, parse_text_transcript
+from compliance.scoring.transcript import load_transcript, parse_text_transcript
 
 
 def test_text_prefixes_and_continuations():

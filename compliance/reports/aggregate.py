@@ -5,9 +5,9 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from ..history import DAILY_TARGET
-from ..result import CallRecord
-from ..script import SalesScript
+from compliance.history.daily import DAILY_TARGET
+from compliance.scoring.result import CallRecord
+from compliance.scoring.script import SalesScript
 from .charts import _delta, build_daily_chart, build_sparkline, build_trend_chart
 from .common import _chronological, _connected, _date, _mean, _ordered_stages, _script_map, _share_in_band, _stage_titles
 from .views import CallRow, DayGroup, Failure, LineRate, ManagerPage, PeriodStats, PhraseCount, ReadinessView, StageRate, TeamPage, TeamRow
@@ -113,7 +113,7 @@ def _forbidden_counts(records: Sequence[CallRecord]) -> list[PhraseCount]:
 
 
 def _readiness_view(readiness: Any, titles: Mapping[str, str], min_presence: float = 0.9) -> Optional[ReadinessView]:
-    """Plain view of a ``compliance.readiness.Readiness`` (read by attribute, so any same-shaped object works)."""
+    """Plain view of a ``compliance.history.readiness.Readiness`` (read by attribute, so any same-shaped object works)."""
     if readiness is None:
         return None
     level = getattr(readiness, "level", "") or ""

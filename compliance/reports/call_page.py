@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
-from ..result import CallRecord, CallResult, StageResult
-from ..script import SalesScript
-from ..transcript import Segment, Transcript
+from compliance.scoring.result import CallRecord, CallResult, StageResult
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment, Transcript
 from .common import _ordered_stages, _stage_titles, _verdict_of
 from .evidence import _context, _grade, _locate, _locate_in_turns, _pieces_with_marks, _script_pieces, _stored_spans, diff_words
 from .views import CallPage, ForbiddenView, LineView, OrderView, Piece, StageRef, StageView, TurnView

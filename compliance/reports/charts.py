@@ -5,8 +5,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Mapping, Optional, Sequence
 
-from ..history import DAILY_TARGET
-from ..result import CallRecord
+from compliance.history.daily import DAILY_TARGET
+from compliance.scoring.result import CallRecord
 from .common import _connected, _date
 from .views import Chart, ChartBar, ChartPoint
 

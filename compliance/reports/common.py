@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from ..result import CallRecord, CallResult, StageResult
-from ..script import SalesScript
+from compliance.scoring.result import CallRecord, CallResult, StageResult
+from compliance.scoring.script import SalesScript
 
 IN_BAND = ("within", "above")     # verdicts that meet the band (as readiness counts them)
 

@@ -6,8 +6,8 @@ import re
 from rapidfuzz import fuzz
 from typing import Optional, Sequence
 
-from ..result import LineResult
-from ..transcript import Segment
+from compliance.scoring.result import LineResult
+from compliance.scoring.transcript import Segment
 from .common import LINE_FAIR, LINE_GOOD, _fold
 from .views import Piece
 

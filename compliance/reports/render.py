@@ -6,11 +6,11 @@ import jinja2
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import __version__
-from ..errors import ReportError
-from ..history import DAILY_TARGET
-from ..i18n import LANGUAGES, Translator
-from ..resources import resource_dir
+from compliance import __version__
+from compliance.errors import ReportError
+from compliance.history.daily import DAILY_TARGET
+from compliance.reports.i18n import LANGUAGES, Translator
+from compliance.resources import resource_dir
 from .views import CallPage, ManagerPage, TeamPage
 
 def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *,

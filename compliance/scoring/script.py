@@ -10,7 +10,7 @@ from typing import Annotated, Optional, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ScriptError
+from compliance.errors import ScriptError
 
 PLACEHOLDERS = ("client", "manager", "company")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

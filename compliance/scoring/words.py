@@ -15,22 +15,21 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
-from .normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, iter_words,
-                        join_split, tokenize)
-from .result import ForbiddenHit, Found, Span
-from .scorer import CallText, LineEvidence, MatchOptions
-from .script import SalesScript
-from .transcript import Segment
+from compliance.text.normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, join_split, tokenize)
+from compliance.scoring.result import ForbiddenHit, Found, Span
+from compliance.resources import lexicon_path
+from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment
 
 _PLACEHOLDER = re.compile(r"\{(?:client|manager|company)\}")
-_CONCEPTS_FILE = Path(__file__).resolve().parent / "data" / "concepts.ru.yaml"
+_CONCEPTS_FILE = lexicon_path("concepts.ru.yaml")
 
 
 @lru_cache(maxsize=1)

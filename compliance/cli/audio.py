@@ -8,8 +8,9 @@ from typing import Any, Optional
 
 import click
 
-from .cli import cli, echo_results, level_option, load_script_or_fail, script_option
-from .errors import ComplianceError, ModelError
+from compliance.cli.app import cli
+from compliance.cli.options import echo_results, level_option, load_script_or_fail, script_option
+from compliance.errors import ComplianceError, ModelError
 
 
 def transcribe_options(func):
@@ -39,7 +40,7 @@ def transcribe_options(func):
 
 
 def _options(script, kwargs: dict[str, Any]):
-    from .transcribe import TranscribeOptions
+    from compliance.speech.transcribe import TranscribeOptions
 
     language = kwargs["language"] if kwargs["language"] is not None else script.language
     return TranscribeOptions(model=kwargs["model"], device=kwargs["device"], compute_type=kwargs["compute_type"],
@@ -49,7 +50,7 @@ def _options(script, kwargs: dict[str, Any]):
 
 def _transcribe_each(recordings: tuple[Path, ...], script, kwargs: dict[str, Any]):
     """Yield (path, transcript or None); a bad file is reported and skipped, a missing model stops all."""
-    from .transcribe import transcribe_file
+    from compliance.speech.transcribe import transcribe_file
 
     options = _options(script, kwargs)
     for path in recordings:
@@ -142,7 +143,7 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
 
     Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
     """
-    from .match import MatchOptions, score_call
+    from compliance.scoring.score import MatchOptions, score_call
 
     script = load_script_or_fail(script_path)
     script.band(level)

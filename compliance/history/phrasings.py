@@ -14,9 +14,9 @@ from typing import Optional
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .meaning import MODEL_ID, Embedder, load_embedder
-from .result import CallRecord, Found
-from .script import SalesScript
+from compliance.scoring.embeddings import MODEL_ID, Embedder, load_embedder
+from compliance.scoring.result import CallRecord, Found
+from compliance.scoring.script import SalesScript
 
 # Two sentences whose cosine reaches this say the same thing for a lead reading the list.
 GROUP_SIMILARITY = 0.93

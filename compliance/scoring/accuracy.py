@@ -18,12 +18,11 @@ from typing import Callable, Optional, Union
 import yaml
 from rapidfuzz import fuzz
 
-from .resources import default_script_path
-from .result import CallResult
-from .script import SalesScript, load_script
-from .transcript import Transcript, load_transcript
+from compliance.scoring.result import CallResult
+from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.transcript import Transcript, load_transcript
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"  # the checkout's labelled sets
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"  # the checkout's labelled sets
 CALLS_DIR = FIXTURES / "calls"
 LABELS_FILE = CALLS_DIR / "labels.yaml"
 
@@ -108,7 +107,7 @@ def load_labelled_calls(calls_dir: Path = CALLS_DIR) -> list[LabelledCall]:
     return calls
 
 
-def load_scorer(spec: str = "compliance.match:score_call") -> Scorer:
+def load_scorer(spec: str = "compliance.scoring.score:score_call") -> Scorer:
     """Import ``module:function``."""
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name or "score_call")
@@ -330,7 +329,7 @@ def _fmt(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def format_report(report: AccuracyReport, matcher: str = "compliance.match.score_call") -> str:
+def format_report(report: AccuracyReport, matcher: str = "compliance.scoring.score.score_call") -> str:
     """The confusion tables and the per-call findings as text."""
     connected = [c for c in report.calls if c.connected]
     labels = [c.present(s) for c in connected for s in report.stage_ids]
@@ -392,14 +391,14 @@ BLIND_DIR = FIXTURES / "calls_blind"
 
 def score_words_only(transcript: Transcript, script: SalesScript, level: str = "newcomer") -> CallResult:
     """The matcher without the meaning scorer: the comparison the blind report prints beside the full one."""
-    from .match import MatchOptions, score_call
+    from compliance.scoring.score import MatchOptions, score_call
 
     return score_call(transcript, script, level, MatchOptions(meaning=False))
 
 
 def load_blind_sets(root: Path = BLIND_DIR) -> list[tuple[SalesScript, list[LabelledCall]]]:
     """Each folder of the blind set with its script (``scripts_yaml/<folder>.ru.yaml``) and its calls."""
-    from .resources import resource_dir
+    from compliance.resources import resource_dir
 
     sets = []
     for folder in sorted(p for p in root.iterdir() if (p / "labels.yaml").is_file()):

@@ -12,14 +12,14 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .connection import VOICEMAIL_MARKERS, check_connected
-from .meaning import embedder_failure
-from .result import CallResult, Found, LineResult, OrderViolation, StageResult
-from .scorer import CallText, LineEvidence, LineScorer, MatchOptions
-from .script import SalesScript
-from .semantic import meaning_scorer
-from .transcript import Transcript
-from .words import WordScorer, forbidden_hits
+from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected
+from compliance.scoring.embeddings import embedder_failure
+from compliance.scoring.result import CallResult, Found, LineResult, OrderViolation, StageResult
+from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
+from compliance.scoring.script import SalesScript
+from compliance.scoring.semantic import meaning_scorer
+from compliance.scoring.transcript import Transcript
+from compliance.scoring.words import WordScorer, forbidden_hits
 
 __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call"]
 

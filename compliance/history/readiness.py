@@ -9,8 +9,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
-from .errors import ComplianceError
-from .result import CallRecord
+from compliance.errors import ComplianceError
+from compliance.scoring.result import CallRecord
 
 IN_BAND = ("within", "above")
 

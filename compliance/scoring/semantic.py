@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import yaml
 
-from .meaning import Embedder, Sentence, load_embedder, split_sentences
-from .result import Found, Span
-from .scorer import CallText, LineEvidence, MatchOptions
-from .script import SalesScript
-from .transcript import Segment
+from compliance.scoring.embeddings import Embedder, Sentence, load_embedder, split_sentences
+from compliance.scoring.result import Found, Span
+from compliance.resources import lexicon_path
+from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment
 
-_BACKGROUND_FILE = Path(__file__).resolve().parent / "data" / "background.ru.yaml"
+_BACKGROUND_FILE = lexicon_path("background.ru.yaml")
 # Placeholders become ordinary names, so that a line reads like something a person says.
 # A one-word sentence («Уложимся.», «Хорошо.») is too little to say which stage it belongs to.
 MIN_WORDS = 2

@@ -8,7 +8,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import TranscriptError
+from compliance.errors import TranscriptError
 
 Speaker = Literal["manager", "client", "unknown"]
 

@@ -20,7 +20,7 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ComplianceError
+from compliance.errors import ComplianceError
 
 Level = Literal["newcomer", "experienced"]
 LEVELS: tuple[str, ...] = ("newcomer", "experienced")

@@ -25,11 +25,11 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .audio import AUDIO_EXTENSIONS, SAMPLE_RATE, DecodedAudio, audio_hash, decode_audio
-from .errors import ModelError
-from .model import EXTRA_HINT, assemble_default_model, cache_root
-from .script import SalesScript
-from .transcript import Segment, TalkMetrics, Transcript, Word
+from compliance.speech.decode import AUDIO_EXTENSIONS, SAMPLE_RATE, DecodedAudio, audio_hash, decode_audio
+from compliance.errors import ModelError
+from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, Word
 
 __all__ = ["AUDIO_EXTENSIONS", "TranscribeOptions", "audio_hash", "load_model", "transcribe_file",
            "default_cache_dir"]
@@ -550,7 +550,7 @@ _SIDES = ("левый", "правый")
 
 def _channel_fit(channel: list[Segment], script: SalesScript) -> float:
     """How well one channel's speech alone follows the script (-1: no speech, or an answering machine)."""
-    from .match import MatchOptions, score_call
+    from compliance.scoring.score import MatchOptions, score_call
 
     if not channel:
         return -1.0

@@ -22,15 +22,15 @@ from typing import Any, Callable, Iterable, Optional
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
-from .errors import ComplianceError, ScriptError
-from .history import DAILY_TARGET
-from .resources import default_script_path, resource_dir
-from .result import CallRecord, CallResult
-from .script import SalesScript, load_script
-from .store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
-from .team import Manager, Team, load_team
-from .transcript import Transcript, load_transcript
+from compliance.history.attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
+from compliance.errors import ComplianceError, ScriptError
+from compliance.history.daily import DAILY_TARGET
+from compliance.resources import default_script_path, resource_dir
+from compliance.scoring.result import CallRecord, CallResult
+from compliance.scoring.script import SalesScript, load_script
+from compliance.history.store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
+from compliance.history.roster import Manager, Team, load_team
+from compliance.scoring.transcript import Transcript, load_transcript
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
@@ -38,9 +38,9 @@ EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
 
 def _audio_extensions() -> frozenset[str]:
     try:
-        from .transcribe import AUDIO_EXTENSIONS
+        from compliance.speech.transcribe import AUDIO_EXTENSIONS
     except ImportError:  # transcription not installed/available: still pick recordings up (and fail them clearly)
-        from .audio import AUDIO_EXTENSIONS
+        from compliance.speech.decode import AUDIO_EXTENSIONS
     return frozenset(e.lower() for e in AUDIO_EXTENSIONS)
 
 
@@ -283,8 +283,8 @@ class _Job:
 
 
 def _score_key(job: _Job, script_key: str) -> str:
-    from .match import SCORER_VERSION
-    from .meaning import load_embedder
+    from compliance.scoring.score import SCORER_VERSION
+    from compliance.scoring.embeddings import load_embedder
 
     # A new scorer, or the meaning model becoming available (or not), re-scores stored calls: cheap, from
     # the stored transcript.
@@ -327,7 +327,7 @@ class _Transcription:
     @property
     def options(self) -> Any:
         if self._options is None:
-            from .transcribe import TranscribeOptions
+            from compliance.speech.transcribe import TranscribeOptions
 
             fields = TranscribeOptions.model_fields
             try:
@@ -364,7 +364,7 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
     _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
                   options=None)
     if options_json is not None:
-        from .transcribe import TranscribeOptions, load_model
+        from compliance.speech.transcribe import TranscribeOptions, load_model
 
         options = TranscribeOptions.model_validate_json(options_json)
         _STATE.update(options=options, model=load_model(options))
@@ -399,7 +399,7 @@ class _Done:
 
 def _call_vectors(transcript: Transcript) -> bytes:
     """The sentence embeddings the meaning scorer made for this call, packed for the parent to store."""
-    from .meaning import load_embedder, pack_vectors, transcript_sentences
+    from compliance.scoring.embeddings import load_embedder, pack_vectors, transcript_sentences
 
     embedder = load_embedder()
     return pack_vectors(embedder.known(transcript_sentences(transcript.segments))) if embedder else b""
@@ -407,18 +407,18 @@ def _call_vectors(transcript: Transcript) -> bytes:
 
 def _work(task: _Task) -> _Done:
     if task.vectors:
-        from .meaning import load_embedder, unpack_vectors
+        from compliance.scoring.embeddings import load_embedder, unpack_vectors
 
         embedder = load_embedder()
         if embedder is not None:
             embedder.remember(unpack_vectors(task.vectors))
     try:
-        from .match import choose_script, score_call
+        from compliance.scoring.score import choose_script, score_call
 
         if task.stored is not None:
             transcript = Transcript.model_validate_json(task.stored)
         elif task.kind == "audio":
-            from .transcribe import transcribe_file
+            from compliance.speech.transcribe import transcribe_file
 
             scripts = _STATE["scripts"]
             # The script also tells which channel of a stereo recording is the manager's.
@@ -580,7 +580,7 @@ class _Run:
 
     def _stored_vectors(self, stored: Optional[str]) -> bytes:
         """The stored embeddings of a stored transcript's sentences: a re-score then embeds only new text."""
-        from .meaning import MODEL_ID, pack_vectors, transcript_sentences
+        from compliance.scoring.embeddings import MODEL_ID, pack_vectors, transcript_sentences
 
         if not stored:
             return b""
@@ -619,7 +619,7 @@ class _Run:
             self.saved_scripts.add(done.script)
         outcome = "rescored" if job.action == "rescore" else "analysed"
         if done.vectors:
-            from .meaning import MODEL_ID, unpack_vectors
+            from compliance.scoring.embeddings import MODEL_ID, unpack_vectors
 
             self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
@@ -837,7 +837,7 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
 
 def team_readiness(store: Store, team: Optional[Team], manager: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """Readiness of every manager in the roster and the history (or of one), by manager key."""
-    from .readiness import assess_readiness
+    from compliance.history.readiness import assess_readiness
 
     keys = {m.id for m in store.managers()} | set(team.managers if team else ()) | \
         {r.manager for r in store.calls(with_transcripts=False)}
@@ -859,7 +859,7 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     """Write the HTML report set for the whole history after a batch; returns the index path."""
     # ---- REPORTS HOOK: the reports helper's compliance.reports.write_reports is called here. ----
     try:
-        from .reports import write_reports
+        from compliance.reports import write_reports
     except ImportError:
         summary.notes.append("reports: compliance.reports is not available; no HTML written")
         return None

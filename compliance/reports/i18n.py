@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from typing import Optional
 
-from .errors import ReportError
+from compliance.errors import ReportError
 
 LANGUAGES = ("ru", "en")
 

@@ -12,9 +12,9 @@ from typing import Optional, Protocol
 
 from pydantic import BaseModel, Field
 
-from .result import Found, Span
-from .script import SalesScript
-from .transcript import Segment
+from compliance.scoring.result import Found, Span
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment
 
 
 class MatchOptions(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
-from .transcript import TalkMetrics
+from compliance.scoring.transcript import TalkMetrics
 
 Verdict = Literal["below", "within", "above"]
 
@@ -124,6 +124,6 @@ class CallRecord(BaseModel):
     analysed_at: Optional[str] = None
 
 
-from .transcript import Transcript  # noqa: E402  (forward reference above)
+from compliance.scoring.transcript import Transcript  # noqa: E402  (forward reference above)
 
 CallRecord.model_rebuild()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .errors import AudioError
+from compliance.errors import AudioError
 
 SAMPLE_RATE = 16000
 # Recorder, messenger and browser formats that batch mode picks up from a folder.

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 from pydantic import BaseModel, Field
 
-from .errors import StoreError
-from .result import CallRecord, CallResult
-from .transcript import Transcript
+from compliance.errors import StoreError
+from compliance.scoring.result import CallRecord, CallResult
+from compliance.scoring.transcript import Transcript
 
 DEFAULT_DB = "compliance.db"
 BUSY_TIMEOUT_MS = 60_000
@@ -445,7 +445,7 @@ class Store:
         """Stored vectors of these sentences (those never embedded are missing)."""
         import numpy as np
 
-        from .meaning import text_key
+        from compliance.scoring.embeddings import text_key
 
         wanted = {text_key(t): t for t in texts}
         found: dict[str, np.ndarray] = {}
@@ -463,7 +463,7 @@ class Store:
         """Keep sentence vectors for later re-scoring (existing ones are left as they are)."""
         import numpy as np
 
-        from .meaning import text_key
+        from compliance.scoring.embeddings import text_key
 
         if not vectors:
             return

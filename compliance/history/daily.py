@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .result import CallRecord
-from .store import Store
+from compliance.scoring.result import CallRecord
+from compliance.history.store import Store
 
 DAILY_TARGET = (30, 40)
 EXPORT_FORMATS = ("csv", "json")

@@ -18,8 +18,8 @@ from typing import Iterable, Optional
 
 from pydantic import BaseModel, Field
 
-from .errors import ComplianceError
-from .team import normalize_manager_key
+from compliance.errors import ComplianceError
+from compliance.history.roster import normalize_manager_key
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
 #   2026-11-27_10-31-02_ivanova_380991234567.mp3     20261127_103102_ivanova.wav

@@ -1,0 +1,11 @@
+"""The command line: one module per command group; each parses options, calls one core function, prints.
+
+``app`` holds the group; ``options`` what several commands share; the others register their commands on the
+group when imported here.
+"""
+from __future__ import annotations
+
+from compliance.cli import audio, batch, history, report, score, script, team  # noqa: F401 - they register
+from compliance.cli.app import cli, main
+
+__all__ = ["cli", "main"]

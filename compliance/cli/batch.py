@@ -1,0 +1,164 @@
+"""`compliance batch`: a day's folder of recordings and transcripts into the history and reports."""
+from __future__ import annotations
+
+import click
+import json
+import os
+import sys
+from compliance.cli.app import cli
+from compliance.errors import ComplianceError
+from pathlib import Path
+from typing import Optional
+
+from .options import db_option, resolve_team_path, team_option
+
+VERDICT_RU = {"below": "ниже коридора", "within": "в коридоре", "above": "выше коридора", None: ""}
+
+
+OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пересчитан", "skipped": "без изменений",
+              "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, plain lines otherwise (both on stderr)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.width = 0
+
+    def __call__(self, p) -> None:
+        if self.tty:
+            filled = int(24 * p.done / p.total) if p.total else 24
+            audio = f" · аудио {p.audio_done / 60:.1f}/{p.audio_total / 60:.1f} мин" if p.audio_total else ""
+            eta = f" · осталось ~{_clock(p.eta)}" if p.eta is not None and p.done < p.total else ""
+            line = f"[{'#' * filled}{'.' * (24 - filled)}] {p.done}/{p.total} звонков{audio}{eta}"
+            pad = max(0, self.width - len(line))
+            self.width = len(line)
+            click.echo("\r" + line + " " * pad, err=True, nl=False)
+            if p.done == p.total:
+                click.echo("", err=True)
+        elif p.file:
+            click.echo(f"{p.done}/{p.total} {OUTCOME_RU.get(p.outcome, p.outcome)}: {p.file}", err=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _shown(path: str) -> str:
+    """A path relative to the current folder when it is under it (shorter to read)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _echo_summary(summary) -> None:
+    s = summary
+    click.echo(
+        f"Готово за {s.elapsed:.1f} с: проанализировано {s.analysed}, пересчитано {s.rescored}, "
+        f"без изменений {s.skipped}, не дозвонились {s.not_connected}, ошибок {s.failed}"
+        + (f", дубликатов {s.duplicates}" if s.duplicates else "")
+    )
+    if s.failures:
+        click.echo("Не обработаны:")
+        for f in s.failures:
+            click.echo(f"  {_shown(f.file)}: {f.reason}")
+    if s.unknown_managers:
+        click.echo("Нет в составе команды (оценены как новички): " + ", ".join(s.unknown_managers))
+    if s.kpi:
+        click.echo("Дозвоны за день (цель 30–40):")
+        for k in s.kpi:
+            mark = {"below": "ниже цели", "within": "в цели", "above": "выше цели"}[k.status]
+            click.echo(f"  {k.date}  {k.manager_name or k.manager:<20} {k.connected:>3} из {k.calls:<3} {mark}")
+    for note in s.notes:
+        click.echo(f"Примечание: {note}")
+    if s.reports:
+        click.echo(f"Отчёты: {s.reports}")
+    if s.reports_error:
+        click.echo(f"Отчёты не записаны: {s.reports_error}", err=True)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the HTML reports here after the batch.")
+@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Sales script YAML; repeat for several (each call gets the best-matching one). "
+                   "Default: the bundled script.")
+@team_option
+@db_option
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Transcription processes (default: one per core).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV with file,manager,date[,script,level] rows; wins over folders and names.")
+@click.option("--pattern", "patterns", multiple=True,
+              help="Filename regex with named groups manager, date, time, phone (repeatable). "
+                   "Default covers names like 2026-11-27_10-31-02_ivanova_380991234567.mp3.")
+@click.option("--date", "default_date", default=None,
+              help="Date (YYYY-MM-DD) for files whose date is nowhere in the manifest, folders or name.")
+@click.option("--model", default=None,
+              help="Whisper model: a faster-whisper size name, a hub id, or a local CTranslate2 folder "
+                   "(default: the bundled base model).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="auto (default): CUDA when a GPU is present, else CPU.")
+@click.option("--compute-type", default=None, help="auto (default): float16 on CUDA, int8 on CPU.")
+@click.option("--threads", type=click.IntRange(min=0), default=0,
+              help="CPU threads per worker (0: cores / workers).")
+@click.option("--language", default=None, help="Language of the calls (default: ru).")
+@click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default=None,
+              help="Stereo: the manager's channel (default auto: the one closer to the script).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts).")
+@click.option("--copy-audio", is_flag=True,
+              help="With --out: copy the recordings into each manager's report folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
+          workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
+          model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
+          language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], copy_audio: bool,
+          as_json: bool) -> None:
+    """Analyse every recording and transcript under FOLDER (recursively) into the history.
+
+    Manager and date come from --manifest, else the folders (DATE/MANAGER/… or MANAGER/DATE/…),
+    else the file name. Unchanged files are skipped; after a script edit calls are re-scored from
+    stored transcripts. Safe to interrupt and rerun. Exit status: 0 all analysed, 3 some files
+    failed (listed), 1 a bad option.
+
+    Example: compliance batch samples/day --team samples/team.yaml --out reports
+    """
+    from compliance.history.attribution import parse_date
+    from compliance.batch.run import BatchOptions, run_batch
+
+    if default_date and not parse_date(default_date):
+        raise click.UsageError(f"--date {default_date!r} is not a date (use YYYY-MM-DD)")
+    if out_dir and Path(db).absolute().is_relative_to(out_dir.absolute()):
+        raise click.UsageError(f"--db {db}: the history database cannot live inside the report folder --out "
+                               f"{out_dir} (it is replaced on every run); use e.g. --db compliance.db")
+    options = BatchOptions(
+        folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
+        patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
+        workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio,
+        transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
+                    "language": language, "manager_channel": manager_channel},
+    )
+    try:
+        summary = run_batch(options, progress=None if as_json else _Progress())
+    except ComplianceError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        click.echo("\nПрервано. Готовые звонки сохранены; запустите ту же команду ещё раз, чтобы продолжить.",
+                   err=True)
+        if getattr(exc, "pool_terminated", False):
+            # The killed workers' pool cannot be joined (see batch._terminate): leave now, nothing is unsaved.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
+    else:
+        _echo_summary(summary)
+    sys.exit(summary.exit_code)

@@ -1,0 +1,128 @@
+"""`compliance readiness`, `daily`, `export`: what the stored history says."""
+from __future__ import annotations
+
+import click
+import datetime as dt
+import json
+import os
+import sys
+from compliance.cli.app import cli
+from pathlib import Path
+from typing import Optional
+
+from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+
+def _format_readiness(r) -> str:
+    who = f"{r.manager_name} ({r.manager})" if r.manager_name else r.manager
+    if r.level == "newcomer":
+        state = {True: "ГОТОВ к общей структуре", False: "пока не готов", None: "недостаточно данных"}[r.ready]
+    else:
+        state = "на проверку" if r.flagged_for_review else "в норме"
+    mean = f"{r.mean_adherence:.1f} %" if r.mean_adherence is not None else "—"
+    lines = [f"{who} — {r.level}: {state}",
+             f"  звонков в окне: {r.calls_considered} из {r.window}; в коридоре: {r.share_in_band * 100:.0f} %; "
+             f"среднее соответствие: {mean}"]
+    if r.stage_presence:
+        weakest = ", ".join(f"{s} {r.stage_presence[s] * 100:.0f} %" for s in r.weakest_stages)
+        lines.append(f"  слабые этапы: {weakest}")
+    for reason in r.reasons:
+        lines.append(f"  - {reason}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("manager", required=False)
+@db_option
+@team_option
+@click.option("--window", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Last N connected calls to judge on.")
+@click.option("--min-share", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="Share of calls that must meet the band.")
+@click.option("--min-stage-presence", type=click.FloatRange(0, 1), default=0.9, show_default=True,
+              help="Share of calls in which every required stage must be present.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per manager.")
+def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], window: int, min_share: float,
+              min_stage_presence: float, as_json: bool) -> None:
+    """Who is ready for the general structure; which experienced managers need a review.
+
+    Example: compliance readiness ivanova --team samples/team.yaml
+    """
+    from compliance.batch.run import team_readiness
+    from compliance.history.roster import normalize_manager_key
+
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    with open_store(db) as store:
+        key = normalize_manager_key(manager) if manager else None
+        if key and not (roster and roster.get(key)) and not store.calls(manager=key, with_transcripts=False):
+            raise click.ClickException(f"no manager {manager!r} in the roster or the history")
+        results = team_readiness(store, roster, key, window=window, min_share=min_share,
+                                 min_stage_presence=min_stage_presence)
+    for i, r in enumerate(results.values()):
+        if as_json:
+            click.echo(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            click.echo(("\n" if i else "") + _format_readiness(r))
+
+
+@cli.command()
+@click.argument("manager")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day (default: today).")
+@click.option("--sales-sum", type=click.FloatRange(min=0), default=0, help="Sales sum, грн.")
+@click.option("--sales-count", type=click.IntRange(min=0), default=0, help="Number of sales.")
+@db_option
+def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_count: int, db: Path) -> None:
+    """Print the manager's daily report; connected calls are counted from the recordings.
+
+    Example: compliance daily ivanova --date 2026-11-27 --sales-sum 15000 --sales-count 2
+    """
+    from compliance.history.daily import daily_report
+    from compliance.history.roster import normalize_manager_key
+
+    with open_store(db) as store:
+        report = daily_report(store, normalize_manager_key(manager), day.date() if day else None,
+                              sales_sum=sales_sum, sales_count=sales_count)
+    click.echo(report.text())
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="From this date.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Up to this date.")
+@click.option("--manager", default=None, help="Only this manager.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")
+@db_option
+def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
+           output: Optional[Path], db: Path) -> None:
+    """Export stored calls, one row per call (CSV is UTF-8 with BOM: paste/import into Google Sheets).
+
+    Example: compliance export --format csv --since 2026-11-01 -o calls.csv
+    """
+    from compliance.history.daily import render_export
+    from compliance.history.roster import normalize_manager_key
+
+    with open_store(db) as store:
+        records = store.calls(since=since.date() if since else None, until=until.date() if until else None,
+                              manager=normalize_manager_key(manager) if manager else None, with_transcripts=False)
+    text = render_export(records, fmt)
+    data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    _write_atomic(output, data)
+    click.echo(f"{len(records)} звонков → {output}", err=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

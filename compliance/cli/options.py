@@ -1,0 +1,156 @@
+"""What several commands share: options, loading a script for a command, printing a scored call."""
+from __future__ import annotations
+
+import click
+import json
+from compliance.errors import ScriptError
+from compliance.resources import default_script_path
+from compliance.scoring.result import CallResult
+from pathlib import Path
+from compliance.errors import ComplianceError
+from typing import Optional
+
+
+LEVELS = ("newcomer", "experienced")
+
+
+LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
+
+
+FOUND_WORDS = {"verbatim": "по скрипту", "meaning": "своими словами", "cue": "своими словами (маркер)"}
+
+
+VERDICT_WORDS = {
+    "below": "ниже коридора",
+    "within": "в коридоре",
+    "above": "выше коридора",
+}
+
+
+def script_option(func):
+    return click.option(
+        "--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Sales script YAML (default: the bundled sales_call.ru.yaml).",
+    )(func)
+
+
+def level_option(func):
+    return click.option(
+        "--level", type=click.Choice(LEVELS), default="newcomer", show_default=True,
+        help="The manager's level: sets the expected adherence band.",
+    )(func)
+
+
+def load_script_or_fail(path: Path | None):
+    """Load a script for a command, turning problems into one ``Error:`` message."""
+    from compliance.scoring.script import load_script
+
+    try:
+        return load_script(path or default_script_path())
+    except ScriptError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _mark(ok: bool) -> str:
+    return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
+
+
+def format_result(result: CallResult) -> str:
+    """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
+    out: list[str] = []
+    head = result.file or "call"
+    who = f"менеджер {result.manager}, " if result.manager else ""
+    level = LEVEL_WORDS.get(result.level, result.level)
+    out.append(click.style(head, bold=True) + f"  ({who}скрипт {result.script_id}, уровень: {level})")
+    for note in result.notes:
+        out.append(f"  примечание: {note}")
+    if not result.connected:
+        out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — звонок не оценивается")
+        return "\n".join(out)
+    for stage in result.stages:
+        if not stage.applies:
+            state = "не применимо" if stage.required else "не звучал (необязательный)"
+            out.append(f"  - {stage.id:<16} {state}")
+            continue
+        req = "" if stage.required else " (необязательный)"
+        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}")
+        for line in stage.lines:
+            when = f" @{line.start:.1f}s" if line.start is not None else ""
+            said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
+            how = FOUND_WORDS.get(line.found.value, "")
+            out.append(f"      {line.similarity:5.1f}  {line.text}{said}{f'  [{how}]' if how else ''}")
+    for v in result.order_violations:
+        out.append(f"  порядок: {v.message}")
+    for hit in result.forbidden:
+        when = f" @{hit.start:.1f}s" if hit.start is not None else ""
+        out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
+    band = f"{result.band[0]:g}–{result.band[1]:g} %"
+    verdict = VERDICT_WORDS.get(result.verdict or "", "")
+    structure = f"{result.structure:.0f} %" if result.structure is not None else "—"
+    if not result.meaning_checked:
+        structure += " (смысл не проверен)"
+    out.append(
+        f"  Структура (этапы по смыслу): {structure}   Соответствие скрипту: {result.adherence:.1f} % "
+        f"(формулировки)   покрытие этапов: {result.coverage:.0f} %   коридор ({level}): {band} → {verdict}"
+    )
+    return "\n".join(out)
+
+
+def echo_results(results: list[CallResult], as_json: bool) -> None:
+    """Print results as a table, or one JSON object per line (with a ``file`` field)."""
+    for i, result in enumerate(results):
+        if as_json:
+            click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            if i:
+                click.echo()
+            click.echo(format_result(result))
+
+
+DEFAULT_DB = Path("compliance.db")
+
+
+DEFAULT_TEAM = Path("team.yaml")
+
+
+def db_option(func):
+    """``--db``: the history database."""
+    return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+                        show_default=True, help="History database (SQLite).")(func)
+
+
+def team_option(func):
+    """``--team``: the roster file."""
+    return click.option("--team", "team_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Team roster YAML (default: ./team.yaml when it exists).")(func)
+
+
+def resolve_team_path(given: Optional[Path]) -> Optional[Path]:
+    """The roster given, else ./team.yaml when there is one."""
+    if given is not None:
+        return given
+    return DEFAULT_TEAM if DEFAULT_TEAM.is_file() else None
+
+
+def open_store(db: Path, must_exist: bool = True):
+    """Open the history for a command, turning problems into one ``Error:`` line."""
+    from compliance.history.store import Store
+
+    if must_exist and not db.exists():
+        raise click.ClickException(f"{db}: no history yet; run `compliance batch FOLDER --db {db}` first")
+    try:
+        return Store(db)
+    except ComplianceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def load_team_or_fail(path: Optional[Path]):
+    """Load the roster for a command (None without one), turning problems into one ``Error:`` line."""
+    from compliance.history.roster import load_team
+
+    if path is None:
+        return None
+    try:
+        return load_team(path)
+    except ComplianceError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,40 @@
+"""`compliance score`: transcripts against a script."""
+from __future__ import annotations
+
+import click
+import sys
+from compliance.errors import ComplianceError
+from pathlib import Path
+
+from .app import cli
+from .options import echo_results, level_option, load_script_or_fail, script_option
+
+@cli.command()
+@click.argument("transcripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@script_option
+@level_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call (JSON Lines).")
+def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, as_json: bool) -> None:
+    """Score transcripts (.txt with М:/К: lines, or .json) against a sales script.
+
+    Example: compliance score call.txt --script scripts_yaml/sales_call.ru.yaml --level newcomer
+    """
+    from compliance.scoring.score import score_call
+    from compliance.scoring.transcript import load_transcript
+
+    script = load_script_or_fail(script_path)
+    script.band(level)
+    failures = []
+    results = []
+    for path in transcripts:
+        try:
+            result = score_call(load_transcript(path), script, level)
+        except ComplianceError as exc:
+            failures.append(str(exc))
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        result.file = str(path)
+        results.append(result)
+        echo_results([result], as_json)
+    if failures:
+        sys.exit(1)

@@ -1,0 +1,95 @@
+"""`compliance script`: check scripts, print their schema, mine how managers really say each line."""
+from __future__ import annotations
+
+import click
+import json
+import sys
+from compliance.resources import default_script_path
+from pathlib import Path
+
+from .app import cli
+from .options import db_option
+
+@cli.group()
+def script() -> None:
+    """Check sales scripts and print their schema."""
+
+
+@script.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def script_check(files: tuple[Path, ...]) -> None:
+    """Validate script files: one line per problem (file:line: field: message).
+
+    With no FILE, checks the bundled default script.
+
+    Example: compliance script check scripts_yaml/sales_call.ru.yaml
+    """
+    from compliance.scoring.script import check_script_file
+
+    bad = False
+    for path in files or (default_script_path(),):
+        loaded, problems = check_script_file(path)
+        for problem in problems:
+            click.echo(str(problem))
+        if problems:
+            bad = True
+        else:
+            n_lines = sum(len(s.lines) for s in loaded.stages)
+            click.echo(f"{path}: ok ({loaded.id}: {len(loaded.stages)} stages, {n_lines} lines)")
+    if bad:
+        sys.exit(1)
+
+
+@script.command("schema")
+def script_schema_cmd() -> None:
+    """Print the JSON Schema of script files (for editor autocompletion).
+
+    Example: compliance script schema > sales-script.schema.json
+    """
+    from compliance.scoring.script import script_schema
+
+    click.echo(json.dumps(script_schema(), ensure_ascii=False, indent=2))
+
+
+@script.command("phrasings")
+@db_option
+@click.option("--script", "script_id", default=None, help="Script id (default: every script in the history).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls from this date.")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Groups shown per line.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per script.")
+def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: bool) -> None:
+    """How managers really say each script line: their sentences that matched it by meaning, grouped.
+
+    Lines nobody says in any form come first; the biggest groups are candidates for the line's examples:.
+
+    Example: compliance script phrasings --db compliance.db --script sales_call --since 2026-11-01
+    """
+    from compliance.cli.options import open_store  # noqa: I001
+    from compliance.history.phrasings import mine_phrasings, stored_vectors_for
+    from compliance.scoring.script import SalesScript
+
+    with open_store(db) as store:
+        versions = store.latest_scripts()
+        if script_id is not None and script_id not in versions:
+            known = ", ".join(sorted(versions)) or "none"
+            raise click.ClickException(f"{db}: no calls scored against script {script_id!r} (known: {known})")
+        records = store.calls(since=since.date() if since else None, with_transcripts=False)
+        vectors = stored_vectors_for(records, store)
+    for sid in [script_id] if script_id else sorted(versions):
+        mined = mine_phrasings(records, SalesScript.model_validate_json(versions[sid]),
+                               since=since.date() if since else None, vectors=vectors)
+        if as_json:
+            click.echo(json.dumps(mined.model_dump(mode="json"), ensure_ascii=False))
+            continue
+        click.echo(click.style(f"{mined.script_id}: {mined.script_title}", bold=True) + f"  ({mined.calls} звонков)")
+        if not mined.meaning_checked:
+            click.echo("  смысл не проверен: модель смысла не загрузилась, фразы сгруппированы только по тексту")
+        for line in mined.lines:
+            flag = click.style("никто не говорит", fg="red") if line.never_said else \
+                f"по скрипту {line.verbatim}, своими словами {line.own_words} из {line.calls}"
+            click.echo(f"  [{line.stage_id}] «{line.line}» — {flag}")
+            for group in line.groups[:top]:
+                who = ", ".join(group.managers)
+                click.echo(f"      {group.count:>3} × «{group.example}»  ({who})")
+                for variant in group.variants[:2]:
+                    click.echo(f"            ≈ «{variant}»")

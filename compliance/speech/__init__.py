@@ -1,0 +1,1 @@
+"""Speech: decoding recordings, the default Whisper model, recognition per channel, the transcript cache."""
