@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from compliance.scoring import accuracy as acc
+from compliance.scoring import blind
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,18 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script", type=Path, default=None, help="script YAML (default: the packaged default)")
     parser.add_argument("--calls", type=Path, default=None,
                         help="folder of labelled calls with labels.yaml (default: tests/fixtures/calls)")
-    parser.add_argument("--blind", nargs="?", const=acc.BLIND_DIR, type=Path, default=None,
+    parser.add_argument("--blind", nargs="?", const=blind.BLIND_DIR, type=Path, default=None,
                         help="the blind set (one folder per script); prints words only vs with meaning")
     args = parser.parse_args(argv)
 
     if args.blind is not None:
-        sets = acc.load_blind_sets(args.blind)
+        sets = blind.load_blind_sets(args.blind)
         runs = {}
-        for name, scorer in (("words only", acc.score_words_only), ("with meaning", acc.load_scorer(args.matcher))):
+        for name, scorer in (("words only", blind.score_words_only), ("with meaning", acc.load_scorer(args.matcher))):
             began = time.perf_counter()
-            runs[name] = acc.score_blind(sets, scorer)
+            runs[name] = blind.score_blind(sets, scorer)
             print(f"{name}: {sum(len(c) for _, c in sets)} calls in {time.perf_counter() - began:.1f} s")
-        print(acc.format_blind(runs))
+        print(blind.format_blind(runs))
         return 0
 
     from compliance.scoring.script import load_script

@@ -17,6 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from compliance.speech import transcribe as tx
+from compliance.speech import channels as chan
+from compliance.speech import engine
+from compliance.speech import recognise as rec
 from compliance.speech.decode import AUDIO_EXTENSIONS, audio_hash, decode_audio
 from compliance.cli import cli
 from compliance.errors import AudioError
@@ -154,12 +157,12 @@ def fake(monkeypatch, tmp_path):
     """Replace the model with the fake recogniser; the cache goes to a temporary folder."""
     recogniser = _Fake()
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(tx, "_decode_batched", recogniser)
+    monkeypatch.setattr(rec, "_decode_batched", recogniser)
     # the gap pass asks the model directly: this one hears nothing more
     model = SimpleNamespace(transcribe=lambda audio, **kw: ([], SimpleNamespace(language="ru")))
     monkeypatch.setattr(tx, "load_model", lambda options: model)
     monkeypatch.setattr(tx, "_resolve_model",
-                        lambda name: tx._Resolved(source="fake", identity=f"fake:{name}", label="fake"))
+                        lambda name: engine._Resolved(source="fake", identity=f"fake:{name}", label="fake"))
     return recogniser
 
 
@@ -250,7 +253,7 @@ def test_merge_uses_word_times_not_segment_starts():
     # Whisper returned ONE segment for two manager turns with the client answering in between
     manager = [_seg([("Добрый", 0.0, 0.4), ("день.", 0.4, 0.8), ("Удобно", 3.0, 3.4), ("говорить?", 3.4, 4.0)])]
     client = [_seg([("Здравствуйте.", 1.2, 2.4)]), _seg([("Да.", 4.5, 4.8)])]
-    turns = tx._merge_channels([manager, client], manager=0)
+    turns = chan._merge_channels([manager, client], manager=0)
     assert [(t.speaker, t.text) for t in turns] == [
         ("manager", "Добрый день."), ("client", "Здравствуйте."), ("manager", "Удобно говорить?"), ("client", "Да.")]
     assert turns[2].start == 3.0 and turns[2].words[0].word == "Удобно"
@@ -259,15 +262,15 @@ def test_merge_uses_word_times_not_segment_starts():
 def test_backchannel_does_not_split_a_sentence():
     manager = [_seg([("Мы", 0.0, 0.3), ("уже", 0.3, 0.6), ("делали", 0.6, 1.2), ("проекты.", 1.2, 2.0)])]
     client = [_seg([("Угу.", 0.7, 1.0)])]
-    turns = tx._merge_channels([manager, client], manager=0)
+    turns = chan._merge_channels([manager, client], manager=0)
     assert [(t.speaker, t.text) for t in turns] == [("manager", "Мы уже делали проекты."), ("client", "Угу.")]
 
 
 def test_talk_metrics():
     manager = [_seg([("а", 0.0, 1.0), ("б", 1.2, 4.0)]), _seg([("в", 8.0, 9.0)])]
     client = [_seg([("г", 3.5, 6.0)])]
-    turns = tx._merge_channels([manager, client], manager=0)
-    talk = tx.measure_talk([manager, client], 0, turns, duration=10.0)
+    turns = chan._merge_channels([manager, client], manager=0)
+    talk = chan.measure_talk([manager, client], 0, turns, duration=10.0)
     assert talk.manager_speech == 5.0 and talk.client_speech == 2.5
     assert talk.manager_share == pytest.approx(5 / 7.5, abs=1e-3)
     assert talk.client_share == pytest.approx(2.5 / 7.5, abs=1e-3)
@@ -288,41 +291,41 @@ def test_hallucination_guards():
     opts = TranscribeOptions()
     loud = (0.1 * np.sin(np.arange(32000) / 5)).astype(np.float32)
     quiet = np.full(32000, 0.001, dtype=np.float32)
-    assert tx._is_hallucination(_fake_seg(" Редактор субтитров А.Синецкая Корректор А.Егорова"), loud, opts)
-    assert tx._is_hallucination(_fake_seg(" Продолжение следует..."), loud, opts)
-    assert tx._is_hallucination(_fake_seg(" Да.", logprob=-1.3, no_speech=0.8), loud, opts)
-    assert tx._is_hallucination(_fake_seg(" Спасибо.", logprob=-0.9), quiet, opts)
-    assert tx._is_hallucination(_fake_seg(" ..."), loud, opts)
-    assert not tx._is_hallucination(_fake_seg(" Спасибо за разговор, Ольга!"), loud, opts)
-    assert not tx._is_hallucination(_fake_seg(" Да.", logprob=-0.9), loud, opts)
+    assert rec._is_hallucination(_fake_seg(" Редактор субтитров А.Синецкая Корректор А.Егорова"), loud, opts)
+    assert rec._is_hallucination(_fake_seg(" Продолжение следует..."), loud, opts)
+    assert rec._is_hallucination(_fake_seg(" Да.", logprob=-1.3, no_speech=0.8), loud, opts)
+    assert rec._is_hallucination(_fake_seg(" Спасибо.", logprob=-0.9), quiet, opts)
+    assert rec._is_hallucination(_fake_seg(" ..."), loud, opts)
+    assert not rec._is_hallucination(_fake_seg(" Спасибо за разговор, Ольга!"), loud, opts)
+    assert not rec._is_hallucination(_fake_seg(" Да.", logprob=-0.9), loud, opts)
 
 
 def test_speech_without_words_is_found_again():
     regions = [(0, 16000 * 7)]  # the VAD hears 0–7 s (padded by 0.3 s each side)
     words = [SimpleNamespace(start=0.4, end=1.0), SimpleNamespace(start=1.1, end=3.2)]
-    assert tx._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == [(3.5, 6.7)]
+    assert rec._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == [(3.5, 6.7)]
     words.append(SimpleNamespace(start=3.9, end=6.5))
-    assert tx._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == []
+    assert rec._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == []
 
 
 def test_windows_pack_speech_up_to_30_seconds():
     sr = 16000
     regions = [(0, 10 * sr), (12 * sr, 25 * sr), (26 * sr, 40 * sr), (50 * sr, 52 * sr)]
-    windows = tx._windows(np.zeros(60 * sr), regions, TranscribeOptions())
+    windows = rec._windows(np.zeros(60 * sr), regions, TranscribeOptions())
     assert windows == [[(0, 10 * sr), (12 * sr, 25 * sr)], [(26 * sr, 40 * sr), (50 * sr, 52 * sr)]]
-    assert tx._original_time(windows[1], 15.0) == pytest.approx(51.0)  # 14 s into the first piece, 1 into the next
-    plain = tx._windows(np.zeros(65 * sr), regions, TranscribeOptions(vad=False))
+    assert rec._original_time(windows[1], 15.0) == pytest.approx(51.0)  # 14 s into the first piece, 1 into the next
+    plain = rec._windows(np.zeros(65 * sr), regions, TranscribeOptions(vad=False))
     assert plain == [[(0, 30 * sr)], [(30 * sr, 60 * sr)], [(60 * sr, 65 * sr)]]
 
 
 def test_repetition_loops_are_cut():
     words = [Word(word=w, start=i, end=i + 0.5) for i, w in enumerate(
         "да да да да да да хорошо спасибо за звонок спасибо за звонок спасибо за звонок спасибо за звонок".split())]
-    kept = [w.word for w in tx._cut_loops(words, 3)]
+    kept = [w.word for w in rec._cut_loops(words, 3)]
     assert kept == "да да да хорошо спасибо за звонок спасибо за звонок спасибо за звонок".split()
-    assert [w.word for w in tx._cut_loops(words[:4], 3)] == ["да", "да", "да"]
+    assert [w.word for w in rec._cut_loops(words[:4], 3)] == ["да", "да", "да"]
     normal = [Word(word=w) for w in "Да, да, конечно. Хорошо.".split()]
-    assert tx._cut_loops(normal, 3) == normal
+    assert rec._cut_loops(normal, 3) == normal
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_script_edit_rescores_from_stored_transcripts(tmp_path, monkeypatch):
     # Change the script; delete the transcripts too: re-scoring must need only the database.
     text = script.read_text("utf-8").replace("Какие сроки для вас важны?", "Когда вам нужен результат?")
     script.write_text(text, encoding="utf-8")
-    monkeypatch.setattr("compliance.batch.run.load_transcript", lambda p: pytest.fail("read a transcript file"))
+    monkeypatch.setattr("compliance.pipeline.load_transcript", lambda p: pytest.fail("read a transcript file"))
     second = run_batch(_opts(folder, db, scripts=[script]))
     assert (second.analysed, second.rescored, second.skipped) == (0, 6, 0)
     with Store(db) as store:

@@ -123,7 +123,7 @@ def test_cli_without_model_is_one_error_line(tmp_path, monkeypatch):
 def test_device_auto(monkeypatch, cuda_devices, expected):
     import ctranslate2
 
-    from compliance.speech.transcribe import TranscribeOptions, _device
+    from compliance.speech.engine import TranscribeOptions, _device
 
     monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: cuda_devices)
     assert _device(TranscribeOptions()) == expected
@@ -131,7 +131,7 @@ def test_device_auto(monkeypatch, cuda_devices, expected):
 
 
 def test_model_names_resolve(tmp_path):
-    from compliance.speech.transcribe import _resolve_model
+    from compliance.speech.engine import _resolve_model
 
     with pytest.raises(ModelError, match="no such model folder"):
         _resolve_model(str(tmp_path / "missing"))

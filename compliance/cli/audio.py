@@ -143,17 +143,27 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
 
     Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
     """
-    from compliance.scoring.score import MatchOptions, score_call
+    from compliance.pipeline import analyse_file
+    from compliance.scoring.score import MatchOptions
 
     script = load_script_or_fail(script_path)
     script.band(level)
     match_options = MatchOptions() if min_talk is None else MatchOptions(min_two_party_speech=min_talk)
+    options = _options(script, kwargs)
     failed = False
-    for path, transcript in _transcribe_each(recordings, script, kwargs):
-        if transcript is None:
+    for path in recordings:
+        if sys.stderr.isatty():
+            click.echo(f"{path}: распознаю…", err=True)
+        try:
+            analysis = analyse_file(path, [script], level, kind="audio", transcribe=options,
+                                    cache_dir=kwargs["cache_dir"], match=match_options)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        except ComplianceError as exc:
+            click.echo(f"Error: {exc}", err=True)
             failed = True
             continue
-        result = score_call(transcript, script, level, match_options)
+        result = analysis.result
         result.file = str(path)
         result.manager = manager
         echo_results([result], as_json)

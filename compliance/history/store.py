@@ -10,150 +10,21 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from compliance.errors import StoreError
+from compliance.scoring.result import CallRecord, CallResult
+from compliance.scoring.transcript import Transcript
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 if TYPE_CHECKING:
     import numpy as np
 
-from pydantic import BaseModel, Field
-
-from compliance.errors import StoreError
-from compliance.scoring.result import CallRecord, CallResult
-from compliance.scoring.transcript import Transcript
+from .schema import BatchInfo, CallMeta, CallState, DayCount, Failure, MIGRATIONS, ManagerRow, _split_sql
 
 DEFAULT_DB = "compliance.db"
+
+
 BUSY_TIMEOUT_MS = 60_000
-
-# Each migration moves the schema from version i to i + 1; never edit a released one, append.
-_V1 = """
-CREATE TABLE batches (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    folder TEXT,
-    status TEXT NOT NULL DEFAULT 'running',
-    pid INTEGER,
-    options_json TEXT,
-    summary_json TEXT
-);
-CREATE TABLE managers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL DEFAULT '',
-    level TEXT NOT NULL DEFAULT 'newcomer',
-    since TEXT,
-    known INTEGER NOT NULL DEFAULT 1,
-    updated_at TEXT
-);
-CREATE TABLE scripts (
-    hash TEXT PRIMARY KEY,
-    id TEXT NOT NULL,
-    title TEXT NOT NULL DEFAULT '',
-    script_json TEXT NOT NULL,
-    first_seen TEXT NOT NULL
-);
-CREATE TABLE calls (
-    call_id TEXT PRIMARY KEY,
-    file TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    audio TEXT,
-    manager TEXT NOT NULL,
-    manager_name TEXT NOT NULL DEFAULT '',
-    unknown_manager INTEGER NOT NULL DEFAULT 0,
-    date TEXT,
-    time TEXT,
-    phone TEXT,
-    level TEXT NOT NULL,
-    attribution_json TEXT,
-    script_id TEXT NOT NULL,
-    script_hash TEXT NOT NULL,
-    script_choice TEXT NOT NULL,
-    score_key TEXT NOT NULL,
-    model TEXT,
-    transcribe_key TEXT,
-    connected INTEGER NOT NULL,
-    not_connected_reason TEXT,
-    adherence REAL,
-    coverage REAL,
-    verdict TEXT,
-    band_min REAL,
-    band_max REAL,
-    order_ok INTEGER,
-    duration REAL,
-    talk_manager_share REAL,
-    talk_client_share REAL,
-    talk_longest_monologue REAL,
-    talk_interruptions INTEGER,
-    talk_silence REAL,
-    result_json TEXT NOT NULL,
-    transcript_json TEXT,
-    batch_id INTEGER REFERENCES batches(id),
-    analysed_at TEXT NOT NULL
-);
-CREATE INDEX calls_manager_date ON calls(manager, date, time);
-CREATE INDEX calls_date ON calls(date, time);
-CREATE TABLE stage_results (
-    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
-    stage_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    title TEXT,
-    required INTEGER NOT NULL,
-    applies INTEGER NOT NULL,
-    present INTEGER NOT NULL,
-    score REAL NOT NULL,
-    start REAL,
-    PRIMARY KEY (call_id, stage_id)
-);
-CREATE TABLE line_results (
-    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
-    stage_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    similarity REAL NOT NULL,
-    matched TEXT,
-    start REAL,
-    PRIMARY KEY (call_id, stage_id, position)
-);
-CREATE TABLE forbidden_hits (
-    call_id TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    phrase TEXT NOT NULL,
-    matched TEXT,
-    start REAL,
-    PRIMARY KEY (call_id, position)
-);
-CREATE TABLE failures (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    batch_id INTEGER REFERENCES batches(id),
-    file TEXT NOT NULL,
-    content_hash TEXT,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at TEXT NOT NULL,
-    resolved INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX failures_file ON failures(file);
-CREATE TABLE batch_calls (
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    call_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    PRIMARY KEY (batch_id, call_id)
-);
-"""
-
-# Sentence embeddings of stored transcripts (half precision), so that re-scoring after a script edit embeds
-# only the script's lines. Keyed by the model and a hash of the sentence text.
-_V2 = """
-CREATE TABLE embeddings (
-    model TEXT NOT NULL,
-    key TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    PRIMARY KEY (model, key)
-);
-"""
-
-Migration = Union[str, Callable[[sqlite3.Connection], None]]
-MIGRATIONS: list[Migration] = [_V1, _V2]
 
 
 def schema_version() -> int:
@@ -163,72 +34,6 @@ def schema_version() -> int:
 
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
-
-
-class CallMeta(BaseModel):
-    """What the store keeps about a call beyond its ``CallRecord``."""
-
-    kind: str                                  # "audio" | "transcript"
-    phone: Optional[str] = None
-    unknown_manager: bool = False
-    script_choice: str = "default"             # manifest | roster | option | auto | default
-    score_key: str                             # what the score depends on: script, level, manager, date
-    transcribe_key: Optional[str] = None       # the transcription options (audio) or "text"
-    attribution: dict[str, Any] = Field(default_factory=dict)
-
-
-class CallState(BaseModel):
-    """Enough of a stored call to decide whether a batch may skip it."""
-
-    call_id: str
-    file: str
-    score_key: str
-    transcribe_key: Optional[str] = None
-    has_transcript: bool = False
-
-
-class Failure(BaseModel):
-    """A file a batch could not analyse, and why."""
-
-    file: str
-    reason: str
-    kind: str                                  # unreadable | unattributed | transcript | audio | score | folder
-    batch_id: Optional[int] = None
-    content_hash: Optional[str] = None
-    at: Optional[str] = None
-    resolved: bool = False
-
-
-class BatchInfo(BaseModel):
-    id: int
-    started_at: str
-    finished_at: Optional[str] = None
-    folder: Optional[str] = None
-    status: str                                # running | done | interrupted
-    summary: dict[str, Any] = Field(default_factory=dict)
-
-
-class ManagerRow(BaseModel):
-    id: str
-    name: str = ""
-    level: str = "newcomer"
-    since: Optional[str] = None
-    known: bool = True
-
-
-class DayCount(BaseModel):
-    """Calls of one manager on one day."""
-
-    manager: str
-    date: str
-    calls: int
-    connected: int
-
-
-def _split_sql(script: str) -> Iterator[str]:
-    for stmt in script.split(";"):
-        if stmt.strip():
-            yield stmt
 
 
 class Store:

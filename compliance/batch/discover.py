@@ -1,0 +1,64 @@
+"""Walking a folder: the recordings and transcripts in it, and what could not be read."""
+from __future__ import annotations
+
+import hashlib
+import os
+from compliance.history.store import Failure
+from pathlib import Path
+from typing import Iterable
+
+
+TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
+
+
+def _audio_extensions() -> frozenset[str]:
+    try:
+        from compliance.speech.transcribe import AUDIO_EXTENSIONS
+    except ImportError:  # transcription not installed/available: still pick recordings up (and fail them clearly)
+        from compliance.speech.decode import AUDIO_EXTENSIONS
+    return frozenset(e.lower() for e in AUDIO_EXTENSIONS)
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], list[Failure], list[str]]:
+    """Every recording and transcript under ``folder`` (sorted), unreadable folders, ignored files.
+
+    Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db).
+    A ``.txt``/``.json`` next to a recording with the same name is that recording's transcript
+    written by ``compliance transcribe``; it is ignored so the call is not counted twice.
+    """
+    audio_ext = _audio_extensions()
+    wanted = audio_ext | TRANSCRIPT_EXTENSIONS
+    skip = {p.resolve() for p in exclude}
+    found: list[Path] = []
+    failures: list[Failure] = []
+    ignored: list[str] = []
+
+    def _onerror(err: OSError) -> None:
+        failures.append(Failure(file=str(err.filename), kind="folder",
+                                reason=f"cannot read folder ({err.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=_onerror):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip)
+        stems = {Path(n).stem for n in filenames if Path(n).suffix.lower() in audio_ext}
+        for name in sorted(filenames):
+            path = here / name
+            suffix = path.suffix.lower()
+            if name.startswith(".") or suffix not in wanted or path.resolve() in skip:
+                continue
+            if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
+                ignored.append(str(path))
+                continue
+            if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
+                failures.append(Failure(file=str(path), kind="unreadable", reason="not a regular file"))
+                continue
+            found.append(path)
+    return sorted(found), failures, ignored

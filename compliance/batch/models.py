@@ -1,0 +1,119 @@
+"""What a batch takes and gives: its options, progress, per-file outcomes, the summary."""
+from __future__ import annotations
+
+from compliance.history.daily import DAILY_TARGET
+from compliance.history.store import Failure
+from pathlib import Path
+from pydantic import BaseModel, Field
+from typing import Any, Callable, Optional
+
+
+EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
+
+
+class BatchOptions(BaseModel):
+    """Everything a batch run needs; the CLI fills it from its options."""
+
+    folder: Path
+    db: Path = Path("compliance.db")
+    scripts: list[Path] = Field(default_factory=list)      # none: the bundled default script
+    team: Optional[Path] = None
+    manifest: Optional[Path] = None
+    patterns: Optional[list[str]] = None                  # None: attribution.DEFAULT_PATTERNS
+    default_date: Optional[str] = None                    # for files with no date anywhere (explicit only)
+    workers: Optional[int] = None                         # None: one per core, at most one per recording
+    transcribe: dict[str, Any] = Field(default_factory=dict)  # TranscribeOptions fields given on the CLI
+    cache_dir: Optional[Path] = None                      # transcript cache (None: transcribe's default)
+    out_dir: Optional[Path] = None                        # reports folder (skipped from the walk)
+    lang: str = "ru"
+    copy_audio: bool = False                              # reports: recordings copied into managers' folders
+
+
+class BatchProgress(BaseModel):
+    """Sent after every finished file (and once at the start with done = 0)."""
+
+    done: int
+    total: int
+    audio_done: float = 0.0        # seconds of audio transcribed so far
+    audio_total: float = 0.0       # seconds of audio to transcribe in this run
+    elapsed: float = 0.0
+    file: Optional[str] = None
+    outcome: Optional[str] = None
+
+    @property
+    def eta(self) -> Optional[float]:
+        """Seconds left, from the audio rate (or the file rate when there is no audio)."""
+        if self.done == 0 or self.elapsed <= 0:
+            return None
+        if self.audio_total > 0:  # transcription dominates: judge by audio, once some is done
+            if self.audio_done <= 0:
+                return None
+            return self.elapsed * (self.audio_total - self.audio_done) / self.audio_done
+        return self.elapsed * (self.total - self.done) / self.done
+
+
+class FileOutcome(BaseModel):
+    """What happened to one file."""
+
+    file: str
+    outcome: str                    # analysed | rescored | skipped | duplicate | failed | unattributed
+    call_id: Optional[str] = None
+    manager: Optional[str] = None
+    date: Optional[str] = None
+    level: Optional[str] = None
+    unknown_manager: bool = False
+    script_id: Optional[str] = None
+    script_choice: Optional[str] = None
+    connected: Optional[bool] = None
+    adherence: Optional[float] = None
+    verdict: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class DayKpi(BaseModel):
+    """Connected calls of one manager on one day against the daily target."""
+
+    manager: str
+    manager_name: str = ""
+    date: str
+    calls: int
+    connected: int
+    target: tuple[int, int] = DAILY_TARGET
+
+    @property
+    def status(self) -> str:
+        if self.connected < self.target[0]:
+            return "below"
+        return "above" if self.connected > self.target[1] else "within"
+
+
+class BatchSummary(BaseModel):
+    """The result of a batch: counts, every file's outcome, failures, unknown managers, daily KPI."""
+
+    batch_id: int
+    folder: str
+    db: str
+    total: int = 0
+    analysed: int = 0               # new calls transcribed/read and scored
+    rescored: int = 0               # stored calls scored again (script, level or attribution changed)
+    skipped: int = 0                # unchanged
+    duplicates: int = 0             # the same content as another file in this folder
+    not_connected: int = 0          # among analysed + rescored
+    failed: int = 0                 # failures + unattributed
+    audio_seconds: float = 0.0
+    elapsed: float = 0.0
+    files: list[FileOutcome] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+    unknown_managers: list[str] = Field(default_factory=list)
+    kpi: list[DayKpi] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    reports: Optional[str] = None   # path of the report index, when written
+    reports_error: Optional[str] = None
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed or self.reports_error else 0
+
+
+ProgressCallback = Callable[[BatchProgress], None]

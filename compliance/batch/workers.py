@@ -1,0 +1,100 @@
+"""Worker processes: each loads the model once, then transcribes and scores the files it is given."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import signal
+from compliance.errors import ComplianceError
+from compliance.pipeline import analyse_file, failure_kind
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+
+_STATE: dict[str, Any] = {}
+
+
+POOL_MIN_CALLS = 40  # fewer transcripts/re-scores than this are scored in the main process
+
+
+def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
+    _STATE.clear()
+    scripts = [SalesScript.model_validate_json(js) for js in scripts_json]
+    _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
+                  options=None)
+    if options_json is not None:
+        from compliance.speech.transcribe import TranscribeOptions, load_model
+
+        options = TranscribeOptions.model_validate_json(options_json)
+        _STATE.update(options=options, model=load_model(options))
+
+
+def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    _setup(scripts_json, options_json, cache_dir)
+
+
+@dataclass
+class _Task:
+    path: str
+    kind: str                                   # audio | transcript
+    stored: Optional[str]                       # the stored transcript JSON (re-score), else None
+    script: Optional[str]                       # script content hash; None: choose among the candidates
+    candidates: list[str]
+    level: str
+    vectors: bytes = b""                        # stored sentence embeddings of that transcript (packed)
+
+
+@dataclass
+class _Done:
+    ok: bool
+    error: str = ""
+    error_kind: str = ""
+    transcript_json: str = ""
+    result_json: str = ""
+    script: str = ""                            # hash of the script used
+    vectors: bytes = b""                        # the call's sentence embeddings, for the store (packed)
+
+
+def _call_vectors(transcript: Transcript) -> bytes:
+    """The sentence embeddings the meaning scorer made for this call, packed for the parent to store."""
+    from compliance.scoring.embeddings import load_embedder, pack_vectors, transcript_sentences
+
+    embedder = load_embedder()
+    return pack_vectors(embedder.known(transcript_sentences(transcript.segments))) if embedder else b""
+
+
+def _work(task: _Task) -> _Done:
+    if task.vectors:
+        from compliance.scoring.embeddings import load_embedder, unpack_vectors
+
+        embedder = load_embedder()
+        if embedder is not None:
+            embedder.remember(unpack_vectors(task.vectors))
+    scripts = _STATE["scripts"]
+    chosen = [scripts[task.script]] if task.script else [scripts[h] for h in task.candidates]
+    try:
+        stored = Transcript.model_validate_json(task.stored) if task.stored is not None else None
+        analysis = analyse_file(Path(task.path), chosen, task.level, kind=task.kind, transcribe=_STATE["options"],
+                                model=_STATE["model"], cache_dir=_STATE["cache_dir"], transcript=stored)
+        return _Done(True, transcript_json=task.stored or analysis.transcript.model_dump_json(),
+                     result_json=analysis.result.model_dump_json(), script=analysis.script.content_hash(),
+                     vectors=_call_vectors(analysis.transcript) if not task.vectors else b"")
+    except ComplianceError as exc:
+        return _Done(False, str(exc), failure_kind(exc, task.kind))
+    except Exception as exc:  # noqa: BLE001 - one call's bug must not stop the batch
+        return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if task.kind == "audio" else "score")
+
+
+def _pool_size(requested: Optional[int], jobs: int) -> int:
+    cores = os.cpu_count() or 1
+    return max(1, min(requested or cores, jobs))
+
+
+def _terminate(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop at once (Ctrl-C): work in flight is redone next run."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,80 @@
+"""One call through the whole flow: read or transcribe it, pick its script, score it.
+
+``analyse_file`` is what ``compliance analyze`` runs for each recording and what a batch worker runs for each
+file, so a call is analysed the same way wherever it comes from::
+
+    recording ─ speech.transcribe ─┐
+    transcript file ─ scoring.transcript ─┴─ scoring.score.choose_script ─ scoring.score.score_call ─ CallResult
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from compliance.errors import AudioError, ModelError, TranscriptError
+from compliance.scoring.result import CallResult
+from compliance.scoring.score import MatchOptions, choose_script, score_call
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript, load_transcript
+
+TRANSCRIPT_SUFFIXES = frozenset({".txt", ".json"})
+
+
+@dataclass
+class Analysis:
+    """A call analysed: what was said, the script it was scored against, and the score."""
+
+    transcript: Transcript
+    script: SalesScript
+    result: CallResult
+
+
+def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = None, transcribe: Any = None,
+              model: Any = None, cache_dir: Optional[Path] = None) -> Transcript:
+    """The transcript of a file: a transcript file read as it is, a recording transcribed (cached).
+
+    Args:
+        path: a recording, or a ``.txt``/``.json`` transcript.
+        script_hint: picks the manager's channel of a stereo recording.
+        kind: ``audio`` or ``transcript``; by the file's suffix when not given.
+        transcribe: ``TranscribeOptions`` for recordings (defaults when not given).
+        model: a loaded speech model (loaded on a cache miss when not given).
+        cache_dir: the transcript cache folder.
+
+    Raises:
+        TranscriptError, AudioError, ModelError: the file cannot be read or transcribed.
+    """
+    kind = kind or ("transcript" if path.suffix.lower() in TRANSCRIPT_SUFFIXES else "audio")
+    if kind == "transcript":
+        return load_transcript(path)
+    from compliance.speech.transcribe import transcribe_file  # only recordings need the speech stack
+
+    return transcribe_file(path, transcribe, model=model, cache_dir=cache_dir, script=script_hint)
+
+
+def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind: Optional[str] = None,
+                 transcribe: Any = None, model: Any = None, cache_dir: Optional[Path] = None,
+                 match: Optional[MatchOptions] = None, transcript: Optional[Transcript] = None) -> Analysis:
+    """Analyse one call: read or transcribe it (unless its stored ``transcript`` is given), choose the script
+    among ``scripts`` (the first one also picks a stereo recording's manager channel), and score it.
+
+    Raises:
+        TranscriptError, AudioError, ModelError: the file cannot be read or transcribed.
+        ScriptError: ``level`` is not a level of the chosen script.
+    """
+    if not scripts:
+        raise ValueError("analyse_file needs at least one script")
+    if transcript is None:
+        transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir)
+    script = scripts[0] if len(scripts) == 1 else choose_script(transcript, scripts)
+    return Analysis(transcript, script, score_call(transcript, script, level, match))
+
+
+def failure_kind(exc: Exception, kind: str) -> str:
+    """What a batch records a failure as: the recording, the transcript file, or scoring."""
+    if isinstance(exc, (AudioError, ModelError)):
+        return "audio"
+    if isinstance(exc, TranscriptError):
+        return "transcript" if kind == "transcript" else "audio"
+    return "score"

@@ -1,0 +1,50 @@
+"""The transcript cache: what was recognised, keyed by audio content, model and options."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from compliance.scoring.transcript import Segment
+from pathlib import Path
+from pydantic import BaseModel, Field, ValidationError
+from typing import Optional
+
+from .engine import PIPELINE_VERSION, TranscribeOptions, _Resolved
+
+class _Recognised(BaseModel):
+    """What the cache keeps: each channel's words, before speakers are assigned."""
+
+    version: int = PIPELINE_VERSION
+    key: str
+    audio_sha256: str
+    channels: list[list[Segment]]
+    duration: float
+    language: Optional[str] = None
+    model: str
+    notes: list[str] = Field(default_factory=list)
+    dropped: int = 0
+
+
+def _cache_key(digest: str, resolved: _Resolved, options: TranscribeOptions) -> str:
+    payload = json.dumps({"audio": digest, "model": resolved.identity, "options": options.cache_key()},
+                         sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
+
+
+def _read_cache(path: Path, key: str) -> Optional[_Recognised]:
+    try:
+        cached = _Recognised.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return None  # missing or damaged: recognise again and overwrite
+    return cached if cached.key == key and cached.version == PIPELINE_VERSION else None
+
+
+def _write_cache(path: Path, recognised: _Recognised) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(recognised.model_dump_json(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs time, never a result

@@ -1,0 +1,176 @@
+"""Two channels into one conversation: turns merged by word times, talk metrics, which channel is the manager's."""
+from __future__ import annotations
+
+import numpy as np
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, Word
+from pydantic import BaseModel
+from typing import Optional
+
+from .cache import _Recognised
+from .engine import TranscribeOptions
+
+class _Utterance(BaseModel):
+    channel: int
+    start: float
+    end: float
+    words: list[Word]
+
+
+def _words(segments: list[Segment]) -> list[Word]:
+    return sorted((w for s in segments for w in s.words if w.start is not None), key=lambda w: w.start)
+
+
+def _utterances(channel: int, words: list[Word], other: list[Word], pause: float) -> list[_Utterance]:
+    """Split one channel's words where the other party speaks in a gap between them (or at a long pause).
+
+    A backchannel said over continuous speech does not split it; it follows it.
+    """
+    spans = np.array([(w.start, w.end if w.end is not None else w.start) for w in other], dtype=float).reshape(-1, 2)
+    out: list[_Utterance] = []
+    for w in words:
+        if out:
+            last = out[-1].words[-1]
+            gap_start, gap_end = (last.end if last.end is not None else last.start), w.start
+            other_spoke = bool(np.any((spans[:, 0] < gap_end) & (spans[:, 1] > gap_start))) if gap_end > gap_start else False
+            if not other_spoke and gap_end - gap_start < pause:
+                out[-1].words.append(w)
+                out[-1].end = max(out[-1].end, w.end if w.end is not None else w.start)
+                continue
+        out.append(_Utterance(channel=channel, start=w.start, end=w.end if w.end is not None else w.start, words=[w]))
+    return out
+
+
+def _segment(words: list[Word], speaker: str) -> Segment:
+    return Segment(text=" ".join(w.word for w in words), speaker=speaker, start=words[0].start,
+                   end=max(w.end or w.start for w in words), words=words)
+
+
+def _merge_channels(channels: list[list[Segment]], manager: int) -> list[Segment]:
+    """Two channels → turns in time order, merged by word timestamps."""
+    words = [_words(c) for c in channels]
+    utts = _utterances(0, words[0], words[1], 1e9) + _utterances(1, words[1], words[0], 1e9)
+    utts.sort(key=lambda u: (u.start, u.channel))
+    turns: list[tuple[int, list[Word]]] = []
+    for u in utts:
+        if turns and turns[-1][0] == u.channel:
+            turns[-1][1].extend(u.words)
+        else:
+            turns.append((u.channel, list(u.words)))
+    return [_segment(ws, "manager" if ch == manager else "client") for ch, ws in turns]
+
+
+def _mono_segments(channel: list[Segment]) -> list[Segment]:
+    """One channel: segments split at pauses of half a second or more, speaker unknown."""
+    utts = _utterances(0, _words(channel), [], 0.5)
+    return [_segment(u.words, "unknown") for u in utts]
+
+
+def _spans(words: list[Word], join: float = 0.5) -> list[tuple[float, float]]:
+    spans: list[list[float]] = []
+    for w in words:
+        end = w.end if w.end is not None else w.start
+        if spans and w.start - spans[-1][1] <= join:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([w.start, end])
+    return [(a, b) for a, b in spans]
+
+
+def _union_length(spans: list[tuple[float, float]]) -> float:
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in sorted(spans):
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    return total + ((cur_b - cur_a) if cur_b is not None else 0.0)
+
+
+def _overlaps(spans: list[tuple[float, float]], other: list[tuple[float, float]], margin: float = 0.2) -> int:
+    return sum(1 for a, _ in spans if any(oa + margin <= a <= ob - margin for oa, ob in other))
+
+
+def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segment], duration: float) -> TalkMetrics:
+    """Talk share, longest manager monologue, interruptions and silence of a two-channel call."""
+    spans = [_spans(_words(c)) for c in channels]
+    speech = [_union_length(s) for s in spans]
+    m, c = speech[manager], speech[1 - manager]
+    both = m + c
+    longest = max(((t.end or 0) - (t.start or 0) for t in turns if t.speaker == "manager"), default=0.0)
+    silence = max(0.0, duration - _union_length(spans[0] + spans[1]))
+    return TalkMetrics(
+        manager_share=round(m / both, 3) if both else 0.0, client_share=round(c / both, 3) if both else 0.0,
+        longest_manager_monologue=round(longest, 2),
+        interruptions=_overlaps(spans[0], spans[1]) + _overlaps(spans[1], spans[0]),
+        silence=round(silence, 2), manager_speech=round(m, 2), client_speech=round(c, 2),
+    )
+
+
+_SIDES = ("левый", "правый")
+
+
+def _channel_fit(channel: list[Segment], script: SalesScript) -> float:
+    """How well one channel's speech alone follows the script (-1: no speech, or an answering machine)."""
+    from compliance.scoring.score import MatchOptions, score_call
+
+    if not channel:
+        return -1.0
+    alone = Transcript(segments=[s.model_copy(update={"speaker": "unknown"}) for s in channel])
+    lenient = MatchOptions(min_words=0, min_client_words=0, min_turns=0, min_party_speech=0, min_two_party_speech=0)
+    result = score_call(alone, script, "newcomer", lenient)
+    return result.adherence if result.adherence is not None else -1.0
+
+
+def _choose_manager(recognised: _Recognised, options: TranscribeOptions,
+                    script: Optional[SalesScript]) -> tuple[int, Optional[str]]:
+    """The manager's channel: as given, else the one that follows the script better, else the one that
+    talks more, else the left one (the usual recorder convention)."""
+    if options.manager_channel != "auto":
+        return (0 if options.manager_channel == "left" else 1), None
+    channels = recognised.channels
+    if not channels[0] and not channels[1]:
+        return 0, None
+    hint = "; задайте --manager-channel, если это не так"
+    if script is not None:
+        fit = [_channel_fit(c, script) for c in channels]
+        if fit[0] != fit[1] and max(fit) > 0:
+            best = int(fit[1] > fit[0])
+            shown = [f"{f:.0f} %" if f >= 0 else "нет" for f in fit]
+            return best, (f"Канал менеджера выбран автоматически: {_SIDES[best]} — его речь ближе к скрипту "
+                          f"({shown[best]} против {shown[1 - best]}){hint}")
+    if channels[0] and channels[1]:
+        speech = [_union_length(_spans(_words(c))) for c in channels]
+        best = int(speech[1] > speech[0])
+        return best, (f"Канал менеджера выбран автоматически: {_SIDES[best]} — в нём больше речи "
+                      f"({speech[best]:.0f} с против {speech[1 - best]:.0f} с){hint}")
+    return 0, f"Канал менеджера не определить по речи: принят левый{hint}"
+
+
+def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
+              script: Optional[SalesScript]) -> Transcript:
+    notes = list(recognised.notes)
+    if recognised.dropped:
+        notes.append(f"Отброшено фрагментов, распознанных в тишине или зациклившихся: {recognised.dropped}")
+    transcript = Transcript(source=source, language=recognised.language, duration=recognised.duration,
+                            model=recognised.model)
+    if len(recognised.channels) == 1:
+        transcript.segments = _mono_segments(recognised.channels[0])
+        notes.append("Моно-запись: менеджер и клиент не разделены, звонок оценён по всему тексту")
+    else:
+        manager, note = _choose_manager(recognised, options, script)
+        transcript.segments = _merge_channels(recognised.channels, manager)
+        transcript.manager_channel = "left" if manager == 0 else "right"
+        transcript.talk = measure_talk(recognised.channels, manager, transcript.segments, recognised.duration)
+        if note:
+            notes.append(note)
+        empty = [i for i, c in enumerate(recognised.channels) if not c]
+        if len(empty) == 1:
+            who = "менеджера" if empty[0] == manager else "клиента"
+            notes.append(f"В канале {who} ({_SIDES[empty[0]]}) речи нет")
+    if not transcript.segments:
+        notes.append("В записи не распознано речи")
+    transcript.notes = notes
+    return transcript

@@ -1,0 +1,150 @@
+"""Which model, on which device: recognition options, resolving a model name, loading it once per process."""
+from __future__ import annotations
+
+import os
+import threading
+from compliance.errors import ModelError
+from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
+from pathlib import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any, Literal, Optional
+
+
+# Bump when recognition or post-processing changes what a cached transcript would contain.
+PIPELINE_VERSION = 1
+
+
+DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
+
+
+_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "manager_channel"}
+
+
+class TranscribeOptions(BaseModel):
+    """How recordings are recognised.
+
+    The defaults were chosen by measurement on 2 CPU cores (``benchmarks/transcribe_bench.py --sweep``,
+    8.5 min of calls, Whisper base int8): batched beam 5 runs at ~14x real time with 9.6 % WER, against
+    7.1x and 9.4 % for faster-whisper's sequential defaults on the downmix; sequential beam 5 with VAD
+    per channel was 6.4x / 11.4 %, batched beam 1 16x / 14.6 %, beam 3 15.4x / 9.9 %. Batch 8 peaks at
+    ~1.25 GB RSS (batch 4: ~0.8 GB, ~10 % slower). One thread per core (1 thread: 10x).
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = "base"
+    device: str = "auto"                    # auto | cpu | cuda
+    compute_type: str = "auto"              # auto: float16 on CUDA, int8 on CPU
+    threads: int = Field(default=0, ge=0)   # 0: one per available core
+    language: Optional[str] = "ru"          # None or "auto": detect per channel
+    manager_channel: Literal["left", "right", "auto"] = "auto"
+    beam_size: int = Field(default=5, ge=1, le=10)
+    batched: bool = True                    # BatchedInferencePipeline: VAD chunks decoded in batches
+    batch_size: int = Field(default=8, ge=1, le=64)
+    vad: bool = True
+    vad_min_silence_ms: int = Field(default=500, ge=50)
+    no_speech_threshold: float = 0.6        # with log_prob_threshold: a segment is silence
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    silence_db: float = -45.0               # a segment this quiet (RMS, dBFS) is silence …
+    silence_logprob: float = -0.7           # … and dropped when the model is this unsure of it
+    max_repeats: int = Field(default=3, ge=1)  # an n-gram said more times in a row is a loop: cut
+    fill_gaps: bool = True                  # decode again speech the first pass left without words
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: Optional[str]) -> Optional[str]:
+        value = (value or "").strip().lower()
+        return None if value in ("", "auto") else value
+
+    def cache_key(self) -> dict:
+        """The options that change the transcript (not where or how fast it is computed)."""
+        key = self.model_dump(exclude=_LOCAL_NOT_CACHE_KEY)
+        key["pipeline"] = PIPELINE_VERSION
+        return key
+
+
+def default_cache_dir() -> Path:
+    """Where transcripts are cached: ``<cache root>/transcripts``."""
+    return cache_root() / "transcripts"
+
+
+class _Resolved(BaseModel):
+    source: str        # what WhisperModel is given: a folder, a size name or a hub id
+    identity: str      # what the cache key records
+    label: str         # what the transcript records
+
+
+def _resolve_model(name: str) -> _Resolved:
+    if name in DEFAULT_MODEL_ALIASES:
+        try:
+            folder = assemble_default_model()
+        except ModelError as missing:
+            try:  # a copy faster-whisper already downloaded is fine too; never download here
+                from faster_whisper.utils import download_model
+
+                folder = Path(download_model("base", local_files_only=True))
+            except Exception:  # noqa: BLE001 - any failure means: not cached; report the extra
+                raise missing from None
+        return _Resolved(source=str(folder), identity="whisper-base", label="whisper-base")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        model_bin = path / "model.bin"
+        if not model_bin.is_file():
+            raise ModelError(f"{name}: not a CTranslate2 model folder (no model.bin)")
+        st = model_bin.stat()
+        return _Resolved(source=str(path.resolve()), identity=f"dir:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}",
+                         label=path.name)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a hub id is "owner/name"
+        raise ModelError(f"{name}: no such model folder")
+    return _Resolved(source=name, identity=f"hub:{name}", label=name)
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _device(options: TranscribeOptions) -> tuple[str, str]:
+    device = options.device
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    compute = options.compute_type
+    if compute == "auto":
+        compute = "float16" if device == "cuda" else "int8"
+    return device, compute
+
+
+_MODELS: dict[tuple, Any] = {}
+
+
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(options: TranscribeOptions):
+    """Load (once per process) the Whisper model the options name; returns a ``WhisperModel``.
+
+    Raises:
+        ModelError: the model is not installed, not found, or cannot be loaded on the device.
+    """
+    resolved = _resolve_model(options.model)
+    device, compute = _device(options)
+    threads = options.threads or _cpu_count()
+    key = (resolved.source, device, compute, threads)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from faster_whisper import WhisperModel
+
+            try:
+                model = WhisperModel(resolved.source, device=device, compute_type=compute, cpu_threads=threads)
+            except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds; one clear message
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ModelError(f"cannot load speech model {options.model!r} on {device}/{compute} ({reason}); "
+                                 f"for the default model: {EXTRA_HINT}") from None
+            model.compliance_label = resolved.label  # type: ignore[attr-defined]
+            _MODELS[key] = model
+        return _MODELS[key]

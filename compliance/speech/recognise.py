@@ -1,0 +1,227 @@
+"""Recognition: speech regions, batched decoding of both channels, gaps filled, hallucinations and loops dropped."""
+from __future__ import annotations
+
+import numpy as np
+import re
+from compliance.scoring.transcript import Segment, Word
+from compliance.speech.decode import SAMPLE_RATE
+from typing import Optional
+
+from .engine import TranscribeOptions
+
+_WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
+
+
+def _speech_regions(audio: np.ndarray, options: TranscribeOptions) -> list[tuple[int, int]]:
+    """Where the VAD hears speech (sample ranges, each at most 30 s)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(min_silence_duration_ms=options.vad_min_silence_ms, max_speech_duration_s=30)
+    return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, vad)]
+
+
+def _windows(audio: np.ndarray, regions: list[tuple[int, int]], options: TranscribeOptions) -> list[list[tuple[int, int]]]:
+    """Group speech regions into ≤ 30 s windows (speech only, as the batched pipeline does); without
+    VAD, the audio is cut into plain 30 s windows."""
+    if not options.vad:
+        return [[(s, min(s + _WINDOW, len(audio)))] for s in range(0, len(audio), _WINDOW)]
+    windows: list[list[tuple[int, int]]] = []
+    size = 0
+    for start, end in regions:
+        if windows and size + (end - start) <= _WINDOW:
+            windows[-1].append((start, end))
+            size += end - start
+        else:
+            windows.append([(start, end)])
+            size = end - start
+    return windows
+
+
+def _original_time(pieces: list[tuple[int, int]], t: float) -> float:
+    """A time inside a window (its pieces laid end to end) → the time in the channel."""
+    offset = 0.0
+    for start, end in pieces:
+        length = (end - start) / SAMPLE_RATE
+        if t < offset + length:
+            return start / SAMPLE_RATE + (t - offset)
+        offset += length
+    return pieces[-1][1] / SAMPLE_RATE + (t - offset)
+
+
+def _decode_batched(model, channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
+                    options: TranscribeOptions) -> tuple[list[list], Optional[str]]:
+    """Every window of every channel in one BatchedInferencePipeline run (fuller batches: ~12 % faster on
+    stereo calls than one run per channel), then each word back to its channel and time."""
+    import dataclasses
+
+    from faster_whisper import BatchedInferencePipeline
+
+    slots = [(c, w) for c, audio in enumerate(channels) for w in _windows(audio, regions[c], options)]
+    out: list[list] = [[] for _ in channels]
+    if not slots:
+        return out, options.language
+    # each window in its own 30 s slot of one array; clip_timestamps tell the pipeline where they are
+    packed = np.zeros(_WINDOW * len(slots), dtype=np.float32)
+    clips = []
+    for k, (c, pieces) in enumerate(slots):
+        audio = np.concatenate([channels[c][a:b] for a, b in pieces])
+        packed[k * _WINDOW:k * _WINDOW + len(audio)] = audio
+        clips.append({"start": k * 30.0, "end": k * 30.0 + len(audio) / SAMPLE_RATE})
+    segments, info = BatchedInferencePipeline(model).transcribe(
+        packed, clip_timestamps=clips, batch_size=options.batch_size, language=options.language,
+        beam_size=options.beam_size, word_timestamps=True, condition_on_previous_text=False)
+    for seg in segments:  # the generator runs the model
+        if not seg.words:
+            continue
+        k = min(int(seg.start // 30), len(slots) - 1)
+        c, pieces = slots[k]
+        words = []
+        for w in seg.words:
+            # map both ends through the piece that holds the word's middle, as faster-whisper does
+            middle = (w.start + w.end) / 2 - k * 30
+            at = _original_time(pieces, middle)
+            words.append(dataclasses.replace(w, start=at - (middle - (w.start - k * 30)),
+                                             end=at + (w.end - k * 30 - middle)))
+        out[c].append(dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words))
+    return out, info.language
+
+
+def _decode_sequential(model, audio: np.ndarray, options: TranscribeOptions) -> tuple[list, Optional[str]]:
+    segments, info = model.transcribe(
+        audio, language=options.language, beam_size=options.beam_size, word_timestamps=True,
+        condition_on_previous_text=False, no_speech_threshold=options.no_speech_threshold,
+        log_prob_threshold=options.log_prob_threshold, compression_ratio_threshold=options.compression_ratio_threshold,
+        vad_filter=options.vad, vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms},
+        hallucination_silence_threshold=2.0)
+    return list(segments), info.language
+
+
+def _uncovered_speech(regions: list[tuple[int, int]], segments: list, min_gap: float) -> list[tuple[float, float]]:
+    """Stretches where the VAD hears speech but no word was recognised (a turn the decoder skipped)."""
+    covered = sorted((w.start - 0.3, w.end + 0.3) for s in segments for w in (s.words or []))
+    gaps: list[tuple[float, float]] = []
+    for region in regions:
+        cursor, end = region[0] / SAMPLE_RATE + 0.3, region[1] / SAMPLE_RATE - 0.3  # the VAD pads regions
+        for a, b in covered:
+            if b <= cursor or a >= end:
+                continue
+            if a - cursor >= min_gap:
+                gaps.append((cursor, a))
+            cursor = max(cursor, b)
+        if end - cursor >= min_gap:
+            gaps.append((cursor, end))
+    merged: list[tuple[float, float]] = []
+    for a, b in gaps:  # one skipped turn is decoded as one piece
+        if merged and a - merged[-1][1] < 0.5:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _fill_gaps(model, audio: np.ndarray, regions: list[tuple[int, int]], segments: list,
+               options: TranscribeOptions) -> list:
+    """Decode skipped speech again on its own and add it: batched beam search was seen to end a window
+    after the first speaker's sentence and drop the other party's whole turn on mono recordings."""
+    import dataclasses
+
+    added = []
+    for a, b in _uncovered_speech(regions, segments, min_gap=0.8):
+        lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), int((b + 0.3) * SAMPLE_RATE)
+        offset = lo / SAMPLE_RATE
+        found, _ = model.transcribe(audio[lo:hi], language=options.language, beam_size=options.beam_size,
+                                    word_timestamps=True, condition_on_previous_text=False, vad_filter=False,
+                                    no_speech_threshold=options.no_speech_threshold,
+                                    log_prob_threshold=options.log_prob_threshold)
+        for seg in found:
+            words = [dataclasses.replace(w, start=w.start + offset, end=w.end + offset) for w in (seg.words or [])]
+            added.append(dataclasses.replace(seg, start=seg.start + offset, end=seg.end + offset, words=words))
+    return sorted(segments + added, key=lambda s: s.start)
+
+
+_HALLUCINATIONS = (
+    # what Whisper says over silence after training on subtitled video (ru and en)
+    "субтитры", "продолжение следует", "редактор субтитров", "корректор", "спасибо за просмотр",
+    "подписывайтесь на канал", "ставьте лайки", "dimatorzok", "amara org", "thanks for watching",
+)
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _plain(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower().replace("ё", "е")))
+
+
+def _rms_db(audio: np.ndarray, start: float, end: float) -> float:
+    piece = audio[int(start * SAMPLE_RATE):max(int(end * SAMPLE_RATE), int(start * SAMPLE_RATE) + 1)]
+    if piece.size == 0:
+        return -120.0
+    return 20 * float(np.log10(max(float(np.sqrt(np.mean(piece.astype(np.float64) ** 2))), 1e-6)))
+
+
+def _cut_loops(words: list[Word], max_repeats: int) -> list[Word]:
+    """Drop n-grams (n ≤ 4) repeated more than ``max_repeats`` times in a row: a decoding loop."""
+    keys = [_plain(w.word) for w in words]
+    keep = [True] * len(words)
+    for n in range(1, 5):
+        i = 0
+        while i + n <= len(keys):
+            gram, reps, j = keys[i:i + n], 1, i + n
+            while j + n <= len(keys) and keys[j:j + n] == gram and all(keep[j:j + n]):
+                reps, j = reps + 1, j + n
+            if reps > max_repeats and any(gram):
+                for k in range(i + n * max_repeats, j):
+                    keep[k] = False
+                i = j
+            else:
+                i += 1
+    return [w for w, k in zip(words, keep) if k]
+
+
+def _is_hallucination(seg, audio: np.ndarray, options: TranscribeOptions) -> bool:
+    plain = _plain(seg.text)
+    if not plain:
+        return True
+    if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
+        return True  # faster-whisper's own silence rule (the batched pipeline does not apply it)
+    if any(h in plain for h in _HALLUCINATIONS) and len(plain.split()) <= 8:
+        return True
+    quiet = _rms_db(audio, seg.start, seg.end) < options.silence_db
+    return quiet and (seg.avg_logprob < options.silence_logprob or seg.no_speech_prob > options.no_speech_threshold)
+
+
+def _clean(raw: list, audio: np.ndarray, options: TranscribeOptions) -> tuple[list[Segment], int]:
+    """Whisper segments → our segments (speaker unknown), without the hallucinated ones; and how many went."""
+    out: list[Segment] = []
+    dropped = 0
+    for seg in raw:
+        if _is_hallucination(seg, audio, options):
+            dropped += 1
+            continue
+        words = [Word(word=w.word.strip(), start=round(w.start, 3), end=round(w.end, 3),
+                      probability=round(w.probability, 3)) for w in (seg.words or []) if w.word.strip()]
+        words = _cut_loops(words, options.max_repeats)
+        if not words:
+            dropped += 1
+            continue
+        out.append(Segment(text=" ".join(w.word for w in words), start=words[0].start, end=words[-1].end,
+                           words=words))
+    return out, dropped
+
+
+def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions) -> tuple[list[list[Segment]], Optional[str], int]:
+    """Channels → each one's segments, the language, and how many segments were dropped as hallucinated."""
+    regions = [_speech_regions(audio, options) for audio in channels]
+    if options.batched:
+        raw, language = _decode_batched(model, channels, regions, options)
+    else:
+        decoded = [_decode_sequential(model, audio, options) for audio in channels]
+        raw, language = [r for r, _ in decoded], decoded[0][1]
+    result, dropped = [], 0
+    for c, audio in enumerate(channels):
+        segments = _fill_gaps(model, audio, regions[c], raw[c], options) if options.fill_gaps else raw[c]
+        cleaned, n = _clean(segments, audio, options)
+        result.append(cleaned)
+        dropped += n
+    return result, language, dropped
