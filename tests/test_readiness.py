@@ -91,3 +91,36 @@ def test_no_calls_and_mixed_managers():
     assert r.manager == "petrov" and r.ready is None and r.calls_considered == 0 and r.reasons
     with pytest.raises(ComplianceError, match="per manager"):
         assess_readiness([_record(1, 88.0), _record(2, 88.0, manager="petrov")], "newcomer")
+
+
+def test_cli_batch_reports_and_report_command_agree_on_a_manager_missing_from_the_roster(tmp_path):
+    """One readiness rule: a manager missing from the roster, with experienced calls, is experienced with
+    those calls everywhere (issue 9: the CLI said "newcomer, 0 calls", the reports "experienced, 3 calls")."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    calls = Path(__file__).parent / "fixtures" / "calls_holdout"
+    day = tmp_path / "day"
+    day.mkdir()
+    names = ["exp_01_video_windows_factory.txt", "exp_03_accounting_builders.txt", "exp_05_3d_tour_glamping.txt"]
+    for name in names:
+        shutil.copy(calls / name, day / name)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,manager,date,script,level\n" + "".join(
+        f"{n},novak,2026-11-2{i},,experienced\n" for i, n in enumerate(names, 5)), encoding="utf-8")
+    db = tmp_path / "h.db"
+    run = CliRunner().invoke(cli, ["batch", str(day), "--db", str(db), "--manifest", str(manifest),
+                                   "--out", str(tmp_path / "batch-reports")])
+    assert run.exit_code == 0, run.output
+    cli_view = json.loads(CliRunner().invoke(cli, ["readiness", "novak", "--db", str(db), "--json"]).output)
+    assert (cli_view["level"], cli_view["calls_considered"]) == ("experienced", 3)
+    report = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    for folder in ("batch-reports", "report"):
+        page = (tmp_path / folder / "managers" / "novak" / "index.html").read_text(encoding="utf-8")
+        assert "Опытный" in page and "По последним 3 соединённым звонкам" in page, folder

@@ -16,13 +16,14 @@ import os
 import time
 from compliance.errors import ComplianceError, ScriptError
 from compliance.history.attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
+from compliance.history.readiness import history_readiness
 from compliance.history.roster import Team, load_team
 from compliance.history.store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from .discover import _audio_extensions, _file_hash, discover
 from .models import BatchOptions, BatchProgress, BatchSummary, DayKpi, FileOutcome, ProgressCallback
@@ -403,24 +404,6 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
         run.store.close()
 
 
-def team_readiness(store: Store, team: Optional[Team], manager: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Readiness of every manager in the roster and the history (or of one), by manager key."""
-    from compliance.history.readiness import assess_readiness
-
-    keys = {m.id for m in store.managers()} | set(team.managers if team else ()) | \
-        {r.manager for r in store.calls(with_transcripts=False)}
-    if manager:
-        keys = {manager}
-    out = {}
-    for key in sorted(keys):
-        roster = team.get(key) if team else None
-        level = roster.level if roster else "newcomer"
-        records = [r for r in store.calls(manager=key, with_transcripts=False) if r.level == level]
-        out[key] = assess_readiness(records, level, manager=key,
-                                    manager_name=roster.name if roster else None, **kwargs)
-    return out
-
-
 def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, team: Optional[Team] = None,
                         scripts: dict[str, SalesScript] | None = None, lang: str = "ru",
                         copy_audio: bool = False) -> Optional[str]:
@@ -435,7 +418,7 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     if not records:
         summary.notes.append("reports: no calls in the history yet; no HTML written")
         return None
-    readiness = team_readiness(store, team)
+    readiness = history_readiness(store, team)
     try:
         index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
                               scripts=scripts, lang=lang, copy_audio=copy_audio)

@@ -47,7 +47,7 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
 
     Example: compliance readiness ivanova --team samples/team.yaml
     """
-    from compliance.batch.run import team_readiness
+    from compliance.history.readiness import history_readiness
     from compliance.history.roster import normalize_manager_key
 
     roster = load_team_or_fail(resolve_team_path(team_path))
@@ -55,8 +55,8 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
         key = normalize_manager_key(manager) if manager else None
         if key and not (roster and roster.get(key)) and not store.calls(manager=key, with_transcripts=False):
             raise click.ClickException(f"no manager {manager!r} in the roster or the history")
-        results = team_readiness(store, roster, key, window=window, min_share=min_share,
-                                 min_stage_presence=min_stage_presence)
+        results = history_readiness(store, roster, [key] if key else None, window=window, min_share=min_share,
+                                    min_stage_presence=min_stage_presence)
     for i, r in enumerate(results.values()):
         if as_json:
             click.echo(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))

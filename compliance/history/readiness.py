@@ -1,11 +1,13 @@
 """Promotion readiness: is a newcomer ready for the general structure, is an experienced manager slipping.
 
-Pure logic over stored calls (``CallRecord``); no I/O. The CLI's ``compliance readiness`` and the
-manager/team reports both read :func:`assess_readiness`.
+``assess_readiness`` is pure logic over stored calls (``CallRecord``). ``readiness_by_manager`` and
+``history_readiness`` decide, in one place, which level a manager is judged at (the roster's, else the level of
+their latest call, else newcomer) and which calls count: ``compliance readiness``, the batch summary and the
+reports all call them, so they cannot disagree.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -136,3 +138,42 @@ def assess_readiness(
     else:
         out.flagged_for_review = not band_ok or bool(weak)
     return out
+
+
+def manager_level(key: str, records: Sequence[CallRecord], team: Any = None) -> str:
+    """The level a manager is judged at: the roster's, else their latest call's, else newcomer."""
+    roster = team.get(key) if team is not None else None
+    if roster is not None:
+        return roster.level
+    latest = _chronological(list(records))[-1:] if records else []
+    return (latest[0].level if latest else None) or "newcomer"
+
+
+def readiness_by_manager(by_manager: Mapping[str, Sequence[CallRecord]], team: Any = None,
+                         **kwargs: Any) -> dict[str, Readiness]:
+    """Each manager's readiness at their level (``manager_level``), over their calls at that level.
+
+    Args:
+        by_manager: manager key → that manager's stored calls (any levels).
+        team: the roster (``history.roster.Team``), or None.
+        kwargs: ``window``, ``min_share``, ``min_stage_presence`` for :func:`assess_readiness`.
+    """
+    out = {}
+    for key in sorted(by_manager):
+        records = list(by_manager[key])
+        level = manager_level(key, records, team)
+        roster = team.get(key) if team is not None else None
+        out[key] = assess_readiness([r for r in records if r.level == level], level, manager=key,
+                                    manager_name=(roster.name if roster else None) or None, **kwargs)
+    return out
+
+
+def history_readiness(store: Any, team: Any = None, managers: Optional[Iterable[str]] = None,
+                      **kwargs: Any) -> dict[str, Readiness]:
+    """Readiness from the history: the given managers, else everyone in the roster, the store and its calls."""
+    if managers is None:
+        keys = {m.id for m in store.managers()} | set(team.managers if team is not None else ()) | \
+            {r.manager for r in store.calls(with_transcripts=False)}
+    else:
+        keys = set(managers)
+    return readiness_by_manager({k: store.calls(manager=k, with_transcripts=False) for k in keys}, team, **kwargs)

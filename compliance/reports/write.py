@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
+from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.errors import ComplianceError, ReportError
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 from compliance.text.slug import slugify, unique_slugs
-from .aggregate import _latest, build_manager_page, build_team_page
+from .aggregate import build_manager_page, build_team_page
 from .call_page import build_call_page
 from .common import _chronological, _script_map
 from .render import make_environment, render_call_page, render_manager_page, render_team_page
@@ -44,13 +45,7 @@ def _call_slugs(records: Sequence[CallRecord]) -> dict[str, str]:
 
 def _readiness_map(readiness: Any, by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Any]:
     if readiness is None:
-        from compliance.history.readiness import assess_readiness
-
-        out = {}
-        for key, calls in by_manager.items():
-            latest = _latest(calls)
-            out[key] = assess_readiness(calls, latest.level or "newcomer")
-        return out
+        return readiness_by_manager(by_manager)
     if isinstance(readiness, Mapping):
         return dict(readiness)
     return {r.manager: r for r in readiness}
@@ -215,27 +210,12 @@ def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.da
         when = f" between {since or '…'} and {until or '…'}" if (since or until) else ""
         raise ReportError(f"no calls{what}{when} in the history; run `compliance batch` first or widen the dates")
     if "readiness" not in options:
-        options["readiness"] = _store_readiness(store, {r.manager for r in records}, team)
+        options["readiness"] = history_readiness(store, team, {r.manager for r in records})
     if "failures" not in options:
         options["failures"] = _last_failures(store)
     if "scripts" not in options:
         options["scripts"] = bundled_scripts()
     return write_reports(out_dir, records, **options)
-
-
-def _store_readiness(store: Any, keys: Iterable[str], team: Any = None) -> dict[str, Any]:
-    """Each manager's readiness over their whole history, at their roster level (else their latest call's)."""
-    from compliance.history.readiness import assess_readiness
-
-    out = {}
-    for key in sorted(keys):
-        history = store.calls(manager=key, with_transcripts=False)
-        roster = team.get(key) if team is not None else None
-        latest = _latest(history)
-        level = roster.level if roster else ((latest.level if latest else None) or "newcomer")
-        out[key] = assess_readiness([r for r in history if r.level == level], level, manager=key,
-                                    manager_name=(roster.name if roster else None) or None)
-    return out
 
 
 def _last_failures(store: Any) -> list[Any]:
