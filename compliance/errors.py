@@ -32,3 +32,11 @@ class StoreError(ComplianceError):
 
 class ReportError(ComplianceError):
     """Reports cannot be rendered or written."""
+
+
+class TeamError(ComplianceError):
+    """The roster file is missing, unreadable or invalid, or names an unknown manager."""
+
+
+class AttributionError(ComplianceError):
+    """A manifest or a filename pattern is unusable."""

@@ -48,7 +48,9 @@ def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = Non
     kind = kind or ("transcript" if path.suffix.lower() in TRANSCRIPT_SUFFIXES else "audio")
     if kind == "transcript":
         return load_transcript(path)
-    from compliance.speech.transcribe import transcribe_file  # only recordings need the speech stack
+    from compliance.speech.transcribe import (
+        transcribe_file,  # only recordings need the speech stack
+    )
 
     return transcribe_file(path, transcribe, model=model, cache_dir=cache_dir, script=script_hint)
 

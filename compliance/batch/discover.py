@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from compliance.history.store import Failure
 from pathlib import Path
 from typing import Iterable
 
+from compliance.history.store import Failure
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 

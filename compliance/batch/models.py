@@ -1,12 +1,14 @@
 """What a batch takes and gives: its options, progress, per-file outcomes, the summary."""
 from __future__ import annotations
 
-from compliance.history.daily import DAILY_TARGET
-from compliance.history.store import Failure
 from pathlib import Path
-from pydantic import BaseModel, Field
 from typing import Any, Callable, Optional
 
+from pydantic import BaseModel, Field
+
+from compliance.history.daily import DAILY_TARGET
+from compliance.history.store import Failure
+from compliance.scoring.result import Outcome
 
 EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
 
@@ -38,7 +40,7 @@ class BatchProgress(BaseModel):
     audio_total: float = 0.0       # seconds of audio to transcribe in this run
     elapsed: float = 0.0
     file: Optional[str] = None
-    outcome: Optional[str] = None
+    outcome: Optional[Outcome] = None
 
     @property
     def eta(self) -> Optional[float]:
@@ -56,7 +58,7 @@ class FileOutcome(BaseModel):
     """What happened to one file."""
 
     file: str
-    outcome: str                    # analysed | rescored | skipped | duplicate | failed | unattributed
+    outcome: Outcome
     call_id: Optional[str] = None
     manager: Optional[str] = None
     date: Optional[str] = None

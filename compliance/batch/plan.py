@@ -4,15 +4,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import ValidationError
+
 from compliance.errors import ComplianceError, ScriptError
 from compliance.history.attribution import Attribution
 from compliance.history.roster import Manager, Team
 from compliance.resources import default_script_path, resource_dir
 from compliance.scoring.script import SalesScript, load_script
-from dataclasses import dataclass, field
-from pathlib import Path
-from pydantic import ValidationError
-from typing import Any, Optional
 
 
 @dataclass
@@ -89,8 +91,8 @@ class _Job:
 
 
 def _score_key(job: _Job, script_key: str) -> str:
-    from compliance.scoring.score import SCORER_VERSION
     from compliance.scoring.embeddings import load_embedder
+    from compliance.scoring.score import SCORER_VERSION
 
     # A new scorer, or the meaning model becoming available (or not), re-scores stored calls: cheap, from
     # the stored transcript.

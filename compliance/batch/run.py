@@ -14,21 +14,59 @@ import json
 import multiprocessing
 import os
 import time
-from compliance.errors import ComplianceError, ScriptError
-from compliance.history.attribution import Attribution, attribute, compile_patterns, index_manifest, load_manifest
-from compliance.history.readiness import history_readiness
-from compliance.history.roster import Team, load_team
-from compliance.history.store import CallMeta, CallState, DayCount, Failure, ManagerRow, Store
-from compliance.scoring.result import CallRecord, CallResult
-from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Transcript
 from pathlib import Path
 from typing import Optional
 
+from compliance.errors import ComplianceError, ScriptError
+from compliance.history.attribution import (
+    Attribution,
+    attribute,
+    compile_patterns,
+    index_manifest,
+    load_manifest,
+)
+from compliance.history.readiness import history_readiness
+from compliance.history.roster import Team, load_team
+from compliance.history.store import (
+    CallMeta,
+    CallState,
+    DayCount,
+    Failure,
+    ManagerRow,
+    Store,
+)
+from compliance.scoring.result import CallRecord, CallResult, Outcome
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript
+
 from .discover import _audio_extensions, _file_hash, discover
-from .models import BatchOptions, BatchProgress, BatchSummary, DayKpi, FileOutcome, ProgressCallback
-from .plan import _Job, _Transcription, _audio_duration, _load_scripts, _pick_script, _score_key
-from .workers import POOL_MIN_CALLS, _Done, _Task, _init_worker, _pool_size, _setup, _terminate, _work
+from .models import (
+    BatchOptions,
+    BatchProgress,
+    BatchSummary,
+    DayKpi,
+    FileOutcome,
+    ProgressCallback,
+)
+from .plan import (
+    _audio_duration,
+    _Job,
+    _load_scripts,
+    _pick_script,
+    _score_key,
+    _Transcription,
+)
+from .workers import (
+    POOL_MIN_CALLS,
+    _Done,
+    _init_worker,
+    _pool_size,
+    _setup,
+    _Task,
+    _terminate,
+    _work,
+)
+
 
 class _Run:
     def __init__(self, options: BatchOptions, progress: Optional[ProgressCallback]) -> None:
@@ -74,7 +112,7 @@ class _Run:
         self.store.save_failure(failure)
         self.summary.failures.append(failure)
         self.summary.failed += 1
-        self._emit(FileOutcome(file=file, outcome="unattributed" if kind == "unattributed" else "failed",
+        self._emit(FileOutcome(file=file, outcome=Outcome.UNATTRIBUTED if kind == "unattributed" else Outcome.FAILED,
                                call_id=call_id, reason=reason))
 
     # -- planning ------------------------------------------------------------------------------------
@@ -94,7 +132,7 @@ class _Run:
                 continue
             if call_id in seen:
                 self.summary.duplicates += 1
-                self._emit(FileOutcome(file=os.path.abspath(path), outcome="duplicate", call_id=call_id,
+                self._emit(FileOutcome(file=os.path.abspath(path), outcome=Outcome.DUPLICATE, call_id=call_id,
                                        reason=f"same content as {seen[call_id]}"))
                 continue
             seen[call_id] = os.path.abspath(path)
@@ -149,7 +187,11 @@ class _Run:
 
     def _stored_vectors(self, stored: Optional[str]) -> bytes:
         """The stored embeddings of a stored transcript's sentences: a re-score then embeds only new text."""
-        from compliance.scoring.embeddings import MODEL_ID, pack_vectors, transcript_sentences
+        from compliance.scoring.embeddings import (
+            MODEL_ID,
+            pack_vectors,
+            transcript_sentences,
+        )
 
         if not stored:
             return b""
@@ -186,13 +228,13 @@ class _Run:
         if done.script not in self.saved_scripts:
             self.store.save_script(script)
             self.saved_scripts.add(done.script)
-        outcome = "rescored" if job.action == "rescore" else "analysed"
+        outcome = Outcome.RESCORED if job.action == "rescore" else Outcome.ANALYSED
         if done.vectors:
             from compliance.scoring.embeddings import MODEL_ID, unpack_vectors
 
             self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
-        if outcome == "rescored":
+        if outcome is Outcome.RESCORED:
             self.summary.rescored += 1
         else:
             self.summary.analysed += 1
@@ -338,12 +380,12 @@ class _Run:
 
     def _skip(self, skips: list[tuple[_Job, CallState]]) -> None:
         for job, _state in skips:
-            self.store.note_outcome(self.summary.batch_id, job.call_id, "skipped")
+            self.store.note_outcome(self.summary.batch_id, job.call_id, Outcome.SKIPPED)
             self.summary.skipped += 1
             self.dates.add((job.att.manager, job.att.date))
             if job.manager is None:
                 self.unknown.add(job.att.manager)
-            self._emit(FileOutcome(file=job.file, outcome="skipped", call_id=job.call_id, manager=job.att.manager,
+            self._emit(FileOutcome(file=job.file, outcome=Outcome.SKIPPED, call_id=job.call_id, manager=job.att.manager,
                                    date=job.att.date, level=job.level, unknown_manager=job.manager is None))
 
     def _sync_managers(self) -> None:
@@ -408,7 +450,6 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
                         scripts: dict[str, SalesScript] | None = None, lang: str = "ru",
                         copy_audio: bool = False) -> Optional[str]:
     """Write the HTML report set for the whole history after a batch; returns the index path."""
-    # ---- REPORTS HOOK: the reports helper's compliance.reports.write_reports is called here. ----
     try:
         from compliance.reports import write_reports
     except ImportError:

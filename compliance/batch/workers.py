@@ -4,14 +4,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
-from compliance.errors import ComplianceError
-from compliance.pipeline import analyse_file, failure_kind
-from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Transcript
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from compliance.errors import ComplianceError
+from compliance.pipeline import analyse_file, failure_kind
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript
 
 _STATE: dict[str, Any] = {}
 
@@ -60,7 +60,11 @@ class _Done:
 
 def _call_vectors(transcript: Transcript) -> bytes:
     """The sentence embeddings the meaning scorer made for this call, packed for the parent to store."""
-    from compliance.scoring.embeddings import load_embedder, pack_vectors, transcript_sentences
+    from compliance.scoring.embeddings import (
+        load_embedder,
+        pack_vectors,
+        transcript_sentences,
+    )
 
     embedder = load_embedder()
     return pack_vectors(embedder.known(transcript_sentences(transcript.segments))) if embedder else b""

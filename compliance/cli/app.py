@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+
 from compliance import __version__
 
 

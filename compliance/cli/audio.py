@@ -1,7 +1,6 @@
 """Commands: transcribe and analyze recordings (registered on the main group)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -9,8 +8,14 @@ from typing import Any, Optional
 import click
 
 from compliance.cli.app import cli
-from compliance.cli.options import echo_results, level_option, load_script_or_fail, script_option
+from compliance.cli.options import (
+    echo_results,
+    level_option,
+    load_script_or_fail,
+    script_option,
+)
 from compliance.errors import ComplianceError, ModelError
+from compliance.files import write_atomic
 
 
 def transcribe_options(func):
@@ -81,12 +86,6 @@ def _out_names(recordings: tuple[Path, ...]) -> dict[Path, str]:
     return names
 
 
-def _write_json(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 @cli.command()
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -112,7 +111,7 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / names[path]
-            _write_json(target, transcript.model_dump_json(indent=1))
+            write_atomic(target, transcript.model_dump_json(indent=1))
         except OSError as exc:
             raise click.ClickException(f"{out_dir}: cannot write transcripts ({exc.strerror})") from None
         side = {"left": ", канал менеджера: левый", "right": ", канал менеджера: правый"}.get(

@@ -1,19 +1,18 @@
 """`compliance batch`: a day's folder of recordings and transcripts into the history and reports."""
 from __future__ import annotations
 
-import click
 import json
 import os
 import sys
-from compliance.cli.app import cli
-from compliance.errors import ComplianceError
 from pathlib import Path
 from typing import Optional
 
+import click
+
+from compliance.cli.app import cli
+from compliance.errors import ComplianceError
+
 from .options import db_option, resolve_team_path, team_option
-
-VERDICT_RU = {"below": "ниже коридора", "within": "в коридоре", "above": "выше коридора", None: ""}
-
 
 OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пересчитан", "skipped": "без изменений",
               "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
@@ -129,8 +128,8 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
 
     Example: compliance batch samples/day --team samples/team.yaml --out reports
     """
-    from compliance.history.attribution import parse_date
     from compliance.batch.run import BatchOptions, run_batch
+    from compliance.history.attribution import parse_date
 
     if default_date and not parse_date(default_date):
         raise click.UsageError(f"--date {default_date!r} is not a date (use YYYY-MM-DD)")

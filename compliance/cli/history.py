@@ -1,16 +1,25 @@
 """`compliance readiness`, `daily`, `export`: what the stored history says."""
 from __future__ import annotations
 
-import click
 import datetime as dt
 import json
-import os
 import sys
-from compliance.cli.app import cli
 from pathlib import Path
 from typing import Optional
 
-from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+import click
+
+from compliance.cli.app import cli
+from compliance.files import write_atomic
+
+from .options import (
+    db_option,
+    load_team_or_fail,
+    open_store,
+    resolve_team_path,
+    team_option,
+)
+
 
 def _format_readiness(r) -> str:
     who = f"{r.manager_name} ({r.manager})" if r.manager_name else r.manager
@@ -111,18 +120,5 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    _write_atomic(output, data)
+    write_atomic(output, data)
     click.echo(f"{len(records)} звонков → {output}", err=True)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,18 +1,16 @@
 """What several commands share: options, loading a script for a command, printing a scored call."""
 from __future__ import annotations
 
-import click
 import json
-from compliance.errors import ScriptError
-from compliance.resources import default_script_path
-from compliance.scoring.result import CallResult
 from pathlib import Path
-from compliance.errors import ComplianceError
 from typing import Optional
 
+import click
 
-LEVELS = ("newcomer", "experienced")
-
+from compliance.errors import ComplianceError, ScriptError
+from compliance.history.roster import LEVELS  # the one list of levels
+from compliance.resources import default_script_path
+from compliance.scoring.result import CallResult
 
 LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
 

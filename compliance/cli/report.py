@@ -8,7 +8,13 @@ from typing import Optional
 import click
 
 from compliance.cli.app import cli
-from compliance.cli.options import db_option, load_team_or_fail, open_store, team_option, resolve_team_path
+from compliance.cli.options import (
+    db_option,
+    load_team_or_fail,
+    open_store,
+    resolve_team_path,
+    team_option,
+)
 from compliance.errors import ComplianceError
 from compliance.reports.i18n import LANGUAGES
 
@@ -35,8 +41,8 @@ def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optiona
 
     Example: compliance report --since 2026-11-01 --until 2026-11-30 --out reports
     """
-    from compliance.reports import write_reports_from_store
     from compliance.history.roster import normalize_manager_key
+    from compliance.reports import write_reports_from_store
 
     if since and until and since > until:
         raise click.UsageError("--since is after --until")

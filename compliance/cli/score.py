@@ -1,13 +1,16 @@
 """`compliance score`: transcripts against a script."""
 from __future__ import annotations
 
-import click
 import sys
-from compliance.errors import ComplianceError
 from pathlib import Path
+
+import click
+
+from compliance.errors import ComplianceError
 
 from .app import cli
 from .options import echo_results, level_option, load_script_or_fail, script_option
+
 
 @cli.command()
 @click.argument("transcripts", nargs=-1, required=True, type=click.Path(path_type=Path))

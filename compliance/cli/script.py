@@ -1,14 +1,17 @@
 """`compliance script`: check scripts, print their schema, mine how managers really say each line."""
 from __future__ import annotations
 
-import click
 import json
 import sys
-from compliance.resources import default_script_path
 from pathlib import Path
+
+import click
+
+from compliance.resources import default_script_path
 
 from .app import cli
 from .options import db_option
+
 
 @cli.group()
 def script() -> None:

@@ -1,14 +1,25 @@
 """`compliance team`: the roster: list managers, change a manager's level."""
 from __future__ import annotations
 
-import click
 import datetime as dt
-from compliance.cli.app import cli
-from compliance.errors import ComplianceError
 from pathlib import Path
 from typing import Optional
 
-from .options import DEFAULT_DB, DEFAULT_TEAM, load_team_or_fail, open_store, resolve_team_path, team_option
+import click
+
+from compliance.cli.app import cli
+from compliance.errors import ComplianceError
+from compliance.history.roster import LEVELS
+
+from .options import (
+    DEFAULT_DB,
+    DEFAULT_TEAM,
+    load_team_or_fail,
+    open_store,
+    resolve_team_path,
+    team_option,
+)
+
 
 @cli.group()
 def team() -> None:
@@ -45,7 +56,7 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
 
 @team.command("set-level")
 @click.argument("manager")
-@click.argument("level", type=click.Choice(["newcomer", "experienced"]))
+@click.argument("level", type=click.Choice(LEVELS))
 @team_option
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the change (default: today).")

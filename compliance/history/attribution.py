@@ -18,8 +18,8 @@ from typing import Iterable, Optional
 
 from pydantic import BaseModel, Field
 
-from compliance.errors import ComplianceError
-from compliance.history.roster import normalize_manager_key
+from compliance.errors import AttributionError
+from compliance.history.roster import LEVELS, normalize_manager_key
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
 #   2026-11-27_10-31-02_ivanova_380991234567.mp3     20261127_103102_ivanova.wav
@@ -36,10 +36,6 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     rf"^{_NAME}[ _-]{_DATE}(?:[ _-].*)?$",
 )
 _FOLDER_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%Y.%m.%d", "%Y_%m_%d")
-
-
-class AttributionError(ComplianceError):
-    """A manifest or a filename pattern is unusable."""
 
 
 class Attribution(BaseModel):
@@ -141,7 +137,7 @@ def load_manifest(path: str | Path) -> list[ManifestRow]:
             if iso is None:
                 raise AttributionError(f"{path}:{n}: {values['date']!r} is not a date (use YYYY-MM-DD)")
             values["date"] = iso
-        if values.get("level") and values["level"] not in ("newcomer", "experienced"):
+        if values.get("level") and values["level"] not in LEVELS:
             raise AttributionError(f"{path}:{n}: level {values['level']!r} is not newcomer or experienced")
         out.append(ManifestRow(**values))
     return out

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from compliance.scoring.result import CallRecord
 from compliance.history.store import Store
+from compliance.scoring.result import CallRecord, band_verdict
 
 DAILY_TARGET = (30, 40)
 EXPORT_FORMATS = ("csv", "json")
@@ -32,9 +32,7 @@ class DailyReport(BaseModel):
     @property
     def kpi_status(self) -> str:
         """below / within / above the daily target of connected calls."""
-        if self.connected < self.target[0]:
-            return "below"
-        return "above" if self.connected > self.target[1] else "within"
+        return band_verdict(self.connected, self.target)
 
     def text(self) -> str:
         """The report exactly as the team writes it."""

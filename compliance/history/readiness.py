@@ -12,9 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from pydantic import BaseModel, Field
 
 from compliance.errors import ComplianceError
-from compliance.scoring.result import CallRecord
-
-IN_BAND = ("within", "above")
+from compliance.scoring.result import IN_BAND, CallRecord
 
 
 class Readiness(BaseModel):

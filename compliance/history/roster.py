@@ -12,22 +12,18 @@ managers:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from compliance.errors import ComplianceError
+from compliance.errors import TeamError
+from compliance.files import write_atomic
+from compliance.scoring.result import Level as LevelChoice
 
 Level = Literal["newcomer", "experienced"]
-LEVELS: tuple[str, ...] = ("newcomer", "experienced")
-
-
-class TeamError(ComplianceError):
-    """The roster file is missing, unreadable or invalid, or names an unknown manager."""
+LEVELS: tuple[str, ...] = tuple(level.value for level in LevelChoice)  # the one list of levels
 
 
 class Manager(BaseModel):
@@ -40,10 +36,6 @@ class Manager(BaseModel):
     level: Level = "newcomer"
     since: Optional[dt.date] = None
     script: Optional[str] = None
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.id
 
     def level_on(self, date: str | None) -> str:
         """The level the manager had on ``date``: before ``since`` an experienced manager was a newcomer."""
@@ -125,16 +117,8 @@ def _dump(team: Team) -> str:
 
 
 def save_team(team: Team, path: str | Path) -> None:
-    """Write the roster atomically (temp file, then rename); comments in the old file are not kept."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_dump(team))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the roster atomically (through a symlink, keeping the file's mode); comments are not kept."""
+    write_atomic(path, _dump(team))
 
 
 def set_level(path: str | Path, manager: str, level: str, since: dt.date | None = None,

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import sqlite3
-from pydantic import BaseModel, Field
 from typing import Any, Callable, Iterator, Optional, Union
 
+from pydantic import BaseModel, Field
 
 # Each migration moves the schema from version i to i + 1; never edit a released one, append.
 _V1 = """

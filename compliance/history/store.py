@@ -10,16 +10,26 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
 from compliance.errors import StoreError
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 if TYPE_CHECKING:
     import numpy as np
 
-from .schema import BatchInfo, CallMeta, CallState, DayCount, Failure, MIGRATIONS, ManagerRow, _split_sql
+from .schema import (
+    MIGRATIONS,
+    BatchInfo,
+    CallMeta,
+    CallState,
+    DayCount,
+    Failure,
+    ManagerRow,
+    _split_sql,
+)
 
 DEFAULT_DB = "compliance.db"
 

@@ -18,7 +18,12 @@ from .aggregate import build_manager_page, build_team_page
 from .call_page import build_call_page
 from .charts import build_daily_chart, build_sparkline, build_trend_chart
 from .evidence import diff_words
-from .render import make_environment, render_call_page, render_manager_page, render_team_page
+from .render import (
+    make_environment,
+    render_call_page,
+    render_manager_page,
+    render_team_page,
+)
 from .views import CallPage, ManagerPage, TeamPage
 from .write import bundled_scripts, write_reports, write_reports_from_store
 

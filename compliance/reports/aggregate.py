@@ -8,9 +8,32 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from compliance.history.daily import DAILY_TARGET
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
+
 from .charts import _delta, build_daily_chart, build_sparkline, build_trend_chart
-from .common import _chronological, _connected, _date, _mean, _ordered_stages, _script_map, _share_in_band, _stage_titles
-from .views import CallRow, DayGroup, Failure, LineRate, ManagerPage, PeriodStats, PhraseCount, ReadinessView, StageRate, TeamPage, TeamRow
+from .common import (
+    _chronological,
+    _connected,
+    _date,
+    _mean,
+    _ordered_stages,
+    _script_map,
+    _share_in_band,
+    _stage_titles,
+)
+from .views import (
+    CallRow,
+    DayGroup,
+    Failure,
+    LineRate,
+    ManagerPage,
+    PeriodStats,
+    PhraseCount,
+    ReadinessView,
+    StageRate,
+    TeamPage,
+    TeamRow,
+)
+
 
 def _period(key: str, records: Sequence[CallRecord], start: Optional[dt.date], end: Optional[dt.date]) -> PeriodStats:
     if start is not None and end is not None:

@@ -10,9 +10,29 @@ from urllib.parse import quote
 from compliance.scoring.result import CallRecord, CallResult, StageResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
+
 from .common import _ordered_stages, _stage_titles, _verdict_of
-from .evidence import _context, _grade, _locate, _locate_in_turns, _pieces_with_marks, _script_pieces, _stored_spans, diff_words
-from .views import CallPage, ForbiddenView, LineView, OrderView, Piece, StageRef, StageView, TurnView
+from .evidence import (
+    _context,
+    _grade,
+    _locate,
+    _locate_in_turns,
+    _pieces_with_marks,
+    _script_pieces,
+    _stored_spans,
+    diff_words,
+)
+from .views import (
+    CallPage,
+    ForbiddenView,
+    LineView,
+    OrderView,
+    Piece,
+    StageRef,
+    StageView,
+    TurnView,
+)
+
 
 def _href_for(anchor: Optional[str], turn: Optional[int], n_turns: int) -> Optional[str]:
     if anchor:

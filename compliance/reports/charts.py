@@ -6,9 +6,11 @@ from collections import Counter, defaultdict
 from typing import Mapping, Optional, Sequence
 
 from compliance.history.daily import DAILY_TARGET
-from compliance.scoring.result import CallRecord
+from compliance.scoring.result import CallRecord, band_verdict
+
 from .common import _connected, _date
 from .views import Chart, ChartBar, ChartPoint
+
 
 def _day_axis(days: list[dt.date], width: float, left: float, right: float) -> dict[dt.date, float]:
     if len(days) == 1:
@@ -89,7 +91,7 @@ def build_daily_chart(records: Sequence[CallRecord], target: tuple[int, int] = D
     for i, day in enumerate(days):
         n = per_day[day]
         x = left + slot * i + (slot - bar_w) / 2
-        kind = "below" if n < target[0] else ("above" if n > target[1] else "within")
+        kind = str(band_verdict(n, target))
         chart.bars.append(ChartBar(x=round(x, 1), y=round(ys(n), 1), width=round(bar_w, 1),
                                    height=round(ys(0) - ys(n), 1), value=n, label=day.strftime("%d.%m"), kind=kind))
         if i % step == 0 or i == len(days) - 1:

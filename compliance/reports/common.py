@@ -4,11 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from compliance.scoring.result import CallRecord, CallResult, StageResult
+from compliance.scoring.result import (
+    IN_BAND,
+    CallRecord,
+    CallResult,
+    StageResult,
+    band_verdict,
+)
 from compliance.scoring.script import SalesScript
-
-IN_BAND = ("within", "above")     # verdicts that meet the band (as readiness counts them)
-
 
 LINE_GOOD, LINE_FAIR = 80.0, 60.0  # line similarity grades
 
@@ -66,7 +69,7 @@ def _ordered_stages(result: CallResult, script: Optional[SalesScript]) -> list[S
 def _verdict_of(adherence: Optional[float], band: tuple[float, float]) -> Optional[str]:
     if adherence is None:
         return None
-    return "below" if adherence < band[0] else ("above" if adherence > band[1] else "within")
+    return band_verdict(adherence, band)
 
 
 def _connected(records: Iterable[CallRecord]) -> list[CallRecord]:

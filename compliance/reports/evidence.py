@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from rapidfuzz import fuzz
 from typing import Optional, Sequence
+
+from rapidfuzz import fuzz
 
 from compliance.scoring.result import LineResult
 from compliance.scoring.transcript import Segment
+
 from .common import LINE_FAIR, LINE_GOOD, _fold
 from .views import Piece
 

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import jinja2
 from pathlib import Path
 from typing import Any, Optional
+
+import jinja2
 
 from compliance import __version__
 from compliance.errors import ReportError
 from compliance.history.daily import DAILY_TARGET
 from compliance.reports.i18n import LANGUAGES, Translator
 from compliance.resources import resource_dir
+
 from .views import CallPage, ManagerPage, TeamPage
+
 
 def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *,
                      generated_at: Optional[str] = None, version: str = __version__) -> jinja2.Environment:

@@ -1,11 +1,13 @@
 """The plain view data every page is rendered from: page models, rows, charts."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from typing import Optional
+
+from pydantic import BaseModel, Field
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.scoring.transcript import TalkMetrics
+
 
 class Piece(BaseModel):
     """A run of text with a highlight kind (CSS classes) and an optional anchor."""

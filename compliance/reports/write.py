@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ctypes.util
 import datetime as dt
-import jinja2
 import os
 import shutil
 import tempfile
@@ -12,16 +11,24 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
-from compliance.history.readiness import history_readiness, readiness_by_manager
+import jinja2
+
 from compliance.errors import ComplianceError, ReportError
+from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 from compliance.text.slug import slugify, unique_slugs
+
 from .aggregate import build_manager_page, build_team_page
 from .call_page import build_call_page
 from .common import _chronological, _script_map
-from .render import make_environment, render_call_page, render_manager_page, render_team_page
+from .render import (
+    make_environment,
+    render_call_page,
+    render_manager_page,
+    render_team_page,
+)
 
 MARKER = ".compliance-report"     # marks a folder this module may replace
 

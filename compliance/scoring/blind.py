@@ -8,8 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compliance.scoring.accuracy import (FIXTURES, Confusion, LabelledCall, Scorer, load_labelled_calls,
-                                         predicted_presence)
+from compliance.scoring.accuracy import (
+    FIXTURES,
+    Confusion,
+    LabelledCall,
+    Scorer,
+    load_labelled_calls,
+    predicted_presence,
+)
 from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript, load_script
 from compliance.scoring.transcript import Transcript

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from compliance.text.normalize import fold, iter_words
 from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.transcript import Segment, Transcript
+from compliance.text.normalize import fold, iter_words
 
 VOICEMAIL_MARKERS = (
     "абонент недоступен", "абонент не может ответить", "аппарат абонента выключен", "вне зоны действия сети",

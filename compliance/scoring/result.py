@@ -8,10 +8,51 @@ from pydantic import BaseModel, Field
 
 from compliance.scoring.transcript import TalkMetrics
 
-Verdict = Literal["below", "within", "above"]
+
+class Choice(str, Enum):
+    """A closed set of words stored and shown as their value (``str()`` is the value, as JSON has it)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
-class Found(str, Enum):
+class Level(Choice):
+    """A manager's level: reads the script closely, or works by the general structure."""
+
+    NEWCOMER = "newcomer"
+    EXPERIENCED = "experienced"
+
+
+class Verdict(Choice):
+    """Where a value stands against its band (adherence vs the level's band, calls vs the daily target)."""
+
+    BELOW = "below"
+    WITHIN = "within"
+    ABOVE = "above"
+
+
+IN_BAND = (Verdict.WITHIN, Verdict.ABOVE)  # verdicts that meet the band (a newcomer above it is doing well)
+
+
+def band_verdict(value: float, band: tuple[float, float]) -> Verdict:
+    """The one rule for below / within / above: ``band`` is inclusive at both ends."""
+    if value < band[0]:
+        return Verdict.BELOW
+    return Verdict.ABOVE if value > band[1] else Verdict.WITHIN
+
+
+class Outcome(Choice):
+    """What a batch did with a file."""
+
+    ANALYSED = "analysed"
+    RESCORED = "rescored"
+    SKIPPED = "skipped"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+    UNATTRIBUTED = "unattributed"
+
+
+class Found(Choice):
     """How a script line was found in what the manager said."""
 
     VERBATIM = "verbatim"   # the script's wording (the word matcher)

@@ -14,7 +14,14 @@ import numpy as np
 
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected
 from compliance.scoring.embeddings import embedder_failure
-from compliance.scoring.result import CallResult, Found, LineResult, OrderViolation, StageResult
+from compliance.scoring.result import (
+    CallResult,
+    Found,
+    LineResult,
+    OrderViolation,
+    StageResult,
+    band_verdict,
+)
 from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.semantic import meaning_scorer
@@ -115,12 +122,6 @@ def _order_violations(stages: list[StageResult], positions: dict[str, float]) ->
 
 
 
-def _verdict(adherence: float, band: tuple[float, float]) -> str:
-    if adherence < band[0]:
-        return "below"
-    return "above" if adherence > band[1] else "within"
-
-
 def score_call(transcript: Transcript, script: SalesScript, level: str = "newcomer",
                options: MatchOptions | None = None) -> CallResult:
     """Score one call against a script at a manager's level.
@@ -171,7 +172,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     required_weight = sum(s.weight for s in required)
     result.structure = (round(100 * sum(s.weight for s in required if s.present) / required_weight, 1)
                         if required_weight else 100.0)
-    result.verdict = _verdict(result.adherence, band)
+    result.verdict = band_verdict(result.adherence, band)
     result.stages = stages
     result.order_violations = _order_violations(stages, positions)
     result.order_ok = not result.order_violations

@@ -16,9 +16,14 @@ from typing import Optional
 import numpy as np
 import yaml
 
-from compliance.scoring.embeddings import Embedder, Sentence, load_embedder, split_sentences
-from compliance.scoring.result import Found, Span
 from compliance.resources import lexicon_path
+from compliance.scoring.embeddings import (
+    Embedder,
+    Sentence,
+    load_embedder,
+    split_sentences,
+)
+from compliance.scoring.result import Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment

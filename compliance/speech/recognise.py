@@ -1,11 +1,13 @@
 """Recognition: speech regions, batched decoding of both channels, gaps filled, hallucinations and loops dropped."""
 from __future__ import annotations
 
-import numpy as np
 import re
+from typing import Optional
+
+import numpy as np
+
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.decode import SAMPLE_RATE
-from typing import Optional
 
 from .engine import TranscribeOptions
 

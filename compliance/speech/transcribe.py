@@ -14,13 +14,19 @@ Step 3 runs on every call, so re-scoring with an edited script never transcribes
 """
 from __future__ import annotations
 
-from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Transcript
-from compliance.speech.decode import AUDIO_EXTENSIONS, DecodedAudio, audio_hash, decode_audio
 from pathlib import Path
 from typing import Optional
 
-from .cache import _Recognised, _cache_key, _read_cache, _write_cache
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript
+from compliance.speech.decode import (
+    AUDIO_EXTENSIONS,
+    DecodedAudio,
+    audio_hash,
+    decode_audio,
+)
+
+from .cache import _cache_key, _read_cache, _Recognised, _write_cache
 from .channels import _assemble
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .recognise import _recognise

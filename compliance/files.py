@@ -1,0 +1,45 @@
+"""Writing a file so that nobody ever sees half of it: the one atomic-write helper.
+
+Every file the tool writes (the roster, exports, transcripts, the transcript cache, model stamps) goes through
+``write_atomic``: the text goes to a temporary file beside the target, is flushed to disk, and replaces the
+target in one rename. A target that is a symbolic link is written *through* the link (the link stays, the file
+it points to changes); an existing file keeps its permissions; a new one gets 0666 less the umask, as any
+program's new file would (``tempfile.mkstemp`` alone would leave 0600).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Replace ``path`` with ``data`` in one step; returns the file actually written (the link's target).
+
+    Raises:
+        OSError: the folder is missing or not writable (nothing is left behind).
+    """
+    target = Path(os.path.realpath(path))
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
