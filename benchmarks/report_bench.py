@@ -17,8 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compliance.reports import (build_call_page, build_manager_page, build_team_page, make_environment,  # noqa: E402
-                                render_call_page, render_manager_page, render_team_page, write_reports)
+from compliance.reports import (  # noqa: E402
+    build_call_page,
+    build_manager_page,
+    build_team_page,
+    make_environment,
+    render_call_page,
+    render_manager_page,
+    render_team_page,
+    write_reports,
+)
 from tests.test_reports_sample import bulk_records, default_script  # noqa: E402
 
 

@@ -11,11 +11,28 @@ import re
 
 import pytest
 
-from compliance.scoring.accuracy import (ABSENT_RECALL_MIN, CALLS_DIR, F1_MIN, NO_STAGE_ADHERENCE_MAX, ORDER_FALSE_ALARM_MAX,
-                                         VERBATIM_ADHERENCE_MIN, beats, manager_text, KINDS, MIN_CALLS_PER_KIND, STAGE_LABELS, AccuracyReport,
-                                 LabelledCall, build_report, format_report, load_labelled_calls, load_scorer,
-                                 normalise, score_all)
 from compliance.resources import default_script_path
+from compliance.scoring.accuracy import (
+    ABSENT_RECALL_MIN,
+    CALLS_DIR,
+    F1_MIN,
+    KINDS,
+    MIN_CALLS_PER_KIND,
+    NO_STAGE_ADHERENCE_MAX,
+    ORDER_FALSE_ALARM_MAX,
+    STAGE_LABELS,
+    VERBATIM_ADHERENCE_MIN,
+    AccuracyReport,
+    LabelledCall,
+    beats,
+    build_report,
+    format_report,
+    load_labelled_calls,
+    load_scorer,
+    manager_text,
+    normalise,
+    score_all,
+)
 from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript, load_script
 

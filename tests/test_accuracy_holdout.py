@@ -18,8 +18,6 @@ from statistics import mean
 import pytest
 
 from compliance.resources import default_script_path
-from compliance.scoring.result import CallResult
-from compliance.scoring.script import SalesScript, load_script
 from compliance.scoring.accuracy import (
     ABSENT_RECALL_MIN,
     F1_MIN,
@@ -36,6 +34,8 @@ from compliance.scoring.accuracy import (
     normalise,
     score_all,
 )
+from compliance.scoring.result import CallResult
+from compliance.scoring.script import SalesScript, load_script
 
 HOLDOUT_DIR = Path(__file__).parent / "fixtures" / "calls_holdout"
 

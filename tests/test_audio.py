@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compliance.speech import transcribe as tx
+from compliance.cli import cli
+from compliance.errors import AudioError
+from compliance.scoring.transcript import Segment, Word, load_transcript
 from compliance.speech import channels as chan
 from compliance.speech import engine
 from compliance.speech import recognise as rec
+from compliance.speech import transcribe as tx
 from compliance.speech.decode import AUDIO_EXTENSIONS, audio_hash, decode_audio
-from compliance.cli import cli
-from compliance.errors import AudioError
 from compliance.speech.transcribe import TranscribeOptions, transcribe_file
-from compliance.scoring.transcript import Segment, Word, load_transcript
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 MANIFEST = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compliance.history.attribution import attribute, compile_patterns, index_manifest, load_manifest
 from compliance.batch.run import BatchOptions, discover, run_batch
 from compliance.cli import cli
-from compliance.resources import default_script_path
+from compliance.history.attribution import attribute, compile_patterns, index_manifest, load_manifest
 from compliance.history.store import Store
+from compliance.resources import default_script_path
 
 from .conftest import ROOT
 
@@ -367,7 +367,7 @@ def test_two_batches_on_one_database_at_once(tmp_path):
     procs = [subprocess.Popen(_batch_cmd(f, db, "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for f in (folder, folder, other)]
     outs = [p.communicate(timeout=180) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     summaries = [json.loads(out) for out, _ in outs]
     # The two runs over the same folder share the work; nothing is lost or doubled.

@@ -5,14 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-import compliance.batch.run as batch_mod
 from click.testing import CliRunner
 
+import compliance.batch.run as batch_mod
 from compliance.batch.run import BatchOptions, run_batch
 from compliance.cli import cli
-from compliance.resources import default_script_path
 from compliance.history.store import Store
+from compliance.resources import default_script_path
 
 from .conftest import FIXTURES, ROOT
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from compliance.scoring.score import MatchOptions, check_connected, score_call
-from compliance.text.normalize import tokenize
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, parse_text_transcript
+from compliance.text.normalize import tokenize
 
 FULL = """\
 М: Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?
@@ -208,8 +208,8 @@ def test_paraphrase_counts_as_present_at_partial_credit(default_script):
 
 
 def test_choose_script_picks_the_call_type():
-    from compliance.scoring.score import choose_script
     from compliance.resources import resource_dir
+    from compliance.scoring.score import choose_script
     from compliance.scoring.script import load_script
 
     scripts = [load_script(p) for p in sorted(resource_dir("scripts_yaml").glob("*.yaml"))]

@@ -13,15 +13,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from compliance.scoring import embeddings as meaning
 from compliance.batch.run import BatchOptions, run_batch
 from compliance.cli import cli
-from compliance.scoring.score import MatchOptions, check_connected, score_call
-from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
-from compliance.reports import build_call_page
-from compliance.scoring.result import CallRecord, Found
-from compliance.scoring.script import load_script
 from compliance.history.store import Store
+from compliance.reports import build_call_page
+from compliance.scoring import embeddings as meaning
+from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
+from compliance.scoring.result import CallRecord, Found
+from compliance.scoring.score import MatchOptions, check_connected, score_call
+from compliance.scoring.script import load_script
 from compliance.scoring.transcript import parse_text_transcript
 
 from .conftest import ROOT

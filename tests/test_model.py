@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compliance.speech import model as model_mod
 from compliance.cli import cli
 from compliance.errors import ModelError
-from compliance.speech.model import (EXPECTED_SHA256, MODEL_BIN_SIZE, assemble_default_model, cache_root, is_intact,
-                              model_parts)
+from compliance.speech import model as model_mod
+from compliance.speech.model import (
+    EXPECTED_SHA256,
+    MODEL_BIN_SIZE,
+    assemble_default_model,
+    cache_root,
+    is_intact,
+    model_parts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_parts = pytest.mark.skipif(model_parts() is None, reason="pip install -e .[model] first")

@@ -9,20 +9,28 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from compliance.reports import evidence
-from compliance.reports import write as report_write
 from compliance.cli import cli
 from compliance.errors import ReportError
-from compliance.reports.i18n import CATALOGUE, LANGUAGES, Translator
 from compliance.history.readiness import Readiness, assess_readiness
-from compliance.reports import (build_call_page, build_manager_page, build_team_page, diff_words, make_environment,
-                                render_call_page, write_reports, write_reports_from_store)
+from compliance.history.store import CallMeta, Failure, Store
+from compliance.reports import (
+    build_call_page,
+    build_manager_page,
+    build_team_page,
+    diff_words,
+    evidence,
+    make_environment,
+    render_call_page,
+    write_reports,
+    write_reports_from_store,
+)
+from compliance.reports import write as report_write
+from compliance.reports.i18n import CATALOGUE, LANGUAGES, Translator
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import load_script
-from compliance.text.slug import slugify, unique_slugs
-from compliance.history.store import CallMeta, Failure, Store
 from compliance.scoring.transcript import Segment, load_transcript
+from compliance.text.slug import slugify, unique_slugs
 from tests.test_reports_sample import make_call, sample_records
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -382,7 +390,7 @@ def test_a_managers_folder_holds_nothing_about_others(tmp_path, records, golden_
     write_reports(out, records, scripts=[golden_script])
     managers = {r.manager: (r.manager_name, slug) for r, slug in
                 ((r, {"ivanova": "ivanova", "petrov": "petrov", "x-hostile": "x-hostile"}[r.manager]) for r in records)}
-    for key, (name, slug) in managers.items():
+    for key, (_name, slug) in managers.items():
         folder = out / "managers" / slug
         others = [(n, s) for k, (n, s) in managers.items() if k != key]
         for page in folder.rglob("*.html"):

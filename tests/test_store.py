@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from compliance.history import store as store_mod
 from compliance.errors import StoreError
-from compliance.scoring.result import CallRecord, CallResult, ForbiddenHit, LineResult, StageResult
+from compliance.history import store as store_mod
 from compliance.history.store import CallMeta, Failure, ManagerRow, Store, schema_version
+from compliance.scoring.result import CallRecord, CallResult, ForbiddenHit, LineResult, StageResult
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
 
 

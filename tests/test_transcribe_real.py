@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from compliance.speech import transcribe as tx
 from compliance.cli import cli
 from compliance.scoring.score import score_call
+from compliance.speech import transcribe as tx
 from compliance.speech.transcribe import TranscribeOptions, load_model, transcribe_file
 
 pytestmark = pytest.mark.slow

@@ -86,6 +86,15 @@ class _Job:
     duration: float = 0.0
 
     @property
+    def manager_key(self) -> str:
+        """Who made the call (a job is made only for a file whose manager and date are known)."""
+        return self.att.manager or ""
+
+    @property
+    def date(self) -> str:
+        return self.att.date or ""
+
+    @property
     def file(self) -> str:
         return os.path.abspath(self.path)
 

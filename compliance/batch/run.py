@@ -82,7 +82,7 @@ class _Run:
             self.manifest = index_manifest(rows, options.folder, options.manifest.parent)
         self.tx = _Transcription(options.transcribe)
         self.store = Store(options.db)
-        self.summary: Optional[BatchSummary] = None
+        self._summary: Optional[BatchSummary] = None
         self.done = 0
         self.total = 0
         self.audio_done = 0.0
@@ -93,6 +93,12 @@ class _Run:
         self.saved_scripts: set[str] = set()
 
     # -- bookkeeping ---------------------------------------------------------------------------------
+    @property
+    def summary(self) -> BatchSummary:
+        """The summary of the run in progress (there is one from the start of ``run``)."""
+        assert self._summary is not None, "the batch has not started"
+        return self._summary
+
     def _emit(self, outcome: FileOutcome | None = None) -> None:
         if outcome is not None:
             self.done += 1
@@ -149,7 +155,7 @@ class _Run:
             state = states.get(call_id)
             # A stored transcript is reusable when it came from the same transcription options.
             reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
-            if reusable and state.score_key == job.score_key:
+            if reusable and state is not None and state.score_key == job.score_key:
                 skips.append((job, state))
                 continue
             if reusable:
@@ -158,9 +164,10 @@ class _Run:
         return jobs, skips
 
     def _job(self, path: Path, kind: str, call_id: str, att: Attribution) -> Optional[_Job]:
-        manager = self.team.get(att.manager) if self.team else None
+        key = att.manager or ""  # complete: the caller checked
+        manager = self.team.get(key) if self.team else None
         if manager is None:
-            self.unknown.add(att.manager)
+            self.unknown.add(key)
         level = att.level or (manager.level_on(att.date) if manager else "newcomer")
         try:
             script, choice = _pick_script(att, manager, self.scripts, self.team,
@@ -213,10 +220,10 @@ class _Run:
             return
         script = self.by_hash[done.script]
         result = CallResult.model_validate_json(done.result_json)
-        result.file, result.manager = job.file, job.att.manager
+        result.file, result.manager = job.file, job.manager_key
         record = CallRecord(
-            call_id=job.call_id, file=job.file, manager=job.att.manager,
-            manager_name=job.manager.name if job.manager else "", date=job.att.date, time=job.att.time,
+            call_id=job.call_id, file=job.file, manager=job.manager_key,
+            manager_name=job.manager.name if job.manager else "", date=job.date, time=job.att.time,
             level=job.level, result=result, audio=job.file if job.kind == "audio" else None,
             model=_model_of(done.transcript_json), analysed_at=dt.datetime.now().isoformat(timespec="seconds"),
         )
@@ -240,9 +247,9 @@ class _Run:
             self.summary.analysed += 1
         if not result.connected:
             self.summary.not_connected += 1
-        self.dates.add((job.att.manager, job.att.date))
-        self._emit(FileOutcome(file=job.file, outcome=outcome, call_id=job.call_id, manager=job.att.manager,
-                               date=job.att.date, level=job.level, unknown_manager=job.manager is None,
+        self.dates.add((job.manager_key, job.date))
+        self._emit(FileOutcome(file=job.file, outcome=outcome, call_id=job.call_id, manager=job.manager_key,
+                               date=job.date, level=job.level, unknown_manager=job.manager is None,
                                script_id=script.id, script_choice=job.script_choice, connected=result.connected,
                                adherence=result.adherence, verdict=result.verdict))
 
@@ -274,7 +281,7 @@ class _Run:
         pending = list(audio or local)
         delivered = False
         local_done = not audio  # without recordings, the local jobs are the pool's work
-        for attempt in range(2):
+        for _attempt in range(2):
             pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_init_worker, initargs=init)
             try:
@@ -343,7 +350,7 @@ class _Run:
     def run(self) -> BatchSummary:
         folder = self.o.folder
         batch_id = self.store.begin_batch(str(folder.resolve()), self.o.model_dump(mode="json"))
-        self.summary = BatchSummary(batch_id=batch_id, folder=str(folder), db=str(self.o.db))
+        self._summary = BatchSummary(batch_id=batch_id, folder=str(folder), db=str(self.o.db))
         status = "interrupted"
         try:
             self._sync_managers()
@@ -382,11 +389,11 @@ class _Run:
         for job, _state in skips:
             self.store.note_outcome(self.summary.batch_id, job.call_id, Outcome.SKIPPED)
             self.summary.skipped += 1
-            self.dates.add((job.att.manager, job.att.date))
+            self.dates.add((job.manager_key, job.date))
             if job.manager is None:
-                self.unknown.add(job.att.manager)
-            self._emit(FileOutcome(file=job.file, outcome=Outcome.SKIPPED, call_id=job.call_id, manager=job.att.manager,
-                                   date=job.att.date, level=job.level, unknown_manager=job.manager is None))
+                self.unknown.add(job.manager_key)
+            self._emit(FileOutcome(file=job.file, outcome=Outcome.SKIPPED, call_id=job.call_id, manager=job.manager_key,
+                                   date=job.date, level=job.level, unknown_manager=job.manager is None))
 
     def _sync_managers(self) -> None:
         if not self.team:

@@ -36,7 +36,7 @@ def script_check(files: tuple[Path, ...]) -> None:
             click.echo(str(problem))
         if problems:
             bad = True
-        else:
+        elif loaded is not None:
             n_lines = sum(len(s.lines) for s in loaded.stages)
             click.echo(f"{path}: ok ({loaded.id}: {len(loaded.stages)} stages, {n_lines} lines)")
     if bad:

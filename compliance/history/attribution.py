@@ -132,14 +132,14 @@ def load_manifest(path: str | Path) -> list[ManifestRow]:
         values = {k: (v.strip() or None) for k, v in zip(fields, row) if k in ManifestRow.model_fields}
         if not values.get("file"):
             raise AttributionError(f"{path}:{n}: no file in this row")
-        if values.get("date"):
-            iso = parse_date(values["date"])
+        if date := values.get("date"):
+            iso = parse_date(date)
             if iso is None:
                 raise AttributionError(f"{path}:{n}: {values['date']!r} is not a date (use YYYY-MM-DD)")
             values["date"] = iso
         if values.get("level") and values["level"] not in LEVELS:
             raise AttributionError(f"{path}:{n}: level {values['level']!r} is not newcomer or experienced")
-        out.append(ManifestRow(**values))
+        out.append(ManifestRow.model_validate(values))
     return out
 
 
@@ -170,7 +170,7 @@ def _from_folders(parts: list[str], known: set[str]) -> tuple[Optional[str], Opt
                 if j > 0 or normalize_manager_key(parts[j]) in known:
                     cands.append(parts[j])
         known_cands = [c for c in cands if normalize_manager_key(c) in known]
-        return (known_cands or cands or [None])[0], date
+        return (known_cands or cands or [None])[0], date  # type: ignore[list-item]
     return None, None
 
 

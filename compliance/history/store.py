@@ -118,6 +118,7 @@ class Store:
                 "INSERT INTO batches (started_at, folder, status, pid, options_json) VALUES (?, ?, 'running', ?, ?)",
                 (_now(), folder, os.getpid(), json.dumps(options or {}, ensure_ascii=False, default=str)),
             )
+            assert cur.lastrowid is not None
             return int(cur.lastrowid)
 
     def finish_batch(self, batch_id: int, summary: dict[str, Any], status: str = "done") -> None:
@@ -305,7 +306,8 @@ class Store:
 
         ``batch_id`` limits to the calls a batch saw (analysed, re-scored or skipped as unchanged).
         """
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if since:
             where.append("c.date >= ?")
             args.append(str(since))

@@ -115,9 +115,9 @@ def _line_rates(records: Sequence[CallRecord], scripts: Mapping[str, SalesScript
     out = []
     for key, values in sums.items():
         script = scripts.get(key[0])
-        stage = next((s for s in script.stages if s.id == key[1]), None) if script else None
-        if stage is not None and key[2] < len(stage.lines):
-            text = " / ".join(stage.alternatives()[key[2]])
+        script_stage = next((s for s in script.stages if s.id == key[1]), None) if script else None
+        if script_stage is not None and key[2] < len(script_stage.lines):
+            text = " / ".join(script_stage.alternatives()[key[2]])
         else:
             text = texts[key].most_common(1)[0][0]
         out.append(LineRate(stage_title=titles[key][0], script_title=titles[key][1], text=text,
@@ -142,7 +142,7 @@ def _readiness_view(readiness: Any, titles: Mapping[str, str], min_presence: flo
     level = getattr(readiness, "level", "") or ""
     ready = getattr(readiness, "ready", None)
     if level == "newcomer":
-        state = {True: "ready", False: "not_ready"}.get(ready, "unknown")
+        state = "ready" if ready is True else ("not_ready" if ready is False else "unknown")
     else:
         state = "review" if getattr(readiness, "flagged_for_review", False) else "ok"
     share = getattr(readiness, "share_in_band", None)
@@ -276,6 +276,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
     rows = []
     for key, calls in by_manager.items():
         latest = _latest(calls)
+        assert latest is not None  # every group has a call
         band = (float(latest.result.band[0]), float(latest.result.band[1]))
         connected = _connected(calls)
         rows.append(TeamRow(
@@ -283,7 +284,8 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
             calls=len(calls), connected=len(connected),
             today_connected=sum(1 for r in connected if as_of and _date(r.date) == as_of),
             mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
-            mean_structure=_mean(r.result.structure for r in connected), band=band, spark=build_sparkline(calls, band), delta=_delta(calls, as_of),
+            mean_structure=_mean(r.result.structure for r in connected), band=band,
+            spark=build_sparkline(calls, band), delta=_delta(calls, as_of),
             readiness=_readiness_view(readiness.get(key), titles),
         ))
     rows.sort(key=lambda row: (row.level != "newcomer", row.name.lower()))

@@ -35,11 +35,11 @@ def build_trend_chart(records: Sequence[CallRecord], band: Optional[tuple[float,
                       hrefs: Mapping[str, str] | None = None, *, width: float = 720, height: float = 220,
                       max_days: int = 30) -> Optional[Chart]:
     """Adherence of each connected call (dots) and the daily mean (line) over the last ``max_days`` days with calls."""
-    scored = [r for r in _connected(records) if r.result.adherence is not None and _date(r.date)]
-    if not scored:
+    dated = [(day, r, adherence) for r in _connected(records)
+             if (adherence := r.result.adherence) is not None and (day := _date(r.date)) is not None]
+    if not dated:
         return None
-    days = sorted({_date(r.date) for r in scored})[-max_days:]
-    scored = [r for r in scored if _date(r.date) >= days[0]]
+    days = sorted({day for day, _, _ in dated})[-max_days:]
     left, right, top, bottom = 34.0, 24.0, 12.0, 24.0
     xs = _day_axis(days, width, left, right)
     ys = lambda v: top + (height - top - bottom) * (1 - max(0.0, min(100.0, v)) / 100)  # noqa: E731
@@ -48,20 +48,21 @@ def build_trend_chart(records: Sequence[CallRecord], band: Optional[tuple[float,
     if band is not None:
         chart.band_top, chart.band_bottom = ys(band[1]), ys(band[0])
         chart.band_label = f"{band[0]:g}–{band[1]:g}"
-    by_day: dict[dt.date, list[CallRecord]] = defaultdict(list)
-    for r in scored:
-        by_day[_date(r.date)].append(r)
+    by_day: dict[dt.date, list[tuple[CallRecord, float]]] = defaultdict(list)
+    for day, r, adherence in dated:
+        if day >= days[0]:
+            by_day[day].append((r, adherence))
     hrefs = hrefs or {}
     for day in days:
         calls = by_day[day]
         spread = min(10.0, (width - left - right) / max(len(days), 1) / 3)
-        for k, r in enumerate(calls):
+        for k, (r, adherence) in enumerate(calls):
             dx = 0.0 if len(calls) == 1 else spread * (k / (len(calls) - 1) - 0.5)
             chart.points.append(ChartPoint(
-                x=round(xs[day] + dx, 1), y=round(ys(r.result.adherence), 1),
-                label=f"{r.date} {(r.time or '')[:5]} — {r.result.adherence:.0f}",
+                x=round(xs[day] + dx, 1), y=round(ys(adherence), 1),
+                label=f"{r.date} {(r.time or '')[:5]} — {adherence:.0f}",
                 kind=r.result.verdict or "", href=hrefs.get(r.call_id)))
-        mean = sum(r.result.adherence for r in calls) / len(calls)
+        mean = sum(adherence for _, adherence in calls) / len(calls)
         chart.line_points.append(ChartPoint(x=round(xs[day], 1), y=round(ys(mean), 1),
                                             label=f"{day.isoformat()}: {mean:.1f}"))
     chart.line = " ".join(f"{p.x},{p.y}" for p in chart.line_points)

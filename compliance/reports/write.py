@@ -78,9 +78,10 @@ def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str
             if copy_audio and page.audio_href:
                 page.audio_href = _copy_recording(rec, folder / "audio", stems[rec.call_id]) or page.audio_href
             (folder / "calls" / f"{stems[rec.call_id]}.html").write_text(render_call_page(page, env), encoding="utf-8")
-        page = build_manager_page(calls, slug=slugs[key], call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
-                                  readiness=readiness.get(key), scripts=scripts, as_of=as_of)
-        (folder / "index.html").write_text(render_manager_page(page, env), encoding="utf-8")
+        manager_page = build_manager_page(calls, slug=slugs[key],
+                                          call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
+                                          readiness=readiness.get(key), scripts=scripts, as_of=as_of)
+        (folder / "index.html").write_text(render_manager_page(manager_page, env), encoding="utf-8")
     team = build_team_page(records, manager_hrefs={k: f"managers/{s}/index.html" for k, s in slugs.items()},
                            readiness=readiness, failures=failures, scripts=scripts, as_of=as_of)
     (root / "index.html").write_text(render_team_page(team, env), encoding="utf-8")

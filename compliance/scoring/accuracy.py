@@ -362,7 +362,7 @@ def format_report(report: AccuracyReport, matcher: str = "compliance.scoring.sco
         result = report.result(call.name)
         if not call.connected and result is not None:
             out.append(f"  {call.name:<48} connected {result.connected}  reason {result.not_connected_reason!r}")
-    wrongly_cut = [c.name for c in connected if report.result(c.name) and not report.result(c.name).connected]
+    wrongly_cut = [c.name for c in connected if (r := report.result(c.name)) is not None and not r.connected]
     if wrongly_cut:
         out.append(f"  connected calls reported not connected: {', '.join(wrongly_cut)}")
     missed, alarms, clean = report.order_stats()

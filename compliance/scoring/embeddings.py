@@ -14,7 +14,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Embedder:
 
     model_id = MODEL_ID
 
-    def __init__(self, engine: object) -> None:
+    def __init__(self, engine: Any) -> None:
         self._engine = engine
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()

@@ -71,7 +71,7 @@ class Transcript(BaseModel):
         return " ".join(s.text for s in self.segments if s.speaker == speaker)
 
 
-_PREFIXES = {
+_PREFIXES: dict[str, Speaker] = {
     "м": "manager", "менеджер": "manager", "manager": "manager", "m": "manager", "оператор": "manager",
     "к": "client", "клиент": "client", "client": "client", "c": "client", "абонент": "client",
 }

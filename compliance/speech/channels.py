@@ -7,7 +7,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, Word
+from compliance.scoring.transcript import Segment, Speaker, TalkMetrics, Transcript, Word
 
 from .cache import _Recognised
 from .engine import TranscribeOptions
@@ -20,8 +20,17 @@ class _Utterance(BaseModel):
     words: list[Word]
 
 
+def _start(w: Word) -> float:
+    """A timed word's start (``_words`` keeps only words that have one)."""
+    return w.start if w.start is not None else 0.0
+
+
+def _end(w: Word) -> float:
+    return w.end if w.end is not None else _start(w)
+
+
 def _words(segments: list[Segment]) -> list[Word]:
-    return sorted((w for s in segments for w in s.words if w.start is not None), key=lambda w: w.start)
+    return sorted((w for s in segments for w in s.words if w.start is not None), key=_start)
 
 
 def _utterances(channel: int, words: list[Word], other: list[Word], pause: float) -> list[_Utterance]:
@@ -29,24 +38,24 @@ def _utterances(channel: int, words: list[Word], other: list[Word], pause: float
 
     A backchannel said over continuous speech does not split it; it follows it.
     """
-    spans = np.array([(w.start, w.end if w.end is not None else w.start) for w in other], dtype=float).reshape(-1, 2)
+    spans = np.array([(_start(w), _end(w)) for w in other], dtype=float).reshape(-1, 2)
     out: list[_Utterance] = []
     for w in words:
         if out:
             last = out[-1].words[-1]
-            gap_start, gap_end = (last.end if last.end is not None else last.start), w.start
+            gap_start, gap_end = _end(last), _start(w)
             other_spoke = bool(np.any((spans[:, 0] < gap_end) & (spans[:, 1] > gap_start))) if gap_end > gap_start else False
             if not other_spoke and gap_end - gap_start < pause:
                 out[-1].words.append(w)
-                out[-1].end = max(out[-1].end, w.end if w.end is not None else w.start)
+                out[-1].end = max(out[-1].end, _end(w))
                 continue
-        out.append(_Utterance(channel=channel, start=w.start, end=w.end if w.end is not None else w.start, words=[w]))
+        out.append(_Utterance(channel=channel, start=_start(w), end=_end(w), words=[w]))
     return out
 
 
-def _segment(words: list[Word], speaker: str) -> Segment:
-    return Segment(text=" ".join(w.word for w in words), speaker=speaker, start=words[0].start,
-                   end=max(w.end or w.start for w in words), words=words)
+def _segment(words: list[Word], speaker: Speaker) -> Segment:
+    return Segment(text=" ".join(w.word for w in words), speaker=speaker, start=_start(words[0]),
+                   end=max(_end(w) for w in words), words=words)
 
 
 def _merge_channels(channels: list[list[Segment]], manager: int) -> list[Segment]:
@@ -72,24 +81,25 @@ def _mono_segments(channel: list[Segment]) -> list[Segment]:
 def _spans(words: list[Word], join: float = 0.5) -> list[tuple[float, float]]:
     spans: list[list[float]] = []
     for w in words:
-        end = w.end if w.end is not None else w.start
-        if spans and w.start - spans[-1][1] <= join:
+        end = _end(w)
+        if spans and _start(w) - spans[-1][1] <= join:
             spans[-1][1] = max(spans[-1][1], end)
         else:
-            spans.append([w.start, end])
+            spans.append([_start(w), end])
     return [(a, b) for a, b in spans]
 
 
 def _union_length(spans: list[tuple[float, float]]) -> float:
-    total, cur_a, cur_b = 0.0, None, None
+    total = 0.0
+    current: Optional[tuple[float, float]] = None
     for a, b in sorted(spans):
-        if cur_b is None or a > cur_b:
-            if cur_b is not None:
-                total += cur_b - cur_a
-            cur_a, cur_b = a, b
+        if current is None or a > current[1]:
+            if current is not None:
+                total += current[1] - current[0]
+            current = (a, b)
         else:
-            cur_b = max(cur_b, b)
-    return total + ((cur_b - cur_a) if cur_b is not None else 0.0)
+            current = (current[0], max(current[1], b))
+    return total + ((current[1] - current[0]) if current is not None else 0.0)
 
 
 def _overlaps(spans: list[tuple[float, float]], other: list[tuple[float, float]], margin: float = 0.2) -> int:

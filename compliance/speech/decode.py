@@ -138,7 +138,7 @@ def decode_audio(path: str | Path) -> DecodedAudio:
     if n_channels > 2:
         notes.append(f"{n_channels} каналов в файле: сведены в один")
     if len(channels) == 2 and _same_channels(channels[0], channels[1]):
-        channels = [(channels[0] + channels[1]) / 2]
+        channels = [((channels[0] + channels[1]) / 2).astype(np.float32)]
         notes.append("Оба канала стерео-записи одинаковы: запись обработана как моно")
     return DecodedAudio(channels=channels, source_channels=n_channels, source_rate=source_rate,
                         codec=codec, notes=notes)
