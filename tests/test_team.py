@@ -75,3 +75,34 @@ def test_team_commands(tmp_path):
     assert res.exit_code == 1 and "Error: " in res.output and "no manager 'ghost'" in res.output
     res = runner.invoke(cli, ["team", "set-level", "ivanova", "senior", "--team", str(path)])
     assert res.exit_code == 2
+
+
+def test_set_level_keeps_comments_goes_through_a_symlink_and_keeps_the_mode(tmp_path):
+    import os
+    import stat
+
+    real = tmp_path / "shared" / "team.yaml"
+    real.parent.mkdir()
+    real.write_text("# Состав отдела продаж — ведёт Ольга\n"
+                    "managers:\n"
+                    "  ivanova:            # с ноября\n"
+                    "    name: Иванова Мария\n"
+                    "    level: newcomer\n"
+                    "  petrov:\n"
+                    "    name: Петров Олег\n"
+                    "    level: experienced\n"
+                    "    since: 2026-10-01\n", encoding="utf-8")
+    real.chmod(0o644)
+    link = tmp_path / "team.yaml"
+    link.symlink_to(real)
+    result = CliRunner().invoke(cli, ["team", "set-level", "ivanova", "experienced", "--since", "2026-12-01",
+                                      "--team", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    text = real.read_text(encoding="utf-8")
+    assert text.startswith("# Состав отдела продаж — ведёт Ольга\n") and "# с ноября" in text
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    team = load_team(link)
+    assert team.managers["ivanova"].level == "experienced"
+    assert team.managers["ivanova"].since == dt.date(2026, 12, 1)
+    assert team.managers["petrov"].since == dt.date(2026, 10, 1)

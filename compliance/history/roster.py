@@ -12,6 +12,7 @@ managers:
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -104,23 +105,6 @@ def load_team(path: str | Path) -> Team:
     return team
 
 
-def _dump(team: Team) -> str:
-    managers = {}
-    for key, m in team.managers.items():
-        entry: dict = {"name": m.name, "level": m.level}
-        if m.since:
-            entry["since"] = m.since.isoformat()
-        if m.script:
-            entry["script"] = m.script
-        managers[key] = entry
-    return yaml.safe_dump({"managers": managers}, allow_unicode=True, sort_keys=False)
-
-
-def save_team(team: Team, path: str | Path) -> None:
-    """Write the roster atomically (through a symlink, keeping the file's mode); comments are not kept."""
-    write_atomic(path, _dump(team))
-
-
 def set_level(path: str | Path, manager: str, level: str, since: dt.date | None = None,
               name: str | None = None, create: bool = False) -> Manager:
     """Change a manager's level in the roster file (``since`` defaults to today).
@@ -142,6 +126,32 @@ def set_level(path: str | Path, manager: str, level: str, since: dt.date | None 
         current = Manager(id=key, name=name or "")
     updated = current.model_copy(update={"level": level, "since": since or dt.date.today(),
                                          **({"name": name} if name else {})})
-    team.managers[key] = updated
-    save_team(team, path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    write_atomic(path, _edited_roster(text, key, updated))
     return updated
+
+
+def _edited_roster(text: str, key: str, manager: Manager) -> str:
+    """The roster file's text with one manager's entry changed; comments, order and layout are kept."""
+    from ruamel.yaml import YAML
+
+    rt = YAML()  # round-trip: keeps comments, key order and quoting
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.width = 4096
+    data = rt.load(text) if text.strip() else None
+    if data is None:
+        data = {"managers": {}}
+    managers = data.setdefault("managers", {})
+    if managers is None:
+        managers = data["managers"] = {}
+    found = next((k for k in managers if normalize_manager_key(str(k)) == key), key)
+    entry = managers.get(found)
+    if not isinstance(entry, dict):
+        entry = managers[found] = {}
+    entry["level"] = manager.level
+    entry["since"] = manager.since
+    if manager.name:
+        entry["name"] = manager.name
+    out = io.StringIO()
+    rt.dump(data, out)
+    return out.getvalue()
