@@ -483,10 +483,14 @@ def test_progress_eta_and_terminal_line():
     waiting = BatchProgress(done=5, total=10, elapsed=10, audio_total=600)
     assert waiting.eta is None  # no audio transcribed yet: unknown, not "0 s"
     assert BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600).eta == pytest.approx(120)
-    runner = CliRunner()
-    with runner.isolation() as (out, err, *_):
-        bar = _Progress()
-        bar.tty = True
-        bar(BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600))
-    line = err.getvalue().decode() if err is not None else out.getvalue().decode()
-    assert line.startswith("\r[##############..........] 6/10 звонков · аудио 3.3/10.0 мин · осталось ~2:00")
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    bar = _Progress(Console(file=screen, force_terminal=True, width=100, color_system=None))
+    bar(BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600))
+    bar(BatchProgress(done=10, total=10, elapsed=100, audio_done=600, audio_total=600))
+    shown = screen.getvalue()
+    assert "6/10 звонков · аудио 3.3/10.0 мин · осталось ~2:00" in shown
+    assert "10/10 звонков · аудио 10.0/10.0 мин" in shown and bar._bar is None  # stopped at the end

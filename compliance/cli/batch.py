@@ -5,7 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -19,25 +19,41 @@ OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пер�
 
 
 class _Progress:
-    """A one-line progress bar on a terminal, plain lines otherwise (both on stderr)."""
+    """Batch progress on stderr: a live rich bar with the audio done and the ETA on a terminal, one plain line
+    per file when piped (so a log or a CI job reads it). rich, because a live line that survives other output
+    and terminal resizing is its job, not ours."""
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.width = 0
+    def __init__(self, console: Any = None) -> None:
+        self.tty = sys.stderr.isatty() if console is None else True
+        self._console = console
+        self._bar: Any = None
+        self._task: Any = None
 
     def __call__(self, p) -> None:
-        if self.tty:
-            filled = int(24 * p.done / p.total) if p.total else 24
-            audio = f" · аудио {p.audio_done / 60:.1f}/{p.audio_total / 60:.1f} мин" if p.audio_total else ""
-            eta = f" · осталось ~{_clock(p.eta)}" if p.eta is not None and p.done < p.total else ""
-            line = f"[{'#' * filled}{'.' * (24 - filled)}] {p.done}/{p.total} звонков{audio}{eta}"
-            pad = max(0, self.width - len(line))
-            self.width = len(line)
-            click.echo("\r" + line + " " * pad, err=True, nl=False)
-            if p.done == p.total:
-                click.echo("", err=True)
-        elif p.file:
-            click.echo(f"{p.done}/{p.total} {OUTCOME_RU.get(p.outcome, p.outcome)}: {p.file}", err=True)
+        if not self.tty:
+            if p.file:
+                click.echo(f"{p.done}/{p.total} {OUTCOME_RU.get(p.outcome, p.outcome)}: {p.file}", err=True)
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(BarColumn(bar_width=24), MofNCompleteColumn(), TextColumn("звонков{task.fields[audio]}"
+                                 "{task.fields[eta]}"), console=self._console or Console(stderr=True))
+            self._bar.start()
+            self._task = self._bar.add_task("batch", total=p.total, audio="", eta="")
+        audio = f" · аудио {p.audio_done / 60:.1f}/{p.audio_total / 60:.1f} мин" if p.audio_total else ""
+        eta = f" · осталось ~{_clock(p.eta)}" if p.eta is not None and p.done < p.total else ""
+        self._bar.update(self._task, completed=p.done, total=p.total, audio=audio, eta=eta)
+        self._bar.refresh()  # one event a file: show it now rather than at the next tick
+        if p.done >= p.total:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the live bar (also when the batch stops early), leaving its last state on screen."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def _clock(seconds: float) -> str:
@@ -143,11 +159,14 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )
+    progress = None if as_json else _Progress()
     try:
-        summary = run_batch(options, progress=None if as_json else _Progress())
+        summary = run_batch(options, progress=progress)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt as exc:
+        if progress is not None:
+            progress.close()
         click.echo("\nПрервано. Готовые звонки сохранены; запустите ту же команду ещё раз, чтобы продолжить.",
                    err=True)
         if getattr(exc, "pool_terminated", False):
