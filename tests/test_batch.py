@@ -442,7 +442,7 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
     res = runner.invoke(cli, ["daily", "ivanova", "--date", "2026-11-27", "--sales-sum", "15000",
                               "--sales-count", "2", "--db", str(db)])
     assert res.exit_code == 0
-    assert res.output == ("✅Сумма продаж – 15000 грн\n✅Кол-во продаж – 2 шт\n✅Кол-во дозвонов – 3 шт.\n"
+    assert res.output == ("✅Сумма продаж – 15\u00a0000 грн\n✅Кол-во продаж – 2 шт\n✅Кол-во дозвонов – 3 шт.\n"
                           "План на завтра:\n")
     res = runner.invoke(cli, ["daily", "petrov", "--date", "2026-11-26", "--db", str(db)])
     assert "✅Кол-во дозвонов – 0 шт." in res.output
@@ -494,3 +494,13 @@ def test_progress_eta_and_terminal_line():
     shown = screen.getvalue()
     assert "6/10 звонков · аудио 3.3/10.0 мин · осталось ~2:00" in shown
     assert "10/10 звонков · аудио 10.0/10.0 мин" in shown and bar._bar is None  # stopped at the end
+
+
+def test_daily_report_sums_are_written_as_the_team_writes_them():
+    from compliance.history.daily import DailyReport
+
+    text = DailyReport(manager="ivanova", date="2026-11-27", calls=40, connected=35, sales_sum=45000,
+                       sales_count=3).text()
+    assert "✅Сумма продаж – 45\u00a0000 грн" in text
+    assert "12\u00a0500,50 грн" in DailyReport(manager="m", date="2026-11-27", calls=1, connected=1,
+                                               sales_sum=12500.5).text()

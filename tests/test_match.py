@@ -178,7 +178,8 @@ def test_unknown_speakers_scored_on_all_text(default_script):
     text = "\n".join(ln.split(": ", 1)[1] for ln in FULL.splitlines())
     r = _score(text, default_script)
     assert not r.speakers_known and r.connected and r.adherence >= 95
-    assert any("не размечены" in n for n in r.notes)
+    assert [m.code for m in r.messages] == ["speakers_unknown"]
+    assert "не размечены" in r.messages[0].text("ru") and "not marked" in r.messages[0].text("en")
 
 
 def test_word_times_reach_evidence(default_script):

@@ -115,7 +115,7 @@ def test_model_that_cannot_load_means_words_only_and_says_so(script, monkeypatch
     assert load_embedder() is None
     result = score_call(parse_text_transcript(OWN_WORDS), script, "experienced")
     assert result.meaning_checked is False
-    assert any("смысл не проверен" in note for note in result.notes)
+    assert "meaning_not_checked" in [m.code for m in result.messages]
     assert all(ln.found is not Found.MEANING for s in result.stages for ln in s.lines)
     page = build_call_page(CallRecord(call_id="x", file="x.txt", manager="m", result=result,
                                       transcript=parse_text_transcript(OWN_WORDS)))

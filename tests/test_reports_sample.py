@@ -12,7 +12,8 @@ from typing import Optional, Sequence
 from rapidfuzz import fuzz
 
 from compliance.resources import default_script_path
-from compliance.scoring.result import CallRecord, CallResult, ForbiddenHit, LineResult, OrderViolation, StageResult
+from compliance.scoring.result import CallRecord, ForbiddenHit, LineResult, StageResult
+from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript, load_script
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
 
@@ -66,15 +67,13 @@ def make_call(script: SalesScript, *, call_id: str, manager: str, manager_name: 
     """One scored call. ``skip``: stage ids not said; ``forbidden``: phrases slipped into the manager's talk;
     ``swap``: two stages said in the wrong order; ``client_text``: an extra client line (untrusted text)."""
     rng = random.Random(seed)
-    band = script.band(level)
-    band_t = (band.min, band.max)
+    script.band(level)  # an unknown level fails here, as it would in the product
     if not connected:
         seg = Segment(text="Абонент не отвечает, оставьте сообщение после сигнала.", speaker="client", start=0.0, end=4.0)
-        result = CallResult(file=f"{call_id}.wav", script_id=script.id, script_title=script.title, level=level,
-                            band=band_t, connected=False, not_connected_reason=reason, duration=6.0)
+        voicemail = Transcript(segments=[seg], duration=6.0, language="ru", source=f"{call_id}.wav")
         return CallRecord(call_id=call_id, file=f"{call_id}.wav", manager=manager, manager_name=manager_name, date=date,
-                          time=time, level=level, result=result, audio=audio,
-                          transcript=Transcript(segments=[seg], duration=6.0, language="ru"))
+                          time=time, level=level, result=score_call(voicemail, script, level), audio=audio,
+                          transcript=voicemail)
     client = CLIENT_NAMES[seed % len(CLIENT_NAMES)]
     manager_first = manager_name.split()[-1] if manager_name else "Мария"
     excluded = {"offer", "payment_timing", "next_step"} if branch_no else {"cannot_deliver"}
@@ -135,18 +134,6 @@ def make_call(script: SalesScript, *, call_id: str, manager: str, manager_name: 
                     ln.turn = st.turn if ln.turn is not None else None
         for hit in hits:
             hit.turn = hit.turn + 1 if hit.turn is not None and hit.turn >= 1 else hit.turn
-    ordered = [results[s.id] for s in script.stages]
-    applicable = [s for s in ordered if s.applies]
-    weight = sum(s.weight for s in applicable) or 1.0
-    adherence = round(sum(s.score * s.weight for s in applicable) / weight, 1)
-    required = [s for s in applicable if s.required]
-    coverage = round(100.0 * sum(s.present for s in required) / len(required), 1) if required else 100.0
-    verdict = "below" if adherence < band.min else ("above" if adherence > band.max else "within")
-    violations = []
-    if swap:
-        a, b = (next(s for s in script.stages if s.id == sid) for sid in swap)
-        violations.append(OrderViolation(stage=swap[1], before=swap[0],
-                                          message=f"этап {swap[1]} прозвучал раньше этапа {swap[0]}"))
     m_speech = sum(s.end - s.start for s in segments if s.speaker == "manager")
     c_speech = sum(s.end - s.start for s in segments if s.speaker == "client")
     duration = round(clock + 1.0, 1)
@@ -154,14 +141,12 @@ def make_call(script: SalesScript, *, call_id: str, manager: str, manager_name: 
                        longest_manager_monologue=round(max(s.end - s.start for s in segments if s.speaker == "manager"), 1),
                        interruptions=seed % 3, silence=round(duration - m_speech - c_speech, 1),
                        manager_speech=round(m_speech, 1), client_speech=round(c_speech, 1)) if stereo else None
-    result = CallResult(file=f"{call_id}.wav", script_id=script.id, script_title=script.title,
-                        script_hash=script.content_hash(), level=level, band=band_t, connected=True,
-                        adherence=adherence, coverage=coverage, verdict=verdict, order_ok=not violations,
-                        order_violations=violations, stages=ordered, forbidden=hits, duration=duration, talk=talk,
-                        speakers_known=stereo)
     if not stereo:
         segments = [s.model_copy(update={"speaker": "unknown"}) for s in segments]
-    transcript = Transcript(segments=segments, duration=duration, language="ru", model="base")
+    transcript = Transcript(segments=segments, duration=duration, language="ru", model="base", talk=talk,
+                            source=f"{call_id}.wav")
+    # The score is the real matcher's, so the golden pages show what the product shows.
+    result = score_call(transcript, script, level)
     return CallRecord(call_id=call_id, file=f"{call_id}.wav", manager=manager, manager_name=manager_name, date=date,
                       time=time, level=level, result=result, transcript=transcript, audio=audio, model="base")
 
@@ -241,6 +226,7 @@ def test_sample_is_consistent():
             continue
         for stage in res.stages:
             for line in stage.lines:
-                if line.turn is not None:
-                    # the matched words really are in the turn the result points at
-                    assert line.matched in rec.transcript.segments[line.turn].text
+                if line.span is not None and line.span.turn_end is None:
+                    # the stored span points at the matched words in the turn
+                    text = rec.transcript.segments[line.span.turn].text
+                    assert text[line.span.char_start:line.span.char_end] == line.matched

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, band_verdict
+from compliance.text.formats import format_number
 
 DAILY_TARGET = (30, 40)
 EXPORT_FORMATS = ("csv", "json")
@@ -45,7 +46,8 @@ class DailyReport(BaseModel):
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    """``45 000``, ``12 500,50``: as the team writes sums in its daily report (Babel, Russian)."""
+    return format_number(value, "ru", 0 if float(value).is_integer() else 2)
 
 
 def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *, sales_sum: float = 0,

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from pydantic import BaseModel, Field
 
 from compliance.errors import ComplianceError
+from compliance.messages import Message
 from compliance.scoring.result import IN_BAND, CallRecord
 
 
@@ -29,7 +30,8 @@ class Readiness(BaseModel):
     stage_presence: dict[str, float] = Field(default_factory=dict)  # required stage id → share 0–1
     weakest_stages: list[str] = Field(default_factory=list)
     calls_below: list[str] = Field(default_factory=list)            # call ids below the band
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)                # why, in Russian (the CLI)
+    reason_codes: list[Message] = Field(default_factory=list)        # why, as codes (reports, any language)
     flagged_for_review: bool = False      # experienced managers below their band
 
 
@@ -56,8 +58,9 @@ def _stage_stats(calls: list[CallRecord]) -> tuple[dict[str, float], dict[str, f
     return presence, mean_score, titles
 
 
-def _pct(share: float) -> str:
-    return f"{share * 100:.0f} %"
+def _reason(out: Readiness, message: Message) -> None:
+    out.reason_codes.append(message)
+    out.reasons.append(message.text("ru"))
 
 
 def assess_readiness(
@@ -100,7 +103,7 @@ def assess_readiness(
     calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
-        out.reasons.append("нет соединённых звонков для оценки")
+        _reason(out, Message(code="ready_no_calls"))
         return out
     in_band = [r for r in calls if r.result.verdict in IN_BAND]
     out.share_in_band = len(in_band) / len(calls)
@@ -114,22 +117,20 @@ def assess_readiness(
     weak += [s for s, p in out.stage_presence.items() if p < min_stage_presence and s not in weak]
     band_ok = out.share_in_band >= min_share
     if not band_ok:
-        out.reasons.append(
-            f"в коридоре {_pct(out.share_in_band)} звонков (нужно ≥ {_pct(min_share)}); "
-            f"ниже коридора: {len(out.calls_below)} из {len(calls)}"
-        )
+        _reason(out, Message(code="ready_band", params={
+            "share": out.share_in_band * 100, "need": min_share * 100, "below": len(out.calls_below),
+            "calls": len(calls)}))
     for sid in weak:
         name = f"«{titles[sid]}» ({sid})" if titles.get(sid) else f"«{sid}»"
-        out.reasons.append(
-            f"этап {name} есть в {_pct(out.stage_presence[sid])} звонков (нужно ≥ {_pct(min_stage_presence)})"
-        )
+        _reason(out, Message(code="ready_stage", params={
+            "stage": name, "share": out.stage_presence[sid] * 100, "need": min_stage_presence * 100}))
     if level == "newcomer":
         needed = window if min_calls is None else min_calls
         if not band_ok or weak:
             out.ready = False
         elif len(calls) < needed:
             # The figures look good, but too few calls to promote on.
-            out.reasons.append(f"мало звонков для решения: {len(calls)} из {needed}")
+            _reason(out, Message(code="ready_few_calls", params={"calls": len(calls), "needed": needed}))
             out.ready = None
         else:
             out.ready = True

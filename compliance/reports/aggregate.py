@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from compliance.history.daily import DAILY_TARGET
+from compliance.messages import Message
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 
@@ -156,8 +157,17 @@ def _readiness_view(readiness: Any, titles: Mapping[str, str], min_presence: flo
         stages=[(titles.get(sid, sid), p * 100 if p <= 1 else p, p < min_presence if p <= 1 else p < min_presence * 100)
                 for sid, p in presence.items()],
         calls_below=len(below) if isinstance(below, (list, tuple, set)) else int(below or 0),
-        reasons=[_name_stages(str(r), titles) for r in getattr(readiness, "reasons", []) or []],
+        reasons=_reasons(readiness, titles),
     )
+
+
+def _reasons(readiness: Any, titles: Mapping[str, str]) -> list[Message | str]:
+    """Why a manager is (not) ready: codes when the readiness has them, with stage ids named by their titles."""
+    codes = list(getattr(readiness, "reason_codes", []) or [])
+    if not codes:
+        return [_name_stages(str(r), titles) for r in getattr(readiness, "reasons", []) or []]
+    return [m.model_copy(update={"params": {**m.params, "stage": _name_stages(str(m.params["stage"]), titles)}})
+            if "stage" in m.params else m for m in codes]
 
 
 def _name_stages(text: str, titles: Mapping[str, str]) -> str:
@@ -185,7 +195,8 @@ def _call_row(record: CallRecord, href: str, titles: Mapping[str, str], scripts:
         href=href, date=record.date, time=record.time,
         duration=res.duration if res.duration is not None else (record.transcript.duration if record.transcript else None),
         script_title=(script.title if script else res.script_title) or res.script_id,
-        connected=res.connected, reason=res.not_connected_reason, adherence=res.adherence, coverage=res.coverage,
+        connected=res.connected, reason=res.not_connected or res.not_connected_reason,
+        adherence=res.adherence, coverage=res.coverage,
         structure=res.structure, verdict=res.verdict if res.connected else None,
         missed=[names.get(s.id, s.id) for s in _ordered_stages(res, script)
                 if s.required and s.applies and not s.present] if res.connected else [],

@@ -190,12 +190,15 @@ def _grade(similarity: float, said: bool) -> str:
 
 
 def _pieces_with_marks(text: str, marks: list[tuple[int, int, str, Optional[str], str]]) -> list[Piece]:
-    """Cut a turn's text into pieces at the highlighted spans (overlaps: the earlier span wins)."""
+    """Cut a turn's text into pieces at the highlighted spans (overlaps: the earlier span wins; a span swallowed
+    by an earlier one keeps its anchor as an empty mark, so every link to it still lands)."""
     pieces: list[Piece] = []
     pos = 0
     for start, end, kind, anchor, title in sorted(marks, key=lambda m: (m[0], -m[1])):
         start = max(start, pos)
         if end <= start:
+            if anchor:
+                pieces.append(Piece(text="", kind=kind, anchor=anchor, title=title))
             continue
         if start > pos:
             pieces.append(Piece(text=text[pos:start]))

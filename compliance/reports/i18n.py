@@ -9,7 +9,10 @@ import datetime as dt
 import re
 from typing import Optional
 
+from babel.dates import format_date
+
 from compliance.errors import ReportError
+from compliance.text.formats import format_number
 
 LANGUAGES = ("ru", "en")
 
@@ -365,25 +368,12 @@ _PLURALS = {
     "ru": {"calls": ("звонок", "звонка", "звонков")},
     "en": {"calls": ("call", "calls", "calls")},
 }
-_MONTHS = {
-    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-           "ноября", "декабря"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
 _NBSP = "\u00a0"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _plural_index(lang: str, n: int) -> int:
-    if lang == "ru":
-        n = abs(n)
-        if n % 10 == 1 and n % 100 != 11:
-            return 0
-        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-            return 1
-        return 2
-    return 0 if n == 1 else 1
+# Babel's plural categories → the index of a form in _PLURALS (ru: one, few, many; en: one, other).
+_PLURAL_INDEX = {"ru": {"one": 0, "few": 1, "many": 2, "other": 2}, "en": {"one": 0, "other": 1}}
 
 
 class Translator:
@@ -411,10 +401,7 @@ class Translator:
         return _PLACEHOLDER.sub(lambda m: "‹" + self.placeholder(m.group(1)) + "›", text)
 
     def number(self, value: Optional[float], digits: int = 0) -> str:
-        if value is None:
-            return "—"
-        text = f"{value:.{digits}f}"
-        return text.replace(".", ",") if self.lang == "ru" else text
+        return "—" if value is None else format_number(value, self.lang, digits)
 
     def percent(self, value: Optional[float], digits: int = 0) -> str:
         """``87,5 %`` in Russian, ``87.5%`` in English."""
@@ -444,20 +431,21 @@ class Translator:
         day = self._parse(value)
         if day is None:
             return value or ""
-        return f"{day.day} {_MONTHS[self.lang][day.month - 1]} {day.year}"
+        return format_date(day, "d MMMM y", locale=self.lang)
 
     def date_short(self, value: Optional[str]) -> str:
         """``27.11.2026`` / ``27 Nov 2026``."""
         day = self._parse(value)
         if day is None:
             return value or ""
-        if self.lang == "ru":
-            return day.strftime("%d.%m.%Y")
-        return f"{day.day} {_MONTHS['en'][day.month - 1][:3]} {day.year}"
+        return format_date(day, "dd.MM.y" if self.lang == "ru" else "d MMM y", locale=self.lang)
 
     def plural(self, n: int, word: str) -> str:
         """The form of ``word`` (a plural key such as ``calls``) that goes with ``n``."""
-        return _PLURALS[self.lang][word][_plural_index(self.lang, int(n))]
+        from babel import Locale
+
+        category = Locale.parse(self.lang).plural_form(abs(int(n)))
+        return _PLURALS[self.lang][word][_PLURAL_INDEX[self.lang][category]]
 
     @staticmethod
     def _parse(value: Optional[str]) -> Optional[dt.date]:

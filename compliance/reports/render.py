@@ -10,6 +10,7 @@ import jinja2
 from compliance import __version__
 from compliance.errors import ReportError
 from compliance.history.daily import DAILY_TARGET
+from compliance.messages import render as render_message
 from compliance.reports.i18n import LANGUAGES, Translator
 from compliance.resources import resource_dir
 
@@ -43,6 +44,7 @@ def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *
     env.filters.update(
         pct=tr.percent, num=tr.number, clock=tr.clock, dur=tr.duration, date_long=tr.date_long,
         date_short=tr.date_short, plural=tr.plural, signed=tr.signed, script_text=tr.script_text,
+        msg=lambda message: render_message(message, lang),
     )
     return env
 

@@ -1,11 +1,12 @@
 """The plain view data every page is rendered from: page models, rows, charts."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from pydantic import BaseModel, Field
 
 from compliance.history.daily import DAILY_TARGET
+from compliance.messages import Message
 from compliance.scoring.transcript import TalkMetrics
 
 
@@ -88,7 +89,7 @@ class CallPage(BaseModel):
     level: str
     band: tuple[float, float]
     connected: bool
-    not_connected_reason: Optional[str] = None
+    not_connected_reason: Union[Message, str, None] = None
     adherence: Optional[float] = None
     coverage: Optional[float] = None
     structure: Optional[float] = None
@@ -109,6 +110,7 @@ class CallPage(BaseModel):
     turns: list[TurnView] = Field(default_factory=list)
     audio_href: Optional[str] = None
     notes: list[str] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)   # what scoring noted, rendered in the page's language
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None
@@ -159,7 +161,7 @@ class CallRow(BaseModel):
     duration: Optional[float] = None
     script_title: str = ""
     connected: bool
-    reason: Optional[str] = None
+    reason: Union[Message, str, None] = None
     adherence: Optional[float] = None
     coverage: Optional[float] = None
     structure: Optional[float] = None
@@ -220,7 +222,7 @@ class ReadinessView(BaseModel):
     mean_adherence: Optional[float] = None
     stages: list[tuple[str, float, bool]] = Field(default_factory=list)  # title, presence 0–100, weak
     calls_below: int = 0
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[Union[Message, str]] = Field(default_factory=list)
 
 
 class ManagerPage(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from compliance.messages import Message
 from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.transcript import Segment, Transcript
 from compliance.text.normalize import fold, iter_words
@@ -65,40 +66,46 @@ def _voicemail(text: str) -> Optional[str]:
     return None
 
 
-def check_connected(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[str]]:
-    """Decide whether both parties really talked; return (connected, reason when not)."""
+def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[Message]]:
+    """Decide whether both parties really talked; return (connected, why not as a ``Message``)."""
     opts = opts or MatchOptions()
     segs = [s for s in transcript.segments if s.text.strip()]
     words = {sp: sum(1 for s in segs if s.speaker == sp for _ in iter_words(s.text))
              for sp in ("manager", "client", "unknown")}
     total = sum(words.values())
     if total == 0:
-        return False, "в записи нет речи"
+        return False, Message(code="no_speech")
     known = transcript.speakers_known
     other = " ".join(s.text for s in segs if s.speaker != "manager") if known else " ".join(s.text for s in segs)
     marker = _voicemail(other)
     if marker and (not known or words["client"] < 25) and total < 80:
-        return False, f"автоответчик или сообщение оператора («{marker}»)"
+        return False, Message(code="voicemail", params={"marker": marker})
     wrong = _wrong_number(segs, known)
     if wrong and total < _WRONG_NUMBER_MAX_WORDS:
-        return False, f"ошиблись номером («{wrong.group(0)}»)"
+        return False, Message(code="wrong_number", params={"phrase": wrong.group(0)})
     talk = transcript.talk
     if known and talk and (talk.manager_speech or talk.client_speech):
         if min(talk.manager_speech, talk.client_speech) < opts.min_party_speech:
-            who = "клиент" if talk.client_speech < talk.manager_speech else "менеджер"
-            return False, f"говорила только одна сторона ({who} почти не говорил)"
+            quiet = "client" if talk.client_speech < talk.manager_speech else "manager"
+            return False, Message(code=f"one_side_{quiet}")
         if talk.manager_speech + talk.client_speech < opts.min_two_party_speech:
-            return False, f"слишком мало разговора: {talk.manager_speech + talk.client_speech:.0f} с речи обеих сторон"
+            return False, Message(code="too_little_talk", params={"seconds": talk.manager_speech + talk.client_speech})
     if total < opts.min_words:
-        return False, f"слишком короткий разговор ({total} слов)"
+        return False, Message(code="too_short", params={"words": total})
     if known:
         if words["client"] == 0:
-            return False, "клиент не говорил (только одна сторона)"
+            return False, Message(code="client_silent")
         if words["manager"] == 0:
-            return False, "менеджер не говорил (только одна сторона)"
+            return False, Message(code="manager_silent")
         if words["client"] < opts.min_client_words:
-            return False, f"клиент почти не говорил ({words['client']} слов)"
+            return False, Message(code="client_few_words", params={"words": words["client"]})
         if len(_turns(segs)) < opts.min_turns:
-            return False, f"сброс после одной-двух реплик ({len(_turns(segs))} реплики)"
+            return False, Message(code="hang_up", params={"turns": len(_turns(segs))})
     return True, None
 
+
+
+def check_connected(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[str]]:
+    """Like ``connection``, with the reason as Russian text (what the CLI and stored results show)."""
+    connected, why = connection(transcript, opts)
+    return connected, why.text("ru") if why is not None else None

