@@ -5,13 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from compliance.resources import default_script_path
 from compliance.scoring.script import SalesScript, load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+# Frozen copies of the bundled scripts: unit tests keep passing when a lead edits scripts_yaml/.
+FROZEN_SCRIPTS = FIXTURES / "scripts"
+FROZEN_DEFAULT = FROZEN_SCRIPTS / "sales_call.frozen.yaml"
 
 
 @pytest.fixture(scope="session")
 def default_script() -> SalesScript:
-    return load_script(default_script_path())
+    """The default script as the unit tests were written against (a frozen copy of the bundled one)."""
+    return load_script(FROZEN_DEFAULT)

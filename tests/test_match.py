@@ -209,11 +209,11 @@ def test_paraphrase_counts_as_present_at_partial_credit(default_script):
 
 
 def test_choose_script_picks_the_call_type():
-    from compliance.resources import resource_dir
     from compliance.scoring.score import choose_script
     from compliance.scoring.script import load_script
+    from tests.conftest import FROZEN_SCRIPTS
 
-    scripts = [load_script(p) for p in sorted(resource_dir("scripts_yaml").glob("*.yaml"))]
+    scripts = [load_script(p) for p in sorted(FROZEN_SCRIPTS.glob("*.yaml"))]
     assert {s.id for s in scripts} >= {"sales_call", "payment_reminder"}
     reminder = parse_text_transcript(
         "М: Добрый день, Анна! Это Олег, компания Смарт Мейкер, мы с вами общались по поводу проекта.\n"

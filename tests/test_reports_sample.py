@@ -11,11 +11,11 @@ from typing import Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from compliance.resources import default_script_path
 from compliance.scoring.result import CallRecord, ForbiddenHit, LineResult, StageResult
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript, load_script
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
+from tests.conftest import FROZEN_DEFAULT
 
 CLIENT_NAMES = ("Ольга", "Андрей", "Светлана", "Игорь", "Наталья", "Дмитрий")
 CLIENT_REPLIES = {
@@ -32,7 +32,7 @@ SECONDS_PER_WORD = 0.38
 
 
 def default_script() -> SalesScript:
-    return load_script(default_script_path())
+    return load_script(FROZEN_DEFAULT)
 
 
 def _fill(text: str, client: str, manager_first: str) -> str:
