@@ -254,7 +254,8 @@ def test_manager_page_aggregates_periods_stages_and_phrases(records, golden_scri
 
 def test_team_page_rows_weak_stages_and_failures(records, golden_script):
     page = build_team_page(records, manager_hrefs={k: f"managers/{k}/index.html" for k in {r.manager for r in records}},
-                           failures=[("broken.mp3", "cannot decode"), Failure(file="x.wav", reason="empty", kind="audio")],
+                           failures=[Failure(file="broken.mp3", reason="cannot decode", kind="audio"),
+                                     Failure(file="x.wav", reason="empty", kind="audio")],
                            scripts=[golden_script])
     assert [r.name for r in page.rows][0].startswith("<script>")  # newcomers first, then by name
     assert {r.name for r in page.rows} >= {"Иванова Мария", "Петров Олег"}

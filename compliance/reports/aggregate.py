@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from compliance.history.daily import DAILY_TARGET
+from compliance.history.readiness import Readiness
+from compliance.history.schema import Failure as StoredFailure
 from compliance.messages import Message
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 
 from .charts import _delta, build_daily_chart, build_sparkline, build_trend_chart
 from .common import (
+    ScriptSet,
     _chronological,
     _connected,
     _date,
@@ -136,38 +139,30 @@ def _forbidden_counts(records: Sequence[CallRecord]) -> list[PhraseCount]:
     return [PhraseCount(phrase=p, count=n, calls=calls[p]) for p, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _readiness_view(readiness: Any, titles: Mapping[str, str], min_presence: float = 0.9) -> Optional[ReadinessView]:
-    """Plain view of a ``compliance.history.readiness.Readiness`` (read by attribute, so any same-shaped object works)."""
+def _readiness_view(readiness: Optional[Readiness], titles: Mapping[str, str],
+                    min_presence: float = 0.9) -> Optional[ReadinessView]:
+    """Plain view of a manager's ``Readiness`` (shares as percents, stages by title)."""
     if readiness is None:
         return None
-    level = getattr(readiness, "level", "") or ""
-    ready = getattr(readiness, "ready", None)
-    if level == "newcomer":
+    if readiness.level == "newcomer":
+        ready = readiness.ready
         state = "ready" if ready is True else ("not_ready" if ready is False else "unknown")
     else:
-        state = "review" if getattr(readiness, "flagged_for_review", False) else "ok"
-    share = getattr(readiness, "share_in_band", None)
-    presence = dict(getattr(readiness, "stage_presence", {}) or {})
-    below = getattr(readiness, "calls_below", 0)
+        state = "review" if readiness.flagged_for_review else "ok"
     return ReadinessView(
-        level=level, state=state, window=int(getattr(readiness, "window", 0) or 0),
-        calls_considered=int(getattr(readiness, "calls_considered", 0) or 0),
-        share_in_band=None if share is None else (share * 100 if share <= 1 else share),
-        mean_adherence=getattr(readiness, "mean_adherence", None),
-        stages=[(titles.get(sid, sid), p * 100 if p <= 1 else p, p < min_presence if p <= 1 else p < min_presence * 100)
-                for sid, p in presence.items()],
-        calls_below=len(below) if isinstance(below, (list, tuple, set)) else int(below or 0),
-        reasons=_reasons(readiness, titles),
+        level=readiness.level, state=state, window=readiness.window, calls_considered=readiness.calls_considered,
+        share_in_band=readiness.share_in_band * 100, mean_adherence=readiness.mean_adherence,
+        stages=[(titles.get(sid, sid), p * 100, p < min_presence) for sid, p in readiness.stage_presence.items()],
+        calls_below=len(readiness.calls_below), reasons=_reasons(readiness, titles),
     )
 
 
-def _reasons(readiness: Any, titles: Mapping[str, str]) -> list[Message | str]:
+def _reasons(readiness: Readiness, titles: Mapping[str, str]) -> list[Message | str]:
     """Why a manager is (not) ready: codes when the readiness has them, with stage ids named by their titles."""
-    codes = list(getattr(readiness, "reason_codes", []) or [])
-    if not codes:
-        return [_name_stages(str(r), titles) for r in getattr(readiness, "reasons", []) or []]
+    if not readiness.reason_codes:
+        return [_name_stages(r, titles) for r in readiness.reasons]
     return [m.model_copy(update={"params": {**m.params, "stage": _name_stages(str(m.params["stage"]), titles)}})
-            if "stage" in m.params else m for m in codes]
+            if "stage" in m.params else m for m in readiness.reason_codes]
 
 
 def _name_stages(text: str, titles: Mapping[str, str]) -> str:
@@ -210,7 +205,8 @@ def _latest(records: Sequence[CallRecord]) -> Optional[CallRecord]:
 
 
 def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: Mapping[str, str],
-                       readiness: Any = None, scripts: Any = None, as_of: Optional[dt.date] = None,
+                       readiness: Optional[Readiness] = None, scripts: ScriptSet = None,
+                       as_of: Optional[dt.date] = None,
                        daily_target: tuple[int, int] = DAILY_TARGET) -> ManagerPage:
     """The view data of one manager's page.
 
@@ -252,21 +248,13 @@ def _meaning_unchecked(records: Iterable[CallRecord]) -> int:
     return sum(1 for r in _connected(records) if not r.result.meaning_checked)
 
 
-def _failure(item: Any) -> Failure:
-    if isinstance(item, Failure):
-        return item
-    if isinstance(item, Mapping):
-        return Failure(file=str(item.get("file", "")), reason=str(item.get("reason") or item.get("error") or ""))
-    if isinstance(item, (tuple, list)) and len(item) >= 2:
-        return Failure(file=str(item[0]), reason=str(item[1]))
-    file = getattr(item, "file", None) or getattr(item, "path", "")
-    reason = getattr(item, "reason", None) or getattr(item, "error", None) or getattr(item, "message", "")
-    return Failure(file=str(file), reason=str(reason))
+def _failure(item: StoredFailure) -> Failure:
+    return Failure(file=item.file, reason=item.reason)
 
 
 def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str, str],
-                    readiness: Optional[Mapping[str, Any]] = None, failures: Iterable[Any] = (),
-                    scripts: Any = None, as_of: Optional[dt.date] = None,
+                    readiness: Optional[Mapping[str, Readiness]] = None, failures: Iterable[StoredFailure] = (),
+                    scripts: ScriptSet = None, as_of: Optional[dt.date] = None,
                     daily_target: tuple[int, int] = DAILY_TARGET, weakest: int = 5) -> TeamPage:
     """The view data of the team overview.
 

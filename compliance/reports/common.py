@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from compliance.scoring.result import (
     IN_BAND,
@@ -41,7 +41,11 @@ def _chronological(records: Iterable[CallRecord]) -> list[CallRecord]:
     return sorted(records, key=lambda r: (r.date or "", r.time or "", r.call_id))
 
 
-def _script_map(scripts: Any) -> dict[str, SalesScript]:
+# The scripts calls were scored with: one, a list, or by id (for stage titles and order).
+ScriptSet = Union[SalesScript, Mapping[str, SalesScript], Iterable[SalesScript], None]
+
+
+def _script_map(scripts: ScriptSet) -> dict[str, SalesScript]:
     if scripts is None:
         return {}
     if isinstance(scripts, SalesScript):

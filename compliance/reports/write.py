@@ -14,7 +14,10 @@ from urllib.parse import quote
 import jinja2
 
 from compliance.errors import ComplianceError, ReportError
-from compliance.history.readiness import history_readiness, readiness_by_manager
+from compliance.history.readiness import Readiness, history_readiness, readiness_by_manager
+from compliance.history.roster import Team
+from compliance.history.schema import Failure as StoredFailure
+from compliance.history.store import Store
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
@@ -22,7 +25,7 @@ from compliance.text.slug import slugify, unique_slugs
 
 from .aggregate import build_manager_page, build_team_page
 from .call_page import build_call_page
-from .common import _chronological, _script_map
+from .common import ScriptSet, _chronological, _script_map
 from .render import (
     make_environment,
     render_call_page,
@@ -50,15 +53,13 @@ def _call_slugs(records: Sequence[CallRecord]) -> dict[str, str]:
     return stems
 
 
-def _readiness_map(readiness: Any, by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Any]:
-    if readiness is None:
-        return readiness_by_manager(by_manager)
-    if isinstance(readiness, Mapping):
-        return dict(readiness)
-    return {r.manager: r for r in readiness}
+def _readiness_map(readiness: Optional[Mapping[str, Readiness]],
+                   by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Readiness]:
+    return readiness_by_manager(by_manager) if readiness is None else dict(readiness)
 
 
-def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Any], failures: Iterable[Any],
+def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Readiness],
+               failures: Iterable[StoredFailure],
                scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
                copy_audio: bool = False) -> None:
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
@@ -143,8 +144,9 @@ def _clean_leftovers(out_dir: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readiness: Any = None,
-                  failures: Iterable[Any] = (), scripts: Any = None, lang: str = "ru",
+def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
+                  readiness: Optional[Mapping[str, Readiness]] = None, failures: Iterable[StoredFailure] = (),
+                  scripts: ScriptSet = None, lang: str = "ru",
                   template_dir: str | Path | None = None, as_of: Optional[dt.date] = None,
                   generated_at: Optional[str] = None, copy_audio: bool = False) -> Path:
     """Write the whole report set (team overview, manager pages, call pages) to ``out_dir``.
@@ -155,9 +157,8 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readine
 
     Args:
         records: the calls to report on (any managers, any order).
-        readiness: manager key → ``Readiness`` (or a list of them); None computes it with
-            ``assess_readiness`` defaults; ``{}`` shows none.
-        failures: the last batch's failures, as (file, reason) pairs or objects with ``file``/``reason``.
+        readiness: manager key → ``Readiness``; None computes it (``history.readiness``); ``{}`` shows none.
+        failures: the last batch's failures (as the store keeps them).
         scripts: the ``SalesScript``\\ s the calls were scored with (stage titles and order), by id or as a list.
         lang: ``ru`` or ``en``.
         template_dir: a folder whose templates override the packaged ones.
@@ -200,9 +201,9 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *, readine
     return out_dir / "index.html"
 
 
-def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.date | None = None,
+def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.date | None = None,
                              until: str | dt.date | None = None, manager: Optional[str] = None, *,
-                             team: Any = None, **options: Any) -> Path:
+                             team: Optional[Team] = None, **options: Any) -> Path:
     """Write reports from history: the calls in [since, until] (inclusive ISO dates), optionally of one manager.
 
     Readiness is judged on each manager's whole history at their roster level (``team``, a
@@ -226,16 +227,9 @@ def write_reports_from_store(store: Any, out_dir: str | Path, since: str | dt.da
     return write_reports(out_dir, records, **options)
 
 
-def _last_failures(store: Any) -> list[Any]:
+def _last_failures(store: Store) -> list[StoredFailure]:
     last = store.last_batch()
-    if last is None:
-        return []
-    batch_id = getattr(last, "batch_id", None) or getattr(last, "id", None)
-    if batch_id is None and isinstance(last, Mapping):
-        batch_id = last.get("batch_id") or last.get("id")
-    if batch_id is None and isinstance(last, (str, int)):
-        batch_id = last
-    return list(store.failures(batch_id))
+    return store.failures(last.id) if last is not None else []
 
 
 def bundled_scripts() -> dict[str, SalesScript]:
