@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -316,6 +317,53 @@ def _batch_cmd(folder: Path, db: Path, *extra: str) -> list[str]:
             *extra]
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _gone(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(_alive(p) for p in pids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigterm_stops_like_ctrl_c_and_workers_go_with_it(tmp_path):
+    folder = _day(tmp_path / "day", 150)
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:
+        if line[0].isdigit() and int(line.split("/", 1)[0]) >= 30:
+            break
+    children = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(60) == 130
+    assert "Прервано" in rest and "Traceback" not in rest
+    assert _gone(children, 15)
+    with Store(db) as store:
+        assert store.last_batch().status == "interrupted"
+
+
 def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
     folder = _day(tmp_path / "day", 240)
     db = tmp_path / "h.db"
@@ -325,14 +373,18 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
         done = int(line.split("/", 1)[0]) if line[0].isdigit() else done
         if done >= 60:
             break
+    children = _children(proc.pid)
+    assert children, "the batch runs its workers in child processes"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
+    # Workers and the resource tracker do not outlive their batch (each holds ~0.5 GB).
+    assert _gone(children, 15), f"left behind: {[p for p in children if _alive(p)]}"
     with Store(db) as store:
         assert store.integrity_ok()
         stored = len(store.calls(with_transcripts=False))
         assert 60 <= stored < 240, "killed mid-way"
-        assert store.last_batch().status == "running"  # it never got to finish
+        assert store.last_batch().status == "interrupted"  # still 'running' in the row, but its process is gone
     rerun = subprocess.run(_batch_cmd(folder, db, "--json"), capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)

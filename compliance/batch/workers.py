@@ -4,6 +4,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -31,8 +33,32 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
         _STATE.update(options=options, model=load_model(options))
 
 
+def _die_with_parent() -> None:
+    """A worker whose batch is killed (kill -9, OOM) must not live on holding ~0.5 GB: the kernel sends it
+    SIGKILL when its parent dies (Linux), and a watchdog thread checks the parent elsewhere."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
 def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     _setup(scripts_json, options_json, cache_dir)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -16,6 +17,10 @@ from .options import db_option, resolve_team_path, team_option
 
 OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пересчитан", "skipped": "без изменений",
               "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class _Progress:
@@ -160,6 +165,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
                     "language": language, "manager_channel": manager_channel},
     )
     progress = None if as_json else _Progress()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, systemd, a CI timeout: like Ctrl-C
     try:
         summary = run_batch(options, progress=progress)
     except ComplianceError as exc:
@@ -175,6 +181,8 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
             sys.stderr.flush()
             os._exit(130)
         sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if as_json:
         click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
     else:

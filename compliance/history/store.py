@@ -46,6 +46,20 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
+
+def _alive(pid: Optional[int]) -> bool:
+    """Whether a process of this machine still runs (a batch row's owner)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Store:
     """The history database. Use as a context manager, or call :meth:`close`.
 
@@ -132,8 +146,11 @@ class Store:
         row = self._conn.execute(f"SELECT * FROM batches {where} ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
             return None
+        status = row["status"]
+        if status == "running" and not _alive(row["pid"]):
+            status = "interrupted"  # its process is gone: killed, or the machine went down
         return BatchInfo(id=row["id"], started_at=row["started_at"], finished_at=row["finished_at"],
-                         folder=row["folder"], status=row["status"],
+                         folder=row["folder"], status=status,
                          summary=json.loads(row["summary_json"]) if row["summary_json"] else {})
 
     def note_outcome(self, batch_id: int, call_id: str, outcome: str) -> None:
