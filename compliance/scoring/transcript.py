@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Literal, Optional
@@ -75,36 +76,79 @@ _PREFIXES: dict[str, Speaker] = {
     "м": "manager", "менеджер": "manager", "manager": "manager", "m": "manager", "оператор": "manager",
     "к": "client", "клиент": "client", "client": "client", "c": "client", "абонент": "client",
 }
-_TURN = re.compile(r"^\s*(?:\[(?P<ts>[\d:.]+)\]\s*)?(?P<who>[^\W\d_]+)\s*:\s*(?P<text>.*)$")
+# Latin letters that look like the Cyrillic prefixes (a transcript typed on another keyboard layout).
+_LOOKALIKE = str.maketrans({"m": "м", "k": "к", "M": "м", "K": "к"})
+# "Клиент Андрей:", "Менеджер Ольга Петрова:": a role followed by a name (one to three capitalised words).
+_TURN = re.compile(r"^\s*(?:\[(?P<ts>[^\]]*)\]\s*)?(?P<who>[^\W\d_]+)(?P<name>(?:\s+[^\W\d_][\w.-]*){0,3})\s*:\s*(?P<text>.*)$")
+_TIME = re.compile(r"^\d{1,3}(?::\d{1,2}){0,2}(?:[.,]\d+)?$")
 
 
-def _parse_time(value: str) -> float:
+def _parse_time(value: str, line: int, source: str | None) -> float:
+    """``ss``, ``mm:ss`` or ``hh:mm:ss`` (with decimals) → seconds; anything else is a clear error."""
+    if not _TIME.match(value.strip()):
+        where = f"{source}: " if source else ""
+        raise TranscriptError(f"{where}line {line}: bad timestamp [{value}] (use [mm:ss] or [hh:mm:ss])")
     seconds = 0.0
-    for part in value.split(":"):
+    for part in value.strip().replace(",", ".").split(":"):
         seconds = seconds * 60 + float(part)
     return seconds
+
+
+def _speaker(who: str, name: str) -> Optional[Speaker]:
+    """The role a prefix names: exact, a Latin look-alike of М/К, or a role followed by a name."""
+    key = who.lower()
+    role = _PREFIXES.get(key) or _PREFIXES.get(key.translate(_LOOKALIKE))
+    if role is None or (name and len(key) <= 1):
+        return None  # "М Иванова:" is too ambiguous; roles with names are written out: "Менеджер Ольга:"
+    return role
 
 
 def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
     """Parse ``М: …`` / ``К: …`` lines; a line without a prefix continues the previous turn.
 
-    An optional ``[mm:ss]`` before the prefix gives the turn's start time.
+    An optional ``[mm:ss]`` before the prefix gives the turn's start time. ``Клиент Андрей:`` and Latin
+    ``K:``/``M:`` are recognised; any other ``Word:`` at the start of a line is kept as text of the turn and
+    reported in the transcript's notes with its line number, never merged silently.
+
+    Raises:
+        TranscriptError: a bad timestamp.
     """
     segments: list[Segment] = []
-    for raw in text.splitlines():
+    notes: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip().lstrip("\ufeff")
         if not line:
             continue
         m = _TURN.match(line)
-        who = _PREFIXES.get(m.group("who").lower()) if m else None
+        who = _speaker(m.group("who"), m.group("name").strip()) if m else None
         if m and who:
-            start = _parse_time(m.group("ts")) if m.group("ts") else None
+            start = _parse_time(m.group("ts"), number, source) if m.group("ts") is not None else None
             segments.append(Segment(text=m.group("text").strip(), speaker=who, start=start))
-        elif segments:
+            continue
+        if m and not m.group("name") and segments:
+            notes.append(f"строка {number}: «{m.group('who')}:» — не менеджер и не клиент; текст добавлен к реплике")
+        if segments:
             segments[-1].text = (segments[-1].text + " " + line).strip()
         else:
             segments.append(Segment(text=line, speaker="unknown"))
-    return Transcript(segments=segments, source=source)
+    return Transcript(segments=segments, source=source, notes=notes)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a transcript can hold (times must be finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]}… is too large a number for a transcript")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 15:
+        raise ValueError(f"{text[:20]}… is too large a number for a transcript")
+    return int(text)
 
 
 def load_transcript(path: str | Path) -> Transcript:
@@ -122,11 +166,17 @@ def load_transcript(path: str | Path) -> Transcript:
         raise TranscriptError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except OSError as exc:
         raise TranscriptError(f"{path}: cannot read ({exc.strerror})") from None
+    if not raw.strip().lstrip("\ufeff"):
+        raise TranscriptError(f"{path}: empty transcript (no text); export the conversation again")
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise TranscriptError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise TranscriptError(f"{path}: JSON nested too deeply to be a transcript") from None
+        except ValueError as exc:
+            raise TranscriptError(f"{path}: {exc}") from None
         if isinstance(data, dict) and isinstance(data.get("transcript"), dict):
             data = data["transcript"]
         try:
@@ -138,6 +188,6 @@ def load_transcript(path: str | Path) -> Transcript:
         if not isinstance(data, dict) or "segments" not in data:
             raise TranscriptError(f"{path}: expected an object with a 'segments' list")
     else:
-        transcript = parse_text_transcript(raw)
+        transcript = parse_text_transcript(raw, source=str(path))
     transcript.source = str(path)
     return transcript

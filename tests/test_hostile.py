@@ -1,0 +1,95 @@
+"""Hostile but realistic input (issue 10): each case failed before, and the rule behind it holds in general."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from compliance.cli import cli
+from compliance.errors import TranscriptError
+from compliance.scoring.score import score_call
+from compliance.scoring.transcript import load_transcript, parse_text_transcript
+
+from .conftest import FROZEN_DEFAULT, ROOT
+
+GOOD = (ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ transcripts
+
+@pytest.mark.parametrize("text", ["", "   \n\t\n", "\ufeff\n"])
+def test_empty_transcript_is_an_error_not_a_call(tmp_path, text):
+    path = tmp_path / "empty.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TranscriptError, match="empty transcript"):
+        load_transcript(path)
+
+
+def test_empty_transcript_fails_in_a_batch_and_does_not_count_as_a_call(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "empty.txt").write_text("\n", encoding="utf-8")
+    (day / "good.txt").write_text(GOOD, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", str(tmp_path / "h.db"), "--json"])
+    summary = json.loads(run.output)
+    assert run.exit_code == 3
+    assert summary["analysed"] == 1 and summary["failed"] == 1 and summary["not_connected"] == 0
+    assert "empty transcript" in summary["failures"][0]["reason"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"segments": [{"start": NaN, "text": "Добрый день", "speaker": "manager"}]}', "NaN is not a number"),
+    ('{"segments": [{"start": Infinity, "text": "Добрый день", "speaker": "manager"}]}', "Infinity"),
+    ('{"segments": [{"start": 1e400, "text": "Добрый день", "speaker": "manager"}]}', "too large"),
+    ('{"segments": [{"start": ' + "9" * 400 + ', "text": "Добрый день", "speaker": "manager"}]}', "too large"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+])
+def test_json_transcript_with_non_finite_or_absurd_numbers_is_rejected(tmp_path, content, message):
+    path = tmp_path / "t.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(TranscriptError, match=message):
+        load_transcript(path)
+
+
+@pytest.mark.parametrize("stamp", [":", "1.2.3", "ab", "9" * 400, ""])
+def test_bad_timestamp_names_the_line(tmp_path, stamp):
+    path = tmp_path / "t.txt"
+    path.write_text(f"М: Добрый день!\n[{stamp}] К: Здравствуйте.\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match=r"t\.txt: line 2: bad timestamp"):
+        load_transcript(path)
+
+
+def test_bad_timestamp_in_one_file_does_not_stop_the_others(tmp_path):
+    bad, good = tmp_path / "bad.txt", tmp_path / "good.txt"
+    bad.write_text("[1.2.3] М: Добрый день!\n", encoding="utf-8")
+    good.write_text(GOOD, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["score", str(bad), str(good), "--script", str(FROZEN_DEFAULT), "--json"])
+    assert run.exit_code == 1
+    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [r["file"] for r in rows] == [str(good)]
+    assert "bad.txt: line 1: bad timestamp" in run.stderr
+
+
+@pytest.mark.parametrize("manager, client", [("M", "K"), ("m", "k"), ("Менеджер Ольга", "Клиент Андрей"),
+                                             ("Менеджер Ольга Петрова", "Клиент Андрей")])
+def test_latin_look_alikes_and_roles_with_names_are_speakers(manager, client):
+    text = "\n".join(line.replace("М:", f"{manager}:", 1).replace("К:", f"{client}:", 1) for line in GOOD.splitlines())
+    transcript = parse_text_transcript(text)
+    assert {s.speaker for s in transcript.segments} == {"manager", "client"}
+    assert score_call(transcript, __import__("compliance").load_script(FROZEN_DEFAULT)).connected
+
+
+def test_client_with_a_name_is_not_charged_for_forbidden_phrases():
+    script = __import__("compliance").load_script(FROZEN_DEFAULT)
+    text = GOOD + "\nКлиент Андрей: Ну не знаю, как бы дорого.\nМ: Понимаю вас."
+    result = score_call(parse_text_transcript(text), script)
+    assert not result.forbidden, result.forbidden
+
+
+def test_unknown_prefix_is_reported_with_its_line_never_silently_merged():
+    transcript = parse_text_transcript("М: Добрый день!\nК: Здравствуйте.\nСупервайзер: Я подключился.\n")
+    assert any(note.startswith("строка 3: «Супервайзер:»") for note in transcript.notes)
