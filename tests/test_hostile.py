@@ -1,10 +1,7 @@
 """Hostile but realistic input (issue 10): each case failed before, and the rule behind it holds in general."""
 from __future__ import annotations
 
-import csv
 import json
-import os
-import stat
 
 import pytest
 from click.testing import CliRunner
