@@ -1,7 +1,10 @@
 """Hostile but realistic input (issue 10): each case failed before, and the rule behind it holds in general."""
 from __future__ import annotations
 
+import csv
 import json
+import os
+import stat
 
 import pytest
 from click.testing import CliRunner
@@ -90,3 +93,67 @@ def test_client_with_a_name_is_not_charged_for_forbidden_phrases():
 def test_unknown_prefix_is_reported_with_its_line_never_silently_merged():
     transcript = parse_text_transcript("М: Добрый день!\nК: Здравствуйте.\nСупервайзер: Я подключился.\n")
     assert any(note.startswith("строка 3: «Супервайзер:»") for note in transcript.notes)
+
+
+# ------------------------------------------------------------------------------------------ safe output
+
+@pytest.mark.parametrize("name", ["=2+3", "=HYPERLINK(\"http://x\",\"y\")", "+7 999", "-1", "@SUM(A1)", "\tx"])
+def test_csv_export_neutralises_formulas_and_json_keeps_the_text(name):
+    from compliance.history.daily import render_export
+    from compliance.scoring.result import CallRecord
+
+    result = score_call(parse_text_transcript(GOOD), __import__("compliance").load_script(FROZEN_DEFAULT))
+    record = CallRecord(call_id="c1", file=f"{name}.txt", manager="ivanova", manager_name=name, date="2026-11-27",
+                        result=result)
+    rows = list(csv.DictReader(render_export([record], "csv").splitlines()))
+    assert rows[0]["manager_name"] == "'" + name and rows[0]["file"] == "'" + name + ".txt"
+    assert json.loads(render_export([record], "json"))[0]["manager_name"] == name
+
+
+def test_export_file_gets_the_usual_mode(tmp_path, sample_db):
+    out = tmp_path / "calls.csv"
+    old = os.umask(0o022)
+    try:
+        run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", str(out)])
+    finally:
+        os.umask(old)
+    assert run.exit_code == 0, run.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+@pytest.fixture()
+def sample_db(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "good.txt").write_text(GOOD, encoding="utf-8")
+    db = tmp_path / "h.db"
+    assert CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", str(db)]).exit_code == 0
+    return db
+
+
+# ------------------------------------------------------------------------------------------ scripts
+
+BARE_LIST = 'id: t\ntitle: T\nstages:\n  - id: greeting\n    lines:\n      - ["Добрый день", "Здравствуйте"]\n'
+
+
+@pytest.mark.parametrize("command", [["script", "check"], ["score", "CALL", "--script"], ["batch", "DAY", "--script"]])
+def test_a_line_written_as_a_bare_list_is_one_clear_message_everywhere(tmp_path, command):
+    script = tmp_path / "bad.yaml"
+    script.write_text(BARE_LIST, encoding="utf-8")
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "call.txt").write_text(GOOD, encoding="utf-8")
+    args = [{"CALL": str(day / "call.txt"), "DAY": str(tmp_path / "2026-11-27")}.get(a, a) for a in command]
+    run = CliRunner().invoke(cli, [*args, str(script), *(["--db", str(tmp_path / "h.db")] if "batch" in args else [])])
+    assert run.exit_code == 1
+    assert f"{script}:6: stages.0.lines.0: a line is a phrase, or {{any: [phrases]}}" in run.output
+    assert "Traceback" not in run.output and run.exception is None or isinstance(run.exception, SystemExit)
+
+
+@pytest.mark.parametrize("weight", [".inf", "1e309", ".nan", "-1", "0"])
+def test_a_weight_that_would_break_scoring_is_rejected_by_check(tmp_path, weight):
+    script = tmp_path / "w.yaml"
+    script.write_text(f"id: t\ntitle: T\nstages:\n  - id: a\n    weight: {weight}\n    lines: [\"Добрый день\"]\n",
+                      encoding="utf-8")
+    run = CliRunner().invoke(cli, ["script", "check", str(script)])
+    assert run.exit_code == 1 and f"{script}:5: stages.0.weight:" in run.output

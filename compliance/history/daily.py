@@ -115,9 +115,17 @@ def render_export(records: list[CallRecord], fmt: str) -> str:
     return buf.getvalue()
 
 
+# A cell that starts with one of these is a formula to Excel and Google Sheets (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, float):
         return round(value, 1)
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # shown as text, never run: a manager's name «=HYPERLINK(…)» stays a name
+    return value

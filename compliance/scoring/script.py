@@ -80,7 +80,7 @@ class Stage(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     title: str = ""
     required: bool = True
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=100, allow_inf_nan=False)
     lines: list[ScriptLine] = Field(min_length=1)
     excludes: list[str] = Field(
         default_factory=list,
@@ -199,9 +199,16 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
         errors = exc.errors()
         # A line is a string or an ``any:`` mapping; report the branch that fits what was written.
         paths = [_clean_loc(e["loc"]) for e in errors]
+        # Where every branch failed only on its type (a list, a number where a line goes), say what a line is.
+        typed = {loc for err, loc in zip(errors, paths) if err["type"] in ("model_type", "string_type")}
+        other = {loc for err, loc in zip(errors, paths) if err["type"] not in ("model_type", "string_type")}
         for err, loc in zip(errors, paths):
             if err["type"] in ("model_type", "string_type") and paths.count(loc) > 1:
-                continue
+                if loc in other or loc not in typed:
+                    continue
+                typed.discard(loc)
+                err = {**err, "msg": "a line is a phrase, or {any: [phrases]} for alternatives "
+                                     f"(got {type(err.get('input')).__name__}: write - any: [...])"}
             path = ".".join(str(p) for p in loc)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
@@ -210,6 +217,10 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
                 continue
             seen.add((path, msg))
             problems.append(Problem(file=file, line=_node_line(root, loc), path=path, message=msg))
+        if not problems:  # never "invalid" without saying where
+            first = errors[0]
+            problems.append(Problem(file=file, line=_node_line(root, paths[0]), path=".".join(map(str, paths[0])),
+                                    message=first["msg"]))
         return None, problems
 
 
