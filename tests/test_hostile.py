@@ -157,3 +157,31 @@ def test_a_weight_that_would_break_scoring_is_rejected_by_check(tmp_path, weight
                       encoding="utf-8")
     run = CliRunner().invoke(cli, ["script", "check", str(script)])
     assert run.exit_code == 1 and f"{script}:5: stages.0.weight:" in run.output
+
+
+# ------------------------------------------------------------------------------------------ the right command
+
+def test_score_on_a_recording_and_analyze_on_a_transcript_point_to_the_right_command(tmp_path):
+    recording = ROOT / "tests" / "fixtures" / "audio" / "call_full.stereo.ogg"
+    transcript = tmp_path / "call.txt"
+    transcript.write_text(GOOD, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["score", str(recording)])
+    assert run.exit_code == 1 and f"a recording, not a transcript; run `compliance analyze {recording}`" in run.stderr
+    run = CliRunner().invoke(cli, ["analyze", str(transcript)])
+    assert run.exit_code == 1 and f"a transcript, not a recording; run `compliance score {transcript}`" in run.stderr
+
+
+# ------------------------------------------------------------------------------------------ batch folders
+
+def test_a_manager_folder_that_is_a_link_is_followed_and_a_loop_is_walked_once(tmp_path):
+    elsewhere = tmp_path / "mnt" / "calls" / "ivanova"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "call.txt").write_text(GOOD, encoding="utf-8")
+    (elsewhere / "loop").symlink_to(elsewhere)            # a link loop must not hang or double-count
+    day = tmp_path / "2026-11-27"
+    day.mkdir()
+    (day / "ivanova").symlink_to(elsewhere)
+    run = CliRunner().invoke(cli, ["batch", str(day), "--db", str(tmp_path / "h.db"), "--json"])
+    summary = json.loads(run.output)
+    assert run.exit_code == 0 and summary["analysed"] == 1 and summary["total"] == 1
+    assert summary["files"][0]["manager"] == "ivanova"

@@ -30,7 +30,8 @@ def _file_hash(path: Path) -> str:
 def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], list[Failure], list[str]]:
     """Every recording and transcript under ``folder`` (sorted), unreadable folders, ignored files.
 
-    Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db).
+    Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db). Links to
+    folders are followed, each real folder once.
     A ``.txt``/``.json`` next to a recording with the same name is that recording's transcript
     written by ``compliance transcribe``; it is ignored so the call is not counted twice.
     """
@@ -45,9 +46,18 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
         failures.append(Failure(file=str(err.filename), kind="folder",
                                 reason=f"cannot read folder ({err.strerror})"))
 
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=_onerror):
+    # Folder links are followed (a manager's folder linked from another disk is that manager's calls); a folder
+    # reached twice (a link loop, two links to one place) is walked once.
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=_onerror, followlinks=True):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip)
+        real = os.path.realpath(here)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip
+                             and os.path.realpath(here / d) not in seen)
         stems = {Path(n).stem for n in filenames if Path(n).suffix.lower() in audio_ext}
         for name in sorted(filenames):
             path = here / name

@@ -142,7 +142,7 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
 
     Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
     """
-    from compliance.pipeline import analyse_file
+    from compliance.pipeline import TRANSCRIPT_SUFFIXES, analyse_file
     from compliance.scoring.score import MatchOptions
 
     script = load_script_or_fail(script_path)
@@ -151,6 +151,10 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
     options = _options(script, kwargs)
     failed = False
     for path in recordings:
+        if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
+            click.echo(f"Error: {path}: a transcript, not a recording; run `compliance score {path}`", err=True)
+            failed = True
+            continue
         if sys.stderr.isatty():
             click.echo(f"{path}: распознаю…", err=True)
         try:

@@ -7,9 +7,16 @@ from pathlib import Path
 import click
 
 from compliance.errors import ComplianceError
+from compliance.pipeline import TRANSCRIPT_SUFFIXES
 
 from .app import cli
 from .options import echo_results, level_option, load_script_or_fail, script_option
+
+
+def _audio_suffixes() -> frozenset[str]:
+    from compliance.speech.decode import AUDIO_EXTENSIONS
+
+    return frozenset(AUDIO_EXTENSIONS)
 
 
 @cli.command()
@@ -30,6 +37,10 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, a
     failures = []
     results = []
     for path in transcripts:
+        if path.suffix.lower() not in TRANSCRIPT_SUFFIXES and path.suffix.lower() in _audio_suffixes():
+            failures.append(str(path))
+            click.echo(f"Error: {path}: a recording, not a transcript; run `compliance analyze {path}`", err=True)
+            continue
         try:
             result = score_call(load_transcript(path), script, level)
         except ComplianceError as exc:
