@@ -185,3 +185,34 @@ def test_a_manager_folder_that_is_a_link_is_followed_and_a_loop_is_walked_once(t
     summary = json.loads(run.output)
     assert run.exit_code == 0 and summary["analysed"] == 1 and summary["total"] == 1
     assert summary["files"][0]["manager"] == "ivanova"
+
+
+# ------------------------------------------------------------------------------------------ numbers and names
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "-5", "abc"])
+def test_daily_rejects_a_sales_sum_that_is_not_money(sample_db, value):
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "2026-11-27", "--sales-sum", value,
+                                   "--db", str(sample_db)])
+    assert run.exit_code == 2 and "--sales-sum" in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.parametrize("value, shown", [("12,5", "12,50"), ("45 000", "45\u00a0000"), ("45000", "45\u00a0000")])
+def test_daily_takes_sums_as_people_type_them(sample_db, value, shown):
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "2026-11-27", "--sales-sum", value,
+                                   "--db", str(sample_db)])
+    assert run.exit_code == 0, run.output
+    assert f"✅Сумма продаж – {shown} грн" in run.output
+
+
+def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_db):
+    run = CliRunner().invoke(cli, ["daily", "ivanov", "--db", str(sample_db)])
+    assert run.exit_code == 1 and "no manager 'ivanov' in the history" in run.output
+    run = CliRunner().invoke(cli, ["export", "--manager", "nobody", "--db", str(sample_db)])
+    assert run.exit_code == 1 and "no manager 'nobody'" in run.output
+    run = CliRunner().invoke(cli, ["export", "--since", "2026-11-28", "--until", "2026-11-01", "--db", str(sample_db)])
+    assert run.exit_code == 2 and "is after --until" in run.output
+
+
+def test_json_output_never_holds_nan_or_infinity(sample_db):
+    run = CliRunner().invoke(cli, ["export", "--format", "json", "--db", str(sample_db)])
+    json.loads(run.output, parse_constant=lambda name: pytest.fail(f"{name} in JSON output"))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -73,11 +74,39 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
             click.echo(("\n" if i else "") + _format_readiness(r))
 
 
+class _Money(click.ParamType):
+    """A sum of money as people type it: ``45000``, ``45 000``, ``12,5``; finite and not negative."""
+
+    name = "sum"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            text = str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+            try:
+                number = float(text)
+            except ValueError:
+                self.fail(f"{value!r} is not a sum (write 45000, 45 000 or 12,5)", param, ctx)
+        if not math.isfinite(number) or number < 0 or number >= 1e15:
+            self.fail(f"{value!r} is not a sum of money (a finite number from 0)", param, ctx)
+        return number
+
+
+MONEY = _Money()
+
+
+def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
+    """An unknown manager is an error, not an empty report (a typo would otherwise look like a bad day)."""
+    if not store.calls(manager=key, with_transcripts=False) and key not in {m.id for m in store.managers()}:
+        raise click.ClickException(f"no manager {given!r} in the history; see `compliance team list`")
+
+
 @cli.command()
 @click.argument("manager")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day (default: today).")
-@click.option("--sales-sum", type=click.FloatRange(min=0), default=0, help="Sales sum, грн.")
+@click.option("--sales-sum", type=MONEY, default=0, help="Sales sum, грн (45000, 45 000 or 12,5).")
 @click.option("--sales-count", type=click.IntRange(min=0), default=0, help="Number of sales.")
 @db_option
 def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_count: int, db: Path) -> None:
@@ -89,8 +118,10 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_coun
     from compliance.history.roster import normalize_manager_key
 
     with open_store(db) as store:
-        report = daily_report(store, normalize_manager_key(manager), day.date() if day else None,
-                              sales_sum=sales_sum, sales_count=sales_count)
+        key = normalize_manager_key(manager)
+        _known_manager_or_fail(store, key, manager)
+        report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,
+                              sales_count=sales_count)
     click.echo(report.text())
 
 
@@ -111,9 +142,14 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
     from compliance.history.daily import render_export
     from compliance.history.roster import normalize_manager_key
 
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
     with open_store(db) as store:
+        key = normalize_manager_key(manager) if manager else None
+        if key is not None:
+            _known_manager_or_fail(store, key, manager or "")
         records = store.calls(since=since.date() if since else None, until=until.date() if until else None,
-                              manager=normalize_manager_key(manager) if manager else None, with_transcripts=False)
+                              manager=key, with_transcripts=False)
     text = render_export(records, fmt)
     data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")
     if output is None:
