@@ -216,3 +216,39 @@ def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_
 def test_json_output_never_holds_nan_or_infinity(sample_db):
     run = CliRunner().invoke(cli, ["export", "--format", "json", "--db", str(sample_db)])
     json.loads(run.output, parse_constant=lambda name: pytest.fail(f"{name} in JSON output"))
+
+
+# ------------------------------------------------------------------------------------------ databases
+
+def test_another_programs_database_is_refused_untouched(tmp_path):
+    import hashlib
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    conn.execute("INSERT INTO invoices (total) VALUES (45000)")
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+    for args in (["export"], ["daily", "ivanova"], ["readiness"], ["batch", str(tmp_path)]):
+        run = CliRunner().invoke(cli, [*args, "--db", str(other)])
+        assert run.exit_code == 1 and "not a call-compliance history (it holds other tables: invoices)" in run.output
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
+
+
+def test_read_only_commands_never_migrate(sample_db):
+    import sqlite3
+
+    conn = sqlite3.connect(sample_db)
+    conn.execute("DROP TABLE embeddings")
+    conn.execute("PRAGMA user_version = 1")  # as the previous version left it
+    conn.commit()
+    conn.close()
+    for args in (["export"], ["daily", "ivanova"], ["readiness", "ivanova"], ["script", "phrasings"]):
+        run = CliRunner().invoke(cli, [*args, "--db", str(sample_db)])
+        assert run.exit_code == 0, (args, run.output)
+    conn = sqlite3.connect(sample_db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()

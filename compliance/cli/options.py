@@ -130,14 +130,15 @@ def resolve_team_path(given: Optional[Path]) -> Optional[Path]:
     return DEFAULT_TEAM if DEFAULT_TEAM.is_file() else None
 
 
-def open_store(db: Path, must_exist: bool = True):
-    """Open the history for a command, turning problems into one ``Error:`` line."""
+def open_store(db: Path, must_exist: bool = True, read_only: bool = True):
+    """Open the history for a command (read-only unless the command writes), turning problems into one
+    ``Error:`` line."""
     from compliance.history.store import Store
 
     if must_exist and not db.exists():
         raise click.ClickException(f"{db}: no history yet; run `compliance batch FOLDER --db {db}` first")
     try:
-        return Store(db)
+        return Store(db, read_only=read_only and db.exists())
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -67,21 +67,29 @@ class Store:
         StoreError: the file is not a database, is from a newer version, or cannot be opened.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_DB) -> None:
+    def __init__(self, path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> None:
+        """Open (and create, and upgrade) the history; ``read_only`` opens an existing one as it is: no
+        migration, no change of journal mode, no write (what export, daily, readiness and reports use)."""
         self.path = Path(path)
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror})") from None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror})") from None
-        try:
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                         check_same_thread=False)
+            target = f"file:{self.path.resolve()}?mode=ro" if read_only else str(self.path)
+            self._conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                         check_same_thread=False, uri=read_only)
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._refuse_foreign()
+            if read_only:
+                self._check_version()
+            else:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
         except BaseException as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
@@ -102,6 +110,21 @@ class Store:
 
     def _tx(self) -> "_Transaction":
         return _Transaction(self._conn)
+
+    def _refuse_foreign(self) -> None:
+        """Another program's database is never touched: no tables added, no journal mode changed."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and tables and "calls" not in tables:
+            shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
+            raise StoreError(f"{self.path}: not a call-compliance history (it holds other tables: {shown}); "
+                             "pass another --db")
+
+    def _check_version(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: made by a newer version of compliance (schema {version}, "
+                             f"this one knows {len(MIGRATIONS)}); upgrade compliance")
 
     def _migrate(self) -> None:
         with self._tx() as conn:
@@ -285,9 +308,12 @@ class Store:
         keys = list(wanted)
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
-            rows = self._conn.execute(
-                f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({', '.join('?' * len(chunk))})",
-                (model, *chunk)).fetchall()
+            try:
+                rows = self._conn.execute(
+                    f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({', '.join('?' * len(chunk))})",
+                    (model, *chunk)).fetchall()
+            except sqlite3.OperationalError:
+                return found  # a history from before embeddings were kept, opened read-only
             for key, blob in rows:
                 found[wanted[key]] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
         return found
