@@ -5,6 +5,10 @@ from __future__ import annotations
 class ComplianceError(Exception):
     """Base of every error the tool reports to a person."""
 
+    def __str__(self) -> str:
+        # A message may quote a file name that is not UTF-8: show it escaped, never fail to print it.
+        return super().__str__().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
 
 class ScriptError(ComplianceError):
     """A sales script file is missing, unreadable or invalid."""

@@ -43,3 +43,9 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A file name as text that can be stored, printed and put in JSON: bytes that are not UTF-8 (a name made on
+    another system, ``b"\\xffname.txt"``) become ``\\xff`` escapes instead of breaking the output."""
+    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -252,3 +252,28 @@ def test_read_only_commands_never_migrate(sample_db):
     conn = sqlite3.connect(sample_db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     conn.close()
+
+
+# ------------------------------------------------------------------------------------------ file names
+
+def test_a_file_name_that_is_not_utf8_is_analysed_and_shown_safely(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    raw = os.fsencode(day) + b"/b\xffname.txt"
+    with open(raw, "wb") as fh:
+        fh.write(GOOD.encode("utf-8"))
+    (day / "after.txt").write_text(GOOD.replace("Добрый", "Доброе утро и добрый"), encoding="utf-8")
+    with open(os.fsencode(day) + b"/\xfe\xfd.txt", "wb") as fh:
+        fh.write(b"")  # and one that fails: its failure must be stored and printed too
+    db = tmp_path / "h.db"
+    run = CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", str(db), "--json"])
+    summary = json.loads(run.output)
+    assert run.exit_code == 3, run.output
+    assert summary["analysed"] == 2 and summary["failed"] == 1
+    assert any(f["file"].endswith("b\\xffname.txt") for f in summary["files"])
+    plain = CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", str(db)])
+    assert plain.exit_code == 3 and "\\xfe\\xfd.txt" in plain.output
+    scored = CliRunner().invoke(cli, ["score", os.fsdecode(raw), "--json", "--script", str(FROZEN_DEFAULT)])
+    assert scored.exit_code == 0
+    row = json.loads(scored.stdout.encode("utf-8"))  # valid UTF-8 JSON
+    assert row["file"].endswith("b\\xffname.txt")

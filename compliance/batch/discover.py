@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from compliance.files import shown_path
 from compliance.history.store import Failure
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
@@ -43,7 +44,7 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
     ignored: list[str] = []
 
     def _onerror(err: OSError) -> None:
-        failures.append(Failure(file=str(err.filename), kind="folder",
+        failures.append(Failure(file=shown_path(str(err.filename)), kind="folder",
                                 reason=f"cannot read folder ({err.strerror})"))
 
     # Folder links are followed (a manager's folder linked from another disk is that manager's calls); a folder
@@ -65,10 +66,10 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
             if name.startswith(".") or suffix not in wanted or path.resolve() in skip:
                 continue
             if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
-                ignored.append(str(path))
+                ignored.append(shown_path(path))
                 continue
             if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
-                failures.append(Failure(file=str(path), kind="unreadable", reason="not a regular file"))
+                failures.append(Failure(file=shown_path(path), kind="unreadable", reason="not a regular file"))
                 continue
             found.append(path)
     return sorted(found), failures, ignored

@@ -11,6 +11,7 @@ from typing import Any, Optional
 from pydantic import ValidationError
 
 from compliance.errors import ComplianceError, ScriptError
+from compliance.files import shown_path
 from compliance.history.attribution import Attribution
 from compliance.history.roster import Manager, Team
 from compliance.resources import default_script_path, resource_dir
@@ -96,7 +97,8 @@ class _Job:
 
     @property
     def file(self) -> str:
-        return os.path.abspath(self.path)
+        """The file as stored and shown (a name that is not UTF-8 is escaped)."""
+        return shown_path(os.path.abspath(self.path))
 
 
 def _score_key(job: _Job, script_key: str) -> str:

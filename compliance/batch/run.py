@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from compliance.errors import ComplianceError, ScriptError
+from compliance.files import shown_path
 from compliance.history.attribution import (
     Attribution,
     attribute,
@@ -134,18 +135,18 @@ class _Run:
             try:
                 call_id = _file_hash(path)
             except OSError as exc:
-                self._fail(str(path), "unreadable", f"cannot read ({exc.strerror})")
+                self._fail(shown_path(path), "unreadable", f"cannot read ({exc.strerror})")
                 continue
             if call_id in seen:
                 self.summary.duplicates += 1
-                self._emit(FileOutcome(file=os.path.abspath(path), outcome=Outcome.DUPLICATE, call_id=call_id,
+                self._emit(FileOutcome(file=shown_path(os.path.abspath(path)), outcome=Outcome.DUPLICATE, call_id=call_id,
                                        reason=f"same content as {seen[call_id]}"))
                 continue
-            seen[call_id] = os.path.abspath(path)
+            seen[call_id] = shown_path(os.path.abspath(path))
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
             if not att.complete:
-                self._fail(str(path), "unattributed",
+                self._fail(shown_path(path), "unattributed",
                            f"cannot tell the {' and the '.join(att.missing())} from the manifest, "
                            "folders or file name; add it to a --manifest or rename (see --pattern)", call_id)
                 continue
@@ -173,7 +174,7 @@ class _Run:
             script, choice = _pick_script(att, manager, self.scripts, self.team,
                                           self.o.manifest.parent if self.o.manifest else None)
         except ScriptError as exc:
-            self._fail(str(path), "script", str(exc), call_id)
+            self._fail(shown_path(path), "script", str(exc), call_id)
             return None
         job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
                    script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "")
@@ -216,7 +217,7 @@ class _Run:
             self.audio_done += job.duration
             self.summary.audio_seconds += job.duration
         if not done.ok:
-            self._fail(str(job.path), done.error_kind, done.error, job.call_id)
+            self._fail(shown_path(job.path), done.error_kind, done.error, job.call_id)
             return
         script = self.by_hash[done.script]
         result = CallResult.model_validate_json(done.result_json)
@@ -263,7 +264,7 @@ class _Run:
                 options = self.tx.options
             except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
                 for job in audio:
-                    self._fail(str(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+                    self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
                 audio = []
         if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
             _setup(scripts_json, None, cache_dir)
@@ -322,7 +323,7 @@ class _Run:
             _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir)
         except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
             for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
-                self._fail(str(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+                self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
             jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
             _setup(scripts_json, None, cache_dir)
         for job in jobs:

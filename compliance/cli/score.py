@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from compliance.errors import ComplianceError
+from compliance.files import shown_path
 from compliance.pipeline import TRANSCRIPT_SUFFIXES
 
 from .app import cli
@@ -47,7 +48,7 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, a
             failures.append(str(exc))
             click.echo(f"Error: {exc}", err=True)
             continue
-        result.file = str(path)
+        result.file = shown_path(path)
         results.append(result)
         echo_results([result], as_json)
     if failures:

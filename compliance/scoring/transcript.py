@@ -10,6 +10,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compliance.errors import TranscriptError
+from compliance.files import shown_path
 
 Speaker = Literal["manager", "client", "unknown"]
 
@@ -189,5 +190,5 @@ def load_transcript(path: str | Path) -> Transcript:
             raise TranscriptError(f"{path}: expected an object with a 'segments' list")
     else:
         transcript = parse_text_transcript(raw, source=str(path))
-    transcript.source = str(path)
+    transcript.source = shown_path(path)
     return transcript
