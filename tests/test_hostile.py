@@ -277,3 +277,14 @@ def test_a_file_name_that_is_not_utf8_is_analysed_and_shown_safely(tmp_path):
     assert scored.exit_code == 0
     row = json.loads(scored.stdout.encode("utf-8"))  # valid UTF-8 JSON
     assert row["file"].endswith("b\\xffname.txt")
+
+
+@pytest.mark.parametrize("key", ['""', "../../x", "a/b", ".hidden", "'..'"])
+def test_empty_or_path_like_roster_keys_are_rejected(tmp_path, key):
+    from compliance.errors import TeamError
+    from compliance.history.roster import load_team
+
+    roster = tmp_path / "team.yaml"
+    roster.write_text(f"managers:\n  {key}:\n    name: X\n    level: newcomer\n", encoding="utf-8")
+    with pytest.raises(TeamError, match="must be a plain name"):
+        load_team(roster)

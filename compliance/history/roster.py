@@ -61,6 +61,8 @@ class Team(BaseModel):
     @classmethod
     def _keys(cls, value: object) -> object:
         if isinstance(value, dict):
+            for k in value:
+                check_manager_key(str(k) if k is not None else "")
             return {normalize_manager_key(str(k)): ({"id": normalize_manager_key(str(k)), **v}
                                                     if isinstance(v, dict) else v)
                     for k, v in value.items()}
@@ -68,6 +70,14 @@ class Team(BaseModel):
 
     def get(self, key: str) -> Optional[Manager]:
         return self.managers.get(normalize_manager_key(key))
+
+
+def check_manager_key(key: str) -> str:
+    """A roster key names a folder of reports: it must be a plain name, not empty and not a path."""
+    text = key.strip()
+    if not text or text in (".", "..") or any(ch in text for ch in "/\\\x00") or text.startswith("."):
+        raise ValueError(f"manager key {key!r} must be a plain name (letters, digits, '-', '_'), not empty or a path")
+    return text
 
 
 def normalize_manager_key(key: str) -> str:
