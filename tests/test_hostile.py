@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -288,3 +289,23 @@ def test_empty_or_path_like_roster_keys_are_rejected(tmp_path, key):
     roster.write_text(f"managers:\n  {key}:\n    name: X\n    level: newcomer\n", encoding="utf-8")
     with pytest.raises(TeamError, match="must be a plain name"):
         load_team(roster)
+
+
+def test_manifest_rows_match_across_case_and_separators_and_unmatched_rows_are_listed(tmp_path):
+    day = tmp_path / "day"
+    (day / "calls").mkdir(parents=True)
+    (day / "calls" / "x.txt").write_text(GOOD, encoding="utf-8")
+    (day / "calls" / "y.txt").write_text(GOOD.replace("Добрый", "Доброе утро, добрый"), encoding="utf-8")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,manager,date\n"
+                        "calls\\x.txt,ivanova,2026-11-27\n"      # written on Windows
+                        "calls/Y.TXT,petrov,2026-11-27\n"       # another case
+                        "calls/missing.mp3,ivanova,2026-11-27\n", encoding="utf-8")
+    run = CliRunner().invoke(cli, ["batch", str(day), "--db", str(tmp_path / "h.db"), "--manifest", str(manifest),
+                                   "--json"])
+    summary = json.loads(run.output)
+    assert run.exit_code == 3
+    by_file = {Path(f["file"]).name: f for f in summary["files"] if f.get("manager")}
+    assert by_file["x.txt"]["manager"] == "ivanova" and by_file["y.txt"]["manager"] == "petrov"
+    assert [Path(f["file"]).name for f in summary["failures"]] == ["missing.mp3"]
+    assert "matches no file" in summary["failures"][0]["reason"]

@@ -21,10 +21,12 @@ from compliance.errors import ComplianceError, ScriptError
 from compliance.files import shown_path
 from compliance.history.attribution import (
     Attribution,
+    ManifestRow,
     attribute,
     compile_patterns,
     index_manifest,
     load_manifest,
+    unmatched_rows,
 )
 from compliance.history.readiness import history_readiness
 from compliance.history.roster import Team, load_team
@@ -78,9 +80,10 @@ class _Run:
         self.team: Optional[Team] = load_team(options.team) if options.team else None
         self.patterns = compile_patterns(options.patterns)
         self.manifest = None
+        self.manifest_rows: list[ManifestRow] = []
         if options.manifest:
-            rows = load_manifest(options.manifest)
-            self.manifest = index_manifest(rows, options.folder, options.manifest.parent)
+            self.manifest_rows = load_manifest(options.manifest)
+            self.manifest = index_manifest(self.manifest_rows, options.folder, options.manifest.parent)
         self.tx = _Transcription(options.transcribe)
         self.store = Store(options.db)
         self._summary: Optional[BatchSummary] = None
@@ -367,6 +370,10 @@ class _Run:
             self._emit()
             for failure in folder_failures:
                 self._fail(failure.file, failure.kind, failure.reason)
+            if self.o.manifest is not None:
+                for row in unmatched_rows(self.manifest_rows, folder, self.o.manifest.parent, paths):
+                    self._fail(shown_path(row.file), "manifest", f"the manifest row matches no file under {folder} "
+                               f"({shown_path(self.o.manifest)}); fix the file name or remove the row")
             jobs, skips = self._plan(paths)
             self._skip(skips)
             audio = [j for j in jobs if j.kind == "audio" and j.action == "analyse"]

@@ -143,15 +143,31 @@ def load_manifest(path: str | Path) -> list[ManifestRow]:
     return out
 
 
+def manifest_key(path: Path) -> str:
+    """How a manifest row and a file meet: the resolved path, case and ``\\``/``/`` aside (an export made on
+    Windows writes ``calls\\x.TXT`` for ``calls/x.txt``)."""
+    return str(path.resolve()).casefold()
+
+
+def _row_keys(row: ManifestRow, root: Path, manifest_dir: Path) -> list[str]:
+    given = Path(row.file.replace("\\", "/"))
+    candidates = [given] if given.is_absolute() else [root / given, manifest_dir / given]
+    return [manifest_key(cand) for cand in candidates]
+
+
 def index_manifest(rows: list[ManifestRow], root: Path, manifest_dir: Path) -> dict[str, ManifestRow]:
-    """Rows by resolved path (the file column may be relative to the batch folder or to the manifest)."""
+    """Rows by file (the file column may be relative to the batch folder or to the manifest)."""
     index: dict[str, ManifestRow] = {}
     for row in rows:
-        given = Path(row.file)
-        candidates = [given] if given.is_absolute() else [root / given, manifest_dir / given]
-        for cand in candidates:
-            index.setdefault(str(cand.resolve()), row)
+        for key in _row_keys(row, root, manifest_dir):
+            index.setdefault(key, row)
     return index
+
+
+def unmatched_rows(rows: list[ManifestRow], root: Path, manifest_dir: Path, files: Iterable[Path]) -> list[ManifestRow]:
+    """Manifest rows that name no file found: listed, never silently ignored."""
+    found = {manifest_key(p) for p in files}
+    return [row for row in rows if not any(k in found for k in _row_keys(row, root, manifest_dir))]
 
 
 def _from_folders(parts: list[str], known: set[str]) -> tuple[Optional[str], Optional[str]]:
@@ -205,7 +221,7 @@ def attribute(path: Path, root: Path, *, patterns: list[re.Pattern], manifest: d
             setattr(att, field, value)
             att.sources[field] = source
 
-    row = (manifest or {}).get(str(path.resolve()))
+    row = (manifest or {}).get(manifest_key(path))
     if row:
         for field in ("manager", "date", "script", "level"):
             _take(field, getattr(row, field), "manifest")

@@ -168,7 +168,7 @@ class Failure(BaseModel):
 
     file: str
     reason: str
-    kind: str                                  # unreadable | unattributed | transcript | audio | score | folder
+    kind: str                                  # unreadable | unattributed | transcript | audio | score | folder | manifest
     batch_id: Optional[int] = None
     content_hash: Optional[str] = None
     at: Optional[str] = None
