@@ -25,7 +25,11 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     Raises:
         OSError: the folder is missing or not writable (nothing is left behind).
     """
+    if not os.fspath(path).strip():
+        raise IsADirectoryError(21, "an empty name is not a file", os.fspath(path))
     target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a folder, not a file", str(target))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         mode = target.stat().st_mode & 0o7777
@@ -49,3 +53,15 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     """A file name as text that can be stored, printed and put in JSON: bytes that are not UTF-8 (a name made on
     another system, ``b"\\xffname.txt"``) become ``\\xff`` escapes instead of breaking the output."""
     return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def describe_write_error(path: str | os.PathLike[str], exc: OSError) -> str:
+    """Why a file could not be written, naming the folder when the folder is the cause."""
+    folder = Path(os.path.realpath(path)).parent
+    if isinstance(exc, IsADirectoryError):
+        return f"{exc.strerror}: {shown_path(path)}"
+    if not folder.is_dir():
+        return f"the folder {shown_path(folder)} does not exist"
+    if isinstance(exc, PermissionError) or not os.access(folder, os.W_OK):
+        return f"the folder {shown_path(folder)} is not writable"
+    return exc.strerror or type(exc).__name__

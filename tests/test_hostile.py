@@ -309,3 +309,16 @@ def test_manifest_rows_match_across_case_and_separators_and_unmatched_rows_are_l
     assert by_file["x.txt"]["manager"] == "ivanova" and by_file["y.txt"]["manager"] == "petrov"
     assert [Path(f["file"]).name for f in summary["failures"]] == ["missing.mp3"]
     assert "matches no file" in summary["failures"][0]["reason"]
+
+
+# ------------------------------------------------------------------------------------------ where things go
+
+def test_export_and_roster_to_a_missing_folder_name_the_folder(sample_db, tmp_path):
+    run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", str(tmp_path / "nope" / "x.csv")])
+    assert run.exit_code == 1 and f"the folder {tmp_path / 'nope'} does not exist" in run.output
+    run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", ""])
+    assert run.exit_code in (1, 2) and "Traceback" not in run.output and "folder" in run.output
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("h.db"))  # nothing written in cwd
+    run = CliRunner().invoke(cli, ["team", "set-level", "ivanova", "experienced", "--name", "Иванова",
+                                   "--team", str(tmp_path / "missing" / "team.yaml")])
+    assert run.exit_code == 1 and f"the folder {tmp_path / 'missing'} does not exist" in run.output

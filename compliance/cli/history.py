@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from compliance.cli.app import cli
-from compliance.files import write_atomic
+from compliance.files import describe_write_error, write_atomic
 
 from .options import (
     db_option,
@@ -142,6 +142,8 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
     from compliance.history.daily import render_export
     from compliance.history.roster import normalize_manager_key
 
+    if output is not None and not str(output).strip():
+        raise click.UsageError("-o/--output needs a file name (or leave it out to print to the screen)")
     if since and until and since > until:
         raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
     with open_store(db) as store:
@@ -156,5 +158,8 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    write_atomic(output, data)
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        raise click.ClickException(f"{output}: cannot write the export ({describe_write_error(output, exc)})") from None
     click.echo(f"{len(records)} звонков → {output}", err=True)

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compliance.errors import TeamError
-from compliance.files import write_atomic
+from compliance.files import describe_write_error, write_atomic
 from compliance.scoring.result import Level as LevelChoice
 
 Level = Literal["newcomer", "experienced"]
@@ -137,7 +137,10 @@ def set_level(path: str | Path, manager: str, level: str, since: dt.date | None 
     updated = current.model_copy(update={"level": level, "since": since or dt.date.today(),
                                          **({"name": name} if name else {})})
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    write_atomic(path, _edited_roster(text, key, updated))
+    try:
+        write_atomic(path, _edited_roster(text, key, updated))
+    except OSError as exc:
+        raise TeamError(f"{path}: cannot write the roster ({describe_write_error(path, exc)})") from None
     return updated
 
 
