@@ -25,6 +25,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "hang_up": "сброс после одной-двух реплик ({turns} реплики)",
         "speakers_unknown": "говорящие не размечены: вся речь засчитана как речь менеджера",
         "meaning_not_checked": "смысл не проверен: модель смысла не загрузилась, оценка только по словам",
+        "channels_mixed": "{channels} каналов в файле: сведены в один",
+        "channels_same": "Оба канала стерео-записи одинаковы: запись обработана как моно",
+        "dropped": "Отброшено фрагментов, распознанных в тишине или зациклившихся: {count}",
+        "mono": "Моно-запись: менеджер и клиент не разделены, звонок оценён по всему тексту",
+        "manager_side_script": "Канал менеджера выбран автоматически: {side_ru} — его речь ближе к скрипту "
+                               "({fit} против {other}); задайте --manager-channel, если это не так",
+        "manager_side_speech": "Канал менеджера выбран автоматически: {side_ru} — в нём больше речи "
+                               "({seconds:.0f} с против {other:.0f} с); задайте --manager-channel, если это не так",
+        "manager_side_default": "Канал менеджера не определить по речи: принят левый; задайте --manager-channel, "
+                                "если это не так",
+        "channel_silent_manager": "В канале менеджера ({side_ru}) речи нет",
+        "channel_silent_client": "В канале клиента ({side_ru}) речи нет",
+        "no_speech_recognised": "В записи не распознано речи",
+        "unknown_prefix": "строка {line}: «{prefix}:» — не менеджер и не клиент; текст добавлен к реплике",
         "ready_no_calls": "нет соединённых звонков для оценки",
         "ready_band": "в коридоре {share:.0f} % звонков (нужно ≥ {need:.0f} %); ниже коридора: {below} из {calls}",
         "ready_stage": "этап {stage} есть в {share:.0f} % звонков (нужно ≥ {need:.0f} %)",
@@ -44,6 +58,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "hang_up": "hung up after a line or two ({turns} turns)",
         "speakers_unknown": "speakers are not marked: all speech was counted as the manager's",
         "meaning_not_checked": "meaning not checked: the meaning model could not load, scored by words only",
+        "channels_mixed": "{channels} channels in the file: mixed into one",
+        "channels_same": "both channels of the stereo recording are the same: processed as mono",
+        "dropped": "fragments recognised in silence or looping, dropped: {count}",
+        "mono": "mono recording: manager and client are not apart, the call was scored on all the text",
+        "manager_side_script": "manager's channel chosen automatically: {side_en} — its speech is closer to the "
+                               "script ({fit} vs {other}); set --manager-channel if it is not",
+        "manager_side_speech": "manager's channel chosen automatically: {side_en} — it has more speech "
+                               "({seconds:.0f} s vs {other:.0f} s); set --manager-channel if it is not",
+        "manager_side_default": "the manager's channel cannot be told by speech: left assumed; set "
+                                "--manager-channel if it is not",
+        "channel_silent_manager": "no speech in the manager's channel ({side_en})",
+        "channel_silent_client": "no speech in the client's channel ({side_en})",
+        "no_speech_recognised": "no speech recognised in the recording",
+        "unknown_prefix": "line {line}: «{prefix}:» is neither the manager nor the client; its text was added to the turn",
         "ready_no_calls": "no connected calls to judge",
         "ready_band": "{share:.0f}% of calls within the band (needs ≥ {need:.0f}%); below the band: {below} of {calls}",
         "ready_stage": "stage {stage} is present in {share:.0f}% of calls (needs ≥ {need:.0f}%)",

@@ -109,7 +109,7 @@ def test_identical_stereo_channels_are_mono(tmp_path):
     path = _write_wav(tmp_path / "dup.wav", np.stack([mono, mono]))
     decoded = decode_audio(path)
     assert len(decoded.channels) == 1 and decoded.source_channels == 2
-    assert "одинаковы" in decoded.notes[0]
+    assert decoded.messages[0].code == "channels_same" and "одинаковы" in decoded.messages[0].text("ru")
 
 
 def test_audio_hash_is_sha256_of_the_bytes():
@@ -408,3 +408,18 @@ def test_help_has_an_example(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "Example: compliance " + command in result.output
     assert "--model" in result.output and "--manager-channel" in result.output
+
+
+def test_recognition_notes_are_codes_that_english_reports_show_in_english(fake, default_script):
+    from compliance.reports.call_page import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+    from compliance.scoring.result import CallRecord
+    from compliance.scoring.score import score_call
+
+    transcript = transcribe_file(AUDIO / "call_full.stereo.ogg", script=default_script)
+    assert "manager_side_script" in [m.code for m in transcript.messages]
+    result = score_call(transcript, default_script, "newcomer")
+    page = build_call_page(CallRecord(call_id="c", file="c.ogg", manager="m", result=result, transcript=transcript))
+    html = render_call_page(page, make_environment("en"))
+    assert "channel chosen automatically: left" in html
+    assert "Канал менеджера" not in html

@@ -60,7 +60,8 @@ def format_result(result: CallResult) -> str:
     who = f"менеджер {result.manager}, " if result.manager else ""
     level = LEVEL_WORDS.get(result.level, result.level)
     out.append(click.style(head, bold=True) + f"  ({who}скрипт {result.script_id}, уровень: {level})")
-    for note in [*result.notes, *(m.text("ru") for m in result.messages)]:
+    shown = [m.text("ru") for m in result.messages]
+    for note in [*result.notes, *(text for text in shown if text not in result.notes)]:
         out.append(f"  примечание: {note}")
     if not result.connected:
         out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — звонок не оценивается")

@@ -136,6 +136,12 @@ def _build_forbidden(result: CallResult, segments: Sequence[Segment],
     return views
 
 
+def _free_notes(result: CallResult) -> list[str]:
+    """Notes that no message code stands for (written by an older version): shown as they are."""
+    coded = {m.text("ru") for m in result.messages}
+    return [n for n in result.notes if n not in coded]
+
+
 def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
                     page_dir: Optional[Path] = None) -> CallPage:
     """The view data of one call's page.
@@ -183,6 +189,6 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         talk=result.talk or (transcript.talk if transcript else None),
         speakers_known=result.speakers_known and (transcript.speakers_known if transcript else True),
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
-        turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=list(result.notes),
+        turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compliance.errors import TranscriptError
 from compliance.files import shown_path
+from compliance.messages import Message
 
 Speaker = Literal["manager", "client", "unknown"]
 
@@ -62,7 +63,13 @@ class Transcript(BaseModel):
     model: Optional[str] = None
     manager_channel: Optional[str] = None
     talk: Optional[TalkMetrics] = None
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)          # what recognition noted, in Russian (the CLI)
+    messages: list[Message] = Field(default_factory=list)   # the same, as codes (reports, any language)
+
+    def note(self, message: Message) -> None:
+        """Record a note as a code and as Russian text."""
+        self.messages.append(message)
+        self.notes.append(message.text("ru"))
 
     @property
     def speakers_known(self) -> bool:
@@ -115,7 +122,7 @@ def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
         TranscriptError: a bad timestamp.
     """
     segments: list[Segment] = []
-    notes: list[str] = []
+    noted: list[Message] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip().lstrip("\ufeff")
         if not line:
@@ -127,12 +134,15 @@ def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
             segments.append(Segment(text=m.group("text").strip(), speaker=who, start=start))
             continue
         if m and not m.group("name") and segments:
-            notes.append(f"строка {number}: «{m.group('who')}:» — не менеджер и не клиент; текст добавлен к реплике")
+            noted.append(Message(code="unknown_prefix", params={"line": number, "prefix": m.group("who")}))
         if segments:
             segments[-1].text = (segments[-1].text + " " + line).strip()
         else:
             segments.append(Segment(text=line, speaker="unknown"))
-    return Transcript(segments=segments, source=source, notes=notes)
+    transcript = Transcript(segments=segments, source=source)
+    for message in noted:
+        transcript.note(message)
+    return transcript
 
 
 def _no_constant(name: str) -> float:

@@ -9,6 +9,7 @@ from typing import Optional
 from pydantic import BaseModel, Field, ValidationError
 
 from compliance.files import write_atomic
+from compliance.messages import Message
 from compliance.scoring.transcript import Segment
 
 from .engine import PIPELINE_VERSION, TranscribeOptions, _Resolved
@@ -24,7 +25,7 @@ class _Recognised(BaseModel):
     duration: float
     language: Optional[str] = None
     model: str
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Message] = Field(default_factory=list)  # what decoding noted (a cache from before: re-recognised)
     dropped: int = 0
 
 

@@ -6,6 +6,7 @@ from typing import Optional
 import numpy as np
 from pydantic import BaseModel
 
+from compliance.messages import Message
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Speaker, TalkMetrics, Transcript, Word
 
@@ -138,7 +139,7 @@ def _channel_fit(channel: list[Segment], script: SalesScript) -> float:
 
 
 def _choose_manager(recognised: _Recognised, options: TranscribeOptions,
-                    script: Optional[SalesScript]) -> tuple[int, Optional[str]]:
+                    script: Optional[SalesScript]) -> tuple[int, Optional[Message]]:
     """The manager's channel: as given, else the one that follows the script better, else the one that
     talks more, else the left one (the usual recorder convention)."""
     if options.manager_channel != "auto":
@@ -146,44 +147,48 @@ def _choose_manager(recognised: _Recognised, options: TranscribeOptions,
     channels = recognised.channels
     if not channels[0] and not channels[1]:
         return 0, None
-    hint = "; задайте --manager-channel, если это не так"
     if script is not None:
         fit = [_channel_fit(c, script) for c in channels]
         if fit[0] != fit[1] and max(fit) > 0:
             best = int(fit[1] > fit[0])
-            shown = [f"{f:.0f} %" if f >= 0 else "нет" for f in fit]
-            return best, (f"Канал менеджера выбран автоматически: {_SIDES[best]} — его речь ближе к скрипту "
-                          f"({shown[best]} против {shown[1 - best]}){hint}")
+            shown = [f"{f:.0f} %" if f >= 0 else "—" for f in fit]
+            return best, Message(code="manager_side_script", params={
+                **_side(best), "fit": shown[best], "other": shown[1 - best]})
     if channels[0] and channels[1]:
         speech = [_union_length(_spans(_words(c))) for c in channels]
         best = int(speech[1] > speech[0])
-        return best, (f"Канал менеджера выбран автоматически: {_SIDES[best]} — в нём больше речи "
-                      f"({speech[best]:.0f} с против {speech[1 - best]:.0f} с){hint}")
-    return 0, f"Канал менеджера не определить по речи: принят левый{hint}"
+        return best, Message(code="manager_side_speech", params={
+            **_side(best), "seconds": speech[best], "other": speech[1 - best]})
+    return 0, Message(code="manager_side_default")
+
+
+def _side(channel: int) -> dict[str, str | int | float]:
+    return {"side_ru": _SIDES[channel], "side_en": ("left", "right")[channel]}
 
 
 def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
               script: Optional[SalesScript]) -> Transcript:
-    notes = list(recognised.notes)
-    if recognised.dropped:
-        notes.append(f"Отброшено фрагментов, распознанных в тишине или зациклившихся: {recognised.dropped}")
     transcript = Transcript(source=source, language=recognised.language, duration=recognised.duration,
                             model=recognised.model)
+    for message in recognised.notes:
+        transcript.note(message)
+    if recognised.dropped:
+        transcript.note(Message(code="dropped", params={"count": recognised.dropped}))
     if len(recognised.channels) == 1:
         transcript.segments = _mono_segments(recognised.channels[0])
-        notes.append("Моно-запись: менеджер и клиент не разделены, звонок оценён по всему тексту")
+        transcript.note(Message(code="mono"))
     else:
         manager, note = _choose_manager(recognised, options, script)
         transcript.segments = _merge_channels(recognised.channels, manager)
         transcript.manager_channel = "left" if manager == 0 else "right"
         transcript.talk = measure_talk(recognised.channels, manager, transcript.segments, recognised.duration)
         if note:
-            notes.append(note)
+            transcript.note(note)
         empty = [i for i, c in enumerate(recognised.channels) if not c]
         if len(empty) == 1:
-            who = "менеджера" if empty[0] == manager else "клиента"
-            notes.append(f"В канале {who} ({_SIDES[empty[0]]}) речи нет")
+            who = "manager" if empty[0] == manager else "client"
+            transcript.note(Message(code=f"channel_silent_{who}", params={**_side(empty[0])}))
     if not transcript.segments:
-        notes.append("В записи не распознано речи")
-    transcript.notes = notes
+        transcript.note(Message(code="no_speech_recognised"))
+    return transcript
     return transcript

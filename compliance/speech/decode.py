@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from compliance.errors import AudioError
+from compliance.messages import Message
 
 SAMPLE_RATE = 16000
 # Recorder, messenger and browser formats that batch mode picks up from a folder.
@@ -34,7 +35,7 @@ class DecodedAudio(BaseModel):
     source_channels: int              # channels in the file
     source_rate: int                  # sample rate in the file
     codec: str = ""
-    notes: list[str] = []
+    messages: list[Message] = []
 
     @property
     def duration(self) -> float:
@@ -133,12 +134,12 @@ def decode_audio(path: str | Path) -> DecodedAudio:
         raise _fail(path, reason) from None
     if data.shape[1] == 0:
         raise _fail(path, "no audio samples")
-    notes: list[str] = []
+    messages: list[Message] = []
     channels = [np.ascontiguousarray(c, dtype=np.float32) for c in data]
     if n_channels > 2:
-        notes.append(f"{n_channels} каналов в файле: сведены в один")
+        messages.append(Message(code="channels_mixed", params={"channels": n_channels}))
     if len(channels) == 2 and _same_channels(channels[0], channels[1]):
         channels = [((channels[0] + channels[1]) / 2).astype(np.float32)]
-        notes.append("Оба канала стерео-записи одинаковы: запись обработана как моно")
+        messages.append(Message(code="channels_same"))
     return DecodedAudio(channels=channels, source_channels=n_channels, source_rate=source_rate,
-                        codec=codec, notes=notes)
+                        codec=codec, messages=messages)

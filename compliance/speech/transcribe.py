@@ -39,7 +39,7 @@ def _recognise_file(decoded: DecodedAudio, model, options: TranscribeOptions, ke
                     label: str) -> _Recognised:
     channels, language, dropped = _recognise(model, decoded.channels, options)
     return _Recognised(key=key, audio_sha256=digest, channels=channels, duration=round(decoded.duration, 3),
-                       language=options.language or language, model=label, notes=list(decoded.notes),
+                       language=options.language or language, model=label, notes=list(decoded.messages),
                        dropped=dropped)
 
 
