@@ -322,3 +322,42 @@ def test_export_and_roster_to_a_missing_folder_name_the_folder(sample_db, tmp_pa
     run = CliRunner().invoke(cli, ["team", "set-level", "ivanova", "experienced", "--name", "Иванова",
                                    "--team", str(tmp_path / "missing" / "team.yaml")])
     assert run.exit_code == 1 and f"the folder {tmp_path / 'missing'} does not exist" in run.output
+
+
+def _without_root_powers() -> list[str]:
+    """A command prefix under which file permissions apply even to root (CAP_DAC_OVERRIDE dropped)."""
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0:
+        return []
+    if setpriv is None:
+        pytest.skip("root ignores file permissions and setpriv (util-linux) is missing to drop that power")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+def test_a_read_only_database_or_folder_is_named_as_the_cause(sample_db, tmp_path):
+    import subprocess
+    import sys
+
+    prefix = _without_root_powers()
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, sys.executable, "-c", "from compliance.cli import main; main()", *args],
+                              capture_output=True, text=True)
+
+    day = tmp_path / "2026-11-27"
+    sample_db.chmod(0o444)
+    tmp_path.chmod(0o555)  # neither the database nor its folder can be written
+    try:
+        batch = run("batch", str(day), "--db", str(sample_db))
+        assert batch.returncode == 1 and "the database file is read-only" in batch.stderr, batch.stderr
+        fresh = run("batch", str(day), "--db", str(tmp_path / "new.db"))
+        assert fresh.returncode == 1 and f"the folder {tmp_path} is not writable" in fresh.stderr, fresh.stderr
+        export = run("export", "--db", str(sample_db))  # reading needs no write permission
+        assert export.returncode == 0, export.stderr
+        for result in (batch, fresh):
+            assert "Traceback" not in result.stderr
+    finally:
+        tmp_path.chmod(0o755)
+        sample_db.chmod(0o644)

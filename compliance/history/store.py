@@ -47,6 +47,19 @@ def _now() -> str:
 
 
 
+def _why_unusable(path: Path, exc: BaseException, read_only: bool) -> str:
+    """The cause, in words a person can act on: the file, its folder, or what the file is."""
+    folder = path.resolve().parent
+    if not read_only and path.exists() and not os.access(path, os.W_OK):
+        return "the database file is read-only; give write permission or pass another --db"
+    if not read_only and not os.access(folder, os.W_OK):
+        return (f"the folder {folder} is not writable (SQLite keeps its journal beside the database); "
+                "give write permission or pass a --db in a writable folder")
+    if read_only and not os.access(path, os.R_OK):
+        return "the database file cannot be read; give read permission or pass another --db"
+    return f"cannot use this file as the history database ({exc}); pass another --db"
+
+
 def _alive(pid: Optional[int]) -> bool:
     """Whether a process of this machine still runs (a batch row's owner)."""
     if not pid:
@@ -77,7 +90,11 @@ class Store:
             except OSError as exc:
                 raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror})") from None
         try:
-            target = f"file:{self.path.resolve()}?mode=ro" if read_only else str(self.path)
+            target = str(self.path)
+            if read_only:
+                # A folder that cannot be written holds no WAL index: read the file as it stands.
+                frozen = not os.access(self.path.resolve().parent, os.W_OK)
+                target = f"file:{self.path.resolve()}?mode=ro" + ("&immutable=1" if frozen else "")
             self._conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                          check_same_thread=False, uri=read_only)
             self._conn.row_factory = sqlite3.Row
@@ -95,8 +112,7 @@ class Store:
                 self._conn.close()
             if not isinstance(exc, sqlite3.DatabaseError):
                 raise
-            raise StoreError(f"{self.path}: cannot use this file as the history database ({exc}); "
-                             "pass another --db") from None
+            raise StoreError(f"{self.path}: {_why_unusable(self.path, exc, read_only)}") from None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
