@@ -556,3 +556,23 @@ def test_daily_report_sums_are_written_as_the_team_writes_them():
     assert "✅Сумма продаж – 45\u00a0000 грн" in text
     assert "12\u00a0500,50 грн" in DailyReport(manager="m", date="2026-11-27", calls=1, connected=1,
                                                sales_sum=12500.5).text()
+
+
+def test_a_file_that_failed_is_listed_not_retried_until_it_changes_or_retry_failed(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    bad = day / "bad.txt"
+    bad.write_text("[1.2.3] М: Добрый день\n", encoding="utf-8")
+    db = tmp_path / "h.db"
+    first = run_batch(_opts(tmp_path / "2026-11-27", db))
+    assert first.failed == 1 and "bad timestamp" in first.failures[0].reason
+    again = run_batch(_opts(tmp_path / "2026-11-27", db))
+    assert again.failed == 1 and "failed before with the same content; not retried" in again.failures[0].reason
+    assert "bad timestamp" in again.failures[0].reason
+    retried = run_batch(_opts(tmp_path / "2026-11-27", db, retry_failed=True))
+    assert retried.failed == 1 and "not retried" not in retried.failures[0].reason
+    bad.write_text("М: Добрый день! Это Ольга, компания «Смарт Мейкер». Удобно говорить?\nК: Да, слушаю.\n"
+                   "М: Расскажите, какую задачу хотите решить?\nК: Нужен сайт для магазина, срочно.\n"
+                   "М: Спасибо, до свидания!\nК: До свидания.\n", encoding="utf-8")
+    fixed = run_batch(_opts(tmp_path / "2026-11-27", db))
+    assert fixed.failed == 0 and fixed.analysed == 1

@@ -29,6 +29,7 @@ class BatchOptions(BaseModel):
     out_dir: Optional[Path] = None                        # reports folder (skipped from the walk)
     lang: str = "ru"
     copy_audio: bool = False                              # reports: recordings copied into managers' folders
+    retry_failed: bool = False                            # try again files that failed before with this content
 
 
 class BatchProgress(BaseModel):

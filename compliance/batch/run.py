@@ -129,6 +129,11 @@ class _Run:
     def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
         audio_ext = _audio_extensions()
         states = self.store.call_states()
+        # A file that failed before with the same content fails the same way: each retry starts a worker and
+        # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
+        failed_before = {} if self.o.retry_failed else {
+            f.content_hash: f for f in self.store.failures()
+            if f.content_hash and f.kind in ("audio", "transcript", "score")}
         known = list(self.team.managers) if self.team else []
         seen: dict[str, str] = {}
         jobs: list[_Job] = []
@@ -146,6 +151,12 @@ class _Run:
                                        reason=f"same content as {seen[call_id]}"))
                 continue
             seen[call_id] = shown_path(os.path.abspath(path))
+            if call_id in failed_before:
+                before = failed_before[call_id]
+                reason = before.reason.split(" — failed before")[0]
+                self._fail(shown_path(path), before.kind, f"{reason} — failed before with the same content; not "
+                           "retried (--retry-failed tries again)", call_id)
+                continue
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
             if not att.complete:

@@ -134,12 +134,14 @@ def _echo_summary(summary) -> None:
               help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts).")
 @click.option("--copy-audio", is_flag=True,
               help="With --out: copy the recordings into each manager's report folder.")
+@click.option("--retry-failed", is_flag=True,
+              help="Try again files that failed before and have not changed (by default they are listed, not retried).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
           workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
           model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
           language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], copy_audio: bool,
-          as_json: bool) -> None:
+          retry_failed: bool, as_json: bool) -> None:
     """Analyse every recording and transcript under FOLDER (recursively) into the history.
 
     Manager and date come from --manifest, else the folders (DATE/MANAGER/… or MANAGER/DATE/…),
@@ -160,7 +162,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     options = BatchOptions(
         folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
-        workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio,
+        workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio, retry_failed=retry_failed,
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )
