@@ -180,8 +180,8 @@ def test_embeddings_are_stored_and_a_rescore_after_a_script_edit_matches_fresh_s
     db = tmp_path / "c.db"
     run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[SCRIPT], workers=1))
     with Store(db) as store:
-        texts = [s.text for seg in parse_text_transcript(OWN_WORDS).segments
-                 for s in split_sentences(seg.text, 0)]
+        texts = [s.text for seg in parse_text_transcript(OWN_WORDS).segments if seg.speaker == "manager"
+                 for s in split_sentences(seg.text, 0) if len(s.text.split()) >= 2]
         assert len(store.load_embeddings(MODEL_ID, texts)) == len(texts)
     edited = _edited_script(tmp_path)
     summary = run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[edited], workers=1))
@@ -228,3 +228,25 @@ def test_reports_say_meaning_not_checked_on_every_page(tmp_path, monkeypatch, la
     assert len(pages) == 3
     for page in pages:
         assert words in page.read_text(encoding="utf-8"), page
+
+
+def test_rescore_command_scores_the_history_again_after_a_script_edit(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "own.txt").write_text(OWN_WORDS, encoding="utf-8")
+    db = tmp_path / "c.db"
+    run_batch(BatchOptions(folder=tmp_path / "2026-11-27", db=db, scripts=[SCRIPT], workers=1))
+    data = yaml.safe_load(SCRIPT.read_text(encoding="utf-8"))
+    data["stages"] = [s for s in data["stages"] if s["id"] != "payment_timing"]  # the lead drops a stage
+    for stage in data["stages"]:
+        stage["excludes"] = [x for x in stage.get("excludes", []) if x != "payment_timing"]
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    run = CliRunner().invoke(cli, ["rescore", "--db", str(db), "--script", str(edited), "--json"])
+    assert run.exit_code == 0, run.output
+    summary = json.loads(run.output)
+    assert summary["rescored"] == 1 and summary["changed"] == 1 and summary["skipped"] == []
+    with Store(db) as store:
+        (record,) = store.calls()
+    assert "payment_timing" not in [s.id for s in record.result.stages]
+    assert record.result.script_hash == load_script(edited).content_hash()

@@ -1,0 +1,67 @@
+"""Re-scoring the history: every stored call scored again from its stored transcript, after a script edit.
+
+Nothing is transcribed and no folder is walked: the transcripts and their sentence embeddings are in the store,
+so only the script's new lines are embedded. A call is re-scored with the given script of the same id (an
+edited script keeps its id), else with the newest stored version of its script.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Optional, Sequence
+
+from pydantic import BaseModel, Field
+
+from compliance.history.store import Store
+from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
+from compliance.scoring.score import score_call
+from compliance.scoring.script import SalesScript
+
+
+class RescoreSummary(BaseModel):
+    """What a re-score did."""
+
+    rescored: int = 0
+    changed: int = 0                    # calls whose adherence or stage presence changed
+    skipped: list[str] = Field(default_factory=list)  # call files left as they were, with why
+    scripts: dict[str, str] = Field(default_factory=dict)  # script id → content hash used
+    elapsed: float = 0.0
+
+
+def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since: Optional[dt.date] = None,
+                    until: Optional[dt.date] = None, manager: Optional[str] = None) -> RescoreSummary:
+    """Score the stored calls again (those of ``manager`` and between the dates, when given).
+
+    Args:
+        store: the history, opened for writing.
+        scripts: edited scripts; a call is re-scored with the one of its script's id.
+        since, until, manager: which calls.
+    """
+    began = time.monotonic()
+    by_id = {sid: SalesScript.model_validate_json(js) for sid, js in store.latest_scripts().items()}
+    by_id.update({s.id: s for s in scripts})
+    out = RescoreSummary(scripts={sid: s.content_hash() for sid, s in by_id.items()})
+    embedder = load_embedder()
+    for edited in scripts:
+        store.save_script(edited)
+    for record in store.calls(since=since, until=until, manager=manager):
+        script = by_id.get(record.result.script_id)
+        meta = store.call_meta(record.call_id)
+        if record.transcript is None or script is None or meta is None:
+            why = "no stored transcript" if record.transcript is None else f"script {record.result.script_id!r} unknown"
+            out.skipped.append(f"{record.file}: {why}")
+            continue
+        sentences = transcript_sentences(record.transcript.segments)
+        if embedder is not None:
+            embedder.remember(store.load_embeddings(MODEL_ID, sentences))
+        before = record.result
+        result = score_call(record.transcript, script, record.level)
+        result.file, result.manager = before.file, before.manager
+        out.changed += int(result.adherence != before.adherence
+                           or [s.present for s in result.stages] != [s.present for s in before.stages])
+        store.save_call(record.model_copy(update={"result": result}), meta, outcome="rescored")
+        if embedder is not None:
+            store.save_embeddings(MODEL_ID, embedder.known(sentences))
+        out.rescored += 1
+    out.elapsed = round(time.monotonic() - began, 2)
+    return out
