@@ -107,14 +107,15 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
     if not sentences:
         return []
     protos = _prototypes(script, embedder)
-    sims = embedder.embed([s.text for s in sentences]) @ protos.vectors.T           # sentences × phrasings
+    vectors = embedder.embed([s.text for s in sentences])
+    sims = vectors @ protos.vectors.T                                                # sentences × phrasings
     per_stage = np.full((len(sentences), protos.n_stages), -1.0, dtype=np.float32)
     for s in range(protos.n_stages):
         columns = protos.stage == s
         if columns.any():
             per_stage[:, s] = sims[:, columns].max(axis=1)
-    background = (embedder.embed([s.text for s in sentences]) @ protos.background.T).max(axis=1) \
-        if len(protos.background) else np.full(len(sentences), -1.0)
+    background = (vectors @ protos.background.T).max(axis=1) if len(protos.background) \
+        else np.full(len(sentences), -1.0)
     matches = []
     for k, sentence in enumerate(sentences):
         if len(sentence.text.split()) < MIN_WORDS:
