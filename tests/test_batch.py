@@ -317,6 +317,16 @@ def _batch_cmd(folder: Path, db: Path, *extra: str) -> list[str]:
             *extra]
 
 
+def _batch_running(folder: Path, db: Path, done: int) -> subprocess.Popen:
+    """A real batch in its own process, returned once ``done`` files are through (plain progress lines)."""
+    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # "N/TOTAL outcome: file"
+        if line[0].isdigit() and int(line.split("/", 1)[0]) >= done:
+            break
+    return proc
+
+
 def _children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (from /proc)."""
     out = []
@@ -350,10 +360,7 @@ def _gone(pids: list[int], seconds: float) -> bool:
 def test_sigterm_stops_like_ctrl_c_and_workers_go_with_it(tmp_path):
     folder = _day(tmp_path / "day", 150)
     db = tmp_path / "h.db"
-    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in proc.stderr:
-        if line[0].isdigit() and int(line.split("/", 1)[0]) >= 30:
-            break
+    proc = _batch_running(folder, db, done=30)
     children = _children(proc.pid)
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()
@@ -367,12 +374,7 @@ def test_sigterm_stops_like_ctrl_c_and_workers_go_with_it(tmp_path):
 def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
     folder = _day(tmp_path / "day", 240)
     db = tmp_path / "h.db"
-    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    done = 0
-    for line in proc.stderr:  # plain progress lines: "N/240 …"
-        done = int(line.split("/", 1)[0]) if line[0].isdigit() else done
-        if done >= 60:
-            break
+    proc = _batch_running(folder, db, done=60)
     children = _children(proc.pid)
     assert children, "the batch runs its workers in child processes"
     os.kill(proc.pid, signal.SIGKILL)
@@ -396,10 +398,7 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
     folder = _day(tmp_path / "day", 150)
     db = tmp_path / "h.db"
-    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in proc.stderr:
-        if line[0].isdigit() and int(line.split("/", 1)[0]) >= 30:
-            break
+    proc = _batch_running(folder, db, done=30)
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
     assert proc.wait(60) == 130
