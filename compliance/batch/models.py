@@ -30,6 +30,7 @@ class BatchOptions(BaseModel):
     lang: str = "ru"
     copy_audio: bool = False                              # reports: recordings copied into managers' folders
     retry_failed: bool = False                            # try again files that failed before with this content
+    cluster: Optional[str] = None                         # tcp://HOST:PORT (a Dask scheduler) or local:N
 
 
 class BatchProgress(BaseModel):

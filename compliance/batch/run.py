@@ -28,7 +28,6 @@ from compliance.history.attribution import (
     load_manifest,
     unmatched_rows,
 )
-from compliance.history.readiness import history_readiness
 from compliance.history.roster import Team, load_team
 from compliance.history.store import (
     CallMeta,
@@ -42,6 +41,7 @@ from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
+from .cluster import parse_cluster, run_on_cluster
 from .discover import _audio_extensions, _file_hash, discover
 from .models import (
     BatchOptions,
@@ -59,6 +59,7 @@ from .plan import (
     _score_key,
     _Transcription,
 )
+from .reports import write_batch_reports
 from .workers import (
     POOL_MIN_CALLS,
     _Done,
@@ -85,6 +86,7 @@ class _Run:
             self.manifest_rows = load_manifest(options.manifest)
             self.manifest = index_manifest(self.manifest_rows, options.folder, options.manifest.parent)
         self.tx = _Transcription(options.transcribe)
+        self.cluster = parse_cluster(options.cluster) if options.cluster else None
         self.store = Store(options.db)
         self._summary: Optional[BatchSummary] = None
         self.done = 0
@@ -280,6 +282,9 @@ class _Run:
                 for job in audio:
                     self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
                 audio = []
+        if audio and self.cluster is not None:
+            self._on_cluster(audio, local, scripts_json, options.model_dump_json(), cache_dir)
+            return
         if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
             _setup(scripts_json, None, cache_dir)
             for job in local:
@@ -328,6 +333,17 @@ class _Run:
         for job in pending:
             self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
                                   if job.kind == "audio" else "score"))
+
+    def _on_cluster(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options_json: str,
+                    cache_dir: Optional[str]) -> None:
+        """Recordings to the Dask cluster; transcripts and re-scores scored here while it works."""
+        def score_here() -> None:
+            _setup(scripts_json, None, cache_dir)
+            for job in local:
+                self._save(job, _work(self._task(job)))
+
+        assert self.cluster is not None
+        run_on_cluster(self, audio, self.cluster, scripts_json, options_json, cache_dir, meanwhile=score_here)
 
     def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
                     cache_dir: Optional[str]) -> None:
@@ -470,26 +486,3 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
         return summary
     finally:
         run.store.close()
-
-
-def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, team: Optional[Team] = None,
-                        scripts: dict[str, SalesScript] | None = None, lang: str = "ru",
-                        copy_audio: bool = False) -> Optional[str]:
-    """Write the HTML report set for the whole history after a batch; returns the index path."""
-    try:
-        from compliance.reports import write_reports
-    except ImportError:
-        summary.notes.append("reports: compliance.reports is not available; no HTML written")
-        return None
-    records = store.calls()
-    if not records:
-        summary.notes.append("reports: no calls in the history yet; no HTML written")
-        return None
-    readiness = history_readiness(store, team)
-    try:
-        index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang, copy_audio=copy_audio)
-    except ComplianceError as exc:
-        summary.reports_error = str(exc)
-        return None
-    return str(index)

@@ -136,12 +136,15 @@ def _echo_summary(summary) -> None:
               help="With --out: copy the recordings into each manager's report folder.")
 @click.option("--retry-failed", is_flag=True,
               help="Try again files that failed before and have not changed (by default they are listed, not retried).")
+@click.option("--cluster", metavar="tcp://HOST:8786|local:N",
+              help="Transcribe on a Dask cluster: a running scheduler's address, or local:N worker processes "
+                   '(needs pip install "call-compliance[cluster]"). Results are stored here as they arrive.')
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
           workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
           model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
           language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], copy_audio: bool,
-          retry_failed: bool, as_json: bool) -> None:
+          retry_failed: bool, cluster: Optional[str], as_json: bool) -> None:
     """Analyse every recording and transcript under FOLDER (recursively) into the history.
 
     Manager and date come from --manifest, else the folders (DATE/MANAGER/… or MANAGER/DATE/…),
@@ -150,6 +153,8 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     failed (listed), 1 a bad option.
 
     Example: compliance batch samples/day --team samples/team.yaml --out reports
+
+    Many machines: compliance batch calls/ --cluster tcp://10.0.0.5:8786 (see README, "Capacity").
     """
     from compliance.batch.run import BatchOptions, run_batch
     from compliance.history.attribution import parse_date
@@ -163,6 +168,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
         workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio, retry_failed=retry_failed,
+        cluster=cluster,
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )

@@ -18,7 +18,7 @@ PIPELINE_VERSION = 2  # 2: notes as message codes
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
 
 
-_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "manager_channel"}
+_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "parallel", "manager_channel"}
 
 
 class TranscribeOptions(BaseModel):
@@ -37,6 +37,7 @@ class TranscribeOptions(BaseModel):
     device: str = "auto"                    # auto | cpu | cuda
     compute_type: str = "auto"              # auto: float16 on CUDA, int8 on CPU
     threads: int = Field(default=0, ge=0)   # 0: one per available core
+    parallel: int = Field(default=1, ge=1)  # recordings one loaded model decodes at once (a Dask worker's threads)
     language: Optional[str] = "ru"          # None or "auto": detect per channel
     manager_channel: Literal["left", "right", "auto"] = "auto"
     beam_size: int = Field(default=5, ge=1, le=10)
@@ -135,13 +136,14 @@ def load_model(options: TranscribeOptions):
     resolved = _resolve_model(options.model)
     device, compute = _device(options)
     threads = options.threads or _cpu_count()
-    key = (resolved.source, device, compute, threads)
+    key = (resolved.source, device, compute, threads, options.parallel)
     with _MODELS_LOCK:
         if key not in _MODELS:
             from faster_whisper import WhisperModel
 
             try:
-                model = WhisperModel(resolved.source, device=device, compute_type=compute, cpu_threads=threads)
+                model = WhisperModel(resolved.source, device=device, compute_type=compute, cpu_threads=threads,
+                                     num_workers=options.parallel)
             except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds; one clear message
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ModelError(f"cannot load speech model {options.model!r} on {device}/{compute} ({reason}); "
