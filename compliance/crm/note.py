@@ -46,7 +46,8 @@ def content_hash(content: str) -> str:
 def _heading(record: CallRecord, _: Translator) -> str:
     when = " ".join(x for x in (_.date_short(record.date), (record.time or "")[:5]) if x)
     who = record.manager_name or record.manager
-    script = f"{_('call.script')} «{record.result.script_title or record.result.script_id}»"
+    left, right = _QUOTES.get(_.lang, _QUOTES["ru"])
+    script = f"{_('call.script')} {left}{record.result.script_title or record.result.script_id}{right}"
     return ", ".join(x for x in (when, who, script) if x)
 
 
