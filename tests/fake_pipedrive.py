@@ -88,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 429:
             headers = {"retry-after": state.retry_after, "x-ratelimit-limit": "80", "x-ratelimit-remaining": "0",
                        "x-ratelimit-reset": state.retry_after}
-        error = {401: "unauthorized access", 429: "Request over limit"}.get(status, "Internal server error")
+        error = {401: "unauthorized access", 403: "You do not have permission", 429: "Request over limit"}.get(
+            status, "Internal server error")
         self._send(status, {"success": False, "error": error, "errorCode": status}, headers)
 
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:

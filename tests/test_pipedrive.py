@@ -152,10 +152,7 @@ def test_a_rescored_call_updates_its_note_instead_of_adding_one(history, fake, t
     db, team = history
     assert _push(db, team).exit_code == 0
     ids_before = {r["call_id"]: r["note_id"] for r in _pushed(db)}
-    edited = tmp_path / "sales_call.yaml"   # the lead moves the newcomers' band: every verdict line changes
-    edited.write_text((ROOT / "scripts_yaml" / "sales_call.ru.yaml").read_text("utf-8").replace(
-        "newcomer:    {min: 85, max: 90}", "newcomer:    {min: 40, max: 50}"), encoding="utf-8")
-    rescored = CliRunner().invoke(cli, ["rescore", "--script", str(edited), "--db", str(db)])
+    rescored = CliRunner().invoke(cli, ["rescore", "--script", str(_edit_band(tmp_path)), "--db", str(db)])
     assert rescored.exit_code == 0, rescored.output
     result = _push(db, team)
     assert result.exit_code == 0, result.output
@@ -164,6 +161,37 @@ def test_a_rescored_call_updates_its_note_instead_of_adding_one(history, fake, t
     assert "заметка обновлена" in result.output
     assert {r["call_id"]: r["note_id"] for r in _pushed(db)} == ids_before
     assert sum("40–50" in n["content"] for n in fake.state.notes.values()) == 2
+
+
+def _edit_band(tmp_path) -> Path:
+    edited = tmp_path / "sales_call.yaml"   # the lead moves the newcomers' band: every verdict line changes
+    edited.write_text((ROOT / "scripts_yaml" / "sales_call.ru.yaml").read_text("utf-8").replace(
+        "newcomer:    {min: 85, max: 90}", "newcomer:    {min: 40, max: 50}"), encoding="utf-8")
+    return edited
+
+
+def test_a_note_deleted_in_pipedrive_is_written_again_when_its_call_changes(history, fake, tmp_path):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    gone = _notes_by_deal_or_person(fake)["deal 101"]["id"]
+    del fake.state.notes[gone]
+    assert CliRunner().invoke(cli, ["rescore", "--script", str(_edit_band(tmp_path)), "--db", str(db)]).exit_code == 0
+    result = _push(db, team)
+    assert result.exit_code == 0, result.output
+    again = _notes_by_deal_or_person(fake)["deal 101"]
+    assert again["id"] != gone and "40–50" in again["content"] and len(fake.state.notes) == 3
+    assert again["id"] in {r["note_id"] for r in _pushed(db)}
+
+
+def test_a_call_pipedrive_rejects_is_listed_and_the_push_goes_on(history, fake, tmp_path):
+    db, team = history
+    unknown_user = tmp_path / "team.yaml"
+    unknown_user.write_text(team.read_text("utf-8").replace("pipedrive_user_id: 11", "pipedrive_user_id: 99"), "utf-8")
+    result = _push(db, unknown_user)
+    assert result.exit_code == 3
+    assert result.output.count("ошибка: ") == 2 and "Pipedrive rejected POST /v1/notes (400): User not found" in result.output
+    assert set(_notes_by_deal_or_person(fake)) == {"deal 301"}               # petrov's note went in
+    assert len(_pushed(db)) == 1
 
 
 def test_dry_run_writes_nothing_anywhere(history, fake):

@@ -197,3 +197,12 @@ def test_client_names_an_unreachable_server(server):
     with PipedriveClient(url, "tok", retry=RetryPolicy(server_errors=1, backoff=0), sleep=lambda s: None) as client:
         with pytest.raises(CrmError, match=f"Pipedrive at {url} cannot be reached .* after 2 tries"):
             client.get("/users")
+
+
+def test_client_stops_at_a_missing_permission(server):
+    server.state.fail_next = [403]
+    with PipedriveClient(server.url, "tok", sleep=lambda s: None) as client:
+        with pytest.raises(CrmError, match=r"Pipedrive: no permission for POST /v1/callLogs \(403\): You do not "
+                                           r"have permission; see the README") as err:
+            client.post("/callLogs", {"outcome": "connected"})
+    assert err.value.fatal and len(server.state.requests) == 1
