@@ -199,8 +199,8 @@ def test_dry_run_writes_nothing_anywhere(history, fake):
     before = db.read_bytes()
     result = _push(db, team, "--dry-run", "--create-call-logs")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Пробный запуск, ничего не записано")
-    assert "заметка создана" in result.output and "журнал звонка создан" in result.output
+    assert result.output.startswith(f"Пробный запуск ({fake.url}), ничего не записано.")
+    assert "создать заметку: " in result.output and "создать журнал звонка: " in result.output
     assert not fake.state.notes and len(fake.state.call_logs) == 2
     assert all(method == "GET" for method, _ in fake.state.requests)
     assert db.read_bytes() == before and not _pushed(db)

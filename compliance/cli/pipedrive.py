@@ -17,6 +17,8 @@ from .options import db_option, load_team_or_fail, open_store, resolve_team_path
 
 ACTION_WORDS = {"note_created": "заметка создана", "note_updated": "заметка обновлена",
                 "call_log_created": "журнал звонка создан", "recording_attached": "запись приложена"}
+DRY_RUN_WORDS = {"note_created": "создать заметку", "note_updated": "обновить заметку",
+                 "call_log_created": "создать журнал звонка", "recording_attached": "приложить запись"}
 
 
 def _connection(func):
@@ -95,19 +97,20 @@ def push(since: Optional[dt.datetime], dry_run: bool, create_call_logs: bool, at
 
 
 def _echo_summary(summary, base_url: str) -> None:
-    head = "Пробный запуск, ничего не записано" if summary.dry_run else "Pipedrive"
-    click.echo(f"{head} ({base_url}): звонков {summary.calls}; заметок создано {summary.notes_created}, "
+    head = f"Пробный запуск ({base_url}), ничего не записано. Было бы" if summary.dry_run else f"Pipedrive ({base_url})"
+    click.echo(f"{head}: звонков {summary.calls}; заметок создано {summary.notes_created}, "
                f"обновлено {summary.notes_updated}, без изменений {summary.unchanged}; журналов звонков создано "
                f"{summary.call_logs_created}; записей приложено {summary.recordings_attached}")
+    words = DRY_RUN_WORDS if summary.dry_run else ACTION_WORDS
     for act in summary.actions:
-        click.echo(f"  {ACTION_WORDS.get(act.action, act.action)}: {shown_path(act.file)} → {act.target}")
+        click.echo(f"  {words.get(act.action, act.action)}: {shown_path(act.file)} → {act.target}")
     for skip in summary.skipped:
         click.echo(f"  пропущен: {shown_path(skip.file)}: {skip.reason}")
     for fail in summary.failed:
         click.echo(f"  ошибка: {shown_path(fail.file)}: {fail.reason}")
     if summary.without_user:
         click.echo(f"Без pipedrive_user_id в составе: {', '.join(summary.without_user)} — их заметки и журналы "
-                   "записаны от имени владельца токена; `compliance pipedrive users` покажет id")
+                   "пишутся от имени владельца токена; `compliance pipedrive users` покажет id")
 
 
 @pipedrive.command("users")
