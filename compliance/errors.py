@@ -44,3 +44,16 @@ class TeamError(ComplianceError):
 
 class AttributionError(ComplianceError):
     """A manifest or a filename pattern is unusable."""
+
+
+class CrmError(ComplianceError):
+    """A CRM (Pipedrive) cannot be reached, refuses the token, or rejects a request.
+
+    ``status`` is the HTTP status (None: no answer); ``fatal`` says whether the next call would fail the same way
+    (a bad token, no permission, the service down), so a push stops instead of failing call after call.
+    """
+
+    def __init__(self, message: str, status: int | None = None, fatal: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.fatal = fatal

@@ -7,6 +7,7 @@ managers:
     level: newcomer              # newcomer | experienced
     since: 2026-11-01            # when the manager got this level
     script: sales_call           # optional: a script id, or a path relative to team.yaml
+    pipedrive_user_id: 12345     # optional: the manager's Pipedrive user (`compliance pipedrive users`)
 ```
 """
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Manager(BaseModel):
     level: Level = "newcomer"
     since: Optional[dt.date] = None
     script: Optional[str] = None
+    # Who the manager is in Pipedrive: notes and call logs of their calls are written in their name.
+    pipedrive_user_id: Optional[int] = Field(default=None, gt=0, strict=True)
 
     def level_on(self, date: str | None) -> str:
         """The level the manager had on ``date``: before ``since`` an experienced manager was a newcomer."""

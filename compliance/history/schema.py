@@ -135,10 +135,30 @@ CREATE TABLE embeddings (
 """
 
 
+# What was written to a CRM for each call (compliance pipedrive push): the note and call log made there and a
+# hash of the note's content, so a second push sends nothing and a re-scored call updates its note. No foreign
+# key to calls: re-scoring replaces a call's row, and the note ids must outlive that.
+_V3_PIPEDRIVE = """
+CREATE TABLE crm_pushes (
+    call_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    note_id INTEGER,
+    deal_id INTEGER,
+    person_id INTEGER,
+    call_log_id TEXT,
+    call_log_created INTEGER NOT NULL DEFAULT 0,
+    recording INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,
+    pushed_at TEXT NOT NULL,
+    PRIMARY KEY (call_id, account)
+);
+"""
+
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE]
 
 
 class CallMeta(BaseModel):

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 from compliance.errors import StoreError
 from compliance.scoring.result import CallRecord, CallResult
@@ -412,6 +412,16 @@ class Store:
             f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
         return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"], connected=r["connected"] or 0)
                 for r in rows]
+
+    # -- tables other subpackages keep here (crm) ----------------------------------------------------
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one query over a table a subpackage owns (its SQL stays with it)."""
+        return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """One write to such a table, in its own short transaction."""
+        with self._tx() as conn:
+            conn.execute(sql, tuple(args))
 
     # -- failures ----------------------------------------------------------------------------------
     def save_failure(self, failure: Failure) -> None:

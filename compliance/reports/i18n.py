@@ -191,6 +191,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "team.failure.file": "Файл",
         "team.failure.reason": "Причина",
         "team.no_failures": "Все файлы последней обработки разобраны",
+        # the CRM note (compliance pipedrive push)
+        "crm.heading.call": "Анализ звонка", "crm.heading.chat": "Анализ переписки",
+        "crm.score": "Оценка", "crm.structure": "структура (этапы по смыслу)", "crm.wording": "формулировки (соответствие скрипту)",
+        "crm.band": "коридор {level}: {band}", "crm.missed_none": "все обязательные этапы пройдены",
+        "crm.summary": "Кратко о разговоре", "crm.summary_none": "ответов для краткого итога в разговоре не нашлось",
+        "crm.footer": "Записано call-compliance по файлу {file}",
     },
     "en": {
         "footer.generated": "Report generated",
@@ -361,6 +367,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "team.failure.file": "File",
         "team.failure.reason": "Reason",
         "team.no_failures": "Every file of the last batch was processed",
+        # the CRM note (compliance pipedrive push)
+        "crm.heading.call": "Call analysis", "crm.heading.chat": "Chat analysis",
+        "crm.score": "Score", "crm.structure": "structure (stages by meaning)", "crm.wording": "wording (script adherence)",
+        "crm.band": "band for {level}: {band}", "crm.missed_none": "all required stages present",
+        "crm.summary": "Summary of the conversation", "crm.summary_none": "no answers for a summary were found in the conversation",
+        "crm.footer": "Written by call-compliance from {file}",
     },
 }
 

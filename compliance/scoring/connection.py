@@ -58,7 +58,8 @@ def _turns(segments: list[Segment]) -> list[str]:
     return merged
 
 
-def _voicemail(text: str) -> Optional[str]:
+def voicemail_marker(text: str) -> Optional[str]:
+    """The voicemail or operator phrase in ``text`` (what the other side said), if any."""
     plain = " ".join(re.findall(r"[^\W\d_]+", fold(text)))
     for marker in VOICEMAIL_MARKERS:
         if marker in plain:
@@ -77,7 +78,7 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
         return False, Message(code="no_speech")
     known = transcript.speakers_known
     other = " ".join(s.text for s in segs if s.speaker != "manager") if known else " ".join(s.text for s in segs)
-    marker = _voicemail(other)
+    marker = voicemail_marker(other)
     if marker and (not known or words["client"] < 25) and total < 80:
         return False, Message(code="voicemail", params={"marker": marker})
     wrong = _wrong_number(segs, known)

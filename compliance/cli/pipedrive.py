@@ -1,0 +1,137 @@
+"""`compliance pipedrive`: analysed calls written to Pipedrive as notes (push), and its users listed (users)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from compliance.cli.app import cli
+from compliance.errors import ComplianceError
+from compliance.files import shown_path
+from compliance.reports.i18n import LANGUAGES
+
+from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+
+ACTION_WORDS = {"note_created": "заметка создана", "note_updated": "заметка обновлена",
+                "call_log_created": "журнал звонка создан", "recording_attached": "запись приложена"}
+DRY_RUN_WORDS = {"note_created": "создать заметку", "note_updated": "обновить заметку",
+                 "call_log_created": "создать журнал звонка", "recording_attached": "приложить запись"}
+
+
+def _connection(func):
+    """``--api-url`` and ``--token-file``: which Pipedrive, and the token (never printed)."""
+    func = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="File holding the API token (default: the PIPEDRIVE_API_TOKEN variable).")(func)
+    return click.option("--api-url", default=None,
+                        help="Pipedrive API address: https://api.pipedrive.com (default, or PIPEDRIVE_API_URL), "
+                             "or your company's https://COMPANY.pipedrive.com.")(func)
+
+
+def _client(api_url: Optional[str], token_file: Optional[Path]):
+    from compliance.crm.pipedrive import PipedriveClient, api_base, load_token
+
+    try:
+        return PipedriveClient(api_base(api_url), load_token(token_file))
+    except ComplianceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.group()
+def pipedrive() -> None:
+    """Pipedrive: each analysed call written to its deal (or person) as a note, so the CRM entry is written for
+    the manager.
+
+    Example: compliance pipedrive push --since 2026-11-27 --dry-run
+    """
+
+
+@pipedrive.command("push")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls from this date.")
+@click.option("--dry-run", is_flag=True, help="Say what would be written; write nothing to Pipedrive or the history.")
+@click.option("--create-call-logs", is_flag=True,
+              help="Where the telephony made no call log for a call, create one (outcome from the analysis).")
+@click.option("--attach-recordings", is_flag=True, help="Upload the recording to each call log created.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Language of the notes.")
+@click.option("--timezone", default=None,
+              help="Time zone of the recorder's clock, e.g. Europe/Kyiv (default: this computer's).")
+@click.option("--tolerance", type=click.FloatRange(min=0.1, max=1440), default=5.0, show_default=True,
+              help="Minutes between a call's time and a Pipedrive call log's start that still match.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_connection
+@db_option
+@team_option
+def push(since: Optional[dt.datetime], dry_run: bool, create_call_logs: bool, attach_recordings: bool, lang: str,
+         timezone: Optional[str], tolerance: float, as_json: bool, api_url: Optional[str], token_file: Optional[Path],
+         db: Path, team_path: Optional[Path]) -> None:
+    """Write each analysed call since DATE to Pipedrive as a note on its deal, else its person.
+
+    The deal or person is found from the telephony's call log (same number, start within --tolerance) or by the
+    client's number. A second run writes nothing new; a re-scored call updates its note.
+
+    Example: compliance pipedrive push --since 2026-11-27 --team team.yaml --create-call-logs
+    """
+    from compliance.crm.push import PushOptions, push_to_pipedrive
+
+    if attach_recordings and not create_call_logs:
+        raise click.UsageError("--attach-recordings uploads to the call logs it creates: add --create-call-logs")
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    options = PushOptions(since=since.date() if since else None, dry_run=dry_run, create_call_logs=create_call_logs,
+                          attach_recordings=attach_recordings, lang=lang, timezone=timezone,
+                          tolerance_minutes=tolerance)
+    with _client(api_url, token_file) as client, open_store(db, read_only=dry_run) as store:
+        try:
+            summary = push_to_pipedrive(store, client, options, team=roster)
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
+    elif summary.stopped is None or summary.actions:
+        _echo_summary(summary, client.base_url)
+    if summary.stopped:
+        raise click.ClickException(summary.stopped)
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+def _echo_summary(summary, base_url: str) -> None:
+    head = f"Пробный запуск ({base_url}), ничего не записано. Было бы" if summary.dry_run else f"Pipedrive ({base_url})"
+    click.echo(f"{head}: звонков {summary.calls}; заметок создано {summary.notes_created}, "
+               f"обновлено {summary.notes_updated}, без изменений {summary.unchanged}; журналов звонков создано "
+               f"{summary.call_logs_created}; записей приложено {summary.recordings_attached}")
+    words = DRY_RUN_WORDS if summary.dry_run else ACTION_WORDS
+    for act in summary.actions:
+        click.echo(f"  {words.get(act.action, act.action)}: {shown_path(act.file)} → {act.target}")
+    for skip in summary.skipped:
+        click.echo(f"  пропущен: {shown_path(skip.file)}: {skip.reason}")
+    for fail in summary.failed:
+        click.echo(f"  ошибка: {shown_path(fail.file)}: {fail.reason}")
+    if summary.without_user:
+        click.echo(f"Без pipedrive_user_id в составе: {', '.join(summary.without_user)} — их заметки и журналы "
+                   "пишутся от имени владельца токена; `compliance pipedrive users` покажет id")
+
+
+@pipedrive.command("users")
+@click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
+@_connection
+def users(as_json: bool, api_url: Optional[str], token_file: Optional[Path]) -> None:
+    """List the company's Pipedrive users, to fill in pipedrive_user_id in the roster.
+
+    Example: compliance pipedrive users
+    """
+    with _client(api_url, token_file) as client:
+        try:
+            found = [u for u in client.paginate("/users") if isinstance(u, dict)]
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    rows = [{"id": u.get("id"), "name": u.get("name", ""), "email": u.get("email", ""),
+             "active": bool(u.get("active_flag", True))} for u in found]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{'id':>10}  {'имя':<28} {'почта':<32} активен")
+    for r in rows:
+        click.echo(f"{r['id']!s:>10}  {r['name']:<28} {r['email']:<32} {'да' if r['active'] else 'нет'}")
+    click.echo("В составе (team.yaml): pipedrive_user_id: <id> у каждого менеджера")

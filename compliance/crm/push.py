@@ -1,0 +1,236 @@
+"""``compliance pipedrive push``: each analysed call (or chat) written to Pipedrive as a note on its deal, else its
+person, so the manager's CRM entry is written for them; optionally a call log where the telephony made none, with
+the recording attached.
+
+Idempotent: what was written is kept in the history (``crm.ledger``); a call whose note content is unchanged is
+not sent again, a re-scored (or corrected) call updates its note in place. A dry run reads Pipedrive to find
+targets and writes nothing anywhere.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+
+from compliance.errors import CrmError
+from compliance.history.roster import Team
+from compliance.history.store import Store
+from compliance.scoring.connection import voicemail_marker
+from compliance.scoring.result import CallRecord, CallResult
+from compliance.scoring.transcript import Transcript
+from compliance.text.normalize import iter_words
+
+from .ledger import Pushed, load_pushed, save_pushed
+from .match import PIPEDRIVE_TIME, Matcher, call_start_utc, load_zone
+from .note import content_hash, render_note
+from .pipedrive import PipedriveClient
+
+_MESSAGE_WORDS = 10     # a manager who said this much after the beep left a message
+
+
+class PushOptions(BaseModel):
+    """Which calls, and what to write besides notes."""
+
+    since: Optional[dt.date] = None
+    dry_run: bool = False
+    create_call_logs: bool = False
+    attach_recordings: bool = False
+    lang: str = "ru"
+    timezone: Optional[str] = None            # the recorder's clock (IANA name); None: this machine's
+    tolerance_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+
+
+class PushAction(BaseModel):
+    """One thing written (or, in a dry run, to be written)."""
+
+    file: str
+    action: str                                # note_created | note_updated | call_log_created | recording_attached
+    target: str                                # "deal 12, person 7", "call log 4f2…"
+
+
+class PushSkip(BaseModel):
+    file: str
+    reason: str
+
+
+class PushSummary(BaseModel):
+    """What a push did."""
+
+    dry_run: bool = False
+    calls: int = 0
+    notes_created: int = 0
+    notes_updated: int = 0
+    unchanged: int = 0
+    call_logs_created: int = 0
+    recordings_attached: int = 0
+    actions: list[PushAction] = Field(default_factory=list)
+    skipped: list[PushSkip] = Field(default_factory=list)      # no deal or person found, no time for a call log…
+    failed: list[PushSkip] = Field(default_factory=list)       # Pipedrive rejected a request for this call
+    without_user: list[str] = Field(default_factory=list)      # managers with no pipedrive_user_id in the roster
+    stopped: Optional[str] = None                               # why the push stopped early (token, service down)
+    requests: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.stopped else (3 if self.failed else 0)
+
+
+def call_outcome(result: CallResult, transcript: Optional[Transcript]) -> str:
+    """Pipedrive's call-log outcome for an analysed call.
+
+    A call that did not connect is no contact here (as in the daily KPI): ``wrong_number`` when a wrong number was
+    recognised, ``left_voicemail`` when an answering machine spoke and the manager left a message after it, else
+    ``no_answer``.
+    """
+    if result.connected:
+        return "connected"
+    if result.not_connected and result.not_connected.code == "wrong_number":
+        return "wrong_number"
+    segments = transcript.segments if transcript else []
+    known = any(s.speaker != "unknown" for s in segments)
+    other = " ".join(s.text for s in segments if not known or s.speaker != "manager")
+    if voicemail_marker(other) or (result.not_connected and result.not_connected.code == "voicemail"):
+        said = sum(1 for s in segments if s.speaker == "manager" for _ in iter_words(s.text))
+        left = said >= _MESSAGE_WORDS if known else sum(1 for _ in iter_words(other)) >= 3 * _MESSAGE_WORDS
+        return "left_voicemail" if left else "no_answer"
+    return "no_answer"
+
+
+def push_to_pipedrive(store: Store, client: PipedriveClient, options: PushOptions,
+                      team: Team | None = None) -> PushSummary:
+    """Write the stored calls since ``options.since`` to Pipedrive (or, in a dry run, say what would be written).
+
+    Per-call rejections are listed in ``failed`` and the push goes on; a refused token, a missing permission or a
+    service that stays down stop it (``stopped``): what was written before is recorded.
+
+    Raises:
+        CrmError: a bad ``options.timezone``.
+    """
+    run = _Push(store, client, options, team)
+    for record in store.calls(since=options.since):
+        run.out.calls += 1
+        try:
+            run.one(record)
+        except CrmError as exc:
+            if exc.fatal:
+                run.out.stopped = str(exc)
+                break
+            run.out.failed.append(PushSkip(file=record.file, reason=str(exc)))
+    run.out.requests = client.requests
+    return run.out
+
+
+class _Push:
+    def __init__(self, store: Store, client: PipedriveClient, options: PushOptions, team: Team | None) -> None:
+        self.store, self.client, self.o, self.team = store, client, options, team
+        self.zone = load_zone(options.timezone)
+        self.matcher = Matcher(client, self.zone, dt.timedelta(minutes=options.tolerance_minutes))
+        self.pushed = load_pushed(store, client.base_url)
+        self.out = PushSummary(dry_run=options.dry_run)
+
+    def one(self, record: CallRecord) -> None:
+        content = render_note(record, self.o.lang)
+        digest = content_hash(content)
+        prev = self.pushed.get(record.call_id)
+        want_log = self.o.create_call_logs and record.result.channel == "call"
+        want_rec = want_log and self.o.attach_recordings and bool(record.audio)
+        if (prev and prev.content_hash == digest and (not want_log or prev.call_log_id)
+                and (not want_rec or prev.recording or not prev.call_log_created)):
+            self.out.unchanged += 1
+            return
+        row = prev.model_copy() if prev else Pushed(call_id=record.call_id, account=self.client.base_url)
+        if row.note_id is None or (want_log and not row.call_log_id):
+            meta = self.store.call_meta(record.call_id)
+            target = self.matcher.target(record, meta.phone if meta else None)
+            if row.note_id is None:
+                if not target.found:
+                    self.out.skipped.append(PushSkip(file=record.file, reason=target.reason))
+                    return
+                row.deal_id, row.person_id = target.deal_id, target.person_id
+            row.call_log_id = row.call_log_id or target.call_log_id
+        user = self._user(record)
+        self._note(record, row, content, digest, user)
+        if want_log and not row.call_log_id:
+            self._call_log(record, row, user)
+        if want_rec and row.call_log_created and not row.recording:
+            self._recording(record, row)
+        if not self.o.dry_run and row.note_id is not None and row != prev:
+            self._save(row)  # e.g. the telephony's call log found: not looked up again
+
+    def _user(self, record: CallRecord) -> Optional[int]:
+        manager = self.team.get(record.manager) if self.team else None
+        user = manager.pipedrive_user_id if manager else None
+        if user is None and record.manager not in self.out.without_user:
+            self.out.without_user.append(record.manager)
+        return user
+
+    def _note(self, record: CallRecord, row: Pushed, content: str, digest: str, user: Optional[int]) -> None:
+        if row.note_id is not None and row.content_hash == digest:
+            return
+        where = ", ".join(x for x in (f"deal {row.deal_id}" if row.deal_id else "",
+                                      f"person {row.person_id}" if row.person_id else "") if x)
+        update = row.note_id is not None
+        self.out.actions.append(PushAction(file=record.file, action="note_updated" if update else "note_created",
+                                           target=f"note {row.note_id} ({where})" if update else where))
+        self.out.notes_updated += int(update)
+        self.out.notes_created += int(not update)
+        if self.o.dry_run:
+            return
+        if update:
+            try:
+                self.client.put(f"/notes/{row.note_id}", {"content": content})
+            except CrmError as exc:
+                if exc.status != 404:
+                    raise
+                update = False  # deleted in Pipedrive since: write it again
+        if not update:
+            body: dict[str, Any] = {"content": content, "deal_id": row.deal_id, "person_id": row.person_id,
+                                    "user_id": user}
+            data = self.client.post("/notes", {k: v for k, v in body.items() if v is not None})
+            row.note_id = int(data["id"])
+        row.content_hash = digest
+        self._save(row)
+
+    def _call_log(self, record: CallRecord, row: Pushed, user: Optional[int]) -> None:
+        start = call_start_utc(record, self.zone)
+        meta = self.store.call_meta(record.call_id)
+        if start is None or meta is None or not meta.phone:
+            self.out.skipped.append(PushSkip(file=record.file, reason="no call log created: the call's time or "
+                                             "number is unknown (file name or manifest)"))
+            return
+        seconds = int(round(record.result.duration or 0))
+        body: dict[str, Any] = {
+            "outcome": call_outcome(record.result, record.transcript), "to_phone_number": meta.phone,
+            "start_time": start.strftime(PIPEDRIVE_TIME),
+            "end_time": (start + dt.timedelta(seconds=seconds)).strftime(PIPEDRIVE_TIME),
+            "duration": str(seconds), "subject": record.result.script_title or record.result.script_id,
+            "person_id": row.person_id, "deal_id": row.deal_id, "user_id": user,
+        }
+        self.out.call_logs_created += 1
+        self.out.actions.append(PushAction(file=record.file, action="call_log_created",
+                                           target=f"{body['outcome']}, {body['start_time']} UTC"))
+        if self.o.dry_run:
+            return
+        data = self.client.post("/callLogs", {k: v for k, v in body.items() if v is not None})
+        row.call_log_id, row.call_log_created = str(data["id"]), True
+        self._save(row)
+
+    def _recording(self, record: CallRecord, row: Pushed) -> None:
+        audio = Path(record.audio or "")
+        if not audio.is_file():
+            self.out.skipped.append(PushSkip(file=record.file, reason=f"recording not attached: {audio} is gone"))
+            return
+        self.out.recordings_attached += 1
+        self.out.actions.append(PushAction(file=record.file, action="recording_attached",
+                                           target=f"call log {row.call_log_id}"))
+        if self.o.dry_run:
+            return
+        self.client.upload(f"/callLogs/{row.call_log_id}/recordings", audio)  # False: it had one (409), fine
+        row.recording = True
+        self._save(row)
+
+    def _save(self, row: Pushed) -> None:
+        save_pushed(self.store, row)
+        self.pushed[row.call_id] = row
