@@ -2,6 +2,7 @@
 
     python benchmarks/batch_bench.py
     python benchmarks/batch_bench.py --n 40 --rescore-calls 1000 --workers 2
+    python benchmarks/batch_bench.py --cluster local:2 --rescore-calls 0   # also on a local Dask cluster
 
 1. A day folder of ``--n`` recordings (default 20) is built in a temp dir from the audio fixtures: the first
    copy of each fixture as is, the others re-written as WAV with a few ms of leading silence, so every file
@@ -11,6 +12,7 @@
    a plain sequential loop of faster-whisper over the same files (the same model, int8, all cores, one pass
    per file on the downmix, default decoding options). Throughput in audio minutes per minute, and the ratio.
 3. The same ``compliance batch`` again: everything is cached; its time must be < 5 % of the first run.
+   The peak memory (RSS) of the largest worker process and of the main process is printed too.
 4. ``--rescore-calls`` stored calls (default 1000; 3–5 minute transcripts from
    tests/fixtures/make_bench_calls.py) are batched once, the script is edited, and the batch re-scores them
    all from the database; that must take < 30 s.
@@ -76,14 +78,37 @@ def build_day(root: Path, n: int) -> tuple[list[Path], float]:
     return files, seconds
 
 
+PEAK: dict[str, float] = {}  # MB: the last _cli run's main process and its largest worker
+
+
 def _cli(*args: str, env: dict | None = None) -> tuple[float, dict]:
+    """Run ``compliance ARGS --json``; the peak memory (RSS, sampled every 0.1 s) of the main process and
+    of each worker process goes to ``PEAK``."""
+    import psutil
+
     began = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", "from compliance.cli import main; main()", *args, "--json"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", "from compliance.cli import main; main()", *args, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    main_peak, worker_peak = 0, 0
+    watched = psutil.Process(proc.pid)
+    out: list[str] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: out.extend(proc.communicate()), daemon=True)
+    reader.start()
+    while reader.is_alive():
+        try:
+            main_peak = max(main_peak, watched.memory_info().rss)
+            for child in watched.children(recursive=True):
+                worker_peak = max(worker_peak, child.memory_info().rss)
+        except psutil.Error:
+            pass
+        reader.join(0.1)
     took = time.perf_counter() - began
+    PEAK.update(main=main_peak / 2**20, worker=worker_peak / 2**20)
     if proc.returncode not in (0, 3):
-        sys.exit(f"compliance {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return took, json.loads(proc.stdout)
+        sys.exit(f"compliance {' '.join(args)} failed ({proc.returncode}):\n{out[1][-3000:]}")
+    return took, json.loads(out[0])
 
 
 def plain_faster_whisper(files: list[Path]) -> float:
@@ -133,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20, help="recordings in the day folder (default 20)")
     parser.add_argument("--workers", type=int, default=None, help="compliance batch --workers (default: cores)")
     parser.add_argument("--rescore-calls", type=int, default=1000, help="stored calls to re-score (default 1000)")
+    parser.add_argument("--cluster", default=None, help="also time compliance batch --cluster SPEC (e.g. local:2)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not time plain faster-whisper")
     args = parser.parse_args(argv)
 
@@ -151,11 +177,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compliance batch, first run:        {first:7.1f} s  {minutes / (first / 60):5.1f} audio min/min "
               f"(analysed {summary['analysed']}, failed {summary['failed']}, "
               f"not connected {summary['not_connected']})")
+        verdict = "ok" if PEAK["worker"] <= 1300 else "TOO BIG"
+        print(f"  peak memory: largest worker {PEAK['worker']:.0f} MB (must be <= 1300 MB: {verdict}), "
+              f"main process {PEAK['main']:.0f} MB")
         if not args.skip_baseline:
             plain = plain_faster_whisper(files)
             print(f"plain faster-whisper, sequential:   {plain:7.1f} s  {minutes / (plain / 60):5.1f} audio min/min")
             print(f"  ratio sequential / batch: {plain / first:.2f}x "
                   "(batch: one pass per channel of stereo calls, VAD, scoring and storing included)")
+        if args.cluster:
+            on, csum = _cli("batch", str(tmp / "day"), "--db", str(tmp / "cluster.db"), "--cluster", args.cluster,
+                            "--cache-dir", str(tmp / "transcripts-cluster"), env=env)
+            print(f"compliance batch --cluster {args.cluster}: {on:7.1f} s  {minutes / (on / 60):5.1f} audio min/min "
+                  f"(analysed {csum['analysed']}, failed {csum['failed']}); largest worker {PEAK['worker']:.0f} MB")
         second, summary2 = _cli("batch", str(tmp / "day"), "--db", db, *workers, env=env)
         share = 100 * second / first
         verdict = "ok" if share < 5 else "TOO SLOW"

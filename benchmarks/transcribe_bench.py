@@ -1,8 +1,19 @@
-"""Transcription speed and memory: plain faster-whisper next to our pipeline, in one run (issue 3, point 11).
+"""Transcription speed and accuracy next to the peers, in one run.
 
-    python benchmarks/transcribe_bench.py                  # the comparison (about 4 minutes on 2 cores)
-    python benchmarks/transcribe_bench.py --sweep          # also our pipeline under other settings
+    python benchmarks/transcribe_bench.py                  # ours vs whisper-ctranslate2 --batched True (issue 13)
+    python benchmarks/transcribe_bench.py --plain          # ours vs plain faster-whisper, one process (issue 3)
+    python benchmarks/transcribe_bench.py --plain --sweep  # also our pipeline under other settings
     python benchmarks/transcribe_bench.py --repeat 1       # one run each (default 2, the fastest counts)
+
+The peer (default): ``whisper-ctranslate2`` (``pip install whisper-ctranslate2``, the tool a user would
+otherwise pick) with ``--batched True``, run once over a day folder of recordings (``batch_bench.build_day``:
+the stereo and mono fixture calls, re-written copies so each has its own content), next to ``compliance batch``
+on the same folder with a cold transcript cache and a fresh database. Both from the command line, model loads
+included, the same model folder (Whisper base, int8, CPU). The peer hears one downmixed channel; ours keeps
+the parties apart (and also scores and stores every call). Reported: audio seconds per wall second, the ratio
+ours/peer, the WER of all speech for both and of the manager's channel for ours (stereo calls).
+
+``--plain``:
 
 Corpus: the synthesised calls in tests/fixtures/audio (two stereo calls, a mono 8 kHz mix) plus longer
 calls glued from them (3 and 2 minutes), at least 5 minutes in all; every turn's text is known from
@@ -26,6 +37,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,9 +180,110 @@ def _print(rows: list[dict]) -> None:
               f"{r['peak_rss_mb']:6.0f} MB {r['wer']:5.1f}% {r['lines']:>7}")
 
 
+# ---------------------------------------------------------------------------------------------------
+# Ours vs whisper-ctranslate2 (issue 13, point 1)
+
+
+def _load_batch_bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_batch_bench", ROOT / "benchmarks" / "batch_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _timed(cmd: list[str]) -> float:
+    began = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - began
+    if out.returncode not in (0, 3):
+        raise SystemExit(f"{cmd[0]} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return took
+
+
+def _peer_command() -> list[str]:
+    exe = Path(sys.executable).parent / "whisper-ctranslate2"
+    if not exe.exists():
+        found = shutil.which("whisper-ctranslate2")
+        if not found:
+            raise SystemExit("whisper-ctranslate2 is not installed here: pip install whisper-ctranslate2")
+        exe = Path(found)
+    return [str(exe)]
+
+
+def _peer_texts(out: Path, files: list[Path]) -> dict[str, str]:
+    return {str(f): json.loads((out / f"{f.stem}.json").read_text("utf-8"))["text"] for f in files}
+
+
+def _our_texts(db: Path) -> tuple[dict[str, str], dict[str, str]]:
+    from compliance.history.store import Store
+
+    everything, manager = {}, {}
+    with Store(db) as store:
+        for call in store.calls():
+            segments = sorted(call.transcript.segments, key=lambda s: s.start)
+            everything[call.file] = " ".join(s.text for s in segments)
+            manager[call.file] = " ".join(s.text for s in segments if s.speaker == "manager")
+    return everything, manager
+
+
+def _wer(refs: dict[str, str], hyps: dict[str, str]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    errors = words = 0
+    for f, ref_text in refs.items():
+        ref, hyp = _plain_text(ref_text), _plain_text(hyps.get(f, ""))
+        errors += Levenshtein.distance(ref, hyp)
+        words += len(ref)
+    return 100 * errors / max(words, 1)
+
+
+def peer_comparison(repeat: int, n: int) -> None:
+    from compliance.speech.model import assemble_default_model
+
+    bench = _load_batch_bench()
+    peer = _peer_command()
+    model = str(assemble_default_model())
+    with tempfile.TemporaryDirectory(prefix="transcribe-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        files, seconds = bench.build_day(tmp / "day", n)
+        sources = [bench.SOURCES[i % len(bench.SOURCES)] for i in range(len(files))]
+        refs_all = {str(f): " ".join(t["text"] for t in sorted(MANIFEST[s]["turns"], key=lambda t: t["start"]))
+                    for f, s in zip(files, sources)}
+        refs_manager = {str(f): " ".join(t["text"] for t in sorted(MANIFEST[s]["turns"], key=lambda t: t["start"])
+                                          if t["speaker"] == "manager")
+                        for f, s in zip(files, sources) if ".stereo." in s}
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"corpus: {len(files)} recordings, {seconds:.0f} s ({seconds / 60:.1f} min) of audio; {cores} cores")
+        times: dict[str, list[float]] = {"peer": [], "ours": []}
+        for k in range(repeat):  # alternate, keep each one's fastest run: other load only slows down
+            out = tmp / f"peer{k}"
+            times["peer"].append(_timed([*peer, *map(str, files), "--model_directory", model, "--device", "cpu",
+                                         "--compute_type", "int8", "--batched", "True", "--language", "ru",
+                                         "--output_format", "json", "--output_dir", str(out), "--verbose", "False"]))
+            times["ours"].append(_timed([sys.executable, "-c", "from compliance.cli import main; main()", "batch",
+                                         str(tmp / "day"), "--db", str(tmp / f"ours{k}.db"), "--cache-dir",
+                                         str(tmp / f"cache{k}"), "--json"]))
+        ours_all, ours_manager = _our_texts(tmp / "ours0.db")
+        rows = [("whisper-ctranslate2 --batched True (one mixed channel)", min(times["peer"]),
+                 _wer(refs_all, _peer_texts(tmp / "peer0", files)), None),
+                ("compliance batch (parties apart, scored, stored)", min(times["ours"]), _wer(refs_all, ours_all),
+                 _wer(refs_manager, ours_manager))]
+        print(f"{'pipeline':<56} {'wall s':>7} {'audio s/s':>9} {'WER all':>8} {'WER manager':>12}")
+        for name, wall, wer_all, wer_manager in rows:
+            manager = f"{wer_manager:11.1f}%" if wer_manager is not None else f"{'-':>12}"
+            print(f"{name:<56} {wall:7.1f} {seconds / wall:8.1f}x {wer_all:7.1f}% {manager}")
+        print(f"ratio ours/peer (audio seconds per wall second): {rows[0][1] / rows[1][1]:.2f}x (target >= 1.0x); "
+              f"runs: peer {', '.join(f'{t:.1f}' for t in times['peer'])} s, "
+              f"ours {', '.join(f'{t:.1f}' for t in times['ours'])} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", action="store_true", help="also run our pipeline under other settings")
+    parser.add_argument("--plain", action="store_true", help="compare with plain faster-whisper in one process")
+    parser.add_argument("--n", type=int, default=12, help="recordings in the peer comparison's folder (default 12)")
+    parser.add_argument("--sweep", action="store_true", help="with --plain: our pipeline under other settings")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each pipeline; the fastest counts")
     parser.add_argument("--worker", choices=["plain", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
@@ -178,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(args.worker, args.files, json.loads(args.settings)), ensure_ascii=False))
+        return 0
+    if not args.plain:
+        peer_comparison(args.repeat, args.n)
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
