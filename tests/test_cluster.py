@@ -244,3 +244,21 @@ def test_ctrl_c_on_a_cluster_batch_keeps_what_is_done_and_a_rerun_finishes(tmp_p
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
     assert summary["skipped"] == len(first) and summary["analysed"] == len(recordings) - len(first)
+
+
+@pytest.mark.parametrize("threads, nthreads, cores, expected", [
+    (0, 1, 8, (8, 1)),      # `dask worker --nthreads 1`: one recording at a time on every core
+    (0, 4, 8, (2, 4)),      # four recordings at once share the cores and one model
+    (3, 1, 8, (3, 1)),      # a local cluster of N workers gives each cores // N
+])
+def test_worker_plugin_sets_the_thread_count_itself(monkeypatch, threads, nthreads, cores, expected):
+    """Dask's nanny sets OMP_NUM_THREADS=1; the plugin passes an explicit count, never 0 (which would follow it)."""
+    import compliance.batch.cluster as cluster_mod
+    from compliance.speech.transcribe import TranscribeOptions
+
+    seen = {}
+    monkeypatch.setattr(cluster_mod, "_setup", lambda scripts, options, cache: seen.update(options=options))
+    monkeypatch.setattr(cluster_mod, "_cpu_count", lambda: cores)
+    cluster_mod._model_setup([], TranscribeOptions().model_dump_json(), None, threads, nthreads)
+    options = TranscribeOptions.model_validate_json(seen["options"])
+    assert (options.threads, options.parallel) == expected
