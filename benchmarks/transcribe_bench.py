@@ -11,7 +11,8 @@ the stereo and mono fixture calls, re-written copies so each has its own content
 on the same folder with a cold transcript cache and a fresh database. Both from the command line, model loads
 included, the same model folder (Whisper base, int8, CPU). The peer hears one downmixed channel; ours keeps
 the parties apart (and also scores and stores every call). Reported: audio seconds per wall second, the ratio
-ours/peer, the WER of all speech for both and of the manager's channel for ours (stereo calls).
+ours/peer, the WER of all speech for both, and of the manager's words on stereo calls: ours from the
+manager's channel, the peer's by aligning its mixed transcript to the reference, whose words know their speaker.
 
 ``--plain``:
 
@@ -239,6 +240,26 @@ def _wer(refs: dict[str, str], hyps: dict[str, str]) -> float:
     return 100 * errors / max(words, 1)
 
 
+def _speaker_wer(turns_by_file: dict[str, list[dict]], hyps: dict[str, str], speaker: str) -> float:
+    """WER on one party's words of a transcript that mixes both (the peer's): the hypothesis is aligned to the
+    whole reference (words tagged with who said them); substitutions and deletions count for the speaker of
+    the reference word, an insertion for the speaker of the reference word before it."""
+    from rapidfuzz.distance import Levenshtein
+
+    errors = words = 0
+    for f, turns in turns_by_file.items():
+        ref, tags = [], []
+        for t in sorted(turns, key=lambda t: t["start"]):
+            said = _plain_text(t["text"])
+            ref += said
+            tags += [t["speaker"]] * len(said)
+        words += tags.count(speaker)
+        for op in Levenshtein.editops(ref, _plain_text(hyps.get(f, ""))):
+            at = op.src_pos if op.tag != "insert" else max(op.src_pos - 1, 0)
+            errors += bool(tags) and tags[min(at, len(tags) - 1)] == speaker
+    return 100 * errors / max(words, 1)
+
+
 def peer_comparison(repeat: int, n: int) -> None:
     from compliance.speech.model import assemble_default_model
 
@@ -266,8 +287,10 @@ def peer_comparison(repeat: int, n: int) -> None:
                                          str(tmp / "day"), "--db", str(tmp / f"ours{k}.db"), "--cache-dir",
                                          str(tmp / f"cache{k}"), "--json"]))
         ours_all, ours_manager = _our_texts(tmp / "ours0.db")
+        peer_texts = _peer_texts(tmp / "peer0", files)
+        stereo = {str(f): MANIFEST[s]["turns"] for f, s in zip(files, sources) if ".stereo." in s}
         rows = [("whisper-ctranslate2 --batched True (one mixed channel)", min(times["peer"]),
-                 _wer(refs_all, _peer_texts(tmp / "peer0", files)), None),
+                 _wer(refs_all, peer_texts), _speaker_wer(stereo, peer_texts, "manager")),
                 ("compliance batch (parties apart, scored, stored)", min(times["ours"]), _wer(refs_all, ours_all),
                  _wer(refs_manager, ours_manager))]
         print(f"{'pipeline':<56} {'wall s':>7} {'audio s/s':>9} {'WER all':>8} {'WER manager':>12}")
