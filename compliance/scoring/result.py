@@ -7,7 +7,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
-from compliance.scoring.transcript import TalkMetrics
+from compliance.scoring.transcript import ChatMetrics, TalkMetrics
 
 
 class Choice(str, Enum):
@@ -143,6 +143,7 @@ class CallResult(BaseModel):
     forbidden: list[ForbiddenHit] = Field(default_factory=list)
     duration: Optional[float] = None
     talk: Optional[TalkMetrics] = None
+    chat: Optional[ChatMetrics] = None  # a chat: the manager's first-response time, the client's longest wait
     notes: list[str] = Field(default_factory=list)          # what recognition noted (as it wrote it)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
 
