@@ -28,7 +28,6 @@ from compliance.history.attribution import (
     load_manifest,
     unmatched_rows,
 )
-from compliance.history.readiness import history_readiness
 from compliance.history.roster import Team, load_team
 from compliance.history.store import (
     CallMeta,
@@ -38,11 +37,13 @@ from compliance.history.store import (
     ManagerRow,
     Store,
 )
+from compliance.pipeline import file_kind
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
-from .discover import _audio_extensions, _file_hash, discover
+from .chats import ChatUnit, chat_read_key, chat_units
+from .discover import _file_hash, discover
 from .models import (
     BatchOptions,
     BatchProgress,
@@ -59,6 +60,7 @@ from .plan import (
     _score_key,
     _Transcription,
 )
+from .reports import write_batch_reports
 from .workers import (
     POOL_MIN_CALLS,
     _Done,
@@ -127,7 +129,6 @@ class _Run:
 
     # -- planning ------------------------------------------------------------------------------------
     def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
-        audio_ext = _audio_extensions()
         states = self.store.call_states()
         # A file that failed before with the same content fails the same way: each retry starts a worker and
         # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
@@ -139,7 +140,7 @@ class _Run:
         jobs: list[_Job] = []
         skips: list[tuple[_Job, CallState]] = []
         for path in paths:
-            kind = "audio" if path.suffix.lower() in audio_ext else "transcript"
+            kind = file_kind(path)
             try:
                 call_id = _file_hash(path)
             except OSError as exc:
@@ -159,26 +160,39 @@ class _Run:
                 continue
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
-            if not att.complete:
-                self._fail(shown_path(path), "unattributed",
-                           f"cannot tell the {' and the '.join(att.missing())} from the manifest, "
-                           "folders or file name; add it to a --manifest or rename (see --pattern)", call_id)
-                continue
-            job = self._job(path, kind, call_id, att)
-            if job is None:
-                continue
-            state = states.get(call_id)
-            # A stored transcript is reusable when it came from the same transcription options.
-            reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
-            if reusable and state is not None and state.score_key == job.score_key:
-                skips.append((job, state))
-                continue
-            if reusable:
-                job.action = "rescore"
-            jobs.append(job)
+            for unit in self._units(path, kind, call_id, att):
+                job = self._job(path, kind, unit)
+                if job is None:
+                    continue
+                state = states.get(job.call_id)
+                # A stored transcript is reusable when it came from the same transcription options.
+                reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
+                if reusable and state is not None and state.score_key == job.score_key:
+                    skips.append((job, state))
+                    continue
+                if reusable:
+                    job.action = "rescore"
+                jobs.append(job)
         return jobs, skips
 
-    def _job(self, path: Path, kind: str, call_id: str, att: Attribution) -> Optional[_Job]:
+    def _units(self, path: Path, kind: str, call_id: str, att: Attribution) -> list[ChatUnit]:
+        """The calls a file holds: itself, or each chat of a chat export (a broken export fails here)."""
+        units = [ChatUnit(call_id=call_id, att=att, part=None)]
+        if kind == "chat":
+            try:
+                units = chat_units(path, call_id, att, self.team)
+            except ComplianceError as exc:
+                self._fail(shown_path(path), "transcript", str(exc), call_id)
+                return []
+            self.total += len(units) - 1  # progress counts calls: each chat of an export is one
+        for unit in [u for u in units if not u.att.complete]:
+            self._fail(shown_path(path), "unattributed",
+                       f"cannot tell the {' and the '.join(unit.att.missing())} from the manifest, "
+                       "folders or file name; add it to a --manifest or rename (see --pattern)", unit.call_id)
+        return [u for u in units if u.att.complete]
+
+    def _job(self, path: Path, kind: str, unit: ChatUnit) -> Optional[_Job]:
+        att, call_id = unit.att, unit.call_id
         key = att.manager or ""  # complete: the caller checked
         manager = self.team.get(key) if self.team else None
         if manager is None:
@@ -186,12 +200,16 @@ class _Run:
         level = att.level or (manager.level_on(att.date) if manager else "newcomer")
         try:
             script, choice = _pick_script(att, manager, self.scripts, self.team,
-                                          self.o.manifest.parent if self.o.manifest else None)
+                                          self.o.manifest.parent if self.o.manifest else None, kind)
         except ScriptError as exc:
             self._fail(shown_path(path), "script", str(exc), call_id)
             return None
+        names = self.team.chat_names() if self.team else []
         job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
-                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "")
+                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
+                   part=unit.part, names=names)
+        if kind == "chat":
+            job.transcribe_key = chat_read_key(names)
         if kind == "audio":
             job.transcribe_key = self.tx.key()
         job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
@@ -203,7 +221,7 @@ class _Run:
         if job.action == "rescore":
             stored = self.store.stored_transcript_json(job.call_id)
             vectors = self._stored_vectors(stored)
-        return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors,
+        return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors, part=job.part, names=job.names,
                      script=job.script.content_hash() if job.script else None,
                      candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level)
 
@@ -470,26 +488,3 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
         return summary
     finally:
         run.store.close()
-
-
-def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, team: Optional[Team] = None,
-                        scripts: dict[str, SalesScript] | None = None, lang: str = "ru",
-                        copy_audio: bool = False) -> Optional[str]:
-    """Write the HTML report set for the whole history after a batch; returns the index path."""
-    try:
-        from compliance.reports import write_reports
-    except ImportError:
-        summary.notes.append("reports: compliance.reports is not available; no HTML written")
-        return None
-    records = store.calls()
-    if not records:
-        summary.notes.append("reports: no calls in the history yet; no HTML written")
-        return None
-    readiness = history_readiness(store, team)
-    try:
-        index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang, copy_audio=copy_audio)
-    except ComplianceError as exc:
-        summary.reports_error = str(exc)
-        return None
-    return str(index)

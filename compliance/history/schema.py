@@ -144,7 +144,7 @@ MIGRATIONS: list[Migration] = [_V1, _V2]
 class CallMeta(BaseModel):
     """What the store keeps about a call beyond its ``CallRecord``."""
 
-    kind: str                                  # "audio" | "transcript"
+    kind: str                                  # "audio" | "transcript" | "chat"
     phone: Optional[str] = None
     unknown_manager: bool = False
     script_choice: str = "default"             # manifest | roster | option | auto | default
