@@ -458,7 +458,8 @@ def _model_of(transcript_json: str) -> Optional[str]:
 
 
 def _kpi(day: DayCount, name: str) -> DayKpi:
-    return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected)
+    return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected,
+                  chats=day.chats, chats_replied=day.chats_replied)
 
 
 def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None) -> BatchSummary:

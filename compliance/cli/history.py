@@ -106,18 +106,23 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
 @click.argument("manager")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day (default: today).")
-@click.option("--sales-sum", type=MONEY, default=0, help="Sales sum, грн (45000, 45 000 or 12,5).")
-@click.option("--sales-count", type=click.IntRange(min=0), default=0, help="Number of sales.")
+@click.option("--sales-sum", type=MONEY, default=None,
+              help="Sales sum, грн (45000, 45 000 or 12,5); kept in the history for the day.")
+@click.option("--sales-count", type=click.IntRange(min=0), default=None,
+              help="Number of sales; kept in the history for the day.")
 @db_option
-def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_count: int, db: Path) -> None:
-    """Print the manager's daily report; connected calls are counted from the recordings.
+def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], sales_count: Optional[int],
+          db: Path) -> None:
+    """Print the manager's daily report: connected calls and chats the client replied in, apart and summed
+    against the daily target. Sales given are kept for the day (the week/month export sums them).
 
     Example: compliance daily ivanova --date 2026-11-27 --sales-sum 15000 --sales-count 2
     """
     from compliance.history.daily import daily_report
     from compliance.history.roster import normalize_manager_key
 
-    with open_store(db) as store:
+    writes = sales_sum is not None or sales_count is not None
+    with open_store(db, read_only=not writes) as store:
         key = normalize_manager_key(manager)
         _known_manager_or_fail(store, key, manager)
         report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,

@@ -26,6 +26,7 @@ from .schema import (
     CallMeta,
     CallState,
     DayCount,
+    DaySales,
     Failure,
     ManagerRow,
     _split_sql,
@@ -401,17 +402,40 @@ class Store:
 
     def daily_counts(self, manager: str | None = None, since: str | None = None,
                      until: str | None = None) -> list[DayCount]:
-        """Calls and connected calls per manager per day."""
+        """Calls and chats, and how many of each connected, per manager per day."""
         where, args = ["date IS NOT NULL"], []
         for cond, value in (("manager = ?", manager), ("date >= ?", since), ("date <= ?", until)):
             if value:
                 where.append(cond)
                 args.append(value)
         rows = self._conn.execute(
-            f"SELECT manager, date, COUNT(*) AS calls, SUM(connected) AS connected FROM calls "
+            "SELECT manager, date, SUM(kind != 'chat') AS calls, SUM(connected AND kind != 'chat') AS connected, "
+            "SUM(kind = 'chat') AS chats, SUM(connected AND kind = 'chat') AS replied FROM calls "
             f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
-        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"], connected=r["connected"] or 0)
-                for r in rows]
+        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, connected=r["connected"] or 0,
+                         chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
+
+    def has_table(self, name: str) -> bool:
+        """Whether the history has this table (an older one, opened read-only, may not)."""
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (name,)).fetchone() is not None
+
+    def save_sales(self, sales: DaySales) -> None:
+        """Keep the sales a manager reported for a day (replacing an earlier entry of that day)."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO daily_sales (manager, date, sales_count, sales_sum, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (sales.manager, sales.date, sales.sales_count, sales.sales_sum,
+                                                    _now()))
+
+    def sales(self, since: str | None = None, until: str | None = None,
+              manager: str | None = None) -> list[DaySales]:
+        """Reported sales per manager per day (none in a history from before they were kept)."""
+        if not self.has_table("daily_sales"):
+            return []
+        rows = self._conn.execute("SELECT * FROM daily_sales WHERE date >= ? AND date <= ? AND (? IS NULL OR manager = ?) "
+                                  "ORDER BY date, manager", (since or "", until or "9999", manager, manager)).fetchall()
+        return [DaySales(manager=r["manager"], date=r["date"], sales_count=r["sales_count"],
+                         sales_sum=r["sales_sum"]) for r in rows]
 
     # -- failures ----------------------------------------------------------------------------------
     def save_failure(self, failure: Failure) -> None:
