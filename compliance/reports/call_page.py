@@ -142,6 +142,13 @@ def _free_notes(result: CallResult) -> list[str]:
     return [n for n in result.notes if n not in coded]
 
 
+def _clock_of(at: Optional[str], day: Optional[str]) -> Optional[str]:
+    """A chat message's time as the page shows it: ``10:03``, or ``03.01 10:03`` on another day than the chat's."""
+    if not at:
+        return None
+    return at[11:16] if day and at.startswith(day) else f"{at[8:10]}.{at[5:7]} {at[11:16]}"
+
+
 def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
                     page_dir: Optional[Path] = None) -> CallPage:
     """The view data of one call's page.
@@ -159,7 +166,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
     forbidden = _build_forbidden(result, segments, marks)
     titles = _stage_titles(result, script)
     turns = [
-        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start,
+        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start, at=_clock_of(seg.at, record.date),
                  pieces=_pieces_with_marks(seg.text, marks.get(i, [])), stages=stage_turns.get(i, []))
         for i, seg in enumerate(segments)
     ]
@@ -186,7 +193,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         order_ok=result.order_ok, missed=missed, stages=stages, forbidden=forbidden,
         order_violations=[OrderView(stage=titles.get(v.stage, v.stage), before=titles.get(v.before, v.before),
                                     message=v.message) for v in result.order_violations],
-        talk=result.talk or (transcript.talk if transcript else None),
+        talk=result.talk or (transcript.talk if transcript else None), chat=result.chat,
         speakers_known=result.speakers_known and (transcript.speakers_known if transcript else True),
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
