@@ -106,6 +106,9 @@ def export_rows(records: list[CallRecord]) -> list[dict[str, Any]]:
             "forbidden": " | ".join(h.phrase for h in res.forbidden),
             "duration": res.duration,
             "manager_talk_share": res.talk.manager_share if res.talk else None,
+            "channel": res.channel,
+            "first_response": res.chat.first_response if res.chat else None,
+            "longest_wait": res.chat.longest_wait if res.chat else None,
         }
         for sid in stage_ids:
             stage = by_id.get(sid)
@@ -120,14 +123,22 @@ def render_export(records: list[CallRecord], fmt: str) -> str:
     Raises:
         ValueError: unknown format.
     """
-    rows = export_rows(records)
+    return render_table(export_rows(records), fmt, _BASE_FIELDS)
+
+
+def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str:
+    """Rows as CSV (cells that a spreadsheet would run as formulas are written as text) or JSON; ``fields`` are
+    the CSV header when there are no rows.
+
+    Raises:
+        ValueError: unknown format.
+    """
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
     buf = io.StringIO()
-    fields = list(rows[0]) if rows else _BASE_FIELDS
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else fields, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})

@@ -437,6 +437,19 @@ class Store:
         return [DaySales(manager=r["manager"], date=r["date"], sales_count=r["sales_count"],
                          sales_sum=r["sales_sum"]) for r in rows]
 
+    def open_disputes(self) -> Optional[dict[str, int]]:
+        """Open disputes per call id; None when the history keeps no disputes (no ``disputes`` table).
+
+        Assumes ``disputes(call_id, status)`` with ``status = 'open'`` for an open one (issue 11 adds the table).
+        """
+        if not self.has_table("disputes"):
+            return None
+        try:
+            rows = self._conn.execute("SELECT call_id, COUNT(*) FROM disputes WHERE status = 'open' GROUP BY call_id")
+            return {r[0]: r[1] for r in rows}
+        except sqlite3.OperationalError:
+            return None
+
     # -- failures ----------------------------------------------------------------------------------
     def save_failure(self, failure: Failure) -> None:
         with self._tx() as conn:

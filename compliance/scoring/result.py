@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal, Optional
+from typing import Iterable, Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,12 @@ class Verdict(Choice):
 
 
 IN_BAND = (Verdict.WITHIN, Verdict.ABOVE)  # verdicts that meet the band (a newcomer above it is doing well)
+
+
+def share_in_band(verdicts: "Iterable[Optional[Verdict]]") -> Optional[float]:
+    """Percent of the scored calls (a verdict given) that meet their band; None when none was scored."""
+    scored = [v for v in verdicts if v is not None]
+    return 100.0 * sum(1 for v in scored if v in IN_BAND) / len(scored) if scored else None
 
 
 def band_verdict(value: float, band: tuple[float, float]) -> Verdict:
