@@ -233,6 +233,11 @@ def test_batch_mixes_chats_and_transcripts(tmp_path):
         report = daily_report(store, "petrova", "2025-01-02")
         assert (report.calls, report.connected, report.chats, report.chats_replied, report.contacts) == (1, 1, 3, 3, 4)
         assert "✅Кол-во дозвонов – 1 шт.\n✅Кол-во переписок – 3 шт.\n✅Всего контактов – 4 из 40" in report.text()
+    exported = json.loads(CliRunner().invoke(cli, ["export", "--format", "json", "--db", str(db)]).output)
+    metrics = {row["file"].rsplit("/", 1)[1]: (row["channel"], row["first_response"], row["longest_wait"])
+               for row in exported}
+    assert metrics["whatsapp_android.txt"] == ("chat", 660.0, 660.0) and metrics["call.txt"] == ("call", None, None)
+    _reports_show_chats(db, tmp_path)
     by_day = {k.date: k for k in summary.kpi}
     assert (by_day["2025-01-03"].chats, by_day["2025-01-03"].chats_replied, by_day["2025-01-03"].contacts) == (2, 1, 1)
     again = run_batch(BatchOptions(folder=tmp_path / "in", db=db, team=team))
@@ -253,3 +258,21 @@ def test_daily_command_shows_chats_and_keeps_sales(tmp_path):
     assert "✅Кол-во дозвонов – 0 шт.\n✅Кол-во переписок – 1 шт.\n✅Всего контактов – 1 из 40" in res.output
     again = runner.invoke(cli, ["daily", "petrova", "--date", "2025-01-02", "--db", str(db)])
     assert "✅Сумма продаж – 900 грн\n✅Кол-во продаж – 1 шт" in again.output  # kept from the first entry
+
+
+def _reports_show_chats(db, tmp_path):
+    from compliance.reports import write_reports
+
+    with Store(db) as store:
+        records = store.calls()
+    for lang, section, split, heading in (("ru", "Переписка: скорость ответа", "звонки 0 · переписки 1", "Переписка "),
+                                          ("en", "Chat: response times", "calls 0 · chats 1", "Chat on ")):
+        out = tmp_path / f"reports-{lang}"
+        write_reports(out, records, lang=lang, generated_at="now")
+        assert split in (out / "index.html").read_text(encoding="utf-8")  # today (2025-01-03): one replied chat
+        manager = (out / "managers" / "petrova" / "index.html").read_text(encoding="utf-8")
+        assert ("Переписок с ответом клиента / всего" if lang == "ru" else "Chats the client replied in / all") in manager
+        pages = [p.read_text(encoding="utf-8") for p in (out / "managers" / "petrova" / "calls").glob("*.html")]
+        chat_pages = [p for p in pages if section in p]
+        assert len(chat_pages) == 5 and all(f"<h1>{heading}" in p for p in chat_pages)
+        assert any('class="ts" href="#t-2">09:52</a>' in p for p in chat_pages)  # a message's own time
