@@ -276,3 +276,5 @@ def _reports_show_chats(db, tmp_path):
         chat_pages = [p for p in pages if section in p]
         assert len(chat_pages) == 5 and all(f"<h1>{heading}" in p for p in chat_pages)
         assert any('class="ts" href="#t-2">09:52</a>' in p for p in chat_pages)  # a message's own time
+        said = "Переписка не состоялась" if lang == "ru" else "The chat did not become a conversation"
+        assert sum(said in p for p in chat_pages) == 1  # the chat the client did not reply in
