@@ -276,5 +276,13 @@ def _reports_show_chats(db, tmp_path):
         chat_pages = [p for p in pages if section in p]
         assert len(chat_pages) == 5 and all(f"<h1>{heading}" in p for p in chat_pages)
         assert any('class="ts" href="#t-2">09:52</a>' in p for p in chat_pages)  # a message's own time
+        assert any('data-t="660.00">09:52</a>' in p for p in chat_pages)  # evidence: the same clock time
         said = "Переписка не состоялась" if lang == "ru" else "The chat did not become a conversation"
         assert sum(said in p for p in chat_pages) == 1  # the chat the client did not reply in
+
+
+@pytest.mark.parametrize("offset, shown", [(0, "23:50"), (540, "23:59"), (1200, "03.01 00:10")])
+def test_message_time_names_the_day_once_it_changes(offset, shown):
+    from compliance.text.formats import message_time
+
+    assert message_time("2025-01-02T23:50:00", offset) == shown

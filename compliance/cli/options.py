@@ -1,7 +1,6 @@
 """What several commands share: options, loading a script for a command, printing a scored call."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Optional
@@ -12,6 +11,7 @@ from compliance.errors import ComplianceError, ScriptError
 from compliance.history.roster import LEVELS  # the one list of levels
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
+from compliance.text.formats import message_time
 
 LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
 
@@ -59,8 +59,7 @@ def _when(result: CallResult, start: Optional[float]) -> str:
     if start is None:
         return ""
     if result.chat is not None and result.chat.started:
-        at = dt.datetime.fromisoformat(result.chat.started) + dt.timedelta(seconds=start)
-        return f" @{at:%H:%M}" if at.date() == dt.date.fromisoformat(result.chat.started[:10]) else f" @{at:%d.%m %H:%M}"
+        return f" @{message_time(result.chat.started, start)}"
     return f" @{start:.1f}s"
 
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from compliance.scoring.result import CallRecord, CallResult, StageResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
+from compliance.text.formats import message_time
 
 from .common import _ordered_stages, _stage_titles, _verdict_of
 from .evidence import (
@@ -142,11 +143,11 @@ def _free_notes(result: CallResult) -> list[str]:
     return [n for n in result.notes if n not in coded]
 
 
-def _clock_of(at: Optional[str], day: Optional[str]) -> Optional[str]:
-    """A chat message's time as the page shows it: ``10:03``, or ``03.01 10:03`` on another day than the chat's."""
-    if not at:
+def _at(result: CallResult, start: Optional[float]) -> Optional[str]:
+    """A chat message's own time, as its turn shows it (None for a call)."""
+    if result.chat is None or not result.chat.started or start is None:
         return None
-    return at[11:16] if day and at.startswith(day) else f"{at[8:10]}.{at[5:7]} {at[11:16]}"
+    return message_time(result.chat.started, start)
 
 
 def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
@@ -166,7 +167,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
     forbidden = _build_forbidden(result, segments, marks)
     titles = _stage_titles(result, script)
     turns = [
-        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start, at=_clock_of(seg.at, record.date),
+        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start, at=_at(result, seg.start),
                  pieces=_pieces_with_marks(seg.text, marks.get(i, [])), stages=stage_turns.get(i, []))
         for i, seg in enumerate(segments)
     ]
