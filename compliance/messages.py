@@ -43,6 +43,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ready_band": "в коридоре {share:.0f} % звонков (нужно ≥ {need:.0f} %); ниже коридора: {below} из {calls}",
         "ready_stage": "этап {stage} есть в {share:.0f} % звонков (нужно ≥ {need:.0f} %)",
         "ready_few_calls": "мало звонков для решения: {calls} из {needed}",
+        "chat_side_guessed": "Менеджер в переписке определён по скрипту: «{name}» ({fit} против {other}); "
+                             "добавьте его имя в chat_names в team.yaml или задайте --manager-name, если это не так",
+        "chat_no_reply": "клиент не ответил в переписке",
+        "chat_no_answer": "менеджер не ответил клиенту в переписке",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -76,6 +80,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ready_band": "{share:.0f}% of calls within the band (needs ≥ {need:.0f}%); below the band: {below} of {calls}",
         "ready_stage": "stage {stage} is present in {share:.0f}% of calls (needs ≥ {need:.0f}%)",
         "ready_few_calls": "too few calls to decide: {calls} of {needed}",
+        "chat_side_guessed": "the manager's side of the chat was guessed from the script: «{name}» ({fit} vs "
+                             "{other}); add the name to chat_names in team.yaml or pass --manager-name if it is not",
+        "chat_no_reply": "the client did not reply in the chat",
+        "chat_no_answer": "the manager did not answer the client in the chat",
     },
 }
 

@@ -30,14 +30,28 @@ class Analysis:
     result: CallResult
 
 
+def file_kind(path: Path) -> str:
+    """``chat`` (a messenger export), ``transcript`` (a ``.txt``/``.json`` call transcript) or ``audio``."""
+    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
+        return "audio"
+    from compliance.chats import chat_format
+
+    return "chat" if chat_format(path) else "transcript"
+
+
 def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = None, transcribe: Any = None,
-              model: Any = None, cache_dir: Optional[Path] = None) -> Transcript:
-    """The transcript of a file: a transcript file read as it is, a recording transcribed (cached).
+              model: Any = None, cache_dir: Optional[Path] = None, manager_names: Sequence[str] = (),
+              part: Optional[str] = None) -> Transcript:
+    """The transcript of a file: a transcript file read as it is, a chat export read as messages, a recording
+    transcribed (cached).
 
     Args:
-        path: a recording, or a ``.txt``/``.json`` transcript.
-        script_hint: picks the manager's channel of a stereo recording.
-        kind: ``audio`` or ``transcript``; by the file's suffix when not given.
+        path: a recording, a ``.txt``/``.json`` transcript, or a chat export.
+        script_hint: picks the manager's channel of a stereo recording, or the manager's side of a chat when
+            ``manager_names`` name no sender.
+        kind: ``audio``, ``transcript`` or ``chat``; by the file (``file_kind``) when not given.
+        manager_names: the manager's display names in chats (the roster's ``chat_names``, ``--manager-name``).
+        part: which chat of a many-chat export (its key; the first chat when not given).
         transcribe: ``TranscribeOptions`` for recordings (defaults when not given).
         model: a loaded speech model (loaded on a cache miss when not given).
         cache_dir: the transcript cache folder.
@@ -45,7 +59,11 @@ def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = Non
     Raises:
         TranscriptError, AudioError, ModelError: the file cannot be read or transcribed.
     """
-    kind = kind or ("transcript" if path.suffix.lower() in TRANSCRIPT_SUFFIXES else "audio")
+    kind = kind or file_kind(path)
+    if kind == "chat":
+        from compliance.chats import load_chat
+
+        return load_chat(path, part, manager_names, script_hint)
     if kind == "transcript":
         return load_transcript(path)
     from compliance.speech.transcribe import (
@@ -55,9 +73,30 @@ def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = Non
     return transcribe_file(path, transcribe, model=model, cache_dir=cache_dir, script=script_hint)
 
 
+def read_calls(path: Path, script_hint: SalesScript, *, manager_names: Sequence[str] = ()) -> list[Transcript]:
+    """Every conversation in a transcript or chat file: one, or one per chat of a many-chat export (each
+    transcript's ``source`` then names its chat).
+
+    Raises:
+        TranscriptError: the file cannot be read.
+    """
+    if file_kind(path) != "chat":
+        return [load_transcript(path)]
+    from compliance.chats import chat_with_sides, read_chats
+
+    transcripts = []
+    for chat in read_chats(path):
+        transcript = chat_with_sides(chat, manager_names, script_hint)
+        if chat.several:
+            transcript.source = f"{transcript.source} #{chat.title or chat.key}"
+        transcripts.append(transcript)
+    return transcripts
+
+
 def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind: Optional[str] = None,
                  transcribe: Any = None, model: Any = None, cache_dir: Optional[Path] = None,
-                 match: Optional[MatchOptions] = None, transcript: Optional[Transcript] = None) -> Analysis:
+                 match: Optional[MatchOptions] = None, transcript: Optional[Transcript] = None,
+                 manager_names: Sequence[str] = (), part: Optional[str] = None) -> Analysis:
     """Analyse one call: read or transcribe it (unless its stored ``transcript`` is given), choose the script
     among ``scripts`` (the first one also picks a stereo recording's manager channel), and score it.
 
@@ -68,7 +107,8 @@ def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind
     if not scripts:
         raise ValueError("analyse_file needs at least one script")
     if transcript is None:
-        transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir)
+        transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir,
+                               manager_names=manager_names, part=part)
     script = scripts[0] if len(scripts) == 1 else choose_script(transcript, scripts)
     return Analysis(transcript, script, score_call(transcript, script, level, match))
 
@@ -78,5 +118,5 @@ def failure_kind(exc: Exception, kind: str) -> str:
     if isinstance(exc, (AudioError, ModelError)):
         return "audio"
     if isinstance(exc, TranscriptError):
-        return "transcript" if kind == "transcript" else "audio"
+        return "transcript" if kind in ("transcript", "chat") else "audio"
     return "score"

@@ -18,9 +18,13 @@ def resource_dir(name: str) -> Path:
     raise FileNotFoundError(f"packaged folder {name!r} not found next to {_PACKAGE}")
 
 
-def default_script_path() -> Path:
-    """The default Russian sales-call script."""
-    return resource_dir("scripts_yaml") / "sales_call.ru.yaml"
+DEFAULT_SCRIPTS = {"call": "sales_call.ru.yaml", "chat": "chat_sales.ru.yaml"}
+
+
+def default_script_path(kind: str = "call") -> Path:
+    """The default Russian script for a ``call`` (sales call) or a ``chat`` (messenger sales: chats are worded
+    differently from calls)."""
+    return resource_dir("scripts_yaml") / DEFAULT_SCRIPTS.get(kind, DEFAULT_SCRIPTS["call"])
 
 
 def lexicon_path(name: str) -> Path:

@@ -494,7 +494,7 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
                               "--sales-count", "2", "--db", str(db)])
     assert res.exit_code == 0
     assert res.output == ("✅Сумма продаж – 15\u00a0000 грн\n✅Кол-во продаж – 2 шт\n✅Кол-во дозвонов – 3 шт.\n"
-                          "План на завтра:\n")
+                          "✅Кол-во переписок – 0 шт.\n✅Всего контактов – 3 из 40\nПлан на завтра:\n")
     res = runner.invoke(cli, ["daily", "petrov", "--date", "2026-11-26", "--db", str(db)])
     assert "✅Кол-во дозвонов – 0 шт." in res.output
 

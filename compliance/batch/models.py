@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.history.store import Failure
-from compliance.scoring.result import Outcome
+from compliance.scoring.result import Outcome, band_verdict
 
 EXIT_SOME_FAILED = 3  # the batch finished, but some files could not be analysed
 
@@ -75,20 +75,25 @@ class FileOutcome(BaseModel):
 
 
 class DayKpi(BaseModel):
-    """Connected calls of one manager on one day against the daily target."""
+    """Contacts of one manager on one day (connected calls and chats the client replied in) against the daily
+    target."""
 
     manager: str
     manager_name: str = ""
     date: str
     calls: int
     connected: int
+    chats: int = 0
+    chats_replied: int = 0
     target: tuple[int, int] = DAILY_TARGET
 
     @property
+    def contacts(self) -> int:
+        return self.connected + self.chats_replied
+
+    @property
     def status(self) -> str:
-        if self.connected < self.target[0]:
-            return "below"
-        return "above" if self.connected > self.target[1] else "within"
+        return str(band_verdict(self.contacts, self.target))
 
 
 class BatchSummary(BaseModel):

@@ -45,6 +45,13 @@ class _Scripts:
         raise ScriptError(f"script {spec!r}: not a loaded script id ({', '.join(sorted(self.by_id))}) "
                           f"and no such file")
 
+    def chat_default(self) -> SalesScript:
+        """The bundled chat script (loaded once)."""
+        chat_id = default_script_path("chat").name.split(".")[0]
+        if chat_id not in self.by_id:
+            self.by_id[chat_id] = load_script(default_script_path("chat"))
+        return self.by_id[chat_id]
+
     def auto_key(self) -> str:
         return "auto:" + ",".join(sorted(s.content_hash() for s in self.candidates))
 
@@ -74,7 +81,7 @@ def _load_scripts(paths: list[Path]) -> _Scripts:
 @dataclass
 class _Job:
     path: Path
-    kind: str                                   # audio | transcript
+    kind: str                                   # audio | transcript | chat
     call_id: str
     att: Attribution
     manager: Optional[Manager]
@@ -85,6 +92,8 @@ class _Job:
     transcribe_key: str
     action: str = "analyse"                     # analyse | rescore
     duration: float = 0.0
+    part: Optional[str] = None                  # the chat of a many-chat export
+    names: list[str] = field(default_factory=list)  # the managers' chat names (the manager's side of a chat)
 
     @property
     def manager_key(self) -> str:
@@ -97,8 +106,8 @@ class _Job:
 
     @property
     def file(self) -> str:
-        """The file as stored and shown (a name that is not UTF-8 is escaped)."""
-        return shown_path(os.path.abspath(self.path))
+        """The file as stored and shown (a name that is not UTF-8 is escaped); ``#chat`` for one chat of many."""
+        return shown_path(os.path.abspath(self.path)) + (f"#{self.part}" if self.part else "")
 
 
 def _score_key(job: _Job, script_key: str) -> str:
@@ -115,9 +124,12 @@ def _score_key(job: _Job, script_key: str) -> str:
 
 
 def _pick_script(att: Attribution, manager: Optional[Manager], scripts: _Scripts, team: Team | None,
-                 manifest_dir: Path | None) -> tuple[Optional[SalesScript], str]:
+                 manifest_dir: Path | None, kind: str = "call") -> tuple[Optional[SalesScript], str]:
     if att.script:
         return scripts.resolve(att.script, manifest_dir), "manifest"
+    if kind == "chat" and not scripts.explicit:
+        # Chats are worded differently from calls: the roster's script is the manager's call script.
+        return scripts.chat_default(), "default"
     if manager and manager.script:
         return scripts.resolve(manager.script, team.path.parent if team and team.path else None), "roster"
     if len(scripts.candidates) == 1:

@@ -1,4 +1,4 @@
-"""Writing the HTML report set after a batch."""
+"""The HTML report set a batch writes over the whole history."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -37,12 +37,14 @@ from compliance.history.store import (
     ManagerRow,
     Store,
 )
+from compliance.pipeline import file_kind
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
+from .chats import ChatUnit, chat_read_key, chat_units
 from .cluster import parse_cluster, run_on_cluster
-from .discover import _audio_extensions, _file_hash, discover
+from .discover import _file_hash, discover
 from .models import (
     BatchOptions,
     BatchProgress,
@@ -129,7 +131,6 @@ class _Run:
 
     # -- planning ------------------------------------------------------------------------------------
     def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
-        audio_ext = _audio_extensions()
         states = self.store.call_states()
         # A file that failed before with the same content fails the same way: each retry starts a worker and
         # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
@@ -141,7 +142,7 @@ class _Run:
         jobs: list[_Job] = []
         skips: list[tuple[_Job, CallState]] = []
         for path in paths:
-            kind = "audio" if path.suffix.lower() in audio_ext else "transcript"
+            kind = file_kind(path)
             try:
                 call_id = _file_hash(path)
             except OSError as exc:
@@ -161,26 +162,39 @@ class _Run:
                 continue
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
-            if not att.complete:
-                self._fail(shown_path(path), "unattributed",
-                           f"cannot tell the {' and the '.join(att.missing())} from the manifest, "
-                           "folders or file name; add it to a --manifest or rename (see --pattern)", call_id)
-                continue
-            job = self._job(path, kind, call_id, att)
-            if job is None:
-                continue
-            state = states.get(call_id)
-            # A stored transcript is reusable when it came from the same transcription options.
-            reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
-            if reusable and state is not None and state.score_key == job.score_key:
-                skips.append((job, state))
-                continue
-            if reusable:
-                job.action = "rescore"
-            jobs.append(job)
+            for unit in self._units(path, kind, call_id, att):
+                job = self._job(path, kind, unit)
+                if job is None:
+                    continue
+                state = states.get(job.call_id)
+                # A stored transcript is reusable when it came from the same transcription options.
+                reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
+                if reusable and state is not None and state.score_key == job.score_key:
+                    skips.append((job, state))
+                    continue
+                if reusable:
+                    job.action = "rescore"
+                jobs.append(job)
         return jobs, skips
 
-    def _job(self, path: Path, kind: str, call_id: str, att: Attribution) -> Optional[_Job]:
+    def _units(self, path: Path, kind: str, call_id: str, att: Attribution) -> list[ChatUnit]:
+        """The calls a file holds: itself, or each chat of a chat export (a broken export fails here)."""
+        units = [ChatUnit(call_id=call_id, att=att, part=None)]
+        if kind == "chat":
+            try:
+                units = chat_units(path, call_id, att, self.team)
+            except ComplianceError as exc:
+                self._fail(shown_path(path), "transcript", str(exc), call_id)
+                return []
+            self.total += len(units) - 1  # progress counts calls: each chat of an export is one
+        for unit in [u for u in units if not u.att.complete]:
+            self._fail(shown_path(path), "unattributed",
+                       f"cannot tell the {' and the '.join(unit.att.missing())} from the manifest, "
+                       "folders or file name; add it to a --manifest or rename (see --pattern)", unit.call_id)
+        return [u for u in units if u.att.complete]
+
+    def _job(self, path: Path, kind: str, unit: ChatUnit) -> Optional[_Job]:
+        att, call_id = unit.att, unit.call_id
         key = att.manager or ""  # complete: the caller checked
         manager = self.team.get(key) if self.team else None
         if manager is None:
@@ -188,12 +202,16 @@ class _Run:
         level = att.level or (manager.level_on(att.date) if manager else "newcomer")
         try:
             script, choice = _pick_script(att, manager, self.scripts, self.team,
-                                          self.o.manifest.parent if self.o.manifest else None)
+                                          self.o.manifest.parent if self.o.manifest else None, kind)
         except ScriptError as exc:
             self._fail(shown_path(path), "script", str(exc), call_id)
             return None
+        names = self.team.chat_names() if self.team else []
         job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
-                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "")
+                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
+                   part=unit.part, names=names)
+        if kind == "chat":
+            job.transcribe_key = chat_read_key(names)
         if kind == "audio":
             job.transcribe_key = self.tx.key()
         job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
@@ -205,7 +223,7 @@ class _Run:
         if job.action == "rescore":
             stored = self.store.stored_transcript_json(job.call_id)
             vectors = self._stored_vectors(stored)
-        return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors,
+        return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors, part=job.part, names=job.names,
                      script=job.script.content_hash() if job.script else None,
                      candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level)
 
@@ -282,13 +300,12 @@ class _Run:
                 for job in audio:
                     self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
                 audio = []
-        if audio and self.cluster is not None:
-            self._on_cluster(audio, local, scripts_json, options.model_dump_json(), cache_dir)
+        if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
+            run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
+                           meanwhile=lambda: self._score_here(local, scripts_json, cache_dir))
             return
         if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
-            _setup(scripts_json, None, cache_dir)
-            for job in local:
-                self._save(job, _work(self._task(job)))
+            self._score_here(local, scripts_json, cache_dir)
             return
         workers = _pool_size(self.o.workers, len(audio) or len(local))
         options_json = None
@@ -306,11 +323,9 @@ class _Run:
                                           initializer=_init_worker, initargs=init)
             try:
                 futures = {pool.submit(_work, self._task(j)): j for j in pending}
-                if not local_done:
+                if not local_done:  # the workers are busy transcribing: score transcripts here meanwhile
                     local_done = True
-                    _setup(scripts_json, None, cache_dir)
-                    for job in local:  # the workers are busy transcribing: score transcripts here meanwhile
-                        self._save(job, _work(self._task(job)))
+                    self._score_here(local, scripts_json, cache_dir)
                 pending, got = self._collect(futures)
                 delivered = delivered or got
             except cf.process.BrokenProcessPool:
@@ -334,16 +349,10 @@ class _Run:
             self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
                                   if job.kind == "audio" else "score"))
 
-    def _on_cluster(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options_json: str,
-                    cache_dir: Optional[str]) -> None:
-        """Recordings to the Dask cluster; transcripts and re-scores scored here while it works."""
-        def score_here() -> None:
-            _setup(scripts_json, None, cache_dir)
-            for job in local:
-                self._save(job, _work(self._task(job)))
-
-        assert self.cluster is not None
-        run_on_cluster(self, audio, self.cluster, scripts_json, options_json, cache_dir, meanwhile=score_here)
+    def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str]) -> None:
+        _setup(scripts_json, None, cache_dir)
+        for job in jobs:
+            self._save(job, _work(self._task(job)))
 
     def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
                     cache_dir: Optional[str]) -> None:
@@ -456,7 +465,8 @@ def _model_of(transcript_json: str) -> Optional[str]:
 
 
 def _kpi(day: DayCount, name: str) -> DayKpi:
-    return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected)
+    return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected,
+                  chats=day.chats, chats_replied=day.chats_replied)
 
 
 def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None) -> BatchSummary:

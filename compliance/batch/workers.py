@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -65,12 +65,14 @@ def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir
 @dataclass
 class _Task:
     path: str
-    kind: str                                   # audio | transcript
+    kind: str                                   # audio | transcript | chat
     stored: Optional[str]                       # the stored transcript JSON (re-score), else None
     script: Optional[str]                       # script content hash; None: choose among the candidates
     candidates: list[str]
     level: str
     vectors: bytes = b""                        # stored sentence embeddings of that transcript (packed)
+    part: Optional[str] = None                  # the chat of a many-chat export
+    names: list[str] = field(default_factory=list)  # the managers' chat names
 
 
 @dataclass
@@ -108,7 +110,8 @@ def _work(task: _Task) -> _Done:
     try:
         stored = Transcript.model_validate_json(task.stored) if task.stored is not None else None
         analysis = analyse_file(Path(task.path), chosen, task.level, kind=task.kind, transcribe=_STATE["options"],
-                                model=_STATE["model"], cache_dir=_STATE["cache_dir"], transcript=stored)
+                                model=_STATE["model"], cache_dir=_STATE["cache_dir"], transcript=stored,
+                                manager_names=task.names, part=task.part)
         return _Done(True, transcript_json=task.stored or analysis.transcript.model_dump_json(),
                      result_json=analysis.result.model_dump_json(), script=analysis.script.content_hash(),
                      vectors=_call_vectors(analysis.transcript) if not task.vectors else b"")

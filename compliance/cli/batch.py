@@ -89,10 +89,13 @@ def _echo_summary(summary) -> None:
     if s.unknown_managers:
         click.echo("Нет в составе команды (оценены как новички): " + ", ".join(s.unknown_managers))
     if s.kpi:
-        click.echo("Дозвоны за день (цель 30–40):")
+        low, high = s.kpi[0].target
+        click.echo(f"Контакты за день (цель {low}–{high}): дозвоны + переписки с ответом клиента:")
         for k in s.kpi:
             mark = {"below": "ниже цели", "within": "в цели", "above": "выше цели"}[k.status]
-            click.echo(f"  {k.date}  {k.manager_name or k.manager:<20} {k.connected:>3} из {k.calls:<3} {mark}")
+            chats = f" + переписок {k.chats_replied} из {k.chats:<3}" if k.chats else ""
+            click.echo(f"  {k.date}  {k.manager_name or k.manager:<20} дозвонов {k.connected:>3} из {k.calls:<3}"
+                       f"{chats} = {k.contacts:>3}  {mark}")
     for note in s.notes:
         click.echo(f"Примечание: {note}")
     if s.reports:

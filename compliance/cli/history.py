@@ -106,18 +106,23 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
 @click.argument("manager")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day (default: today).")
-@click.option("--sales-sum", type=MONEY, default=0, help="Sales sum, грн (45000, 45 000 or 12,5).")
-@click.option("--sales-count", type=click.IntRange(min=0), default=0, help="Number of sales.")
+@click.option("--sales-sum", type=MONEY, default=None,
+              help="Sales sum, грн (45000, 45 000 or 12,5); kept in the history for the day.")
+@click.option("--sales-count", type=click.IntRange(min=0), default=None,
+              help="Number of sales; kept in the history for the day.")
 @db_option
-def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_count: int, db: Path) -> None:
-    """Print the manager's daily report; connected calls are counted from the recordings.
+def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], sales_count: Optional[int],
+          db: Path) -> None:
+    """Print the manager's daily report: connected calls and chats the client replied in, apart and summed
+    against the daily target. Sales given are kept for the day (the week/month export sums them).
 
     Example: compliance daily ivanova --date 2026-11-27 --sales-sum 15000 --sales-count 2
     """
     from compliance.history.daily import daily_report
     from compliance.history.roster import normalize_manager_key
 
-    with open_store(db) as store:
+    writes = sales_sum is not None or sales_count is not None
+    with open_store(db, read_only=not writes) as store:
         key = normalize_manager_key(manager)
         _known_manager_or_fail(store, key, manager)
         report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,
@@ -127,19 +132,24 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: float, sales_coun
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--by", "by", type=click.Choice(["call", "day", "week", "month"]), default="call", show_default=True,
+              help="One row per call, or per manager per day / ISO week / month: contacts (calls and chats), "
+                   "structure and wording averages, share in band, open disputes, sales from `compliance daily`.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="From this date.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Up to this date.")
 @click.option("--manager", default=None, help="Only this manager.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: standard output).")
 @db_option
-def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
+def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
            output: Optional[Path], db: Path) -> None:
-    """Export stored calls, one row per call (CSV is UTF-8 with BOM: paste/import into Google Sheets).
+    """Export the history for a spreadsheet: one row per call, or per manager per day, week or month (CSV is
+    UTF-8 with BOM and no cell runs as a formula: import it into Google Sheets).
 
-    Example: compliance export --format csv --since 2026-11-01 -o calls.csv
+    Example: compliance export --by week --since 2026-11-01 -o weeks.csv
     """
-    from compliance.history.daily import render_export
+    from compliance.history.daily import render_export, render_table
+    from compliance.history.periods import PeriodRow, period_rows
     from compliance.history.roster import normalize_manager_key
 
     if output is not None and not str(output).strip():
@@ -150,9 +160,14 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
         key = normalize_manager_key(manager) if manager else None
         if key is not None:
             _known_manager_or_fail(store, key, manager or "")
-        records = store.calls(since=since.date() if since else None, until=until.date() if until else None,
-                              manager=key, with_transcripts=False)
-    text = render_export(records, fmt)
+        first, last = (since.date() if since else None), (until.date() if until else None)
+        if by == "call":
+            records = store.calls(since=first, until=last, manager=key, with_transcripts=False)
+            text, count, what = render_export(records, fmt), len(records), "звонков"
+        else:
+            rows = period_rows(store, by, since=first, until=last, manager=key)
+            text = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
+            count, what = len(rows), "строк"
     data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
@@ -162,4 +177,4 @@ def export(fmt: str, since: Optional[dt.datetime], until: Optional[dt.datetime],
         write_atomic(output, data)
     except OSError as exc:
         raise click.ClickException(f"{output}: cannot write the export ({describe_write_error(output, exc)})") from None
-    click.echo(f"{len(records)} звонков → {output}", err=True)
+    click.echo(f"{count} {what} → {output}", err=True)

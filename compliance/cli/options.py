@@ -11,6 +11,7 @@ from compliance.errors import ComplianceError, ScriptError
 from compliance.history.roster import LEVELS  # the one list of levels
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
+from compliance.text.formats import message_time
 
 LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
 
@@ -53,6 +54,29 @@ def _mark(ok: bool) -> str:
     return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
 
 
+def _when(result: CallResult, start: Optional[float]) -> str:
+    """`` @12.5s`` into a call; a chat message's own clock time `` @10:03``."""
+    if start is None:
+        return ""
+    if result.chat is not None and result.chat.started:
+        return f" @{message_time(result.chat.started, start)}"
+    return f" @{start:.1f}s"
+
+
+def _minutes(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.0f} мин" if seconds < 3600 else f"{seconds / 3600:.1f} ч"
+
+
+def _chat_line(result: CallResult) -> str:
+    chat = result.chat
+    assert chat is not None
+    return (f"  переписка: сообщений менеджера {chat.manager_messages}, клиента {chat.client_messages}; первый ответ "
+            f"менеджера: {_minutes(chat.first_response)}; самое долгое ожидание клиента: {_minutes(chat.longest_wait)}"
+            + ("; последнее сообщение клиента без ответа" if chat.unanswered else ""))
+
+
 def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
     out: list[str] = []
@@ -63,8 +87,11 @@ def format_result(result: CallResult) -> str:
     shown = [m.text("ru") for m in result.messages]
     for note in [*result.notes, *(text for text in shown if text not in result.notes)]:
         out.append(f"  примечание: {note}")
+    if result.chat is not None:
+        out.append(_chat_line(result))
     if not result.connected:
-        out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — звонок не оценивается")
+        what = "переписка не оценивается" if result.channel == "chat" else "звонок не оценивается"
+        out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — {what}")
         return "\n".join(out)
     for stage in result.stages:
         if not stage.applies:
@@ -74,14 +101,14 @@ def format_result(result: CallResult) -> str:
         req = "" if stage.required else " (необязательный)"
         out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}")
         for line in stage.lines:
-            when = f" @{line.start:.1f}s" if line.start is not None else ""
+            when = _when(result, line.start)
             said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
             how = FOUND_WORDS.get(line.found.value, "")
             out.append(f"      {line.similarity:5.1f}  {line.text}{said}{f'  [{how}]' if how else ''}")
     for v in result.order_violations:
         out.append(f"  порядок: {v.message}")
     for hit in result.forbidden:
-        when = f" @{hit.start:.1f}s" if hit.start is not None else ""
+        when = _when(result, hit.start)
         out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
     band = f"{result.band[0]:g}–{result.band[1]:g} %"
     verdict = VERDICT_WORDS.get(result.verdict or "", "")

@@ -5,10 +5,11 @@ import csv
 import datetime as dt
 import io
 import json
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import BaseModel
 
+from compliance.history.schema import DayCount, DaySales
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, band_verdict
 from compliance.text.formats import format_number
@@ -26,21 +27,30 @@ class DailyReport(BaseModel):
     date: str
     calls: int
     connected: int
+    chats: int = 0
+    chats_replied: int = 0            # chats in which the client replied: contacts, like connected calls
     sales_sum: float = 0
     sales_count: int = 0
     target: tuple[int, int] = DAILY_TARGET
 
     @property
+    def contacts(self) -> int:
+        """What the KPI counts: connected calls and chats the client replied in («дозвонов/переписок»)."""
+        return self.connected + self.chats_replied
+
+    @property
     def kpi_status(self) -> str:
-        """below / within / above the daily target of connected calls."""
-        return band_verdict(self.connected, self.target)
+        """below / within / above the daily target of contacts."""
+        return band_verdict(self.contacts, self.target)
 
     def text(self) -> str:
-        """The report exactly as the team writes it."""
+        """The report as the team writes it, with chats apart from calls and their sum against the target."""
         return "\n".join([
             f"✅Сумма продаж – {_number(self.sales_sum)} грн",
             f"✅Кол-во продаж – {self.sales_count} шт",
             f"✅Кол-во дозвонов – {self.connected} шт.",
+            f"✅Кол-во переписок – {self.chats_replied} шт.",
+            f"✅Всего контактов – {self.contacts} из {self.target[1]}",
             "План на завтра:",
         ])
 
@@ -50,15 +60,24 @@ def _number(value: float) -> str:
     return format_number(value, "ru", 0 if float(value).is_integer() else 2)
 
 
-def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *, sales_sum: float = 0,
-                 sales_count: int = 0) -> DailyReport:
-    """The daily report of ``manager`` on ``date`` (default today): connected calls from the recordings."""
+def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *,
+                 sales_sum: Optional[float] = None, sales_count: Optional[int] = None) -> DailyReport:
+    """The daily report of ``manager`` on ``date`` (default today): calls and chats from the history.
+
+    Sales given here are kept in the history for that day (the store must be writable); sales not given are
+    the ones kept earlier (0 when none), so the week and month export can sum them.
+    """
     day = str(date or dt.date.today())
     counts = store.daily_counts(manager=manager, since=day, until=day)
-    calls = counts[0].calls if counts else 0
-    connected = counts[0].connected if counts else 0
-    return DailyReport(manager=manager, date=day, calls=calls, connected=connected, sales_sum=sales_sum,
-                       sales_count=sales_count)
+    count = counts[0] if counts else DayCount(manager=manager, date=day, calls=0, connected=0)
+    stored = next(iter(store.sales(since=day, until=day, manager=manager)), None)
+    sales = DaySales(manager=manager, date=day,
+                     sales_count=sales_count if sales_count is not None else stored.sales_count if stored else 0,
+                     sales_sum=sales_sum if sales_sum is not None else stored.sales_sum if stored else 0.0)
+    if sales_sum is not None or sales_count is not None:
+        store.save_sales(sales)
+    return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
+                       chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count)
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:
@@ -87,6 +106,9 @@ def export_rows(records: list[CallRecord]) -> list[dict[str, Any]]:
             "forbidden": " | ".join(h.phrase for h in res.forbidden),
             "duration": res.duration,
             "manager_talk_share": res.talk.manager_share if res.talk else None,
+            "channel": res.channel,
+            "first_response": res.chat.first_response if res.chat else None,
+            "longest_wait": res.chat.longest_wait if res.chat else None,
         }
         for sid in stage_ids:
             stage = by_id.get(sid)
@@ -101,14 +123,22 @@ def render_export(records: list[CallRecord], fmt: str) -> str:
     Raises:
         ValueError: unknown format.
     """
-    rows = export_rows(records)
+    return render_table(export_rows(records), fmt, _BASE_FIELDS)
+
+
+def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str:
+    """Rows as CSV (cells that a spreadsheet would run as formulas are written as text) or JSON; ``fields`` are
+    the CSV header when there are no rows.
+
+    Raises:
+        ValueError: unknown format.
+    """
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
     buf = io.StringIO()
-    fields = list(rows[0]) if rows else _BASE_FIELDS
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else fields, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})

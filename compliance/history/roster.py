@@ -8,6 +8,7 @@ managers:
     since: 2026-11-01            # when the manager got this level
     script: sales_call           # optional: a script id, or a path relative to team.yaml
     pipedrive_user_id: 12345     # optional: the manager's Pipedrive user (`compliance pipedrive users`)
+    chat_names: ["Мария Иванова", "Маша | СкладПро"]   # optional: the manager's names in Telegram/WhatsApp
 ```
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
@@ -40,6 +41,15 @@ class Manager(BaseModel):
     script: Optional[str] = None
     # Who the manager is in Pipedrive: notes and call logs of their calls are written in their name.
     pipedrive_user_id: Optional[int] = Field(default=None, gt=0, strict=True)
+    chat_names: list[str] = Field(default_factory=list)  # display names in messenger exports: the manager's side
+
+    @field_validator("chat_names")
+    @classmethod
+    def _chat_names(cls, value: list[str]) -> list[str]:
+        names = [" ".join(n.split()) for n in value]
+        if any(not n for n in names):
+            raise ValueError("an empty chat name; write the manager's name as Telegram or WhatsApp shows it")
+        return names
 
     def level_on(self, date: str | None) -> str:
         """The level the manager had on ``date``: before ``since`` an experienced manager was a newcomer."""
@@ -71,8 +81,29 @@ class Team(BaseModel):
                     for k, v in value.items()}
         return value
 
+    @model_validator(mode="after")
+    def _chat_names_once(self) -> "Team":
+        owner: dict[str, str] = {}
+        for key, manager in self.managers.items():
+            for name in manager.chat_names:
+                other = owner.setdefault(chat_name_key(name), key)
+                if other != key:
+                    raise ValueError(f"chat name {name!r} is given to both {other} and {key}; a chat name must "
+                                     "tell one manager")
+        return self
+
     def get(self, key: str) -> Optional[Manager]:
         return self.managers.get(normalize_manager_key(key))
+
+    def chat_names(self) -> list[str]:
+        """Every manager's display names in chats."""
+        return [name for m in self.managers.values() for name in m.chat_names]
+
+    def by_chat_name(self, names: list[str]) -> Optional[Manager]:
+        """The manager one of whose chat names is among ``names`` (the senders of a chat)."""
+        wanted = {chat_name_key(n) for n in names}
+        return next((m for m in self.managers.values() if any(chat_name_key(n) in wanted for n in m.chat_names)),
+                    None)
 
 
 def check_manager_key(key: str) -> str:
@@ -81,6 +112,11 @@ def check_manager_key(key: str) -> str:
     if not text or text in (".", "..") or any(ch in text for ch in "/\\\x00") or text.startswith("."):
         raise ValueError(f"manager key {key!r} must be a plain name (letters, digits, '-', '_'), not empty or a path")
     return text
+
+
+def chat_name_key(name: str) -> str:
+    """Display names in chats compare case-insensitively, ё = е, spaces collapsed."""
+    return " ".join(name.casefold().replace("ё", "е").split())
 
 
 def normalize_manager_key(key: str) -> str:
@@ -112,7 +148,8 @@ def load_team(path: str | Path) -> Team:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" \
+            else err["msg"].removeprefix("Value error, ")
         raise TeamError(f"{path}: {where}: {msg}") from None
     team.path = path
     return team

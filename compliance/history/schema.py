@@ -155,16 +155,30 @@ CREATE TABLE crm_pushes (
 """
 
 
+# The sales a manager reports for a day (`compliance daily --sales-sum/--sales-count`): the week/month export
+# puts them beside the calls and chats. One row per manager and day; a new entry replaces the old one.
+_V4_SALES = """
+CREATE TABLE daily_sales (
+    manager TEXT NOT NULL,
+    date TEXT NOT NULL,
+    sales_count INTEGER NOT NULL DEFAULT 0,
+    sales_sum REAL NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (manager, date)
+);
+"""
+
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES]
 
 
 class CallMeta(BaseModel):
     """What the store keeps about a call beyond its ``CallRecord``."""
 
-    kind: str                                  # "audio" | "transcript"
+    kind: str                                  # "audio" | "transcript" | "chat"
     phone: Optional[str] = None
     unknown_manager: bool = False
     script_choice: str = "default"             # manifest | roster | option | auto | default
@@ -213,12 +227,28 @@ class ManagerRow(BaseModel):
 
 
 class DayCount(BaseModel):
-    """Calls of one manager on one day."""
+    """Calls and chats of one manager on one day: each a contact when it connected (a chat: the client replied)."""
 
     manager: str
     date: str
     calls: int
     connected: int
+    chats: int = 0
+    chats_replied: int = 0
+
+    @property
+    def contacts(self) -> int:
+        """What the daily KPI counts: connected calls and chats the client replied in."""
+        return self.connected + self.chats_replied
+
+
+class DaySales(BaseModel):
+    """The sales a manager reported for one day."""
+
+    manager: str
+    date: str
+    sales_count: int = 0
+    sales_sum: float = 0.0
 
 
 def _split_sql(script: str) -> Iterator[str]:

@@ -11,14 +11,14 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from compliance.errors import StoreError
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 from .schema import (
     MIGRATIONS,
@@ -26,10 +26,12 @@ from .schema import (
     CallMeta,
     CallState,
     DayCount,
+    DaySales,
     Failure,
     ManagerRow,
     _split_sql,
 )
+from .vectors import EmbeddingStore
 
 DEFAULT_DB = "compliance.db"
 
@@ -73,7 +75,7 @@ def _alive(pid: Optional[int]) -> bool:
     return True
 
 
-class Store:
+class Store(EmbeddingStore):
     """The history database. Use as a context manager, or call :meth:`close`.
 
     Raises:
@@ -312,41 +314,6 @@ class Store:
             conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
                          (record.file, record.call_id))
 
-    # -- sentence embeddings -------------------------------------------------------------------------
-    def load_embeddings(self, model: str, texts: Iterable[str]) -> dict[str, "np.ndarray"]:
-        """Stored vectors of these sentences (those never embedded are missing)."""
-        import numpy as np
-
-        from compliance.scoring.embeddings import text_key
-
-        wanted = {text_key(t): t for t in texts}
-        found: dict[str, np.ndarray] = {}
-        keys = list(wanted)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            try:
-                rows = self._conn.execute(
-                    f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({', '.join('?' * len(chunk))})",
-                    (model, *chunk)).fetchall()
-            except sqlite3.OperationalError:
-                return found  # a history from before embeddings were kept, opened read-only
-            for key, blob in rows:
-                found[wanted[key]] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-        return found
-
-    def save_embeddings(self, model: str, vectors: dict[str, "np.ndarray"]) -> None:
-        """Keep sentence vectors for later re-scoring (existing ones are left as they are)."""
-        import numpy as np
-
-        from compliance.scoring.embeddings import text_key
-
-        if not vectors:
-            return
-        with self._tx() as conn:
-            conn.executemany("INSERT OR IGNORE INTO embeddings (model, key, vector) VALUES (?, ?, ?)",
-                             [(model, text_key(t), np.asarray(v, dtype=np.float16).tobytes())
-                              for t, v in vectors.items()])
-
     def _record(self, row: sqlite3.Row, with_transcript: bool) -> CallRecord:
         transcript = None
         if with_transcript and row["transcript_json"]:
@@ -401,17 +368,53 @@ class Store:
 
     def daily_counts(self, manager: str | None = None, since: str | None = None,
                      until: str | None = None) -> list[DayCount]:
-        """Calls and connected calls per manager per day."""
+        """Calls and chats, and how many of each connected, per manager per day."""
         where, args = ["date IS NOT NULL"], []
         for cond, value in (("manager = ?", manager), ("date >= ?", since), ("date <= ?", until)):
             if value:
                 where.append(cond)
                 args.append(value)
         rows = self._conn.execute(
-            f"SELECT manager, date, COUNT(*) AS calls, SUM(connected) AS connected FROM calls "
+            "SELECT manager, date, SUM(kind != 'chat') AS calls, SUM(connected AND kind != 'chat') AS connected, "
+            "SUM(kind = 'chat') AS chats, SUM(connected AND kind = 'chat') AS replied FROM calls "
             f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
-        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"], connected=r["connected"] or 0)
-                for r in rows]
+        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, connected=r["connected"] or 0,
+                         chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
+
+    def has_table(self, name: str) -> bool:
+        """Whether the history has this table (an older one, opened read-only, may not)."""
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (name,)).fetchone() is not None
+
+    def save_sales(self, sales: DaySales) -> None:
+        """Keep the sales a manager reported for a day (replacing an earlier entry of that day)."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO daily_sales (manager, date, sales_count, sales_sum, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (sales.manager, sales.date, sales.sales_count, sales.sales_sum,
+                                                    _now()))
+
+    def sales(self, since: str | None = None, until: str | None = None,
+              manager: str | None = None) -> list[DaySales]:
+        """Reported sales per manager per day (none in a history from before they were kept)."""
+        if not self.has_table("daily_sales"):
+            return []
+        rows = self._conn.execute("SELECT * FROM daily_sales WHERE date >= ? AND date <= ? AND (? IS NULL OR manager = ?) "
+                                  "ORDER BY date, manager", (since or "", until or "9999", manager, manager)).fetchall()
+        return [DaySales(manager=r["manager"], date=r["date"], sales_count=r["sales_count"],
+                         sales_sum=r["sales_sum"]) for r in rows]
+
+    def open_disputes(self) -> Optional[dict[str, int]]:
+        """Open disputes per call id; None when the history keeps no disputes (no ``disputes`` table).
+
+        Assumes ``disputes(call_id, status)`` with ``status = 'open'`` for an open one (issue 11 adds the table).
+        """
+        if not self.has_table("disputes"):
+            return None
+        try:
+            rows = self._conn.execute("SELECT call_id, COUNT(*) FROM disputes WHERE status = 'open' GROUP BY call_id")
+            return {r[0]: r[1] for r in rows}
+        except sqlite3.OperationalError:
+            return None
 
     # -- tables other subpackages keep here (crm) ----------------------------------------------------
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:

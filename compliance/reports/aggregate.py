@@ -44,13 +44,20 @@ def _period(key: str, records: Sequence[CallRecord], start: Optional[dt.date], e
         records = [r for r in records if (d := _date(r.date)) is not None and start <= d <= end]
     connected = _connected(records)
     days = {r.date for r in connected if r.date}
+    chats = [r for r in records if r.result.channel == "chat"]
+    replied = sum(1 for r in chats if r.result.connected)
     return PeriodStats(
         key=key, start=start.isoformat() if start else None, end=end.isoformat() if end else None,
-        calls=len(records), connected=len(connected),
+        calls=len(records) - len(chats), connected=len(connected) - replied, chats=len(chats), chats_replied=replied,
         mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
         mean_structure=_mean(r.result.structure for r in connected),
         per_day=len(connected) / len(days) if days else None,
     )
+
+
+def _chats(records: Iterable[CallRecord], replied: bool = False) -> int:
+    """How many of ``records`` are chats (only those the client replied in, with ``replied``)."""
+    return sum(1 for r in records if r.result.channel == "chat" and (r.result.connected or not replied))
 
 
 def _periods(records: Sequence[CallRecord], as_of: Optional[dt.date]) -> list[PeriodStats]:
@@ -229,7 +236,8 @@ def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: 
     groups: dict[Optional[str], list[CallRecord]] = defaultdict(list)
     for r in reversed(ordered):
         groups[r.date].append(r)
-    days = [DayGroup(date=d, connected=len(_connected(calls)),
+    days = [DayGroup(date=d, connected=len(_connected(calls)), chats=_chats(calls),
+                     chats_replied=_chats(calls, replied=True),
                      calls=[_call_row(r, call_hrefs[r.call_id], titles, scripts) for r in calls])
             for d, calls in sorted(groups.items(), key=lambda kv: kv[0] or "", reverse=True)]
     return ManagerPage(
@@ -240,7 +248,7 @@ def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: 
         daily=build_daily_chart(ordered, daily_target), daily_target=daily_target,
         stages=_stage_rates(ordered, scripts), forbidden=_forbidden_counts(ordered),
         readiness=_readiness_view(readiness, titles), days=days, total_calls=len(ordered),
-        meaning_unchecked=_meaning_unchecked(ordered),
+        meaning_unchecked=_meaning_unchecked(ordered), has_chats=_chats(ordered) > 0,
     )
 
 
@@ -278,10 +286,11 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         assert latest is not None  # every group has a call
         band = (float(latest.result.band[0]), float(latest.result.band[1]))
         connected = _connected(calls)
+        today = [r for r in connected if as_of and _date(r.date) == as_of]
         rows.append(TeamRow(
             name=latest.manager_name or latest.manager, href=manager_hrefs[key], level=latest.level or "",
-            calls=len(calls), connected=len(connected),
-            today_connected=sum(1 for r in connected if as_of and _date(r.date) == as_of),
+            calls=len(calls), connected=len(connected), today_connected=len(today),
+            today_calls=len(today) - _chats(today), today_chats=_chats(today),
             mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
             mean_structure=_mean(r.result.structure for r in connected), band=band,
             spark=build_sparkline(calls, band), delta=_delta(calls, as_of),
@@ -299,4 +308,5 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         weakest_stages=sorted(stage_rates, key=lambda s: (s.rate, s.mean_score))[:weakest],
         weakest_lines=sorted(_line_rates(records, scripts), key=lambda ln: ln.mean_similarity)[:weakest],
         failures=[_failure(f) for f in failures], meaning_unchecked=_meaning_unchecked(records),
+        has_chats=_chats(records) > 0,
     )

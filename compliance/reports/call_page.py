@@ -10,6 +10,7 @@ from urllib.parse import quote
 from compliance.scoring.result import CallRecord, CallResult, StageResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
+from compliance.text.formats import message_time
 
 from .common import _ordered_stages, _stage_titles, _verdict_of
 from .evidence import (
@@ -142,6 +143,13 @@ def _free_notes(result: CallResult) -> list[str]:
     return [n for n in result.notes if n not in coded]
 
 
+def _at(result: CallResult, start: Optional[float]) -> Optional[str]:
+    """A chat message's own time, as its turn shows it (None for a call)."""
+    if result.chat is None or not result.chat.started or start is None:
+        return None
+    return message_time(result.chat.started, start)
+
+
 def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
                     page_dir: Optional[Path] = None) -> CallPage:
     """The view data of one call's page.
@@ -159,7 +167,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
     forbidden = _build_forbidden(result, segments, marks)
     titles = _stage_titles(result, script)
     turns = [
-        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start,
+        TurnView(index=i, anchor=f"t-{i}", speaker=seg.speaker, start=seg.start, at=_at(result, seg.start),
                  pieces=_pieces_with_marks(seg.text, marks.get(i, [])), stages=stage_turns.get(i, []))
         for i, seg in enumerate(segments)
     ]
@@ -186,7 +194,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         order_ok=result.order_ok, missed=missed, stages=stages, forbidden=forbidden,
         order_violations=[OrderView(stage=titles.get(v.stage, v.stage), before=titles.get(v.before, v.before),
                                     message=v.message) for v in result.order_violations],
-        talk=result.talk or (transcript.talk if transcript else None),
+        talk=result.talk or (transcript.talk if transcript else None), chat=result.chat,
         speakers_known=result.speakers_known and (transcript.speakers_known if transcript else True),
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),

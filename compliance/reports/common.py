@@ -5,11 +5,11 @@ import datetime as dt
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from compliance.scoring.result import (
-    IN_BAND,
     CallRecord,
     CallResult,
     StageResult,
     band_verdict,
+    share_in_band,
 )
 from compliance.scoring.script import SalesScript
 
@@ -81,7 +81,4 @@ def _connected(records: Iterable[CallRecord]) -> list[CallRecord]:
 
 
 def _share_in_band(records: Sequence[CallRecord]) -> Optional[float]:
-    scored = [r for r in records if r.result.verdict is not None]
-    if not scored:
-        return None
-    return 100.0 * sum(1 for r in scored if r.result.verdict in IN_BAND) / len(scored)
+    return share_in_band(r.result.verdict for r in records)

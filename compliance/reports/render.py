@@ -13,6 +13,7 @@ from compliance.history.daily import DAILY_TARGET
 from compliance.messages import render as render_message
 from compliance.reports.i18n import LANGUAGES, Translator
 from compliance.resources import resource_dir
+from compliance.text.formats import message_time
 
 from .views import CallPage, ManagerPage, TeamPage
 
@@ -45,6 +46,7 @@ def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *
         pct=tr.percent, num=tr.number, clock=tr.clock, dur=tr.duration, date_long=tr.date_long,
         date_short=tr.date_short, plural=tr.plural, signed=tr.signed, script_text=tr.script_text,
         msg=lambda message: render_message(message, lang),
+        at=lambda seconds, started: message_time(started, seconds) if seconds is not None else "",
     )
     return env
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.messages import Message
-from compliance.scoring.transcript import TalkMetrics
+from compliance.scoring.transcript import ChatMetrics, TalkMetrics
 
 
 class Piece(BaseModel):
@@ -71,6 +71,7 @@ class TurnView(BaseModel):
     anchor: str
     speaker: str
     start: Optional[float] = None
+    at: Optional[str] = None        # a chat message's own time, HH:MM (or DD.MM HH:MM on a later day)
     pieces: list[Piece]
     stages: list[StageRef] = Field(default_factory=list)
 
@@ -104,6 +105,7 @@ class CallPage(BaseModel):
     forbidden: list[ForbiddenView] = Field(default_factory=list)
     order_violations: list[OrderView] = Field(default_factory=list)
     talk: Optional[TalkMetrics] = None
+    chat: Optional[ChatMetrics] = None  # a chat: first response, longest wait, messages
     speakers_known: bool = True
     has_transcript: bool = False
     has_times: bool = False
@@ -172,8 +174,10 @@ class CallRow(BaseModel):
 
 class DayGroup(BaseModel):
     date: Optional[str]
-    connected: int
-    calls: list[CallRow]
+    connected: int                  # contacts: connected calls and chats the client replied in
+    calls: list[CallRow]            # the day's calls and chats
+    chats: int = 0
+    chats_replied: int = 0
 
 
 class PeriodStats(BaseModel):
@@ -185,7 +189,9 @@ class PeriodStats(BaseModel):
     mean_adherence: Optional[float] = None
     mean_structure: Optional[float] = None
     share_in_band: Optional[float] = None
-    per_day: Optional[float] = None  # connected calls per working day
+    per_day: Optional[float] = None  # contacts (connected calls and replied chats) per working day
+    chats: int = 0                  # chats apart from calls (``calls``/``connected`` are calls only)
+    chats_replied: int = 0
 
 
 class StageRate(BaseModel):
@@ -245,6 +251,7 @@ class ManagerPage(BaseModel):
     days: list[DayGroup] = Field(default_factory=list)
     total_calls: int = 0
     meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
+    has_chats: bool = False         # chats are shown apart from calls
 
 
 class TeamRow(BaseModel):
@@ -253,7 +260,9 @@ class TeamRow(BaseModel):
     level: str
     calls: int
     connected: int
-    today_connected: int
+    today_connected: int            # today's contacts: connected calls and chats the client replied in
+    today_calls: int = 0            # of which connected calls
+    today_chats: int = 0            # of which replied chats
     mean_adherence: Optional[float] = None
     mean_structure: Optional[float] = None
     share_in_band: Optional[float] = None
@@ -285,3 +294,4 @@ class TeamPage(BaseModel):
     weakest_lines: list[LineRate] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
     meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
+    has_chats: bool = False         # chats are shown apart from calls

@@ -67,9 +67,21 @@ def voicemail_marker(text: str) -> Optional[str]:
     return None
 
 
+def _chat_connection(transcript: Transcript) -> tuple[bool, Optional[Message]]:
+    """A chat is a contact when the client replied: both sides wrote (a chat's length says nothing)."""
+    wrote = {s.speaker for s in transcript.segments if s.text.strip()}
+    if "client" not in wrote:
+        return False, Message(code="chat_no_reply")
+    if "manager" not in wrote:
+        return False, Message(code="chat_no_answer")
+    return True, None
+
+
 def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tuple[bool, Optional[Message]]:
     """Decide whether both parties really talked; return (connected, why not as a ``Message``)."""
     opts = opts or MatchOptions()
+    if transcript.kind == "chat" and transcript.speakers_known:
+        return _chat_connection(transcript)
     segs = [s for s in transcript.segments if s.text.strip()]
     words = {sp: sum(1 for s in segs if s.speaker == sp for _ in iter_words(s.text))
              for sp in ("manager", "client", "unknown")}

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal, Optional
+from typing import Iterable, Literal, Optional
 
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
-from compliance.scoring.transcript import TalkMetrics
+from compliance.scoring.transcript import ChatMetrics, TalkMetrics
 
 
 class Choice(str, Enum):
@@ -33,6 +33,12 @@ class Verdict(Choice):
 
 
 IN_BAND = (Verdict.WITHIN, Verdict.ABOVE)  # verdicts that meet the band (a newcomer above it is doing well)
+
+
+def share_in_band(verdicts: "Iterable[Optional[Verdict]]") -> Optional[float]:
+    """Percent of the scored calls (a verdict given) that meet their band; None when none was scored."""
+    scored = [v for v in verdicts if v is not None]
+    return 100.0 * sum(1 for v in scored if v in IN_BAND) / len(scored) if scored else None
 
 
 def band_verdict(value: float, band: tuple[float, float]) -> Verdict:
@@ -143,6 +149,7 @@ class CallResult(BaseModel):
     forbidden: list[ForbiddenHit] = Field(default_factory=list)
     duration: Optional[float] = None
     talk: Optional[TalkMetrics] = None
+    chat: Optional[ChatMetrics] = None  # a chat: the manager's first-response time, the client's longest wait
     notes: list[str] = Field(default_factory=list)          # what recognition noted (as it wrote it)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
 

@@ -145,7 +145,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         file=transcript.source, script_id=script.id, script_title=script.title, script_hash=script.content_hash(),
         level=level, band=band, connected=True, speakers_known=transcript.speakers_known,
         duration=transcript.duration, talk=transcript.talk, notes=list(transcript.notes),
-        messages=list(transcript.messages),
+        messages=list(transcript.messages), channel=transcript.kind, chat=transcript.chat,
     )
     if not transcript.speakers_known:
         result.messages.append(Message(code="speakers_unknown"))

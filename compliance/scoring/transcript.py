@@ -37,6 +37,7 @@ class Segment(BaseModel):
     start: Optional[float] = None
     end: Optional[float] = None
     words: list[Word] = Field(default_factory=list)
+    at: Optional[str] = None          # a chat message's own date and time (ISO), kept beside its offset ``start``
 
 
 class TalkMetrics(BaseModel):
@@ -51,6 +52,17 @@ class TalkMetrics(BaseModel):
     client_speech: float = 0.0
 
 
+class ChatMetrics(BaseModel):
+    """How quickly the manager answered in a chat (seconds; None where it does not apply)."""
+
+    started: Optional[str] = None            # the first message's date and time (ISO): turn offsets count from it
+    first_response: Optional[float] = None   # client's first message → the manager's first reply after it
+    longest_wait: Optional[float] = None     # the longest a client waited for the manager's next message
+    manager_messages: int = 0
+    client_messages: int = 0
+    unanswered: bool = False                 # the client wrote last and got no reply in the export
+
+
 class Transcript(BaseModel):
     """What was said on a call, turn by turn."""
 
@@ -63,6 +75,8 @@ class Transcript(BaseModel):
     model: Optional[str] = None
     manager_channel: Optional[str] = None
     talk: Optional[TalkMetrics] = None
+    kind: Literal["call", "chat"] = "call"                   # a chat: messages, with ``chat`` metrics
+    chat: Optional[ChatMetrics] = None
     notes: list[str] = Field(default_factory=list)          # what recognition noted, in Russian (the CLI)
     messages: list[Message] = Field(default_factory=list)   # the same, as codes (reports, any language)
 
@@ -102,7 +116,7 @@ def _parse_time(value: str, line: int, source: str | None) -> float:
     return seconds
 
 
-def _speaker(who: str, name: str) -> Optional[Speaker]:
+def role_of(who: str, name: str = "") -> Optional[Speaker]:
     """The role a prefix names: exact, a Latin look-alike of М/К, or a role followed by a name."""
     key = who.lower()
     role = _PREFIXES.get(key) or _PREFIXES.get(key.translate(_LOOKALIKE))
@@ -128,7 +142,7 @@ def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
         if not line:
             continue
         m = _TURN.match(line)
-        who = _speaker(m.group("who"), m.group("name").strip()) if m else None
+        who = role_of(m.group("who"), m.group("name").strip()) if m else None
         if m and who:
             start = _parse_time(m.group("ts"), number, source) if m.group("ts") is not None else None
             segments.append(Segment(text=m.group("text").strip(), speaker=who, start=start))

@@ -1,6 +1,8 @@
 """Numbers as people write them in each language (Babel, from CLDR): ``45 000``, ``87,5`` / ``45,000``, ``87.5``."""
 from __future__ import annotations
 
+import datetime as dt
+
 from babel.numbers import format_decimal
 
 
@@ -8,3 +10,11 @@ def format_number(value: float, lang: str = "ru", digits: int = 0) -> str:
     """``value`` with ``digits`` decimals, grouped and punctuated as ``lang`` does it."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=lang)
+
+
+def message_time(started: str, offset: float) -> str:
+    """A chat message's own time from the chat's start (ISO) and its offset in seconds: ``10:03``, or
+    ``03.01 10:03`` on a later day than the chat's first message."""
+    base = dt.datetime.fromisoformat(started)
+    at = base + dt.timedelta(seconds=offset)
+    return f"{at:%H:%M}" if at.date() == base.date() else f"{at:%d.%m %H:%M}"

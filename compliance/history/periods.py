@@ -1,0 +1,116 @@
+"""The spreadsheet the regulations ask for: one row per manager per day, week or month.
+
+Each row counts the manager's contacts — connected calls and chats the client replied in, apart and summed, as the
+daily KPI counts them — the averages of structure and wording over them, the share within the level's band, open
+disputes (when the history keeps disputes) and the sales entered with ``compliance daily``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Optional
+
+from pydantic import BaseModel
+
+from compliance.history.daily import DAILY_TARGET
+from compliance.history.schema import DaySales
+from compliance.history.store import Store
+from compliance.scoring.result import CallRecord, share_in_band
+
+PERIODS = ("day", "week", "month")
+
+
+class PeriodRow(BaseModel):
+    """One manager in one period."""
+
+    period: str                       # 2025-01-02 | 2025-W01 | 2025-01
+    start: str                        # the period's first and last day (ISO)
+    end: str
+    manager: str
+    manager_name: str = ""
+    calls: int = 0                    # every call stored, connected or not
+    chats: int = 0
+    connected_calls: int = 0
+    replied_chats: int = 0            # chats in which the client replied
+    contacts: int = 0                 # connected calls + replied chats: what the daily KPI counts
+    days: int = 0                     # days with at least one contact
+    contacts_per_day: Optional[float] = None
+    target_per_day: int = DAILY_TARGET[1]
+    structure: Optional[float] = None  # mean over contacts (required stages present, by words or meaning)
+    wording: Optional[float] = None    # mean adherence to the script's wording over contacts
+    in_band: Optional[float] = None    # percent of contacts within the level's band
+    open_disputes: Optional[int] = None  # None: the history keeps no disputes
+    sales_count: int = 0
+    sales_sum: float = 0.0
+
+
+def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
+    """The label, first and last day of the ``by`` period (day, ISO week, month) that holds ``day``."""
+    if by == "day":
+        return day.isoformat(), day, day
+    if by == "week":
+        year, week, weekday = day.isocalendar()
+        first = day - dt.timedelta(days=weekday - 1)
+        return f"{year}-W{week:02d}", first, first + dt.timedelta(days=6)
+    if by == "month":
+        first = day.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return f"{day:%Y-%m}", first, following - dt.timedelta(days=1)
+    raise ValueError(f"unknown period {by!r} (known: {', '.join(PERIODS)})")
+
+
+def _mean(values: list[Optional[float]]) -> Optional[float]:
+    known = [v for v in values if v is not None]
+    return _round(sum(known) / len(known)) if known else None
+
+
+def _round(value: Optional[float]) -> Optional[float]:
+    return round(value, 1) if value is not None else None
+
+
+def _row(label: str, first: dt.date, last: dt.date, manager: str, calls: list[CallRecord], sales: list[DaySales],
+         disputes: Optional[dict[str, int]]) -> PeriodRow:
+    chats = [r for r in calls if r.result.channel == "chat"]
+    contacts = [r for r in calls if r.result.connected]
+    days = {r.date for r in contacts}
+    row = PeriodRow(
+        period=label, start=first.isoformat(), end=last.isoformat(), manager=manager,
+        manager_name=next((r.manager_name for r in calls if r.manager_name), ""),
+        calls=len(calls) - len(chats), chats=len(chats), contacts=len(contacts),
+        replied_chats=sum(1 for r in chats if r.result.connected), days=len(days),
+        contacts_per_day=_round(len(contacts) / len(days)) if days else None,
+        structure=_mean([r.result.structure for r in contacts]), wording=_mean([r.result.adherence for r in contacts]),
+        in_band=_round(share_in_band(r.result.verdict for r in contacts)),
+        open_disputes=sum(disputes.get(r.call_id, 0) for r in calls) if disputes is not None else None,
+        sales_count=sum(s.sales_count for s in sales), sales_sum=sum(s.sales_sum for s in sales),
+    )
+    row.connected_calls = row.contacts - row.replied_chats
+    return row
+
+
+def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until: Optional[dt.date] = None,
+                manager: Optional[str] = None) -> list[PeriodRow]:
+    """One row per manager per period with a call, a chat or sales in it, by period then manager.
+
+    Raises:
+        ValueError: ``by`` is not day, week or month.
+    """
+    if by not in PERIODS:
+        raise ValueError(f"unknown period {by!r} (known: {', '.join(PERIODS)})")
+    days = (str(since) if since else None, str(until) if until else None)
+    calls: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
+    sales: dict[tuple[str, str], list[DaySales]] = defaultdict(list)
+    bounds: dict[str, tuple[dt.date, dt.date]] = {}
+    for rec in store.calls(since=days[0], until=days[1], manager=manager, with_transcripts=False):
+        if rec.date:
+            label, first, last = period_of(dt.date.fromisoformat(rec.date), by)
+            bounds[label] = (first, last)
+            calls[(label, rec.manager)].append(rec)
+    for entry in store.sales(since=days[0], until=days[1], manager=manager):
+        label, first, last = period_of(dt.date.fromisoformat(entry.date), by)
+        bounds[label] = (first, last)
+        sales[(label, entry.manager)].append(entry)
+    disputes = store.open_disputes()
+    keys = sorted(set(calls) | set(sales))
+    return [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
+            for label, who in keys]
