@@ -44,3 +44,7 @@ class TeamError(ComplianceError):
 
 class AttributionError(ComplianceError):
     """A manifest or a filename pattern is unusable."""
+
+
+class ReviewError(ComplianceError):
+    """A review action cannot be done: an unknown call, stage, account or dispute, or a bad value."""

@@ -43,6 +43,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ready_band": "в коридоре {share:.0f} % звонков (нужно ≥ {need:.0f} %); ниже коридора: {below} из {calls}",
         "ready_stage": "этап {stage} есть в {share:.0f} % звонков (нужно ≥ {need:.0f} %)",
         "ready_few_calls": "мало звонков для решения: {calls} из {needed}",
+        "override_orphaned": "решение руководителя по этапу «{stage}» ({by}, {at}) не применено: этапа больше нет "
+                             "в скрипте",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -76,6 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ready_band": "{share:.0f}% of calls within the band (needs ≥ {need:.0f}%); below the band: {below} of {calls}",
         "ready_stage": "stage {stage} is present in {share:.0f}% of calls (needs ≥ {need:.0f}%)",
         "ready_few_calls": "too few calls to decide: {calls} of {needed}",
+        "override_orphaned": "the lead's decision on stage «{stage}» ({by}, {at}) is not applied: the stage is no "
+                             "longer in the script",
     },
 }
 

@@ -5,7 +5,19 @@ group when imported here.
 """
 from __future__ import annotations
 
-from compliance.cli import audio, batch, history, report, rescore, score, script, team  # noqa: F401 - they register
+from compliance.cli import (  # noqa: F401 - they register
+    audio,
+    batch,
+    history,
+    report,
+    rescore,
+    review,
+    score,
+    script,
+    serve,
+    team,
+    users,
+)
 from compliance.cli.app import cli, main
 
 __all__ = ["cli", "main"]
