@@ -1,0 +1,274 @@
+"""The review core (issue 11): decisions applied by one function, overrides surviving a re-score, disputes, the
+append-only audit trail, accounts, agreement and kappa, and every reader (export, reports, readiness) seeing them."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from compliance.cli import cli
+from compliance.errors import ReviewError
+from compliance.history.daily import render_export
+from compliance.history.readiness import history_readiness
+from compliance.history.rescore import rescore_history
+from compliance.history.store import Store
+from compliance.reports import write_reports
+from compliance.review.agreement import agreement_report, cohen_kappa
+from compliance.review.decisions import Decision, apply_decisions
+from compliance.review.ledger import audit_trail, disputes, open_dispute, resolve_dispute, set_override
+from compliance.review.users import add_user, remove_user, session_secret, users, verify
+from compliance.scoring.score import MatchOptions, score_call
+from compliance.scoring.script import load_script
+from compliance.scoring.transcript import load_transcript
+
+from .conftest import FIXTURES
+from .review_helpers import GOLDEN_SCRIPT, PASSWORDS, build_history, first_connected
+
+
+@pytest.fixture()
+def history(tmp_path):
+    db = tmp_path / "history.db"
+    return db, build_history(db)
+
+
+def _decision(stage: str, present: bool, line=None) -> Decision:
+    return Decision(call_id="c", stage_id=stage, line=line, present=present, by="lead", at="2026-12-01T10:00:00",
+                    note="heard it")
+
+
+def test_apply_decisions_recomputes_with_the_scorers_rules(default_script):
+    transcript = load_transcript(FIXTURES / "calls" / "missing_01_no_payment_hotel.txt")
+    machine = score_call(transcript, default_script, "newcomer", MatchOptions(meaning=False))
+    missing = next(s for s in machine.stages if s.required and not s.present)
+    fixed = apply_decisions(machine, [_decision(missing.id, True)])
+    stage = next(s for s in fixed.stages if s.id == missing.id)
+    assert stage.present and stage.override and stage.override.machine_present is False
+    assert stage.score >= MatchOptions().meaning_credit
+    assert fixed.coverage > machine.coverage and fixed.adherence > machine.adherence
+    assert not any(s.id == missing.id for s in fixed.missing_required)
+    # the machine's result is left as it was; no decision → the very same object
+    assert not next(s for s in machine.stages if s.id == missing.id).present
+    assert apply_decisions(machine, []) is machine
+    # absent: the stage no longer counts, the score falls
+    said = next(s for s in machine.stages if s.required and s.present)
+    lower = apply_decisions(machine, [_decision(said.id, False)])
+    assert lower.coverage < machine.coverage and lower.adherence < machine.adherence
+
+
+def test_a_line_decision_moves_its_stage(default_script):
+    transcript = load_transcript(FIXTURES / "calls" / "missing_01_no_payment_hotel.txt")
+    machine = score_call(transcript, default_script, "newcomer", MatchOptions(meaning=False))
+    missing = next(s for s in machine.stages if s.required and not s.present)
+    fixed = apply_decisions(machine, [_decision(missing.id, True, line=0)])
+    stage = next(s for s in fixed.stages if s.id == missing.id)
+    assert stage.present and stage.override is None and stage.lines[0].override.present
+    # a stage decision is the last word, whatever order the decisions come in
+    both = apply_decisions(machine, [_decision(missing.id, False), _decision(missing.id, True, line=0)])
+    assert not next(s for s in both.stages if s.id == missing.id).present
+
+
+def test_a_decision_on_a_stage_the_script_lost_is_reported(default_script):
+    transcript = load_transcript(FIXTURES / "calls" / "missing_01_no_payment_hotel.txt")
+    machine = score_call(transcript, default_script, "newcomer", MatchOptions(meaning=False))
+    fixed = apply_decisions(machine, [_decision("no_such_stage", True)])
+    assert [m.code for m in fixed.messages if m.code == "override_orphaned"] == ["override_orphaned"]
+    assert fixed.adherence == machine.adherence
+
+
+def test_override_is_stored_apart_and_every_reader_sees_it(history, tmp_path):
+    db, records = history
+    call = next(r for r in records if r.call_id == "call001")  # skips payment_timing
+    assert not next(s for s in call.result.stages if s.id == "payment_timing").present
+    with Store(db) as store:
+        after = set_override(store, call.call_id, "payment_timing", True, by="lead", note="said at the end")
+        assert after.machine is not None and after.machine.adherence == call.result.adherence
+        assert after.result.coverage > call.result.coverage
+        # the stored machine result is untouched
+        raw = store.connection.execute("SELECT result_json FROM calls WHERE call_id = ?", (call.call_id,)).fetchone()[0]
+        assert '"override"' not in raw.replace('"override":null', "")
+        stored = store.calls(with_transcripts=False)
+        readiness = history_readiness(store, None, ["ivanova"])
+    rows = json.loads(render_export(stored, "json"))
+    row = next(r for r in rows if r["call_id"] == call.call_id)
+    stage = next(s for s in row["stages"] if s["id"] == "payment_timing")
+    assert stage["override"] == {"present": True, "by": "lead", "at": stage["override"]["at"], "note": "said at the end"}
+    assert stage["present"] and not stage["machine_present"]
+    assert row["overridden"] is True and row["machine_adherence"] == call.result.adherence
+    assert row["adherence"] == after.result.adherence
+    table = list(csv.DictReader(io.StringIO(render_export(stored, "csv"))))
+    assert {r["call_id"]: r["overridden"] for r in table}[call.call_id] == "да"
+    assert sum(r["overridden"] == "да" for r in table) == 1
+    assert readiness["ivanova"].mean_adherence is not None
+    index = write_reports(tmp_path / "out", stored, scripts=[load_script(GOLDEN_SCRIPT)])
+    page = next((index.parent / "managers" / "ivanova" / "calls").glob("2026-11-24*.html")).read_text(encoding="utf-8")
+    assert "исправлено руководителем: lead" in page and "said at the end" in page and "оценка машины" in page
+
+
+def test_overrides_survive_a_rescore_until_their_stage_leaves_the_script(history, tmp_path):
+    db, records = history
+    call = next(r for r in records if r.call_id == "call001")
+    with Store(db) as store:
+        set_override(store, call.call_id, "payment_timing", True, by="lead", note="")
+    sample = tmp_path / "calls" / "c.txt"
+    sample.parent.mkdir()
+    sample.write_text((FIXTURES / "calls" / "missing_01_no_payment_hotel.txt").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    with Store(db) as store:
+        # a call with a transcript so the re-score really scores it again
+        transcript = load_transcript(sample)
+        rec = call.model_copy(update={"transcript": transcript, "machine": None})
+        from compliance.history.schema import CallMeta
+        store.save_call(rec.model_copy(update={"result": store.call(call.call_id).machine}),
+                        CallMeta(kind="transcript", score_key="k"))
+        script = load_script(GOLDEN_SCRIPT)
+        summary = rescore_history(store, [script], manager="ivanova")
+        assert summary.rescored >= 1 and not summary.orphaned
+        again = store.call(call.call_id)
+        assert next(s for s in again.result.stages if s.id == "payment_timing").override.present
+        # the script loses the stage: the decision is reported, not silently dropped
+        edited = script.model_copy(deep=True)
+        edited.stages = [s for s in edited.stages if s.id != "payment_timing"]
+        for s in edited.stages:
+            s.excludes = [x for x in s.excludes if x != "payment_timing"]
+        summary = rescore_history(store, [edited], manager="ivanova")
+        assert any("payment_timing" in line and call.file in line for line in summary.orphaned)
+        gone = store.call(call.call_id)
+        assert any(m.code == "override_orphaned" for m in gone.result.messages)
+
+
+def test_disputes_and_the_audit_trail(history):
+    db, records = history
+    call = first_connected(records, "ivanova")
+    stage = next(s for s in call.result.stages if s.applies)
+    with Store(db) as store:
+        with pytest.raises(ReviewError, match="needs a comment"):
+            open_dispute(store, call.call_id, stage.id, by="ivanova", comment="  ")
+        d = open_dispute(store, call.call_id, stage.id, by="ivanova", comment="I did say it")
+        second = open_dispute(store, call.call_id, stage.id, by="ivanova", comment="and again")
+        assert [x.status for x in disputes(store, manager="ivanova")] == ["open", "open"]
+        accepted = resolve_dispute(store, d.id, by="lead", accept=True, note="right")
+        assert accepted.status == "accepted" and accepted.resolved_by == "lead"
+        flipped = next(s for s in store.call(call.call_id).result.stages if s.id == stage.id)
+        assert flipped.present is (not stage.present) and flipped.override.by == "lead"
+        with pytest.raises(ReviewError, match="needs a reason"):
+            resolve_dispute(store, second.id, by="lead", accept=False, note="")
+        resolve_dispute(store, second.id, by="lead", accept=False, note="already fixed")
+        with pytest.raises(ReviewError, match="already"):
+            resolve_dispute(store, second.id, by="lead", accept=True, note="")
+        assert [x.status for x in disputes(store)] == ["accepted", "rejected"] or \
+            {x.status for x in disputes(store)} == {"accepted", "rejected"}
+        trail = audit_trail(store, call.call_id)
+        assert [e.action for e in trail] == ["dispute", "dispute", "override", "dispute_accepted", "dispute_rejected"]
+        assert trail[2].before["present"] is stage.present and trail[2].after["present"] is (not stage.present)
+        # append-only: the database itself refuses to edit or delete the trail
+        for sql in ("UPDATE audit SET note = 'x'", "DELETE FROM audit"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                store.connection.execute(sql)
+        assert len(audit_trail(store)) == 5
+
+
+def test_open_disputes_come_first(history):
+    db, records = history
+    call = first_connected(records, "ivanova")
+    with Store(db) as store:
+        old = open_dispute(store, call.call_id, "greeting", by="ivanova", comment="one")
+        resolve_dispute(store, old.id, by="lead", accept=False, note="no")
+        newer = open_dispute(store, call.call_id, "needs", by="ivanova", comment="two")
+        assert [d.id for d in disputes(store)] == [newer.id, old.id]
+
+
+def test_override_refuses_unknown_things(history):
+    db, records = history
+    call = first_connected(records, "ivanova")
+    with Store(db) as store:
+        with pytest.raises(ReviewError, match="no call"):
+            set_override(store, "nope", "greeting", True, by="lead")
+        with pytest.raises(ReviewError, match="no stage 'nope'"):
+            set_override(store, call.call_id, "nope", True, by="lead")
+        with pytest.raises(ReviewError, match="has no line 99"):
+            set_override(store, call.call_id, "greeting", True, by="lead", line=98)
+        nc = next(r for r in records if not r.result.connected)
+        with pytest.raises(ReviewError, match="not connected"):
+            set_override(store, nc.call_id, "greeting", True, by="lead")
+
+
+def test_accounts(history):
+    db, _ = history
+    with Store(db) as store:
+        assert [u.login for u in users(store)] == ["hacker", "ivanova", "lead", "petrov"]
+        assert verify(store, "lead", PASSWORDS["lead"]).is_lead
+        assert verify(store, "lead", "wrong password") is None and verify(store, "nobody", "x" * 10) is None
+        raw = store.connection.execute("SELECT password_hash FROM users WHERE login = 'lead'").fetchone()[0]
+        assert raw.startswith("$argon2") and PASSWORDS["lead"] not in raw
+        for args, match in ((("Bad Login", "lead", "x" * 10), "login"), (("a", "boss", "x" * 10), "role"),
+                            (("a", "manager", "x" * 10), "--manager"), (("a", "lead", "short"), "too short")):
+            with pytest.raises(ReviewError, match=match):
+                add_user(store, *args)
+        remove_user(store, "petrov")
+        with pytest.raises(ReviewError, match="no account"):
+            remove_user(store, "petrov")
+        secret = session_secret(store)
+        assert len(secret) == 64 and session_secret(store) == secret
+
+
+def test_kappa():
+    assert cohen_kappa([(True, True), (False, False)] * 5) == 1.0
+    assert cohen_kappa([(True, False), (False, True)] * 5) == -1.0
+    assert cohen_kappa([(True, True)] * 4) is None  # one class only: undefined
+    # 20 items: 15 agree; machine yes 10 of 20, lead yes 11 → po .75, pe .5·.55 + .5·.45 = .5 → kappa .5
+    pairs = [(True, True)] * 8 + [(False, False)] * 7 + [(True, False)] * 2 + [(False, True)] * 3
+    assert cohen_kappa(pairs) == pytest.approx(0.5)
+
+
+def test_agreement_report(history):
+    db, records = history
+    call = next(r for r in records if r.call_id == "call001")
+    with Store(db) as store:
+        assert agreement_report(store).calls_reviewed == 0
+        set_override(store, call.call_id, "payment_timing", True, by="lead")
+        report = agreement_report(store)
+    assert report.calls_reviewed == 1
+    by_id = {a.key: a for a in report.stages}
+    assert by_id["payment_timing"].overridden == 1 and by_id["payment_timing"].agreement == 0.0
+    assert report.stages[0].key == "payment_timing"  # the weakest first
+    assert report.overall.overridden == 1 and report.overall.reviewed == sum(a.reviewed for a in report.stages)
+
+
+def test_cli_users_review_and_agreement(history):
+    db, records = history
+    runner = CliRunner()
+    res = runner.invoke(cli, ["users", "add", "sidorova", "--role", "manager", "--manager", "Sidorova",
+                              "--password-stdin", "--db", str(db)], input="sidorova-secret\n")
+    assert res.exit_code == 0, res.output
+    assert "sidorova: manager (sidorova)" in res.output
+    res = runner.invoke(cli, ["users", "add", "x", "--role", "lead", "--password-stdin", "--db", str(db)], input="short\n")
+    assert res.exit_code == 1 and "Error: x: the password is too short" in res.output
+    listed = runner.invoke(cli, ["users", "list", "--db", str(db)]).output
+    assert "sidorova\tmanager\tsidorova" in listed and "hash" not in listed
+    assert runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)]).exit_code == 0
+    res = runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)])
+    assert res.exit_code == 1 and "Error: no account 'sidorova'" in res.output
+    res = runner.invoke(cli, ["review", "override", "call001", "payment_timing", "--present", "--by", "lead",
+                              "--note", "said it", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "payment_timing → есть" in res.output and "машина:" in res.output
+    res = runner.invoke(cli, ["review", "override", "call001", "nope", "--absent", "--by", "lead", "--db", str(db)])
+    assert res.exit_code == 1 and "Error: call call001: no stage 'nope'" in res.output
+    res = runner.invoke(cli, ["review", "agreement", "--db", str(db)])
+    assert res.exit_code == 0 and "Проверено звонков: 1" in res.output and "payment_timing" in res.output
+    data = json.loads(runner.invoke(cli, ["review", "agreement", "--json", "--db", str(db)]).output)
+    assert data["overall"]["overridden"] == 1
+    out = runner.invoke(cli, ["export", "--format", "json", "--db", str(db)]).output
+    assert any(s.get("override", {}).get("note") == "said it" for row in json.loads(out) for s in row["stages"])
+
+
+def test_cli_serve_refuses_without_accounts(tmp_path):
+    res = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
+    assert res.exit_code == 1 and "no history yet" in res.output
+    Store(tmp_path / "empty.db").close()
+    res = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "empty.db")])
+    assert res.exit_code == 1 and "no accounts yet; add one first: compliance users add" in res.output
