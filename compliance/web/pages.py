@@ -43,9 +43,9 @@ def _current_user(request: Request, review: Review) -> Optional[User]:
     return found
 
 
-def _page(review: Review, request: Request, name: str, me: Optional[User], status: int = 200,
+def _page(review: Review, request: Request, name: str, me: Optional[User], code: int = 200,
           **context: Any) -> Response:
-    return review.render(name, status, user=me, csrf=csrf_token(request), **context)
+    return review.render(name, code, user=me, csrf=csrf_token(request), **context)
 
 
 def protected(lead_only: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
@@ -187,8 +187,10 @@ def resolve(request: Request, review: Review, me: User, form: dict[str, str]) ->
         raise HTTPException(400, "decision must be accept or reject")
     resolve_dispute(review.store(), found.id, by=me.login, accept=form["decision"] == "accept",
                     note=form.get("note", "").strip()[:2000])
-    return RedirectResponse(form.get("back") if form.get("back") == f"/calls/{found.call_id}" else "/disputes",
-                            status_code=303)
+    back = form.get("back", "")
+    # Back to the page the form was on, when it is one of ours (never an address from outside).
+    allowed = {"/", "/disputes", f"/calls/{found.call_id}", f"/managers/{found.manager}"}
+    return RedirectResponse(back if back in allowed else "/disputes", status_code=303)
 
 
 @protected(lead_only=True)
