@@ -272,3 +272,33 @@ def test_cli_serve_refuses_without_accounts(tmp_path):
     Store(tmp_path / "empty.db").close()
     res = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "empty.db")])
     assert res.exit_code == 1 and "no accounts yet; add one first: compliance users add" in res.output
+
+
+def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):
+    import shutil
+
+    from compliance.batch.run import run_batch
+    from compliance.resources import default_script_path
+
+    from .test_batch import _day, _opts
+
+    folder = _day(tmp_path / "day", 2)
+    script = tmp_path / "script.yaml"
+    shutil.copy(default_script_path(), script)
+    db = tmp_path / "h.db"
+    assert run_batch(_opts(folder, db, scripts=[script])).analysed == 2
+    with Store(db) as store:
+        call = store.calls()[0]
+        said = next(s for s in call.result.stages if s.id == "farewell").present
+        set_override(store, call.call_id, "farewell", not said, by="lead", note="listened")
+    text = script.read_text("utf-8")
+    script.write_text(text.replace("Какие сроки для вас важны?", "Когда вам нужен результат?"), encoding="utf-8")
+    second = run_batch(_opts(folder, db, scripts=[script]))
+    assert second.rescored == 2 and not any("decision" in n for n in second.notes)
+    with Store(db) as store:
+        kept = next(s for s in store.call(call.call_id).result.stages if s.id == "farewell")
+        assert kept.present is (not said) and kept.override.note == "listened"
+    script.write_text(script.read_text("utf-8").replace("id: farewell", "id: goodbye"), encoding="utf-8")
+    third = run_batch(_opts(folder, db, scripts=[script]))
+    assert third.rescored == 2
+    assert [n for n in third.notes if "'farewell'" in n and "no longer in the script" in n and call.file in n]

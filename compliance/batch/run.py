@@ -38,6 +38,7 @@ from compliance.history.store import (
     ManagerRow,
     Store,
 )
+from compliance.review.decisions import load_decisions, orphaned
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
@@ -256,6 +257,9 @@ class _Run:
 
             self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
+        for lost in orphaned(result, load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])):
+            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r} ({lost.by}, "
+                                      f"{lost.at}) is not applied: the stage is no longer in the script")
         if outcome is Outcome.RESCORED:
             self.summary.rescored += 1
         else:
