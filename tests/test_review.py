@@ -302,3 +302,29 @@ def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):
     third = run_batch(_opts(folder, db, scripts=[script]))
     assert third.rescored == 2
     assert [n for n in third.notes if "'farewell'" in n and "no longer in the script" in n and call.file in n]
+
+
+def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
+    import shutil
+
+    from compliance.scoring.examples import add_example, examples_path
+
+    script_file = tmp_path / "sales.yaml"
+    shutil.copy(GOLDEN_SCRIPT, script_file)
+    before = load_script(script_file)
+    written = add_example(script_file, "needs", 0, "А что для вас сейчас главное?")
+    assert written == examples_path(script_file) == tmp_path / "sales.examples.yaml"
+    add_example(script_file, "needs", 0, "А что для вас сейчас главное?")  # once only
+    after = load_script(script_file)
+    assert after.stages[1].examples()[0][-1] == "А что для вас сейчас главное?"
+    assert after.stages[1].examples()[0].count("А что для вас сейчас главное?") == 1
+    assert after.content_hash() != before.content_hash()  # the next batch re-scores with it
+    res = CliRunner().invoke(cli, ["script", "check", str(script_file)])
+    assert res.exit_code == 0 and "ok" in res.output
+    written.write_text("needs:\n  9: [x]\nnope:\n  1: [y]\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["script", "check", str(script_file)])
+    assert res.exit_code == 1
+    assert f"{written}: needs: needs.9: no line 9 in stage 'needs'" in res.output
+    assert f"{written}: nope: no stage 'nope' in the script" in res.output
+    with pytest.raises(Exception, match="no line 9"):
+        load_script(script_file)

@@ -286,3 +286,32 @@ def test_every_form_field_has_a_label(db, login):
         assert not parser.unnamed
         assert set(parser.fields) <= parser.labels, set(parser.fields) - parser.labels
         assert len(parser.fields) == len(set(parser.fields))  # ids are unique
+
+
+def test_use_as_example_from_a_line_the_lead_heard(db, tmp_path):
+    import shutil
+
+    from compliance.scoring.script import load_script
+
+    from .review_helpers import GOLDEN_SCRIPT
+
+    script_file = tmp_path / "sales_call.yaml"
+    shutil.copy(GOLDEN_SCRIPT, script_file)
+    client = TestClient(create_app(db, secret="s", scripts=[script_file]), follow_redirects=False)
+    _login(client, "lead")
+    page = client.get("/calls/call001").text
+    assert 'action="/calls/call001/example"' not in page  # only for a line the lead marked present
+    token = CSRF.search(page).group(1)
+    client.post("/calls/call001/override", data={"stage_id": "payment_timing", "line": "0", "present": "1",
+                                                 "note": "", "csrf_token": token})
+    page = client.get("/calls/call001").text
+    assert page.count('action="/calls/call001/example"') == 1
+    res = client.post("/calls/call001/example", data={"stage_id": "payment_timing", "line": "0",
+                                                      "sentence": "Оплатить удобнее сегодня или завтра?",
+                                                      "csrf_token": token})
+    assert res.status_code == 303
+    assert "Оплатить удобнее сегодня или завтра?" in load_script(script_file).stages[3].examples()[0]
+    assert "фраза в примеры" in client.get("/calls/call001").text  # in the audit trail
+    bad = client.post("/calls/call001/example", data={"stage_id": "payment_timing", "line": "1", "sentence": "x",
+                                                      "csrf_token": token})
+    assert bad.status_code == 400

@@ -23,10 +23,13 @@ def _is_loopback(host: str) -> bool:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the LAN).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
-def serve(db: Path, host: str, port: int) -> None:
+@click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A script file whose team examples file (NAME.examples.yaml beside it) the lead may extend "
+                   "from the app (\"use as example\").")
+def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...]) -> None:
     """Start the review app: the lead corrects the machine, managers see and dispute their calls.
 
-    Example: compliance serve --db compliance.db --host 0.0.0.0 --port 8000
+    Example: compliance serve --db compliance.db --host 0.0.0.0 --port 8000 --script scripts/sales_call.ru.yaml
     """
     import uvicorn
 
@@ -41,7 +44,7 @@ def serve(db: Path, host: str, port: int) -> None:
         click.echo(f"Внимание: приложение слушает {host}, его видно в сети. Пароли и cookie идут открытым текстом: "
                    "поставьте его за HTTPS (обратный прокси) вне доверенной локальной сети.", err=True)
     try:
-        app = create_app(db)
+        app = create_app(db, scripts=scripts)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"http://{host}:{port}/  (Ctrl-C — остановить)", err=True)

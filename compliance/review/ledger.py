@@ -192,3 +192,10 @@ def audit_trail(store: Store, call_id: Optional[str] = None) -> list[AuditEntry]
     return [AuditEntry(id=r["id"], at=r["at"], actor=r["actor"], action=r["action"], call_id=r["call_id"],
                        stage_id=r["stage_id"], line=r["line"], before=json.loads(r["before_json"] or "null"),
                        after=json.loads(r["after_json"] or "null"), note=r["note"]) for r in rows]
+
+
+def record_example(store: Store, call_id: str, stage_id: str, line: int, *, by: str, sentence: str,
+                   file: str) -> None:
+    """Note in the audit trail that the lead made a manager's sentence an example of a line."""
+    with store.transaction() as conn:
+        _audit(conn, by, "example", call_id, stage_id, line, None, {"example": sentence, "file": file}, sentence)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import jinja2
 from starlette.applications import Starlette
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from compliance.history.store import Store
 from compliance.reports.render import make_environment
 from compliance.review.users import session_secret
-from compliance.scoring.script import SalesScript
+from compliance.scoring.script import SalesScript, load_script
 
 from .guard import LoginThrottle
 
@@ -28,8 +28,10 @@ SESSION_MAX_AGE = 12 * 3600        # a working day; then log in again
 class Review:
     """What every request needs: one history connection per worker thread, the templates, the script versions."""
 
-    def __init__(self, db_path: Path, env: jinja2.Environment, throttle: LoginThrottle, max_age: int) -> None:
+    def __init__(self, db_path: Path, env: jinja2.Environment, throttle: LoginThrottle, max_age: int,
+                 script_files: dict[str, Path]) -> None:
         self.db_path, self.env, self.throttle, self.max_age = db_path, env, throttle, max_age
+        self.script_files = script_files   # script id → its YAML file, whose team examples the lead extends
         self._local = threading.local()
         self._scripts: dict[str, SalesScript] = {}
         self._lock = threading.Lock()
@@ -73,7 +75,8 @@ class _SecurityHeaders:
 
 
 def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str = "ru",
-               session_max_age: int = SESSION_MAX_AGE, login_delay: float = 0.5) -> Starlette:
+               session_max_age: int = SESSION_MAX_AGE, login_delay: float = 0.5,
+               scripts: Sequence[str | Path] = ()) -> Starlette:
     """The review web app over a history database.
 
     Args:
@@ -82,16 +85,19 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         lang: the pages' language.
         session_max_age: seconds a login lasts.
         login_delay: the first wait after repeated failed logins (doubling with each further failure).
+        scripts: script files whose team examples file the lead may extend ("use as example").
 
     Raises:
         StoreError: the database cannot be used.
+        ScriptError: a script file is invalid.
     """
     from .pages import routes
 
     path = Path(db_path)
     with Store(path) as store:
         key = secret or session_secret(store)
-    review = Review(path, make_environment(lang), LoginThrottle(base=login_delay), session_max_age)
+    files = {load_script(p).id: Path(p) for p in scripts}
+    review = Review(path, make_environment(lang), LoginThrottle(base=login_delay), session_max_age, files)
     middleware = [
         Middleware(_SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE, max_age=session_max_age,

@@ -16,8 +16,16 @@ from starlette.routing import Route
 
 from compliance.errors import ComplianceError
 from compliance.review.agreement import agreement_report
-from compliance.review.ledger import dispute, disputes, open_dispute, resolve_dispute, set_override
+from compliance.review.ledger import (
+    dispute,
+    disputes,
+    open_dispute,
+    record_example,
+    resolve_dispute,
+    set_override,
+)
 from compliance.review.users import User, user, verify
+from compliance.scoring.examples import add_example
 from compliance.scoring.result import CallRecord
 
 from .app import Review
@@ -132,7 +140,8 @@ def manager_page(request: Request, review: Review, me: User, form: dict[str, str
 def call_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
     record = _own_call(review, me, request.path_params["call_id"])
     view = call_view(review.store(), record, review.script(record.result.script_id))
-    return _page(review, request, "web_call.html.j2", me, page=view.page, view=view)
+    return _page(review, request, "web_call.html.j2", me, page=view.page, view=view,
+                 examples=record.result.script_id in review.script_files)
 
 
 @protected()
@@ -159,6 +168,24 @@ def override(request: Request, review: Review, me: User, form: dict[str, str]) -
         raise HTTPException(400, "present must be 1 or 0")
     set_override(review.store(), record.call_id, stage_id, form["present"] == "1", by=me.login,
                  note=form.get("note", "").strip()[:2000], line=_line(form.get("line", "")))
+    return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
+
+
+@protected(lead_only=True)
+def use_as_example(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    """The manager's sentence of a line the lead heard (overridden to present) joins the line's team examples."""
+    record = _own_call(review, me, request.path_params["call_id"])
+    stage_id, line = form.get("stage_id", ""), _line(form.get("line", ""))
+    stage = next((s for s in record.result.stages if s.id == stage_id), None)
+    if stage is None or line is None or line >= len(stage.lines):
+        raise HTTPException(400, "no such stage or line")
+    override = stage.lines[line].override
+    script_file = review.script_files.get(record.result.script_id)
+    if override is None or not override.present or script_file is None:
+        raise HTTPException(400, "only a line the lead marked present, of a script given to `serve --script`")
+    sentence = form.get("sentence", "").strip()[:500]
+    written = add_example(script_file, stage_id, line, sentence)
+    record_example(review.store(), record.call_id, stage_id, line, by=me.login, sentence=sentence, file=str(written))
     return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
 
 
@@ -209,6 +236,7 @@ def routes() -> list[Route]:
         Route("/calls/{call_id}/audio", recording, methods=["GET"]),
         Route("/calls/{call_id}/override", override, methods=["POST"]),
         Route("/calls/{call_id}/dispute", dispute_stage, methods=["POST"]),
+        Route("/calls/{call_id}/example", use_as_example, methods=["POST"]),
         Route("/disputes", disputes_page, methods=["GET"]),
         Route("/disputes/{dispute_id:int}/resolve", resolve, methods=["POST"]),
         Route("/agreement", agreement_page, methods=["GET"]),
