@@ -225,8 +225,13 @@ def agreement_page(request: Request, review: Review, me: User, form: dict[str, s
     return _page(review, request, "web_agreement.html.j2", me, report=agreement_report(review.store()))
 
 
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask for one; there is none (and no 404 in their console)
+
+
 def routes() -> list[Route]:
     return [
+        Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
