@@ -106,6 +106,8 @@ def test_override_is_stored_apart_and_every_reader_sees_it(history, tmp_path):
     index = write_reports(tmp_path / "out", stored, scripts=[load_script(GOLDEN_SCRIPT)])
     page = next((index.parent / "managers" / "ivanova" / "calls").glob("2026-11-24*.html")).read_text(encoding="utf-8")
     assert "исправлено руководителем: lead" in page and "said at the end" in page and "оценка машины" in page
+    listing = (index.parent / "managers" / "ivanova" / "index.html").read_text(encoding="utf-8")
+    assert listing.count("✎ машина") == 1
 
 
 def test_overrides_survive_a_rescore_until_their_stage_leaves_the_script(history, tmp_path):
@@ -328,3 +330,16 @@ def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
     assert f"{written}: nope: no stage 'nope' in the script" in res.output
     with pytest.raises(Exception, match="no line 9"):
         load_script(script_file)
+
+
+def test_cli_serve_warns_off_loopback(history, monkeypatch):
+    import uvicorn
+
+    db, _ = history
+    ran: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
+    res = CliRunner().invoke(cli, ["serve", "--db", str(db)])
+    assert res.exit_code == 0 and "HTTPS" not in res.output and ran[-1]["host"] == "127.0.0.1"
+    res = CliRunner().invoke(cli, ["serve", "--db", str(db), "--host", "0.0.0.0", "--port", "8123"])
+    assert res.exit_code == 0 and "HTTPS" in res.output and ran[-1] == {"host": "0.0.0.0", "port": 8123,
+                                                                        "log_level": "warning"}

@@ -174,6 +174,7 @@ class CallRow(BaseModel):
     verdict: Optional[str] = None
     missed: list[str] = Field(default_factory=list)
     forbidden: int = 0
+    machine_adherence: Optional[float] = None  # the machine's own score, when the lead's decisions changed it
 
 
 class DayGroup(BaseModel):
