@@ -2,7 +2,9 @@
 
 Builds a small history (the report tests' sample calls), starts the real `compliance serve` on loopback, drives
 Debian's Chromium with Playwright and writes docs/img/review-call.png (the overridden stage), review-call-score.png
-(the corrected score with the machine's beside it) and review-disputes.png (each kept under 200 KB). Run: python docs/review_screenshots.py
+(the corrected score with the machine's beside it) and review-disputes.png (each kept under 200 KB).
+
+Run: python docs/review_screenshots.py
 """
 from __future__ import annotations
 

@@ -84,6 +84,7 @@ def test_override_is_stored_apart_and_every_reader_sees_it(history, tmp_path):
     call = next(r for r in records if r.call_id == "call001")  # skips payment_timing
     assert not next(s for s in call.result.stages if s.id == "payment_timing").present
     with Store(db) as store:
+        machine_readiness = history_readiness(store, None, ["ivanova"])["ivanova"]
         after = set_override(store, call.call_id, "payment_timing", True, by="lead", note="said at the end")
         assert after.machine is not None and after.machine.adherence == call.result.adherence
         assert after.result.coverage > call.result.coverage
@@ -102,7 +103,7 @@ def test_override_is_stored_apart_and_every_reader_sees_it(history, tmp_path):
     table = list(csv.DictReader(io.StringIO(render_export(stored, "csv"))))
     assert {r["call_id"]: r["overridden"] for r in table}[call.call_id] == "да"
     assert sum(r["overridden"] == "да" for r in table) == 1
-    assert readiness["ivanova"].mean_adherence is not None
+    assert readiness["ivanova"].mean_adherence > machine_readiness.mean_adherence  # readiness sees the decision
     index = write_reports(tmp_path / "out", stored, scripts=[load_script(GOLDEN_SCRIPT)])
     page = next((index.parent / "managers" / "ivanova" / "calls").glob("2026-11-24*.html")).read_text(encoding="utf-8")
     assert "исправлено руководителем: lead" in page and "said at the end" in page and "оценка машины" in page
@@ -343,3 +344,17 @@ def test_cli_serve_warns_off_loopback(history, monkeypatch):
     res = CliRunner().invoke(cli, ["serve", "--db", str(db), "--host", "0.0.0.0", "--port", "8123"])
     assert res.exit_code == 0 and "HTTPS" in res.output and ran[-1] == {"host": "0.0.0.0", "port": 8123,
                                                                         "log_level": "warning"}
+
+
+def test_agreement_on_a_history_from_before_reviews(tmp_path):
+    import sqlite3 as sq
+
+    from compliance.history.schema import _V1, _V2
+
+    db = tmp_path / "old.db"
+    with sq.connect(db) as conn:  # a history made before the review tables existed (the first two versions)
+        for step in (_V1, _V2):
+            conn.executescript(step)
+        conn.execute("PRAGMA user_version = 2")
+    with Store(db, read_only=True) as store:
+        assert agreement_report(store).calls_reviewed == 0 and store.calls() == []

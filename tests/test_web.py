@@ -158,6 +158,8 @@ def test_override_through_the_form_changes_the_score(db, history):
     assert "исправлено руководителем: lead" in after and "сказала в конце" in after
     assert re.search(r'<div class="big">([^<]+)<', after).group(1) != before
     assert "оценка машины" in after and before in after
+    calibration = client.get("/agreement").text
+    assert "проверено звонков: <strong>1</strong>" in calibration and "Когда клиент планирует оплату" in calibration
     bad = client.post("/calls/call001/override", data={**form, "stage_id": "nope", "csrf_token": token})
     assert bad.status_code == 400 and "no stage" in bad.text
     # a manager cannot override, even their own call

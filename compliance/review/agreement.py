@@ -7,6 +7,7 @@ and kappa is low, the scorer is weak.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Optional
 
 from pydantic import BaseModel, Field
@@ -73,8 +74,11 @@ def _collect(record: CallRecord, stages: dict[str, Agreement], lines: dict[str, 
 
 def agreement_report(store: Store, since: Optional[dt.date] = None) -> AgreementReport:
     """Machine-vs-lead agreement over the calls the lead reviewed (from ``since``, by the call's date)."""
-    reviewed_ids = {r[0] for r in store.connection.execute(
-        "SELECT call_id FROM overrides UNION SELECT call_id FROM disputes WHERE status != 'open'")}
+    try:
+        reviewed_ids = {r[0] for r in store.connection.execute(
+            "SELECT call_id FROM overrides UNION SELECT call_id FROM disputes WHERE status != 'open'")}
+    except sqlite3.OperationalError:  # a history from before reviews, opened read-only: nothing reviewed
+        reviewed_ids = set()
     records = [r for r in store.calls(since=since, with_transcripts=False)
                if r.call_id in reviewed_ids and r.result.connected]
     stages: dict[str, Agreement] = {}

@@ -51,8 +51,10 @@ def _apply_stage(stage: StageResult, decision: Decision, opts: MatchOptions) -> 
     stage.override = decision.override(stage.override.machine_present if stage.override else stage.present)
     stage.present = decision.present
     stage.score = max(stage.score, opts.meaning_credit) if decision.present else 0.0
-    if not stage.required:
-        stage.applies = decision.present  # an optional stage counts only when said
+    if decision.present:
+        stage.applies = True   # the lead heard it: it counts, even where the scorer took another branch
+    elif not stage.required:
+        stage.applies = False  # an optional stage counts only when said
 
 
 def apply_decisions(result: CallResult, decisions: Iterable[Decision],
