@@ -137,8 +137,14 @@ def test_overrides_survive_a_rescore_until_their_stage_leaves_the_script(history
         edited.stages = [s for s in edited.stages if s.id != "payment_timing"]
         for s in edited.stages:
             s.excludes = [x for x in s.excludes if x != "payment_timing"]
-        summary = rescore_history(store, [edited], manager="ivanova")
-        assert any("payment_timing" in line and call.file in line for line in summary.orphaned)
+    import yaml
+
+    edited_file = tmp_path / "edited.yaml"
+    edited_file.write_text(yaml.safe_dump(edited.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["rescore", "--script", str(edited_file), "--manager", "ivanova", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert f"решение руководителя не применено, этапа больше нет в скрипте: {call.file}: payment_timing" in res.output
+    with Store(db) as store:
         gone = store.call(call.call_id)
         assert any(m.code == "override_orphaned" for m in gone.result.messages)
 

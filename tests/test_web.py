@@ -317,3 +317,19 @@ def test_use_as_example_from_a_line_the_lead_heard(db, tmp_path):
     bad = client.post("/calls/call001/example", data={"stage_id": "payment_timing", "line": "1", "sentence": "x",
                                                       "csrf_token": token})
     assert bad.status_code == 400
+
+
+def test_a_restart_keeps_sessions_and_a_forged_cookie_is_refused(db):
+    first = TestClient(create_app(db), follow_redirects=False)  # the secret made once, kept in the history
+    _login(first, "lead")
+    cookie = first.cookies.get("compliance_session")
+    second = TestClient(create_app(db), follow_redirects=False)
+    second.cookies.set("compliance_session", cookie)
+    assert second.get("/").status_code == 200
+    payload, _, signature = cookie.rpartition(".")
+    forged = TestClient(create_app(db), follow_redirects=False)
+    forged.cookies.set("compliance_session", payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:])
+    assert forged.get("/").headers["location"] == "/login"
+    other = TestClient(create_app(db, secret="another secret"), follow_redirects=False)
+    other.cookies.set("compliance_session", cookie)
+    assert other.get("/").headers["location"] == "/login"
