@@ -333,3 +333,15 @@ def test_a_restart_keeps_sessions_and_a_forged_cookie_is_refused(db):
     other = TestClient(create_app(db, secret="another secret"), follow_redirects=False)
     other.cookies.set("compliance_session", cookie)
     assert other.get("/").headers["location"] == "/login"
+
+
+def test_english_pages(db):
+    client = TestClient(create_app(db, secret="s", lang="en"), follow_redirects=False)
+    assert 'for="login">Login</label>' in client.get("/login").text
+    _login(client, "lead")
+    token = CSRF.search(client.get("/calls/call001").text).group(1)
+    client.post("/calls/call001/override", data={"stage_id": "payment_timing", "line": "", "present": "1",
+                                                 "note": "heard", "csrf_token": token})
+    page = client.get("/calls/call001").text
+    assert "corrected by the lead: lead" in page and "machine&#39;s score" in page and "Disputes" in page
+    assert "исправлено" not in page and "Споры" not in page

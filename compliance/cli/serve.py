@@ -26,7 +26,8 @@ def _is_loopback(host: str) -> bool:
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A script file whose team examples file (NAME.examples.yaml beside it) the lead may extend "
                    "from the app (\"use as example\").")
-def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...]) -> None:
+@click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True, help="Language of the pages.")
+def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...], lang: str) -> None:
     """Start the review app: the lead corrects the machine, managers see and dispute their calls.
 
     Example: compliance serve --db compliance.db --host 0.0.0.0 --port 8000 --script scripts/sales_call.ru.yaml
@@ -44,7 +45,7 @@ def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...]) -> None:
         click.echo(f"Внимание: приложение слушает {host}, его видно в сети. Пароли и cookie идут открытым текстом: "
                    "поставьте его за HTTPS (обратный прокси) вне доверенной локальной сети.", err=True)
     try:
-        app = create_app(db, scripts=scripts)
+        app = create_app(db, scripts=scripts, lang=lang)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"http://{host}:{port}/  (Ctrl-C — остановить)", err=True)
