@@ -57,3 +57,7 @@ class CrmError(ComplianceError):
         super().__init__(message)
         self.status = status
         self.fatal = fatal
+
+
+class ReviewError(ComplianceError):
+    """A review action cannot be done: an unknown call, stage, account or dispute, or a bad value."""

@@ -47,6 +47,8 @@ TEXTS: dict[str, dict[str, str]] = {
                              "добавьте его имя в chat_names в team.yaml или задайте --manager-name, если это не так",
         "chat_no_reply": "клиент не ответил в переписке",
         "chat_no_answer": "менеджер не ответил клиенту в переписке",
+        "override_orphaned": "решение руководителя по этапу «{stage}» ({by}, {at}) не применено: этапа больше нет "
+                             "в скрипте",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -84,6 +86,8 @@ TEXTS: dict[str, dict[str, str]] = {
                              "{other}); add the name to chat_names in team.yaml or pass --manager-name if it is not",
         "chat_no_reply": "the client did not reply in the chat",
         "chat_no_answer": "the manager did not answer the client in the chat",
+        "override_orphaned": "the lead's decision on stage «{stage}» ({by}, {at}) is not applied: the stage is no "
+                             "longer in the script",
     },
 }
 

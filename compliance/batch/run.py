@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import json
 import multiprocessing
 import os
 import time
@@ -38,6 +37,7 @@ from compliance.history.store import (
     Store,
 )
 from compliance.pipeline import file_kind
+from compliance.review.decisions import load_decisions, orphaned
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
@@ -66,6 +66,7 @@ from .workers import (
     POOL_MIN_CALLS,
     _Done,
     _init_worker,
+    _model_of,
     _pool_size,
     _setup,
     _Task,
@@ -276,6 +277,9 @@ class _Run:
 
             self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
+        for lost in orphaned(result, load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])):
+            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r} ({lost.by}, "
+                                      f"{lost.at}) is not applied: the stage is no longer in the script")
         if outcome is Outcome.RESCORED:
             self.summary.rescored += 1
         else:
@@ -454,14 +458,6 @@ class _Run:
         for manager, date in sorted(self.dates, key=lambda md: (md[1], md[0])):
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
                 self.summary.kpi.append(_kpi(day, names.get(manager, "")))
-
-
-def _model_of(transcript_json: str) -> Optional[str]:
-    # The model name is a top-level field; avoid parsing the whole transcript again for it.
-    try:
-        return json.loads(transcript_json).get("model")
-    except ValueError:
-        return None
 
 
 def _kpi(day: DayCount, name: str) -> DayKpi:

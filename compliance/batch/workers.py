@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 import signal
 import threading
@@ -131,3 +132,11 @@ def _terminate(pool: cf.ProcessPoolExecutor) -> None:
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         proc.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _model_of(transcript_json: str) -> Optional[str]:
+    # The model name is a top-level field; avoid parsing the whole transcript again for it.
+    try:
+        return json.loads(transcript_json).get("model")
+    except ValueError:
+        return None

@@ -12,9 +12,12 @@ from compliance.cli import (  # noqa: F401 - they register
     pipedrive,
     report,
     rescore,
+    review,
     score,
     script,
+    serve,
     team,
+    users,
 )
 from compliance.cli.app import cli, main
 

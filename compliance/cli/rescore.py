@@ -43,3 +43,5 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
                f"{summary.changed}; пропущено: {len(summary.skipped)}")
     for line in summary.skipped:
         click.echo(f"  пропущен: {line}")
+    for line in summary.orphaned:
+        click.echo(f"  решение руководителя не применено, этапа больше нет в скрипте: {line}")

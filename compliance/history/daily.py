@@ -17,7 +17,7 @@ from compliance.text.formats import format_number
 DAILY_TARGET = (30, 40)
 EXPORT_FORMATS = ("csv", "json")
 _BASE_FIELDS = ["date", "time", "manager", "manager_name", "level", "file", "call_id", "script", "connected",
-                "adherence", "coverage", "verdict"]
+                "adherence", "coverage", "verdict", "overridden", "machine_adherence"]
 
 
 class DailyReport(BaseModel):
@@ -101,6 +101,10 @@ def export_rows(records: list[CallRecord]) -> list[dict[str, Any]]:
             "level": rec.level, "file": rec.file, "call_id": rec.call_id, "script": res.script_id,
             "connected": res.connected, "not_connected_reason": res.not_connected_reason,
             "adherence": res.adherence, "coverage": res.coverage, "verdict": res.verdict,
+            # The lead's decisions are in the columns above; the machine's own score stands beside them.
+            "overridden": rec.machine is not None,
+            "machine_adherence": (rec.machine or res).adherence, "machine_coverage": (rec.machine or res).coverage,
+            "machine_verdict": (rec.machine or res).verdict,
             "band_min": res.band[0], "band_max": res.band[1], "order_ok": res.order_ok,
             "missing_stages": " ".join(s.id for s in res.missing_required),
             "forbidden": " | ".join(h.phrase for h in res.forbidden),
@@ -123,7 +127,11 @@ def render_export(records: list[CallRecord], fmt: str) -> str:
     Raises:
         ValueError: unknown format.
     """
-    return render_table(export_rows(records), fmt, _BASE_FIELDS)
+    rows = export_rows(records)
+    if fmt == "json":  # each stage with the lead's decision beside the machine's
+        for row, rec in zip(rows, records):
+            row["stages"] = _stages_json(rec)
+    return render_table(rows, fmt, _BASE_FIELDS)
 
 
 def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str:
@@ -143,6 +151,23 @@ def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def _stages_json(rec: CallRecord) -> list[dict[str, Any]]:
+    """Each stage as scored, with the lead's decision (``override``) and the machine's own presence beside it."""
+    machine = {s.id: s for s in (rec.machine or rec.result).stages}
+    out = []
+    for stage in rec.result.stages:
+        item: dict[str, Any] = {"id": stage.id, "present": stage.present, "applies": stage.applies,
+                                "score": stage.score, "machine_present": machine[stage.id].present}
+        if stage.override is not None:
+            item["override"] = stage.override.model_dump(include={"present", "by", "at", "note"})
+        lines = [{"line": i + 1, **ln.override.model_dump(include={"present", "by", "at", "note"})}
+                 for i, ln in enumerate(stage.lines) if ln.override is not None]
+        if lines:
+            item["line_overrides"] = lines
+        out.append(item)
+    return out
 
 
 # A cell that starts with one of these is a formula to Excel and Google Sheets (OWASP, CSV injection).

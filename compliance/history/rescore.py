@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 from pydantic import BaseModel, Field
 
 from compliance.history.store import Store
+from compliance.review.decisions import load_decisions, orphaned
 from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
@@ -25,6 +26,7 @@ class RescoreSummary(BaseModel):
     changed: int = 0                    # calls whose adherence or stage presence changed
     skipped: list[str] = Field(default_factory=list)  # call files left as they were, with why
     scripts: dict[str, str] = Field(default_factory=dict)  # script id → content hash used
+    orphaned: list[str] = Field(default_factory=list)  # the lead's decisions whose stage left the script
     elapsed: float = 0.0
 
 
@@ -44,6 +46,7 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
     embedder = load_embedder()
     for edited in scripts:
         store.save_script(edited)
+    decisions = load_decisions(store.connection)
     for record in store.calls(since=since, until=until, manager=manager):
         script = by_id.get(record.result.script_id)
         meta = store.call_meta(record.call_id)
@@ -54,12 +57,14 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
         sentences = transcript_sentences(record.transcript.segments)
         if embedder is not None:
             embedder.remember(store.load_embeddings(MODEL_ID, sentences))
-        before = record.result
+        before = record.machine or record.result  # what the machine said before; the lead's decisions stay apart
         result = score_call(record.transcript, script, record.level)
         result.file, result.manager = before.file, before.manager
         out.changed += int(result.adherence != before.adherence
                            or [s.present for s in result.stages] != [s.present for s in before.stages])
         store.save_call(record.model_copy(update={"result": result}), meta, outcome="rescored")
+        out.orphaned += [f"{record.file}: {d.stage_id}{'' if d.line is None else f' #{d.line + 1}'} ({d.by}, {d.at})"
+                         for d in orphaned(result, decisions.get(record.call_id, []))]
         if embedder is not None:
             store.save_embeddings(MODEL_ID, embedder.known(sentences))
         out.rescored += 1

@@ -169,10 +169,77 @@ CREATE TABLE daily_sales (
 """
 
 
+# The lead's review (compliance.review): accounts, decisions kept apart from the machine's result (so a re-score
+# never loses them: no foreign key, a call replaced by a re-score keeps its id), disputes, an append-only audit
+# trail (triggers refuse UPDATE and DELETE), and settings such as the web app's session secret.
+_V5_REVIEW_TABLES = """
+CREATE TABLE users (
+    login TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('lead', 'manager')),
+    manager TEXT,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE overrides (
+    call_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    line INTEGER NOT NULL DEFAULT -1,
+    present INTEGER NOT NULL,
+    by_login TEXT NOT NULL,
+    at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (call_id, stage_id, line)
+);
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    line INTEGER NOT NULL DEFAULT -1,
+    manager TEXT NOT NULL,
+    by_login TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected')),
+    at TEXT NOT NULL,
+    resolved_by TEXT,
+    resolved_at TEXT,
+    resolution TEXT
+);
+CREATE INDEX disputes_status ON disputes(status, at);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    call_id TEXT,
+    stage_id TEXT,
+    line INTEGER,
+    before_json TEXT,
+    after_json TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+"""
+
+_V5_REVIEW_TRIGGERS = (
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+)
+
+
+def _V5_REVIEW(conn: sqlite3.Connection) -> None:
+    for stmt in _split_sql(_V5_REVIEW_TABLES):
+        conn.execute(stmt)
+    for trigger in _V5_REVIEW_TRIGGERS:  # a trigger's body holds ';': not split
+        conn.execute(trigger)
+
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW]
 
 
 class CallMeta(BaseModel):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from compliance.errors import StoreError
+from compliance.review.decisions import Decision, apply_decisions, load_decisions
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 
@@ -314,16 +315,28 @@ class Store(EmbeddingStore):
             conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
                          (record.file, record.call_id))
 
-    def _record(self, row: sqlite3.Row, with_transcript: bool) -> CallRecord:
+    def _record(self, row: sqlite3.Row, with_transcript: bool, decisions: list[Decision]) -> CallRecord:
+        """A stored call as every reader sees it: the lead's decisions applied, the machine's result beside."""
         transcript = None
         if with_transcript and row["transcript_json"]:
             transcript = Transcript.model_validate_json(row["transcript_json"])
+        machine = CallResult.model_validate_json(row["result_json"])
+        result = apply_decisions(machine, decisions)
         return CallRecord(
             call_id=row["call_id"], file=row["file"], manager=row["manager"], manager_name=row["manager_name"],
             date=row["date"], time=row["time"], level=row["level"],
-            result=CallResult.model_validate_json(row["result_json"]), transcript=transcript,
+            result=result, transcript=transcript, machine=machine if result is not machine else None,
             audio=row["audio"], model=row["model"], analysed_at=row["analysed_at"],
         )
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, for the review ledger's own tables (compliance.review)."""
+        return self._conn
+
+    def transaction(self) -> "_Transaction":
+        """A short write transaction (``with store.transaction() as conn:``)."""
+        return self._tx()
 
     def calls(self, since: str | dt.date | None = None, until: str | dt.date | None = None,
               manager: str | None = None, *, batch_id: int | None = None,
@@ -351,11 +364,12 @@ class Store(EmbeddingStore):
         sql = (f"SELECT {cols} FROM calls c {join} {'WHERE ' + ' AND '.join(where) if where else ''} "
                "ORDER BY c.date, c.time, c.file")
         rows = self._conn.execute(sql, args).fetchall()
-        return [self._record(r, with_transcripts) for r in rows]
+        decisions = load_decisions(self._conn)
+        return [self._record(r, with_transcripts, decisions.get(r["call_id"], [])) for r in rows]
 
     def call(self, call_id: str) -> Optional[CallRecord]:
         row = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
-        return self._record(row, True) if row else None
+        return self._record(row, True, load_decisions(self._conn, [call_id]).get(call_id, [])) if row else None
 
     def call_meta(self, call_id: str) -> Optional[CallMeta]:
         row = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()

@@ -202,7 +202,7 @@ def _call_row(record: CallRecord, href: str, titles: Mapping[str, str], scripts:
         structure=res.structure, verdict=res.verdict if res.connected else None,
         missed=[names.get(s.id, s.id) for s in _ordered_stages(res, script)
                 if s.required and s.applies and not s.present] if res.connected else [],
-        forbidden=len(res.forbidden),
+        forbidden=len(res.forbidden), machine_adherence=record.machine.adherence if record.machine else None,
     )
 
 

@@ -83,7 +83,8 @@ def _build_lines(stage: StageResult, segments: Sequence[Segment],
             alternatives=[a for a in line.alternatives if a != line.text],
             similarity=line.similarity, grade=_grade(line.similarity, said),
             start=line.start if said else None, found=line.found.value, meaning=line.meaning,
-            href=_href_for(anchor, line.turn if said else None, len(segments)),
+            href=_href_for(anchor, line.turn if said else None, len(segments)), override=line.override,
+            text=line.text,
         ))
     return lines
 
@@ -113,7 +114,7 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
             id=stage.id, title=title, required=stage.required, state=_stage_state(stage),
             score=stage.score, start=stage.start if stage.present else None,
             href=(first.href if first else _href_for(None, turn, len(segments))) if stage.present else None,
-            lines=lines,
+            lines=lines, override=stage.override,
         ))
     return views, by_turn
 
@@ -189,6 +190,8 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         not_connected_reason=result.not_connected or result.not_connected_reason,
         adherence=result.adherence, coverage=result.coverage,
         structure=result.structure, meaning_checked=result.meaning_checked,
+        machine_adherence=record.machine.adherence if record.machine else None,
+        machine_coverage=record.machine.coverage if record.machine else None,
         verdict=verdict if result.connected else None, gap=gap,
         required_total=len(required), required_present=sum(1 for s in required if s.present),
         order_ok=result.order_ok, missed=missed, stages=stages, forbidden=forbidden,

@@ -14,6 +14,8 @@ from babel.dates import format_date
 from compliance.errors import ReportError
 from compliance.text.formats import format_number
 
+from .i18n_review import REVIEW_CATALOGUE
+
 LANGUAGES = ("ru", "en")
 
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -405,6 +407,9 @@ _PLURALS = {
 _NBSP = "\u00a0"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
+
+for _lang, _strings in REVIEW_CATALOGUE.items():
+    CATALOGUE[_lang].update(_strings)
 
 # Babel's plural categories → the index of a form in _PLURALS (ru: one, few, many; en: one, other).
 _PLURAL_INDEX = {"ru": {"one": 0, "few": 1, "many": 2, "other": 2}, "en": {"one": 0, "other": 1}}

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.messages import Message
+from compliance.scoring.result import Override
 from compliance.scoring.transcript import ChatMetrics, TalkMetrics
 
 
@@ -31,6 +32,8 @@ class LineView(BaseModel):
     href: Optional[str] = None
     found: str = "absent"           # verbatim | meaning | cue | absent
     meaning: Optional[float] = None  # 0–100, how close the manager's sentence is to the line in meaning
+    override: Optional[Override] = None  # the lead's decision on this line
+    text: str = ""                  # the script line as stored (the web app's forms name it)
 
     @property
     def own_words(self) -> bool:
@@ -46,6 +49,7 @@ class StageView(BaseModel):
     start: Optional[float] = None
     href: Optional[str] = None
     lines: list[LineView] = Field(default_factory=list)
+    override: Optional[Override] = None  # the lead's decision on this stage
 
 
 class StageRef(BaseModel):
@@ -94,6 +98,8 @@ class CallPage(BaseModel):
     adherence: Optional[float] = None
     coverage: Optional[float] = None
     structure: Optional[float] = None
+    machine_adherence: Optional[float] = None  # the machine's own score, when the lead's decisions changed it
+    machine_coverage: Optional[float] = None
     meaning_checked: bool = True
     verdict: Optional[str] = None
     gap: Optional[float] = None     # points below the band's min (verdict below) or above its max
@@ -170,6 +176,7 @@ class CallRow(BaseModel):
     verdict: Optional[str] = None
     missed: list[str] = Field(default_factory=list)
     forbidden: int = 0
+    machine_adherence: Optional[float] = None  # the machine's own score, when the lead's decisions changed it
 
 
 class DayGroup(BaseModel):

@@ -78,6 +78,16 @@ class Span(BaseModel):
     start: Optional[float] = None     # seconds into the call, when known
 
 
+class Override(BaseModel):
+    """The lead's decision on a stage or a line: present or absent, by whom, when, why."""
+
+    present: bool
+    by: str
+    at: str                           # ISO date and time of the decision
+    note: str = ""
+    machine_present: Optional[bool] = None  # what the machine had decided
+
+
 class LineResult(BaseModel):
     """How well one script line (or its best alternative) was said."""
 
@@ -95,6 +105,7 @@ class LineResult(BaseModel):
     found: Found = Found.ABSENT       # how the line was found
     meaning: Optional[float] = None   # 0–100: how close the manager's sentence is to the line in meaning
     span: Optional[Span] = None       # where the evidence is, stored so reports never search for it again
+    override: Optional[Override] = None  # the lead's decision, when there is one (compliance.review)
 
 
 class StageResult(BaseModel):
@@ -108,6 +119,7 @@ class StageResult(BaseModel):
     start: Optional[float] = None
     turn: Optional[int] = None
     lines: list[LineResult] = Field(default_factory=list)
+    override: Optional[Override] = None  # the lead's decision, when there is one (compliance.review)
 
 
 class ForbiddenHit(BaseModel):
@@ -173,6 +185,7 @@ class CallRecord(BaseModel):
     audio: Optional[str] = None       # path of the recording, for the report's player
     model: Optional[str] = None
     analysed_at: Optional[str] = None
+    machine: Optional[CallResult] = None  # the machine's own result, when the lead's decisions changed it
 
 
 from compliance.scoring.transcript import Transcript  # noqa: E402  (forward reference above)

@@ -29,7 +29,8 @@ from compliance.scoring.semantic import meaning_scorer
 from compliance.scoring.transcript import Transcript
 from compliance.scoring.words import WordScorer, forbidden_hits
 
-__all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call"]
+__all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call", "stage_credit",
+           "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
 SCORER_VERSION = "2-meaning"
@@ -71,13 +72,9 @@ def _stage_results(script: SalesScript, transcript: Transcript, evidence: list[l
     for s, stage in enumerate(script.stages):
         lines = [_line_result(alts, evidence[0][s][i], evidence[1][s][i] if len(evidence) > 1 else None, opts)
                  for i, alts in enumerate(stage.alternatives())]
-        said = [line for line in lines if line.found is not Found.ABSENT]
-        score = sum(line.similarity for line in lines) / len(lines)
-        if said:
-            # A stage said in own words is worth the meaning credit, however few of its lines were said.
-            score = max(score, opts.meaning_credit)
+        said = [line for line in lines if line_said(line)]
         result = StageResult(id=stage.id, title=stage.title, required=stage.required, weight=stage.weight,
-                             score=round(score, 1), present=bool(said), lines=lines)
+                             score=stage_credit(lines, opts), present=bool(said), lines=lines)
         if said:
             # Where the stage was said, for the order check: the middle of its best-said lines, so that one
             # stray phrase elsewhere in the call does not move the stage.
@@ -87,6 +84,33 @@ def _stage_results(script: SalesScript, transcript: Transcript, evidence: list[l
             result.start, result.turn = first.start, first.turn
         stages.append(result)
     return stages, positions
+
+
+def line_said(line: LineResult) -> bool:
+    """Whether a line counts as said: the lead's decision when there is one, else the scorers' evidence."""
+    return line.override.present if line.override is not None else line.found is not Found.ABSENT
+
+
+def stage_credit(lines: list[LineResult], opts: MatchOptions) -> float:
+    """A stage's score from its lines' credits."""
+    score = sum(line.similarity for line in lines) / len(lines) if lines else 0.0
+    if any(line_said(line) for line in lines):
+        # A stage said in own words is worth the meaning credit, however few of its lines were said.
+        score = max(score, opts.meaning_credit)
+    return round(score, 1)
+
+
+def summarise(result: CallResult) -> None:
+    """Adherence, coverage, structure and verdict from the stages (the scorer's, or as the lead corrected them)."""
+    applying = [s for s in result.stages if s.applies]
+    total_weight = sum(s.weight for s in applying)
+    result.adherence = round(sum(s.score * s.weight for s in applying) / total_weight, 1) if total_weight else 0.0
+    required = [s for s in applying if s.required]
+    result.coverage = round(100 * sum(s.present for s in required) / len(required), 1) if required else 100.0
+    required_weight = sum(s.weight for s in required)
+    result.structure = (round(100 * sum(s.weight for s in required if s.present) / required_weight, 1)
+                        if required_weight else 100.0)
+    result.verdict = band_verdict(result.adherence, result.band)
 
 
 def _apply_branches(script: SalesScript, stages: list[StageResult]) -> None:
@@ -168,16 +192,8 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
     stages, positions = _stage_results(script, transcript, evidence, opts)
     _apply_branches(script, stages)
-    applying = [s for s in stages if s.applies]
-    total_weight = sum(s.weight for s in applying)
-    result.adherence = round(sum(s.score * s.weight for s in applying) / total_weight, 1) if total_weight else 0.0
-    required = [s for s in applying if s.required]
-    result.coverage = round(100 * sum(s.present for s in required) / len(required), 1) if required else 100.0
-    required_weight = sum(s.weight for s in required)
-    result.structure = (round(100 * sum(s.weight for s in required if s.present) / required_weight, 1)
-                        if required_weight else 100.0)
-    result.verdict = band_verdict(result.adherence, band)
     result.stages = stages
+    summarise(result)
     result.order_violations = _order_violations(stages, positions)
     result.order_ok = not result.order_violations
     result.forbidden = forbidden_hits(call, script, opts)

@@ -245,7 +245,13 @@ def check_script_file(path: str | Path) -> tuple[Optional[SalesScript], list[Pro
         return None, [Problem(file=file, line=mark.line + 1 if mark else None, message=f"invalid YAML: {reason}")]
     if not isinstance(data, dict):
         return None, [Problem(file=file, line=1, message="expected a mapping with id, title, stages")]
-    return _validate(data, file, root)
+    script, problems = _validate(data, file, root)
+    if script is None:
+        return None, problems
+    from .examples import merge_examples  # the team examples file beside the script (imported late: it uses us)
+
+    script, problems = merge_examples(script, path)
+    return (None if problems else script), problems
 
 
 def load_script(path: str | Path) -> SalesScript:

@@ -1,0 +1,104 @@
+"""Accounts of the review app: the lead and the managers, argon2 password hashes, the session secret.
+
+Accounts live in the history database (``users``), so one file holds the calls and who may see them. A manager's
+account names the roster key of their calls (``manager``): that is all they can see.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Literal, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel
+
+from compliance.errors import ReviewError
+from compliance.history.store import Store
+
+Role = Literal["lead", "manager"]
+ROLES = ("lead", "manager")
+MIN_PASSWORD = 8
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_HASHER = PasswordHasher()
+# Verified when the login is unknown, so a wrong login costs as long as a wrong password (no user enumeration).
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+class User(BaseModel):
+    login: str
+    role: Role
+    manager: Optional[str] = None      # roster key of a manager's own calls
+    created_at: str = ""
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+
+def add_user(store: Store, login: str, role: str, password: str, manager: Optional[str] = None) -> User:
+    """Create an account (or set a new password and role for an existing one).
+
+    Raises:
+        ReviewError: a bad login, an unknown role, a manager account without ``manager``, a short password.
+    """
+    if not _LOGIN.match(login):
+        raise ReviewError(f"login {login!r}: use 1–64 lowercase letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise ReviewError(f"role {role!r}: use lead or manager")
+    if role == "manager" and not manager:
+        raise ReviewError(f"{login}: a manager account needs --manager KEY (the roster key of their calls)")
+    if len(password) < MIN_PASSWORD:
+        raise ReviewError(f"{login}: the password is too short (at least {MIN_PASSWORD} characters)")
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO users (login, role, manager, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT(login) DO UPDATE SET role = excluded.role, manager = excluded.manager, "
+                     "password_hash = excluded.password_hash",
+                     (login, role, manager if role == "manager" else None, _HASHER.hash(password), now))
+    found = user(store, login)
+    assert found is not None
+    return found
+
+
+def users(store: Store) -> list[User]:
+    rows = store.connection.execute("SELECT login, role, manager, created_at FROM users ORDER BY login").fetchall()
+    return [User(login=r[0], role=r[1], manager=r[2], created_at=r[3]) for r in rows]
+
+
+def user(store: Store, login: str) -> Optional[User]:
+    row = store.connection.execute("SELECT login, role, manager, created_at FROM users WHERE login = ?",
+                                   (login,)).fetchone()
+    return User(login=row[0], role=row[1], manager=row[2], created_at=row[3]) if row else None
+
+
+def remove_user(store: Store, login: str) -> None:
+    """Delete an account; their sessions end at their next request.
+
+    Raises:
+        ReviewError: no such account.
+    """
+    with store.transaction() as conn:
+        if conn.execute("DELETE FROM users WHERE login = ?", (login,)).rowcount == 0:
+            raise ReviewError(f"no account {login!r}; see `compliance users list`")
+
+
+def verify(store: Store, login: str, password: str) -> Optional[User]:
+    """The account when the password is right, else None (an unknown login takes as long as a wrong password)."""
+    row = store.connection.execute("SELECT password_hash FROM users WHERE login = ?", (login,)).fetchone()
+    try:
+        _HASHER.verify(row[0] if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user(store, login) if row else None
+
+
+def session_secret(store: Store) -> str:
+    """The web app's session signing key: made once and kept in the history, so a restart keeps sessions."""
+    row = store.connection.execute("SELECT value FROM settings WHERE key = 'session_secret'").fetchone()
+    if row:
+        return str(row[0])
+    with store.transaction() as conn:
+        conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('session_secret', ?)", (secrets.token_hex(32),))
+        return str(conn.execute("SELECT value FROM settings WHERE key = 'session_secret'").fetchone()[0])

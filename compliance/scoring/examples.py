@@ -1,0 +1,117 @@
+"""The team examples file: sentences managers really said for a script line, added by the lead from the review
+app ("use as example"). Scoring reads it with its script, so the meaning scorer learns the team's own wording.
+
+It sits beside the script: ``sales_call.ru.yaml`` → ``sales_call.ru.examples.yaml``, a mapping of stage id →
+line number (from 1) → sentences::
+
+    greeting:
+      1: ["Алло, Мария, приветствую!"]
+
+Adding a sentence changes the script's content hash, so the next batch re-scores the calls scored with it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from compliance.errors import ScriptError
+from compliance.files import write_atomic
+
+from .script import AnyOf, Problem, SalesScript, _check_line_text
+
+SUFFIX = ".examples.yaml"
+_HEADER = ("# Team examples: sentences managers really said for a script line (stage id → line number → sentences).\n"
+           "# Added by the lead from the review app (compliance serve); scoring reads this file with the script.\n")
+
+
+def examples_path(script_path: str | Path) -> Path:
+    """The team examples file of a script file."""
+    path = Path(script_path)
+    return path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + SUFFIX)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], list[Problem]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return {}, [Problem(file=str(path), message=f"cannot read the team examples ({exc})")]
+    if not isinstance(data, dict):
+        return {}, [Problem(file=str(path), line=1, message="expected a mapping: stage id → line number → sentences")]
+    return data, []
+
+
+def _line_examples(stage_id: str, number: Any, sentences: Any, n_lines: int) -> tuple[int, list[str]]:
+    where = f"{stage_id}.{number}"
+    if not isinstance(number, int) or not 1 <= number <= n_lines:
+        raise ValueError(f"{where}: no line {number!r} in stage {stage_id!r} (it has {n_lines})")
+    if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+        raise ValueError(f"{where}: expected a list of sentences")
+    try:
+        return number - 1, [_check_line_text(s) for s in sentences]
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesScript, list[Problem]]:
+    """The script with its team examples added to its lines' ``examples`` (as it is when there is no file)."""
+    path = examples_path(script_path)
+    if not path.is_file():
+        return script, []
+    data, problems = _read(path)
+    merged = script.model_copy(deep=True)
+    stages = {s.id: s for s in merged.stages}
+    for stage_id, lines in data.items():
+        stage = stages.get(str(stage_id))
+        if stage is None or not isinstance(lines, dict):
+            why = f"no stage {stage_id!r} in the script" if stage is None else "expected line number → sentences"
+            problems.append(Problem(file=str(path), path=str(stage_id), message=why))
+            continue
+        for number, sentences in lines.items():
+            try:
+                index, found = _line_examples(stage.id, number, sentences, len(stage.lines))
+            except ValueError as exc:
+                problems.append(Problem(file=str(path), path=str(stage_id), message=str(exc)))
+                continue
+            line = stage.lines[index]
+            if isinstance(line, str):
+                stage.lines[index] = line = AnyOf(any=[line])
+            line.examples += [s for s in found if s not in line.examples]
+    return merged, problems
+
+
+def add_example(script_path: str | Path, stage_id: str, line: int, sentence: str) -> Path:
+    """Add a manager's sentence to line ``line`` (from 0) of a stage in the script's team examples file.
+
+    Raises:
+        ScriptError: the script has no such stage or line, the sentence is empty, or the file cannot be written.
+    """
+    from .script import load_script
+
+    script = load_script(script_path)
+    stage = next((s for s in script.stages if s.id == stage_id), None)
+    if stage is None or not 0 <= line < len(stage.lines):
+        raise ScriptError(f"{script_path}: no line {line + 1} in stage {stage_id!r}")
+    try:
+        text = _check_line_text(sentence)
+    except ValueError as exc:
+        raise ScriptError(f"example sentence: {exc}") from None
+    path = examples_path(script_path)
+    data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
+    known: list[str] = data.setdefault(stage_id, {}).setdefault(line + 1, [])
+    if text not in known:
+        known.append(text)
+    try:
+        write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
+    except OSError as exc:
+        raise ScriptError(f"{path}: cannot write the team examples ({exc.strerror})") from None
+    return path
+
+
+def team_examples_of(script_path: Optional[str | Path]) -> Optional[Path]:
+    """The examples file of a script, when it exists."""
+    if script_path is None:
+        return None
+    path = examples_path(script_path)
+    return path if path.is_file() else None

@@ -1,0 +1,114 @@
+"""The app factory: the history, the report templates, sessions, and the routes of ``pages``."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from compliance.history.store import Store
+from compliance.reports.render import make_environment
+from compliance.review.users import session_secret
+from compliance.scoring.script import SalesScript, load_script
+
+from .guard import LoginThrottle
+
+SESSION_COOKIE = "compliance_session"
+SESSION_MAX_AGE = 12 * 3600        # a working day; then log in again
+
+
+class Review:
+    """What every request needs: one history connection per worker thread, the templates, the script versions."""
+
+    def __init__(self, db_path: Path, env: jinja2.Environment, throttle: LoginThrottle, max_age: int,
+                 script_files: dict[str, Path]) -> None:
+        self.db_path, self.env, self.throttle, self.max_age = db_path, env, throttle, max_age
+        self.script_files = script_files   # script id → its YAML file, whose team examples the lead extends
+        self._local = threading.local()
+        self._scripts: dict[str, SalesScript] = {}
+        self._lock = threading.Lock()
+
+    def store(self) -> Store:
+        """This thread's connection (SQLite connections are not shared between threads mid-transaction)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.db_path)
+        return store
+
+    def script(self, script_id: str) -> Optional[SalesScript]:
+        """The newest stored version of a script, for stage titles and order (parsed once per version)."""
+        raw = self.store().latest_scripts().get(script_id)
+        if raw is None:
+            return None
+        with self._lock:
+            if raw not in self._scripts:
+                self._scripts[raw] = SalesScript.model_validate_json(raw)
+            return self._scripts[raw]
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status_code)
+
+
+class _SecurityHeaders:
+    """Headers every page gets: no framing, no MIME sniffing, no referrer to other sites."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] += [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                                       (b"referrer-policy", b"same-origin"), (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str = "ru",
+               session_max_age: int = SESSION_MAX_AGE, login_delay: float = 0.5,
+               scripts: Sequence[str | Path] = ()) -> Starlette:
+    """The review web app over a history database.
+
+    Args:
+        db_path: the history (created and upgraded when needed).
+        secret: the session signing key; default: the one kept in the history (made on first start).
+        lang: the pages' language.
+        session_max_age: seconds a login lasts.
+        login_delay: the first wait after repeated failed logins (doubling with each further failure).
+        scripts: script files whose team examples file the lead may extend ("use as example").
+
+    Raises:
+        StoreError: the database cannot be used.
+        ScriptError: a script file is invalid.
+    """
+    from .pages import routes
+
+    path = Path(db_path)
+    with Store(path) as store:
+        key = secret or session_secret(store)
+    files = {load_script(p).id: Path(p) for p in scripts}
+    review = Review(path, make_environment(lang), LoginThrottle(base=login_delay), session_max_age, files)
+    middleware = [
+        Middleware(_SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE, max_age=session_max_age,
+                   same_site="lax", https_only=False),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return review.render("web_error.html.j2", exc.status_code, status=exc.status_code, detail=exc.detail,
+                             user=None, csrf="")
+
+    app = Starlette(routes=routes(), middleware=middleware, exception_handlers={HTTPException: http_error})
+    app.state.review = review
+    return app

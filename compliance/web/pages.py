@@ -1,0 +1,248 @@
+"""The routes: log in and out, the team, a manager's calls, a call with its review forms, disputes, calibration.
+
+A manager reaches only their own calls: any other call, manager page or recording answers 404 (as if it did not
+exist), never 403. Every POST carries the session's CSRF token. Database work and rendering run in worker threads.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from compliance.errors import ComplianceError
+from compliance.review.agreement import agreement_report
+from compliance.review.ledger import (
+    dispute,
+    disputes,
+    open_dispute,
+    record_example,
+    resolve_dispute,
+    set_override,
+)
+from compliance.review.users import User, user, verify
+from compliance.scoring.examples import add_example
+from compliance.scoring.result import CallRecord
+
+from .app import Review
+from .guard import check_csrf, csrf_token, session_login, start_session
+from .views import call_view, manager_view, team_view
+
+Handler = Callable[[Request, Review, User, dict[str, str]], Response]
+
+NOT_FOUND = HTTPException(404, "Not found")
+
+
+def _review(request: Request) -> Review:
+    return request.app.state.review
+
+
+def _current_user(request: Request, review: Review) -> Optional[User]:
+    login = session_login(request)
+    if login is None:
+        return None
+    found = user(review.store(), login)
+    if found is None:  # the account was removed: the session ends
+        request.session.clear()
+    return found
+
+
+def _page(review: Review, request: Request, name: str, me: Optional[User], code: int = 200,
+          **context: Any) -> Response:
+    return review.render(name, code, user=me, csrf=csrf_token(request), **context)
+
+
+def protected(lead_only: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """A route for logged-in users (lead-only ones answer 404 to a manager); POSTs need the CSRF token."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            form = await check_csrf(request) if request.method == "POST" else {}
+            review = _review(request)
+            me = await run_in_threadpool(_current_user, request, review)
+            if me is None:
+                if request.method == "POST":
+                    raise HTTPException(403, "Log in again")
+                return RedirectResponse("/login", status_code=303)
+            if lead_only and not me.is_lead:
+                raise NOT_FOUND
+            try:
+                return await run_in_threadpool(handler, request, review, me, form)
+            except ComplianceError as exc:
+                return _page(review, request, "web_error.html.j2", me, 400, status=400, detail=str(exc))
+
+        return endpoint
+
+    return wrap
+
+
+def _own_call(review: Review, me: User, call_id: str) -> CallRecord:
+    """The call, when this user may see it; 404 otherwise (another manager's call looks like no call)."""
+    record = review.store().call(call_id)
+    if record is None or (not me.is_lead and record.manager != me.manager):
+        raise NOT_FOUND
+    return record
+
+
+# -- login -----------------------------------------------------------------------------------------------------
+async def login_form(request: Request) -> Response:
+    review = _review(request)
+    return _page(review, request, "web_login.html.j2", None, error=False, login="")
+
+
+async def login(request: Request) -> Response:
+    form = await check_csrf(request)
+    review = _review(request)
+    name, password = form.get("login", "").strip().lower(), form.get("password", "")
+    address = request.client.host if request.client else ""
+    await review.throttle.wait(name, address)
+    found = await run_in_threadpool(lambda: verify(review.store(), name, password))
+    if found is None:
+        review.throttle.failed(name, address)
+        return _page(review, request, "web_login.html.j2", None, 401, error=True, login=name)
+    review.throttle.succeeded(name, address)
+    start_session(request, found, review.max_age)
+    return RedirectResponse("/", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await check_csrf(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# -- pages -----------------------------------------------------------------------------------------------------
+@protected()
+def home(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    if not me.is_lead:
+        return RedirectResponse(f"/managers/{me.manager}", status_code=303)
+    return _page(review, request, "web_team.html.j2", me, team=team_view(review.store()))
+
+
+@protected()
+def manager_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    key = request.path_params["key"]
+    if not me.is_lead and key != me.manager:
+        raise NOT_FOUND
+    view = manager_view(review.store(), key)
+    if view is None:
+        if me.is_lead:
+            raise NOT_FOUND
+        return _page(review, request, "web_manager.html.j2", me, view=None)
+    return _page(review, request, "web_manager.html.j2", me, view=view)
+
+
+@protected()
+def call_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    record = _own_call(review, me, request.path_params["call_id"])
+    view = call_view(review.store(), record, review.script(record.result.script_id))
+    return _page(review, request, "web_call.html.j2", me, page=view.page, view=view,
+                 examples=record.result.script_id in review.script_files)
+
+
+@protected()
+def recording(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    record = _own_call(review, me, request.path_params["call_id"])
+    if not record.audio or not Path(record.audio).is_file():
+        raise NOT_FOUND
+    return FileResponse(record.audio)  # answers Range requests: the player seeks without loading it all
+
+
+def _line(value: str) -> Optional[int]:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise HTTPException(400, "line must be a number")
+    return int(value)
+
+
+@protected(lead_only=True)
+def override(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    record = _own_call(review, me, request.path_params["call_id"])
+    stage_id = form.get("stage_id", "")
+    if form.get("present") not in ("1", "0"):
+        raise HTTPException(400, "present must be 1 or 0")
+    set_override(review.store(), record.call_id, stage_id, form["present"] == "1", by=me.login,
+                 note=form.get("note", "").strip()[:2000], line=_line(form.get("line", "")))
+    return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
+
+
+@protected(lead_only=True)
+def use_as_example(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    """The manager's sentence of a line the lead heard (overridden to present) joins the line's team examples."""
+    record = _own_call(review, me, request.path_params["call_id"])
+    stage_id, line = form.get("stage_id", ""), _line(form.get("line", ""))
+    stage = next((s for s in record.result.stages if s.id == stage_id), None)
+    if stage is None or line is None or line >= len(stage.lines):
+        raise HTTPException(400, "no such stage or line")
+    override = stage.lines[line].override
+    script_file = review.script_files.get(record.result.script_id)
+    if override is None or not override.present or script_file is None:
+        raise HTTPException(400, "only a line the lead marked present, of a script given to `serve --script`")
+    sentence = form.get("sentence", "").strip()[:500]
+    written = add_example(script_file, stage_id, line, sentence)
+    record_example(review.store(), record.call_id, stage_id, line, by=me.login, sentence=sentence, file=str(written))
+    return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
+
+
+@protected()
+def dispute_stage(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    record = _own_call(review, me, request.path_params["call_id"])
+    if me.is_lead:  # the lead overrides; disputes are the managers' voice
+        raise NOT_FOUND
+    stage_id = form.get("stage_id", "")
+    open_dispute(review.store(), record.call_id, stage_id, by=me.login, comment=form.get("comment", "").strip()[:2000],
+                 line=_line(form.get("line", "")))
+    return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
+
+
+@protected()
+def disputes_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    found = disputes(review.store(), manager=None if me.is_lead else me.manager)
+    return _page(review, request, "web_disputes.html.j2", me, disputes=found)
+
+
+@protected(lead_only=True)
+def resolve(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    raw = request.path_params["dispute_id"]
+    found = dispute(review.store(), raw)
+    if form.get("decision") not in ("accept", "reject"):
+        raise HTTPException(400, "decision must be accept or reject")
+    resolve_dispute(review.store(), found.id, by=me.login, accept=form["decision"] == "accept",
+                    note=form.get("note", "").strip()[:2000])
+    back = form.get("back", "")
+    # Back to the page the form was on, when it is one of ours (never an address from outside).
+    allowed = {"/", "/disputes", f"/calls/{found.call_id}", f"/managers/{found.manager}"}
+    return RedirectResponse(back if back in allowed else "/disputes", status_code=303)
+
+
+@protected(lead_only=True)
+def agreement_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    return _page(review, request, "web_agreement.html.j2", me, report=agreement_report(review.store()))
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask for one; there is none (and no 404 in their console)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/favicon.ico", no_icon, methods=["GET"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", home, methods=["GET"]),
+        Route("/managers/{key}", manager_page, methods=["GET"]),
+        Route("/calls/{call_id}", call_page, methods=["GET"]),
+        Route("/calls/{call_id}/audio", recording, methods=["GET"]),
+        Route("/calls/{call_id}/override", override, methods=["POST"]),
+        Route("/calls/{call_id}/dispute", dispute_stage, methods=["POST"]),
+        Route("/calls/{call_id}/example", use_as_example, methods=["POST"]),
+        Route("/disputes", disputes_page, methods=["GET"]),
+        Route("/disputes/{dispute_id:int}/resolve", resolve, methods=["POST"]),
+        Route("/agreement", agreement_page, methods=["GET"]),
+    ]

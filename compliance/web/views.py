@@ -1,0 +1,118 @@
+"""The web app's page data: the team with open disputes first, a manager's calls, one call with its review."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from compliance.history.readiness import history_readiness
+from compliance.history.store import Store
+from compliance.reports.aggregate import _readiness_view
+from compliance.reports.call_page import build_call_page
+from compliance.reports.common import _chronological
+from compliance.reports.views import CallPage, ReadinessView
+from compliance.review.ledger import AuditEntry, Dispute, audit_trail, disputes
+from compliance.scoring.result import CallRecord
+from compliance.scoring.script import SalesScript
+
+
+class CallRow(BaseModel):
+    call_id: str
+    date: Optional[str] = None
+    time: Optional[str] = None
+    connected: bool = True
+    adherence: Optional[float] = None
+    machine_adherence: Optional[float] = None   # when the lead's decisions changed the score
+    verdict: Optional[str] = None
+    overridden: bool = False
+    open_disputes: int = 0
+
+
+class ManagerRow(BaseModel):
+    key: str
+    name: str
+    calls: int = 0
+    mean: Optional[float] = None
+    machine_mean: Optional[float] = None
+    overridden: int = 0
+    open_disputes: int = 0
+    readiness: Optional[ReadinessView] = None
+
+
+class TeamView(BaseModel):
+    managers: list[ManagerRow] = Field(default_factory=list)
+    disputes: list[Dispute] = Field(default_factory=list)
+
+
+class ManagerView(BaseModel):
+    key: str
+    name: str
+    calls: list[CallRow] = Field(default_factory=list)
+    disputes: list[Dispute] = Field(default_factory=list)
+
+
+class CallView(BaseModel):
+    page: CallPage
+    manager: str
+    disputes: list[Dispute] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+
+
+def _mean(values: list[float]) -> Optional[float]:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _row(record: CallRecord, open_disputes: int) -> CallRow:
+    res = record.result
+    return CallRow(call_id=record.call_id, date=record.date, time=record.time, connected=res.connected,
+                   adherence=res.adherence, machine_adherence=record.machine.adherence if record.machine else None,
+                   verdict=str(res.verdict) if res.verdict else None, overridden=record.machine is not None,
+                   open_disputes=open_disputes)
+
+
+def team_view(store: Store) -> TeamView:
+    """Every manager with their corrected and machine means, readiness, and the disputes (open first)."""
+    records = store.calls(with_transcripts=False)
+    found = disputes(store)
+    open_by_manager: dict[str, int] = defaultdict(int)
+    for d in found:
+        open_by_manager[d.manager] += d.status == "open"
+    by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    for r in records:
+        by_manager[r.manager].append(r)
+    readiness = history_readiness(store, None, list(by_manager))
+    rows = []
+    for key, calls in sorted(by_manager.items()):
+        scored = [c for c in calls if c.result.connected and c.result.adherence is not None]
+        rows.append(ManagerRow(
+            key=key, name=calls[-1].manager_name or key, calls=len(calls),
+            mean=_mean([c.result.adherence for c in scored if c.result.adherence is not None]),
+            machine_mean=_mean([(c.machine or c.result).adherence or 0.0 for c in scored]),
+            overridden=sum(c.machine is not None for c in calls), open_disputes=open_by_manager[key],
+            readiness=_readiness_view(readiness.get(key), {})))
+    rows.sort(key=lambda m: (-m.open_disputes, m.name))
+    return TeamView(managers=rows, disputes=found)
+
+
+def manager_view(store: Store, key: str) -> Optional[ManagerView]:
+    """A manager's calls, newest first (None when the history has no call of theirs)."""
+    records = store.calls(manager=key, with_transcripts=False)
+    if not records:
+        return None
+    found = disputes(store, manager=key)
+    open_by_call: dict[str, int] = defaultdict(int)
+    for d in found:
+        open_by_call[d.call_id] += d.status == "open"
+    rows = [_row(r, open_by_call[r.call_id]) for r in reversed(_chronological(records))]
+    return ManagerView(key=key, name=records[-1].manager_name or key, calls=rows, disputes=found)
+
+
+def call_view(store: Store, record: CallRecord, script: Optional[SalesScript]) -> CallView:
+    """One call's page, its recording served by the app, its disputes and its audit trail."""
+    page = build_call_page(record, script)
+    page.audio_href = f"/calls/{record.call_id}/audio" if record.audio and Path(record.audio).is_file() else None
+    page.back_href = f"/managers/{record.manager}"
+    return CallView(page=page, manager=record.manager, disputes=disputes(store, call_id=record.call_id),
+                    audit=audit_trail(store, record.call_id))

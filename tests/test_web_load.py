@@ -1,0 +1,118 @@
+"""Load on loopback (issue 11): 50 concurrent clients view pages and override stages for a bounded time against a
+real `compliance serve`, while a real `compliance batch` writes into the same SQLite history (WAL). Prints
+requests/s and p95 latency; asserts zero errors and that no override was lost (each is in the audit trail)."""
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from .conftest import ROOT
+from .review_helpers import PASSWORDS, build_history
+from .test_batch import _day
+from .web_server import running_server
+
+pytestmark = pytest.mark.slow
+CLIENTS = 50
+BATCH_FILES = 100
+SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
+CSRF = 'name="csrf_token" value="'
+
+
+def _client(base: str, login: str, calls: list[str], ready: threading.Barrier, seed: int, out: dict) -> None:
+    try:
+        _client_loop(base, login, calls, ready, seed, out)
+    except Exception as exc:  # a client that dies is an error of the run, not a silent thread
+        out["errors"].append(f"client {seed}: {exc!r}")
+
+
+def _client_loop(base: str, login: str, calls: list[str], ready: threading.Barrier, seed: int, out: dict) -> None:
+    rng = random.Random(seed)
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as http:
+        page = http.get("/login").text
+        token = page.split(CSRF, 1)[1].split('"', 1)[0]
+        res = http.post("/login", data={"login": login, "password": PASSWORDS[login], "csrf_token": token})
+        assert res.status_code == 303, res.text
+        token = http.get("/", follow_redirects=True).text.split(CSRF, 1)[1].split('"', 1)[0]
+        ready.wait(timeout=120)  # everyone logged in: the measured run starts together
+        n = 0
+        while time.monotonic() < out["deadline"]:
+            n += 1
+            began = time.monotonic()
+            call = rng.choice(calls)
+            if login == "lead" and n % 4 == 0:
+                note = f"load {seed}-{n}"
+                res = http.post(f"/calls/{call}/override", data={
+                    "stage_id": rng.choice(["greeting", "needs", "offer", "farewell"]), "line": "",
+                    "present": rng.choice("01"), "note": note, "csrf_token": token})
+                ok = res.status_code == 303
+                if ok:
+                    out["notes"].append(note)
+            else:
+                res = http.get(rng.choice([f"/calls/{call}", "/", "/disputes"]))
+                ok = res.status_code in (200, 303)
+            out["latency"].append(time.monotonic() - began)
+            if not ok:
+                out["errors"].append(f"{res.request.method} {res.request.url.path}: {res.status_code}")
+
+
+def test_fifty_clients_with_a_batch_writing(tmp_path, capsys):
+    db = tmp_path / "history.db"
+    records = build_history(db)
+    lead_calls = [r.call_id for r in records if r.result.connected]
+    own = {m: [r.call_id for r in records if r.manager == m] for m in ("ivanova", "petrov")}
+    folder = _day(tmp_path / "incoming", BATCH_FILES)
+    with running_server(db) as base:
+        batch = subprocess.Popen([sys.executable, "-c", "from compliance.cli import main; main()", "batch",
+                                  str(folder), "--db", str(db), "--workers", "1"], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            out: dict = {"latency": [], "errors": [], "notes": [], "deadline": 0.0}
+            timing: dict = {}
+
+            def start() -> None:
+                timing["began"] = time.monotonic()
+                timing["batch_running"] = batch.poll() is None
+                out["deadline"] = timing["began"] + SECONDS
+
+            ready = threading.Barrier(CLIENTS, action=start)
+            threads = []
+            for i in range(CLIENTS):
+                login = ["lead", "lead", "ivanova", "petrov"][i % 4]
+                calls = lead_calls if login == "lead" else own[login]
+                threads.append(threading.Thread(target=_client, args=(base, login, calls, ready, i, out)))
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.monotonic() - timing["began"]
+            timing["batch_still_running"] = batch.poll() is None
+            batch_out = batch.communicate(timeout=300)[0].decode(errors="replace")
+        finally:
+            if batch.poll() is None:
+                batch.kill()
+                batch.wait()
+    assert batch.returncode == 0, batch_out[-2000:]
+    assert not out["errors"], out["errors"][:10]
+    latencies = sorted(out["latency"])
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    with capsys.disabled():
+        print(f"\nload: {CLIENTS} clients, {elapsed:.1f} s, {len(latencies)} requests, "
+              f"{len(latencies) / elapsed:.1f} requests/s, p95 {p95 * 1000:.0f} ms, "
+              f"{len(out['notes'])} overrides, errors {len(out['errors'])}; batch writing at the start: "
+              f"{timing['batch_running']}, at the end: {timing['batch_still_running']}")
+    assert timing["batch_running"]  # the batch wrote into the history while the app was under load
+    assert not out["errors"], out["errors"][:10]
+    assert len(out["notes"]) > 0
+    with sqlite3.connect(db) as conn:
+        audited = {r[0] for r in conn.execute("SELECT note FROM audit WHERE action = 'override'")}
+        stored = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    assert set(out["notes"]) <= audited  # no override lost
+    assert stored == len(records) + BATCH_FILES  # and the batch stored every call meanwhile
