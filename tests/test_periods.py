@@ -66,7 +66,7 @@ def test_rows_by_week(history):
     w48 = rows[("2026-W48", "ivanova")]
     assert (w48.calls, w48.chats, w48.connected_calls, w48.replied_chats, w48.contacts, w48.days) == (3, 1, 2, 1, 3, 2)
     assert (w48.structure, w48.wording, w48.in_band, w48.contacts_per_day) == (90.0, 81.3, 66.7, 1.5)
-    assert (w48.sales_count, w48.sales_sum, w48.open_disputes, w48.target_per_day) == (2, 15000, None, 40)
+    assert (w48.sales_count, w48.sales_sum, w48.open_disputes, w48.target_per_day) == (2, 15000, 0, 40)
     assert (rows[("2026-W48", "sidorova")].contacts, rows[("2026-W48", "sidorova")].sales_sum) == (0, 7000)
     w49 = rows[("2026-W49", "ivanova")]
     assert (w49.chats, w49.replied_chats, w49.contacts, w49.structure, w49.sales_sum) == (1, 0, 0, None, 500.5)
@@ -82,11 +82,12 @@ def test_rows_by_month_and_day_and_filters(history):
 
 
 def test_open_disputes_are_counted_when_the_history_keeps_them(history):
-    # Issue 11 adds the disputes table; until then the column is empty (above). Here one stands in for it.
+    # the review's disputes table (compliance serve); these calls have no stages, so the rows are written directly
     conn = sqlite3.connect(history)
-    conn.executescript("CREATE TABLE disputes (id INTEGER PRIMARY KEY, call_id TEXT, status TEXT);"
-                       "INSERT INTO disputes (call_id, status) VALUES ('c0', 'open'), ('c1', 'open'), "
-                       "('c1', 'resolved'), ('c5', 'open');")
+    conn.executemany("INSERT INTO disputes (call_id, stage_id, manager, by_login, comment, status, at) "
+                     "VALUES (?, 'greeting', 'm', 'm', 'not so', ?, '2026-12-01T10:00:00')",
+                     [("c0", "open"), ("c1", "open"), ("c1", "rejected"), ("c5", "open")])
+    conn.commit()
     conn.close()
     with Store(history, read_only=True) as store:
         rows = {(r.period, r.manager): r.open_disputes for r in period_rows(store, "week")}
@@ -105,7 +106,7 @@ def test_export_by_week_csv_for_google_sheets(history, tmp_path):
     assert len(rows) == len({(r["period"], r["manager"]) for r in rows}) == 4  # one row per manager per period
     petrov = next(r for r in rows if r["manager"] == "petrov")
     assert petrov["manager_name"] == "'" + NAMES["petrov"]  # a formula is written as text
-    assert (petrov["contacts"], petrov["structure"], petrov["open_disputes"]) == ("1", "60.0", "")
+    assert (petrov["contacts"], petrov["structure"], petrov["open_disputes"]) == ("1", "60.0", "0")
     ivanova = next(r for r in rows if r["period"] == "2026-W49" and r["manager"] == "ivanova")
     assert (ivanova["sales_count"], ivanova["sales_sum"], ivanova["structure"]) == ("1", "500.5", "")
 

@@ -418,10 +418,8 @@ class Store(EmbeddingStore):
                          sales_sum=r["sales_sum"]) for r in rows]
 
     def open_disputes(self) -> Optional[dict[str, int]]:
-        """Open disputes per call id; None when the history keeps no disputes (no ``disputes`` table).
-
-        Assumes ``disputes(call_id, status)`` with ``status = 'open'`` for an open one (issue 11 adds the table).
-        """
+        """Open disputes per call id (``compliance.review.ledger`` writes them); None when the history is an old
+        one opened read-only, without the ``disputes`` table."""
         if not self.has_table("disputes"):
             return None
         try:
