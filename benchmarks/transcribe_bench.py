@@ -6,8 +6,8 @@
     python benchmarks/transcribe_bench.py --repeat 1       # one run each (default 2, the fastest counts)
 
 The peer (default): ``whisper-ctranslate2`` (``pip install whisper-ctranslate2``, the tool a user would
-otherwise pick) with ``--batched True``, run once over a day folder of recordings (``batch_bench.build_day``:
-the stereo and mono fixture calls, re-written copies so each has its own content), next to ``compliance batch``
+otherwise pick) with ``--batched True``, run once over a day folder of recordings (the ten development calls
+spoken by ``make_bench_audio.py`` with festival, 15 min, plus the fixture calls), next to ``compliance batch``
 on the same folder with a cold transcript cache and a fresh database. Both from the command line, model loads
 included, the same model folder (Whisper base, int8, CPU). The peer hears one downmixed channel; ours keeps
 the parties apart (and also scores and stores every call). Reported: audio seconds per wall second, the ratio
@@ -185,15 +185,6 @@ def _print(rows: list[dict]) -> None:
 # Ours vs whisper-ctranslate2 (issue 13, point 1)
 
 
-def _load_batch_bench():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_batch_bench", ROOT / "benchmarks" / "batch_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _timed(cmd: list[str]) -> float:
     began = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -260,23 +251,45 @@ def _speaker_wer(turns_by_file: dict[str, list[dict]], hyps: dict[str, str], spe
     return 100 * errors / max(words, 1)
 
 
-def peer_comparison(repeat: int, n: int) -> None:
+def _peer_corpus(folder: Path) -> tuple[list[Path], dict[str, list[dict]], float]:
+    """The spoken calls of ``make_bench_audio`` plus the fixture calls (two stereo, one mono mix), named as a
+    recorder names them under ``folder/DATE/MANAGER/``; returns the files, each one's turns, the audio seconds."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_make_bench_audio", ROOT / "benchmarks" / "make_bench_audio.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    spoken, calls = module.bench_calls()
+    sources = [(spoken / name, meta) for name, meta in calls.items()]
+    sources += [(AUDIO / n, MANIFEST[n]) for n in ("call_full.stereo.ogg", "call_missing.stereo.ogg", "call_full.mono.mp3")]
+    files, turns, seconds = [], {}, 0.0
+    for i, (source, meta) in enumerate(sources):
+        manager = ("ivanova", "petrov", "sidorova")[i % 3]
+        target = folder / "2026-11-27" / manager / f"2026-11-27_{9 + i // 4:02d}-{(i * 7) % 60:02d}-00_{manager}_" \
+                                                  f"38099{1000000 + i:07d}{''.join(source.suffixes)}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+        files.append(target)
+        turns[str(target)] = meta["turns"]
+        seconds += meta["duration"]
+    return files, turns, seconds
+
+
+def peer_comparison(repeat: int) -> None:
     from compliance.speech.model import assemble_default_model
 
-    bench = _load_batch_bench()
     peer = _peer_command()
     model = str(assemble_default_model())
     with tempfile.TemporaryDirectory(prefix="transcribe-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        files, seconds = bench.build_day(tmp / "day", n)
-        sources = [bench.SOURCES[i % len(bench.SOURCES)] for i in range(len(files))]
-        refs_all = {str(f): " ".join(t["text"] for t in sorted(MANIFEST[s]["turns"], key=lambda t: t["start"]))
-                    for f, s in zip(files, sources)}
-        refs_manager = {str(f): " ".join(t["text"] for t in sorted(MANIFEST[s]["turns"], key=lambda t: t["start"])
-                                          if t["speaker"] == "manager")
-                        for f, s in zip(files, sources) if ".stereo." in s}
+        files, turns, seconds = _peer_corpus(tmp / "day")
+        said = {f: sorted(t, key=lambda t: t["start"]) for f, t in turns.items()}
+        refs_all = {f: " ".join(t["text"] for t in ts) for f, ts in said.items()}
+        stereo = {f: ts for f, ts in said.items() if ".stereo." in f}
+        refs_manager = {f: " ".join(t["text"] for t in ts if t["speaker"] == "manager") for f, ts in stereo.items()}
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        print(f"corpus: {len(files)} recordings, {seconds:.0f} s ({seconds / 60:.1f} min) of audio; {cores} cores")
+        print(f"corpus: {len(files)} recordings ({len(stereo)} stereo), {seconds:.0f} s ({seconds / 60:.1f} min) "
+              f"of audio; {cores} cores")
         times: dict[str, list[float]] = {"peer": [], "ours": []}
         for k in range(repeat):  # alternate, keep each one's fastest run: other load only slows down
             out = tmp / f"peer{k}"
@@ -288,15 +301,13 @@ def peer_comparison(repeat: int, n: int) -> None:
                                          str(tmp / f"cache{k}"), "--json"]))
         ours_all, ours_manager = _our_texts(tmp / "ours0.db")
         peer_texts = _peer_texts(tmp / "peer0", files)
-        stereo = {str(f): MANIFEST[s]["turns"] for f, s in zip(files, sources) if ".stereo." in s}
         rows = [("whisper-ctranslate2 --batched True (one mixed channel)", min(times["peer"]),
                  _wer(refs_all, peer_texts), _speaker_wer(stereo, peer_texts, "manager")),
                 ("compliance batch (parties apart, scored, stored)", min(times["ours"]), _wer(refs_all, ours_all),
                  _wer(refs_manager, ours_manager))]
         print(f"{'pipeline':<56} {'wall s':>7} {'audio s/s':>9} {'WER all':>8} {'WER manager':>12}")
         for name, wall, wer_all, wer_manager in rows:
-            manager = f"{wer_manager:11.1f}%" if wer_manager is not None else f"{'-':>12}"
-            print(f"{name:<56} {wall:7.1f} {seconds / wall:8.1f}x {wer_all:7.1f}% {manager}")
+            print(f"{name:<56} {wall:7.1f} {seconds / wall:8.1f}x {wer_all:7.1f}% {wer_manager:11.1f}%")
         print(f"ratio ours/peer (audio seconds per wall second): {rows[0][1] / rows[1][1]:.2f}x (target >= 1.0x); "
               f"runs: peer {', '.join(f'{t:.1f}' for t in times['peer'])} s, "
               f"ours {', '.join(f'{t:.1f}' for t in times['ours'])} s")
@@ -305,7 +316,6 @@ def peer_comparison(repeat: int, n: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plain", action="store_true", help="compare with plain faster-whisper in one process")
-    parser.add_argument("--n", type=int, default=12, help="recordings in the peer comparison's folder (default 12)")
     parser.add_argument("--sweep", action="store_true", help="with --plain: our pipeline under other settings")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each pipeline; the fastest counts")
     parser.add_argument("--worker", choices=["plain", "ours"], help=argparse.SUPPRESS)
@@ -316,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(args.worker, args.files, json.loads(args.settings)), ensure_ascii=False))
         return 0
     if not args.plain:
-        peer_comparison(args.repeat, args.n)
+        peer_comparison(args.repeat)
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@ from compliance.errors import ModelError
 from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
-PIPELINE_VERSION = 2  # 2: notes as message codes
+PIPELINE_VERSION = 3  # 2: notes as message codes; 3: a looped batched segment is decoded again
 
 
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
