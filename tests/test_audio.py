@@ -308,14 +308,17 @@ def test_speech_without_words_is_found_again():
     assert rec._uncovered_speech(regions, [SimpleNamespace(words=words)], min_gap=0.8) == []
 
 
-def test_windows_pack_speech_up_to_30_seconds():
+def test_windows_pack_speech_of_both_parties_in_time_order_up_to_30_seconds():
     sr = 16000
-    regions = [(0, 10 * sr), (12 * sr, 25 * sr), (26 * sr, 40 * sr), (50 * sr, 52 * sr)]
-    windows = rec._windows(np.zeros(60 * sr), regions, TranscribeOptions())
-    assert windows == [[(0, 10 * sr), (12 * sr, 25 * sr)], [(26 * sr, 40 * sr), (50 * sr, 52 * sr)]]
-    assert rec._original_time(windows[1], 15.0) == pytest.approx(51.0)  # 14 s into the first piece, 1 into the next
-    plain = rec._windows(np.zeros(65 * sr), regions, TranscribeOptions(vad=False))
-    assert plain == [[(0, 30 * sr)], [(30 * sr, 60 * sr)], [(60 * sr, 65 * sr)]]
+    manager = [(0, 10 * sr), (26 * sr, 40 * sr), (50 * sr, 52 * sr)]
+    client = [(12 * sr, 25 * sr), (53 * sr, 55 * sr)]
+    windows = rec._windows([np.zeros(60 * sr)] * 2, [manager, client], TranscribeOptions())
+    assert windows == [[(0, 0, 10 * sr), (1, 12 * sr, 25 * sr)],
+                       [(0, 26 * sr, 40 * sr), (0, 50 * sr, 52 * sr), (1, 53 * sr, 55 * sr)]]
+    assert rec._locate(windows[1], 15.0) == (0, pytest.approx(51.0))  # 14 s into the first piece, 1 into the next
+    assert rec._locate(windows[1], 16.5) == (1, pytest.approx(53.5))  # the client's piece after them
+    plain = rec._windows([np.zeros(65 * sr)], [manager], TranscribeOptions(vad=False))
+    assert plain == [[(0, 0, 30 * sr)], [(0, 30 * sr, 60 * sr)], [(0, 60 * sr, 65 * sr)]]
 
 
 def test_repetition_loops_are_cut():
