@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from compliance.errors import ComplianceError
+from compliance.speech.engine import _cpu_count  # cores this process may use (its affinity)
 
 from .workers import _Done, _setup, _Task, _work
 
@@ -55,13 +56,6 @@ def parse_cluster(spec: str) -> ClusterSpec:
     if re.match(r"^(tcp|tls|ucx|inproc)://[^\s/]+$", spec):
         return ClusterSpec(address=spec)
     raise ComplianceError(f"--cluster {spec}: expected tcp://HOST:PORT (a running dask scheduler) or local:N")
-
-
-def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _model_setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str],

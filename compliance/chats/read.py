@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from compliance.errors import TranscriptError
 from compliance.files import shown_path
-from compliance.scoring.transcript import role_of
+from compliance.scoring.transcript import read_text, role_of
 
 from .model import Chat, ChatMessage
 from .telegram import is_telegram, parse_telegram
@@ -30,14 +30,7 @@ _DATED_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").lstrip("\ufeff")
-    except FileNotFoundError:
-        raise TranscriptError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    except OSError as exc:
-        raise TranscriptError(f"{path}: cannot read ({exc.strerror})") from None
+    return read_text(path).lstrip("\ufeff")
 
 
 def _json(text: str, path: Path) -> Any:

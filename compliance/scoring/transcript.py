@@ -176,6 +176,18 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+def read_text(path: Path) -> str:
+    """A transcript or chat file's text (UTF-8), or one clear ``TranscriptError``: missing, not UTF-8, unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TranscriptError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    except OSError as exc:
+        raise TranscriptError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def load_transcript(path: str | Path) -> Transcript:
     """Read a ``.txt`` or ``.json`` transcript.
 
@@ -183,14 +195,7 @@ def load_transcript(path: str | Path) -> Transcript:
         TranscriptError: the file is missing, not UTF-8, or not in a known shape.
     """
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TranscriptError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    except OSError as exc:
-        raise TranscriptError(f"{path}: cannot read ({exc.strerror})") from None
+    raw = read_text(path)
     if not raw.strip().lstrip("\ufeff"):
         raise TranscriptError(f"{path}: empty transcript (no text); export the conversation again")
     if path.suffix.lower() == ".json":
