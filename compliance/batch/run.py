@@ -66,6 +66,7 @@ from .workers import (
     POOL_MIN_CALLS,
     _Done,
     _init_worker,
+    _longest_first,
     _model_of,
     _pool_size,
     _setup,
@@ -313,13 +314,13 @@ class _Run:
             return
         workers = _pool_size(self.o.workers, len(audio) or len(local))
         options_json = None
+        share = max(1, (os.cpu_count() or 1) // workers)  # each worker's cores
         if audio:
-            cores = os.cpu_count() or 1
             if "threads" in type(options).model_fields and not getattr(options, "threads", None):
-                options = options.model_copy(update={"threads": max(1, cores // workers)})
+                options = options.model_copy(update={"threads": share})
             options_json = options.model_dump_json()
-        init = (scripts_json, options_json, cache_dir)
-        pending = list(audio or local)
+        init = (scripts_json, options_json, cache_dir, share)
+        pending = _longest_first(audio) if audio else list(local)
         delivered = False
         local_done = not audio  # without recordings, the local jobs are the pool's work
         for _attempt in range(2):

@@ -22,7 +22,11 @@ _STATE: dict[str, Any] = {}
 POOL_MIN_CALLS = 40  # fewer transcripts/re-scores than this are scored in the main process
 
 
-def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
+def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str], threads: int = 0) -> None:
+    """Load the scripts (and the speech model when there are recordings); ``threads``: this process's share of
+    the cores, for the meaning model (the speech model's is in the options)."""
+    from compliance.scoring.embeddings import use_threads
+
     _STATE.clear()
     scripts = [SalesScript.model_validate_json(js) for js in scripts_json]
     _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
@@ -31,7 +35,9 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
         from compliance.speech.transcribe import TranscribeOptions, load_model
 
         options = TranscribeOptions.model_validate_json(options_json)
+        threads = threads or options.threads
         _STATE.update(options=options, model=load_model(options))
+    use_threads(threads)
 
 
 def _die_with_parent() -> None:
@@ -56,11 +62,12 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str]) -> None:
+def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str],
+                 threads: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
-    _setup(scripts_json, options_json, cache_dir)
+    _setup(scripts_json, options_json, cache_dir, threads)
 
 
 @dataclass
@@ -120,6 +127,17 @@ def _work(task: _Task) -> _Done:
         return _Done(False, str(exc), failure_kind(exc, task.kind))
     except Exception as exc:  # noqa: BLE001 - one call's bug must not stop the batch
         return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if task.kind == "audio" else "score")
+
+
+def _longest_first(jobs: list[Any]) -> list[Any]:
+    """Recordings (anything with a ``path``), the largest file first: the short ones then fill the workers'
+    ends, instead of one worker finishing a long call alone while the other cores idle."""
+    def size(job: Any) -> int:
+        try:
+            return Path(job.path).stat().st_size
+        except OSError:
+            return 0
+    return sorted(jobs, key=size, reverse=True)
 
 
 def _pool_size(requested: Optional[int], jobs: int) -> int:
