@@ -189,6 +189,27 @@ def test_stereo_turns_in_time_order(fake, default_script):
     assert all(w.probability is not None and w.start is not None for s in transcript.segments for w in s.words)
 
 
+def test_the_scripts_words_choose_the_side_and_meaning_only_breaks_a_close_call(default_script, monkeypatch):
+    """Embedding every client sentence served only this choice: words decide when they are clear."""
+    verbatim = [Segment(text="Добрый день! Меня зовут Анна, компания Диджитал Лаб. Вам удобно сейчас говорить?",
+                        start=0.0, end=5.0)]
+    client = [Segment(text="Да, слушаю вас. А сколько это стоит?", start=5.5, end=8.0)]
+    calls: list[bool] = []
+    real = chan._channel_fit
+
+    def fit(channel, script, meaning=True):
+        calls.append(meaning)
+        return real(channel, script, meaning)
+
+    monkeypatch.setattr(chan, "_channel_fit", fit)
+    first = chan._script_fit([verbatim, client], default_script)
+    assert first[0] - first[1] >= chan._WORDS_DECIDE and calls == [False, False]
+    calls.clear()
+    monkeypatch.setattr(chan, "_channel_fit", lambda channel, script, meaning=True: calls.append(meaning) or
+                        (30.0 if meaning and channel is client else 5.0))
+    assert chan._script_fit([verbatim, client], default_script) == [5.0, 30.0] and calls == [False, False, True, True]
+
+
 def test_auto_channel_follows_the_script_not_the_side(fake, default_script, tmp_path):
     decoded = decode_audio(AUDIO / "call_full.stereo.ogg")
     swapped = _write_wav(tmp_path / "swapped.wav", np.stack([decoded.channels[1], decoded.channels[0]]))

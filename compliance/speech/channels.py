@@ -126,16 +126,31 @@ def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segmen
 _SIDES = ("левый", "правый")
 
 
-def _channel_fit(channel: list[Segment], script: SalesScript) -> float:
+# The script's words alone choose the manager's side when the two channels' fits differ by this many points;
+# closer than that (a manager in their own words), meaning decides. Words first saves embedding every client
+# sentence of every call, which only served this choice.
+_WORDS_DECIDE = 10.0
+
+
+def _channel_fit(channel: list[Segment], script: SalesScript, meaning: bool = True) -> float:
     """How well one channel's speech alone follows the script (-1: no speech, or an answering machine)."""
     from compliance.scoring.score import MatchOptions, score_call
 
     if not channel:
         return -1.0
     alone = Transcript(segments=[s.model_copy(update={"speaker": "unknown"}) for s in channel])
-    lenient = MatchOptions(min_words=0, min_client_words=0, min_turns=0, min_party_speech=0, min_two_party_speech=0)
+    lenient = MatchOptions(min_words=0, min_client_words=0, min_turns=0, min_party_speech=0, min_two_party_speech=0,
+                           meaning=meaning)
     result = score_call(alone, script, "newcomer", lenient)
     return result.adherence if result.adherence is not None else -1.0
+
+
+def _script_fit(channels: list[list[Segment]], script: SalesScript) -> list[float]:
+    """Each channel's fit to the script: by its words, or by meaning too when words leave it close."""
+    fit = [_channel_fit(c, script, meaning=False) for c in channels]
+    if abs(fit[0] - fit[1]) >= _WORDS_DECIDE and max(fit) > 0:
+        return fit
+    return [_channel_fit(c, script) for c in channels]
 
 
 def _choose_manager(recognised: _Recognised, options: TranscribeOptions,
@@ -148,7 +163,7 @@ def _choose_manager(recognised: _Recognised, options: TranscribeOptions,
     if not channels[0] and not channels[1]:
         return 0, None
     if script is not None:
-        fit = [_channel_fit(c, script) for c in channels]
+        fit = _script_fit(channels, script)
         if fit[0] != fit[1] and max(fit) > 0:
             best = int(fit[1] > fit[0])
             shown = [f"{f:.0f} %" if f >= 0 else "—" for f in fit]
