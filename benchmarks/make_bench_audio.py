@@ -8,6 +8,7 @@ does, and writes 16 kHz opus files with a manifest of every turn into a cache fo
 Needs Debian ``festival``, ``festvox-ru`` and ``sox`` (``apt-get install festival festvox-ru sox``).
 
     python benchmarks/make_bench_audio.py          # prints the folder
+    python benchmarks/make_bench_audio.py --check  # the second set of twelve other calls
 """
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ CALLS = [
     "paraphrased_02_smm_coffee.txt", "paraphrased_04_law_firm_site.txt", "missing_01_no_payment_hotel.txt",
     "order_02_offer_first_salon.txt", "cannot_deliver_02_1c.txt", "client_forbidden_04_gym.txt",
     "forbidden_03_rude_tires.txt",
+]
+# Twelve other development calls: a second set, to check that a recognition change chosen on the first holds
+# elsewhere (``transcribe_bench.py --set check``).
+CHECK_CALLS = [
+    "verbatim_02_pipedrive_wholesale.txt", "verbatim_04_seo_furniture.txt", "paraphrased_03_crm_realty.txt",
+    "missing_02_no_greeting_no_farewell_shop.txt", "missing_03_no_needs_chatbot.txt",
+    "missing_05_no_next_no_farewell_seo.txt", "order_01_payment_first_catalog.txt",
+    "order_03_invoice_before_offer_pipedrive.txt", "cannot_deliver_01_mobile_app.txt",
+    "client_forbidden_01_barbershop.txt", "unknown_02_hotel_smm_paraphrased.txt", "forbidden_04_flowers_domain.txt",
 ]
 VERSION = 2  # bump when the calls or the way they are spoken change
 
@@ -48,11 +58,12 @@ def _turns(path: Path) -> list[dict]:
     return turns
 
 
-def bench_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
-    """The spoken calls (made on first use): their folder and manifest ``{file name: {duration, turns}}``."""
+def bench_calls(folder: Path | None = None, check: bool = False) -> tuple[Path, dict[str, dict]]:
+    """The spoken calls (made on first use): their folder and manifest ``{file name: {duration, turns}}``;
+    ``check``: the second set (``CHECK_CALLS``)."""
     from compliance.speech.model import cache_root
 
-    folder = folder or cache_root() / f"bench-audio-v{VERSION}"
+    folder = folder or cache_root() / f"{'check' if check else 'bench'}-audio-v{VERSION}"
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -64,7 +75,7 @@ def bench_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     manifest = {}
     with tempfile.TemporaryDirectory() as work:
         synth = make.Synth(Path(work))
-        for name in CALLS:
+        for name in CHECK_CALLS if check else CALLS:
             channels, turns = make.build_call(synth, _turns(ROOT / "tests" / "fixtures" / "calls" / name))
             target = folder / (Path(name).stem + ".stereo.ogg")
             make.encode(channels, target, "libopus", 16000, 32000)
@@ -74,6 +85,6 @@ def bench_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
 
 
 if __name__ == "__main__":
-    where, calls = bench_calls()
+    where, calls = bench_calls(check="--check" in sys.argv)
     print(f"{where}: {len(calls)} calls, {sum(c['duration'] for c in calls.values()) / 60:.1f} min")
     sys.exit(0)

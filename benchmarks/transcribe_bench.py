@@ -4,6 +4,7 @@
     python benchmarks/transcribe_bench.py --plain          # ours vs plain faster-whisper, one process (issue 3)
     python benchmarks/transcribe_bench.py --plain --sweep  # also our pipeline under other settings
     python benchmarks/transcribe_bench.py --repeat 1       # one run each (default 2, the fastest counts)
+    python benchmarks/transcribe_bench.py --set check      # the twelve other spoken calls instead
 
 The peer (default): ``whisper-ctranslate2`` (``pip install whisper-ctranslate2``, the tool a user would
 otherwise pick) with ``--batched True``, run once over a day folder of recordings (the ten development calls
@@ -251,7 +252,7 @@ def _speaker_wer(turns_by_file: dict[str, list[dict]], hyps: dict[str, str], spe
     return 100 * errors / max(words, 1)
 
 
-def _peer_corpus(folder: Path) -> tuple[list[Path], dict[str, list[dict]], float]:
+def _peer_corpus(folder: Path, check: bool = False) -> tuple[list[Path], dict[str, list[dict]], float]:
     """The spoken calls of ``make_bench_audio`` plus the fixture calls (two stereo, one mono mix), named as a
     recorder names them under ``folder/DATE/MANAGER/``; returns the files, each one's turns, the audio seconds."""
     import importlib.util
@@ -259,9 +260,11 @@ def _peer_corpus(folder: Path) -> tuple[list[Path], dict[str, list[dict]], float
     spec = importlib.util.spec_from_file_location("_make_bench_audio", ROOT / "benchmarks" / "make_bench_audio.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    spoken, calls = module.bench_calls()
+    spoken, calls = module.bench_calls(check=check)
     sources = [(spoken / name, meta) for name, meta in calls.items()]
-    sources += [(AUDIO / n, MANIFEST[n]) for n in ("call_full.stereo.ogg", "call_missing.stereo.ogg", "call_full.mono.mp3")]
+    if not check:
+        sources += [(AUDIO / n, MANIFEST[n]) for n in ("call_full.stereo.ogg", "call_missing.stereo.ogg",
+                                                       "call_full.mono.mp3")]
     files, turns, seconds = [], {}, 0.0
     for i, (source, meta) in enumerate(sources):
         manager = ("ivanova", "petrov", "sidorova")[i % 3]
@@ -275,14 +278,14 @@ def _peer_corpus(folder: Path) -> tuple[list[Path], dict[str, list[dict]], float
     return files, turns, seconds
 
 
-def peer_comparison(repeat: int) -> None:
+def peer_comparison(repeat: int, check: bool = False) -> None:
     from compliance.speech.model import assemble_default_model
 
     peer = _peer_command()
     model = str(assemble_default_model())
     with tempfile.TemporaryDirectory(prefix="transcribe-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        files, turns, seconds = _peer_corpus(tmp / "day")
+        files, turns, seconds = _peer_corpus(tmp / "day", check)
         said = {f: sorted(t, key=lambda t: t["start"]) for f, t in turns.items()}
         refs_all = {f: " ".join(t["text"] for t in ts) for f, ts in said.items()}
         stereo = {f: ts for f, ts in said.items() if ".stereo." in f}
@@ -310,7 +313,8 @@ def peer_comparison(repeat: int) -> None:
             print(f"{name:<56} {wall:7.1f} {seconds / wall:8.1f}x {wer_all:7.1f}% {wer_manager:11.1f}%")
         print(f"ratio ours/peer (audio seconds per wall second): {rows[0][1] / rows[1][1]:.2f}x (target >= 1.0x); "
               f"runs: peer {', '.join(f'{t:.1f}' for t in times['peer'])} s, "
-              f"ours {', '.join(f'{t:.1f}' for t in times['ours'])} s")
+              f"ours {', '.join(f'{t:.1f}' for t in times['ours'])} s; run by run (each pair side by side): "
+              f"{', '.join(f'{p / o:.2f}x' for p, o in zip(times['peer'], times['ours']))}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain", action="store_true", help="compare with plain faster-whisper in one process")
     parser.add_argument("--sweep", action="store_true", help="with --plain: our pipeline under other settings")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each pipeline; the fastest counts")
+    parser.add_argument("--set", choices=["bench", "check"], default="bench",
+                        help="check: twelve other spoken calls (make_bench_audio.py --check), no fixture calls")
     parser.add_argument("--worker", choices=["plain", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
@@ -326,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(args.worker, args.files, json.loads(args.settings)), ensure_ascii=False))
         return 0
     if not args.plain:
-        peer_comparison(args.repeat)
+        peer_comparison(args.repeat, args.set == "check")
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
