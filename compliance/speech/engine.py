@@ -44,8 +44,9 @@ class TranscribeOptions(BaseModel):
     batched: bool = True                    # BatchedInferencePipeline: VAD chunks decoded in batches
     batch_size: int = Field(default=8, ge=1, le=64)
     vad: bool = True
-    # a pause this long ends a speech region. 1000 (was 500): fewer joins inside a turn; manager WER on two sets of
-    # spoken calls (transcribe_bench's and twelve others) 11.6 → 11.3 % and 13.4 → 13.2 %, the same windows
+    # a pause this long ends a speech region. 1000 (was 500): fewer joins inside a turn, the same windows. Manager
+    # WER 11.6 → 11.3 % (transcribe_bench's calls) and 13.4 → 13.2 % (twelve others), but 13.8 → 14.0 % on those
+    # twelve spoken again (only sox's dither differs): an effect within the noise of a few words, not a gain
     vad_min_silence_ms: int = Field(default=1000, ge=50)
     no_speech_threshold: float = 0.6        # with log_prob_threshold: a segment is silence
     log_prob_threshold: float = -1.0
