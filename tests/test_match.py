@@ -167,6 +167,15 @@ def test_not_connected(default_script, text, reason):
     assert r.adherence is None and r.verdict is None
 
 
+@pytest.mark.parametrize("said", ["Оставьте, пожалуйста, сообщение после сигнала.",
+                                  "Абонент, пожалуйста, временно недоступен", "Перезвоните пожалуйста позднее"])
+def test_a_courtesy_word_inside_a_voicemail_phrase_does_not_hide_it(said):
+    from compliance.scoring.connection import voicemail_marker
+
+    assert voicemail_marker(said) is not None
+    assert voicemail_marker("Пожалуйста, расскажите подробнее о тарифе") is None
+
+
 def test_one_party_audio_is_not_connected():
     t = parse_text_transcript(FULL)
     t.talk = TalkMetrics(manager_speech=60.0, client_speech=1.0)

@@ -58,9 +58,13 @@ def _turns(segments: list[Segment]) -> list[str]:
     return merged
 
 
+# Courtesy words a recorded greeting puts anywhere («оставьте, пожалуйста, сообщение»): read past them.
+_COURTESY = frozenset({"пожалуйста", "please"})
+
+
 def voicemail_marker(text: str) -> Optional[str]:
     """The voicemail or operator phrase in ``text`` (what the other side said), if any."""
-    plain = " ".join(re.findall(r"[^\W\d_]+", fold(text)))
+    plain = " ".join(w for w in re.findall(r"[^\W\d_]+", fold(text)) if w not in _COURTESY)
     for marker in VOICEMAIL_MARKERS:
         if marker in plain:
             return marker

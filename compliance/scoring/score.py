@@ -33,7 +33,7 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "2-meaning"
+SCORER_VERSION = "3-voicemail-courtesy"  # 3: «оставьте, пожалуйста, сообщение» is voicemail
 
 
 def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional[LineEvidence],
