@@ -158,14 +158,14 @@ def _gap_slots(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
     as the first pass packs regions: a stretch is a piece of its own, away from the speech it was lost in. One
     slot per stretch spent a whole 30 s encoder pass on a second of speech (65 → 61 passes on the spoken
     benchmark calls, manager WER 11.3 → 11.4 %, one word; the same on twelve other calls)."""
-    stretches: list[list[tuple[int, int]]] = []
-    for c, audio in enumerate(channels):
-        found = []
-        for a, b in _uncovered_speech(regions[c], decoded[c], min_gap=0.8):
-            lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), min(len(audio), int((b + 0.3) * SAMPLE_RATE))
-            found += [(x, min(x + _WINDOW, hi)) for x in range(lo, hi, _WINDOW)]
-        stretches.append(found)
-    return _pack(stretches)
+    return _pack([[(x, min(x + _WINDOW, hi)) for lo, hi in _skipped(audio, regions[c], decoded[c])
+                   for x in range(lo, hi, _WINDOW)] for c, audio in enumerate(channels)])
+
+
+def _skipped(audio: np.ndarray, regions: list[tuple[int, int]], segments: list) -> list[tuple[int, int]]:
+    """The sample ranges of one channel's speech left without words (≥ 0.8 s), padded 0.3 s each side."""
+    return [(max(0, int((a - 0.3) * SAMPLE_RATE)), min(len(audio), int((b + 0.3) * SAMPLE_RATE)))
+            for a, b in _uncovered_speech(regions, segments, min_gap=0.8)]
 
 
 def _fill_gaps_batched(model, channels: list[np.ndarray], regions: list[list[tuple[int, int]]], decoded: list[list],
@@ -185,8 +185,7 @@ def _fill_gaps(model, audio: np.ndarray, regions: list[tuple[int, int]], segment
     import dataclasses
 
     added = []
-    for a, b in _uncovered_speech(regions, segments, min_gap=0.8):
-        lo, hi = max(0, int((a - 0.3) * SAMPLE_RATE)), int((b + 0.3) * SAMPLE_RATE)
+    for lo, hi in _skipped(audio, regions, segments):
         offset = lo / SAMPLE_RATE
         found, _ = model.transcribe(audio[lo:hi], language=options.language, beam_size=options.beam_size,
                                     word_timestamps=True, condition_on_previous_text=False, vad_filter=False,
