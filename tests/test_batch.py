@@ -577,16 +577,12 @@ def test_a_file_that_failed_is_listed_not_retried_until_it_changes_or_retry_fail
     assert fixed.failed == 0 and fixed.analysed == 1
 
 
-def test_recordings_go_to_the_workers_largest_first(tmp_path):
+def test_recordings_go_to_the_workers_largest_first():
     """The short calls fill the workers' ends instead of one long call running alone at the end."""
     from types import SimpleNamespace
 
     from compliance.batch.workers import _longest_first
 
-    sizes = {"a.ogg": 10, "b.ogg": 3000, "c.ogg": 200}
-    jobs = []
-    for name, size in sizes.items():
-        (tmp_path / name).write_bytes(b"x" * size)
-        jobs.append(SimpleNamespace(path=tmp_path / name))
-    jobs.append(SimpleNamespace(path=tmp_path / "gone.ogg"))  # vanished since discovery: last, no error
-    assert [j.path.name for j in _longest_first(jobs)] == ["b.ogg", "c.ogg", "a.ogg", "gone.ogg"]
+    durations = {"a.ogg": 10.0, "b.ogg": 300.0, "c.ogg": 20.0, "gone.ogg": 0.0}  # 0: could not be probed
+    jobs = [SimpleNamespace(path=name, duration=seconds) for name, seconds in durations.items()]
+    assert [j.path for j in _longest_first(jobs)] == ["b.ogg", "c.ogg", "a.ogg", "gone.ogg"]

@@ -130,14 +130,9 @@ def _work(task: _Task) -> _Done:
 
 
 def _longest_first(jobs: list[Any]) -> list[Any]:
-    """Recordings (anything with a ``path``), the largest file first: the short ones then fill the workers'
-    ends, instead of one worker finishing a long call alone while the other cores idle."""
-    def size(job: Any) -> int:
-        try:
-            return Path(job.path).stat().st_size
-        except OSError:
-            return 0
-    return sorted(jobs, key=size, reverse=True)
+    """Recordings, the longest first (their ``duration``, probed when the batch was planned): the short ones then
+    fill the workers' ends, instead of one worker finishing a long call alone while the other cores idle."""
+    return sorted(jobs, key=lambda job: job.duration, reverse=True)
 
 
 def _pool_size(requested: Optional[int], jobs: int) -> int:
