@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import stat
@@ -203,6 +204,27 @@ def test_daily_takes_sums_as_people_type_them(sample_db, value, shown):
                                    "--db", str(sample_db)])
     assert run.exit_code == 0, run.output
     assert f"✅Сумма продаж – {shown} грн" in run.output
+
+
+@pytest.mark.parametrize("typed", ["2026-11-27", "27.11.2026", "27.11.26", "20261127", " 27.11.2026 "])
+def test_daily_takes_dates_as_people_type_them(sample_db, typed):
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", typed, "--db", str(sample_db)])
+    assert run.exit_code == 0, run.output
+    assert "✅Кол-во дозвонов – 1 шт." in run.output
+
+
+@pytest.mark.parametrize("word, back", [("сегодня", 0), ("Вчера", 1), ("позавчера", 2), ("today", 0), ("yesterday", 1)])
+def test_relative_days(word, back):
+    from compliance.text.dates import parse_day
+
+    assert parse_day(word, today=dt.date(2026, 12, 1)) == dt.date(2026, 12, 1) - dt.timedelta(days=back)
+
+
+@pytest.mark.parametrize("typed", ["31.02.2026", "завтра", "27/11", "2026-13-01", ""])
+def test_a_day_that_is_not_one_is_a_usage_error(sample_db, typed):
+    run = CliRunner().invoke(cli, ["export", "--since", typed, "--db", str(sample_db)])
+    assert run.exit_code == 2 and "is not a day" in run.output and "27.11.2026" in run.output
+    assert "Traceback" not in run.output
 
 
 def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_db):
