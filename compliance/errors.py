@@ -22,6 +22,10 @@ class TranscriptError(ComplianceError):
     """A transcript file cannot be read or has the wrong shape."""
 
 
+class NotTextError(TranscriptError):
+    """A file given as a transcript or chat is not text at all (a recording, an archive, a binary)."""
+
+
 class AudioError(ComplianceError):
     """A recording cannot be decoded."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import stat
@@ -203,6 +204,51 @@ def test_daily_takes_sums_as_people_type_them(sample_db, value, shown):
                                    "--db", str(sample_db)])
     assert run.exit_code == 0, run.output
     assert f"✅Сумма продаж – {shown} грн" in run.output
+
+
+@pytest.mark.parametrize("name, head, said", [
+    ("call.txt", b"RIFF\x24\x00\x00\x00WAVEfmt ", "a WAV recording"),
+    ("call.txt", b"ID3\x03\x00\x00\x00\x00\x00", "an MP3 recording"),
+    ("call.json", b"OggS\x00\x02" + bytes(30), "an Ogg recording"),
+    ("export.txt", b"PK\x03\x04" + bytes(30), "a ZIP archive"),
+    ("call.txt", "М: привет".encode() + b"\x00\x01\x02" * 40, "a binary file"),
+    ("result.json", bytes(range(1, 9)) * 200, "a binary file"),
+])
+def test_a_binary_file_given_as_a_transcript_is_refused(tmp_path, name, head, said):
+    path = tmp_path / name
+    path.write_bytes(head)
+    run = CliRunner().invoke(cli, ["score", str(path)])
+    assert run.exit_code == 2, run.output
+    assert f"{path}: {said}" in run.output and "Traceback" not in run.output
+    with pytest.raises(TranscriptError, match="not a transcript|not text"):
+        load_transcript(path)
+
+
+def test_text_with_tabs_and_form_feeds_is_still_text(tmp_path):
+    path = tmp_path / "call.txt"
+    path.write_text("М:\tДобрый день!\f\r\nК:\tЗдравствуйте.\r\n", encoding="utf-8")
+    assert load_transcript(path).speakers_known
+
+
+@pytest.mark.parametrize("typed", ["2026-11-27", "27.11.2026", "27.11.26", "20261127", " 27.11.2026 "])
+def test_daily_takes_dates_as_people_type_them(sample_db, typed):
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", typed, "--db", str(sample_db)])
+    assert run.exit_code == 0, run.output
+    assert "✅Кол-во дозвонов – 1 шт." in run.output
+
+
+@pytest.mark.parametrize("word, back", [("сегодня", 0), ("Вчера", 1), ("позавчера", 2), ("today", 0), ("yesterday", 1)])
+def test_relative_days(word, back):
+    from compliance.text.dates import parse_day
+
+    assert parse_day(word, today=dt.date(2026, 12, 1)) == dt.date(2026, 12, 1) - dt.timedelta(days=back)
+
+
+@pytest.mark.parametrize("typed", ["31.02.2026", "завтра", "27/11", "2026-13-01", ""])
+def test_a_day_that_is_not_one_is_a_usage_error(sample_db, typed):
+    run = CliRunner().invoke(cli, ["export", "--since", typed, "--db", str(sample_db)])
+    assert run.exit_code == 2 and "is not a day" in run.output and "27.11.2026" in run.output
+    assert "Traceback" not in run.output
 
 
 def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_db):

@@ -187,8 +187,18 @@ def test_unknown_speakers_scored_on_all_text(default_script):
     text = "\n".join(ln.split(": ", 1)[1] for ln in FULL.splitlines())
     r = _score(text, default_script)
     assert not r.speakers_known and r.connected and r.adherence >= 95
-    assert [m.code for m in r.messages] == ["speakers_unknown"]
-    assert "не размечены" in r.messages[0].text("ru") and "not marked" in r.messages[0].text("en")
+    codes = [m.code for m in r.messages]
+    assert "speakers_unknown" in codes and set(codes) <= {"speakers_unknown", "no_prefixes"}
+    unknown = r.messages[codes.index("speakers_unknown")]
+    assert "не размечены" in unknown.text("ru") and "not marked" in unknown.text("en")
+
+
+def test_a_transcript_with_no_prefixes_says_how_to_mark_them():
+    t = parse_text_transcript("Добрый день, меня зовут Анна.\nЗдравствуйте.")
+    assert [m.code for m in t.messages] == ["no_prefixes"]
+    assert "«М:»" in t.messages[0].text("ru") and "«К:»" in t.messages[0].text("ru")
+    assert "manager" in t.messages[0].text("en")
+    assert parse_text_transcript("М: Добрый день.\nЗдравствуйте.").messages == []
 
 
 def test_word_times_reach_evidence(default_script):

@@ -1,6 +1,7 @@
 """`compliance batch`: a day's folder of recordings and transcripts into the history and reports."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import click
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 
-from .options import db_option, resolve_team_path, team_option
+from .options import DAY, db_option, resolve_team_path, team_option
 
 OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пересчитан", "skipped": "без изменений",
               "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
@@ -120,8 +121,9 @@ def _echo_summary(summary) -> None:
 @click.option("--pattern", "patterns", multiple=True,
               help="Filename regex with named groups manager, date, time, phone (repeatable). "
                    "Default covers names like 2026-11-27_10-31-02_ivanova_380991234567.mp3.")
-@click.option("--date", "default_date", default=None,
-              help="Date (YYYY-MM-DD) for files whose date is nowhere in the manifest, folders or name.")
+@click.option("--date", "default_date", type=DAY, default=None,
+              help="Date (2026-11-27, 27.11.2026, «вчера») for files whose date is nowhere in the manifest, "
+                   "folders or name.")
 @click.option("--model", default=None,
               help="Whisper model: a faster-whisper size name, a hub id, or a local CTranslate2 folder "
                    "(default: the bundled base model).")
@@ -144,7 +146,7 @@ def _echo_summary(summary) -> None:
                    '(needs pip install "call-compliance[cluster]"). Results are stored here as they arrive.')
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
-          workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[str],
+          workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[dt.datetime],
           model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
           language: Optional[str], manager_channel: Optional[str], cache_dir: Optional[Path], copy_audio: bool,
           retry_failed: bool, cluster: Optional[str], as_json: bool) -> None:
@@ -160,16 +162,12 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     Many machines: compliance batch calls/ --cluster tcp://10.0.0.5:8786 (see README, "Capacity").
     """
     from compliance.batch.run import BatchOptions, run_batch
-    from compliance.history.attribution import parse_date
-
-    if default_date and not parse_date(default_date):
-        raise click.UsageError(f"--date {default_date!r} is not a date (use YYYY-MM-DD)")
     if out_dir and Path(db).absolute().is_relative_to(out_dir.absolute()):
         raise click.UsageError(f"--db {db}: the history database cannot live inside the report folder --out "
                                f"{out_dir} (it is replaced on every run); use e.g. --db compliance.db")
     options = BatchOptions(
         folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
-        patterns=list(patterns) or None, default_date=parse_date(default_date) if default_date else None,
+        patterns=list(patterns) or None, default_date=default_date.date().isoformat() if default_date else None,
         workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio, retry_failed=retry_failed,
         cluster=cluster,
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,

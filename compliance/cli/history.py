@@ -14,6 +14,7 @@ from compliance.cli.app import cli
 from compliance.files import describe_write_error, write_atomic
 
 from .options import (
+    DAY,
     db_option,
     load_team_or_fail,
     open_store,
@@ -104,7 +105,7 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
 
 @cli.command()
 @click.argument("manager")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--date", "day", type=DAY, default=None,
               help="The day (default: today).")
 @click.option("--sales-sum", type=MONEY, default=None,
               help="Sales sum, грн (45000, 45 000 or 12,5); kept in the history for the day.")
@@ -135,8 +136,8 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
 @click.option("--by", "by", type=click.Choice(["call", "day", "week", "month"]), default="call", show_default=True,
               help="One row per call, or per manager per day / ISO week / month: contacts (calls and chats), "
                    "structure and wording averages, share in band, open disputes, sales from `compliance daily`.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="From this date.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Up to this date.")
+@click.option("--since", type=DAY, default=None, help="From this date.")
+@click.option("--until", type=DAY, default=None, help="Up to this date.")
 @click.option("--manager", default=None, help="Only this manager.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: standard output).")

@@ -1,6 +1,7 @@
 """What several commands share: options, loading a script for a command, printing a scored call."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Optional
@@ -24,6 +25,25 @@ VERDICT_WORDS = {
     "within": "в коридоре",
     "above": "выше коридора",
 }
+
+
+class DayType(click.ParamType):
+    """A day as people type it: 2026-11-27, 27.11.2026, «сегодня», «вчера» (a ``datetime`` at midnight)."""
+
+    name = "DAY"
+
+    def convert(self, value, param, ctx):
+        from compliance.text.dates import parse_day
+
+        if isinstance(value, dt.datetime):
+            return value
+        day = parse_day(str(value))
+        if day is None:
+            self.fail(f"{value!r} is not a day: write 2026-11-27, 27.11.2026, «сегодня» or «вчера»", param, ctx)
+        return dt.datetime.combine(day, dt.time())
+
+
+DAY = DayType()
 
 
 def script_option(func):

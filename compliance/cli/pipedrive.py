@@ -13,7 +13,7 @@ from compliance.errors import ComplianceError
 from compliance.files import shown_path
 from compliance.reports.i18n import LANGUAGES
 
-from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+from .options import DAY, db_option, load_team_or_fail, open_store, resolve_team_path, team_option
 
 ACTION_WORDS = {"note_created": "заметка создана", "note_updated": "заметка обновлена",
                 "call_log_created": "журнал звонка создан", "recording_attached": "запись приложена"}
@@ -49,7 +49,7 @@ def pipedrive() -> None:
 
 
 @pipedrive.command("push")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls from this date.")
+@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
 @click.option("--dry-run", is_flag=True, help="Say what would be written; write nothing to Pipedrive or the history.")
 @click.option("--create-call-logs", is_flag=True,
               help="Where the telephony made no call log for a call, create one (outcome from the analysis).")

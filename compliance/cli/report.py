@@ -9,6 +9,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.cli.options import (
+    DAY,
     db_option,
     load_team_or_fail,
     open_store,
@@ -23,8 +24,8 @@ from compliance.reports.i18n import LANGUAGES
 @db_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
               show_default=True, help="Report folder; replaced as a whole on every run.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls from this date.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls up to this date.")
+@click.option("--since", type=DAY, default=None, help="Calls from this date.")
+@click.option("--until", type=DAY, default=None, help="Calls up to this date.")
 @click.option("--manager", default=None, help="Only this manager (their folder can be sent to them alone).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Report language.")
 @click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

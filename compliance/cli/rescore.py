@@ -9,14 +9,14 @@ from typing import Optional
 import click
 
 from .app import cli
-from .options import db_option, load_script_or_fail, open_store
+from .options import DAY, db_option, load_script_or_fail, open_store
 
 
 @cli.command()
 @click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Edited script(s); calls scored against a script of the same id use it. Default: the stored ones.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls from this date.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls up to this date.")
+@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
+@click.option("--until", type=DAY, default=None, help="Only calls up to this date.")
 @click.option("--manager", default=None, help="Only this manager's calls.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @db_option

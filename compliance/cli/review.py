@@ -11,7 +11,7 @@ import click
 from compliance.errors import ComplianceError
 
 from .app import cli
-from .options import db_option, open_store
+from .options import DAY, db_option, open_store
 
 
 @cli.group()
@@ -50,7 +50,7 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
 
 
 @review.command("agreement")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Calls from this date.")
+@click.option("--since", type=DAY, default=None, help="Calls from this date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @db_option
 def review_agreement(since: Optional[dt.datetime], as_json: bool, db: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from compliance.errors import ComplianceError
+from compliance.errors import ComplianceError, NotTextError
 from compliance.pipeline import TRANSCRIPT_SUFFIXES
 
 from .app import cli
@@ -53,7 +53,7 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
         script.band(level)
     roster = load_team_or_fail(resolve_team_path(team_path))
     names = [*manager_names, *(roster.chat_names() if roster else [])]
-    failed = False
+    failed = not_text = False
     for path in transcripts:
         if path.suffix.lower() not in TRANSCRIPT_SUFFIXES and path.suffix.lower() in _audio_suffixes():
             failed = True
@@ -64,8 +64,9 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
             results = [score_call(t, script, level) for t in read_calls(path, script, manager_names=names)]
         except ComplianceError as exc:
             failed = True
+            not_text = not_text or isinstance(exc, NotTextError)
             click.echo(f"Error: {exc}", err=True)
             continue
         echo_results(results, as_json)
     if failed:
-        sys.exit(1)
+        sys.exit(2 if not_text else 1)   # a file that is not text at all was given in the wrong place: a usage error

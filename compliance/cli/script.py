@@ -10,7 +10,7 @@ import click
 from compliance.resources import default_script_path
 
 from .app import cli
-from .options import db_option
+from .options import DAY, db_option
 
 
 @cli.group()
@@ -57,7 +57,7 @@ def script_schema_cmd() -> None:
 @script.command("phrasings")
 @db_option
 @click.option("--script", "script_id", default=None, help="Script id (default: every script in the history).")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only calls from this date.")
+@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Groups shown per line.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per script.")
 def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: bool) -> None:

@@ -12,6 +12,7 @@ from compliance.errors import ComplianceError
 from compliance.history.roster import LEVELS
 
 from .options import (
+    DAY,
     DEFAULT_DB,
     DEFAULT_TEAM,
     load_team_or_fail,
@@ -58,7 +59,7 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
 @click.argument("manager")
 @click.argument("level", type=click.Choice(LEVELS))
 @team_option
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--since", type=DAY, default=None,
               help="Date of the change (default: today).")
 @click.option("--name", default=None, help="Display name; with it an unknown manager is added.")
 def team_set_level(manager: str, level: str, team_path: Optional[Path], since: Optional[dt.datetime],

@@ -11,7 +11,6 @@ A file without a manager or a date is not guessed: it is reported as unattribute
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Iterable, Optional
@@ -20,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from compliance.errors import AttributionError
 from compliance.history.roster import LEVELS, normalize_manager_key
+from compliance.text.dates import parse_date
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
 #   2026-11-27_10-31-02_ivanova_380991234567.mp3     20261127_103102_ivanova.wav
@@ -35,7 +35,6 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     rf"^(?:in|out|incoming|outgoing|external|internal)[ _-]{_PHONE}[ _-](?P<manager>\w+?)[ _-]{_DATE}[ _-]{_TIME}(?:[ ._-].*)?$",
     rf"^{_NAME}[ _-]{_DATE}(?:[ _-].*)?$",
 )
-_FOLDER_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%Y.%m.%d", "%Y_%m_%d")
 
 
 class Attribution(BaseModel):
@@ -63,17 +62,6 @@ class ManifestRow(BaseModel):
     date: Optional[str] = None
     script: Optional[str] = None
     level: Optional[str] = None
-
-
-def parse_date(text: str) -> Optional[str]:
-    """An ISO date for ``2026-11-27``, ``20261127``, ``27.11.2026``…; None when it is not a date."""
-    text = text.strip()
-    for fmt in _FOLDER_DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
 
 
 def _parse_time(text: str) -> Optional[str]:

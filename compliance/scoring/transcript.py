@@ -9,7 +9,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from compliance.errors import TranscriptError
+from compliance.errors import NotTextError, TranscriptError
 from compliance.files import shown_path
 from compliance.messages import Message
 
@@ -154,6 +154,8 @@ def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
         else:
             segments.append(Segment(text=line, speaker="unknown"))
     transcript = Transcript(segments=segments, source=source)
+    if segments and not transcript.speakers_known:
+        noted.insert(0, Message(code="no_prefixes"))
     for message in noted:
         transcript.note(message)
     return transcript
@@ -176,9 +178,34 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+# What a recording or an archive starts with: named so the error can say what the file is.
+_MAGIC = ((b"RIFF", "a WAV recording"), (b"ID3", "an MP3 recording"), (b"\xff\xfb", "an MP3 recording"),
+          (b"OggS", "an Ogg recording"), (b"fLaC", "a FLAC recording"), (b"\x1aE\xdf\xa3", "a WebM recording"),
+          (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF document"))
+
+
+def _sniff_binary(path: Path, head: bytes) -> None:
+    """Refuse what is not text before reading it as text: a NUL byte or many control bytes in the first 8 KB."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # UTF-16 text (Notepad's "Unicode"): text, in the wrong encoding
+        raise TranscriptError(f"{path}: not UTF-8 text (UTF-16); save it as UTF-8")
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise NotTextError(f"{path}: {what}, not a transcript; a recording goes to `compliance analyze`, "
+                               f"a transcript is text with М:/К: lines or JSON")
+    if head[4:8] == b"ftyp":
+        raise NotTextError(f"{path}: an MP4/M4A recording, not a transcript; use `compliance analyze`")
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in head or controls > max(2, len(head) // 100):
+        raise NotTextError(f"{path}: a binary file, not text; give a transcript (.txt with М:/К: lines, or .json) "
+                           f"or a chat export (Telegram result.json, WhatsApp .txt)")
+
+
 def read_text(path: Path) -> str:
-    """A transcript or chat file's text (UTF-8), or one clear ``TranscriptError``: missing, not UTF-8, unreadable."""
+    """A transcript or chat file's text (UTF-8), or one clear ``TranscriptError``: missing, not text, not UTF-8,
+    unreadable."""
     try:
+        with path.open("rb") as handle:
+            _sniff_binary(path, handle.read(8192))
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TranscriptError(f"{path}: no such file") from None
