@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from compliance.cli import cli
-from compliance.history.roster import TeamError, load_team, set_level
+from compliance.history.roster import Team, TeamError, load_team, set_level
 
 from .conftest import ROOT
 
@@ -106,3 +106,51 @@ def test_set_level_keeps_comments_goes_through_a_symlink_and_keeps_the_mode(tmp_
     assert team.managers["ivanova"].level == "experienced"
     assert team.managers["ivanova"].since == dt.date(2026, 12, 1)
     assert team.managers["petrov"].since == dt.date(2026, 10, 1)
+
+
+# ------------------------------------------------------------------------------------------ daily targets
+
+def test_targets_default_to_the_regulations_and_a_manager_overrides_only_what_they_give():
+    team = load_team(SAMPLE_TEAM)
+    assert (team.targets.contacts_per_day, team.targets.daily_band, team.targets.leads_per_day) == (40, (30, 40), 70)
+    custom = Team.model_validate({
+        "targets": {"contacts_per_day": 45, "connected_per_day": {"min": 35, "max": 45}},
+        "managers": {"ivanova": {"targets": {"contacts_per_day": 25}}, "petrov": {}},
+    })
+    assert custom.targets_for("Ivanova").contacts_per_day == 25
+    assert custom.targets_for("ivanova").daily_band == (35, 45)        # the rest is the team's
+    assert custom.targets_for("petrov").contacts_per_day == 45
+    assert custom.targets_for("nobody").contacts_per_day == 45
+
+
+@pytest.mark.parametrize("text, message", [
+    ("targets:\n  contacts_per_day: 0\n", "targets.contacts_per_day"),
+    ("targets:\n  connected_per_day: {min: 40, max: 30}\n", "min 40 is above max 30"),
+    ("targets:\n  contacts: 40\n", "targets.contacts: unknown key 'contacts'"),
+    ("managers:\n  a:\n    targets: {leads_per_day: -1}\n", "managers.a.targets.leads_per_day"),
+])
+def test_bad_targets_name_the_field(tmp_path, text, message):
+    path = tmp_path / "team.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TeamError, match=message):
+        load_team(path)
+
+
+def test_daily_report_and_export_read_the_targets_from_the_roster(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "call.txt").write_text("М: Добрый день! Меня зовут Анна, компания «Ромашка».\nК: Да, слушаю.\n"
+                                  "М: Расскажите, какую задачу хотите решить?\nК: Нужен сайт для магазина.\n",
+                                  encoding="utf-8")
+    team = tmp_path / "team.yaml"
+    team.write_text("targets:\n  contacts_per_day: 35\nmanagers:\n  ivanova:\n    name: Иванова\n"
+                    "    targets: {contacts_per_day: 20}\n", encoding="utf-8")
+    db = str(tmp_path / "h.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db, "--team", str(team)]).exit_code == 0
+    run = runner.invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", db, "--team", str(team)])
+    assert run.exit_code == 0 and "✅Всего контактов – 0 из 20" in run.output, run.output
+    run = runner.invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", db])
+    assert "из 40" in run.output                                        # no roster: the regulations
+    run = runner.invoke(cli, ["export", "--by", "week", "--format", "json", "--db", db, "--team", str(team)])
+    assert run.exit_code == 0 and '"target_per_day": 20' in run.output

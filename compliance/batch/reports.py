@@ -29,7 +29,7 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     readiness = history_readiness(store, team)
     try:
         index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang, copy_audio=copy_audio)
+                              scripts=scripts, lang=lang, copy_audio=copy_audio, team=team)
     except ComplianceError as exc:
         summary.reports_error = str(exc)
         return None

@@ -27,6 +27,7 @@ from compliance.history.attribution import (
     load_manifest,
     unmatched_rows,
 )
+from compliance.history.daily import DAILY_TARGET
 from compliance.history.roster import Team, load_team
 from compliance.history.store import (
     CallMeta,
@@ -457,13 +458,14 @@ class _Run:
         self.summary.unknown_managers = sorted(self.unknown)
         names = {k: m.name for k, m in self.team.managers.items()} if self.team else {}
         for manager, date in sorted(self.dates, key=lambda md: (md[1], md[0])):
+            band = self.team.targets_for(manager).daily_band if self.team else DAILY_TARGET
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
-                self.summary.kpi.append(_kpi(day, names.get(manager, "")))
+                self.summary.kpi.append(_kpi(day, names.get(manager, ""), band))
 
 
-def _kpi(day: DayCount, name: str) -> DayKpi:
+def _kpi(day: DayCount, name: str, band: tuple[int, int]) -> DayKpi:
     return DayKpi(manager=day.manager, manager_name=name, date=day.date, calls=day.calls, connected=day.connected,
-                  chats=day.chats, chats_replied=day.chats_replied)
+                  chats=day.chats, chats_replied=day.chats_replied, target=band)
 
 
 def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None) -> BatchSummary:

@@ -90,10 +90,9 @@ def _echo_summary(summary) -> None:
     if s.unknown_managers:
         click.echo("Нет в составе команды (оценены как новички): " + ", ".join(s.unknown_managers))
     if s.kpi:
-        low, high = s.kpi[0].target
-        click.echo(f"Контакты за день (цель {low}–{high}): дозвоны + переписки с ответом клиента:")
+        click.echo("Контакты за день: дозвоны + переписки с ответом клиента, цель из team.yaml (targets:):")
         for k in s.kpi:
-            mark = {"below": "ниже цели", "within": "в цели", "above": "выше цели"}[k.status]
+            mark = {"below": "ниже цели", "within": "в цели", "above": "выше цели"}[k.status] + f" {k.target[0]}–{k.target[1]}"
             chats = f" + переписок {k.chats_replied} из {k.chats:<3}" if k.chats else ""
             click.echo(f"  {k.date}  {k.manager_name or k.manager:<20} дозвонов {k.connected:>3} из {k.calls:<3}"
                        f"{chats} = {k.contacts:>3}  {mark}")

@@ -112,10 +112,12 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
 @click.option("--sales-count", type=click.IntRange(min=0), default=None,
               help="Number of sales; kept in the history for the day.")
 @db_option
+@team_option
 def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], sales_count: Optional[int],
-          db: Path) -> None:
+          db: Path, team_path: Optional[Path]) -> None:
     """Print the manager's daily report: connected calls and chats the client replied in, apart and summed
-    against the daily target. Sales given are kept for the day (the week/month export sums them).
+    against the daily target (team.yaml's targets:, default 40 contacts). Sales given are kept for the day
+    (the week/month export sums them).
 
     Example: compliance daily ivanova --date 2026-11-27 --sales-sum 15000 --sales-count 2
     """
@@ -123,11 +125,12 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
     from compliance.history.roster import normalize_manager_key
 
     writes = sales_sum is not None or sales_count is not None
+    roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db, read_only=not writes) as store:
         key = normalize_manager_key(manager)
         _known_manager_or_fail(store, key, manager)
         report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,
-                              sales_count=sales_count)
+                              sales_count=sales_count, targets=roster.targets_for(key) if roster else None)
     click.echo(report.text())
 
 
@@ -142,8 +145,9 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: standard output).")
 @db_option
+@team_option
 def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
-           output: Optional[Path], db: Path) -> None:
+           output: Optional[Path], db: Path, team_path: Optional[Path]) -> None:
     """Export the history for a spreadsheet: one row per call, or per manager per day, week or month (CSV is
     UTF-8 with BOM and no cell runs as a formula: import it into Google Sheets).
 
@@ -166,7 +170,8 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
             records = store.calls(since=first, until=last, manager=key, with_transcripts=False)
             text, count, what = render_export(records, fmt), len(records), "звонков"
         else:
-            rows = period_rows(store, by, since=first, until=last, manager=key)
+            rows = period_rows(store, by, since=first, until=last, manager=key,
+                               team=load_team_or_fail(resolve_team_path(team_path)))
             text = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
             count, what = len(rows), "строк"
     data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")

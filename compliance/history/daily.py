@@ -9,12 +9,13 @@ from typing import Any, Optional
 
 from pydantic import BaseModel
 
+from compliance.history.roster import Targets
 from compliance.history.schema import DayCount, DaySales
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, band_verdict
 from compliance.text.formats import format_number
 
-DAILY_TARGET = (30, 40)
+DAILY_TARGET = Targets().daily_band   # pages without a roster: the regulations' defaults
 EXPORT_FORMATS = ("csv", "json")
 _BASE_FIELDS = ["date", "time", "manager", "manager_name", "level", "file", "call_id", "script", "connected",
                 "adherence", "coverage", "verdict", "overridden", "machine_adherence"]
@@ -31,7 +32,7 @@ class DailyReport(BaseModel):
     chats_replied: int = 0            # chats in which the client replied: contacts, like connected calls
     sales_sum: float = 0
     sales_count: int = 0
-    target: tuple[int, int] = DAILY_TARGET
+    targets: Targets = Targets()
 
     @property
     def contacts(self) -> int:
@@ -41,7 +42,7 @@ class DailyReport(BaseModel):
     @property
     def kpi_status(self) -> str:
         """below / within / above the daily target of contacts."""
-        return band_verdict(self.contacts, self.target)
+        return band_verdict(self.contacts, self.targets.daily_band)
 
     def text(self) -> str:
         """The report as the team writes it, with chats apart from calls and their sum against the target."""
@@ -50,7 +51,7 @@ class DailyReport(BaseModel):
             f"✅Кол-во продаж – {self.sales_count} шт",
             f"✅Кол-во дозвонов – {self.connected} шт.",
             f"✅Кол-во переписок – {self.chats_replied} шт.",
-            f"✅Всего контактов – {self.contacts} из {self.target[1]}",
+            f"✅Всего контактов – {self.contacts} из {self.targets.contacts_per_day}",
             "План на завтра:",
         ])
 
@@ -61,8 +62,10 @@ def _number(value: float) -> str:
 
 
 def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *,
-                 sales_sum: Optional[float] = None, sales_count: Optional[int] = None) -> DailyReport:
-    """The daily report of ``manager`` on ``date`` (default today): calls and chats from the history.
+                 sales_sum: Optional[float] = None, sales_count: Optional[int] = None,
+                 targets: Optional[Targets] = None) -> DailyReport:
+    """The daily report of ``manager`` on ``date`` (default today): calls and chats from the history, against
+    ``targets`` (the roster's for this manager; the regulations' defaults when there is no roster).
 
     Sales given here are kept in the history for that day (the store must be writable); sales not given are
     the ones kept earlier (0 when none), so the week and month export can sum them.
@@ -77,7 +80,8 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
     if sales_sum is not None or sales_count is not None:
         store.save_sales(sales)
     return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
-                       chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count)
+                       chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count,
+                       targets=targets or Targets())
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:

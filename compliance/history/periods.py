@@ -12,7 +12,7 @@ from typing import Optional
 
 from pydantic import BaseModel
 
-from compliance.history.daily import DAILY_TARGET
+from compliance.history.roster import Targets, Team
 from compliance.history.schema import DaySales
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, share_in_band
@@ -35,7 +35,7 @@ class PeriodRow(BaseModel):
     contacts: int = 0                 # connected calls + replied chats: what the daily KPI counts
     days: int = 0                     # days with at least one contact
     contacts_per_day: Optional[float] = None
-    target_per_day: int = DAILY_TARGET[1]
+    target_per_day: int = Targets().contacts_per_day
     structure: Optional[float] = None  # mean over contacts (required stages present, by words or meaning)
     wording: Optional[float] = None    # mean adherence to the script's wording over contacts
     in_band: Optional[float] = None    # percent of contacts within the level's band
@@ -89,8 +89,9 @@ def _row(label: str, first: dt.date, last: dt.date, manager: str, calls: list[Ca
 
 
 def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until: Optional[dt.date] = None,
-                manager: Optional[str] = None) -> list[PeriodRow]:
-    """One row per manager per period with a call, a chat or sales in it, by period then manager.
+                manager: Optional[str] = None, team: Optional[Team] = None) -> list[PeriodRow]:
+    """One row per manager per period with a call, a chat or sales in it, by period then manager; each row's
+    target is the manager's contacts a day from the roster's ``targets:`` (the regulations' 40 without one).
 
     Raises:
         ValueError: ``by`` is not day, week or month.
@@ -112,5 +113,8 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
         sales[(label, entry.manager)].append(entry)
     disputes = store.open_disputes()
     keys = sorted(set(calls) | set(sales))
-    return [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
+    rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
             for label, who in keys]
+    for row in rows:
+        row.target_per_day = (team.targets_for(row.manager) if team else Targets()).contacts_per_day
+    return rows

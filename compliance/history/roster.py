@@ -9,6 +9,11 @@ managers:
     script: sales_call           # optional: a script id, or a path relative to team.yaml
     pipedrive_user_id: 12345     # optional: the manager's Pipedrive user (`compliance pipedrive users`)
     chat_names: ["Мария Иванова", "Маша | СкладПро"]   # optional: the manager's names in Telegram/WhatsApp
+    targets: {contacts_per_day: 30}   # optional: this manager's own daily targets (the rest from the team's)
+targets:                         # optional: the team's daily targets; these are the defaults (the regulations)
+  contacts_per_day: 40           # connected calls + chats the client replied in (the daily KPI)
+  connected_per_day: {min: 30, max: 40}   # connected calls a day (the team page's «сегодня»)
+  leads_per_day: 70              # deals and leads a manager handles a day
 ```
 """
 from __future__ import annotations
@@ -29,6 +34,39 @@ Level = Literal["newcomer", "experienced"]
 LEVELS: tuple[str, ...] = tuple(level.value for level in LevelChoice)  # the one list of levels
 
 
+class DayRange(BaseModel):
+    """A number a day should fall in: ``{min: 30, max: 40}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(ge=0, le=10_000)
+    max: int = Field(ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DayRange":
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}; write the smaller number first")
+        return self
+
+
+class Targets(BaseModel):
+    """The regulations' daily numbers: team.yaml ``targets:`` for the team, a manager's ``targets:`` for them.
+
+    The defaults are the regulations' own: 40 contacts, 30–40 connected calls, about 70 leads a day.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    contacts_per_day: int = Field(default=40, gt=0, le=10_000)
+    connected_per_day: DayRange = Field(default_factory=lambda: DayRange(min=30, max=40))
+    leads_per_day: int = Field(default=70, gt=0, le=10_000)
+
+    @property
+    def daily_band(self) -> tuple[int, int]:
+        """Connected calls a day as (min, max): the band pages colour a day by."""
+        return self.connected_per_day.min, self.connected_per_day.max
+
+
 class Manager(BaseModel):
     """One manager in the roster."""
 
@@ -42,6 +80,7 @@ class Manager(BaseModel):
     # Who the manager is in Pipedrive: notes and call logs of their calls are written in their name.
     pipedrive_user_id: Optional[int] = Field(default=None, gt=0, strict=True)
     chat_names: list[str] = Field(default_factory=list)  # display names in messenger exports: the manager's side
+    targets: Optional[Targets] = None                    # only the keys given override the team's
 
     @field_validator("chat_names")
     @classmethod
@@ -68,6 +107,7 @@ class Team(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     managers: dict[str, Manager] = Field(default_factory=dict)
+    targets: Targets = Field(default_factory=Targets)
     path: Optional[Path] = Field(default=None, exclude=True)
 
     @field_validator("managers", mode="before")
@@ -94,6 +134,13 @@ class Team(BaseModel):
 
     def get(self, key: str) -> Optional[Manager]:
         return self.managers.get(normalize_manager_key(key))
+
+    def targets_for(self, key: Optional[str]) -> Targets:
+        """The daily targets of one manager: the team's, with what the manager's own ``targets:`` give."""
+        manager = self.get(key) if key else None
+        if manager is None or manager.targets is None:
+            return self.targets
+        return Targets.model_validate({**self.targets.model_dump(), **manager.targets.model_dump(exclude_unset=True)})
 
     def chat_names(self) -> list[str]:
         """Every manager's display names in chats."""

@@ -15,7 +15,7 @@ import jinja2
 
 from compliance.errors import ComplianceError, ReportError
 from compliance.history.readiness import Readiness, history_readiness, readiness_by_manager
-from compliance.history.roster import Team
+from compliance.history.roster import Targets, Team
 from compliance.history.schema import Failure as StoredFailure
 from compliance.history.store import Store
 from compliance.resources import resource_dir
@@ -61,7 +61,8 @@ def _readiness_map(readiness: Optional[Mapping[str, Readiness]],
 def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Readiness],
                failures: Iterable[StoredFailure],
                scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
-               copy_audio: bool = False) -> None:
+               copy_audio: bool = False, team: Optional[Team] = None) -> None:
+    targets = team.targets_for if team else lambda key: Targets()
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
     for r in records:
         by_manager[r.manager].append(r)
@@ -81,11 +82,13 @@ def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str
             (folder / "calls" / f"{stems[rec.call_id]}.html").write_text(render_call_page(page, env), encoding="utf-8")
         manager_page = build_manager_page(calls, slug=slugs[key],
                                           call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
-                                          readiness=readiness.get(key), scripts=scripts, as_of=as_of)
+                                          readiness=readiness.get(key), scripts=scripts, as_of=as_of,
+                                          daily_target=targets(key).daily_band)
         (folder / "index.html").write_text(render_manager_page(manager_page, env), encoding="utf-8")
-    team = build_team_page(records, manager_hrefs={k: f"managers/{s}/index.html" for k, s in slugs.items()},
-                           readiness=readiness, failures=failures, scripts=scripts, as_of=as_of)
-    (root / "index.html").write_text(render_team_page(team, env), encoding="utf-8")
+    team_page = build_team_page(records, manager_hrefs={k: f"managers/{s}/index.html" for k, s in slugs.items()},
+                                readiness=readiness, failures=failures, scripts=scripts, as_of=as_of,
+                                daily_target=targets(None).daily_band)
+    (root / "index.html").write_text(render_team_page(team_page, env), encoding="utf-8")
     (root / MARKER).write_text("call-compliance report set; this folder is replaced on every run\n", encoding="utf-8")
 
 
@@ -148,7 +151,7 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
                   readiness: Optional[Mapping[str, Readiness]] = None, failures: Iterable[StoredFailure] = (),
                   scripts: ScriptSet = None, lang: str = "ru",
                   template_dir: str | Path | None = None, as_of: Optional[dt.date] = None,
-                  generated_at: Optional[str] = None, copy_audio: bool = False) -> Path:
+                  generated_at: Optional[str] = None, copy_audio: bool = False, team: Optional[Team] = None) -> Path:
     """Write the whole report set (team overview, manager pages, call pages) to ``out_dir``.
 
     The set is rendered into a temporary sibling folder and then swapped in, so an interrupted run
@@ -189,7 +192,7 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
     except OSError as exc:
         raise ReportError(f"{out_dir}: cannot write reports there ({exc.strerror})") from None
     try:
-        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio)
+        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio, team)
         os.chmod(tmp, 0o755)
         _replace(tmp, out_dir)
     except OSError as exc:
@@ -224,7 +227,7 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
         options["failures"] = _last_failures(store)
     if "scripts" not in options:
         options["scripts"] = bundled_scripts()
-    return write_reports(out_dir, records, **options)
+    return write_reports(out_dir, records, team=team, **options)
 
 
 def _last_failures(store: Store) -> list[StoredFailure]:
