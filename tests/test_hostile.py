@@ -230,6 +230,28 @@ def test_text_with_tabs_and_form_feeds_is_still_text(tmp_path):
     assert load_transcript(path).speakers_known
 
 
+def test_a_day_without_calls_says_where_it_looked_and_what_to_try(sample_db):
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "25.11.2026", "--db", str(sample_db)])
+    assert run.exit_code == 0 and "✅Всего контактов – 0 из 40" in run.stdout
+    assert f"2026-11-25: у ivanova нет звонков и переписок в {sample_db}" in run.stderr
+    assert "ближайшие дни со звонками: 2026-11-27" in run.stderr and "compliance batch" in run.stderr
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(sample_db)])
+    assert run.exit_code == 0 and run.stderr == ""
+
+
+def test_part_of_a_name_fitting_several_managers_lists_them(tmp_path):
+    for who in ("ivanova", "ivanenko"):
+        day = tmp_path / "2026-11-27" / who
+        day.mkdir(parents=True)
+        (day / "good.txt").write_text(GOOD + f"\nМ: Это {who}.\n", encoding="utf-8")
+    db = str(tmp_path / "h.db")
+    assert CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db]).exit_code == 0
+    run = CliRunner().invoke(cli, ["daily", "ivan", "--db", db])
+    assert run.exit_code == 1 and "did you mean: ivanenko, ivanova?" in run.output
+    run = CliRunner().invoke(cli, ["export", "--manager", "IVANENKO", "--db", db])
+    assert run.exit_code == 0
+
+
 @pytest.mark.parametrize("typed", ["2026-11-27", "27.11.2026", "27.11.26", "20261127", " 27.11.2026 "])
 def test_daily_takes_dates_as_people_type_them(sample_db, typed):
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", typed, "--db", str(sample_db)])
@@ -253,7 +275,9 @@ def test_a_day_that_is_not_one_is_a_usage_error(sample_db, typed):
 
 def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_db):
     run = CliRunner().invoke(cli, ["daily", "ivanov", "--db", str(sample_db)])
-    assert run.exit_code == 1 and "no manager 'ivanov' in the history" in run.output
+    assert run.exit_code == 1 and "'ivanov' is not a manager's key; did you mean: ivanova?" in run.output
+    run = CliRunner().invoke(cli, ["daily", "kovalenko", "--db", str(sample_db)])
+    assert run.exit_code == 1 and "no manager 'kovalenko' in the history" in run.output
     run = CliRunner().invoke(cli, ["export", "--manager", "nobody", "--db", str(sample_db)])
     assert run.exit_code == 1 and "no manager 'nobody'" in run.output
     run = CliRunner().invoke(cli, ["export", "--since", "2026-11-28", "--until", "2026-11-01", "--db", str(sample_db)])

@@ -97,10 +97,35 @@ class _Money(click.ParamType):
 MONEY = _Money()
 
 
-def _known_manager_or_fail(store: Any, key: str, given: str) -> None:
-    """An unknown manager is an error, not an empty report (a typo would otherwise look like a bad day)."""
-    if not store.calls(manager=key, with_transcripts=False) and key not in {m.id for m in store.managers()}:
-        raise click.ClickException(f"no manager {given!r} in the history; see `compliance team list`")
+def _known_manager_or_fail(store: Any, key: str, given: str) -> str:
+    """The stored manager that ``given`` names. An unknown manager is an error, not an empty report (a typo would
+    otherwise look like a bad day); a part of a name that fits several lists them and, at a terminal, asks which."""
+    from compliance.history.daily import manager_matches
+
+    matches = manager_matches(store, given)
+    if len(matches) == 1 and matches[0].id == key or store.has_calls(key):
+        return key
+    if not matches:
+        raise click.ClickException(f"no manager {given!r} in the history; see `compliance team list` "
+                                   "(or run `compliance batch` on their recordings first)")
+    shown = [f"{m.id} ({m.name})" if m.name else m.id for m in matches]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        for number, who in enumerate(shown, 1):
+            click.echo(f"  {number}. {who}")
+        picked = click.prompt(f"{given!r} fits {len(shown)}: which one", type=click.IntRange(1, len(shown)))
+        return matches[picked - 1].id
+    raise click.ClickException(f"{given!r} is not a manager's key; did you mean: {', '.join(shown)}? "
+                               "Give the key as it is written")
+
+
+def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:
+    """What to try when a day has no calls of a manager: the nearest days that have some, and the batch."""
+    from compliance.history.daily import days_with_calls
+
+    near = days_with_calls(store, key, day)
+    where = f"в {db}" + (f"; ближайшие дни со звонками: {', '.join(near)}" if near else "")
+    return (f"{day}: у {key} нет звонков и переписок {where}. Если записи этого дня есть, проанализируйте их: "
+            f"compliance batch ПАПКА_ДНЯ --db {db}")
 
 
 @cli.command()
@@ -127,11 +152,13 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
     writes = sales_sum is not None or sales_count is not None
     roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db, read_only=not writes) as store:
-        key = normalize_manager_key(manager)
-        _known_manager_or_fail(store, key, manager)
+        key = _known_manager_or_fail(store, normalize_manager_key(manager), manager)
         report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,
                               sales_count=sales_count, targets=roster.targets_for(key) if roster else None)
+        hint = _no_calls_hint(store, key, report.date, db) if not report.calls and not report.chats else None
     click.echo(report.text())
+    if hint:
+        click.echo(hint, err=True)
 
 
 @cli.command()
@@ -164,7 +191,7 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
     with open_store(db) as store:
         key = normalize_manager_key(manager) if manager else None
         if key is not None:
-            _known_manager_or_fail(store, key, manager or "")
+            key = _known_manager_or_fail(store, key, manager or "")
         first, last = (since.date() if since else None), (until.date() if until else None)
         if by == "call":
             records = store.calls(since=first, until=last, manager=key, with_transcripts=False)

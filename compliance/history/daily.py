@@ -10,7 +10,7 @@ from typing import Any, Optional
 from pydantic import BaseModel
 
 from compliance.history.roster import Targets
-from compliance.history.schema import DayCount, DaySales
+from compliance.history.schema import DayCount, DaySales, ManagerRow
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, band_verdict
 from compliance.text.formats import format_number
@@ -54,6 +54,28 @@ class DailyReport(BaseModel):
             f"✅Всего контактов – {self.contacts} из {self.targets.contacts_per_day}",
             "План на завтра:",
         ])
+
+
+def manager_matches(store: Store, given: str) -> list[ManagerRow]:
+    """The stored managers whose key or name holds what was typed (case-insensitive, ё = е), best first:
+    the exact key alone when there is one."""
+    from compliance.history.roster import normalize_manager_key
+
+    wanted = normalize_manager_key(given)
+    rows = store.managers()
+    exact = [m for m in rows if m.id == wanted]
+    if exact:
+        return exact
+    if not wanted:
+        return []
+    return [m for m in rows if wanted in m.id or wanted in normalize_manager_key(m.name)]
+
+
+def days_with_calls(store: Store, manager: str, near: str, count: int = 3) -> list[str]:
+    """Up to ``count`` days of ``manager``'s calls closest to ``near`` (ISO), in date order."""
+    days = [c.date for c in store.daily_counts(manager=manager)]
+    days.sort(key=lambda d: abs((dt.date.fromisoformat(d) - dt.date.fromisoformat(near)).days))
+    return sorted(days[:count])
 
 
 def _number(value: float) -> str:

@@ -221,6 +221,10 @@ class Store(EmbeddingStore):
         return [ManagerRow(id=r["id"], name=r["name"], level=r["level"], since=r["since"], known=bool(r["known"]))
                 for r in rows]
 
+    def has_calls(self, manager: str) -> bool:
+        """Whether any call or chat of ``manager`` is stored (one index probe, not a read of their calls)."""
+        return self._conn.execute("SELECT 1 FROM calls WHERE manager = ? LIMIT 1", (manager,)).fetchone() is not None
+
     def save_script(self, script: Any) -> None:
         """Keep each script version once, by content hash (so old calls can show what they were scored on)."""
         with self._tx() as conn:
