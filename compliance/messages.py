@@ -10,6 +10,8 @@ from typing import Union
 
 from pydantic import BaseModel, Field
 
+from compliance.text.plural import format_message
+
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "no_speech": "в записи нет речи",
@@ -18,11 +20,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "one_side_client": "говорила только одна сторона (клиент почти не говорил)",
         "one_side_manager": "говорила только одна сторона (менеджер почти не говорил)",
         "too_little_talk": "слишком мало разговора: {seconds:.0f} с речи обеих сторон",
-        "too_short": "слишком короткий разговор ({words} слов)",
+        "too_short": "слишком короткий разговор ({words} {words:plural:слово|слова|слов})",
         "client_silent": "клиент не говорил (только одна сторона)",
         "manager_silent": "менеджер не говорил (только одна сторона)",
-        "client_few_words": "клиент почти не говорил ({words} слов)",
-        "hang_up": "сброс после одной-двух реплик ({turns} реплики)",
+        "client_few_words": "клиент почти не говорил ({words} {words:plural:слово|слова|слов})",
+        "hang_up": "сброс после одной-двух реплик ({turns} {turns:plural:реплика|реплики|реплик})",
         "speakers_unknown": "говорящие не размечены: вся речь засчитана как речь менеджера",
         "meaning_not_checked": "смысл не проверен: модель смысла не загрузилась, оценка только по словам",
         "channels_mixed": "{channels} каналов в файле: сведены в один",
@@ -58,11 +60,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "one_side_client": "only one side spoke (the client hardly spoke)",
         "one_side_manager": "only one side spoke (the manager hardly spoke)",
         "too_little_talk": "too little conversation: {seconds:.0f} s of speech from both sides",
-        "too_short": "too short a conversation ({words} words)",
+        "too_short": "too short a conversation ({words} {words:plural:word|words})",
         "client_silent": "the client did not speak (one side only)",
         "manager_silent": "the manager did not speak (one side only)",
-        "client_few_words": "the client hardly spoke ({words} words)",
-        "hang_up": "hung up after a line or two ({turns} turns)",
+        "client_few_words": "the client hardly spoke ({words} {words:plural:word|words})",
+        "hang_up": "hung up after a line or two ({turns} {turns:plural:turn|turns})",
         "speakers_unknown": "speakers are not marked: all speech was counted as the manager's",
         "meaning_not_checked": "meaning not checked: the meaning model could not load, scored by words only",
         "channels_mixed": "{channels} channels in the file: mixed into one",
@@ -106,7 +108,7 @@ class Message(BaseModel):
         template = texts.get(self.code) or TEXTS["ru"].get(self.code)
         if template is None:
             return str(self.params.get("text", self.code))
-        return template.format(**self.params)
+        return format_message(template, lang if lang in TEXTS else "ru", **self.params)
 
 
 def render(message: Union[Message, str, None], lang: str = "ru") -> str:

@@ -431,3 +431,18 @@ def test_a_read_only_database_or_folder_is_named_as_the_cause(sample_db, tmp_pat
     finally:
         tmp_path.chmod(0o755)
         sample_db.chmod(0o644)
+
+
+@pytest.mark.parametrize("n, ru, en", [(1, "1 слово", "1 word"), (3, "3 слова", "3 words"), (5, "5 слов", "5 words"),
+                                       (11, "11 слов", "11 words"), (21, "21 слово", "21 words"),
+                                       (24, "24 слова", "24 words"), (0, "0 слов", "0 words")])
+def test_counts_take_the_plural_form_of_each_language(n, ru, en):
+    from compliance.messages import Message
+
+    assert Message(code="too_short", params={"words": n}).text("ru").endswith(f"({ru})")
+    assert Message(code="too_short", params={"words": n}).text("en").endswith(f"({en})")
+
+
+def test_export_counts_its_rows_in_russian(sample_db, tmp_path):
+    run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", str(tmp_path / "x.csv")])
+    assert run.exit_code == 0 and "1 звонок →" in run.output

@@ -12,6 +12,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.files import describe_write_error, write_atomic
+from compliance.text.plural import plural_form
 
 from .options import (
     DAY,
@@ -195,12 +196,12 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
         first, last = (since.date() if since else None), (until.date() if until else None)
         if by == "call":
             records = store.calls(since=first, until=last, manager=key, with_transcripts=False)
-            text, count, what = render_export(records, fmt), len(records), "звонков"
+            text, count, what = render_export(records, fmt), len(records), "звонок|звонка|звонков"
         else:
             rows = period_rows(store, by, since=first, until=last, manager=key,
                                team=load_team_or_fail(resolve_team_path(team_path)))
             text = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
-            count, what = len(rows), "строк"
+            count, what = len(rows), "строка|строки|строк"
     data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
@@ -210,4 +211,4 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
         write_atomic(output, data)
     except OSError as exc:
         raise click.ClickException(f"{output}: cannot write the export ({describe_write_error(output, exc)})") from None
-    click.echo(f"{count} {what} → {output}", err=True)
+    click.echo(f"{count} {plural_form(count, what.split('|'), 'ru')} → {output}", err=True)

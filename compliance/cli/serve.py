@@ -30,7 +30,7 @@ def _is_loopback(host: str) -> bool:
 def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...], lang: str) -> None:
     """Start the review app: the lead corrects the machine, managers see and dispute their calls.
 
-    Example: compliance serve --db compliance.db --host 0.0.0.0 --port 8000 --script scripts/sales_call.ru.yaml
+    Example: compliance serve --db compliance.db --host 0.0.0.0 --port 8000 --script scripts_yaml/sales_call.ru.yaml
     """
     import uvicorn
 
@@ -43,10 +43,12 @@ def serve(db: Path, host: str, port: int, scripts: tuple[Path, ...], lang: str) 
                                        f"compliance users add LOGIN --role lead --password-stdin --db {db}")
     if not _is_loopback(host):
         click.echo(f"Внимание: приложение слушает {host}, его видно в сети. Пароли и cookie идут открытым текстом: "
-                   "поставьте его за HTTPS (обратный прокси) вне доверенной локальной сети.", err=True)
+                   "поставьте его за HTTPS (обратный прокси) вне доверенной локальной сети." if lang == "ru" else
+                   f"Warning: the app listens on {host} and can be seen on the network. Passwords and cookies travel "
+                   "in clear text: put it behind HTTPS (a reverse proxy) outside a trusted LAN.", err=True)
     try:
         app = create_app(db, scripts=scripts, lang=lang)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"http://{host}:{port}/  (Ctrl-C — остановить)", err=True)
+    click.echo(f"http://{host}:{port}/  " + ("(Ctrl-C — остановить)" if lang == "ru" else "(Ctrl-C to stop)"), err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

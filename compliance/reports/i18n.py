@@ -13,6 +13,7 @@ from babel.dates import format_date
 
 from compliance.errors import ReportError
 from compliance.text.formats import format_number
+from compliance.text.plural import plural_form
 
 from .i18n_review import REVIEW_CATALOGUE
 
@@ -411,8 +412,6 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 for _lang, _strings in REVIEW_CATALOGUE.items():
     CATALOGUE[_lang].update(_strings)
 
-# Babel's plural categories → the index of a form in _PLURALS (ru: one, few, many; en: one, other).
-_PLURAL_INDEX = {"ru": {"one": 0, "few": 1, "many": 2, "other": 2}, "en": {"one": 0, "other": 1}}
 
 
 class Translator:
@@ -481,10 +480,7 @@ class Translator:
 
     def plural(self, n: int, word: str) -> str:
         """The form of ``word`` (a plural key such as ``calls``) that goes with ``n``."""
-        from babel import Locale
-
-        category = Locale.parse(self.lang).plural_form(abs(int(n)))
-        return _PLURALS[self.lang][word][_PLURAL_INDEX[self.lang][category]]
+        return plural_form(n, _PLURALS[self.lang][word], self.lang)
 
     @staticmethod
     def _parse(value: Optional[str]) -> Optional[dt.date]:
