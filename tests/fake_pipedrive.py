@@ -150,6 +150,18 @@ def _route(state: FakeState, method: str, path: str, query: dict, raw: bytes, ct
         deals = [d for d in state.deals if d["person_id"] == person
                  and query.get("status", "all_not_deleted") in (d["status"], "all_not_deleted")]
         return _page(state, deals, query)
+    if method == "GET" and (m := re.fullmatch(r"/v1/deals/(\d+)", path)):
+        deal = next((d for d in state.deals if d["id"] == int(m.group(1))), None)
+        if deal is None:
+            raise _Fail(404, "Deal not found")
+        return 200, {"success": True, "data": deal}
+    if method == "GET" and path == "/v1/recents":
+        # Documented shape: items changed since since_timestamp (UTC), each {"item": "deal", "id", "data": {…}}.
+        if not query.get("since_timestamp"):
+            raise _Fail(400, "since_timestamp is required")
+        changed = [{"item": "deal", "id": d["id"], "data": d} for d in state.deals
+                   if query.get("items", "deal") == "deal" and d.get("update_time", "") >= query["since_timestamp"]]
+        return _page(state, changed, query)
     if method == "POST" and path == "/v1/notes":
         return _add_note(state, _json(raw))
     if method == "PUT" and (m := re.fullmatch(r"/v1/notes/(\d+)", path)):

@@ -135,3 +135,95 @@ def users(as_json: bool, api_url: Optional[str], token_file: Optional[Path]) -> 
     for r in rows:
         click.echo(f"{r['id']!s:>10}  {r['name']:<28} {r['email']:<32} {'да' if r['active'] else 'нет'}")
     click.echo("В составе (team.yaml): pipedrive_user_id: <id> у каждого менеджера")
+
+
+@pipedrive.command("sync")
+@click.option("--full", is_flag=True, help="Read every linked deal again (default: only those changed since the last "
+                                           "sync).")
+@_connection
+@db_option
+def sync(full: bool, api_url: Optional[str], token_file: Optional[Path], db: Path) -> None:
+    """Refresh the outcomes (open / won / lost, value, lost reason) of the deals the analysed calls are linked to.
+
+    Example: compliance pipedrive sync
+    """
+    from compliance.crm.outcomes import sync_outcomes
+
+    with _client(api_url, token_file) as client, open_store(db, read_only=False) as store:
+        try:
+            summary = sync_outcomes(client, store, client.base_url, full=full)
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Pipedrive ({client.base_url}): сделок со звонками {summary.linked}; прочитано {summary.read}, "
+               f"изменилось {summary.changed}, удалено в CRM {summary.deleted}")
+    for error in summary.errors:
+        click.echo(f"  ошибка: {error}", err=True)
+    if summary.errors:
+        raise SystemExit(3)
+
+
+@pipedrive.command("outcomes")
+@click.option("--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Script whose stages are compared (default: the bundled sales_call).")
+@click.option("--min-deals", type=click.IntRange(min=1), default=None,
+              help="Closed deals each group needs before a difference is shown (default 30).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--api-url", default=None, help="Which Pipedrive company's deals (as for push; no token is needed).")
+@db_option
+def outcomes(script_path: Optional[Path], min_deals: Optional[int], as_json: bool, api_url: Optional[str],
+             db: Path) -> None:
+    """Does the script sell? Per stage: the win rate of closed deals whose calls had it, against those without,
+    with a 95 % interval; per manager: conversion and the mean won deal. Run `pipedrive sync` first.
+
+    Example: compliance pipedrive outcomes --min-deals 30
+    """
+    from compliance.crm.lift import MIN_GROUP, conversions, stage_lifts
+    from compliance.crm.outcomes import deal_stages
+    from compliance.crm.pipedrive import api_base
+
+    from .options import load_script_or_fail
+
+    script = load_script_or_fail(script_path)
+    titles = {stage.id: stage.title for stage in script.stages}
+    with open_store(db) as store:
+        deals = deal_stages(store, api_base(api_url), list(titles))
+    lifts = stage_lifts(deals, titles, min_group=min_deals or MIN_GROUP)
+    conv = conversions(deals)
+    if as_json:
+        click.echo(json.dumps({"stages": [_lift_json(x) for x in lifts],
+                               "managers": [_conversion_json(c) for c in conv.values()]}, ensure_ascii=False, indent=1))
+        return
+    closed = sum(d.closed for d in deals)
+    click.echo(f"Закрытых сделок со звонками: {closed} (из {len(deals)}); интервалы — 95 %")
+    for lift in lifts:
+        click.echo(f"  {lift.title}: {_lift_sentence(lift)}")
+    for who, c in conv.items():
+        if c.closed:
+            low, high = c.interval
+            mean = f"; средняя выигранная сделка {c.mean_value:,.0f} {c.currency}".replace(",", " ") \
+                if c.mean_value is not None else ""
+            click.echo(f"  {who or 'команда'}: конверсия {c.won} из {c.closed} = {100 * (c.rate or 0):.0f} % "
+                       f"(от {100 * low:.0f} до {100 * high:.0f} %){mean}")
+
+
+def _lift_sentence(lift) -> str:
+    if lift.claim == "few":
+        return (f"мало данных: {lift.with_deals} сделок с этапом и {lift.without_deals} без него "
+                f"(нужно не меньше {lift.min_group} в каждой группе)")
+    low, high = lift.interval
+    head = (f"с этапом выиграно {100 * lift.rate_with:.0f} % из {lift.with_deals}, без него — "
+            f"{100 * lift.rate_without:.0f} % из {lift.without_deals}")
+    span = f"разница от {100 * low:+.0f} до {100 * high:+.0f} п. п."
+    verdict = {"more": "с этапом сделки выигрывают чаще", "less": "с этапом сделки выигрывают реже",
+               "unclear": "разница в пределах случайности"}[lift.claim]
+    return f"{head}: {verdict} ({span})"
+
+
+def _lift_json(lift) -> dict:
+    interval = lift.interval
+    return {**lift.model_dump(), "rate_with": lift.rate_with, "rate_without": lift.rate_without,
+            "claim": lift.claim, "interval": list(interval) if interval else None}
+
+
+def _conversion_json(c) -> dict:
+    return {**c.model_dump(), "rate": c.rate, "interval": list(c.interval), "mean_value": c.mean_value}

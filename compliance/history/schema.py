@@ -236,10 +236,30 @@ def _V5_REVIEW(conn: sqlite3.Connection) -> None:
         conn.execute(trigger)
 
 
+# Deal outcomes from the CRM (`compliance pipedrive sync`): one row per deal and account, refreshed in place. Calls
+# reach their deal through crm_pushes; a deal deleted in the CRM keeps its row with status 'deleted'.
+_V10_OUTCOMES = """
+CREATE TABLE crm_deals (
+    account TEXT NOT NULL,
+    deal_id INTEGER NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    value REAL NOT NULL DEFAULT 0,
+    currency TEXT NOT NULL DEFAULT '',
+    won_time TEXT,
+    lost_time TEXT,
+    lost_reason TEXT,
+    update_time TEXT,
+    synced_at TEXT NOT NULL,
+    PRIMARY KEY (account, deal_id)
+);
+CREATE INDEX crm_deals_won ON crm_deals(status, won_time);
+"""
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V10_OUTCOMES]
 
 
 class CallMeta(BaseModel):

@@ -1,0 +1,78 @@
+"""`compliance pipedrive sync` and `outcomes` against the fake Pipedrive: deals linked by a real push, refreshed
+incrementally, deleted deals kept, and the figures printed with their group sizes."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from click.testing import CliRunner
+
+from compliance.cli import cli
+
+from .test_pipedrive import _push, built_history, fake, history  # noqa: F401  (fixtures)
+
+
+def _deals(db) -> dict[int, sqlite3.Row]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return {r["deal_id"]: r for r in conn.execute("SELECT * FROM crm_deals")}
+
+
+def test_sync_reads_linked_deals_then_only_what_changed(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    st = fake.state
+    for deal in st.deals:
+        deal["update_time"] = "2026-11-28 09:00:00"
+    st.deals[0].update(status="won", value=45000, currency="UAH", won_time="2026-11-28 09:00:00")
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert run.exit_code == 0, run.output
+    assert "сделок со звонками 2; прочитано 2, изменилось 2" in run.output
+    rows = _deals(db)
+    assert rows[101]["status"] == "won" and rows[101]["value"] == 45000 and rows[301]["status"] == "open"
+    assert fake.state.count("GET", "/v1/deals/") == 2
+
+    # Nothing changed in Pipedrive since: the second sync asks /recents and reads no deal.
+    before = fake.state.count("GET", "/v1/deals/")
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert "прочитано 0, изменилось 0" in run.output and fake.state.count("GET", "/v1/deals/") == before
+    assert fake.state.count("GET", "/v1/recents") == 1
+
+    # One deal is lost later, one deleted: the lost one comes through /recents, the deleted one on a full sync.
+    st.deals[1].update(status="lost", lost_reason="Дорого", update_time="2999-01-01 00:00:00")
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert "прочитано 1, изменилось 1" in run.output
+    assert _deals(db)[301]["lost_reason"] == "Дорого"
+    st.deals = [d for d in st.deals if d["id"] != 101]
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--full", "--db", str(db)])
+    assert run.exit_code == 0 and "удалено в CRM 1" in run.output
+    assert _deals(db)[101]["status"] == "deleted"
+
+
+def test_outcomes_say_too_few_deals_with_the_counts(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    fake.state.deals[0].update(status="won", value=45000, currency="UAH", update_time="2026-11-28 09:00:00")
+    fake.state.deals[1].update(status="lost", update_time="2026-11-28 09:00:00")
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    run = CliRunner().invoke(cli, ["pipedrive", "outcomes", "--db", str(db), "--json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.output)
+    offer = next(s for s in data["stages"] if s["stage_id"] == "offer")
+    assert offer["claim"] == "few" and offer["interval"] is None
+    assert offer["with_deals"] + offer["without_deals"] == 2
+    team_row = next(m for m in data["managers"] if m["who"] == "")
+    assert (team_row["closed"], team_row["won"], team_row["mean_value"]) == (2, 1, 45000)
+    run = CliRunner().invoke(cli, ["pipedrive", "outcomes", "--db", str(db)])
+    assert "мало данных:" in run.output and "нужно не меньше 30 в каждой группе" in run.output
+    assert "команда: конверсия 1 из 2 = 50 %" in run.output
+
+
+def test_a_bad_token_on_sync_is_one_line(history, fake, monkeypatch):
+    db, team = history
+    monkeypatch.setenv("PIPEDRIVE_API_TOKEN", "wrong")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO crm_pushes (call_id, account, deal_id, content_hash, pushed_at) "
+                     "VALUES ('x', ?, 101, 'h', 'now')", (fake.url,))
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert run.exit_code == 1 and "refused the API token" in run.output and "Traceback" not in run.output
