@@ -76,3 +76,25 @@ def test_a_bad_token_on_sync_is_one_line(history, fake, monkeypatch):
                      "VALUES ('x', ?, 101, 'h', 'now')", (fake.url,))
     run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
     assert run.exit_code == 1 and "refused the API token" in run.output and "Traceback" not in run.output
+
+
+def test_daily_report_and_week_sheet_take_sales_from_won_deals_until_the_manager_enters_them(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    fake.state.deals[0].update(status="won", value=45000, currency="UAH", won_time="2026-11-27 15:00:00",
+                               update_time="2026-11-27 15:00:00")
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
+    assert run.exit_code == 0, run.output
+    assert "✅Сумма продаж – 45\u00a0000 грн\n✅Кол-во продаж – 1 шт" in run.output
+    assert "выигранные в этот день сделки из Pipedrive" in run.output
+    run = CliRunner().invoke(cli, ["export", "--by", "week", "--format", "json", "--db", str(db)])
+    rows = {r["manager"]: r for r in json.loads(run.output)}
+    assert (rows["ivanova"]["crm_sales_count"], rows["ivanova"]["crm_sales_sum"]) == (1, 45000)
+    assert rows["petrov"]["crm_sales_count"] == 0
+    # What the manager enters wins, and is kept.
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--sales-sum", "50000",
+                                   "--sales-count", "2", "--db", str(db)])
+    assert "✅Сумма продаж – 50\u00a0000 грн" in run.output and "из Pipedrive" not in run.output
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
+    assert "✅Кол-во продаж – 2 шт" in run.output

@@ -158,6 +158,9 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
                               sales_count=sales_count, targets=roster.targets_for(key) if roster else None)
         hint = _no_calls_hint(store, key, report.date, db) if not report.calls and not report.chats else None
     click.echo(report.text())
+    if report.sales_from_crm:
+        click.echo("Продажи — выигранные в этот день сделки из Pipedrive; если не так, задайте --sales-sum и "
+                   "--sales-count", err=True)
     if hint:
         click.echo(hint, err=True)
 

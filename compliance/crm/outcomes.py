@@ -159,15 +159,3 @@ def deal_stages(store: Store, account: str, stage_ids: list[str]) -> list[DealSt
                 stages[deal_id][stage.id] = stages[deal_id].get(stage.id, False) or stage.present
     return [DealStages(deal_id=d, status=o.status, value=o.value, currency=o.currency, manager=managers.get(d, ""),
                        stages=stages.get(d, {})) for d, o in sorted(outcomes.items()) if d in managers]
-
-
-def won_sales(store: Store, account: str, manager: str, day: str) -> tuple[int, float, str]:
-    """Deals of ``manager``'s calls won on ``day`` (local date of ``won_time``): count, sum, currency."""
-    outcomes = stored_outcomes(store, account)
-    ids = {int(r["deal_id"]) for r in store.query(
-        "SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
-        "WHERE p.account = ? AND c.manager = ? AND p.deal_id IS NOT NULL", (account, manager))}
-    won = [outcomes[d] for d in ids if d in outcomes and outcomes[d].status == "won"
-           and (outcomes[d].won_time or "")[:10] == day]
-    currency = won[0].currency if won else ""
-    return len(won), sum(d.value for d in won), currency

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sqlite3
 from typing import Any, Optional
 
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ class DailyReport(BaseModel):
     sales_sum: float = 0
     sales_count: int = 0
     targets: Targets = Targets()
+    sales_from_crm: bool = False      # the sales are Pipedrive's won deals (nothing was entered for the day)
 
     @property
     def contacts(self) -> int:
@@ -54,6 +56,20 @@ class DailyReport(BaseModel):
             f"✅Всего контактов – {self.contacts} из {self.targets.contacts_per_day}",
             "План на завтра:",
         ])
+
+
+def won_deals(store: Store, manager: str, since: str, until: str) -> list[DaySales]:
+    """Deals won in [since, until] (by the date of ``won_time``) whose calls were ``manager``'s, per day: what
+    `compliance pipedrive sync` stored. Empty when no outcomes were synced (or the history predates them)."""
+    try:
+        rows = store.query(
+            "SELECT substr(d.won_time, 1, 10) AS day, COUNT(*) AS n, SUM(d.value) AS total FROM crm_deals d "
+            "WHERE d.status = 'won' AND substr(d.won_time, 1, 10) BETWEEN ? AND ? AND d.deal_id IN ("
+            "SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
+            "WHERE c.manager = ? AND p.account = d.account) GROUP BY day ORDER BY day", (since, until, manager))
+    except sqlite3.OperationalError:
+        return []
+    return [DaySales(manager=manager, date=r["day"], sales_count=r["n"], sales_sum=r["total"] or 0.0) for r in rows]
 
 
 def manager_matches(store: Store, given: str) -> list[ManagerRow]:
@@ -90,12 +106,16 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
     ``targets`` (the roster's for this manager; the regulations' defaults when there is no roster).
 
     Sales given here are kept in the history for that day (the store must be writable); sales not given are
-    the ones kept earlier (0 when none), so the week and month export can sum them.
+    the ones kept earlier, else the deals of the manager's calls won that day in Pipedrive (`pipedrive sync`),
+    else 0 — so the week and month export can sum them.
     """
     day = str(date or dt.date.today())
     counts = store.daily_counts(manager=manager, since=day, until=day)
     count = counts[0] if counts else DayCount(manager=manager, date=day, calls=0, connected=0)
     stored = next(iter(store.sales(since=day, until=day, manager=manager)), None)
+    from_crm = stored is None and sales_sum is None and sales_count is None
+    if from_crm:
+        stored = next(iter(won_deals(store, manager, day, day)), None)
     sales = DaySales(manager=manager, date=day,
                      sales_count=sales_count if sales_count is not None else stored.sales_count if stored else 0,
                      sales_sum=sales_sum if sales_sum is not None else stored.sales_sum if stored else 0.0)
@@ -103,7 +123,7 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
         store.save_sales(sales)
     return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
                        chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count,
-                       targets=targets or Targets())
+                       targets=targets or Targets(), sales_from_crm=from_crm and stored is not None)
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:

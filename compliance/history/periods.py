@@ -12,6 +12,7 @@ from typing import Optional
 
 from pydantic import BaseModel
 
+from compliance.history.daily import won_deals
 from compliance.history.roster import Targets, Team
 from compliance.history.schema import DaySales
 from compliance.history.store import Store
@@ -42,6 +43,8 @@ class PeriodRow(BaseModel):
     open_disputes: Optional[int] = None  # None: the history keeps no disputes
     sales_count: int = 0
     sales_sum: float = 0.0
+    crm_sales_count: int = 0          # deals of the manager's calls won in the period (Pipedrive, `pipedrive sync`)
+    crm_sales_sum: float = 0.0
 
 
 def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
@@ -115,6 +118,12 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     keys = sorted(set(calls) | set(sales))
     rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
             for label, who in keys]
+    won: dict[tuple[str, str], list[DaySales]] = defaultdict(list)
+    for who in {row.manager for row in rows}:
+        for entry in won_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31"):
+            won[(period_of(dt.date.fromisoformat(entry.date), by)[0], who)].append(entry)
     for row in rows:
         row.target_per_day = (team.targets_for(row.manager) if team else Targets()).contacts_per_day
+        row.crm_sales_count = sum(e.sales_count for e in won[(row.period, row.manager)])
+        row.crm_sales_sum = sum(e.sales_sum for e in won[(row.period, row.manager)])
     return rows
