@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from compliance.crm.lift import DealStages, Lift, conversions, newcombe, stage_lifts, wilson
+from compliance.history.outcomes import DealStages, Lift, conversions, newcombe, stage_lifts, wilson
 
 
 @pytest.mark.parametrize("k, n, low, high", [(81, 263, 0.2553, 0.3662), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0)])

@@ -98,3 +98,18 @@ def test_daily_report_and_week_sheet_take_sales_from_won_deals_until_the_manager
     assert "✅Сумма продаж – 50\u00a0000 грн" in run.output and "из Pipedrive" not in run.output
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
     assert "✅Кол-во продаж – 2 шт" in run.output
+
+
+def test_readiness_panel_shows_conversion_beside_adherence(history, fake, tmp_path):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    fake.state.deals[0].update(status="won", value=45000, currency="UAH", update_time="2026-11-27 15:00:00")
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    out = tmp_path / "reports"
+    run = CliRunner().invoke(cli, ["report", "--db", str(db), "--team", str(team), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    page = (out / "managers" / "ivanova" / "index.html").read_text(encoding="utf-8")
+    assert "Сделки по звонкам (Pipedrive): выиграно 1 из 1 закрытых" in page
+    assert "у команды" in page and "мало сделок для вывода" in page
+    petrov = (out / "managers" / "petrov" / "index.html").read_text(encoding="utf-8")
+    assert "Сделки по звонкам" not in petrov                      # his deal is still open: nothing closed

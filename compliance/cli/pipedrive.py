@@ -177,9 +177,8 @@ def outcomes(script_path: Optional[Path], min_deals: Optional[int], as_json: boo
 
     Example: compliance pipedrive outcomes --min-deals 30
     """
-    from compliance.crm.lift import MIN_GROUP, conversions, stage_lifts
-    from compliance.crm.outcomes import deal_stages
     from compliance.crm.pipedrive import api_base
+    from compliance.history.outcomes import MIN_GROUP, conversions, deal_stages, stage_lifts
 
     from .options import load_script_or_fail
 

@@ -8,31 +8,16 @@ and one-line errors as the notes (:mod:`compliance.crm.pipedrive`).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
-from compliance.crm.lift import DealStages
 from compliance.crm.pipedrive import PipedriveClient
 from compliance.errors import CrmError
+from compliance.history.outcomes import DealOutcome, stored_outcomes
 from compliance.history.store import Store
 
 _STATUSES = ("open", "won", "lost", "deleted")
-
-
-class DealOutcome(BaseModel):
-    """What Pipedrive says about one deal."""
-
-    deal_id: int
-    title: str = ""
-    status: str = "open"                       # open | won | lost | deleted
-    value: float = 0.0
-    currency: str = ""
-    won_time: Optional[str] = None
-    lost_time: Optional[str] = None
-    lost_reason: Optional[str] = None
-    update_time: Optional[str] = None
 
 
 class SyncSummary(BaseModel):
@@ -65,13 +50,6 @@ def linked_deals(store: Store, account: str) -> set[int]:
     """Deals that analysed calls of this account are linked to (through the push ledger)."""
     rows = store.query("SELECT DISTINCT deal_id FROM crm_pushes WHERE account = ? AND deal_id IS NOT NULL", (account,))
     return {int(r["deal_id"]) for r in rows}
-
-
-def stored_outcomes(store: Store, account: str) -> dict[int, DealOutcome]:
-    rows = store.query("SELECT * FROM crm_deals WHERE account = ?", (account,))
-    return {r["deal_id"]: DealOutcome(deal_id=r["deal_id"], title=r["title"], status=r["status"], value=r["value"],
-                                      currency=r["currency"], won_time=r["won_time"], lost_time=r["lost_time"],
-                                      lost_reason=r["lost_reason"], update_time=r["update_time"]) for r in rows}
 
 
 def _last_sync(store: Store, account: str) -> Optional[str]:
@@ -142,20 +120,3 @@ def _read_deal(client: PipedriveClient, deal_id: int) -> Optional[dict]:
     return data if isinstance(data, dict) else None
 
 
-def deal_stages(store: Store, account: str, stage_ids: list[str]) -> list[DealStages]:
-    """Each synced deal with the script stages its connected calls had (any call), and whose calls they were."""
-    outcomes = stored_outcomes(store, account)
-    by_call = {r["call_id"]: int(r["deal_id"]) for r in store.query(
-        "SELECT call_id, deal_id FROM crm_pushes WHERE account = ? AND deal_id IS NOT NULL", (account,))}
-    stages: dict[int, dict[str, bool]] = defaultdict(dict)
-    managers: dict[int, str] = {}
-    for record in store.calls(with_transcripts=False):
-        deal_id = by_call.get(record.call_id)
-        if deal_id is None or deal_id not in outcomes or not record.result.connected:
-            continue
-        managers.setdefault(deal_id, record.manager)
-        for stage in record.result.stages:
-            if stage.id in stage_ids:
-                stages[deal_id][stage.id] = stages[deal_id].get(stage.id, False) or stage.present
-    return [DealStages(deal_id=d, status=o.status, value=o.value, currency=o.currency, manager=managers.get(d, ""),
-                       stages=stages.get(d, {})) for d, o in sorted(outcomes.items()) if d in managers]

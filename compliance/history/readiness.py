@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from pydantic import BaseModel, Field
 
 from compliance.errors import ComplianceError
+from compliance.history.outcomes import Conversion, manager_conversions
 from compliance.messages import Message
 from compliance.scoring.result import IN_BAND, CallRecord
 
@@ -33,6 +34,8 @@ class Readiness(BaseModel):
     reasons: list[str] = Field(default_factory=list)                # why, in Russian (the CLI)
     reason_codes: list[Message] = Field(default_factory=list)        # why, as codes (reports, any language)
     flagged_for_review: bool = False      # experienced managers below their band
+    conversion: Optional[Conversion] = None       # the manager's closed deals (Pipedrive), when synced
+    team_conversion: Optional[Conversion] = None  # the team's, to compare against
 
 
 def _chronological(records: list[CallRecord]) -> list[CallRecord]:
@@ -175,4 +178,8 @@ def history_readiness(store: Any, team: Any = None, managers: Optional[Iterable[
             {r.manager for r in store.calls(with_transcripts=False)}
     else:
         keys = set(managers)
-    return readiness_by_manager({k: store.calls(manager=k, with_transcripts=False) for k in keys}, team, **kwargs)
+    out = readiness_by_manager({k: store.calls(manager=k, with_transcripts=False) for k in keys}, team, **kwargs)
+    conv = manager_conversions(store)
+    for key, readiness in out.items():
+        readiness.conversion, readiness.team_conversion = conv.get(key), conv.get("")
+    return out

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import Iterable, Mapping, Optional, Sequence
 
 from compliance.history.daily import DAILY_TARGET
+from compliance.history.outcomes import Conversion
 from compliance.history.readiness import Readiness
 from compliance.history.schema import Failure as StoredFailure
 from compliance.messages import Message
@@ -161,7 +162,15 @@ def _readiness_view(readiness: Optional[Readiness], titles: Mapping[str, str],
         share_in_band=readiness.share_in_band * 100, mean_adherence=readiness.mean_adherence,
         stages=[(titles.get(sid, sid), p * 100, p < min_presence) for sid, p in readiness.stage_presence.items()],
         calls_below=len(readiness.calls_below), reasons=_reasons(readiness, titles),
+        conversion=_conversion(readiness.conversion), team_conversion=_conversion(readiness.team_conversion),
     )
+
+
+def _conversion(c: Optional[Conversion]) -> Optional[tuple[int, int, float, float, float]]:
+    if c is None or not c.closed:
+        return None
+    low, high = c.interval
+    return c.won, c.closed, 100 * (c.rate or 0), 100 * low, 100 * high
 
 
 def _reasons(readiness: Readiness, titles: Mapping[str, str]) -> list[Message | str]:

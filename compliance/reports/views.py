@@ -236,6 +236,9 @@ class ReadinessView(BaseModel):
     stages: list[tuple[str, float, bool]] = Field(default_factory=list)  # title, presence 0–100, weak
     calls_below: int = 0
     reasons: list[Union[Message, str]] = Field(default_factory=list)
+    # Deal outcomes beside the wording: (won, closed, rate, low, high) in percent for the manager and the team.
+    conversion: Optional[tuple[int, int, float, float, float]] = None
+    team_conversion: Optional[tuple[int, int, float, float, float]] = None
 
 
 class ManagerPage(BaseModel):

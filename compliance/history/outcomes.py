@@ -1,4 +1,5 @@
-"""Does a script stage go with won deals? Win rates with and without the stage, and how sure that is.
+"""Deal outcomes kept with the history (`compliance pipedrive sync` writes them), and what they say: does a script
+stage go with won deals? Win rates with and without the stage, and how sure that is.
 
 A deal is the unit: it had a stage when any of its connected calls had it (the lead's decisions applied). Only
 closed deals count (won or lost). A difference is claimed only with its interval and group sizes, and only where
@@ -11,10 +12,14 @@ textbook normal interval does not.
 from __future__ import annotations
 
 import math
+import sqlite3
+from collections import defaultdict
 from statistics import NormalDist
 from typing import Iterable, Optional
 
 from pydantic import BaseModel, Field
+
+from compliance.history.store import Store
 
 MIN_GROUP = 30          # closed deals each side needs before a lift is shown (documented in README)
 CONFIDENCE = 0.95
@@ -154,3 +159,54 @@ def conversions(deals: Iterable[DealStages], confidence: float = CONFIDENCE) -> 
         out[who] = Conversion(who=who, closed=len(mine), won=len(won), currency=currency, confidence=confidence,
                               won_value=sum(d.value for d in counted), won_counted=len(counted))
     return out
+
+
+class DealOutcome(BaseModel):
+    """What Pipedrive says about one deal."""
+
+    deal_id: int
+    title: str = ""
+    status: str = "open"                       # open | won | lost | deleted
+    value: float = 0.0
+    currency: str = ""
+    won_time: Optional[str] = None
+    lost_time: Optional[str] = None
+    lost_reason: Optional[str] = None
+    update_time: Optional[str] = None
+
+
+def stored_outcomes(store: Store, account: Optional[str]) -> dict[int, DealOutcome]:
+    """The synced deals of one Pipedrive company (None: of every company), by deal id."""
+    rows = store.query("SELECT * FROM crm_deals WHERE ? IS NULL OR account = ?", (account, account))
+    return {r["deal_id"]: DealOutcome(deal_id=r["deal_id"], title=r["title"], status=r["status"], value=r["value"],
+                                      currency=r["currency"], won_time=r["won_time"], lost_time=r["lost_time"],
+                                      lost_reason=r["lost_reason"], update_time=r["update_time"]) for r in rows}
+
+
+def deal_stages(store: Store, account: Optional[str], stage_ids: list[str]) -> list[DealStages]:
+    """Each synced deal with the script stages its connected calls had (any call), and whose calls they were;
+    ``account`` None: every Pipedrive company the history holds deals of."""
+    try:
+        outcomes = stored_outcomes(store, account)
+        by_call = {r["call_id"]: int(r["deal_id"]) for r in store.query(
+            "SELECT call_id, deal_id FROM crm_pushes WHERE deal_id IS NOT NULL AND (? IS NULL OR account = ?)",
+            (account, account))}
+    except sqlite3.OperationalError:        # a history from before outcomes, opened read-only
+        return []
+    stages: dict[int, dict[str, bool]] = defaultdict(dict)
+    managers: dict[int, str] = {}
+    for record in store.calls(with_transcripts=False):
+        deal_id = by_call.get(record.call_id)
+        if deal_id is None or deal_id not in outcomes or not record.result.connected:
+            continue
+        managers.setdefault(deal_id, record.manager)
+        for stage in record.result.stages:
+            if stage.id in stage_ids:
+                stages[deal_id][stage.id] = stages[deal_id].get(stage.id, False) or stage.present
+    return [DealStages(deal_id=d, status=o.status, value=o.value, currency=o.currency, manager=managers.get(d, ""),
+                       stages=stages.get(d, {})) for d, o in sorted(outcomes.items()) if d in managers]
+
+
+def manager_conversions(store: Store) -> dict[str, Conversion]:
+    """Conversion of each manager's deals and the team's (key ``""``), from the synced outcomes; empty without any."""
+    return conversions(deal_stages(store, None, []))
