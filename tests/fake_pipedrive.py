@@ -30,6 +30,7 @@ class FakeState:
         self.users: list[dict] = []
         self.persons: list[dict] = []
         self.deals: list[dict] = []
+        self.activities: list[dict] = []
         self.notes: dict[int, dict] = {}
         self.call_logs: dict[str, dict] = {}
         self.recordings: dict[str, bytes] = {}
@@ -154,6 +155,27 @@ def _route(state: FakeState, method: str, path: str, query: dict, raw: bytes, ct
         deal = next((d for d in state.deals if d["id"] == int(m.group(1))), None)
         if deal is None:
             raise _Fail(404, "Deal not found")
+        return 200, {"success": True, "data": deal}
+    if method == "GET" and (m := re.fullmatch(r"/v1/deals/(\d+)/activities", path)):
+        acts = [a for a in state.activities if a["deal_id"] == int(m.group(1))
+                and ("done" not in query or int(a.get("done", 0)) == int(query["done"]))]
+        return _page(state, acts, query)
+    if method == "POST" and path == "/v1/activities":
+        body = _json(raw)
+        for field in ("subject", "type"):
+            if not body.get(field):
+                raise _Fail(400, f"{field} is required")
+        activity = {"id": state.next_id(), "done": 0, **body}
+        state.activities.append(activity)
+        return 201, {"success": True, "data": activity}
+    if method == "PUT" and (m := re.fullmatch(r"/v1/deals/(\d+)", path)):
+        deal = next((d for d in state.deals if d["id"] == int(m.group(1))), None)
+        if deal is None:
+            raise _Fail(404, "Deal not found")
+        body = _json(raw)
+        if body.get("status") not in (None, "open", "won", "lost", "deleted"):
+            raise _Fail(400, "bad status")
+        deal.update(body)
         return 200, {"success": True, "data": deal}
     if method == "GET" and path == "/v1/recents":
         # Documented shape: items changed since since_timestamp (UTC), each {"item": "deal", "id", "data": {…}}.

@@ -113,3 +113,40 @@ def test_readiness_panel_shows_conversion_beside_adherence(history, fake, tmp_pa
     assert "у команды" in page and "мало сделок для вывода" in page
     petrov = (out / "managers" / "petrov" / "index.html").read_text(encoding="utf-8")
     assert "Сделки по звонкам" not in petrov                      # his deal is still open: nothing closed
+
+
+def test_crm_check_lists_what_disagrees_and_applies_each_fix_once(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    run = CliRunner().invoke(cli, ["pipedrive", "check", "--db", str(db), "--team", str(team)])
+    assert run.exit_code == 0, run.output
+    assert "Расхождений (пробный запуск, ничего не изменено): 2" in run.output
+    assert "сделка 301: «не можем выполнить» сказано, а сделка открыта" in run.output
+    assert "сделка 101: следующий шаг договорён, а в сделке нет открытого дела" in run.output
+    assert "обработано лидов 1 из 70" in run.output
+    assert fake.state.deals[1]["status"] == "open" and not fake.state.activities     # a dry run changes nothing
+
+    run = CliRunner().invoke(cli, ["pipedrive", "check", "--apply", "--db", str(db), "--team", str(team)])
+    assert run.exit_code == 0 and "Исправлено в Pipedrive: 2" in run.output, run.output
+    lost = next(d for d in fake.state.deals if d["id"] == 301)
+    assert lost["status"] == "lost" and "1С" in lost["lost_reason"]                  # the manager's own words
+    (activity,) = fake.state.activities
+    assert activity["deal_id"] == 101 and activity["type"] == "call" and activity["due_date"] == "2026-11-30"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM crm_actions").fetchone()[0] == 2
+        audit = conn.execute("SELECT actor, action FROM audit ORDER BY id").fetchall()
+    assert ("pipedrive-check", "crm.cannot_deliver_open") in audit and len(audit) == 2
+
+    run = CliRunner().invoke(cli, ["pipedrive", "check", "--apply", "--db", str(db), "--team", str(team)])
+    assert "Исправлено в Pipedrive: 0; исправлено раньше: 1" in run.output           # 301 is lost now: not open
+    assert len(fake.state.activities) == 1
+
+
+def test_a_deal_with_an_open_activity_is_not_a_finding(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    fake.state.activities.append({"id": 9, "deal_id": 101, "done": 0, "subject": "Перезвонить", "type": "call"})
+    run = CliRunner().invoke(cli, ["pipedrive", "check", "--db", str(db)])
+    assert "сделка 101" not in run.output and "сделка 301" in run.output

@@ -226,3 +226,52 @@ def _lift_json(lift) -> dict:
 
 def _conversion_json(c) -> dict:
     return {**c.model_dump(), "rate": c.rate, "interval": list(c.interval), "mean_value": c.mean_value}
+
+
+CHECK_WORDS = {"cannot_deliver_open": "«не можем выполнить» сказано, а сделка открыта",
+               "next_step_no_activity": "следующий шаг договорён, а в сделке нет открытого дела",
+               "payment_no_followup": "оплату обсудили, а в сделке нет открытого дела"}
+FIX_WORDS = {"cannot_deliver_open": "закрыть как проигранную с причиной", "next_step_no_activity": "добавить звонок",
+             "payment_no_followup": "добавить звонок"}
+
+
+@pipedrive.command("check")
+@click.option("--since", type=DAY, default=None, help="Calls from this date.")
+@click.option("--until", type=DAY, default=None, help="Calls up to this date.")
+@click.option("--apply", "apply_fixes", is_flag=True,
+              help="Make the changes in Pipedrive (default: only list them). Each change is kept in the history's "
+                   "ledger and audit trail and never made twice.")
+@_connection
+@db_option
+@team_option
+def check(since: Optional[dt.datetime], until: Optional[dt.datetime], apply_fixes: bool, api_url: Optional[str],
+          token_file: Optional[Path], db: Path, team_path: Optional[Path]) -> None:
+    """Calls whose deal disagrees with the call, per manager and day: can't deliver said but the deal open; a next
+    step or payment agreed but nothing scheduled. Run `pipedrive sync` first. Also deals handled a day against the
+    roster's leads_per_day.
+
+    Example: compliance pipedrive check --since 27.11.2026 --apply
+    """
+    from compliance.crm.check import check_crm
+    from compliance.history.roster import Targets
+
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    with _client(api_url, token_file) as client, open_store(db, read_only=not apply_fixes) as store:
+        try:
+            summary = check_crm(store, client, client.base_url, since=str(since.date()) if since else None,
+                                until=str(until.date()) if until else None, apply=apply_fixes)
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    head = "Исправлено в Pipedrive" if apply_fixes else "Расхождений (пробный запуск, ничего не изменено)"
+    click.echo(f"Проверено звонков со сделками: {summary.checked}; {head}: "
+               f"{summary.applied if apply_fixes else len(summary.findings)}; исправлено раньше: {summary.already}")
+    for f in summary.findings:
+        state = ("исправлено" if f.applied else f"ошибка: {f.error}") if apply_fixes else FIX_WORDS[f.kind]
+        click.echo(f"  {f.date} {f.time or ''} {f.manager}: сделка {f.deal_id}: {CHECK_WORDS[f.kind]} — "
+                   f"«{f.evidence[:80]}» → {state}")
+    for manager, days in summary.deals_per_day.items():
+        target = (roster.targets_for(manager) if roster else Targets()).leads_per_day
+        for day, count in days.items():
+            click.echo(f"  {day} {manager}: обработано лидов {count} из {target}")
+    if any(f.error for f in summary.findings):
+        raise SystemExit(3)

@@ -237,7 +237,8 @@ def _V5_REVIEW(conn: sqlite3.Connection) -> None:
 
 
 # Deal outcomes from the CRM (`compliance pipedrive sync`): one row per deal and account, refreshed in place. Calls
-# reach their deal through crm_pushes; a deal deleted in the CRM keeps its row with status 'deleted'.
+# reach their deal through crm_pushes; a deal deleted in the CRM keeps its row with status 'deleted'. crm_actions:
+# what `pipedrive check --apply` changed in the CRM for a call, so a second run never does it again.
 _V10_OUTCOMES = """
 CREATE TABLE crm_deals (
     account TEXT NOT NULL,
@@ -254,6 +255,15 @@ CREATE TABLE crm_deals (
     PRIMARY KEY (account, deal_id)
 );
 CREATE INDEX crm_deals_won ON crm_deals(status, won_time);
+CREATE TABLE crm_actions (
+    account TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    deal_id INTEGER NOT NULL,
+    created_id INTEGER,
+    at TEXT NOT NULL,
+    PRIMARY KEY (account, call_id, kind)
+);
 """
 
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
