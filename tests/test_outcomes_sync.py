@@ -91,7 +91,9 @@ def test_daily_report_and_week_sheet_take_sales_from_won_deals_until_the_manager
     run = CliRunner().invoke(cli, ["export", "--by", "week", "--format", "json", "--db", str(db)])
     rows = {r["manager"]: r for r in json.loads(run.output)}
     assert (rows["ivanova"]["crm_sales_count"], rows["ivanova"]["crm_sales_sum"]) == (1, 45000)
-    assert rows["petrov"]["crm_sales_count"] == 0
+    assert (rows["ivanova"]["deals_closed"], rows["ivanova"]["conversion"], rows["ivanova"]["mean_won_value"]) == \
+        (1, 100.0, 45000)
+    assert rows["petrov"]["crm_sales_count"] == 0 and rows["petrov"]["conversion"] is None
     # What the manager enters wins, and is kept.
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--sales-sum", "50000",
                                    "--sales-count", "2", "--db", str(db)])
@@ -150,3 +152,20 @@ def test_a_deal_with_an_open_activity_is_not_a_finding(history, fake):
     fake.state.activities.append({"id": 9, "deal_id": 101, "done": 0, "subject": "Перезвонить", "type": "call"})
     run = CliRunner().invoke(cli, ["pipedrive", "check", "--db", str(db)])
     assert "сделка 101" not in run.output and "сделка 301" in run.output
+
+
+def test_sync_walks_every_page_of_recents_and_stops_on_no_permission(history, fake):
+    db, team = history
+    assert _push(db, team).exit_code == 0
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    fake.state.page_size = 1                                   # one item a page: the walk must follow next_start
+    fake.state.deals.append({"id": 999, "title": "Чужая", "person_id": 1, "status": "won"})
+    for deal in fake.state.deals:
+        deal.update(update_time="2999-01-01 00:00:00", status="won", value=10, currency="UAH")
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert "прочитано 2, изменилось 2" in run.output           # 999 has no call: not stored
+    assert fake.state.count("GET", "/v1/recents") == 4          # four changed deals, one a page (the first sync reads deals)
+    assert set(_deals(db)) == {101, 301}
+    fake.state.fail_next = [403]
+    run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
+    assert run.exit_code == 1 and "no permission" in run.output and "Traceback" not in run.output

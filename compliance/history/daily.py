@@ -58,18 +58,29 @@ class DailyReport(BaseModel):
         ])
 
 
-def won_deals(store: Store, manager: str, since: str, until: str) -> list[DaySales]:
-    """Deals won in [since, until] (by the date of ``won_time``) whose calls were ``manager``'s, per day: what
-    `compliance pipedrive sync` stored. Empty when no outcomes were synced (or the history predates them)."""
+def closed_deals(store: Store, manager: str, since: str, until: str) -> list[tuple[str, str, float]]:
+    """(day, status, value) of each deal of ``manager``'s calls won or lost in [since, until] (by the date of
+    ``won_time`` / ``lost_time``), from what `compliance pipedrive sync` stored; empty without synced outcomes."""
     try:
         rows = store.query(
-            "SELECT substr(d.won_time, 1, 10) AS day, COUNT(*) AS n, SUM(d.value) AS total FROM crm_deals d "
-            "WHERE d.status = 'won' AND substr(d.won_time, 1, 10) BETWEEN ? AND ? AND d.deal_id IN ("
+            "SELECT substr(CASE d.status WHEN 'won' THEN d.won_time ELSE d.lost_time END, 1, 10) AS day, d.status, "
+            "d.value FROM crm_deals d WHERE d.status IN ('won', 'lost') AND d.deal_id IN ("
             "SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
-            "WHERE c.manager = ? AND p.account = d.account) GROUP BY day ORDER BY day", (since, until, manager))
+            "WHERE c.manager = ? AND p.account = d.account)", (manager,))
     except sqlite3.OperationalError:
         return []
-    return [DaySales(manager=manager, date=r["day"], sales_count=r["n"], sales_sum=r["total"] or 0.0) for r in rows]
+    return sorted((r["day"], r["status"], r["value"] or 0.0) for r in rows if r["day"] and since <= r["day"] <= until)
+
+
+def won_deals(store: Store, manager: str, since: str, until: str) -> list[DaySales]:
+    """Deals of ``manager``'s calls won in [since, until], per day, as the day's sales."""
+    per_day: dict[str, DaySales] = {}
+    for day, status, value in closed_deals(store, manager, since, until):
+        if status == "won":
+            entry = per_day.setdefault(day, DaySales(manager=manager, date=day))
+            entry.sales_count += 1
+            entry.sales_sum += value
+    return list(per_day.values())
 
 
 def manager_matches(store: Store, given: str) -> list[ManagerRow]:

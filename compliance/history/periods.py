@@ -12,7 +12,7 @@ from typing import Optional
 
 from pydantic import BaseModel
 
-from compliance.history.daily import won_deals
+from compliance.history.daily import closed_deals
 from compliance.history.roster import Targets, Team
 from compliance.history.schema import DaySales
 from compliance.history.store import Store
@@ -45,6 +45,9 @@ class PeriodRow(BaseModel):
     sales_sum: float = 0.0
     crm_sales_count: int = 0          # deals of the manager's calls won in the period (Pipedrive, `pipedrive sync`)
     crm_sales_sum: float = 0.0
+    deals_closed: int = 0             # deals of the manager's calls won or lost in the period
+    conversion: Optional[float] = None  # percent of those won (beside structure and wording)
+    mean_won_value: Optional[float] = None
 
 
 def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
@@ -118,12 +121,15 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     keys = sorted(set(calls) | set(sales))
     rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
             for label, who in keys]
-    won: dict[tuple[str, str], list[DaySales]] = defaultdict(list)
+    closed: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
     for who in {row.manager for row in rows}:
-        for entry in won_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31"):
-            won[(period_of(dt.date.fromisoformat(entry.date), by)[0], who)].append(entry)
+        for day, status, value in closed_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31"):
+            closed[(period_of(dt.date.fromisoformat(day), by)[0], who)].append((status, value))
     for row in rows:
         row.target_per_day = (team.targets_for(row.manager) if team else Targets()).contacts_per_day
-        row.crm_sales_count = sum(e.sales_count for e in won[(row.period, row.manager)])
-        row.crm_sales_sum = sum(e.sales_sum for e in won[(row.period, row.manager)])
+        deals = closed[(row.period, row.manager)]
+        won = [value for status, value in deals if status == "won"]
+        row.crm_sales_count, row.crm_sales_sum, row.deals_closed = len(won), sum(won), len(deals)
+        row.conversion = _round(100 * len(won) / len(deals)) if deals else None
+        row.mean_won_value = _round(sum(won) / len(won)) if won else None
     return rows
