@@ -154,3 +154,19 @@ def test_daily_report_and_export_read_the_targets_from_the_roster(tmp_path):
     assert "из 40" in run.output                                        # no roster: the regulations
     run = runner.invoke(cli, ["export", "--by", "week", "--format", "json", "--db", db, "--team", str(team)])
     assert run.exit_code == 0 and '"target_per_day": 20' in run.output
+
+
+def test_the_daily_report_writes_the_teams_currency(tmp_path):
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "call.txt").write_text("М: Добрый день!\nК: Здравствуйте.\n", encoding="utf-8")
+    db = str(tmp_path / "h.db")
+    assert CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db]).exit_code == 0
+    team = tmp_path / "team.yaml"
+    team.write_text("currency: USD\nmanagers:\n  ivanova: {name: Иванова}\n", encoding="utf-8")
+    run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--sales-sum", "1500", "--db", db,
+                                   "--team", str(team)])
+    assert "✅Сумма продаж – 1\u00a0500 $" in run.output, run.output
+    team.write_text("currency: грн\n", encoding="utf-8")
+    with pytest.raises(TeamError, match="currency"):
+        load_team(team)

@@ -134,7 +134,8 @@ def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:
 @click.option("--date", "day", type=DAY, default=None,
               help="The day (default: today).")
 @click.option("--sales-sum", type=MONEY, default=None,
-              help="Sales sum, грн (45000, 45 000 or 12,5); kept in the history for the day.")
+              help="Sales sum in the team's currency (team.yaml currency:, default UAH): 45000, 45 000 or 12,5; "
+                   "kept in the history for the day.")
 @click.option("--sales-count", type=click.IntRange(min=0), default=None,
               help="Number of sales; kept in the history for the day.")
 @db_option
@@ -155,7 +156,8 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
     with open_store(db, read_only=not writes) as store:
         key = _known_manager_or_fail(store, normalize_manager_key(manager), manager)
         report = daily_report(store, key, day.date() if day else None, sales_sum=sales_sum,
-                              sales_count=sales_count, targets=roster.targets_for(key) if roster else None)
+                              sales_count=sales_count, targets=roster.targets_for(key) if roster else None,
+                              currency=roster.currency if roster else "UAH")
         hint = _no_calls_hint(store, key, report.date, db) if not report.calls and not report.chats else None
     click.echo(report.text())
     if report.sales_from_crm:

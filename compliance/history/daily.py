@@ -35,6 +35,7 @@ class DailyReport(BaseModel):
     sales_count: int = 0
     targets: Targets = Targets()
     sales_from_crm: bool = False      # the sales are Pipedrive's won deals (nothing was entered for the day)
+    currency: str = "UAH"
 
     @property
     def contacts(self) -> int:
@@ -49,7 +50,7 @@ class DailyReport(BaseModel):
     def text(self) -> str:
         """The report as the team writes it, with chats apart from calls and their sum against the target."""
         return "\n".join([
-            f"✅Сумма продаж – {_number(self.sales_sum)} грн",
+            f"✅Сумма продаж – {_number(self.sales_sum)} {currency_word(self.currency)}",
             f"✅Кол-во продаж – {self.sales_count} шт",
             f"✅Кол-во дозвонов – {self.connected} шт.",
             f"✅Кол-во переписок – {self.chats_replied} шт.",
@@ -58,24 +59,26 @@ class DailyReport(BaseModel):
         ])
 
 
-def closed_deals(store: Store, manager: str, since: str, until: str) -> list[tuple[str, str, float]]:
+def closed_deals(store: Store, manager: str, since: str, until: str,
+                 currency: Optional[str] = None) -> list[tuple[str, str, float]]:
     """(day, status, value) of each deal of ``manager``'s calls won or lost in [since, until] (by the date of
-    ``won_time`` / ``lost_time``), from what `compliance pipedrive sync` stored; empty without synced outcomes."""
+    ``won_time`` / ``lost_time``), from what `compliance pipedrive sync` stored; empty without synced outcomes.
+    With ``currency``, deals in another currency are left out (sums are never mixed)."""
     try:
         rows = store.query(
             "SELECT substr(CASE d.status WHEN 'won' THEN d.won_time ELSE d.lost_time END, 1, 10) AS day, d.status, "
-            "d.value FROM crm_deals d WHERE d.status IN ('won', 'lost') AND d.deal_id IN ("
-            "SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
-            "WHERE c.manager = ? AND p.account = d.account)", (manager,))
+            "d.value FROM crm_deals d WHERE d.status IN ('won', 'lost') AND (? IS NULL OR d.currency IN ('', ?)) "
+            "AND d.deal_id IN (SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
+            "WHERE c.manager = ? AND p.account = d.account)", (currency, currency, manager))
     except sqlite3.OperationalError:
         return []
     return sorted((r["day"], r["status"], r["value"] or 0.0) for r in rows if r["day"] and since <= r["day"] <= until)
 
 
-def won_deals(store: Store, manager: str, since: str, until: str) -> list[DaySales]:
-    """Deals of ``manager``'s calls won in [since, until], per day, as the day's sales."""
+def won_deals(store: Store, manager: str, since: str, until: str, currency: Optional[str] = None) -> list[DaySales]:
+    """Deals of ``manager``'s calls won in [since, until] (in ``currency`` when given), per day, as the day's sales."""
     per_day: dict[str, DaySales] = {}
-    for day, status, value in closed_deals(store, manager, since, until):
+    for day, status, value in closed_deals(store, manager, since, until, currency):
         if status == "won":
             entry = per_day.setdefault(day, DaySales(manager=manager, date=day))
             entry.sales_count += 1
@@ -105,6 +108,14 @@ def days_with_calls(store: Store, manager: str, near: str, count: int = 3) -> li
     return sorted(days[:count])
 
 
+def currency_word(code: str, lang: str = "ru") -> str:
+    """How the team writes its currency after a sum: «грн» for hryvnias (the regulations' own), else CLDR's symbol
+    (Babel): «$», «€», «₸»."""
+    from babel.numbers import get_currency_symbol
+
+    return "грн" if code == "UAH" and lang == "ru" else get_currency_symbol(code, locale=lang)
+
+
 def _number(value: float) -> str:
     """``45 000``, ``12 500,50``: as the team writes sums in its daily report (Babel, Russian)."""
     return format_number(value, "ru", 0 if float(value).is_integer() else 2)
@@ -112,7 +123,7 @@ def _number(value: float) -> str:
 
 def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *,
                  sales_sum: Optional[float] = None, sales_count: Optional[int] = None,
-                 targets: Optional[Targets] = None) -> DailyReport:
+                 targets: Optional[Targets] = None, currency: str = "UAH") -> DailyReport:
     """The daily report of ``manager`` on ``date`` (default today): calls and chats from the history, against
     ``targets`` (the roster's for this manager; the regulations' defaults when there is no roster).
 
@@ -126,7 +137,7 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
     stored = next(iter(store.sales(since=day, until=day, manager=manager)), None)
     from_crm = stored is None and sales_sum is None and sales_count is None
     if from_crm:
-        stored = next(iter(won_deals(store, manager, day, day)), None)
+        stored = next(iter(won_deals(store, manager, day, day, currency)), None)
     sales = DaySales(manager=manager, date=day,
                      sales_count=sales_count if sales_count is not None else stored.sales_count if stored else 0,
                      sales_sum=sales_sum if sales_sum is not None else stored.sales_sum if stored else 0.0)
@@ -134,7 +145,8 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
         store.save_sales(sales)
     return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
                        chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count,
-                       targets=targets or Targets(), sales_from_crm=from_crm and stored is not None)
+                       targets=targets or Targets(), sales_from_crm=from_crm and stored is not None,
+                       currency=currency)
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:

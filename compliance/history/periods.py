@@ -123,7 +123,8 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
             for label, who in keys]
     closed: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
     for who in {row.manager for row in rows}:
-        for day, status, value in closed_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31"):
+        for day, status, value in closed_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31",
+                                               team.currency if team else "UAH"):
             closed[(period_of(dt.date.fromisoformat(day), by)[0], who)].append((status, value))
     for row in rows:
         row.target_per_day = (team.targets_for(row.manager) if team else Targets()).contacts_per_day

@@ -10,6 +10,7 @@ managers:
     pipedrive_user_id: 12345     # optional: the manager's Pipedrive user (`compliance pipedrive users`)
     chat_names: ["Мария Иванова", "Маша | СкладПро"]   # optional: the manager's names in Telegram/WhatsApp
     targets: {contacts_per_day: 30}   # optional: this manager's own daily targets (the rest from the team's)
+currency: UAH                    # optional: the team's sales currency (ISO code; UAH is written «грн»)
 targets:                         # optional: the team's daily targets; these are the defaults (the regulations)
   contacts_per_day: 40           # connected calls + chats the client replied in (the daily KPI)
   connected_per_day: {min: 30, max: 40}   # connected calls a day (the team page's «сегодня»)
@@ -108,6 +109,7 @@ class Team(BaseModel):
 
     managers: dict[str, Manager] = Field(default_factory=dict)
     targets: Targets = Field(default_factory=Targets)
+    currency: str = Field(default="UAH", pattern=r"^[A-Z]{3}$")   # ISO 4217: the sales in daily reports and sheets
     path: Optional[Path] = Field(default=None, exclude=True)
 
     @field_validator("managers", mode="before")
