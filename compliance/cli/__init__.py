@@ -8,6 +8,7 @@ from __future__ import annotations
 from compliance.cli import (  # noqa: F401 - they register
     audio,
     batch,
+    fetch,
     history,
     pipedrive,
     report,

@@ -21,6 +21,7 @@ from compliance.scoring.transcript import Transcript
 if TYPE_CHECKING:
     pass
 
+from .pbx import PbxStore
 from .schema import (
     MIGRATIONS,
     BatchInfo,
@@ -76,7 +77,7 @@ def _alive(pid: Optional[int]) -> bool:
     return True
 
 
-class Store(EmbeddingStore):
+class Store(EmbeddingStore, PbxStore):
     """The history database. Use as a context manager, or call :meth:`close`.
 
     Raises:
