@@ -42,6 +42,7 @@ class FakePbx:
         self.binotel_calls: list[dict] = []          # callDetails entries
         self.zadarma_stats: list[dict] = []          # statistics rows (one per leg), with "call_type"
         self.records: dict[str, bytes] = {}          # generalCallID / Zadarma call_id → audio
+        self.suffixes: dict[str, str] = {}           # call id → the link's file suffix (default .mp3)
         self.throttle = 0                            # Binotel: answer code 106 this many times
         self.limit_429 = 0                           # Zadarma: answer 429 this many times
         self.expire_next = 0                         # the next N downloads answer 403 (an expired link)
@@ -160,11 +161,11 @@ class _Handler(BaseHTTPRequestHandler):
         token = f"t{next(state._ids)}"
         state._links[token] = call_id
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/rec/{token}.mp3"
+        return f"http://{host}:{port}/rec/{token}{state.suffixes.get(call_id, '.mp3')}"
 
     def _recording(self, name: str) -> None:
         state = self.server.state
-        call_id = state._links.get(name.removesuffix(".mp3"))
+        call_id = state._links.get(name.rsplit(".", 1)[0])
         if call_id is None or call_id not in state.records:
             return self._send(404, b"no such file", "text/plain")
         with state.lock:

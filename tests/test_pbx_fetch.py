@@ -336,3 +336,58 @@ def test_an_interrupted_fetch_resumes_where_it_stopped(fake, tmp_path, team):
     assert state.count("/rec/") == 4
     assert len([p for p in _tree(tmp_path / "rec") if p.endswith(".mp3")]) == 4
     assert not [n for n in os.listdir(tmp_path / "rec" / "ivanova" / "2026-11-27") if n.startswith(".")]
+
+
+# -- what the daily report counts, and the roster field --------------------------------------------
+def test_daily_report_counts_dials_and_answered_calls_from_the_pbx_before_any_batch(fake, tmp_path, team):
+    from compliance.history.daily import daily_report
+
+    state, url = fake
+    state.binotel_calls = [_binotel_call("9801", DAY1, 10, "101"), _binotel_call("9802", DAY1, 11, "101", "NOANSWER", 0),
+                           _binotel_call("9803", DAY1, 12, "101", kind="0"),
+                           _binotel_call("9804", DAY1, 13, "101", "CANCEL", 0)]
+    state.records = {"9801": AUDIO, "9803": AUDIO}
+    with _store(tmp_path) as store:
+        fetch_period(_binotel(state, url), store, tmp_path / "rec", _team(team), DAY1, DAY1)
+        report = daily_report(store, "ivanova", "2026-11-27")
+        assert (report.calls, report.dials, report.connected) == (4, 3, 2)
+        assert "✅Кол-во наборов – 3 шт." in report.text().splitlines()
+        assert "✅Кол-во дозвонов – 2 шт." in report.text().splitlines()
+        other = daily_report(store, "petrov", "2026-11-27")
+    assert other.dials is None and "наборов" not in other.text()  # no PBX data: the report as it always was
+
+
+@pytest.mark.parametrize("value, error", [
+    ("[101, 101x!]", "is not an internal number"),
+    ("[true]", "is not an internal number"),
+])
+def test_roster_pbx_extensions_are_checked(tmp_path, value, error):
+    from compliance.errors import TeamError
+    from compliance.history.roster import load_team
+
+    path = tmp_path / "team.yaml"
+    path.write_text(f"managers:\n  a: {{pbx_extensions: {value}}}\n", encoding="utf-8")
+    with pytest.raises(TeamError, match=error):
+        load_team(path)
+
+
+def test_one_extension_for_two_managers_is_refused(tmp_path):
+    from compliance.errors import TeamError
+    from compliance.history.roster import load_team
+
+    path = tmp_path / "team.yaml"
+    path.write_text("managers:\n  a: {pbx_extensions: [101]}\n  b: {pbx_extensions: ['101']}\n", encoding="utf-8")
+    with pytest.raises(TeamError, match="PBX extension 101 is given to both a and b"):
+        load_team(path)
+    path.write_text("managers:\n  a: {pbx_extensions: 101}\n", encoding="utf-8")
+    assert load_team(path).by_extension("101").id == "a"  # type: ignore[union-attr]
+
+
+def test_fetch_without_extensions_in_the_roster_says_what_to_add(fake, tmp_path):
+    state, url = fake
+    team = tmp_path / "team.yaml"
+    team.write_text("managers:\n  ivanova: {name: Иванова}\n", encoding="utf-8")
+    result = _fetch(tmp_path, team, _env(state, url), "binotel", "--since", "2026-11-27")
+    assert result.exit_code == 1
+    assert "no manager has pbx_extensions in the roster: add e.g. `pbx_extensions: [101]`" in result.output
+    assert state.requests == []

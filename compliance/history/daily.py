@@ -29,6 +29,7 @@ class DailyReport(BaseModel):
     connected: int
     chats: int = 0
     chats_replied: int = 0            # chats in which the client replied: contacts, like connected calls
+    dials: Optional[int] = None       # calls dialled, as the PBX counts them (None: no PBX data that day)
     sales_sum: float = 0
     sales_count: int = 0
     target: tuple[int, int] = DAILY_TARGET
@@ -48,6 +49,7 @@ class DailyReport(BaseModel):
         return "\n".join([
             f"✅Сумма продаж – {_number(self.sales_sum)} грн",
             f"✅Кол-во продаж – {self.sales_count} шт",
+            *([f"✅Кол-во наборов – {self.dials} шт."] if self.dials is not None else []),
             f"✅Кол-во дозвонов – {self.connected} шт.",
             f"✅Кол-во переписок – {self.chats_replied} шт.",
             f"✅Всего контактов – {self.contacts} из {self.target[1]}",
@@ -77,7 +79,8 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
     if sales_sum is not None or sales_count is not None:
         store.save_sales(sales)
     return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
-                       chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count)
+                       chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count,
+                       dials=count.dials)
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:

@@ -14,6 +14,8 @@ from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, Field
 
+from compliance.history.schema import DayCount
+
 # Statuses a later fetch takes up again: nothing in them is final.
 RETRY_STATUSES = ("failed", "unassigned", "queued", "pending")
 
@@ -131,6 +133,40 @@ class PbxStore:
             f"WHERE {' AND '.join(where)} GROUP BY p.manager, p.date ORDER BY p.date, p.manager", args).fetchall()
         return [PbxDay(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, dials=r["dials"] or 0,
                        answered=r["answered"] or 0, not_connected=r["not_connected"] or 0) for r in rows]
+
+    def with_pbx_counts(self, counts: list[DayCount], manager: str | None = None, since: str | None = None,
+                        until: str | None = None) -> list[DayCount]:
+        """Days of ``counts`` (from the scored calls) with what the PBX reported merged in: a PBX call counts once
+        whether or not its recording was scored; an answered call counts as connected unless its recording was
+        scored as not connected; unanswered calls count as calls and, when outgoing, as dials."""
+        pbx = self.pbx_days(manager, since, until)
+        if not pbx:
+            return counts
+        recorded = self._pbx_recorded(manager, since, until)
+        by_day = {(c.manager, c.date): c for c in counts}
+        for day in pbx:
+            key = (day.manager, day.date)
+            base = by_day.get(key) or DayCount(manager=day.manager, date=day.date, calls=0, connected=0)
+            rec_calls, rec_connected = recorded.get(key, (0, 0))
+            by_day[key] = base.model_copy(update={
+                "calls": base.calls - rec_calls + day.calls,
+                "connected": base.connected - rec_connected + day.answered - day.not_connected,
+                "dials": day.dials})
+        return sorted(by_day.values(), key=lambda c: (c.date, c.manager))
+
+    def _pbx_recorded(self, manager: str | None, since: str | None,
+                      until: str | None) -> dict[tuple[str, str], tuple[int, int]]:
+        """Scored calls that are recordings of PBX calls, per manager and day: (calls, connected)."""
+        where, args = ["c.kind != 'chat'", "c.date IS NOT NULL"], []
+        for cond, value in (("c.manager = ?", manager), ("c.date >= ?", since), ("c.date <= ?", until)):
+            if value:
+                where.append(cond)
+                args.append(value)
+        rows = self._conn.execute(
+            "SELECT c.manager, c.date, COUNT(*) AS calls, SUM(c.connected) AS connected FROM calls c "
+            "WHERE c.call_id IN (SELECT content_hash FROM pbx_calls WHERE content_hash IS NOT NULL) "
+            f"AND {' AND '.join(where)} GROUP BY c.manager, c.date", args).fetchall()
+        return {(r["manager"], r["date"]): (r["calls"] or 0, r["connected"] or 0) for r in rows}
 
     def has_table(self, name: str) -> bool:  # pragma: no cover - Store's own
         raise NotImplementedError

@@ -329,6 +329,7 @@ class DayCount(BaseModel):
     connected: int
     chats: int = 0
     chats_replied: int = 0
+    dials: Optional[int] = None   # calls the manager dialled, as the PBX counts them (None: no PBX data that day)
 
     @property
     def contacts(self) -> int:
