@@ -32,7 +32,9 @@ def make_provider(name: str, api_url: Optional[str], key_file: Optional[Path]):
 
 @cli.command("fetch")
 @click.argument("provider", type=click.Choice(PROVIDERS))
-@click.option("--since", type=DAY, required=True, help="First day (2026-11-27, 27.11.2026, «вчера»).")
+@click.option("--since", type=DAY, default=None,
+              help="First day (2026-11-27, 27.11.2026, «вчера»); without it only the calls webhooks queued and the "
+                   "calls left to retry are fetched.")
 @click.option("--until", type=DAY, default=None, help="Last day (default: the --since day).")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("recordings"),
               show_default=True, help="Recordings root: calls land in ROOT/MANAGER/DATE/.")
@@ -42,7 +44,7 @@ def make_provider(name: str, api_url: Optional[str], key_file: Optional[Path]):
               help="File with key=… and secret=… lines, mode 0600 (default: the provider's environment variables).")
 @click.option("--api-url", default=None, help="The PBX API address (default: the vendor's public one).")
 @click.option("--mask-numbers", is_flag=True, help="Keep client numbers masked in the history and metadata files.")
-def fetch(provider: str, since: dt.datetime, until: Optional[dt.datetime], root: Path, db: Path,
+def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.datetime], root: Path, db: Path,
           team_path: Optional[Path], key_file: Optional[Path], api_url: Optional[str], mask_numbers: bool) -> None:
     """Download a period's call recordings and call data from a cloud PBX (Binotel, Zadarma).
 
@@ -51,11 +53,15 @@ def fetch(provider: str, since: dt.datetime, until: Optional[dt.datetime], root:
     Exit 3 when some calls failed or have an extension no manager has (team.yaml: pbx_extensions).
 
     Example: BINOTEL_API_KEY=… BINOTEL_API_SECRET=… compliance fetch binotel --since вчера --root recordings
+
+    Without --since: only the calls the PBX's webhook queued (`compliance serve`) and those left to retry.
     """
     from compliance.sources.fetch import FetchOptions, fetch_period
 
+    if until is not None and since is None:
+        raise click.UsageError("--until needs --since")
     last = until or since
-    if last < since:
+    if since is not None and last is not None and last < since:
         raise click.UsageError("--until is before --since")
     team = load_team_or_fail(resolve_team_path(team_path))
     if team is None or not any(m.pbx_extensions for m in team.managers.values()):
@@ -67,7 +73,8 @@ def fetch(provider: str, since: dt.datetime, until: Optional[dt.datetime], root:
         raise click.ClickException(str(exc)) from None
     store = open_store(db, must_exist=False, read_only=False)
     try:
-        summary = fetch_period(client, store, root, team, since.date(), last.date(),
+        summary = fetch_period(client, store, root, team, since.date() if since else None,
+                               last.date() if last else None,
                                options=FetchOptions(mask_numbers=mask_numbers),
                                on_status=lambda s: click.echo(s.line()))
     except ComplianceError as exc:
@@ -79,6 +86,7 @@ def fetch(provider: str, since: dt.datetime, until: Optional[dt.datetime], root:
         click.echo(f"listing: {error}; the next fetch asks again", err=True)
     counts = ", ".join(f"{k} {summary.count(k)}" for k in ("fetched", "present", "dial", "unassigned", "failed",
                                                           "gone") if summary.count(k))
-    click.echo(f"{provider} {since:%Y-%m-%d}…{last:%Y-%m-%d}: {counts or 'no calls'}")
+    period = f"{since:%Y-%m-%d}…{last:%Y-%m-%d}" if since and last else "queued and retried calls"
+    click.echo(f"{provider} {period}: {counts or 'no calls'}")
     if not summary.complete:
         raise SystemExit(EXIT_INCOMPLETE)

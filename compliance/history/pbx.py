@@ -109,7 +109,7 @@ class PbxStore:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO pbx_calls (provider, pbx_call_id, direction, date, started_at, disposition, "
                 "status, call_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (provider, pbx_call_id, str(call.get("direction") or ""), str(call.get("date") or ""),
+                (provider, pbx_call_id, str(call.get("direction") or ""), str(call.get("start") or "")[:10],
                  str(call.get("start") or ""), str(call.get("disposition") or ""),
                  json.dumps(call, ensure_ascii=False, default=str), now))
             return cur.rowcount > 0

@@ -88,7 +88,7 @@ class BinotelClient:
                 details = data.get("callDetails") or {}
                 items = details.values() if isinstance(details, dict) else details
                 for item in items:
-                    call = _call(item)
+                    call = read_call(item)
                     if call is not None:
                         yield call
             day += dt.timedelta(days=1)
@@ -118,7 +118,7 @@ def _int(value: Any) -> Optional[int]:
         return None
 
 
-def _call(item: Any) -> Optional[PbxCall]:
+def read_call(item: Any) -> Optional[PbxCall]:
     """One ``callDetails`` entry as a ``PbxCall`` (None: not a call record)."""
     if not isinstance(item, dict) or not item.get("generalCallID") or _int(item.get("startTime")) is None:
         return None

@@ -9,6 +9,7 @@ never scored. Nothing half-written is ever in the root: a download is renamed in
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
@@ -24,6 +25,9 @@ from compliance.history.store import Store
 from compliance.sources.http import Downloaded, LinkRefused
 from compliance.sources.model import SIDECAR_SUFFIX, CallStatus, PbxCall, Provider, mask_number, safe_id
 
+# A PBX may store a recording minutes after the call ends (Zadarma tells with a later NOTIFY_RECORD): a recording
+# missing this soon after the call is not gone yet, only late.
+RECORDING_DELAY = dt.timedelta(hours=3)
 _AUDIO = (".mp3", ".wav", ".ogg", ".opus", ".m4a", ".aac", ".flac", ".webm")
 
 
@@ -46,10 +50,12 @@ class FetchSummary(BaseModel):
         return not self.listing_errors and not any(s.status in ("failed", "unassigned") for s in self.statuses)
 
 
-def fetch_period(provider: Provider, store: Store, root: Path, team: Optional[Team], since, until, *,
+def fetch_period(provider: Provider, store: Store, root: Path, team: Optional[Team], since: Optional[dt.date],
+                 until: Optional[dt.date], *,
                  options: FetchOptions | None = None,
                  on_status: Callable[[CallStatus], None] = lambda s: None) -> FetchSummary:
-    """Fetch the calls of ``since``…``until`` (dates, inclusive) and the calls earlier fetches left to retry.
+    """Fetch the calls of ``since``…``until`` (dates, inclusive; ``since`` None: no listing) and the calls left to
+    retry or queued by a webhook.
 
     Raises:
         SourceError: only a fatal one (a refused key, a disabled account, a root that cannot be written); the
@@ -59,7 +65,7 @@ def fetch_period(provider: Provider, store: Store, root: Path, team: Optional[Te
     summary = FetchSummary()
     calls: dict[str, PbxCall] = {}
     try:
-        for call in provider.calls(since, until):
+        for call in provider.calls(since, until or since) if since is not None else ():
             calls[call.call_id] = call
     except SourceError as exc:
         if exc.fatal:
@@ -115,8 +121,9 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
         got = _download(provider, call, dest)
     except SourceError as exc:
         row.attempts += 1
-        row.status = "gone" if exc.gone else "failed"
-        row.reason = str(exc) + ("" if exc.gone else "; retried by the next fetch")
+        gone = exc.gone and dt.datetime.now() - call.start > RECORDING_DELAY
+        row.status = "gone" if gone else "failed"
+        row.reason = str(exc) + ("" if gone else "; retried by the next fetch")
         store.save_pbx_call(row)
         if exc.fatal:
             raise
