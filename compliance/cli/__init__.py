@@ -19,6 +19,7 @@ from compliance.cli import (  # noqa: F401 - they register
     serve,
     team,
     users,
+    watch,
 )
 from compliance.cli.app import cli, main
 
