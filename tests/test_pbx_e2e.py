@@ -44,7 +44,8 @@ def test_fetch_then_batch_then_daily_counts_dials_from_the_pbx(tmp_path):
         server.shutdown()
         server.server_close()
     assert fetched.exit_code == 0, fetched.output
-    assert fetched.output.splitlines()[-1] == "binotel 2026-11-27…2026-11-27: fetched 2, dial 2"
+    assert fetched.output.splitlines()[-1] == "binotel 2026-11-27…2026-11-27: загружено 2, наборов без записи 2"
+    assert "502: dial — без ответа — засчитан как набор, не оценивается" in fetched.output.splitlines()
     batch = CliRunner().invoke(cli, ["batch", str(root), "--db", db, "--team", str(team), "--workers", "1"])
     assert batch.exit_code == 0, batch.output  # the .pbx.json files beside the recordings are not transcripts
     assert "дозвонов   1 из 4" in batch.output

@@ -69,7 +69,7 @@ def _env(state: FakePbx, url: str) -> dict[str, str]:
 
 def _fetch(tmp_path: Path, team: Path, env: dict, *args: str):
     return CliRunner().invoke(cli, ["fetch", *args, "--root", str(tmp_path / "rec"), "--db",
-                                    str(tmp_path / "h.db"), "--team", str(team)], env=env)
+                                    str(tmp_path / "h.db"), "--team", str(team), "--lang", "en"], env=env)
 
 
 def _tree(root: Path) -> list[str]:

@@ -71,7 +71,7 @@ def test_nothing_is_scored_while_another_file_still_grows(tmp_path):
 
 def _watch(tmp_path: Path, folder: Path):
     return CliRunner().invoke(cli, ["watch", str(folder), "--db", str(tmp_path / "h.db"), "--once", "--settle",
-                                    "0.6", "--interval", "0.1"])
+                                    "0.6", "--interval", "0.1", "--lang", "en"])
 
 
 def test_watch_scores_a_file_written_slowly_in_full_and_a_restart_doubles_nothing(tmp_path):

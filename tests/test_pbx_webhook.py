@@ -125,7 +125,7 @@ def test_real_server_webhook_survives_a_restart_and_fetch_takes_the_queue(tmp_pa
     team.write_text("managers:\n  ivanova: {pbx_extensions: [101]}\n", encoding="utf-8")
     env = {"BINOTEL_API_KEY": state.binotel_key, "BINOTEL_API_SECRET": state.binotel_secret,
            "BINOTEL_API_URL": f"{url}/api/4.0"}
-    args = ["fetch", "binotel", "--root", str(tmp_path / "rec"), "--db", str(db), "--team", str(team)]
+    args = ["fetch", "binotel", "--root", str(tmp_path / "rec"), "--db", str(db), "--team", str(team), "--lang", "en"]
     try:
         first = CliRunner().invoke(cli, args, env=env)
         second = CliRunner().invoke(cli, args, env=env)

@@ -10,6 +10,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
+from compliance.messages import Message
 
 from .options import DAY, db_option, load_team_or_fail, open_store, resolve_team_path, team_option
 
@@ -44,8 +45,11 @@ def make_provider(name: str, api_url: Optional[str], key_file: Optional[Path]):
               help="File with key=… and secret=… lines, mode 0600 (default: the provider's environment variables).")
 @click.option("--api-url", default=None, help="The PBX API address (default: the vendor's public one).")
 @click.option("--mask-numbers", is_flag=True, help="Keep client numbers masked in the history and metadata files.")
+@click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
+              help="Language of the status lines.")
 def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.datetime], root: Path, db: Path,
-          team_path: Optional[Path], key_file: Optional[Path], api_url: Optional[str], mask_numbers: bool) -> None:
+          team_path: Optional[Path], key_file: Optional[Path], api_url: Optional[str], mask_numbers: bool,
+          lang: str) -> None:
     """Download a period's call recordings and call data from a cloud PBX (Binotel, Zadarma).
 
     Answered calls land in ROOT/MANAGER/DATE/ with the PBX data beside them (FILE.pbx.json); calls with no
@@ -76,17 +80,19 @@ def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.dateti
         summary = fetch_period(client, store, root, team, since.date() if since else None,
                                last.date() if last else None,
                                options=FetchOptions(mask_numbers=mask_numbers),
-                               on_status=lambda s: click.echo(s.line()))
+                               on_status=lambda s: click.echo(s.line(lang)))
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         client.close()
         store.close()
     for error in summary.listing_errors:
-        click.echo(f"listing: {error}; the next fetch asks again", err=True)
-    counts = ", ".join(f"{k} {summary.count(k)}" for k in ("fetched", "present", "dial", "unassigned", "failed",
-                                                          "gone") if summary.count(k))
-    period = f"{since:%Y-%m-%d}…{last:%Y-%m-%d}" if since and last else "queued and retried calls"
-    click.echo(f"{provider} {period}: {counts or 'no calls'}")
+        click.echo(Message(code="pbx_listing", params={"reason": error}).text(lang), err=True)
+    counts = ", ".join(Message(code=f"pbx_count_{k}", params={"n": summary.count(k)}).text(lang)
+                       for k in ("fetched", "present", "dial", "unassigned", "failed", "gone") if summary.count(k))
+    period = (f"{since:%Y-%m-%d}…{last:%Y-%m-%d}" if since and last
+              else Message(code="pbx_period_queue").text(lang))
+    click.echo(Message(code="pbx_summary", params={"provider": provider, "period": period, "counts": counts or
+                                                   Message(code="pbx_no_calls").text(lang)}).text(lang))
     if not summary.complete:
         raise SystemExit(EXIT_INCOMPLETE)

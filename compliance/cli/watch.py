@@ -8,6 +8,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
+from compliance.messages import Message
 
 from .options import db_option, resolve_team_path, team_option
 
@@ -24,8 +25,10 @@ from .options import db_option, resolve_team_path, team_option
               help="Seconds between two looks at the folder.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Transcription workers (default: cores).")
 @click.option("--once", is_flag=True, help="Score what has landed, then stop (for cron).")
+@click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
+              help="Language of the status lines.")
 def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path, ...], settle: float,
-          interval: float, workers: Optional[int], once: bool) -> None:
+          interval: float, workers: Optional[int], once: bool, lang: str) -> None:
     """Score new recordings as they land in FOLDER (each once it stops growing), until Ctrl-C.
 
     The folder is read as `compliance batch` reads it (MANAGER/DATE or DATE/MANAGER folders); calls already in the
@@ -45,14 +48,15 @@ def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path
             summary = run_batch(options)
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"{len(files)} new file(s): analysed {summary.analysed}, skipped {summary.skipped}, "
-                   f"failed {summary.failed}")
+        click.echo(Message(code="watch_scored", params={
+            "files": len(files), "analysed": summary.analysed, "skipped": summary.skipped,
+            "failed": summary.failed}).text(lang))
         for failure in summary.failures:
             click.echo(f"  {failure.file}: {failure.reason}")
 
-    click.echo(f"watching {folder} (Ctrl-C to stop)" if not once else f"scoring what has landed in {folder}",
+    click.echo(Message(code="watch_once" if once else "watch_start", params={"folder": str(folder)}).text(lang),
                err=True)
     try:
         watch_folder(FolderWatch(folder, settle), score, interval=interval, once=once)
     except KeyboardInterrupt:
-        click.echo("stopped", err=True)
+        click.echo(Message(code="watch_stopped").text(lang), err=True)

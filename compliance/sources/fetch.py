@@ -22,6 +22,7 @@ from compliance.files import write_atomic
 from compliance.history.pbx import RETRY_STATUSES, PbxRow
 from compliance.history.roster import Team
 from compliance.history.store import Store
+from compliance.messages import Message
 from compliance.sources.http import Downloaded, LinkRefused
 from compliance.sources.model import SIDECAR_SUFFIX, CallStatus, PbxCall, Provider, mask_number, safe_id
 
@@ -95,9 +96,10 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
         call = call.model_copy(update={"client": mask_number(call.client)})
     known = store.pbx_call(provider.name, call.call_id)
     if known and known.status == "fetched" and known.file and (root / known.file).is_file():
-        return CallStatus(call_id=call.call_id, status="present", message="already fetched", file=known.file)
+        return CallStatus(call_id=call.call_id, status="present", note=Message(code="pbx_present"), file=known.file)
     if known and known.status == "gone":
-        return CallStatus(call_id=call.call_id, status="gone", message=known.reason or "the PBX has no recording")
+        return CallStatus(call_id=call.call_id, status="gone",
+                          note=Message(code="pbx_gone", params={"reason": known.reason or "no recording"}))
     row = PbxRow(provider=provider.name, pbx_call_id=call.call_id, extension=call.extension,
                  direction=call.direction, date=call.date, started_at=call.start.isoformat(),
                  talk_seconds=call.talk_seconds, disposition=call.disposition, status="pending",
@@ -105,17 +107,18 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
     manager = team.by_extension(call.extension) if team else None
     if manager is None:
         row.status = "unassigned"
-        row.reason = (f"extension {call.extension or '(none)'} is in no manager's pbx_extensions in team.yaml; "
-                      "add it there and fetch again")
+        note = Message(code="pbx_unassigned", params={"extension": call.extension or "—"})
+        row.reason = note.text("en")
         store.save_pbx_call(row)
-        return CallStatus(call_id=call.call_id, status="unassigned", message=row.reason)
+        return CallStatus(call_id=call.call_id, status="unassigned", note=note)
     row.manager = manager.id
     if not call.scorable:
         row.status = "dial"
-        row.reason = ("answered, but nothing recorded — counted, not scored" if call.disposition == "answered"
-                      else f"{call.disposition.replace('_', ' ')} — counted as a dial, not scored")
+        note = Message(code="pbx_dial_unrecorded" if call.disposition == "answered"
+                       else f"pbx_dial_{call.disposition}")
+        row.reason = note.text("en")
         store.save_pbx_call(row)
-        return CallStatus(call_id=call.call_id, status="dial", message=row.reason)
+        return CallStatus(call_id=call.call_id, status="dial", note=note)
     dest = root / manager.id / call.date / _file_name(call)
     try:
         got = _download(provider, call, dest)
@@ -123,18 +126,20 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
         row.attempts += 1
         gone = exc.gone and dt.datetime.now() - call.start > RECORDING_DELAY
         row.status = "gone" if gone else "failed"
-        row.reason = str(exc) + ("" if gone else "; retried by the next fetch")
+        note = Message(code=f"pbx_{row.status}", params={"reason": str(exc)})
+        row.reason = str(exc)
         store.save_pbx_call(row)
         if exc.fatal:
             raise
-        return CallStatus(call_id=call.call_id, status=row.status, message=row.reason)
+        return CallStatus(call_id=call.call_id, status=row.status, note=note)
     rel = PurePosixPath(*got.path.relative_to(root).parts).as_posix()
     write_atomic(got.path.with_name(got.path.name + SIDECAR_SUFFIX), json.dumps(
         {**call.model_dump(mode="json"), "manager": manager.id, "file": got.path.name, "sha256": got.sha256,
          "size": got.size}, ensure_ascii=False, indent=1))
     row.status, row.reason, row.file, row.content_hash = "fetched", None, rel, got.sha256
     store.save_pbx_call(row)
-    return CallStatus(call_id=call.call_id, status="fetched", message=f"{got.size} bytes → {rel}", file=rel)
+    return CallStatus(call_id=call.call_id, status="fetched",
+                      note=Message(code="pbx_fetched", params={"size": got.size, "file": rel}), file=rel)
 
 
 def _download(provider: Provider, call: PbxCall, dest: Path) -> Downloaded:

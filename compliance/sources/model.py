@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Iterator, Literal, Optional, Protocol
 
 from pydantic import BaseModel
 
+from compliance.messages import Message
+
 if TYPE_CHECKING:
     from compliance.sources.http import Http
 
@@ -42,15 +44,19 @@ class PbxCall(BaseModel):
 
 
 class CallStatus(BaseModel):
-    """What a fetch did with one call: one line in the run's output."""
+    """What a fetch did with one call: one line in the run's output (``status`` is a fixed word to grep for)."""
 
     call_id: str
-    status: str          # fetched | present | dial | unassigned | failed | gone | listing
-    message: str
+    status: str          # fetched | present | dial | unassigned | failed | gone
+    note: Message
     file: Optional[str] = None
 
-    def line(self) -> str:
-        return f"{self.call_id}: {self.status} — {self.message}"
+    @property
+    def message(self) -> str:
+        return self.note.text("en")
+
+    def line(self, lang: str = "ru") -> str:
+        return f"{self.call_id}: {self.status} — {self.note.text(lang)}"
 
 
 class Provider(Protocol):
