@@ -4,6 +4,7 @@ downloaded, the voicemail the PBX calls answered is not a connected call)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -53,3 +54,6 @@ def test_fetch_then_batch_then_daily_counts_dials_from_the_pbx(tmp_path):
     assert daily.exit_code == 0, daily.output
     assert "✅Кол-во наборов – 4 шт." in daily.output.splitlines()
     assert "✅Кол-во дозвонов – 1 шт." in daily.output.splitlines()  # 2 answered, one of them a voicemail
+    export = CliRunner().invoke(cli, ["export", "--by", "day", "--format", "json", "--db", db])
+    [row] = json.loads(export.output)
+    assert (row["calls"], row["dials"], row["connected_calls"], row["contacts"]) == (4, 4, 1, 1)

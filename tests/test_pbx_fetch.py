@@ -354,7 +354,12 @@ def test_daily_report_counts_dials_and_answered_calls_from_the_pbx_before_any_ba
         assert "✅Кол-во наборов – 3 шт." in report.text().splitlines()
         assert "✅Кол-во дозвонов – 2 шт." in report.text().splitlines()
         other = daily_report(store, "petrov", "2026-11-27")
+        from compliance.history.periods import period_rows
+
+        weeks = [(r.period, r.manager, r.calls, r.dials, r.connected_calls, r.contacts, r.days)
+                 for r in period_rows(store, "week")]
     assert other.dials is None and "наборов" not in other.text()  # no PBX data: the report as it always was
+    assert weeks == [("2026-W48", "ivanova", 4, 3, 2, 2, 1)]  # the spreadsheet by period counts the same way
 
 
 @pytest.mark.parametrize("value, error", [

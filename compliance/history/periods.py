@@ -42,6 +42,7 @@ class PeriodRow(BaseModel):
     open_disputes: Optional[int] = None  # None: the history keeps no disputes
     sales_count: int = 0
     sales_sum: float = 0.0
+    dials: Optional[int] = None       # calls dialled, as the PBX counts them (None: no PBX data in the period)
 
 
 def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
@@ -112,5 +113,30 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
         sales[(label, entry.manager)].append(entry)
     disputes = store.open_disputes()
     keys = sorted(set(calls) | set(sales))
-    return [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
+    rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
             for label, who in keys]
+    return _with_pbx(rows, store, by, days, manager, calls)
+
+
+def _with_pbx(rows: list[PeriodRow], store: Store, by: str, days: tuple[Optional[str], Optional[str]],
+              manager: Optional[str], calls: dict[tuple[str, str], list[CallRecord]]) -> list[PeriodRow]:
+    """Where the PBX reported a day, that day's calls, dials and connected calls as the daily report counts them
+    (``Store.daily_counts``): unanswered calls that were never recorded count too, each PBX call once."""
+    pbx = [d for d in store.daily_counts(manager=manager, since=days[0], until=days[1]) if d.dials is not None]
+    by_key = {(r.period, r.manager): r for r in rows}
+    for day in pbx:
+        label, first, last = period_of(dt.date.fromisoformat(day.date), by)
+        row = by_key.setdefault((label, day.manager), PeriodRow(period=label, start=first.isoformat(),
+                                                                end=last.isoformat(), manager=day.manager))
+        scored = [r for r in calls.get((label, day.manager), [])
+                  if r.date == day.date and r.result.channel != "chat"]
+        scored_connected = sum(1 for r in scored if r.result.connected)
+        added = day.connected - scored_connected
+        if day.connected and not scored_connected:
+            row.days += 1
+        row.calls += day.calls - len(scored)
+        row.connected_calls += added
+        row.contacts += added
+        row.dials = (row.dials or 0) + (day.dials or 0)
+        row.contacts_per_day = _round(row.contacts / row.days) if row.days else None
+    return sorted(by_key.values(), key=lambda r: (r.period, r.manager))
