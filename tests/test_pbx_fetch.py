@@ -396,3 +396,18 @@ def test_fetch_without_extensions_in_the_roster_says_what_to_add(fake, tmp_path)
     assert result.exit_code == 1
     assert "no manager has pbx_extensions in the roster: add e.g. `pbx_extensions: [101]`" in result.output
     assert state.requests == []
+
+
+def test_a_root_that_cannot_take_the_recording_stops_the_run_with_one_line(fake, tmp_path, team):
+    state, url = fake
+    state.binotel_calls = [_binotel_call("9901", DAY1, 10, "101")]
+    state.records = {"9901": AUDIO}
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "ivanova").write_text("a file where the manager's folder should be")
+    result = _fetch(tmp_path, team, _env(state, url), "binotel", "--since", "2026-11-27")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "cannot write the recording" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    with Store(tmp_path / "h.db", read_only=True) as store:
+        row = store.pbx_call("binotel", "9901")
+    assert row and row.status == "failed"  # kept, and retried once the folder is fixed

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from compliance.errors import SourceError
-from compliance.files import write_atomic
+from compliance.files import describe_write_error, write_atomic
 from compliance.history.pbx import RETRY_STATUSES, PbxRow
 from compliance.history.roster import Team
 from compliance.history.store import Store
@@ -133,9 +133,14 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
             raise
         return CallStatus(call_id=call.call_id, status=row.status, note=note)
     rel = PurePosixPath(*got.path.relative_to(root).parts).as_posix()
-    write_atomic(got.path.with_name(got.path.name + SIDECAR_SUFFIX), json.dumps(
-        {**call.model_dump(mode="json"), "manager": manager.id, "file": got.path.name, "sha256": got.sha256,
-         "size": got.size}, ensure_ascii=False, indent=1))
+    sidecar = got.path.with_name(got.path.name + SIDECAR_SUFFIX)
+    try:
+        write_atomic(sidecar, json.dumps({**call.model_dump(mode="json"), "manager": manager.id,
+                                          "file": got.path.name, "sha256": got.sha256, "size": got.size},
+                                         ensure_ascii=False, indent=1))
+    except OSError as exc:
+        raise SourceError(f"{sidecar}: cannot write the call data ({describe_write_error(sidecar, exc)})",
+                          fatal=True) from None
     row.status, row.reason, row.file, row.content_hash = "fetched", None, rel, got.sha256
     store.save_pbx_call(row)
     return CallStatus(call_id=call.call_id, status="fetched",

@@ -7,6 +7,7 @@ A recording goes to a hidden temporary file beside its place and is renamed in o
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -106,11 +107,11 @@ class Http:
         Raises:
             SourceError: the link refused, the download cut short, over the caps, or the folder not writable.
         """
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(f".{dest.name}.part")
         deadline = time.monotonic() + self.limits.seconds
         digest, size = hashlib.sha256(), 0
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             self.requests += 1
             with self._http.stream("GET", url) as response:
                 if response.status_code >= 400:
@@ -137,7 +138,8 @@ class Http:
         except OSError as exc:
             raise SourceError(f"{dest.parent}: cannot write the recording ({exc.strerror})", fatal=True) from None
         finally:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # nothing to remove where the folder could not be made
+                part.unlink(missing_ok=True)
         return Downloaded(path=dest, size=size, sha256=digest.hexdigest())
 
 
