@@ -313,6 +313,12 @@ def test_huge_and_slow_answers_are_cut_off(fake, tmp_path, team):
                                _team(team), DAY1, DAY1)
     assert summary.statuses[0].status == "failed" and "longer than 1 s" in summary.statuses[0].message
     assert not (tmp_path / "rec").exists() or _tree(tmp_path / "rec") == []
+    state.slow_download = 0
+    with _store(tmp_path) as store:
+        summary = fetch_period(_binotel(state, url, limits=Limits(recording_bytes=50_000)), store,
+                               tmp_path / "rec", _team(team), DAY1, DAY1)
+    assert summary.statuses[0].message == "the recording is larger than 50000 bytes; retried by the next fetch"
+    assert _tree(tmp_path / "rec") == []
 
 
 def test_an_interrupted_fetch_resumes_where_it_stopped(fake, tmp_path, team):

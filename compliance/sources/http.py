@@ -93,7 +93,7 @@ class Http:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > cap:
-                    raise SourceError(f"{self.name} sent more than {cap >> 20} MB for one answer; refused")
+                    raise SourceError(f"{self.name} sent more than {_size(cap)} for one answer; refused")
                 if time.monotonic() > deadline:
                     raise SourceError(f"{self.name} took longer than {self.limits.seconds:.0f} s for one answer")
                 chunks.append(chunk)
@@ -121,7 +121,7 @@ class Http:
                     for chunk in response.iter_bytes(1 << 16):
                         size += len(chunk)
                         if size > self.limits.recording_bytes:
-                            raise SourceError(f"the recording is larger than {self.limits.recording_bytes >> 20} MB")
+                            raise SourceError(f"the recording is larger than {_size(self.limits.recording_bytes)}")
                         if time.monotonic() > deadline:
                             raise SourceError(f"the download took longer than {self.limits.seconds:.0f} s")
                         digest.update(chunk)
@@ -149,6 +149,10 @@ class LinkRefused(SourceError):
     def __init__(self, status: int) -> None:
         super().__init__(f"the recording link answered {status}", gone=status == 404)
         self.status = status
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n} bytes"
 
 
 def parse_json(name: str, body: bytes, what: str) -> Any:
