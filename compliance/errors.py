@@ -65,3 +65,17 @@ class CrmError(ComplianceError):
 
 class ReviewError(ComplianceError):
     """A review action cannot be done: an unknown call, stage, account or dispute, or a bad value."""
+
+
+class SourceError(ComplianceError):
+    """A telephony source (a cloud PBX, a watched folder) refuses, fails or sends something unusable.
+
+    ``fatal`` says whether the next request would fail the same way (a wrong key, a disabled account), so a fetch
+    stops instead of failing call after call; ``gone`` that the PBX no longer has what was asked for (a recording
+    deleted or never kept): the call is listed, not retried.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False, gone: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+        self.gone = gone

@@ -8,6 +8,7 @@ from typing import Iterable
 
 from compliance.files import shown_path
 from compliance.history.store import Failure
+from compliance.sources.model import SIDECAR_SUFFIX
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 
@@ -63,7 +64,8 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
         for name in sorted(filenames):
             path = here / name
             suffix = path.suffix.lower()
-            if name.startswith(".") or suffix not in wanted or path.resolve() in skip:
+            if (name.startswith(".") or suffix not in wanted or name.lower().endswith(SIDECAR_SUFFIX)
+                    or path.resolve() in skip):
                 continue
             if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
                 ignored.append(shown_path(path))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from compliance.cli import (  # noqa: F401 - they register
     audio,
     batch,
+    fetch,
     history,
     pipedrive,
     report,
@@ -18,6 +19,7 @@ from compliance.cli import (  # noqa: F401 - they register
     serve,
     team,
     users,
+    watch,
 )
 from compliance.cli.app import cli, main
 

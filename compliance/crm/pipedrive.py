@@ -173,23 +173,7 @@ class PipedriveClient:
             raise self._refusal(method, path, response)
 
     def _wait(self, response: httpx.Response, attempt: int) -> float:
-        """Seconds to wait after a 429: ``retry-after`` (seconds or a date), else ``x-ratelimit-reset``."""
-        wait: Optional[float] = None
-        header = response.headers.get("retry-after")
-        if header:
-            try:
-                wait = float(header)
-            except ValueError:
-                when = email.utils.parsedate_to_datetime(header) if header else None
-                wait = when.timestamp() - time.time() if when else None
-        if wait is None and response.headers.get("x-ratelimit-reset"):
-            try:
-                wait = float(response.headers["x-ratelimit-reset"])
-            except ValueError:
-                wait = None
-        if wait is None:
-            wait = self.retry.backoff * 2 ** attempt
-        return min(max(wait, 0.0), self.retry.max_wait)
+        return rate_limit_wait(response, attempt, self.retry)
 
     def _refusal(self, method: str, path: str, response: httpx.Response) -> CrmError:
         status = response.status_code
@@ -211,6 +195,33 @@ class PipedriveClient:
         if isinstance(body, dict) and body.get("success") is False:
             raise CrmError(f"Pipedrive: {_said(response)}", response.status_code, fatal=False)
         return body.get("data") if isinstance(body, dict) else None
+
+
+def rate_limit_wait(response: httpx.Response, attempt: int, retry: RetryPolicy) -> float:
+    """Seconds to wait after a 429: ``retry-after`` (seconds or a date), else ``x-ratelimit-reset`` (seconds to
+    wait, or the Unix time the window reopens, as some APIs send it), else a doubling backoff; never longer than
+    ``retry.max_wait``. Shared by every HTTP client here (Pipedrive, the PBX sources)."""
+    wait: Optional[float] = None
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            wait = float(header)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                when = None
+            wait = when.timestamp() - time.time() if when else None
+    if wait is None and response.headers.get("x-ratelimit-reset"):
+        try:
+            wait = float(response.headers["x-ratelimit-reset"])
+        except ValueError:
+            wait = None
+        if wait is not None and wait > 1e9:  # a Unix time, not a number of seconds
+            wait -= time.time()
+    if wait is None:
+        wait = retry.backoff * 2 ** attempt
+    return min(max(wait, 0.0), retry.max_wait)
 
 
 def _said(response: httpx.Response) -> str:

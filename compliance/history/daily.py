@@ -31,6 +31,7 @@ class DailyReport(BaseModel):
     connected: int
     chats: int = 0
     chats_replied: int = 0            # chats in which the client replied: contacts, like connected calls
+    dials: Optional[int] = None       # calls dialled, as the PBX counts them (None: no PBX data that day)
     sales_sum: float = 0
     sales_count: int = 0
     targets: Targets = Targets()
@@ -52,6 +53,7 @@ class DailyReport(BaseModel):
         return "\n".join([
             f"✅Сумма продаж – {_number(self.sales_sum)} {currency_word(self.currency)}",
             f"✅Кол-во продаж – {self.sales_count} шт",
+            *([f"✅Кол-во наборов – {self.dials} шт."] if self.dials is not None else []),
             f"✅Кол-во дозвонов – {self.connected} шт.",
             f"✅Кол-во переписок – {self.chats_replied} шт.",
             f"✅Всего контактов – {self.contacts} из {self.targets.contacts_per_day}",
@@ -146,7 +148,7 @@ def daily_report(store: Store, manager: str, date: str | dt.date | None = None, 
     return DailyReport(manager=manager, date=day, calls=count.calls, connected=count.connected, chats=count.chats,
                        chats_replied=count.chats_replied, sales_sum=sales.sales_sum, sales_count=sales.sales_count,
                        targets=targets or Targets(), sales_from_crm=from_crm and stored is not None,
-                       currency=currency)
+                       currency=currency, dials=count.dials)
 
 
 def _stage_ids(records: list[CallRecord]) -> list[str]:

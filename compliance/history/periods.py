@@ -48,6 +48,7 @@ class PeriodRow(BaseModel):
     deals_closed: int = 0             # deals of the manager's calls won or lost in the period
     conversion: Optional[float] = None  # percent of those won (beside structure and wording)
     mean_won_value: Optional[float] = None
+    dials: Optional[int] = None       # calls dialled, as the PBX counts them (None: no PBX data in the period)
 
 
 def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
@@ -121,6 +122,7 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     keys = sorted(set(calls) | set(sales))
     rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
             for label, who in keys]
+    rows = _with_pbx(rows, store, by, days, manager, calls)
     closed: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
     for who in {row.manager for row in rows}:
         for day, status, value in closed_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31",
@@ -134,3 +136,27 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
         row.conversion = _round(100 * len(won) / len(deals)) if deals else None
         row.mean_won_value = _round(sum(won) / len(won)) if won else None
     return rows
+
+
+def _with_pbx(rows: list[PeriodRow], store: Store, by: str, days: tuple[Optional[str], Optional[str]],
+              manager: Optional[str], calls: dict[tuple[str, str], list[CallRecord]]) -> list[PeriodRow]:
+    """Where the PBX reported a day, that day's calls, dials and connected calls as the daily report counts them
+    (``Store.daily_counts``): unanswered calls that were never recorded count too, each PBX call once."""
+    pbx = [d for d in store.daily_counts(manager=manager, since=days[0], until=days[1]) if d.dials is not None]
+    by_key = {(r.period, r.manager): r for r in rows}
+    for day in pbx:
+        label, first, last = period_of(dt.date.fromisoformat(day.date), by)
+        row = by_key.setdefault((label, day.manager), PeriodRow(period=label, start=first.isoformat(),
+                                                                end=last.isoformat(), manager=day.manager))
+        scored = [r for r in calls.get((label, day.manager), [])
+                  if r.date == day.date and r.result.channel != "chat"]
+        scored_connected = sum(1 for r in scored if r.result.connected)
+        added = day.connected - scored_connected
+        if day.connected and not scored_connected:
+            row.days += 1
+        row.calls += day.calls - len(scored)
+        row.connected_calls += added
+        row.contacts += added
+        row.dials = (row.dials or 0) + (day.dials or 0)
+        row.contacts_per_day = _round(row.contacts / row.days) if row.days else None
+    return sorted(by_key.values(), key=lambda r: (r.period, r.manager))

@@ -9,6 +9,7 @@ managers:
     script: sales_call           # optional: a script id, or a path relative to team.yaml
     pipedrive_user_id: 12345     # optional: the manager's Pipedrive user (`compliance pipedrive users`)
     chat_names: ["Мария Иванова", "Маша | СкладПро"]   # optional: the manager's names in Telegram/WhatsApp
+    pbx_extensions: [101]        # optional: the manager's extensions (internal numbers) in the cloud PBX
     targets: {contacts_per_day: 30}   # optional: this manager's own daily targets (the rest from the team's)
 currency: UAH                    # optional: the team's sales currency (ISO code; UAH is written «грн»)
 targets:                         # optional: the team's daily targets; these are the defaults (the regulations)
@@ -82,6 +83,23 @@ class Manager(BaseModel):
     pipedrive_user_id: Optional[int] = Field(default=None, gt=0, strict=True)
     chat_names: list[str] = Field(default_factory=list)  # display names in messenger exports: the manager's side
     targets: Optional[Targets] = None                    # only the keys given override the team's
+    pbx_extensions: list[str] = Field(default_factory=list)  # internal numbers in the PBX: `compliance fetch`
+
+    @field_validator("pbx_extensions", mode="before")
+    @classmethod
+    def _extensions(cls, value: object) -> object:
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, list):
+            out = []
+            for item in value:
+                text = str(item).strip() if isinstance(item, (str, int)) and not isinstance(item, bool) else ""
+                if not text or not text.replace("*", "").isalnum():
+                    raise ValueError(f"extension {item!r} is not an internal number; write it as the PBX shows it, "
+                                     "e.g. [101, 102]")
+                out.append(text)
+            return out
+        return value
 
     @field_validator("chat_names")
     @classmethod
@@ -132,6 +150,13 @@ class Team(BaseModel):
                 if other != key:
                     raise ValueError(f"chat name {name!r} is given to both {other} and {key}; a chat name must "
                                      "tell one manager")
+        extension_owner: dict[str, str] = {}
+        for key, manager in self.managers.items():
+            for ext in manager.pbx_extensions:
+                other = extension_owner.setdefault(ext, key)
+                if other != key:
+                    raise ValueError(f"PBX extension {ext} is given to both {other} and {key}; an extension must "
+                                     "tell one manager")
         return self
 
     def get(self, key: str) -> Optional[Manager]:
@@ -147,6 +172,11 @@ class Team(BaseModel):
     def chat_names(self) -> list[str]:
         """Every manager's display names in chats."""
         return [name for m in self.managers.values() for name in m.chat_names]
+
+    def by_extension(self, extension: str) -> Optional[Manager]:
+        """The manager whose ``pbx_extensions`` hold this internal number."""
+        ext = str(extension).strip()
+        return next((m for m in self.managers.values() if ext and ext in m.pbx_extensions), None)
 
     def by_chat_name(self, names: list[str]) -> Optional[Manager]:
         """The manager one of whose chat names is among ``names`` (the senders of a chat)."""

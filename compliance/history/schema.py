@@ -269,7 +269,34 @@ CREATE TABLE crm_actions (
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V10_OUTCOMES]
+# Calls the cloud PBX reported (`compliance fetch`): the PBX's own call id is the call's source identity, kept
+# apart from the recording's content hash (``content_hash`` = ``calls.call_id`` once the recording is scored).
+# Unanswered calls live only here: they are dials, counted in the daily report, never scored.
+_V9_PBX = """
+CREATE TABLE pbx_calls (
+    provider TEXT NOT NULL,
+    pbx_call_id TEXT NOT NULL,
+    manager TEXT,
+    extension TEXT,
+    direction TEXT NOT NULL,
+    date TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    talk_seconds INTEGER NOT NULL DEFAULT 0,
+    disposition TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    file TEXT,
+    content_hash TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    call_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (provider, pbx_call_id)
+);
+CREATE INDEX pbx_calls_day ON pbx_calls (manager, date);
+CREATE INDEX pbx_calls_status ON pbx_calls (provider, status);
+"""
+
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V9_PBX, _V10_OUTCOMES]
 
 
 class CallMeta(BaseModel):
@@ -332,6 +359,7 @@ class DayCount(BaseModel):
     connected: int
     chats: int = 0
     chats_replied: int = 0
+    dials: Optional[int] = None   # calls the manager dialled, as the PBX counts them (None: no PBX data that day)
 
     @property
     def contacts(self) -> int:

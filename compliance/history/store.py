@@ -21,6 +21,7 @@ from compliance.scoring.transcript import Transcript
 if TYPE_CHECKING:
     pass
 
+from .pbx import PbxStore
 from .schema import (
     MIGRATIONS,
     BatchInfo,
@@ -76,7 +77,7 @@ def _alive(pid: Optional[int]) -> bool:
     return True
 
 
-class Store(EmbeddingStore):
+class Store(EmbeddingStore, PbxStore):
     """The history database. Use as a context manager, or call :meth:`close`.
 
     Raises:
@@ -386,7 +387,8 @@ class Store(EmbeddingStore):
 
     def daily_counts(self, manager: str | None = None, since: str | None = None,
                      until: str | None = None) -> list[DayCount]:
-        """Calls and chats, and how many of each connected, per manager per day."""
+        """Calls and chats, and how many of each connected, per manager per day; where the PBX reported the day,
+        its calls (unanswered ones too) and dials count (``history.pbx``)."""
         where, args = ["date IS NOT NULL"], []
         for cond, value in (("manager = ?", manager), ("date >= ?", since), ("date <= ?", until)):
             if value:
@@ -396,8 +398,9 @@ class Store(EmbeddingStore):
             "SELECT manager, date, SUM(kind != 'chat') AS calls, SUM(connected AND kind != 'chat') AS connected, "
             "SUM(kind = 'chat') AS chats, SUM(connected AND kind = 'chat') AS replied FROM calls "
             f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
-        return [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, connected=r["connected"] or 0,
-                         chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
+        counts = [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, connected=r["connected"] or 0,
+                           chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
+        return self.with_pbx_counts(counts, manager, since, until)
 
     def has_table(self, name: str) -> bool:
         """Whether the history has this table (an older one, opened read-only, may not)."""

@@ -92,6 +92,7 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         ScriptError: a script file is invalid.
     """
     from .pages import routes
+    from .pbx_hook import pbx_routes
 
     path = Path(db_path)
     with Store(path) as store:
@@ -109,6 +110,6 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         return review.render("web_error.html.j2", exc.status_code, status=exc.status_code, detail=exc.detail,
                              user=None, csrf="")
 
-    app = Starlette(routes=routes(), middleware=middleware, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes() + pbx_routes(), middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.review = review
     return app
