@@ -539,12 +539,32 @@ def test_progress_eta_and_terminal_line():
     from rich.console import Console
 
     screen = io.StringIO()
-    bar = _Progress(Console(file=screen, force_terminal=True, width=100, color_system=None))
+    bar = _Progress(Console(file=screen, force_terminal=True, width=140, color_system=None))
+    bar.start(Path("day"))
+    assert "поиск записей и расшифровок в day" in screen.getvalue()       # from the first second
+    bar(BatchProgress(done=0, total=10, audio_total=600))
+    assert "загрузка моделей распознавания и смысла" in screen.getvalue()
     bar(BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600))
+    assert "распознавание и оценка" in screen.getvalue()
     bar(BatchProgress(done=10, total=10, elapsed=100, audio_done=600, audio_total=600))
     shown = screen.getvalue()
     assert "6/10 звонков · аудио 3.3/10.0 мин · осталось ~2:00" in shown
     assert "10/10 звонков · аудио 10.0/10.0 мин" in shown and bar._bar is None  # stopped at the end
+
+
+def test_progress_when_piped_names_each_step_once(capsys):
+    from compliance.batch.run import BatchProgress
+    from compliance.cli.batch import _Progress
+
+    bar = _Progress()
+    bar.tty = False
+    bar.start(Path("day"))
+    bar(BatchProgress(done=0, total=2))
+    bar(BatchProgress(done=1, total=2, file="a.txt", outcome="analysed"))
+    bar(BatchProgress(done=2, total=2, file="b.txt", outcome="analysed"))
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["— поиск записей и расшифровок в day…", "— оценка расшифровок…", "1/2 проанализирован: a.txt",
+                   "2/2 проанализирован: b.txt"]
 
 
 def test_daily_report_sums_are_written_as_the_team_writes_them():

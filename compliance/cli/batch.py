@@ -25,29 +25,50 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
 
 
 class _Progress:
-    """Batch progress on stderr: a live rich bar with the audio done and the ETA on a terminal, one plain line
-    per file when piped (so a log or a CI job reads it). rich, because a live line that survives other output
-    and terminal resizing is its job, not ours."""
+    """Batch progress on stderr, from the first second: a live rich bar on a terminal with the step being done
+    (looking for files, loading the models, recognising and scoring), the calls and audio done and the ETA; one
+    plain line per step and per file when piped (so a log or a CI job reads it). rich, because a live line that
+    survives other output and terminal resizing is its job, not ours."""
 
     def __init__(self, console: Any = None) -> None:
         self.tty = sys.stderr.isatty() if console is None else True
         self._console = console
         self._bar: Any = None
         self._task: Any = None
+        self._step = ""
+
+    def start(self, folder: Path) -> None:
+        """Show the first step at once: the folder is being read (planning can take a few seconds)."""
+        self._show_step(f"поиск записей и расшифровок в {_shown(str(folder))}")
+
+    def _show_step(self, step: str) -> None:
+        if step == self._step:
+            return
+        self._step = step
+        if not self.tty:
+            click.echo(f"— {step}…", err=True)
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+            self._bar = Progress(SpinnerColumn(), TextColumn("{task.fields[step]}"), BarColumn(bar_width=24),
+                                 MofNCompleteColumn(), TextColumn("звонков{task.fields[audio]}{task.fields[eta]}"),
+                                 console=self._console or Console(stderr=True))
+            self._bar.start()
+            self._task = self._bar.add_task("batch", total=None, step=step, audio="", eta="")
+        self._bar.update(self._task, step=step)
+        self._bar.refresh()
 
     def __call__(self, p) -> None:
+        if p.done == 0:
+            self._show_step("загрузка моделей распознавания и смысла" if p.audio_total else "оценка расшифровок")
+        else:
+            self._show_step("распознавание и оценка" if p.audio_total else "оценка расшифровок")
         if not self.tty:
             if p.file:
                 click.echo(f"{p.done}/{p.total} {OUTCOME_RU.get(p.outcome, p.outcome)}: {p.file}", err=True)
             return
-        if self._bar is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self._bar = Progress(BarColumn(bar_width=24), MofNCompleteColumn(), TextColumn("звонков{task.fields[audio]}"
-                                 "{task.fields[eta]}"), console=self._console or Console(stderr=True))
-            self._bar.start()
-            self._task = self._bar.add_task("batch", total=p.total, audio="", eta="")
         audio = f" · аудио {p.audio_done / 60:.1f}/{p.audio_total / 60:.1f} мин" if p.audio_total else ""
         eta = f" · осталось ~{_clock(p.eta)}" if p.eta is not None and p.done < p.total else ""
         self._bar.update(self._task, completed=p.done, total=p.total, audio=audio, eta=eta)
@@ -175,6 +196,8 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     progress = None if as_json else _Progress()
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, systemd, a CI timeout: like Ctrl-C
     try:
+        if progress is not None:
+            progress.start(folder)
         summary = run_batch(options, progress=progress)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
