@@ -215,3 +215,16 @@ def test_a_huge_answer_is_refused_in_bounded_memory(server):
         tracemalloc.stop()
     assert peak < 12_000_000, peak
     assert server.state.sent_bytes < 20_000_000           # the client hung up; the 50 MB were never read
+
+
+def test_a_call_log_whose_answer_is_lost_is_not_made_twice(history, fake):
+    db, team = history
+    fake.state.faults = [("POST /v1/callLogs", "lost")] * 2
+    first = _push(db, team, "--create-call-logs")
+    assert first.exit_code == 3 and "Traceback" not in first.output
+    assert first.output.count("POST /v1/callLogs: the answer was lost") == 2
+    for _ in range(2):
+        assert _push(db, team, "--create-call-logs").exit_code == 0
+    made = [log for key, log in fake.state.call_logs.items() if key not in ("a0", "a1")]
+    assert len(made) == 2 and fake.state.count("POST", "/v1/callLogs") == 2     # found by number and time
+    _one_note_per_call(db, fake)
