@@ -28,8 +28,8 @@ TIME = "%Y-%m-%d %H:%M:%S"
 # without answering (a lost response); ``reset`` does the work then resets the connection; ``reset_before`` resets
 # without doing it; ``html`` answers 200 with a web page; ``redirect`` answers 302 to another host; ``null_data``
 # does the work and answers ``data: null``; ``trickle`` does the work and sends its answer a byte at a time for
-# ever; ``huge`` answers 200 with ``huge_bytes`` of JSON, streamed.
-FAULTS = {"lost", "reset", "reset_before", "html", "redirect", "null_data", "trickle", "huge"}
+# ever (``trickle_head``: its headers, never ending them); ``huge`` answers 200 with ``huge_bytes`` of JSON, streamed.
+FAULTS = {"lost", "reset", "reset_before", "html", "redirect", "null_data", "trickle", "trickle_head", "huge"}
 
 
 class FakeState:
@@ -115,6 +115,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(status, {"success": True, "data": None})
         if fault == "trickle":
             return self._stream(iter(lambda: (time.sleep(0.05), b" ")[1], None), None)
+        if fault == "trickle_head":   # the status line and headers themselves, a byte at a time
+            self.close_connection = True
+            try:
+                head = b"HTTP/1.1 200 OK\r\nx-a: "
+                for n in itertools.count():
+                    time.sleep(0.05)
+                    self.connection.sendall(head[n:n + 1] or b"a")      # a header that never ends
+                    self.server.state.sent_bytes += 1
+            except OSError:
+                pass
+            return
         if fault == "huge":
             return self._stream(_huge(self.server.state.huge_bytes), None)   # no length: read until it ends
 

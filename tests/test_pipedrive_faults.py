@@ -34,9 +34,10 @@ def _one_note_per_call(db, fake: FakePipedrive) -> None:
 
 # -- point 1: a note is made once, whatever the network does -----------------------------------------------
 
-@pytest.mark.parametrize("fault", ["lost", "reset", "null_data"])
+@pytest.mark.parametrize("fault", ["lost", "reset", "null_data", "huge"])
 def test_a_note_whose_answer_is_lost_is_found_not_posted_again(history, fake, fault):
     db, team = history
+    fake.state.huge_bytes = 30_000_000          # over the 20 MB cap: cut short, so as good as lost
     fake.state.faults = [("POST /v1/notes", fault)] * 3       # every call's first POST loses its answer
     result = _push(db, team)
     assert result.exit_code == 0, result.output
@@ -194,8 +195,9 @@ def test_retry_waits_add_up_to_the_deadline_at_most(server):
     assert sum(slept) <= 120.0 and slept == [50.0, 50.0]
 
 
-def test_a_trickling_answer_is_cut_at_the_deadline(server):
-    server.state.faults = [("GET /v1/users", "trickle")]
+@pytest.mark.parametrize("fault", ["trickle", "trickle_head"])
+def test_a_trickling_answer_is_cut_at_the_deadline(server, fault):
+    server.state.faults = [("GET /v1/users", fault)]
     began = time.monotonic()
     with PipedriveClient(server.url, "tok", retry=RetryPolicy(deadline=1.5, timeout=1.0)) as client:
         with pytest.raises(CrmError, match=r"GET /v1/users: no answer within 1.5 s") as err:

@@ -10,7 +10,10 @@ import email.utils
 import json
 import math
 import os
+import socket
+import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
@@ -114,6 +117,8 @@ class PipedriveClient:
         self._http = httpx.Client(base_url=self.base_url, headers={"x-api-token": token, "accept": "application/json"},
                                   timeout=self.retry.timeout, follow_redirects=False)
         self.requests = 0              # how many HTTP requests were sent (retries included)
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()   # this client's connections
+        self._cut = False
 
     def __repr__(self) -> str:
         return f"PipedriveClient({self.base_url!r})"
@@ -208,6 +213,10 @@ class PipedriveClient:
                                    f"{failures} tries; check --api-url and the network") from None
                 waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
+            except CrmError as exc:   # cut at the deadline or the size cap: a write may have been done
+                if once:
+                    raise UnsureWrite(str(exc)) from None
+                raise
             status = response.status_code
             if status < 300 or status in accept:
                 return response
@@ -241,7 +250,41 @@ class PipedriveClient:
         """One request, its answer read in pieces: refused past ``max_bytes`` or ``deadline``, never held whole
         before that."""
         call = f"{method} /v1{path}"
-        with self._http.stream(method, "/v1" + path, timeout=timeout, **kwargs) as response:
+        # A server may trickle its headers a byte at a time: no read ever times out, so at the deadline a
+        # watchdog shuts this client's connections down (the pool opens new ones for the next request).
+        self._cut = False
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), self._shut_down)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            answer = self._read(method, path, call, timeout, deadline, **kwargs)
+            if self._cut:       # cut short: what came is not the whole answer
+                raise self._late(call)
+            return answer
+        except httpx.TransportError:
+            if self._cut:
+                raise self._late(call) from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _shut_down(self) -> None:
+        self._cut = True
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _trace(self, event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.complete":
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                self._sockets.add(sock)
+
+    def _read(self, method: str, path: str, call: str, timeout: float, deadline: float, **kwargs: Any) -> _Answer:
+        with self._http.stream(method, "/v1" + path, timeout=timeout, extensions={"trace": self._trace},
+                               **kwargs) as response:
             declared = _int_or(response.headers.get("content-length"), 0)
             content = bytearray()
             if declared <= self.retry.max_bytes:
