@@ -3,7 +3,8 @@
 It follows the documented shapes: every answer is ``{"success": …, "data": …}``, lists carry
 ``additional_data.pagination`` (``start``, ``limit``, ``more_items_in_collection``, ``next_start``), errors carry
 ``error``/``error_info``. The token is checked in the ``x-api-token`` header. Switches inject what a real service
-does now and then: 429 with ``retry-after``, 5xx, 401, and small pages (``page_size``) to force pagination.
+does now and then: 429 with ``retry-after``, 5xx, 401, and small pages (``page_size``) to force pagination; and
+``faults`` what a broken network or a hostile server does (see ``FAULTS``).
 """
 from __future__ import annotations
 
@@ -13,13 +14,22 @@ import email.policy
 import itertools
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 OUTCOMES = {"connected", "no_answer", "left_message", "left_voicemail", "wrong_number", "busy"}
 TIME = "%Y-%m-%d %H:%M:%S"
+# What ``FakeState.faults`` can inject, each for one request: ``lost`` does the work then closes the connection
+# without answering (a lost response); ``reset`` does the work then resets the connection; ``reset_before`` resets
+# without doing it; ``html`` answers 200 with a web page; ``redirect`` answers 302 to another host; ``null_data``
+# does the work and answers ``data: null``; ``trickle`` does the work and sends its answer a byte at a time for
+# ever (``trickle_head``: its headers, never ending them); ``huge`` answers 200 with ``huge_bytes`` of JSON, streamed.
+FAULTS = {"lost", "reset", "reset_before", "html", "redirect", "null_data", "trickle", "trickle_head", "huge"}
 
 
 class FakeState:
@@ -38,6 +48,10 @@ class FakeState:
         self.fail_next: list[int] = []             # statuses to answer the next requests with, in order
         self.retry_after = "1"
         self.requests: list[tuple[str, str]] = []  # (method, path with query) of every request
+        self.faults: list[tuple[str, str]] = []    # ("POST /v1/notes", "lost"): the next matching request faults
+        self.pages = "normal"                      # "endless": always more items; "repeat": next_start never moves
+        self.huge_bytes = 50_000_000
+        self.sent_bytes = 0                        # what a huge or trickling answer got out before the client left
         self._ids = itertools.count(1000)
         self.lock = threading.Lock()
 
@@ -72,6 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
             state.requests.append((method, self.path))
             if state.fail_next:
                 return self._failure(state.fail_next.pop(0))
+            fault = _take_fault(state, method, self.path)
+            if fault == "reset_before":
+                return self._reset()
             if self.headers.get("x-api-token") != state.token:
                 return self._send(401, {"success": False, "error": "unauthorized access", "errorCode": 401,
                                         "error_info": "Please check developers.pipedrive.com"})
@@ -81,7 +98,65 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body = _route(state, method, url.path, query, raw, self.headers.get("content-type", ""))
             except _Fail as fail:
                 status, body = fail.status, {"success": False, "error": fail.message, "errorCode": fail.status}
-            self._send(status, body)
+        if fault and status < 400:
+            return self._fault(fault, status, body)
+        self._send(status, body)
+
+    def _fault(self, fault: str, status: int, body: dict) -> None:
+        if fault == "lost":
+            self.close_connection = True
+            return
+        if fault == "reset":
+            return self._reset()
+        if fault == "html":
+            return self._raw(200, b"<html><body>Sign in</body></html>", "text/html")
+        if fault == "redirect":
+            return self._raw(302, b"", "text/html", {"location": "https://login.example.com/?next=/v1"})
+        if fault == "null_data":
+            return self._send(status, {"success": True, "data": None})
+        if fault == "trickle":
+            return self._stream(iter(lambda: (time.sleep(0.05), b" ")[1], None), None)
+        if fault == "trickle_head":   # the status line and headers themselves, a byte at a time
+            self.close_connection = True
+            try:
+                head = b"HTTP/1.1 200 OK\r\nx-a: "
+                for n in itertools.count():
+                    time.sleep(0.05)
+                    self.connection.sendall(head[n:n + 1] or b"a")      # a header that never ends
+                    self.server.state.sent_bytes += 1
+            except OSError:
+                pass
+            return
+        if fault == "huge":
+            return self._stream(_huge(self.server.state.huge_bytes), None)   # no length: read until it ends
+
+    def _reset(self) -> None:
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
+    def _raw(self, status: int, payload: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _stream(self, chunks: Any, length: Optional[int]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        if length is not None:
+            self.send_header("content-length", str(length))
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                self.server.state.sent_bytes += len(chunk)
+        except OSError:
+            pass  # the client hung up: what a bounded client does
 
     def _failure(self, status: int) -> None:
         state = self.server.state
@@ -109,14 +184,34 @@ class _Fail(Exception):
         self.status, self.message = status, message
 
 
+def _take_fault(state: FakeState, method: str, path: str) -> Optional[str]:
+    for i, (prefix, fault) in enumerate(state.faults):
+        if f"{method} {path}".startswith(prefix):
+            del state.faults[i]
+            return fault
+    return None
+
+
+def _huge(size: int) -> Any:
+    yield b'{"success": true, "data": ['
+    sent = 27
+    item = b'{"id": 1, "name": "' + b"x" * 1000 + b'"},'
+    while sent + len(item) < size:
+        yield item * 64
+        sent += len(item) * 64
+
+
 def _page(state: FakeState, items: list, query: dict, wrap: Optional[str] = None) -> tuple[int, dict]:
     start = int(query.get("start", 0))
     limit = min(int(query.get("limit", 100)), state.page_size)
     chunk = items[start:start + limit]
     more = start + limit < len(items)
+    if state.pages != "normal":
+        chunk = chunk or items[-limit:]
+        more = True
     pagination = {"start": start, "limit": limit, "more_items_in_collection": more}
     if more:
-        pagination["next_start"] = start + limit
+        pagination["next_start"] = start if state.pages == "repeat" else start + limit
     data: Any = {wrap: chunk} if wrap else chunk
     return 200, {"success": True, "data": data, "additional_data": {"pagination": pagination}}
 
@@ -186,6 +281,10 @@ def _route(state: FakeState, method: str, path: str, query: dict, raw: bytes, ct
         return _page(state, changed, query)
     if method == "POST" and path == "/v1/notes":
         return _add_note(state, _json(raw))
+    if method == "GET" and path == "/v1/notes":
+        notes = [n for n in state.notes.values()
+                 if all(str(n.get(k)) == query[k] for k in ("deal_id", "person_id") if k in query)]
+        return _page(state, notes, query)
     if method == "PUT" and (m := re.fullmatch(r"/v1/notes/(\d+)", path)):
         note = state.notes.get(int(m.group(1)))
         if note is None:

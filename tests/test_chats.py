@@ -107,7 +107,7 @@ def test_telegram_date_in_no_known_format_names_the_message(tmp_path):
     data["messages"][2]["date"], data["messages"][2]["date_unixtime"] = "02/01/2025 10:04", "soon"
     bad = tmp_path / "result.json"
     bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(TranscriptError, match=r"result\.json: message 103: unknown date format '02/01/2025 10:04'"):
+    with pytest.raises(TranscriptError, match=r"result\.json: chat 1 «Анна Смирнова»: message 103: unknown date format '02/01/2025 10:04'"):
         read_chats(bad)
 
 

@@ -38,9 +38,14 @@ managers:
 """
 
 
+_BUILT: list[tuple[Path, Path]] = []     # other test modules use these fixtures too: build once for all
+
+
 @pytest.fixture(scope="session")
 def built_history(tmp_path_factory) -> tuple[Path, Path]:
     """A history made by a real batch over the named files (once per session), and its roster."""
+    if _BUILT:
+        return _BUILT[0]
     root = tmp_path_factory.mktemp("pd-history")
     folder = root / "calls"
     folder.mkdir()
@@ -50,7 +55,8 @@ def built_history(tmp_path_factory) -> tuple[Path, Path]:
     team.write_text(TEAM, encoding="utf-8")
     summary = run_batch(BatchOptions(folder=folder, db=root / "h.db", team=team, workers=1))
     assert summary.analysed == len(FILES)
-    return root / "h.db", team
+    _BUILT.append((root / "h.db", team))
+    return _BUILT[0]
 
 
 @pytest.fixture

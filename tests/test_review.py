@@ -250,8 +250,10 @@ def test_agreement_report(history):
 def test_cli_users_review_and_agreement(history):
     db, records = history
     runner = CliRunner()
+    team = db.parent / "team.yaml"       # a manager account names a manager of the roster
+    team.write_text("managers:\n  sidorova: {name: Сидорова Анна}\n", encoding="utf-8")
     res = runner.invoke(cli, ["users", "add", "sidorova", "--role", "manager", "--manager", "Sidorova",
-                              "--password-stdin", "--db", str(db)], input="sidorova-secret\n")
+                              "--password-stdin", "--db", str(db), "--team", str(team)], input="sidorova-secret\n")
     assert res.exit_code == 0, res.output
     assert "sidorova: manager (sidorova)" in res.output
     res = runner.invoke(cli, ["users", "add", "x", "--role", "lead", "--password-stdin", "--db", str(db)], input="short\n")

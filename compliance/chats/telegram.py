@@ -19,6 +19,7 @@ from compliance.errors import TranscriptError
 
 from .model import Chat, ChatMessage
 
+_MOST_OFFSET = dt.timedelta(hours=14)     # the farthest a time zone is from UTC
 _MEDIA_WORDS = {"voice_message": "voice message", "video_message": "video message", "video_file": "video",
                 "audio_file": "audio", "sticker": "sticker", "animation": "GIF"}
 
@@ -60,18 +61,53 @@ def _media(message: dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _when(message: dict[str, Any], where: str) -> dt.datetime:
-    raw = message.get("date")
+def _moment(message: dict[str, Any], where: str) -> tuple[Optional[dt.datetime], Optional[dt.datetime]]:
+    """When a message was sent: the wall clock as written (``date``), and the instant in UTC when the export gives
+    one (``date`` with an offset, else ``date_unixtime``).
+
+    Raises:
+        TranscriptError: neither is a date, or the instant is out of range.
+    """
+    raw, wall, instant = message.get("date"), None, None
     if isinstance(raw, str):
         try:
-            return dt.datetime.fromisoformat(raw).replace(tzinfo=None)
-        except ValueError:
+            parsed = dt.datetime.fromisoformat(raw)
+            wall = parsed.replace(tzinfo=None)
+            instant = parsed.astimezone(dt.timezone.utc) if parsed.tzinfo else None
+        except (ValueError, OverflowError):
             pass
     stamp = message.get("date_unixtime")
-    if isinstance(stamp, (str, int)) and str(stamp).isdigit():
-        return dt.datetime.fromtimestamp(int(stamp))
-    raise TranscriptError(f"{where}: message {message.get('id', '?')}: unknown date format {str(raw)[:40]!r} "
-                          "(Telegram Desktop writes 2025-01-02T10:00:00); export the chat again as JSON")
+    if instant is None and isinstance(stamp, (str, int)) and not isinstance(stamp, bool) and str(stamp).isdigit():
+        try:
+            instant = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise TranscriptError(f"{where}: message {message.get('id', '?')}: date_unixtime {str(stamp)[:40]!r} is "
+                                  "out of range; export the chat again as JSON") from None
+    if wall is not None and instant is not None and abs(wall - instant.replace(tzinfo=None)) > _MOST_OFFSET:
+        instant = None  # not this wall time in any zone (an export tool writes 0): the wall time is what is known
+    if wall is None and instant is None:
+        raise TranscriptError(f"{where}: message {message.get('id', '?')}: unknown date format {str(raw)[:40]!r} "
+                              "(Telegram Desktop writes 2025-01-02T10:00:00); export the chat again as JSON")
+    return wall, instant
+
+
+def _clock(moments: list[tuple[Optional[dt.datetime], Optional[dt.datetime]]], where: str) -> list[dt.datetime]:
+    """The messages' times on one clock: that of the chat's first message whose wall time and instant are both
+    known. An export's wall times jump when the clocks change (or the exporter travels); its instants do not, so
+    every instant is put on that one clock (no answer comes before its question)."""
+    local = dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0)
+    offset = next((wall - instant.replace(tzinfo=None) for wall, instant in moments if wall and instant), local)
+    times = []
+    for wall, instant in moments:
+        if instant is None:
+            assert wall is not None  # _moment gives one or the other
+            times.append(wall)
+            continue
+        try:
+            times.append(instant.replace(tzinfo=None) + offset)
+        except OverflowError:
+            raise TranscriptError(f"{where}: a message's date is out of range; export the chat again as JSON") from None
+    return times
 
 
 def _chat(data: dict[str, Any], source: str, index: int) -> Chat:
@@ -81,14 +117,18 @@ def _chat(data: dict[str, Any], source: str, index: int) -> Chat:
     title = str(data.get("name") or "")
     key = f"tg{data['id']}" if isinstance(data.get("id"), (int, str)) and str(data.get("id")) else title or str(index)
     chat = Chat(key=key, title=title, source=source, fmt="telegram")
+    where = f"{source}: chat {index + 1}" + (f" «{title[:60]}»" if title else "")
+    kept, moments = [], []
     for message in messages:
         if not isinstance(message, dict) or message.get("type", "message") != "message":
             continue  # service messages: calls, pins, "joined the group"
         text, media = _text(message.get("text")), _media(message)
         if not text.strip() and not media:
             continue
-        sender = str(message.get("from") or message.get("from_id") or "")
-        chat.messages.append(ChatMessage(sender=sender, text=text.strip(), at=_when(message, source), media=media))
+        kept.append((str(message.get("from") or message.get("from_id") or ""), text.strip(), media))
+        moments.append(_moment(message, where))
+    for (sender, text, media), at in zip(kept, _clock(moments, where)):
+        chat.messages.append(ChatMessage(sender=sender, text=text, at=at, media=media))
     return chat
 
 

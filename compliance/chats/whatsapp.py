@@ -7,8 +7,10 @@ iOS::
 
     [02.01.25, 10:00:00] Анна Смирнова: Здравствуйте!
 
-A line that does not start with a date continues the previous message (a message with line breaks); a dated line
-without ``Name:`` is a system line (encryption notice, "X added Y") and is left out. Attachments are written as
+A line that does not start with a date continues the previous message (a message with line breaks); so does a
+line whose date is written in another shape than the file's first header (``2015-03-01, 09:00`` inside a chat of
+``02.01.25, 10:00 -`` headers is a quoted date, not a message). A dated line without ``Name:`` is a system line
+(encryption notice, "X added Y") and is left out. Attachments are written as
 ``<Медиа отсутствуют>``, ``<Media omitted>``, ``image omitted`` or ``<attached: …>``.
 """
 from __future__ import annotations
@@ -87,6 +89,22 @@ def _media(text: str) -> Optional[str]:
     return None
 
 
+def _shape(head: re.Match) -> tuple[bool, str, bool]:
+    """How a header is written: bracketed (iOS) or not, its date's digit groups and separators (``d.d.d``,
+    ``dddd-d-d``), and a dash after the time (Android). One export writes every header the same way."""
+    digits = re.sub(r"\d+", lambda m: "dddd" if len(m.group()) == 4 else "d", head.group("date"))
+    dash = bool(re.match(r"\s*[-–]\s", head.string[head.end("time"):].lstrip("]")))
+    return bool(head.group("bracket")), digits, dash
+
+
+def _headers(lines: list[str]) -> list[tuple[Optional[re.Match], int]]:
+    """Each line's header match, kept only where it has the shape of the file's first header."""
+    found = [(_HEADER.match(line.strip()), n) for n, line in enumerate(lines, 1)]
+    first = next((m for m, _ in found if m), None)
+    shape = _shape(first) if first else None
+    return [(m if m and _shape(m) == shape else None, n) for m, n in found]
+
+
 def parse_whatsapp(text: str, source: str, key: str) -> Chat:
     """A WhatsApp export as one chat.
 
@@ -94,7 +112,7 @@ def parse_whatsapp(text: str, source: str, key: str) -> Chat:
         TranscriptError: a dated line whose date is not a date in any order WhatsApp writes.
     """
     lines = [raw.translate(_INVISIBLE).rstrip() for raw in text.splitlines()]
-    headers = [(_HEADER.match(line.strip()), n) for n, line in enumerate(lines, 1)]
+    headers = _headers(lines)
     order = _date_order([m.group("date") for m, _ in headers if m] or ["1.1.1"])
     chat = Chat(key=key, title=key, source=source, fmt="whatsapp")
     current: Optional[ChatMessage] = None

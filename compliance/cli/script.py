@@ -23,14 +23,28 @@ def script() -> None:
 def script_check(files: tuple[Path, ...]) -> None:
     """Validate script files: one line per problem (file:line: field: message).
 
-    With no FILE, checks the bundled default script.
+    With no FILE, checks the bundled default script. A team examples file (*.examples.yaml) is checked against
+    the script beside it.
 
-    Example: compliance script check scripts_yaml/sales_call.ru.yaml
+    Example: compliance script check scripts_yaml/*.yaml
     """
+    from compliance.scoring.examples import check_examples_file, script_of_examples
     from compliance.scoring.script import check_script_file
 
     bad = False
+    listed = {Path(f).resolve() for f in files}
     for path in files or (default_script_path(),):
+        script_path = script_of_examples(path)
+        if script_path is not None:
+            count, problems = check_examples_file(path)
+            bad = bad or bool(problems)
+            if not problems:
+                click.echo(f"{path}: ok (team examples of {script_path.name}: {count} "
+                           f"{'sentence' if count == 1 else 'sentences'})")
+            elif script_path.resolve() not in listed:   # else the script's check has just listed them
+                for problem in problems:
+                    click.echo(str(problem))
+            continue
         loaded, problems = check_script_file(path)
         for problem in problems:
             click.echo(str(problem))

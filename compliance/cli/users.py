@@ -10,7 +10,7 @@ import click
 from compliance.errors import ComplianceError
 
 from .app import cli
-from .options import db_option, open_store
+from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
 
 
 @cli.group()
@@ -26,25 +26,56 @@ def users() -> None:
 @click.option("--role", type=click.Choice(["lead", "manager"]), required=True, help="lead: sees and corrects "
               "everything; manager: sees and disputes their own calls.")
 @click.option("--manager", "manager_key", default=None, help="A manager's roster key (whose calls they see).")
-@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input "
-              "(never from the command line, where other users and the shell history would see it).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (never from the "
+              "command line, where other users and the shell history would see it). Without it, a terminal asks "
+              "twice, hidden.")
+@click.option("--reset", is_flag=True, help="The account exists: give it this new password and role.")
 @db_option
-def users_add(login: str, role: str, manager_key: Optional[str], password_stdin: bool, db: Path) -> None:
-    """Add an account, or set a new password and role for an existing one.
+@team_option
+def users_add(login: str, role: str, manager_key: Optional[str], password_stdin: bool, reset: bool, db: Path,
+              team_path: Optional[Path]) -> None:
+    """Add an account; --reset gives an existing one a new password and role.
+
+    A manager account names a manager of the roster (--team, default ./team.yaml), or of the history's calls when
+    there is no roster. At a terminal the password is asked for twice, hidden.
 
     Example: printf '%s' "$PASS" | compliance users add ivanova --role manager --manager ivanova --password-stdin
     """
-    from compliance.history.roster import normalize_manager_key
-    from compliance.review.users import add_user
+    from compliance.review.users import add_user, check_manager_key
 
-    password = sys.stdin.readline().rstrip("\r\n")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif _terminal():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, prompt_suffix=": ")
+    else:
+        raise click.UsageError("no terminal to ask for the password: pipe it in with --password-stdin")
+    roster_path = resolve_team_path(team_path)
+    roster = load_team_or_fail(roster_path)
     with open_store(db, must_exist=False, read_only=False) as store:
         try:
-            made = add_user(store, login, role, password,
-                            normalize_manager_key(manager_key) if manager_key else None)
+            manager = None
+            if manager_key:
+                manager = check_manager_key(manager_key, list(roster.managers) if roster else None,
+                                            _stored_managers(store),
+                                            roster_path.name if roster_path else "team.yaml")
+            made = add_user(store, login, role, password, manager, reset=reset)
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"{made.login}: {made.role}" + (f" ({made.manager})" if made.manager else ""))
+
+
+def _stored_managers(store) -> list[str]:
+    """The managers the history knows: those of its roster copy and those of its calls."""
+    calls = [row[0] for row in store.query("SELECT DISTINCT manager FROM calls")]
+    return [m.id for m in store.managers()] + calls
+
+
+def _terminal() -> bool:
+    """Whether a person is there to type the password (standard input is a terminal)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 @users.command("list")

@@ -1,7 +1,9 @@
 """What was written to a CRM for each call, kept in the history (table ``crm_pushes``).
 
 One row per call and account (the API URL: two Pipedrive companies never share note ids). A row is saved after
-each step that created something, so a push stopped half-way never creates the same note or call log twice.
+each step that created something, so a push stopped half-way never creates the same note or call log twice; and
+before a note is posted, its intent (a row without ``note_id``), so a note whose answer was lost is looked up by
+its marker, never posted again.
 """
 from __future__ import annotations
 
@@ -52,3 +54,8 @@ def save_pushed(store: Store, row: Pushed) -> None:
         (row.call_id, row.account, row.note_id, row.deal_id, row.person_id, row.call_log_id,
          int(row.call_log_created), int(row.recording), row.content_hash,
          dt.datetime.now().isoformat(timespec="seconds")))
+
+
+def drop_pushed(store: Store, call_id: str, account: str) -> None:
+    """Forget a call's row: an intent to write a note that Pipedrive then plainly refused."""
+    store.execute("DELETE FROM crm_pushes WHERE call_id = ? AND account = ?", (call_id, account))

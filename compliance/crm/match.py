@@ -92,6 +92,7 @@ class Matcher:
         self.zone = zone
         self.tolerance = tolerance
         self._logs: Optional[list[dict]] = None
+        self._logs_error: Optional[CrmError] = None     # the listing failed: each call says so, none reads again
         self._persons: dict[str, list[dict]] = {}
         self._deals: dict[int, Optional[int]] = {}
 
@@ -115,8 +116,14 @@ class Matcher:
 
     def call_log(self, phone: Optional[str], start: dt.datetime) -> Optional[dict]:
         """The call log nearest ``start`` (UTC) within the tolerance, with this number on either end."""
+        if self._logs_error is not None:
+            raise self._logs_error
         if self._logs is None:
-            self._logs = list(self.client.paginate("/callLogs", limit=50))
+            try:
+                self._logs = list(self.client.paginate("/callLogs", limit=50))
+            except CrmError as exc:
+                self._logs_error = exc
+                raise
         best: tuple[dt.timedelta, dict] | None = None
         for log in self._logs:
             if not (same_phone(log.get("to_phone_number"), phone) or same_phone(log.get("from_phone_number"), phone)):

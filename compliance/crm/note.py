@@ -38,6 +38,19 @@ def render_note(record: CallRecord, lang: str = "ru", mapping: SummaryMap | None
     return "".join(parts)
 
 
+def note_marker(call_id: str) -> str:
+    """What a note carries so it can be found again on its deal when Pipedrive's answer to its POST was lost."""
+    return "cc-" + hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:16]
+
+
+def mark_note(content: str, marker: str, lang: str = "ru") -> str:
+    """The note with its marker at the end of the footer (the hash stays that of the unmarked note, so notes
+    written before markers existed are not all rewritten)."""
+    tail = "</i></p>"
+    text = " · " + escape(Translator(lang)("crm.ref", ref=marker))
+    return content[:-len(tail)] + text + tail if content.endswith(tail) else content + _p("<i>" + text + "</i>")
+
+
 def content_hash(content: str) -> str:
     """What the push ledger compares: the same hash means Pipedrive already shows this content."""
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:20]

@@ -7,8 +7,13 @@ it) and is never part of an error message or ``repr``.
 from __future__ import annotations
 
 import email.utils
+import json
+import math
 import os
+import socket
+import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
@@ -25,13 +30,36 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class RetryPolicy(BaseModel):
-    """How hard the client tries before it gives up on a request."""
+    """How hard the client tries before it gives up on a request, and what it accepts as an answer."""
 
     server_errors: int = 3          # retries after a 5xx or no answer
     backoff: float = 0.5            # seconds before the first such retry; doubled each time
     rate_limited: int = 6           # retries after a 429
-    max_wait: float = 120.0         # never sleep longer than this for one 429
-    timeout: float = 30.0           # seconds for one request
+    max_wait: float = 60.0          # a 429 asking for longer than this ends the request at once
+    timeout: float = 30.0           # seconds of silence on one connection
+    deadline: float = 120.0         # seconds for one request, its retries and waits included
+    max_bytes: int = 20_000_000     # the largest answer read (a page of 500 items is well under 1 MB)
+    max_pages: int = 1000           # the most pages one collection is walked through
+
+
+class UnsureWrite(CrmError):
+    """A write whose answer never came (lost, reset, a 5xx, no id): Pipedrive may or may not have done it, so
+    it is looked up before it is sent again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, fatal=False)
+
+
+class _Answer(BaseModel):
+    """A whole answer, read within the size and time limits."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+    reason_phrase: str = ""
+
+    def parsed(self) -> Any:
+        return json.loads(self.content)
 
 
 def api_base(url: Optional[str] = None) -> str:
@@ -89,6 +117,8 @@ class PipedriveClient:
         self._http = httpx.Client(base_url=self.base_url, headers={"x-api-token": token, "accept": "application/json"},
                                   timeout=self.retry.timeout, follow_redirects=False)
         self.requests = 0              # how many HTTP requests were sent (retries included)
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()   # this client's connections
+        self._cut = False
 
     def __repr__(self) -> str:
         return f"PipedriveClient({self.base_url!r})"
@@ -104,13 +134,21 @@ class PipedriveClient:
 
     # -- verbs -------------------------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self._data(self._request("GET", path, params=params))
+        return self._data("GET", path, self._request("GET", path, params=params))
 
-    def post(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self._data(self._request("POST", path, json=dict(body)))
+    def post(self, path: str, body: Mapping[str, Any], *, once: bool = False) -> Any:
+        """POST ``body``; ``once``: never resend on its own after it may have arrived, and an answer that says
+        nothing (not JSON) is no answer either (:class:`UnsureWrite`)."""
+        response = self._request("POST", path, once=once, json=dict(body))
+        try:
+            return self._data("POST", path, response)
+        except CrmError as exc:
+            if once and response.status_code < 300 and "not JSON" in str(exc):
+                raise UnsureWrite(str(exc)) from None
+            raise
 
     def put(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self._data(self._request("PUT", path, json=dict(body)))
+        return self._data("PUT", path, self._request("PUT", path, json=dict(body)))
 
     def upload(self, path: str, file: Path) -> bool:
         """Send ``file`` as the multipart field ``file``; False when Pipedrive already has one (409).
@@ -127,55 +165,156 @@ class PipedriveClient:
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None, limit: int = 100) -> Iterator[dict]:
         """Every item of a collection, page by page (``start``/``limit``) until ``more_items_in_collection`` is
-        false; a search's ``data.items`` are walked the same way."""
-        start = 0
-        while True:
-            body = self._request("GET", path, params={**(params or {}), "start": start, "limit": limit}).json()
-            data = body.get("data") or []
+        false; a search's ``data.items`` are walked the same way. At most ``max_pages`` pages, each one further on.
+
+        Raises:
+            CrmError: a request fails, an answer is not a page, the pages never end or go back.
+        """
+        start, seen = 0, set()
+        for _ in range(self.retry.max_pages):
+            seen.add(start)
+            body = _body(self._request("GET", path, params={**(params or {}), "start": start, "limit": limit}),
+                         "GET", path)
+            data = body.get("data") if isinstance(body, dict) else None
             items = data.get("items", []) if isinstance(data, dict) else data
+            items = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
             yield from items
-            page = ((body.get("additional_data") or {}).get("pagination") or {})
-            if not page.get("more_items_in_collection") or not items:
+            page = (body.get("additional_data") or {}).get("pagination") if isinstance(body, dict) else None
+            if not isinstance(page, dict) or not page.get("more_items_in_collection") or not items:
                 return
-            start = int(page.get("next_start", start + len(items)))
+            start = _int_or(page.get("next_start"), start + len(items))
+            if start in seen or start < 0:
+                raise CrmError(f"GET /v1{path}: Pipedrive repeats a page (start {start} again); try again later, "
+                               "or report it to Pipedrive support", fatal=False)
+        raise CrmError(f"GET /v1{path}: Pipedrive keeps saying there are more items after {self.retry.max_pages} "
+                       "pages; try again later, or report it to Pipedrive support", fatal=False)
 
     # -- the request loop --------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), once: bool = False,
+                 **kwargs: Any) -> _Answer:
+        """One request with its retries, within ``deadline`` seconds (sleeps counted even when not real)."""
+        began, waited = time.monotonic(), 0.0
         failures = limited = 0
+        call = f"{method} /v1{path}"
         while True:
+            left = self.retry.deadline - max(time.monotonic() - began, waited)
+            if left <= 0:
+                raise self._late(call)
             try:
                 self.requests += 1
-                response = self._http.request(method, "/v1" + path, **kwargs)
+                response = self._send(method, path, min(self.retry.timeout, left), began + left, **kwargs)
             except httpx.TransportError as exc:
+                unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if once and not unsent:
+                    raise UnsureWrite(f"{call}: the answer was lost ({type(exc).__name__})") from None
                 failures += 1
                 if failures > self.retry.server_errors:
                     raise CrmError(f"Pipedrive at {self.base_url} cannot be reached ({type(exc).__name__}) after "
                                    f"{failures} tries; check --api-url and the network") from None
-                self._sleep(self.retry.backoff * 2 ** (failures - 1))
+                waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
+            except CrmError as exc:   # cut at the deadline or the size cap: a write may have been done
+                if once:
+                    raise UnsureWrite(str(exc)) from None
+                raise
             status = response.status_code
-            if status < 400 or status in accept:
+            if status < 300 or status in accept:
                 return response
+            if status < 400:
+                where = response.headers.get("location", "elsewhere")
+                raise CrmError(f"Pipedrive redirected {call} ({status}) to {where}: check --api-url "
+                               "(e.g. https://COMPANY.pipedrive.com)", status)
             if status == 429:
                 limited += 1
                 if limited > self.retry.rate_limited:
-                    raise CrmError(f"Pipedrive keeps answering 429 (rate limit) on {method} /v1{path} after "
+                    raise CrmError(f"Pipedrive keeps answering 429 (rate limit) on {call} after "
                                    f"{limited} waits; try again later", status)
-                self._sleep(self._wait(response, limited))
+                wait = self._wait(response, limited)
+                if wait > self.retry.max_wait:
+                    raise CrmError(f"Pipedrive asks to wait {wait:.0f} s (rate limit) before {call}; "
+                                   "try again later", status)
+                waited += self._pause(wait, call, began, waited)
                 continue
             if status >= 500:
+                if once:
+                    raise UnsureWrite(f"{call}: Pipedrive answered {status}")
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise CrmError(f"Pipedrive answered {status} on {method} /v1{path} {failures} times; "
+                    raise CrmError(f"Pipedrive answered {status} on {call} {failures} times; "
                                    "it may be down, try again later", status)
-                self._sleep(self.retry.backoff * 2 ** (failures - 1))
+                waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
             raise self._refusal(method, path, response)
 
-    def _wait(self, response: httpx.Response, attempt: int) -> float:
+    def _send(self, method: str, path: str, timeout: float, deadline: float, **kwargs: Any) -> _Answer:
+        """One request, its answer read in pieces: refused past ``max_bytes`` or ``deadline``, never held whole
+        before that."""
+        call = f"{method} /v1{path}"
+        # A server may trickle its headers a byte at a time: no read ever times out, so at the deadline a
+        # watchdog shuts this client's connections down (the pool opens new ones for the next request).
+        self._cut = False
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), self._shut_down)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            answer = self._read(method, path, call, timeout, deadline, **kwargs)
+            if self._cut:       # cut short: what came is not the whole answer
+                raise self._late(call)
+            return answer
+        except httpx.TransportError:
+            if self._cut:
+                raise self._late(call) from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _shut_down(self) -> None:
+        self._cut = True
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _trace(self, event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.complete":
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                self._sockets.add(sock)
+
+    def _read(self, method: str, path: str, call: str, timeout: float, deadline: float, **kwargs: Any) -> _Answer:
+        with self._http.stream(method, "/v1" + path, timeout=timeout, extensions={"trace": self._trace},
+                               **kwargs) as response:
+            declared = _int_or(response.headers.get("content-length"), 0)
+            content = bytearray()
+            if declared <= self.retry.max_bytes:
+                for chunk in response.iter_bytes():
+                    content += chunk
+                    if len(content) > self.retry.max_bytes:
+                        break
+                    if time.monotonic() > deadline:
+                        raise self._late(call)
+            if max(declared, len(content)) > self.retry.max_bytes:
+                raise CrmError(f"{call}: Pipedrive's answer is over {self.retry.max_bytes / 1e6:.0f} MB; "
+                               "ask for less (--since), or try again later", response.status_code, fatal=False)
+            return _Answer(status_code=response.status_code, headers=dict(response.headers), content=bytes(content),
+                           reason_phrase=response.reason_phrase)
+
+    def _late(self, call: str) -> CrmError:
+        return CrmError(f"{call}: no answer within {self.retry.deadline:g} s (Pipedrive slow or rate-limited); "
+                        "try again later", fatal=False)
+
+    def _pause(self, wait: float, call: str, began: float, waited: float) -> float:
+        """Sleep ``wait`` seconds unless that would pass the deadline; the seconds slept."""
+        if max(time.monotonic() - began, waited) + wait > self.retry.deadline:
+            raise self._late(call)
+        self._sleep(wait)
+        return wait
+
+    def _wait(self, response: _Answer, attempt: int) -> float:
         return rate_limit_wait(response, attempt, self.retry)
 
-    def _refusal(self, method: str, path: str, response: httpx.Response) -> CrmError:
+    def _refusal(self, method: str, path: str, response: _Answer) -> CrmError:
         status = response.status_code
         if status == 401:
             return CrmError("Pipedrive refused the API token (401 unauthorized): check PIPEDRIVE_API_TOKEN or "
@@ -186,48 +325,70 @@ class PipedriveClient:
         return CrmError(f"Pipedrive rejected {method} /v1{path} ({status}): {_said(response)}", status, fatal=False)
 
     @staticmethod
-    def _data(response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            raise CrmError(f"Pipedrive answered {response.status_code} without JSON on "
-                           f"{response.request.method} {response.request.url.path}", response.status_code) from None
+    def _data(method: str, path: str, response: _Answer) -> Any:
+        body = _body(response, method, path)
         if isinstance(body, dict) and body.get("success") is False:
             raise CrmError(f"Pipedrive: {_said(response)}", response.status_code, fatal=False)
         return body.get("data") if isinstance(body, dict) else None
 
 
-def rate_limit_wait(response: httpx.Response, attempt: int, retry: RetryPolicy) -> float:
-    """Seconds to wait after a 429: ``retry-after`` (seconds or a date), else ``x-ratelimit-reset`` (seconds to
-    wait, or the Unix time the window reopens, as some APIs send it), else a doubling backoff; never longer than
-    ``retry.max_wait``. Shared by every HTTP client here (Pipedrive, the PBX sources)."""
-    wait: Optional[float] = None
-    header = response.headers.get("retry-after")
-    if header:
-        try:
-            wait = float(header)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                when = None
-            wait = when.timestamp() - time.time() if when else None
-    if wait is None and response.headers.get("x-ratelimit-reset"):
-        try:
-            wait = float(response.headers["x-ratelimit-reset"])
-        except ValueError:
-            wait = None
-        if wait is not None and wait > 1e9:  # a Unix time, not a number of seconds
-            wait -= time.time()
-    if wait is None:
-        wait = retry.backoff * 2 ** attempt
-    return min(max(wait, 0.0), retry.max_wait)
+def _body(response: _Answer, method: str, path: str) -> Any:
+    """The answer's JSON.
+
+    Raises:
+        CrmError: it is not JSON (a login page, a proxy's error page).
+    """
+    try:
+        return response.parsed()
+    except ValueError:
+        kind = (response.headers.get("content-type") or "no content type").split(";")[0]
+        raise CrmError(f"Pipedrive answered {method} /v1{path} ({response.status_code}) with {kind}, not JSON: "
+                       "check --api-url, or try again later", response.status_code, fatal=False) from None
 
 
-def _said(response: httpx.Response) -> str:
+def rate_limit_wait(response: Any, attempt: int, retry: RetryPolicy) -> float:
+    """Seconds to wait after a 429: ``retry-after`` (seconds or a date), else ``x-ratelimit-reset`` (seconds, or
+    the Unix time the window reopens, as some APIs send it), else the doubling backoff; nonsense (``nan``,
+    ``soon``) counts as absent. Shared by every HTTP client here (Pipedrive, the PBX sources); the caller decides
+    what a wait over ``retry.max_wait`` means."""
+    for header in ("retry-after", "x-ratelimit-reset"):
+        wait = _seconds(response.headers.get(header, ""))
+        if wait is not None:
+            if header == "x-ratelimit-reset" and wait > 1e9:
+                wait -= time.time()
+            return max(wait, 0.0)
+    return retry.backoff * 2 ** attempt
+
+
+def _seconds(header: str) -> Optional[float]:
+    """A ``retry-after`` value in seconds: a number or an HTTP date; None when it is neither or not finite."""
+    header = header.strip()
+    if not header:
+        return None
+    try:
+        wait = float(header)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:
+            return None
+        wait = when.timestamp() - time.time()  # a date without a zone is read as local time: only late, never early
+    return wait if math.isfinite(wait) else None
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _said(response: _Answer) -> str:
     """What Pipedrive said was wrong, from its error body (``error``, ``error_info``), kept short."""
     try:
-        body = response.json()
+        body = response.parsed()
     except ValueError:
         return response.reason_phrase or "no details"
     if not isinstance(body, dict):

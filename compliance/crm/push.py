@@ -22,12 +22,13 @@ from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 from compliance.text.normalize import iter_words
 
-from .ledger import Pushed, load_pushed, save_pushed
+from .ledger import Pushed, drop_pushed, load_pushed, save_pushed
 from .match import PIPEDRIVE_TIME, Matcher, call_start_utc, load_zone
-from .note import content_hash, render_note
-from .pipedrive import PipedriveClient
+from .note import content_hash, mark_note, note_marker, render_note
+from .pipedrive import PipedriveClient, UnsureWrite
 
 _MESSAGE_WORDS = 10     # a manager who said this much after the beep left a message
+_NOTE_TRIES = 3         # POSTs of one note whose answers were lost, each looked up before the next
 
 
 class PushOptions(BaseModel):
@@ -169,29 +170,69 @@ class _Push:
     def _note(self, record: CallRecord, row: Pushed, content: str, digest: str, user: Optional[int]) -> None:
         if row.note_id is not None and row.content_hash == digest:
             return
+        update = row.note_id is not None
+        if not self.o.dry_run:
+            content = mark_note(content, note_marker(record.call_id), self.o.lang)
+            if update:
+                try:
+                    self.client.put(f"/notes/{row.note_id}", {"content": content})
+                except CrmError as exc:
+                    if exc.status != 404:
+                        raise
+                    update, row.note_id = False, None  # deleted in Pipedrive since: write it again
+            if not update:
+                self._create_note(record, row, content, user)
+            row.content_hash = digest
+            self._save(row)
         where = ", ".join(x for x in (f"deal {row.deal_id}" if row.deal_id else "",
                                       f"person {row.person_id}" if row.person_id else "") if x)
-        update = row.note_id is not None
         self.out.actions.append(PushAction(file=record.file, action="note_updated" if update else "note_created",
                                            target=f"note {row.note_id} ({where})" if update else where))
         self.out.notes_updated += int(update)
         self.out.notes_created += int(not update)
-        if self.o.dry_run:
-            return
-        if update:
+
+    def _create_note(self, record: CallRecord, row: Pushed, content: str, user: Optional[int]) -> None:
+        """POST the note once: the intent is recorded first, and after an answer that never came (or an earlier
+        run's) the note is looked up by its marker on its deal or person instead of being posted again."""
+        marker = note_marker(record.call_id)
+        earlier = self.pushed.get(record.call_id)
+        if earlier is not None and earlier.note_id is None:         # an earlier run may have made it
+            found = self._find_note(earlier, marker)
+            if found is not None:
+                row.note_id, row.deal_id, row.person_id = found, earlier.deal_id, earlier.person_id
+                return
+        self._save(row.model_copy(update={"note_id": None, "content_hash": ""}))
+        body: dict[str, Any] = {"content": content, "deal_id": row.deal_id, "person_id": row.person_id,
+                                "user_id": user}
+        for _ in range(_NOTE_TRIES):
             try:
-                self.client.put(f"/notes/{row.note_id}", {"content": content})
-            except CrmError as exc:
-                if exc.status != 404:
-                    raise
-                update = False  # deleted in Pipedrive since: write it again
-        if not update:
-            body: dict[str, Any] = {"content": content, "deal_id": row.deal_id, "person_id": row.person_id,
-                                    "user_id": user}
-            data = self.client.post("/notes", {k: v for k, v in body.items() if v is not None})
-            row.note_id = int(data["id"])
-        row.content_hash = digest
-        self._save(row)
+                data = self.client.post("/notes", {k: v for k, v in body.items() if v is not None}, once=True)
+                row.note_id = _new_id(data)
+            except UnsureWrite:
+                row.note_id = None
+            except CrmError:
+                self._forget_intent(record.call_id, earlier)   # plainly refused: nothing was made
+                raise
+            row.note_id = row.note_id or self._find_note(row, marker)
+            if row.note_id is not None:
+                return
+        raise CrmError(f"POST /v1/notes: no clear answer from Pipedrive {_NOTE_TRIES} times, and no note marked "
+                       f"{marker} on it; run the push again later (it looks for the note before writing)", fatal=False)
+
+    def _forget_intent(self, call_id: str, earlier: Optional[Pushed]) -> None:
+        if earlier is not None and earlier.note_id is not None:
+            self._save(earlier)
+        else:
+            drop_pushed(self.store, call_id, self.client.base_url)
+            self.pushed.pop(call_id, None)
+
+    def _find_note(self, where: Pushed, marker: str) -> Optional[int]:
+        """The id of the note bearing ``marker`` on the deal (else the person) of ``where``."""
+        params = {"deal_id": where.deal_id} if where.deal_id else {"person_id": where.person_id}
+        for note in self.client.paginate("/notes", params):
+            if marker in str(note.get("content") or ""):
+                return _new_id(note)
+        return None
 
     def _call_log(self, record: CallRecord, row: Pushed, user: Optional[int]) -> None:
         start = call_start_utc(record, self.zone)
@@ -208,29 +249,43 @@ class _Push:
             "duration": str(seconds), "subject": record.result.script_title or record.result.script_id,
             "person_id": row.person_id, "deal_id": row.deal_id, "user_id": user,
         }
+        if not self.o.dry_run:
+            # Never sent twice: an unsure answer fails this call, and the next push finds the log by number and time
+            data = self.client.post("/callLogs", {k: v for k, v in body.items() if v is not None}, once=True)
+            log_id = data.get("id") if isinstance(data, dict) else None
+            if not log_id:
+                raise CrmError("POST /v1/callLogs: Pipedrive gave no id for the call log; the next push finds it "
+                               "by its number and time", fatal=False)
+            row.call_log_id, row.call_log_created = str(log_id), True
+            self._save(row)
         self.out.call_logs_created += 1
         self.out.actions.append(PushAction(file=record.file, action="call_log_created",
                                            target=f"{body['outcome']}, {body['start_time']} UTC"))
-        if self.o.dry_run:
-            return
-        data = self.client.post("/callLogs", {k: v for k, v in body.items() if v is not None})
-        row.call_log_id, row.call_log_created = str(data["id"]), True
-        self._save(row)
 
     def _recording(self, record: CallRecord, row: Pushed) -> None:
         audio = Path(record.audio or "")
         if not audio.is_file():
             self.out.skipped.append(PushSkip(file=record.file, reason=f"recording not attached: {audio} is gone"))
             return
+        if not self.o.dry_run:
+            self.client.upload(f"/callLogs/{row.call_log_id}/recordings", audio)  # False: it had one (409), fine
+            row.recording = True
+            self._save(row)
         self.out.recordings_attached += 1
         self.out.actions.append(PushAction(file=record.file, action="recording_attached",
                                            target=f"call log {row.call_log_id}"))
-        if self.o.dry_run:
-            return
-        self.client.upload(f"/callLogs/{row.call_log_id}/recordings", audio)  # False: it had one (409), fine
-        row.recording = True
-        self._save(row)
 
     def _save(self, row: Pushed) -> None:
         save_pushed(self.store, row)
         self.pushed[row.call_id] = row
+
+
+def _new_id(data: object) -> Optional[int]:
+    """The id of what Pipedrive made or holds; None when its answer has none (``data: null``)."""
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        return int(value) or None
+    except ValueError:
+        return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -194,8 +195,10 @@ def check_manager_key(key: str) -> str:
 
 
 def chat_name_key(name: str) -> str:
-    """Display names in chats compare case-insensitively, ё = е, spaces collapsed."""
-    return " ".join(name.casefold().replace("ё", "е").split())
+    """Display names in chats compare case-insensitively, ё = е, spaces collapsed, invisible format characters
+    (zero-width space and joiner, direction marks, soft hyphen) left out: they do not show, so they do not count."""
+    shown = "".join(c for c in name if unicodedata.category(c) != "Cf")
+    return " ".join(shown.casefold().replace("ё", "е").split())
 
 
 def normalize_manager_key(key: str) -> str:

@@ -213,7 +213,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "crm.score": "Оценка", "crm.structure": "структура (этапы по смыслу)", "crm.wording": "формулировки (соответствие скрипту)",
         "crm.band": "коридор {level}: {band}", "crm.missed_none": "все обязательные этапы пройдены",
         "crm.summary": "Кратко о разговоре", "crm.summary_none": "ответов для краткого итога в разговоре не нашлось",
-        "crm.footer": "Записано call-compliance по файлу {file}",
+        "crm.footer": "Записано call-compliance по файлу {file}", "crm.ref": "метка {ref}",
     },
     "en": {
         "footer.generated": "Report generated",
@@ -403,7 +403,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "crm.score": "Score", "crm.structure": "structure (stages by meaning)", "crm.wording": "wording (script adherence)",
         "crm.band": "band for {level}: {band}", "crm.missed_none": "all required stages present",
         "crm.summary": "Summary of the conversation", "crm.summary_none": "no answers for a summary were found in the conversation",
-        "crm.footer": "Written by call-compliance from {file}",
+        "crm.footer": "Written by call-compliance from {file}", "crm.ref": "ref {ref}",
     },
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from typing import Literal, Optional
+from typing import Iterable, Literal, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,11 +37,13 @@ class User(BaseModel):
         return self.role == "lead"
 
 
-def add_user(store: Store, login: str, role: str, password: str, manager: Optional[str] = None) -> User:
-    """Create an account (or set a new password and role for an existing one).
+def add_user(store: Store, login: str, role: str, password: str, manager: Optional[str] = None, *,
+             reset: bool = False) -> User:
+    """Create an account; with ``reset``, set a new password and role for an existing one.
 
     Raises:
-        ReviewError: a bad login, an unknown role, a manager account without ``manager``, a short password.
+        ReviewError: a bad login, an unknown role, a manager account without ``manager``, a short password, an
+            existing account without ``reset``.
     """
     if not _LOGIN.match(login):
         raise ReviewError(f"login {login!r}: use 1–64 lowercase letters, digits, '.', '_' or '-'")
@@ -51,6 +53,8 @@ def add_user(store: Store, login: str, role: str, password: str, manager: Option
         raise ReviewError(f"{login}: a manager account needs --manager KEY (the roster key of their calls)")
     if len(password) < MIN_PASSWORD:
         raise ReviewError(f"{login}: the password is too short (at least {MIN_PASSWORD} characters)")
+    if not reset and user(store, login) is not None:
+        raise ReviewError(f"{login}: the account exists; add --reset to give it a new password and role")
     now = dt.datetime.now().isoformat(timespec="seconds")
     with store.transaction() as conn:
         conn.execute("INSERT INTO users (login, role, manager, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -60,6 +64,26 @@ def add_user(store: Store, login: str, role: str, password: str, manager: Option
     found = user(store, login)
     assert found is not None
     return found
+
+
+def check_manager_key(key: str, roster: Optional[Iterable[str]], stored: Iterable[str],
+                      roster_name: str = "team.yaml") -> str:
+    """The roster key a manager account names: one of the roster's managers (or, with no roster, a manager of a
+    call in the history), compared as roster keys are.
+
+    Raises:
+        ReviewError: a key nobody has.
+    """
+    from compliance.history.roster import normalize_manager_key
+
+    wanted = normalize_manager_key(key)
+    known = sorted({normalize_manager_key(k) for k in (roster if roster is not None else stored)})
+    if wanted in known:
+        return wanted
+    if roster is not None:
+        raise ReviewError(f"--manager {key!r}: not a manager in {roster_name} (known: {', '.join(known) or 'none'})")
+    raise ReviewError(f"--manager {key!r}: not a manager of any call in the history and there is no roster "
+                      f"(known: {', '.join(known) or 'none'}); give --team team.yaml")
 
 
 def users(store: Store) -> list[User]:

@@ -54,6 +54,36 @@ def _line_examples(stage_id: str, number: Any, sentences: Any, n_lines: int) -> 
         raise ValueError(f"{where}: {exc}") from None
 
 
+def script_of_examples(path: str | Path) -> Optional[Path]:
+    """The script a team examples file belongs to (``x.ru.examples.yaml`` → ``x.ru.yaml``); None for any other file."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(SUFFIX) + ".yaml") if path.name.endswith(SUFFIX) else None
+
+
+def check_examples_file(path: str | Path) -> tuple[int, list[Problem]]:
+    """A team examples file checked against the script beside it: its number of sentences, and its problems
+    (the script's own problems are reported with the script).
+
+    Raises:
+        ValueError: ``path`` is not a team examples file.
+    """
+    from .script import check_script_file  # the script loader merges examples, so it imports this module
+
+    script_path = script_of_examples(path)
+    if script_path is None:
+        raise ValueError(f"{path}: not a team examples file (*{SUFFIX})")
+    if not script_path.is_file():
+        return 0, [Problem(file=str(path), message=f"no script {script_path.name} beside these team examples")]
+    script, problems = check_script_file(script_path)
+    own = [p for p in problems if p.file == str(examples_path(script_path))]
+    if script is None and not own:
+        return 0, [Problem(file=str(path), message=f"the script {script_path.name} has problems; check it first")]
+    data, _ = _read(Path(path))
+    count = sum(len(sentences) for lines in data.values() if isinstance(lines, dict)
+                for sentences in lines.values() if isinstance(sentences, list))
+    return count, own
+
+
 def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesScript, list[Problem]]:
     """The script with its team examples added to its lines' ``examples`` (as it is when there is no file)."""
     path = examples_path(script_path)

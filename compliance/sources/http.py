@@ -76,7 +76,7 @@ class Http:
                 if limited > self.retry.rate_limited:
                     raise SourceError(f"{self.name} keeps answering 429 (too many requests) after {limited} waits; "
                                       "try again later")
-                self.sleep(rate_limit_wait(httpx.Response(429, headers=headers), limited, self.retry))
+                self.sleep(min(rate_limit_wait(httpx.Response(429, headers=headers), limited, self.retry), self.retry.max_wait))
                 continue
             if status >= 500 and status not in accept:
                 failures += 1
