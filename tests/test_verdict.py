@@ -272,3 +272,78 @@ def test_scorer_version_is_bumped():
     from compliance.scoring.score import SCORER_VERSION
 
     assert SCORER_VERSION.startswith("4-")
+
+
+# --- the lead's override of a branch, through the history and the CLI; the pages say it in words ----------------
+
+def test_cli_override_marks_a_branch_not_taken_and_the_stored_verdict_follows(tmp_path, default_script):
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+    from compliance.history.schema import CallMeta
+    from compliance.history.store import Store
+    from compliance.scoring.result import CallRecord
+
+    result = _score(GREETING + NEEDS + REFUSAL + FAREWELL, default_script)
+    db = tmp_path / "history.db"
+    with Store(db) as store:
+        store.save_script(default_script)
+        store.save_call(CallRecord(call_id="b1", file="b1.txt", manager="ivanova", date="2026-12-01",
+                                   result=result), CallMeta(kind="transcript", score_key="k"))
+    res = CliRunner().invoke(cli, ["review", "override", "b1", "cannot_deliver", "--absent", "--by", "lead",
+                                   "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "cannot_deliver → ветка не пройдена" in res.output and "ниже коридора" in res.output
+    with Store(db) as store:
+        stored = store.call("b1")
+    assert stored is not None and stored.result.verdict == "below"
+    assert _stage(stored.result, "offer").applies and not _stage(stored.result, "offer").present
+    assert stored.machine is not None and stored.machine.verdict in ("within", "above")
+
+
+@pytest.mark.parametrize("lang, branch, critical", [
+    ("ru", "Ветка „Не можем выполнить", "Критическая фраза «ничем не могу помочь»"),
+    ("en", "Branch „Не можем выполнить", "Critical phrase «ничем не могу помочь»"),
+])
+def test_call_page_says_the_branch_and_the_critical_phrase_in_words(lang, branch, critical):
+    from compliance.reports import build_call_page, render_call_page
+    from compliance.reports.render import make_environment
+    from compliance.resources import default_script_path
+    from compliance.scoring.result import CallRecord
+    from compliance.scoring.script import load_script
+
+    default_script = load_script(default_script_path())  # the bundled script: its severities
+
+    text = GREETING + NEEDS + REFUSAL.replace("К сожалению,", "Ничем не могу помочь. К сожалению,") + FAREWELL
+    transcript = parse_text_transcript(text)
+    result = score_call(transcript, default_script, "newcomer")
+    assert result.verdict == "below" and _stage(result, "cannot_deliver").branch
+    record = CallRecord(call_id="c", file="c.txt", manager="ivanova", result=result, transcript=transcript)
+    html = render_call_page(build_call_page(record, default_script), make_environment(lang))
+    assert branch in html and critical in html
+    assert ("не оценивается: ветка" if lang == "ru" else "not scored: branch") in html
+    assert ("критическая: звонок ниже коридора" if lang == "ru" else "critical: the call is below the band") in html
+
+
+def test_a_chat_with_a_critical_phrase_is_below_the_band(tmp_path):
+    """Severity works the same for chats: the bundled chat script marks «читайте на сайте» critical."""
+    import json
+
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    chat = (ROOT / "tests" / "fixtures" / "chats" / "chat_marked.txt").read_text(encoding="utf-8")
+    rude = tmp_path / "chat_rude.txt"
+    rude.write_text(chat.replace("Для вашей задачи подойдёт", "Подробности читайте на сайте. Для вашей задачи подойдёт"),
+                    encoding="utf-8")
+    out = {}
+    for path in (ROOT / "tests" / "fixtures" / "chats" / "chat_marked.txt", rude):
+        res = CliRunner().invoke(cli, ["score", str(path), "--json"])
+        assert res.exit_code == 0, res.output
+        out[path.name] = json.loads(res.output)
+    plain, bad = out["chat_marked.txt"], out["chat_rude.txt"]
+    assert plain["channel"] == bad["channel"] == "chat" and plain["verdict"] != "below"
+    assert bad["verdict"] == "below"
+    assert [(h["phrase"], h["severity"]) for h in bad["forbidden"]] == [("читайте на сайте", "critical")]
+    assert any("Критическая фраза «читайте на сайте»" in reason for reason in bad["verdict_reasons"])

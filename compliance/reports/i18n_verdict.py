@@ -26,7 +26,7 @@ VERDICT_CATALOGUE: dict[str, dict[str, str]] = {
         "stage.excused_by": "not scored: branch „{branch}“",
         "stage.branch.taken": "branch taken",
         "stage.branch.not_taken": "branch not counted",
-        "ready.more_reasons": "and {n} more reasons",
+        "ready.more_reasons": "more reasons: {n}",
         "review.branch.taken": "branch taken (its stages are not scored)",
         "review.branch.not_taken": "branch not taken (its stages are scored)",
     },

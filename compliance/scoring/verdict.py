@@ -15,7 +15,7 @@ so a call re-scored and a call corrected by the lead are judged by the same rule
 from __future__ import annotations
 
 from compliance.messages import Message
-from compliance.scoring.result import CallResult, StageResult, Verdict, band_verdict, branch_taken
+from compliance.scoring.result import CallResult, Found, StageResult, Verdict, band_verdict, branch_taken
 
 # What a minor forbidden phrase costs: points off adherence each time it is said, and at most this much in all.
 MINOR_PHRASE_POINTS = 3.0
@@ -97,7 +97,9 @@ def _titles(stages: list[StageResult], ids: list[str]) -> str:
 def _branch_notes(result: CallResult) -> list[Message]:
     notes = []
     for stage in result.stages:
-        if not stage.excludes or not (stage.present or stage.override is not None):
+        # A branch whose claim was never said is no news (an ordinary «обращайтесь в будущем» is not a refusal).
+        claimed = bool(stage.lines) and stage.lines[0].found is not Found.ABSENT
+        if not stage.excludes or not (claimed or stage.branch or stage.override is not None):
             continue
         params: dict[str, str | int | float] = {"title": stage.title or stage.id,
                                                 "stages": _titles(result.stages, stage.excludes)}
