@@ -343,7 +343,7 @@ def test_a_chat_with_a_critical_phrase_is_below_the_band(tmp_path):
         assert res.exit_code == 0, res.output
         out[path.name] = json.loads(res.output)
     plain, bad = out["chat_marked.txt"], out["chat_rude.txt"]
-    assert plain["channel"] == bad["channel"] == "chat" and plain["verdict"] != "below"
-    assert bad["verdict"] == "below"
+    assert plain["channel"] == bad["channel"] == "chat" and not plain["forbidden"]
+    assert bad["verdict"] == "below" and bad["forbidden_penalty"] == 0  # a critical phrase decides, not points
     assert [(h["phrase"], h["severity"]) for h in bad["forbidden"]] == [("читайте на сайте", "critical")]
     assert any("Критическая фраза «читайте на сайте»" in reason for reason in bad["verdict_reasons"])
