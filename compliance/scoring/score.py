@@ -133,7 +133,8 @@ def _prove_branches(script: SalesScript, stages: list[StageResult], transcript: 
             stage.branch_why = "weak"
             continue
         first = min(order.index(x) for x in stage.excludes)
-        request = by_id[order[first - 1]] if first > 0 else None
+        before = [sid for sid in order[:first] if sid != stage.id]  # the request: the last stage before them
+        request = by_id[before[-1]] if before else None
         heard = request is None or _heard_before(request, at, transcript)
         if not heard:
             stage.branch_why = "before_request"
