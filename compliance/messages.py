@@ -43,7 +43,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_prefix": "строка {line}: «{prefix}:» — не менеджер и не клиент; текст добавлен к реплике",
         "no_prefixes": "ни одна строка не начинается с «М:» или «К:»: начните реплику менеджера с «М:», клиента — с «К:»",
         "ready_no_calls": "нет соединённых звонков для оценки",
-        "ready_band": "в коридоре {share:.0f} % звонков (нужно ≥ {need:.0f} %); ниже коридора: {below} из {calls}",
+        "ready_band": "в коридоре или выше коридора {share:.0f} % звонков (нужно ≥ {need:.0f} %); ниже коридора: "
+                      "{below} из {calls}",
         "ready_stage": "этап {stage} есть в {share:.0f} % звонков (нужно ≥ {need:.0f} %)",
         "ready_few_calls": "мало звонков для решения: {calls} из {needed}",
         "chat_side_guessed": "Менеджер в переписке определён по скрипту: «{name}» ({fit} против {other}); "
@@ -76,6 +77,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "watch_start": "слежу за {folder} (Ctrl-C — остановить)",
         "watch_once": "анализирую то, что уже есть в {folder}",
         "watch_stopped": "остановлено",
+        "ready_counts_newcomer": "К переходу на общую структуру засчитываются звонки в коридоре и выше коридора; "
+                                 "звонки ниже коридора не засчитываются.",
+        "ready_counts_experienced": "На общей структуре в порядке звонки в коридоре и выше коридора; звонки ниже "
+                                    "коридора — повод для проверки.",
+        "branch_taken": "Ветка „{title}“: не оцениваются {stages} — менеджер ясно сказал, что запрос выполнить нельзя",
+        "branch_taken_by_lead": "Ветка „{title}“ пройдена по решению руководителя ({by}): не оцениваются {stages}",
+        "branch_not_taken_by_lead": "Ветка „{title}“ не пройдена по решению руководителя ({by}): этапы {stages} "
+                                    "оцениваются",
+        "branch_not_taken_weak": "Ветка „{title}“ не засчитана: менеджер не сказал ясно, что запрос выполнить "
+                                 "нельзя; этапы {stages} оцениваются",
+        "branch_not_taken_before_request": "Ветка „{title}“ не засчитана: отказ прозвучал раньше, чем клиент "
+                                           "рассказал о запросе; этапы {stages} оцениваются",
+        "branch_not_taken_competing": "Ветка „{title}“ не засчитана: в звонке есть этап «{rival}»; этапы {stages} "
+                                      "оцениваются",
+        "critical_phrase": "Критическая фраза «{phrase}» ({at}): звонок ниже коридора, каким бы ни было "
+                           "соответствие скрипту",
+        "minor_penalty": "Запрещённые фразы: −{points:g} п.п. к соответствию ({count} × {each:g} п.п., "
+                         "не больше {cap:g})",
+        "order_penalty": "Порядок этапов: −{points:g} п.п. к соответствию ({count} × {each:g} п.п. за этап не на "
+                         "своём месте)",
+        "order_changed_within": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы в коридоре",
+        "order_changed_above": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы выше коридора",
+        "order_changed_below": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы ниже коридора",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -107,7 +131,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_prefix": "line {line}: «{prefix}:» is neither the manager nor the client; its text was added to the turn",
         "no_prefixes": "no line starts with «М:» or «К:»: start the manager's turns with «М:», the client's with «К:»",
         "ready_no_calls": "no connected calls to judge",
-        "ready_band": "{share:.0f}% of calls within the band (needs ≥ {need:.0f}%); below the band: {below} of {calls}",
+        "ready_band": "{share:.0f}% of calls within or above the band (needs ≥ {need:.0f}%); below the band: "
+                      "{below} of {calls}",
         "ready_stage": "stage {stage} is present in {share:.0f}% of calls (needs ≥ {need:.0f}%)",
         "ready_few_calls": "too few calls to decide: {calls} of {needed}",
         "chat_side_guessed": "the manager's side of the chat was guessed from the script: «{name}» ({fit} vs "
@@ -140,6 +165,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "watch_start": "watching {folder} (Ctrl-C to stop)",
         "watch_once": "scoring what has landed in {folder}",
         "watch_stopped": "stopped",
+        "ready_counts_newcomer": "Calls within the band and above the band count toward the move to the general "
+                                 "structure; calls below the band do not.",
+        "ready_counts_experienced": "On the general structure, calls within the band and above the band are on "
+                                    "track; calls below the band call for a review.",
+        "branch_taken": "Branch „{title}“: not scored: {stages} — the manager clearly said the request cannot "
+                        "be delivered",
+        "branch_taken_by_lead": "Branch „{title}“ taken, as the lead decided ({by}): not scored: {stages}",
+        "branch_not_taken_by_lead": "Branch „{title}“ not taken, as the lead decided ({by}): {stages} are scored",
+        "branch_not_taken_weak": "Branch „{title}“ not counted: the manager did not clearly say the request cannot "
+                                 "be delivered; {stages} are scored",
+        "branch_not_taken_before_request": "Branch „{title}“ not counted: the refusal came before the client told "
+                                           "their request; {stages} are scored",
+        "branch_not_taken_competing": "Branch „{title}“ not counted: the call has the stage «{rival}»; {stages} "
+                                      "are scored",
+        "critical_phrase": "Critical phrase «{phrase}» ({at}): the call is below the band, whatever its adherence",
+        "minor_penalty": "Forbidden phrases: −{points:g} points of adherence ({count} × {each:g} points, at most "
+                         "{cap:g})",
+        "order_penalty": "Order of stages: −{points:g} points of adherence ({count} × {each:g} points per stage "
+                         "out of place)",
+        "order_changed_within": "The order of stages changed the verdict: without its points the call would be "
+                                "within the band",
+        "order_changed_above": "The order of stages changed the verdict: without its points the call would be "
+                               "above the band",
+        "order_changed_below": "The order of stages changed the verdict: without its points the call would be "
+                               "below the band",
     },
 }
 

@@ -69,7 +69,7 @@ def test_labelled_set_is_complete(script: SalesScript) -> None:
     stage_ids = {s.id for s in script.stages}
     files = {p.name for p in CALLS_DIR.iterdir() if p.suffix in (".txt", ".json")}
     assert files == set(_IDS), f"unlabelled: {sorted(files - set(_IDS))}; missing files: {sorted(set(_IDS) - files)}"
-    forbidden = {normalise(p) for p in script.forbidden}
+    forbidden = {normalise(p) for p in script.forbidden_phrases()}
     for call in _CALLS:
         assert call.kind in KINDS, f"{call.name}: unknown kind {call.kind!r}"
         assert set(call.stages) == stage_ids, f"{call.name}: stages labelled {sorted(call.stages)}"
@@ -92,7 +92,7 @@ def test_forbidden_labels_match_a_literal_search(call: LabelledCall, script: Sal
     """A phrase said literally by the manager is labelled as the manager's; one said only by the client, as the client's."""
     def said(text: str) -> set[str]:
         text = normalise(text)
-        return {p for p in script.forbidden if re.search(rf"(?<!\w){re.escape(normalise(p))}(?!\w)", text)}
+        return {p for p in script.forbidden_phrases() if re.search(rf"(?<!\w){re.escape(normalise(p))}(?!\w)", text)}
 
     manager = said(manager_text(call.transcript))
     client = said(call.transcript.text_of("client")) - manager

@@ -112,7 +112,7 @@ def test_holdout_set_is_complete(holdout_script: SalesScript) -> None:
     stage_ids = {s.id for s in holdout_script.stages}
     files = {p.name for p in HOLDOUT_DIR.iterdir() if p.suffix in (".txt", ".json")}
     assert files == set(_IDS), f"unlabelled: {sorted(files - set(_IDS))}; missing files: {sorted(set(_IDS) - files)}"
-    forbidden = {normalise(p) for p in holdout_script.forbidden}
+    forbidden = {normalise(p) for p in holdout_script.forbidden_phrases()}
     for call in _CALLS:
         assert call.kind in KINDS, f"{call.name}: unknown kind {call.kind!r}"
         assert set(call.stages) == stage_ids, f"{call.name}: stages labelled {sorted(call.stages)}"
@@ -134,7 +134,7 @@ def test_holdout_forbidden_labels_match_a_literal_search(call: LabelledCall, hol
     """The labels themselves: a phrase the manager says literally is labelled the manager's, one only the client says, the client's."""
     def said(text: str) -> set[str]:
         text = normalise(text)
-        return {p for p in holdout_script.forbidden if re.search(rf"(?<!\w){re.escape(normalise(p))}(?!\w)", text)}
+        return {p for p in holdout_script.forbidden_phrases() if re.search(rf"(?<!\w){re.escape(normalise(p))}(?!\w)", text)}
 
     manager = {p for p in said(manager_text(call.transcript)) if (call.name, p) not in HOMONYMS}
     client = said(call.transcript.text_of("client")) - manager

@@ -43,7 +43,24 @@ def test_newcomer_not_ready_below_band_lists_reasons():
     assert r.ready is False
     assert r.share_in_band == pytest.approx(0.75)
     assert len(r.calls_below) == 5
-    assert any("в коридоре 75 %" in reason for reason in r.reasons)
+    assert any("в коридоре или выше коридора 75 %" in reason for reason in r.reasons)
+
+
+def test_weak_stages_never_list_a_stage_said_in_every_call():
+    records = [_record(i, 88.0, missing=("offer",) if i < 3 else ()) for i in range(20)]
+    assert assess_readiness(records, "newcomer").weakest_stages == ["offer"]
+    assert assess_readiness([_record(i, 88.0) for i in range(20)], "newcomer").weakest_stages == []
+
+
+@pytest.mark.parametrize("level, ru, en", [
+    ("newcomer", "засчитываются звонки в коридоре и выше коридора; звонки ниже коридора не засчитываются",
+     "Calls within the band and above the band count toward the move"),
+    ("experienced", "в порядке звонки в коридоре и выше коридора", "calls within the band and above the band are"),
+])
+def test_readiness_says_in_one_sentence_which_verdicts_count(level, ru, en):
+    r = assess_readiness([_record(i, 88.0, level=level) for i in range(3)], level)
+    assert r.counts is not None and ru in r.counts.text("ru") and en in r.counts.text("en")
+    assert r.counts.text("ru").count(".") == 1
 
 
 def test_newcomer_not_ready_when_a_required_stage_is_skipped():

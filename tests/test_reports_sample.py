@@ -205,7 +205,7 @@ def bulk_records(n_calls: int = 1000, n_managers: int = 20, *, days: int = 20, s
         elif roll < 0.3:
             opts["skip"] = [rng.choice(["needs", "payment_timing", "next_step", "farewell"])]
         if rng.random() < 0.15:
-            opts["forbidden"] = [rng.choice(script.forbidden)]
+            opts["forbidden"] = [rng.choice(script.forbidden_phrases())]
         if rng.random() < 0.1:
             opts["branch_no"] = True
         if level == "experienced":  # says it in their own words

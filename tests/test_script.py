@@ -137,7 +137,7 @@ def test_default_script_encodes_company_algorithm(default_script: SalesScript):
     assert stages["cannot_deliver"].required is False
     assert set(stages["cannot_deliver"].excludes) == {"offer", "payment_timing", "next_step"}
     assert all(s.required for s in default_script.stages if s.id != "cannot_deliver")
-    assert "не знаю" in default_script.forbidden
+    assert "не знаю" in default_script.forbidden_phrases()
     assert default_script.language == "ru"
     greeting = " ".join(a for alts in stages["greeting"].alternatives() for a in alts)
     assert "{manager}" in greeting and "{company}" in greeting and "удобно" in greeting

@@ -32,11 +32,13 @@ def _format_readiness(r) -> str:
         state = "на проверку" if r.flagged_for_review else "в норме"
     mean = f"{r.mean_adherence:.1f} %" if r.mean_adherence is not None else "—"
     lines = [f"{who} — {r.level}: {state}",
-             f"  звонков в окне: {r.calls_considered} из {r.window}; в коридоре: {r.share_in_band * 100:.0f} %; "
-             f"среднее соответствие: {mean}"]
+             f"  звонков в окне: {r.calls_considered} из {r.window}; в коридоре или выше: "
+             f"{r.share_in_band * 100:.0f} %; среднее соответствие: {mean}"]
+    if r.counts is not None:
+        lines.append(f"  {r.counts.text('ru')}")
     if r.stage_presence:
         weakest = ", ".join(f"{s} {r.stage_presence[s] * 100:.0f} %" for s in r.weakest_stages)
-        lines.append(f"  слабые этапы: {weakest}")
+        lines.append(f"  слабые этапы: {weakest or 'нет: каждый этап есть в каждом звонке'}")
     for reason in r.reasons:
         lines.append(f"  - {reason}")
     return "\n".join(lines)

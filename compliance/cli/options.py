@@ -129,7 +129,10 @@ def format_result(result: CallResult) -> str:
         out.append(f"  порядок: {v.message}")
     for hit in result.forbidden:
         when = _when(result, hit.start)
-        out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
+        grave = " (критическая)" if hit.severity == "critical" else ""
+        out.append(f"  запрещённая фраза{grave}: «{hit.phrase}» ← «{hit.matched}»{when}")
+    for reason in result.verdict_reasons:
+        out.append(f"  вердикт: {reason}")
     band = f"{result.band[0]:g}–{result.band[1]:g} %"
     verdict = VERDICT_WORDS.get(result.verdict or "", "")
     structure = f"{result.structure:.0f} %" if result.structure is not None else "—"

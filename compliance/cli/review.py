@@ -11,7 +11,7 @@ import click
 from compliance.errors import ComplianceError
 
 from .app import cli
-from .options import DAY, db_option, open_store
+from .options import DAY, VERDICT_WORDS, db_option, open_store
 
 
 @cli.group()
@@ -34,6 +34,9 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
                     db: Path) -> None:
     """Mark a stage (or one of its lines) of a call present or absent; the call's scores are recomputed.
 
+    A branch stage (one with excludes:) marked absent is "not taken": the stages it excused count again, as missing
+    where they were not said; marked present, it is taken.
+
     Example: compliance review override 3f2a… needs --present --by lead --note "asked in other words"
     """
     from compliance.review.ledger import set_override
@@ -45,8 +48,13 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
     machine = record.machine.adherence if record.machine else record.result.adherence
-    click.echo(f"{record.call_id}: {stage_id} → {'есть' if present else 'нет'}; соответствие "
-               f"{record.result.adherence:.1f} % (машина: {machine:.1f} %), покрытие {record.result.coverage:.0f} %")
+    stage = next((s for s in record.result.stages if s.id == stage_id), None)
+    said = ("ветка пройдена" if present else "ветка не пройдена") if stage is not None and stage.excludes and \
+        line is None else ("есть" if present else "нет")
+    verdict = VERDICT_WORDS.get(str(record.result.verdict), "")
+    click.echo(f"{record.call_id}: {stage_id} → {said}; соответствие "
+               f"{record.result.adherence:.1f} % (машина: {machine:.1f} %), покрытие {record.result.coverage:.0f} %"
+               f"{f', {verdict}' if verdict else ''}")
 
 
 @review.command("agreement")

@@ -26,7 +26,7 @@ class Readiness(BaseModel):
     ready: Optional[bool] = None          # newcomers only; None: experienced, or good so far but too few calls
     window: int
     calls_considered: int = 0
-    share_in_band: float = 0.0            # 0–1: calls whose verdict is within/above the level's band
+    share_in_band: float = 0.0            # 0–1: calls within or above the level's band (``COUNTS_TOWARD``)
     mean_adherence: Optional[float] = None
     stage_presence: dict[str, float] = Field(default_factory=dict)  # required stage id → share 0–1
     weakest_stages: list[str] = Field(default_factory=list)
@@ -36,6 +36,7 @@ class Readiness(BaseModel):
     flagged_for_review: bool = False      # experienced managers below their band
     conversion: Optional[Conversion] = None       # the manager's closed deals (Pipedrive), when synced
     team_conversion: Optional[Conversion] = None  # the team's, to compare against
+    counts: Optional[Message] = None      # which verdicts count toward the decision, in one sentence
 
 
 def _chronological(records: list[CallRecord]) -> list[CallRecord]:
@@ -102,6 +103,7 @@ def assess_readiness(
         manager_name=manager_name or (first.manager_name if first else ""),
         level=level,
         window=window,
+        counts=Message(code=f"ready_counts_{level}") if level in ("newcomer", "experienced") else None,
     )
     calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
     out.calls_considered = len(calls)
@@ -114,7 +116,9 @@ def assess_readiness(
     out.mean_adherence = sum(adherences) / len(adherences) if adherences else None
     out.calls_below = [r.call_id for r in calls if r.result.verdict == "below"]
     out.stage_presence, mean_score, titles = _stage_stats(calls)
-    out.weakest_stages = sorted(out.stage_presence, key=lambda s: (out.stage_presence[s], mean_score[s]))[:3]
+    # A stage said in every call is nobody's weak stage, however its wording scored.
+    lacking = [s for s in out.stage_presence if out.stage_presence[s] < 1.0]
+    out.weakest_stages = sorted(lacking, key=lambda s: (out.stage_presence[s], mean_score[s]))[:3]
 
     weak = [s for s in out.weakest_stages if out.stage_presence[s] < min_stage_presence]
     weak += [s for s, p in out.stage_presence.items() if p < min_stage_presence and s not in weak]

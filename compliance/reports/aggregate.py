@@ -163,6 +163,8 @@ def _readiness_view(readiness: Optional[Readiness], titles: Mapping[str, str],
         stages=[(titles.get(sid, sid), p * 100, p < min_presence) for sid, p in readiness.stage_presence.items()],
         calls_below=len(readiness.calls_below), reasons=_reasons(readiness, titles),
         conversion=_conversion(readiness.conversion), team_conversion=_conversion(readiness.team_conversion),
+        counts=readiness.counts or (Message(code=f"ready_counts_{readiness.level}")
+                                    if readiness.level in ("newcomer", "experienced") else None),
     )
 
 
@@ -314,7 +316,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         total_calls=len(records), connected=len(connected),
         mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
         mean_structure=_mean(r.result.structure for r in connected), daily_target=daily_target, rows=rows,
-        weakest_stages=sorted(stage_rates, key=lambda s: (s.rate, s.mean_score))[:weakest],
+        weakest_stages=sorted([s for s in stage_rates if s.rate < 100], key=lambda s: (s.rate, s.mean_score))[:weakest],
         weakest_lines=sorted(_line_rates(records, scripts), key=lambda ln: ln.mean_similarity)[:weakest],
         failures=[_failure(f) for f in failures], meaning_unchecked=_meaning_unchecked(records),
         has_chats=_chats(records) > 0,

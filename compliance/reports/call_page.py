@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
-from compliance.scoring.result import CallRecord, CallResult, StageResult
+from compliance.scoring.result import CallRecord, CallResult, StageResult, branch_taken
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
 from compliance.text.formats import message_time
@@ -102,6 +102,7 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
     titles = _stage_titles(result, script)
     views: list[StageView] = []
     by_turn: dict[int, list[StageRef]] = defaultdict(list)
+    excused = {x: titles.get(b.id, b.id) for b in result.taken_branches for x in b.excludes}
     for stage in _ordered_stages(result, script):
         title = titles.get(stage.id, stage.id)
         stage = stage.model_copy(update={"title": title})
@@ -115,6 +116,9 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
             score=stage.score, start=stage.start if stage.present else None,
             href=(first.href if first else _href_for(None, turn, len(segments))) if stage.present else None,
             lines=lines, override=stage.override,
+            branch=("taken" if branch_taken(stage) else "not_taken")
+            if stage.excludes and (stage.present or stage.override) else None,
+            excused_by=excused.get(stage.id) if not stage.applies else None,
         ))
     return views, by_turn
 
@@ -133,7 +137,7 @@ def _build_forbidden(result: CallResult, segments: Sequence[Segment],
                 marks[hit.turn].append((*span, "bad", anchor, hit.phrase))
         elif hit.matched:
             context = [Piece(text=hit.matched, kind="bad")]
-        views.append(ForbiddenView(phrase=hit.phrase, start=hit.start, context=context,
+        views.append(ForbiddenView(phrase=hit.phrase, start=hit.start, context=context, severity=hit.severity,
                                    href=_href_for(anchor, hit.turn, len(segments))))
     return views
 
@@ -202,4 +206,5 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
+        verdict_notes=result.verdict_notes if result.connected else [],
     )

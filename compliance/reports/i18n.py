@@ -16,6 +16,7 @@ from compliance.text.formats import format_number
 from compliance.text.plural import plural_form
 
 from .i18n_review import REVIEW_CATALOGUE
+from .i18n_verdict import VERDICT_CATALOGUE
 
 LANGUAGES = ("ru", "en")
 
@@ -146,7 +147,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ready.conversion": "Сделки по звонкам (Pipedrive): выиграно {won} из {closed} закрытых — {rate} (95 % интервал: {low}–{high})",
         "ready.team_conversion": "у команды {rate} ({low}–{high})",
         "ready.few_deals": "мало сделок для вывода, решайте по разговорам",
-        "ready.share": "в коридоре",
+        "ready.share": "в коридоре или выше",
         "ready.mean": "среднее",
         "ready.below": "ниже коридора",
         "ready.stage_presence": "Как часто звучит каждый этап",
@@ -160,7 +161,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "manager.row.connected": "Соединённых звонков / всего",
         "manager.row.per_day": "Соединённых в день",
         "manager.row.mean": "Среднее соответствие",
-        "manager.row.in_band": "Звонков в коридоре",
+        "manager.row.in_band": "Звонков в коридоре или выше",
         "manager.trend": "Соответствие скрипту по дням",
         "manager.daily": "Соединённые звонки по дням",
         "manager.stages": "Какие этапы звучат, а какие пропускаются",
@@ -189,14 +190,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "team.managers": "менеджеров",
         "team.connected_calls": "соединённых звонков / всего",
         "team.mean": "среднее соответствие",
-        "team.in_band": "звонков в коридоре",
+        "team.in_band": "звонков в коридоре или выше",
         "team.managers_table": "Менеджеры",
         "team.col.manager": "Менеджер",
         "team.col.level": "Уровень",
         "team.col.calls": "Звонки",
         "team.col.today": "Сегодня",
         "team.col.mean": "Среднее",
-        "team.col.in_band": "В коридоре",
+        "team.col.in_band": "В коридоре или выше",
         "team.col.trend": "Динамика",
         "team.col.readiness": "Готовность",
         "team.trend_hint": "Динамика: среднее по дням за последние 2 недели; стрелка — последние 7 дней против 7 предыдущих, п.п.",
@@ -308,14 +309,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ph.client": "client's name",
         "ph.manager": "your name",
         "ph.company": "company",
-        "verdict.short.within": "in band",
-        "verdict.short.below": "below band",
-        "verdict.short.above": "above band",
-        "verdict.long.within": "In band: the call follows the script as expected",
-        "verdict.long.below": "Below band: the call strays too far from the script",
-        "verdict.long.above": "Above band: closer to the script than this level calls for",
-        "verdict.long.above.newcomer": "Above band: the script is followed even more closely than a newcomer needs",
-        "verdict.long.above.experienced": "Above band: many template phrases — the general structure allows own words",
+        "verdict.short.within": "within the band",
+        "verdict.short.below": "below the band",
+        "verdict.short.above": "above the band",
+        "verdict.long.within": "Within the band: the call follows the script as expected",
+        "verdict.long.below": "Below the band: the call strays too far from the script",
+        "verdict.long.above": "Above the band: closer to the script than this level calls for",
+        "verdict.long.above.newcomer": "Above the band: the script is followed even more closely than a newcomer needs",
+        "verdict.long.above.experienced": "Above the band: many template phrases — the general structure allows own words",
         "verdict.nc": "not connected",
         "level.newcomer": "Newcomer",
         "level.experienced": "Experienced",
@@ -338,9 +339,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ready.conversion": "Deals of these calls (Pipedrive): {won} won of {closed} closed — {rate} (95% interval: {low}–{high})",
         "ready.team_conversion": "the team's {rate} ({low}–{high})",
         "ready.few_deals": "too few deals to conclude; judge by the calls",
-        "ready.share": "in band",
+        "ready.share": "within or above the band",
         "ready.mean": "mean",
-        "ready.below": "below band",
+        "ready.below": "below the band",
         "ready.stage_presence": "How often each stage is said",
         "manager.title": "calls and progress",
         "manager.band": "band",
@@ -351,7 +352,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "manager.row.connected": "Connected calls / all",
         "manager.row.per_day": "Connected calls a day",
         "manager.row.mean": "Mean adherence",
-        "manager.row.in_band": "Calls in band",
+        "manager.row.in_band": "Calls within or above the band",
         "manager.trend": "Script adherence by day",
         "manager.daily": "Connected calls by day",
         "manager.stages": "Which stages are said and which are skipped",
@@ -379,14 +380,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "team.managers": "managers",
         "team.connected_calls": "connected calls / all",
         "team.mean": "mean adherence",
-        "team.in_band": "calls in band",
+        "team.in_band": "calls within or above the band",
         "team.managers_table": "Managers",
         "team.col.manager": "Manager",
         "team.col.level": "Level",
         "team.col.calls": "Calls",
         "team.col.today": "Today",
         "team.col.mean": "Mean",
-        "team.col.in_band": "In band",
+        "team.col.in_band": "Within or above the band",
         "team.col.trend": "Trend",
         "team.col.readiness": "Readiness",
         "team.trend_hint": "Trend: daily mean over the last 2 weeks; the arrow compares the last 7 days with the 7 before, in points.",
@@ -415,8 +416,8 @@ _NBSP = "\u00a0"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-for _lang, _strings in REVIEW_CATALOGUE.items():
-    CATALOGUE[_lang].update(_strings)
+for _lang in CATALOGUE:
+    CATALOGUE[_lang].update({**REVIEW_CATALOGUE[_lang], **VERDICT_CATALOGUE[_lang]})
 
 
 

@@ -50,6 +50,8 @@ class StageView(BaseModel):
     href: Optional[str] = None
     lines: list[LineView] = Field(default_factory=list)
     override: Optional[Override] = None  # the lead's decision on this stage
+    branch: Optional[str] = None    # a branch stage: "taken" | "not_taken" (None: not a branch)
+    excused_by: Optional[str] = None  # title of the taken branch that excuses this stage
 
 
 class StageRef(BaseModel):
@@ -62,6 +64,7 @@ class ForbiddenView(BaseModel):
     start: Optional[float] = None
     href: Optional[str] = None
     context: list[Piece] = Field(default_factory=list)
+    severity: str = "minor"         # critical: the call is below the band | minor: points off
 
 
 class OrderView(BaseModel):
@@ -119,6 +122,7 @@ class CallPage(BaseModel):
     audio_href: Optional[str] = None
     notes: list[str] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, rendered in the page's language
+    verdict_notes: list[Message] = Field(default_factory=list)  # branches, critical phrases, points off, order
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None
@@ -239,6 +243,7 @@ class ReadinessView(BaseModel):
     # Deal outcomes beside the wording: (won, closed, rate, low, high) in percent for the manager and the team.
     conversion: Optional[tuple[int, int, float, float, float]] = None
     team_conversion: Optional[tuple[int, int, float, float, float]] = None
+    counts: Optional[Message] = None  # which verdicts count toward the decision, in one sentence
 
 
 class ManagerPage(BaseModel):

@@ -120,6 +120,9 @@ class StageResult(BaseModel):
     turn: Optional[int] = None
     lines: list[LineResult] = Field(default_factory=list)
     override: Optional[Override] = None  # the lead's decision, when there is one (compliance.review)
+    excludes: list[str] = Field(default_factory=list)  # a branch: the stages it excuses when taken
+    branch: Optional[bool] = None     # a branch: the machine found it proven taken (None: not a branch)
+    branch_why: Optional[str] = None  # a branch said but not taken: weak | before_request | competing
 
 
 class ForbiddenHit(BaseModel):
@@ -127,6 +130,7 @@ class ForbiddenHit(BaseModel):
     matched: str
     start: Optional[float] = None
     turn: Optional[int] = None
+    severity: Literal["critical", "minor"] = "minor"  # critical: the call is below the band; minor: points off
 
 
 class OrderViolation(BaseModel):
@@ -157,6 +161,13 @@ class CallResult(BaseModel):
     verdict: Optional[Verdict] = None
     order_ok: bool = True
     order_violations: list[OrderViolation] = Field(default_factory=list)
+    order_points: Optional[float] = 0.0  # points a stage said out of order costs (script ``order:``); None: ignored
+    script_adherence: Optional[float] = None  # adherence before the points off for forbidden phrases and order
+    forbidden_penalty: float = 0.0    # points off adherence for minor forbidden phrases
+    order_penalty: float = 0.0        # points off adherence for stages said out of order
+    verdict_without_order: Optional[Verdict] = None  # set only when the order points changed the verdict
+    verdict_notes: list[Message] = Field(default_factory=list)  # what besides the stages decided the verdict
+    verdict_reasons: list[str] = Field(default_factory=list)    # the same, in Russian words (CLI, JSON readers)
     stages: list[StageResult] = Field(default_factory=list)
     forbidden: list[ForbiddenHit] = Field(default_factory=list)
     duration: Optional[float] = None
@@ -168,6 +179,21 @@ class CallResult(BaseModel):
     @property
     def missing_required(self) -> list[StageResult]:
         return [s for s in self.stages if s.required and s.applies and not s.present]
+
+    @property
+    def critical(self) -> list[ForbiddenHit]:
+        """Critical forbidden phrases the manager said: each one puts the call below the band."""
+        return [h for h in self.forbidden if h.severity == "critical"]
+
+    @property
+    def taken_branches(self) -> list[StageResult]:
+        """Branch stages taken in this call (proven by the machine, or as the lead decided)."""
+        return [s for s in self.stages if s.excludes and branch_taken(s)]
+
+
+def branch_taken(stage: StageResult) -> bool:
+    """Whether a branch stage was taken: the lead's decision when there is one, else the machine's proof."""
+    return stage.override.present if stage.override is not None else bool(stage.branch)
 
 
 class CallRecord(BaseModel):

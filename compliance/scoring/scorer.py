@@ -39,6 +39,9 @@ class MatchOptions(BaseModel):
                     "stage and the background of ordinary talk by this margin.")
     meaning_credit: float = Field(
         default=60.0, description="What a line, or a present stage, said in the manager's own words is worth.")
+    branch_meaning: float = Field(
+        default=90.0, description="A branch (``excludes:``) said in own words is taken only when its claim's "
+                                  "meaning score reaches this: a stricter bar than an ordinary stage's.")
 
 
 @dataclass

@@ -5,7 +5,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import (
@@ -100,6 +100,36 @@ class Stage(BaseModel):
         return [[] if isinstance(line, str) else list(line.examples) for line in self.lines]
 
 
+Severity = Literal["critical", "minor"]
+SEVERITIES = ("critical", "minor")
+ORDER_MODES = ("strict", "loose", "ignored")
+# Adherence points a stage said out of order costs (``order:`` of a script); a number in the script is used as is.
+ORDER_POINTS = {"strict": 10.0, "loose": 0.0, "ignored": 0.0}
+
+
+class ForbiddenGroup(BaseModel):
+    """Forbidden phrases with a severity: ``critical`` puts the call below the band, ``minor`` costs points.
+
+    Written ``{phrase: "…", severity: critical}`` for one phrase or ``{phrases: [...], severity: minor}`` for a
+    group; a plain string in ``forbidden:`` is a minor phrase.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    phrase: Optional[str] = None
+    phrases: list[str] = Field(default_factory=list)
+    severity: Severity = "minor"
+
+    @model_validator(mode="after")
+    def _some(self) -> "ForbiddenGroup":
+        if (self.phrase is None) == (not self.phrases):
+            raise ValueError("give either phrase: \"…\" or phrases: [...] (one of them)")
+        return self
+
+    def all_phrases(self) -> list[str]:
+        return [self.phrase] if self.phrase is not None else list(self.phrases)
+
+
 def _default_levels() -> dict[str, Band]:
     return {"newcomer": Band(min=85, max=90), "experienced": Band(min=55, max=60)}
 
@@ -114,15 +144,55 @@ class SalesScript(BaseModel):
     language: str = "ru"
     levels: dict[str, Band] = Field(default_factory=_default_levels)
     stages: list[Stage] = Field(min_length=1)
-    forbidden: list[str] = Field(default_factory=list)
+    forbidden: list[Union[str, ForbiddenGroup]] = Field(
+        default_factory=list,
+        description="Phrases the manager must not say: a phrase (minor), or {phrase|phrases, severity: "
+                    "critical|minor}. Critical: the call is below the band; minor: points off adherence.")
+    order: Union[Literal["strict", "loose", "ignored"], Annotated[float, Field(ge=0, le=100)]] = Field(
+        default="loose",
+        description="How much the order of stages counts: strict (10 points off adherence per stage said out of "
+                    "order), loose (reported, no points), ignored (not checked), or a number of points per stage.")
 
     @field_validator("forbidden")
     @classmethod
-    def _forbidden(cls, value: list[str]) -> list[str]:
-        for phrase in value:
-            if not phrase.strip():
-                raise ValueError("empty forbidden phrase")
-        return [p.strip() for p in value]
+    def _forbidden(cls, value: list[Union[str, ForbiddenGroup]]) -> list[Union[str, ForbiddenGroup]]:
+        seen: set[str] = set()
+        out: list[Union[str, ForbiddenGroup]] = []
+        for item in value:
+            phrases = [item] if isinstance(item, str) else item.all_phrases()
+            for phrase in phrases:
+                if not phrase.strip():
+                    raise ValueError("empty forbidden phrase")
+                key = phrase.strip().lower().replace("ё", "е")
+                if key in seen:
+                    raise ValueError(f"forbidden phrase {phrase.strip()!r} is listed twice; keep one, with its severity")
+                seen.add(key)
+            if isinstance(item, str):
+                out.append(item.strip())
+            else:
+                out.append(item.model_copy(update={"phrase": item.phrase.strip() if item.phrase else None,
+                                                   "phrases": [p.strip() for p in item.phrases]}))
+        return out
+
+    def forbidden_phrases(self) -> list[str]:
+        """Every forbidden phrase, in the script's order."""
+        return [p for p, _ in self.forbidden_severities()]
+
+    def forbidden_severities(self) -> list[tuple[str, str]]:
+        """Every forbidden phrase with its severity (a plain phrase is minor)."""
+        out: list[tuple[str, str]] = []
+        for item in self.forbidden:
+            if isinstance(item, str):
+                out.append((item, "minor"))
+            else:
+                out.extend((p, item.severity) for p in item.all_phrases())
+        return out
+
+    def order_points(self) -> Optional[float]:
+        """Adherence points a stage said out of order costs; None when order is not checked (``ignored``)."""
+        if self.order == "ignored":
+            return None
+        return ORDER_POINTS[self.order] if isinstance(self.order, str) else float(self.order)
 
     @field_validator("levels")
     @classmethod
@@ -141,7 +211,7 @@ class SalesScript(BaseModel):
         for stage in self.stages:
             for other in stage.excludes:
                 if other not in seen or other == stage.id:
-                    raise ValueError(f"stage {stage.id!r} excludes unknown stage {other!r}")
+                    raise ValueError(_excludes_problem(stage.id, other, [s.id for s in self.stages]))
         return self
 
     def band(self, level: str) -> Band:
@@ -154,6 +224,40 @@ class SalesScript(BaseModel):
         """A hash of what the script means (not its comments or layout)."""
         payload = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _excludes_problem(stage: str, other: object, ids: list[str]) -> str:
+    """What is wrong with one entry of a branch's ``excludes:``, and how to fix it."""
+    if other == stage:
+        return (f"stage {stage!r} excludes itself: list the stages this branch replaces "
+                f"(e.g. {', '.join(i for i in ids if i != stage)[:60]}), not the branch")
+    return (f"stage {stage!r} excludes {other!r}, which is not a stage of this script: "
+            f"write one of {', '.join(i for i in ids if i != stage)}, or remove it")
+
+
+def _branch_problems(data: dict, file: str, root: yaml.Node | None) -> list[Problem]:
+    """Each bad ``excludes:`` entry, at its own YAML line (the model can only say "somewhere in the script")."""
+    stages = data.get("stages")
+    if not isinstance(stages, list):
+        return []
+    ids = [str(s["id"]) for s in stages if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    problems = []
+    for i, stage in enumerate(stages):
+        excludes = stage.get("excludes") if isinstance(stage, dict) else None
+        if not isinstance(excludes, list) or not isinstance(stage.get("id"), str):
+            continue
+        for j, other in enumerate(excludes):
+            if other not in ids or other == stage["id"]:
+                loc = ("stages", i, "excludes", j)
+                problems.append(Problem(file=file, line=_node_line(root, loc), path=".".join(map(str, loc)),
+                                        message=_excludes_problem(stage["id"], other, ids)))
+    return problems
+
+
+_ENUM_FIXES = {
+    "severity": "write critical (the call is below the band, whatever its adherence) or minor (points off)",
+    "order": "write strict, loose, ignored, or the points (0–100) a stage said out of order costs",
+}
 
 
 class Problem(BaseModel):
@@ -188,21 +292,37 @@ def _node_line(root: yaml.Node | None, loc: tuple) -> Optional[int]:
 
 
 def _clean_loc(loc: tuple) -> tuple:
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in ("str", "AnyOf") or "[" in p)))
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in _UNION_BRANCHES or "[" in p)))
+
+
+_UNION_BRANCHES = ("str", "AnyOf", "ForbiddenGroup", "constrained-float")
+
+
+def _shadowed(err: Any, loc: tuple, errors: list[Any], paths: list[tuple]) -> bool:
+    """A union's other branch failing on type, where the branch that fits what was written says more."""
+    if err["type"] in ("string_type", "model_type") and loc and loc[0] == "forbidden":
+        return any(len(p) > len(loc) and p[:len(loc)] == loc for p in paths)
+    if err["type"] in ("float_parsing", "float_type"):
+        return any(p == loc and e["type"] == "literal_error" for e, p in zip(errors, paths))
+    return False
 
 
 def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional[SalesScript], list[Problem]]:
+    branch = _branch_problems(data, file, root) if isinstance(data, dict) else []
     try:
         return SalesScript.model_validate(data), []
     except ValidationError as exc:
-        problems, seen = [], set()
-        errors = exc.errors()
+        problems, seen = list(branch), set()
+        # The model's own excludes check has no location; the located problems above say it better.
+        errors = [e for e in exc.errors() if not (branch and not e["loc"] and "excludes" in e["msg"])]
         # A line is a string or an ``any:`` mapping; report the branch that fits what was written.
         paths = [_clean_loc(e["loc"]) for e in errors]
         # Where every branch failed only on its type (a list, a number where a line goes), say what a line is.
         typed = {loc for err, loc in zip(errors, paths) if err["type"] in ("model_type", "string_type")}
         other = {loc for err, loc in zip(errors, paths) if err["type"] not in ("model_type", "string_type")}
         for err, loc in zip(errors, paths):
+            if _shadowed(err, loc, errors, paths):
+                continue
             if err["type"] in ("model_type", "string_type") and paths.count(loc) > 1:
                 if loc in other or loc not in typed:
                     continue
@@ -213,6 +333,9 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key {loc[-1]!r}"
+            field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+            if err["type"] == "literal_error" and field in _ENUM_FIXES:
+                msg = f"unknown {field} {err.get('input')!r}: {_ENUM_FIXES[field]}"
             if (path, msg) in seen:
                 continue
             seen.add((path, msg))

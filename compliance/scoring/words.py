@@ -102,7 +102,7 @@ def _compile_cached(script_json: str) -> _Compiled:
     cues = [[[_compile_line(c, vocab, cue=True) for c in line] for line in stage.cues()] for stage in script.stages]
     ordered = sorted(vocab, key=lambda k: vocab[k])
     forbidden = [(p, tuple(t.surface for t in tokens), all(t.weight <= FUNCTION_WEIGHT for t in tokens))
-                 for p in script.forbidden for tokens in [tokenize(p)]]
+                 for p in script.forbidden_phrases() for tokens in [tokenize(p)]]
     return _Compiled(stages, cues, [k for k, _ in ordered], [lem for _, lem in ordered], forbidden)
 
 
