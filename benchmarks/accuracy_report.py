@@ -39,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         print(blind.format_blind(runs))
         return 0
 
+    from compliance.resources import default_script_path
     from compliance.scoring.script import load_script
 
-    script = load_script(args.script or acc.default_script_path())
+    script = load_script(args.script or default_script_path())
     calls = acc.load_labelled_calls(args.calls) if args.calls else acc.load_labelled_calls()
     score = acc.load_scorer(args.matcher)
     began = time.perf_counter()
