@@ -50,6 +50,7 @@ class StageView(BaseModel):
     href: Optional[str] = None
     lines: list[LineView] = Field(default_factory=list)
     override: Optional[Override] = None  # the lead's decision on this stage
+    notes: list[Message] = Field(default_factory=list)  # why what was said there did not count (e.g. too early)
 
 
 class StageRef(BaseModel):

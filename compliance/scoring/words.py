@@ -243,7 +243,7 @@ def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
         return _Found(0.0)
     # Several windows may hold the same words; the evidence is the tightest of them.
     spans = [(i + a, i + b) for i in np.flatnonzero(scores >= top - 1e-9)[:16]
-             for a, b in [_span(_window(per_pos, turn, i, width), line.content)]]
+             for a, b in [_span(_window(per_pos, turn, int(i), width), line.content)]]
     first, last = min(spans, key=lambda ab: (ab[1] - ab[0], ab[0]))
     if _negated(grid, first, last) != line.negated:
         # "мы не можем это сделать" is the opposite of "мы можем это сделать", however alike the words, and
@@ -270,7 +270,7 @@ def _in_order(scores: np.ndarray, per_pos: np.ndarray, turn: np.ndarray, line: _
     ordered = np.zeros_like(scores)
     total = line.weights.sum()
     for i in np.flatnonzero(scores >= floor):
-        window = _window(per_pos, turn, i, width) * line.weights[:, None]
+        window = _window(per_pos, turn, int(i), width) * line.weights[:, None]
         # best[p]: the most weight placed so far with the last placed word at or before position p.
         best = np.zeros(width + 1)
         for row in window:
