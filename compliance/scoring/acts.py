@@ -190,9 +190,14 @@ def misplaced(act: Optional[Act], turn: int, first_turn: dict[Act, int], titles:
 
 
 def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segments: Sequence[Segment],
-                   evidence: "list[list[list[LineEvidence]]]") -> list[list[Message]]:
+                   evidence: "list[list[list[LineEvidence]]]") -> tuple[list[list[Message]], dict[int, int]]:
     """Drop the evidence said where its stage cannot do its job, and say why, per stage. ``evidence`` is
-    scorer → stage → line, changed in place."""
+    scorer → stage → line, changed in place.
+
+    Returns:
+        Per stage, why evidence was dropped; and, per stage index, the turn where dropped evidence was said
+        (not credited, but still said out of order: the order check keeps seeing it).
+    """
     first_turn: dict[Act, int] = {}
     act_titles: dict[Act, str] = {}
     for s, act in enumerate(acts):
@@ -203,6 +208,7 @@ def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segment
         if turns:
             first_turn[act] = min(first_turn.get(act, turns[0]), *turns)
     notes: list[list[Message]] = [[] for _ in acts]
+    early: dict[int, int] = {}
     for s, act in enumerate(acts):
         for per_stage in evidence:
             for line in per_stage[s]:
@@ -210,7 +216,8 @@ def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segment
                     continue
                 why = misplaced(act, line.span.turn, first_turn, act_titles, segments)
                 if why is not None:
+                    early[s] = min(early.get(s, line.span.turn), line.span.turn)
                     drop(line)
                     if why not in notes[s]:
                         notes[s].append(why)
-    return notes
+    return notes, early

@@ -194,10 +194,12 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     # Credit needs the act the stage names, where it does its job (a payment question after the offer).
     acts = [stage.act for stage in script.stages]
     judge_evidence(acts, call.segments, evidence)
-    notes = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
+    notes, early = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
     stages, positions = _stage_results(script, transcript, evidence, opts)
-    for stage, why in zip(stages, notes):
+    for s, (stage, why) in enumerate(zip(stages, notes)):
         stage.notes = why
+        if s in early and stage.id not in positions:  # not credited there, but said out of order all the same
+            positions[stage.id] = float(early[s])
     _apply_branches(script, stages)
     result.stages = stages
     summarise(result)
