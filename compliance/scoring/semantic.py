@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from compliance.resources import lexicon_path
+from compliance.scoring.acts import act_done
 from compliance.scoring.embeddings import (
     Embedder,
     Sentence,
@@ -101,6 +102,11 @@ class MeaningMatch:
     margin: float          # over the best other stage or the background
 
 
+def _does_act(script: SalesScript, stage: int, text: str) -> bool:
+    act = script.stages[stage].act
+    return act is None or act_done(act, text)
+
+
 def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
                     embedder: Embedder) -> list[MeaningMatch]:
     """Every manager sentence that wins a stage by the margin, with the line it is closest to."""
@@ -121,9 +127,13 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
     for k, sentence in enumerate(sentences):
         if len(sentence.text.split()) < MIN_WORDS:
             continue
-        order = np.argsort(-per_stage[k])
-        best = int(order[0])
-        rival = max(float(per_stage[k, order[1]]) if len(order) > 1 else -1.0, float(background[k]))
+        # A stage whose act the sentence does not do is neither its stage nor a rival: «Когда поговорите?» is
+        # no payment question, so it may still be the greeting's permission question.
+        ranked = [int(s) for s in np.argsort(-per_stage[k]) if _does_act(script, int(s), sentence.text)]
+        if not ranked:
+            continue
+        best = ranked[0]
+        rival = max(float(per_stage[k, ranked[1]]) if len(ranked) > 1 else -1.0, float(background[k]))
         margin = float(per_stage[k, best]) - rival
         if margin < opts.meaning_margin:
             continue
