@@ -100,6 +100,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "order_changed_within": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы в коридоре",
         "order_changed_above": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы выше коридора",
         "order_changed_below": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы ниже коридора",
+        "stage_before": "сказано раньше этапа «{before}», там эта фраза своей работы не делает — не засчитано",
+        "stage_not_at_end": "прощание посреди разговора (после него ещё {turns} реплик) — не засчитано",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -190,6 +192,8 @@ TEXTS: dict[str, dict[str, str]] = {
                                "above the band",
         "order_changed_below": "The order of stages changed the verdict: without its points the call would be "
                                "below the band",
+        "stage_before": "said before the stage «{before}», where it does not do its job — not credited",
+        "stage_not_at_end": "a farewell in the middle of the call ({turns} more turns after it) — not credited",
     },
 }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from compliance.scoring.result import CallRecord
 from compliance.scoring.score import MatchOptions, check_connected, score_call
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript, parse_text_transcript
@@ -44,7 +45,7 @@ def test_verbatim_call_scores_full(default_script):
     assert r.connected and r.adherence >= 95 and r.coverage == 100
     assert r.verdict == "above" and r.order_ok and not r.forbidden
     line = _stage(r, "payment_timing").lines[0]
-    assert line.similarity == 100 and line.matched == "Когда вы планируете оплату"
+    assert line.similarity == 100 and line.matched == "Когда вы планируете оплату?"
     assert line.turn == 9
 
 
@@ -87,11 +88,11 @@ def test_placeholders_match_names(default_script):
     assert [ln.similarity for ln in greeting.lines] == [100, 100, 100]
 
 
-def test_line_spanning_two_turns(default_script):
+def test_a_match_never_spans_two_turns(default_script):
     r = _score("М: Давайте договоримся\nК: угу\nМ: о следующем шаге, хорошо?\nК: ладно, давайте так и сделаем" + PAD,
                default_script)
     line = _stage(r, "next_step").lines[0]
-    assert line.similarity == 100 and "…" in line.matched
+    assert line.similarity < 100 and (line.span is None or line.span.turn_end is None)
 
 
 def test_client_speech_never_counts(default_script):
@@ -301,3 +302,95 @@ def test_negated_line_is_not_the_line(default_script):
 def test_operator_messages_are_not_connected(default_script, operator):
     r = _score(f"К: {operator}\nМ: Алло? Алло, вы меня слышите?", default_script)
     assert not r.connected and "автоответчик" in r.not_connected_reason
+
+
+# --------------------------------------------------------------------------- issue 19: when a line gets credit
+
+def _bundled():
+    from compliance.resources import default_script_path
+    from compliance.scoring.script import load_script
+
+    return load_script(default_script_path())  # declares each stage's act
+
+
+def _without(stage_text: str, instead: str) -> str:
+    assert stage_text in FULL
+    return FULL.replace(stage_text, instead)
+
+
+PAYMENT_LINE = "М: Когда вы планируете оплату? Вам удобнее оплатить на этой неделе или на следующей?\nК: На следующей.\n"
+NEXT_LINE = "М: Давайте договоримся о следующем шаге. Я отправлю вам счёт на оплату сегодня.\nК: Отлично.\n"
+FAREWELL = "М: Спасибо за уделённое время, Анна! Всего доброго, до свидания!\nК: До свидания.\n"
+
+
+OFFER_LINES = ("Да, мы можем это сделать для вас. Мы уже делали похожие проекты, и наши клиенты довольны результатом.\n"
+               "М: Я подготовлю для вас предложение с ценой и сроками.")
+
+
+@pytest.mark.parametrize("text, stage, line", [
+    # a placeholder never lets a fragment of an unrelated sentence pass for the line
+    (FULL.replace("М: Добрый день, Анна! ", "М: Вам удобнее убирать: днём или вечером? "), "greeting", 0),
+    # a negated cue needs its negation: «это как раз наш профиль» is not «не наш профиль»
+    (FULL.replace("Да, мы можем это сделать для вас.", "Да, это как раз наш профиль."), "cannot_deliver", 0),
+    # a line the client cut off and the manager abandoned is not said
+    (_without(PAYMENT_LINE, "М: Подскажите, когда вы планируете внести…\nК: Слушайте, давайте про деньги потом.\n"),
+     "payment_timing", None),
+    # a manager's refusal of a next step is not the next step
+    (_without(NEXT_LINE, "М: Да не, договор — это уже потом.\nК: Хорошо.\n"), "next_step", None),
+    # a vague promise is not a concrete next step
+    (_without(NEXT_LINE, "М: Хорошо, будем на связи, наберу вас, как будет возможность.\nК: Хорошо.\n"), "next_step", None),
+    # a company pitch does not say whether we can deliver the request
+    (FULL.replace(OFFER_LINES, "Мы работаем с самыми разными объектами, компания на рынке давно."), "offer", None),
+    # «как дела?» is not a greeting with a name and a company
+    (FULL.replace("Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?",
+                  "Анна, как дела?"), "greeting", None),
+])
+def test_what_is_not_the_line(text, stage, line):
+    """``line`` None: the whole stage must be absent."""
+    found = _stage(_score(text, _bundled()), stage)
+    if line is None:
+        assert not found.present, [ln.matched for ln in found.lines if ln.matched]
+    else:
+        assert found.lines[line].found == "absent" and found.lines[line].similarity < 60, found.lines[line].matched
+
+
+GREETING = "М: Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?\nК: Да, слушаю.\n"
+EARLY_PAYMENT = GREETING + "М: Скажите сразу, когда вы планируете оплату?\nК: Рано об этом.\n" + FULL.replace(
+    GREETING, "").replace(PAYMENT_LINE, "")
+EARLY_NEXT = GREETING + NEXT_LINE + FULL.replace(GREETING, "").replace(NEXT_LINE, "")
+EARLY_FAREWELL = FULL.replace(FAREWELL, "").replace(PAYMENT_LINE, FAREWELL + PAYMENT_LINE) + "М: Хорошо.\nК: Ага.\n"
+
+
+@pytest.mark.parametrize("text, stage, code", [
+    (EARLY_PAYMENT, "payment_timing", "stage_before"),     # a payment question before the request was heard
+    (EARLY_NEXT, "next_step", "stage_before"),             # next-step lines straight after the greeting
+    (EARLY_FAREWELL, "farewell", "stage_not_at_end"),      # a farewell formula in a call that goes on
+])
+def test_a_line_counts_only_where_it_does_its_job(text, stage, code):
+    from compliance.reports import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+
+    r = _score(text, _bundled())
+    found = _stage(r, stage)
+    assert not found.present and [m.code for m in found.notes] == [code]
+    page = build_call_page(CallRecord(call_id="t", file="t.txt", manager="m", result=r,
+                                      transcript=parse_text_transcript(text)))
+    view = next(s for s in page.stages if s.id == stage)
+    assert [n.code for n in view.notes] == [code]
+    for lang, words in (("ru", "не засчитано"), ("en", "not credited")):
+        html = render_call_page(page, make_environment(lang))
+        assert html.count(words) == 1, lang
+
+
+def test_evidence_is_the_managers_whole_sentence_with_its_start():
+    segments = [
+        Segment(start=0.0, end=3.0, speaker="manager", text="Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер."),
+        Segment(start=3.0, end=4.0, speaker="client", text="Да, слушаю вас внимательно."),
+        Segment(start=4.0, end=10.0, speaker="manager",
+                text="Хорошо. Ну и скажите, вам удобнее оплатить на этой неделе или на следующей?"),
+        Segment(start=10.0, end=12.0, speaker="client", text="На следующей, наверное, так будет удобнее."),
+    ]
+    r = score_call(Transcript(source="t", segments=segments), _bundled(), "newcomer")
+    line = _stage(r, "payment_timing").lines[1]
+    assert line.matched == "Ну и скажите, вам удобнее оплатить на этой неделе или на следующей?"
+    assert line.start is not None and 4.0 < line.start < 5.5  # where the sentence starts, not its matched words

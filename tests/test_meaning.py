@@ -288,3 +288,35 @@ def test_worker_setup_hands_its_share_of_the_cores_to_the_meaning_model(monkeypa
     monkeypatch.setattr(meaning, "_threads", 0)
     workers._setup([], None, None, threads=1)
     assert meaning._threads == 1
+
+
+# Issue 19: a sentence close in meaning to a stage gets credit only when it does the stage's act.
+@pytest.mark.parametrize("act, sentence, done", [
+    ("payment", "По деньгам мы всегда как-то договариваемся.", False),         # money mentioned, no question
+    ("payment", "Когда сможете внести оплату?", True),
+    ("payment", "Не подскажете, когда бухгалтерия сможет провести платёж?", True),  # «не» of politeness
+    ("payment", "А оплачивать с декабря начнёте или уже ноябрь готовы закрыть?", True),
+    ("next_step", "Будем на связи, наберу как будет возможность.", False),     # no time, no concrete action
+    ("next_step", "Да не, договор — это уже потом.", False),                   # a refusal of the step
+    ("next_step", "Наберу вас в четверг, обсудим детали.", True),
+    ("next_step", "Сегодня пришлю меню на две недели и договор.", True),
+    ("offer", "Мы работаем с самыми разными объектами.", False),                # a pitch, not the request
+    ("offer", "К сожалению, это не наш профиль.", False),                      # negation understood
+    ("offer", "Мы таким не занимаемся.", False),
+    ("offer", "Да, возьмёмся, это нам по силам.", True),
+    ("offer", "Склады — основное, что мы ставим.", True),
+    ("offer", "Не переживайте, всё сделаем в срок.", True),                    # «не» of something else
+    ("greeting", "Как дела?", False),
+    ("greeting", "Это Кирилл, тренинговый центр «Навык Про».", True),
+    ("greeting", "Не помешал?", True),
+    ("cannot_deliver", "Вам удобно сейчас или перезвонить попозже?", False),   # a permission question
+    ("cannot_deliver", "Если появятся другие задачи, обращайтесь.", True),
+    ("farewell", "Ловлю на слове!", False),
+    ("farewell", "До понедельника!", True),
+    ("needs", "Мы в Киеве, на Подоле.", False),
+    ("needs", "Что сейчас не устраивает?", True),
+])
+def test_own_words_need_the_act_the_stage_names(act, sentence, done):
+    from compliance.scoring.acts import Act, act_done
+
+    assert act_done(Act(act), sentence) is done

@@ -72,6 +72,8 @@ def test_architecture_example_is_valid(tmp_path):
         (lambda t: t.replace("    lines:\n      - \"Добрый день, {client}!\"\n      - any: [\"Вам удобно говорить?\", \"Есть минута?\"]\n",
                              "    lines: []\n"), "stages.0.lines", "at least 1 item", 7),
         (lambda t: t.replace("{client}", "{klient}"), "stages.0.lines.0", "unknown placeholder {klient}", 8),
+        (lambda t: t.replace("    title: \"Приветствие\"", "    title: \"Приветствие\"\n    act: hello"),
+         "stages.0.act", "Input should be 'greeting'", 7),
     ],
 )
 def test_problems_name_field_and_yaml_line(tmp_path, edit, path, message, line):

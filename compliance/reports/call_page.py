@@ -115,7 +115,7 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
             id=stage.id, title=title, required=stage.required, state=_stage_state(stage),
             score=stage.score, start=stage.start if stage.present else None,
             href=(first.href if first else _href_for(None, turn, len(segments))) if stage.present else None,
-            lines=lines, override=stage.override,
+            lines=lines, override=stage.override, notes=list(stage.notes),
             branch=("taken" if branch_taken(stage) else "not_taken")
             if stage.excludes and (stage.present or stage.override) else None,
             excused_by=excused.get(stage.id) if not stage.applies else None,

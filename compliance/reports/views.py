@@ -52,6 +52,7 @@ class StageView(BaseModel):
     override: Optional[Override] = None  # the lead's decision on this stage
     branch: Optional[str] = None    # a branch stage: "taken" | "not_taken" (None: not a branch)
     excused_by: Optional[str] = None  # title of the taken branch that excuses this stage
+    notes: list[Message] = Field(default_factory=list)  # why what was said there did not count (e.g. too early)
 
 
 class StageRef(BaseModel):

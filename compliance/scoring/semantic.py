@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from compliance.resources import lexicon_path
+from compliance.scoring.acts import act_done
 from compliance.scoring.embeddings import (
     Embedder,
     Sentence,
@@ -26,7 +27,7 @@ from compliance.scoring.embeddings import (
 from compliance.scoring.result import Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
-from compliance.scoring.transcript import Segment
+from compliance.scoring.turns import cut_off_from, time_at
 
 _BACKGROUND_FILE = lexicon_path("background.ru.yaml")
 # Placeholders become ordinary names, so that a line reads like something a person says.
@@ -85,7 +86,8 @@ def manager_sentences(call: CallText) -> list[Sentence]:
     if sentences is None:
         sentences = call.cache["sentences"] = [
             s for index, seg in enumerate(call.segments) if seg.speaker in call.speakers
-            for s in split_sentences(seg.text, index)]
+            for cut in [cut_off_from(call.segments, index, call.speakers)]
+            for s in split_sentences(seg.text, index) if cut is None or s.char_start < cut]
     return sentences  # type: ignore[return-value]
 
 
@@ -98,6 +100,11 @@ class MeaningMatch:
     line: int
     cosine: float          # to the line's closest phrasing
     margin: float          # over the best other stage or the background
+
+
+def _does_act(script: SalesScript, stage: int, text: str) -> bool:
+    act = script.stages[stage].act
+    return act is None or act_done(act, text)
 
 
 def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
@@ -120,9 +127,13 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
     for k, sentence in enumerate(sentences):
         if len(sentence.text.split()) < MIN_WORDS:
             continue
-        order = np.argsort(-per_stage[k])
-        best = int(order[0])
-        rival = max(float(per_stage[k, order[1]]) if len(order) > 1 else -1.0, float(background[k]))
+        # A stage whose act the sentence does not do is neither its stage nor a rival: «Когда поговорите?» is
+        # no payment question, so it may still be the greeting's permission question.
+        ranked = [int(s) for s in np.argsort(-per_stage[k]) if _does_act(script, int(s), sentence.text)]
+        if not ranked:
+            continue
+        best = ranked[0]
+        rival = max(float(per_stage[k, ranked[1]]) if len(ranked) > 1 else -1.0, float(background[k]))
         margin = float(per_stage[k, best]) - rival
         if margin < opts.meaning_margin:
             continue
@@ -130,26 +141,6 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
         top = columns[int(np.argmax(sims[k, columns]))]
         matches.append(MeaningMatch(sentence, best, int(protos.line[top]), float(sims[k, top]), margin))
     return matches
-
-
-def _time_at(seg: Segment, char: int) -> Optional[float]:
-    """When the word at this character offset of a turn was said (word times, else a proportional guess)."""
-    if seg.words and any(w.start is not None for w in seg.words):
-        cursor, at_time = 0, seg.start
-        lowered = seg.text.lower()
-        for w in seg.words:
-            word = w.word.strip().lower()
-            at = lowered.find(word, cursor) if word else -1
-            if at < 0:
-                continue
-            if at > char:
-                break
-            cursor, at_time = at + len(word), w.start if w.start is not None else at_time
-        return at_time
-    if seg.start is None:
-        return None
-    span = (seg.end - seg.start) if seg.end is not None else 0.0
-    return round(seg.start + span * char / max(len(seg.text), 1), 2)
 
 
 class MeaningScorer:
@@ -171,8 +162,8 @@ class MeaningScorer:
             line.found, line.meaning, line.matched = Found.MEANING, meaning, sentence.text
             line.text = script.stages[match.stage].alternatives()[match.line][0]
             line.span = Span(turn=sentence.turn, char_start=sentence.char_start, char_end=sentence.char_end,
-                             start=_time_at(seg, sentence.char_start))
-            line.end = _time_at(seg, sentence.char_end)
+                             start=time_at(seg, sentence.char_start))
+            line.end = time_at(seg, sentence.char_end)
         return evidence
 
 

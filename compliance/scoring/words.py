@@ -4,10 +4,11 @@ How a line is found: the manager's speech becomes a stream of normalised tokens 
 dropped). Every script token is compared with every distinct spoken token at once (RapidFuzz ``cdist``) and
 the similarity becomes a credit in [0, 1]. A line is located by sliding a window a little wider than the line
 along the stream; the window's score is the weighted share of the line's tokens it contains (content words
-weigh more than pronouns and particles). The best window is the evidence. Windows run over the manager's
-turns joined together, so a line split across two adjacent turns is still found. A line the manager negated
-(«мы не можем это сделать») is not said. Paraphrase cues (short set phrases of the script) mark a line said in
-own words.
+weigh more than pronouns and particles). The best window is the evidence. A window never runs over two
+turns (``turns.turn_ids``): a client's word between two manager phrases keeps them apart. A line the manager
+negated («мы не можем это сделать») is not said, and a negated line («не наш профиль») needs its negation. A
+sentence the client cut off and the manager abandoned is not said. Paraphrase cues (short set phrases of the
+script) mark a line said in own words. The evidence shown is the manager's whole sentence, with its start time.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from compliance.scoring.result import ForbiddenHit, Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment
+from compliance.scoring.turns import cut_off_from, sentence_bounds, time_at, turn_ids
 from compliance.text.normalize import (
     FUNCTION_WEIGHT,
     PLACEHOLDER_WORD,
@@ -48,6 +50,7 @@ def _concepts() -> dict[str, str]:
     return {analyse_word(fold(word))[0]: f"~{name}" for name, words in groups.items() for word in words}
 _PRONOUNS = frozenset({"я", "мы", "вы", "ты", "он", "она", "они", "оно"})
 _NEGATIONS = frozenset({"не", "ни"})
+_SHORT_WORD_CREDIT = 0.8  # what each word of a short line must earn (a recognition slip still passes)
 
 @dataclass
 class _Line:
@@ -59,6 +62,7 @@ class _Line:
     names: np.ndarray         # bool: token is a placeholder that a name fills (cues only)
     ordered: bool = False     # cues are short set phrases: their words must come in order
     negated: bool = False     # the line itself says "не"
+    short: bool = False       # a line (not a cue) of two content words or fewer: each must be said
 
 
 @dataclass
@@ -91,6 +95,7 @@ def _compile_line(text: str, vocab: dict[tuple[str, str], int], cue: bool = Fals
         names=np.array([t.surface == PLACEHOLDER_WORD for t in tokens], dtype=bool),
         ordered=cue,
         negated=any(t.surface in _NEGATIONS for t in tokens),
+        short=not cue and sum(t.weight >= 1.0 for t in tokens) <= 2,
     )
 
 
@@ -115,8 +120,9 @@ class _Stream:
     """The manager's speech as tokens, with where each came from."""
 
     tokens: list[Token]           # all tokens, fillers included (forbidden phrases need them)
-    content: list[Token]          # the tokens lines are matched against (no fillers)
+    content: list[Token]          # the tokens lines are matched against (no fillers, no abandoned sentence)
     joined: list[Optional[Token]]  # content[i] + content[i+1] when the recogniser split one word
+    turns: list[int] = field(default_factory=list)  # the turn of each content token
 
 
 def _token_times(seg: Segment, tokens: list[Token]) -> None:
@@ -139,21 +145,27 @@ def _token_times(seg: Segment, tokens: list[Token]) -> None:
 
 def _stream(segments: list[Segment], speakers: set[str]) -> _Stream:
     tokens: list[Token] = []
+    content: list[Token] = []
+    turn_of = turn_ids(segments, speakers)
+    turns: list[int] = []
     for index, seg in enumerate(segments):
         if seg.speaker not in speakers:
             continue
         seg_tokens = tokenize(seg.text)
         _token_times(seg, seg_tokens)
+        cut = cut_off_from(segments, index, speakers)
         for t in seg_tokens:
             t.segment = index
+            if not t.filler and (cut is None or t.char_start < cut):
+                content.append(t)
+                turns.append(turn_of[index])
         tokens.extend(seg_tokens)
-    content = [t for t in tokens if not t.filler]
     joined: list[Optional[Token]] = []
     for a, b in zip(content, content[1:]):
         word = join_split(a.surface, b.surface) if a.segment == b.segment else None
         joined.append(tokenize(word)[0] if word else None)
     joined.append(None)
-    return _Stream(tokens, content, joined)
+    return _Stream(tokens, content, joined, turns)
 
 
 @dataclass
@@ -166,6 +178,7 @@ class _Grid:
     pos_concept: np.ndarray   # column of the concept of the word at this position (-1: none)
     names: np.ndarray         # float mask: the position holds a name (fills a cue's placeholder)
     negation: np.ndarray      # bool mask: the position holds "не"
+    turn: np.ndarray          # the turn of each position (a window never holds two)
 
 
 def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Grid:
@@ -187,7 +200,7 @@ def _credit_matrix(comp: _Compiled, stream: _Stream, opts: MatchOptions) -> _Gri
     names = np.array([t.name for t in stream.content], dtype=np.float32)
     negation = np.array([t.surface in _NEGATIONS for t in stream.content], dtype=bool)
     return _Grid(credit, np.array(pos, dtype=np.int64), np.array(pos_joined, dtype=np.int64),
-                 np.array(pos_concept, dtype=np.int64), names, negation)
+                 np.array(pos_concept, dtype=np.int64), names, negation, np.array(stream.turns, dtype=np.int64))
 
 
 @dataclass
@@ -207,38 +220,57 @@ def _locate(line: _Line, grid: _Grid, opts: MatchOptions) -> _Found:
         np.maximum(per_pos, sub[:, grid.pos_concept], out=per_pos)
     if line.names.any():
         per_pos[line.names] = grid.names
-    width = min(line.width, n_pos)
-    starts = n_pos - width + 1
-    best = per_pos[:, :starts].copy()
+    width = line.width
+    # Every position starts a window; a window holds only the positions of its first position's turn.
+    per_pos = np.concatenate([per_pos, np.zeros((per_pos.shape[0], width - 1), dtype=per_pos.dtype)], axis=1)
+    turn = np.concatenate([grid.turn, np.full(width - 1, -2, dtype=np.int64)])
+    best = per_pos[:, :n_pos].copy()
     for k in range(1, width):
-        np.maximum(best, per_pos[:, k:k + starts], out=best)
+        np.maximum(best, per_pos[:, k:k + n_pos] * (turn[k:k + n_pos] == grid.turn), out=best)
     scores = line.weights @ best / line.weights.sum()
     if line.content.any():
         scores = np.where(best[line.content].sum(axis=0) > 0, scores, 0.0)
+        if line.short:
+            # Two content words or fewer (a greeting around a name): each must be there, or fragments of an
+            # unrelated sentence («удобнее убирать: днём») pass for the line.
+            scores = np.where(best[line.content].min(axis=0) >= _SHORT_WORD_CREDIT, scores, 0.0)
     if line.ordered and len(line.rows) > 1:
         # Only windows that could still reach the cue threshold are worth the exact (slower) ordered score.
-        scores = _in_order(scores, per_pos, line, width, opts.cue_threshold / 100)
+        scores = _in_order(scores, per_pos, turn, line, width, opts.cue_threshold / 100)
     top = float(scores.max())
     similarity = top * 100
     if similarity < opts.noise_floor:
         return _Found(0.0)
     # Several windows may hold the same words; the evidence is the tightest of them.
     spans = [(i + a, i + b) for i in np.flatnonzero(scores >= top - 1e-9)[:16]
-             for a, b in [_span(per_pos[:, i:i + width], line.content)]]
+             for a, b in [_span(_window(per_pos, turn, int(i), width), line.content)]]
     first, last = min(spans, key=lambda ab: (ab[1] - ab[0], ab[0]))
-    # "мы не можем это сделать" is the opposite of "мы можем это сделать", however alike the words.
-    if not line.negated and grid.negation[max(first - 2, 0):last + 1].any():
+    if _negated(grid, first, last) != line.negated:
+        # "мы не можем это сделать" is the opposite of "мы можем это сделать", however alike the words, and
+        # "это как раз наш профиль" is not the cue "не наш профиль".
         return _Found(0.0)
     return _Found(round(similarity, 1), first, last)
 
 
-def _in_order(scores: np.ndarray, per_pos: np.ndarray, line: _Line, width: int, floor: float) -> np.ndarray:
+def _window(per_pos: np.ndarray, turn: np.ndarray, i: int, width: int) -> np.ndarray:
+    """The window starting at position ``i``, with the positions of other turns blanked."""
+    return per_pos[:, i:i + width] * (turn[i:i + width] == turn[i])
+
+
+def _negated(grid: _Grid, first: int, last: int) -> bool:
+    """A "не" among the matched words or just before them, in the same turn."""
+    low = max(first - 2, 0)
+    return bool((grid.negation[low:last + 1] & (grid.turn[low:last + 1] == grid.turn[first])).any())
+
+
+def _in_order(scores: np.ndarray, per_pos: np.ndarray, turn: np.ndarray, line: _Line, width: int,
+              floor: float) -> np.ndarray:
     """Rescore the promising windows of a cue so that its words count only in the order written
     ("до завтра" is a farewell, "завтра до обеда" is not)."""
     ordered = np.zeros_like(scores)
     total = line.weights.sum()
     for i in np.flatnonzero(scores >= floor):
-        window = per_pos[:, i:i + width] * line.weights[:, None]
+        window = _window(per_pos, turn, int(i), width) * line.weights[:, None]
         # best[p]: the most weight placed so far with the last placed word at or before position p.
         best = np.zeros(width + 1)
         for row in window:
@@ -262,17 +294,6 @@ def _span(window: np.ndarray, content: np.ndarray) -> tuple[int, int]:
     return min(picks), max(picks)
 
 
-def _evidence(segments: list[Segment], stream: _Stream, found: _Found) -> tuple[str, Optional[float], Optional[float], int]:
-    first, last = stream.content[found.first], stream.content[found.last]
-    if first.segment == last.segment:
-        text = segments[first.segment].text[first.char_start:last.char_end]
-    else:
-        head = segments[first.segment].text[first.char_start:]
-        tail = segments[last.segment].text[:last.char_end]
-        text = f"{head} … {tail}"
-    return text.strip(), first.time, last.time, first.segment
-
-
 def _score_line(alts: list[_Line], cues: list[_Line], grid: _Grid, opts: MatchOptions) -> tuple[LineEvidence, _Found]:
     """The best alternative of a line; a paraphrase cue when no alternative was said well enough."""
     found, alt = max(((_locate(a, grid, opts), a) for a in alts), key=lambda fa: fa[0].similarity)
@@ -292,9 +313,20 @@ def _score_line(alts: list[_Line], cues: list[_Line], grid: _Grid, opts: MatchOp
 
 
 def _locate_evidence(segments: list[Segment], stream: _Stream, found: _Found, line: LineEvidence) -> None:
+    """The evidence as a person checks it: the manager's whole sentence(s) around the matched words, and the
+    time that sentence starts."""
     first, last = stream.content[found.first], stream.content[found.last]
-    line.matched, line.end = _evidence(segments, stream, found)[0], last.time
-    line.span = Span(turn=first.segment, char_start=first.char_start, char_end=last.char_end, start=first.time,
+    head, tail = segments[first.segment], segments[last.segment]
+    if first.segment == last.segment:
+        begin, end = sentence_bounds(head.text, first.char_start, last.char_end)
+        line.matched = head.text[begin:end]
+    else:  # one turn that recognition cut into two segments
+        begin = sentence_bounds(head.text, first.char_start, first.char_end)[0]
+        end = sentence_bounds(tail.text, last.char_start, last.char_end)[1]
+        line.matched = f"{head.text[begin:].strip()} … {tail.text[:end].strip()}"
+    start = time_at(head, begin) if begin < first.char_start else first.time
+    line.end = last.time
+    line.span = Span(turn=first.segment, char_start=begin, char_end=end, start=start,
                      turn_end=last.segment if last.segment != first.segment else None)
 
 

@@ -1,0 +1,223 @@
+"""What a stage must *do* to be credited: the act it names, and where in the call it does it.
+
+A sentence close in meaning to a stage may only talk around it: the client's money mentioned is not a question
+about when they will pay, «будем на связи» is not a next step, a company pitch is not "we can do your request".
+A script declares each stage's act (``act:`` in the YAML); this module holds the small typed rule set of acts:
+the words that show the act was done, whether it must be a question, what makes it too vague, and where in the
+call it does its job (a payment question after the offer, a farewell at the end). The rules of the act judge
+evidence found in the manager's own words (by meaning or a cue); the script's own wording needs no proof of
+the act, but every line, however found, must stand where its stage does its job.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from compliance.messages import Message
+from compliance.scoring.result import Found
+from compliance.scoring.transcript import Segment
+
+if TYPE_CHECKING:  # the script declares acts, and the scorers' seam reads the script
+    from compliance.scoring.scorer import LineEvidence
+
+
+class Act(str, Enum):
+    """The act a stage names."""
+
+    GREETING = "greeting"              # greet, say who is calling and from where, ask for time
+    NEEDS = "needs"                    # ask about the client's request
+    OFFER = "offer"                    # say that we can deliver it (and how, for how much)
+    PAYMENT = "payment"                # ask when (how) the client will pay
+    NEXT_STEP = "next_step"            # agree a concrete step: an action or a time
+    CANNOT_DELIVER = "cannot_deliver"  # say we cannot, or offer to work together in the future
+    FAREWELL = "farewell"              # thank and say goodbye, at the end of the call
+
+
+@dataclass(frozen=True)
+class ActRule:
+    markers: tuple[str, ...] = ()      # word beginnings ("=word": that word), one of which the sentence must hold
+    question: bool = False             # the sentence must ask
+    vague: tuple[str, ...] = ()        # phrases that leave the act undone («как будет возможность»)
+    topic: tuple[str, ...] = ()        # words a «не» before which says "no" to the act (default: the markers)
+    after: tuple[Act, ...] = ()        # said after the first of these stages that was said
+    at_end: bool = False               # said at the end of the call
+
+
+_TIMES = ("сегодня", "завтра", "послезавтра", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот",
+          "воскресень", "недел", "числ", "утр", "вечер", "обед", "час", "минут", "месяц")
+RULES: dict[Act, ActRule] = {
+    # Hello, who is calling and from where («это Кирилл, центр «Навык Про»»), or may we talk — not «как дела?».
+    Act.GREETING: ActRule(markers=(
+        "здравств", "добр", "привет", "алло", "=день", "утро", "зовут", "компани", "беспоко", "звоню", "звонок",
+        "менеджер", "представ", "удобн", "минут", "отвле", "помеш", "говор", "разговар", "бесед", "связи",
+        "сейчас", "свобод", "=это", "=из", "«")),
+    Act.NEEDS: ActRule(question=True),
+    # Whether we can do it: a pitch about the company in general («работаем с самыми разными объектами») is not.
+    Act.OFFER: ActRule(vague=(
+        "самыми разными", "самые разные", "с разными", "разного профиля", "любыми", "любые задачи", "широкий спектр",
+        "на рынке", "много лет", "всеми видами", "всем подряд", "всё что угодно", "все что угодно"), topic=(
+        "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
+        "справ", "получится", "выйдет", "потян", "уложим", "успеем")),
+    Act.PAYMENT: ActRule(question=True, after=(Act.NEEDS,), markers=(
+        "оплат", "плат", "внес", "рассчит", "деньг", "денег", "счет", "аванс", "бухгалтер", "перевод", "перевест",
+        "частям", "транш", "сумм", "кэш", "наличн", "безнал", "предоплат", "расчет", "оплач")),
+    Act.NEXT_STEP: ActRule(after=(Act.NEEDS,), markers=(
+        "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
+        "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк", "шаг", "дальше", "план",
+        "жду", "подпи", "оплат", "приед", "заед", "покаж", "посчита", "кин", "подтвер", "звон", "пиш", "скидыва") + _TIMES,
+        vague=("как будет возможность", "когда будет возможность", "как появится возможность", "по возможности",
+               "будем на связи", "как-нибудь", "когда-нибудь", "видно будет", "как получится", "если что",
+               "как освобожусь", "посмотрим")),
+    Act.CANNOT_DELIVER: ActRule(markers=(
+        "не", "нет", "будущ", "дальнейш", "впредь", "обращайт", "появ", "сотруднич", "сожалени", "увы")),
+    Act.FAREWELL: ActRule(at_end=True, markers=(
+        "свидан", "доброго", "хорошего", "всего", "спасибо", "благодар", "удач", "связи", "встречи", "завтра",
+        "пока", "прощ", "благ", "счастлив", "=до")),
+}
+# Turns of either side that may follow a farewell: «Спасибо!» — «И вам.» — «Всего доброго!» — «До свидания.»
+FAREWELL_TURNS_AFTER = 3
+
+_WORD = re.compile(r"[\w-]+")
+_ASKING = frozenset({"когда", "как", "какой", "какая", "какое", "какие", "каким", "сколько", "ли", "удобнее",
+                     "что", "чем", "где", "зачем", "почему", "кто", "куда", "расскажите", "подскажите"})
+# Words that may stand between «не» and what it negates («не наш профиль», «не сможем сделать»).
+_BRIDGE = frozenset({"наш", "это", "так", "то", "мы", "я", "вам", "вас", "ваш", "совсем", "очень", "уже",
+                     "всегда", "сможем", "смогу", "можем", "могу", "будем", "буду", "стоит", "надо", "нужно"})
+_REFUSAL = re.compile(r"^\s*(?:да\s+нет|да\s+не|ну\s+нет|нет|не-не)\s*[,.!—–-]", re.IGNORECASE)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip("-") for w in _WORD.findall(text.lower().replace("ё", "е"))]
+
+
+def _has(words: list[str], markers: tuple[str, ...]) -> list[int]:
+    return [i for i, w in enumerate(words)
+            if any(w == m[1:] if m.startswith("=") else w.startswith(m) for m in markers)]
+
+
+def is_question(text: str) -> bool:
+    """A question: its mark, or (recognised speech often has none) a question word."""
+    return "?" in text or any(w in _ASKING for w in _words(text))
+
+
+def negates(text: str, markers: tuple[str, ...]) -> bool:
+    """Whether a sentence says "no" to the act: it opens with a refusal («Да не, договор — это потом») or puts
+    «не»/«нет» before one of the act's words («мы таким не занимаемся»). A «не» inside a question is
+    politeness («Не подскажете, когда удобно оплатить?»), not a refusal."""
+    if _REFUSAL.match(text):
+        return True
+    if "?" in text:
+        return False
+    words = _words(text)
+    for i, w in enumerate(words):
+        if w not in ("не", "нет", "ни"):
+            continue
+        j = i + 1
+        while j < len(words) and j <= i + 3 and words[j] in _BRIDGE:
+            j += 1
+        if j < len(words) and _has([words[j]], markers):
+            return True
+    return False
+
+
+def act_done(act: Act, text: str) -> bool:
+    """Whether a sentence in the manager's own words does the act (not only talks about its topic)."""
+    rule = RULES[act]
+    words = _words(text)
+    folded = " ".join(words)
+    if rule.markers and not (_has(words, rule.markers) or ("«" in rule.markers and "«" in text)):
+        return False
+    if rule.question and not is_question(text):
+        return False
+    if any(phrase in folded for phrase in rule.vague):
+        return False
+    return act is Act.CANNOT_DELIVER or not negates(text, rule.topic or rule.markers)
+
+
+def _sentence(segments: Sequence[Segment], line: "LineEvidence") -> str:
+    span = line.span
+    if span is None or not 0 <= span.turn < len(segments):
+        return line.matched or ""
+    if span.turn_end is None:
+        return segments[span.turn].text[span.char_start:span.char_end]
+    return line.matched or ""
+
+
+def judge_evidence(acts: Sequence[Optional[Act]], segments: Sequence[Segment],
+                   evidence: "list[list[list[LineEvidence]]]") -> None:
+    """Drop the own-words evidence (meaning, cue) that does not do its stage's act. ``evidence`` is
+    scorer → stage → line, changed in place."""
+    for per_stage in evidence:
+        for act, lines in zip(acts, per_stage):
+            if act is None:
+                continue
+            for line in lines:
+                if line.found in (Found.MEANING, Found.CUE) and not act_done(act, _sentence(segments, line)):
+                    drop(line)
+
+
+def drop(line: "LineEvidence") -> None:
+    """Evidence that does not count: the line stays, unsaid."""
+    line.found, line.similarity, line.meaning = Found.ABSENT, 0.0, None
+    line.matched = line.cue = line.span = line.end = None
+
+
+def _turns_after(segments: Sequence[Segment], turn: int) -> int:
+    changes, speaker = 0, segments[turn].speaker
+    for seg in segments[turn + 1:]:
+        if seg.speaker != speaker:
+            changes, speaker = changes + 1, seg.speaker
+    return changes
+
+
+def misplaced(act: Optional[Act], turn: int, first_turn: dict[Act, int], titles: dict[Act, str],
+              segments: Sequence[Segment]) -> Optional[Message]:
+    """Why a line said at ``turn`` does not do its stage's job there (None: it does). ``first_turn`` is the
+    turn where each act's stage was first said."""
+    if act is None:
+        return None
+    rule = RULES[act]
+    reference = next((a for a in rule.after if a in first_turn), None)
+    if reference is not None and turn < first_turn[reference]:
+        return Message(code="stage_before", params={"before": titles[reference]})
+    if rule.at_end:
+        after = _turns_after(segments, turn)
+        if after > FAREWELL_TURNS_AFTER:
+            return Message(code="stage_not_at_end", params={"turns": after})
+    return None
+
+
+def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segments: Sequence[Segment],
+                   evidence: "list[list[list[LineEvidence]]]") -> tuple[list[list[Message]], dict[int, int]]:
+    """Drop the evidence said where its stage cannot do its job, and say why, per stage. ``evidence`` is
+    scorer → stage → line, changed in place.
+
+    Returns:
+        Per stage, why evidence was dropped; and, per stage index, the turn where dropped evidence was said
+        (not credited, but still said out of order: the order check keeps seeing it).
+    """
+    first_turn: dict[Act, int] = {}
+    act_titles: dict[Act, str] = {}
+    for s, act in enumerate(acts):
+        if act is None:
+            continue
+        act_titles.setdefault(act, titles[s])
+        turns = [line.span.turn for per_stage in evidence for line in per_stage[s] if line.said and line.span]
+        if turns:
+            first_turn[act] = min(first_turn.get(act, turns[0]), *turns)
+    notes: list[list[Message]] = [[] for _ in acts]
+    early: dict[int, int] = {}
+    for s, act in enumerate(acts):
+        for per_stage in evidence:
+            for line in per_stage[s]:
+                if not line.said or line.span is None:
+                    continue
+                why = misplaced(act, line.span.turn, first_turn, act_titles, segments)
+                if why is not None:
+                    early[s] = min(early.get(s, line.span.turn), line.span.turn)
+                    drop(line)
+                    if why not in notes[s]:
+                        notes[s].append(why)
+    return notes, early
