@@ -325,9 +325,10 @@ def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
     script_file = tmp_path / "sales.yaml"
     shutil.copy(GOLDEN_SCRIPT, script_file)
     before = load_script(script_file)
-    written = add_example(script_file, "needs", 0, "А что для вас сейчас главное?")
+    first_line = load_script(script_file).line_ids()["needs"][0]
+    written = add_example(script_file, "needs", first_line, "А что для вас сейчас главное?")
     assert written == examples_path(script_file) == tmp_path / "sales.examples.yaml"
-    add_example(script_file, "needs", 0, "А что для вас сейчас главное?")  # once only
+    add_example(script_file, "needs", first_line, "А что для вас сейчас главное?")  # once only
     after = load_script(script_file)
     assert after.stages[1].examples()[0][-1] == "А что для вас сейчас главное?"
     assert after.stages[1].examples()[0].count("А что для вас сейчас главное?") == 1

@@ -28,6 +28,7 @@ class ChatUnit:
     att: Attribution
     part: Optional[str]             # the chat's key in a many-chat export; None for a one-chat file
     chat_key: Optional[str] = None  # ``chat:…``: the chat's own identity, apart from the file it came in
+    size: int = 0                   # messages: of two exports of one chat, the one with more counts
 
 
 def chat_units(path: Path, att: Attribution, team: Optional[Team]) -> list[ChatUnit]:
@@ -52,7 +53,8 @@ def chat_units(path: Path, att: Attribution, team: Optional[Team]) -> list[ChatU
         content = hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
         first = chat.senders[0] if chat.senders else ""
         key = f"chat:{chat.fmt}:{chat.key}:{first}" if chat.fmt in ("telegram", "whatsapp") else None
-        units.append(ChatUnit(content_hash=content, att=unit, part=chat.key if chat.several else None, chat_key=key))
+        units.append(ChatUnit(content_hash=content, att=unit, part=chat.key if chat.several else None, chat_key=key,
+                              size=len(chat.messages)))
     return units
 
 

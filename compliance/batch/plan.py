@@ -97,6 +97,7 @@ class _Job:
     content_hash: str = ""                      # what the call holds now (``call_id`` is where it came from)
     source_key: str = ""                        # its path under the batch folder, or ``chat:…``
     changed: bool = False                       # a stored call whose content changed: updated in place
+    size: int = 0                               # a chat's messages (the fuller of two exports counts)
 
     @property
     def manager_key(self) -> str:

@@ -100,8 +100,8 @@ class _Planner:
         """Each job's call id (its stored one, or a new one), duplicates set aside, and what to do with the rest."""
         jobs: list[_Job] = []
         skips: list[tuple[_Job, CallState]] = []
-        owners: dict[str, str] = {h: s.file for h, s in index.by_content.items()}
-        stored = [(j, s) for j, s in found if s is not None]
+        owners: dict[str, tuple[str, str]] = {h: (s.file, s.call_id) for h, s in index.by_content.items()}
+        stored = sorted(((j, s) for j, s in found if s is not None), key=lambda js: -js[0].size)
         # Among new copies of one content, the roster's manager's copy is scored (then the first path).
         new = sorted((j for j, s in found if s is None), key=lambda j: j.manager is None)
         taken: dict[str, str] = {}   # call id → file, within this batch (a chat in two exports is one call)
@@ -109,10 +109,10 @@ class _Planner:
             assert state is not None
             job.call_id = state.call_id
             if job.call_id in taken:
-                self._duplicate(job, taken[job.call_id], root, older_export=True)
+                self._duplicate(job, (taken[job.call_id], job.call_id), root, older_export=True)
                 continue
             taken[job.call_id] = job.file
-            owners.setdefault(job.content_hash, job.file)
+            owners.setdefault(job.content_hash, (job.file, job.call_id))
             if state.content_hash not in (None, job.content_hash):
                 job.changed = True     # the same call, new content: analysed again, updated in place
                 jobs.append(job)
@@ -129,26 +129,25 @@ class _Planner:
                 self._duplicate(job, owners[job.content_hash], root)
                 continue
             job.call_id = new_call_id(root, job.source_key)
-            owners[job.content_hash] = job.file
+            owners[job.content_hash] = (job.file, job.call_id)
             taken[job.call_id] = job.file
             jobs.append(job)
         return jobs, skips
 
-    def _duplicate(self, job: _Job, scored: str, root: str, older_export: bool = False) -> None:
-        """List a copy of a call stored elsewhere (with both places) and keep it in the history's duplicates."""
+    def _duplicate(self, job: _Job, owner: tuple[str, str], root: str, older_export: bool = False) -> None:
+        """List a copy of a call kept elsewhere (``owner``: its file and call id), with both places, and keep it
+        in the history's duplicates."""
+        scored, call_id = owner
         self.summary.duplicates += 1
         reason = (f"the same chat as {scored} (the export with more messages counts)" if older_export
                   else f"same content as {scored} (scored there, counted once)")
         self.summary.notes.append(f"{job.file}: {reason}")
-        owner = self.store.source_index().by_file.get(scored)
-        if owner is not None:
-            at = now()
-            self.store.note_duplicate(Duplicate(file=job.file, source_root=root, source_key=job.source_key,
-                                                content_hash=job.content_hash, call_id=owner.call_id,
-                                                manager=job.manager_key, date=job.date, first_seen=at, last_seen=at),
-                                      self.summary.batch_id)
-        self._emit(FileOutcome(file=job.file, outcome=Outcome.DUPLICATE, call_id=owner.call_id if owner else None,
-                               manager=job.manager_key, date=job.date, reason=reason))
+        at = now()
+        self.store.note_duplicate(Duplicate(file=job.file, source_root=root, source_key=job.source_key,
+                                            content_hash=job.content_hash, call_id=call_id, manager=job.manager_key,
+                                            date=job.date, first_seen=at, last_seen=at), self.summary.batch_id)
+        self._emit(FileOutcome(file=job.file, outcome=Outcome.DUPLICATE, call_id=call_id, manager=job.manager_key,
+                               date=job.date, reason=reason))
 
     def _units(self, path: Path, kind: str, file_hash: str, att: Attribution) -> list[ChatUnit]:
         """The calls a file holds: itself, or each chat of a chat export (a broken export fails here)."""
@@ -182,7 +181,7 @@ class _Planner:
         names = self.team.chat_names() if self.team else []
         job = _Job(path=path, kind=kind, call_id="", att=att, manager=manager, level=level, script=script,
                    script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
-                   part=unit.part, names=names, content_hash=unit.content_hash)
+                   part=unit.part, names=names, content_hash=unit.content_hash, size=unit.size)
         if kind == "chat":
             job.transcribe_key = chat_read_key(names)
         if kind == "audio":

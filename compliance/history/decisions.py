@@ -176,3 +176,19 @@ def _load_v5(conn: sqlite3.Connection, call_ids: Optional[list[str]]) -> dict[st
                 call_id=r[0], stage_id=r[1], line_id=None if line is None else f"#{line + 1}", line=line,
                 present=bool(r[3]), by=r[4], at=r[5], note=r[6] or ""))
     return out
+
+
+class AtRisk(BaseModel):
+    """A decision a script edit would leave without its stage or line, and the call it is on."""
+
+    decision: Decision
+    file: str
+
+
+def decisions_at_risk(conn: sqlite3.Connection, script_id: str, line_ids: LineIds) -> list[AtRisk]:
+    """The stored decisions on calls scored with script ``script_id`` that a version of it with these stages
+    and line ids would orphan (what ``script check --db`` warns about)."""
+    files = {r[0]: r[1] for r in conn.execute("SELECT call_id, file FROM calls WHERE script_id = ?", (script_id,))}
+    decisions = load_decisions(conn, list(files))
+    return [AtRisk(decision=d, file=files[d.call_id])
+            for call_id in files for d in orphaned_by_script(decisions.get(call_id, []), line_ids)]
