@@ -344,7 +344,7 @@ def test_concurrent_examples_overrides_and_disputes_all_land(tmp_path):
             token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
             assert http.post("/login", data={"login": who, "password": PASSWORDS[who],
                                              "csrf_token": token}).status_code == 303
-            tokens[who] = http.get("/").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            tokens[who] = http.get("/", follow_redirects=True).text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         start = threading.Barrier(3 * n)
         codes: list[int] = []
 

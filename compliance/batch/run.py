@@ -198,8 +198,10 @@ class _Run(_Planner):
         """Say which of the lead's decisions on this call a changed call or script put in question."""
         decisions = load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])
         for lost in orphaned(result, decisions, script.line_ids()):
-            self.summary.notes.append(f"{job.file}: the lead's decision on {lost.where} ({lost.by}, {lost.at}) is "
-                                      "not applied: no longer in the script (give the line back its id: to keep it)")
+            line = f" line «{lost.line_text or lost.line_id}»" if lost.line_id else ""
+            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r}{line} ({lost.by}, "
+                                      f"{lost.at}) is not applied: no longer in the script (give the line back its "
+                                      "id: to keep it)")
         if job.changed and decisions:
             self.summary.notes.append(f"{job.file}: the content changed after {len(decisions)} decision(s) of the "
                                       "lead; they stay on the call, flagged for the lead to confirm or drop")
