@@ -25,6 +25,7 @@ from compliance.scoring.script import derived_line_id, load_script
 
 from .conftest import FIXTURES, ROOT
 from .test_batch import GOOD, WEAK, _write
+from .test_pipedrive import fake  # noqa: F401 - the fake Pipedrive server fixture
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_db" / "v5.db"
 TEAM = ROOT / "samples" / "team.yaml"
@@ -377,3 +378,46 @@ def test_concurrent_examples_overrides_and_disputes_all_land(tmp_path):
     actions = [e.action for e in trail]
     assert (actions.count("example"), actions.count("override"), actions.count("dispute")) == (n, n + 1, n)
     assert all(e.actor and e.at and e.after is not None for e in trail)
+
+
+# -- 1. the CRM note of a corrected call is updated in place ----------------------------------------------------------
+def test_a_corrected_call_updates_its_pipedrive_note_in_place(tmp_path, fake):  # noqa: F811 - the fixture
+    from .test_pipedrive import CALLS, _push
+    from .test_pipedrive import TEAM as PD_TEAM
+
+    folder, db = tmp_path / "calls", tmp_path / "h.db"
+    team = tmp_path / "team.yaml"
+    team.write_text(PD_TEAM, encoding="utf-8")
+    call = _write(folder / "2026-11-27_10-31-02_ivanova_380991234567.txt",
+                  (CALLS / "missing_01_no_payment_hotel.txt").read_text("utf-8"))
+    _batch(folder, db, team=team)
+    assert _push(db, team).exit_code == 0
+    [note_id] = [r[0] for r in _rows(db, "SELECT note_id FROM crm_pushes")]
+    call.write_text(call.read_text("utf-8") + "М: И когда вам удобно оплатить счёт — сегодня или завтра?\n",
+                    encoding="utf-8")
+    assert _batch(folder, db, team=team).analysed == 1
+    again = _push(db, team)
+    assert again.exit_code == 0, again.output
+    assert fake.state.count("POST", "/v1/notes") == 1 and fake.state.count("PUT", "/v1/notes/") == 1
+    assert [r[0] for r in _rows(db, "SELECT note_id FROM crm_pushes")] == [note_id] and len(fake.state.notes) == 1
+
+
+def test_gap_mining_counts_each_line_by_its_id_across_script_versions(tmp_path):
+    from compliance.history.phrasings import mine_phrasings
+    from compliance.scoring.result import Found
+
+    folder, db = tmp_path / "calls", tmp_path / "h.db"
+    script = tmp_path / "tiny.yaml"
+    script.write_text(SCRIPT.format(lines=f"{HELLO}\n{TIME}"), encoding="utf-8")
+    _write(folder / "2026-11-27" / "ivanova" / "call.txt", GOOD)
+    _batch(folder, db, scripts=[script])
+    script.write_text(SCRIPT.format(lines=f'      - "Алло, слышите меня?"\n{HELLO}\n{TIME}'), encoding="utf-8")
+    with Store(db) as store:
+        records = store.calls()
+        mined = mine_phrasings(records, load_script(script), versions=store.script_line_ids)
+    said = next(s for s in records[0].result.stages if s.id == "greeting").lines
+    by_text = {ln.line: ln for ln in mined.lines if ln.stage_id == "greeting"}
+    assert by_text["Алло, слышите меня?"].calls == 0        # not in the version the call was scored with
+    for old in said:
+        entry = by_text[old.text]
+        assert entry.calls == 1 and entry.verbatim == int(old.found is Found.VERBATIM)

@@ -105,9 +105,11 @@ def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: 
             raise click.ClickException(f"{db}: no calls scored against script {script_id!r} (known: {known})")
         records = store.calls(since=since.date() if since else None, with_transcripts=False)
         vectors = stored_vectors_for(records, store)
+        store_ids = {r.result.script_hash: store.script_line_ids(r.result.script_hash) for r in records}
     for sid in [script_id] if script_id else sorted(versions):
         mined = mine_phrasings(records, SalesScript.model_validate_json(versions[sid]),
-                               since=since.date() if since else None, vectors=vectors)
+                               since=since.date() if since else None, vectors=vectors,
+                               versions=store_ids.get)
         if as_json:
             click.echo(json.dumps(mined.model_dump(mode="json"), ensure_ascii=False))
             continue
