@@ -206,10 +206,10 @@ class Store(EmbeddingStore, Bookkeeping, IdentityStore):
                   outcome: str = "analysed", transcript_json: str | None = None) -> None:
         """Store one scored call (updating an older score or content of it in place) in one short transaction.
 
+        ``transcript_json`` (already serialised) is stored instead of ``record.transcript`` when given.
+
         Raises:
             StoreError: another call already holds this source (a call keeps its id: find it, don't make one).
-
-        ``transcript_json`` (already serialised) is stored instead of ``record.transcript`` when given.
         """
         res = record.result
         talk = res.talk

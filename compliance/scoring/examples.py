@@ -105,7 +105,7 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
         raise ScriptError(f"example sentence: {exc}") from None
     path = examples_path(script_path)
     try:
-        lock = FileLock(str(path) + ".lock", timeout=60)
+        lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60)  # hidden: no clutter beside scripts
         with lock:  # read, add, rewrite: one writer at a time, across threads and processes
             script = load_script(script_path)
             stage = next((s for s in script.stages if s.id == stage_id), None)
