@@ -99,6 +99,18 @@ def test_a_schema_5_history_upgrades_in_place_keeping_every_row(tmp_path):
     conn.close()
 
 
+def test_an_older_history_opened_read_only_still_shows_every_decision(tmp_path):
+    db = tmp_path / "v5.db"
+    shutil.copy(LEGACY, db)
+    with Store(db, read_only=True) as store:
+        calls = store.calls()
+        assert store.version == 5 and store.duplicates() == []
+    stages = [s for c in calls for s in c.result.stages if s.override]
+    lines = [ln for c in calls for s in c.result.stages for ln in s.lines if ln.override]
+    assert (len(stages), len(lines)) == (2, 1)
+    assert _rows(db, "PRAGMA user_version") == [(5,)]
+
+
 def test_an_upgraded_history_is_batched_again_without_new_calls(tmp_path):
     """The migrated sources find their calls again when the same folder is batched (here at another place)."""
     db = tmp_path / "v5.db"
