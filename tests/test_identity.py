@@ -154,7 +154,7 @@ def test_a_corrected_transcript_updates_the_call_in_place_and_flags_its_decision
         flagged = [s.override for s in again.result.stages if s.override] + [
             ln.override for s in again.result.stages for ln in s.lines if ln.override]
         assert len(flagged) == 2 and all(o.stale for o in flagged)
-        assert [d.status for d in ledger.disputes(store, call_id=call.call_id)] == ["open"]
+        assert [(d.status, d.stale) for d in ledger.disputes(store, call_id=call.call_id)] == [("open", True)]
         ledger.confirm_decision(store, call.call_id, stage.id, by="lead")
         line_id = load_script(default_script_path()).line_ids()["greeting"][0]
         ledger.drop_decision(store, call.call_id, "greeting", line_id, by="lead", note="не то")

@@ -34,6 +34,7 @@ class Dispute(BaseModel):
     resolved_by: Optional[str] = None
     resolved_at: Optional[str] = None
     resolution: Optional[str] = None
+    stale: bool = False                # the call's content changed after the dispute was opened
 
 
 class AuditEntry(BaseModel):
@@ -182,15 +183,19 @@ def resolve_dispute(store: Store, dispute_id: int, *, by: str, accept: bool, not
     return dispute(store, dispute_id)
 
 
+_DISPUTES = "SELECT d.*, c.content_hash AS now FROM disputes d LEFT JOIN calls c ON c.call_id = d.call_id"
+
+
 def _dispute(row: sqlite3.Row) -> Dispute:
     return Dispute(id=row["id"], call_id=row["call_id"], stage_id=row["stage_id"],
                    line=None if row["line"] == STAGE else row["line"], manager=row["manager"], by=row["by_login"],
                    comment=row["comment"], status=row["status"], at=row["at"], resolved_by=row["resolved_by"],
-                   resolved_at=row["resolved_at"], resolution=row["resolution"])
+                   resolved_at=row["resolved_at"], resolution=row["resolution"],
+                   stale=bool(row["content_hash"] and row["now"] and row["content_hash"] != row["now"]))
 
 
 def dispute(store: Store, dispute_id: int) -> Dispute:
-    row = store.connection.execute("SELECT * FROM disputes WHERE id = ?", (dispute_id,)).fetchone()
+    row = store.connection.execute(_DISPUTES + " WHERE d.id = ?", (dispute_id,)).fetchone()
     if row is None:
         raise ReviewError(f"no dispute {dispute_id}")
     return _dispute(row)
@@ -199,13 +204,13 @@ def dispute(store: Store, dispute_id: int) -> Dispute:
 def disputes(store: Store, *, manager: Optional[str] = None, call_id: Optional[str] = None) -> list[Dispute]:
     """Disputes, open ones first, newest first within a status (only ``manager``'s or one call's, when given)."""
     where, args = [], []
-    for cond, value in (("manager = ?", manager), ("call_id = ?", call_id)):
+    for cond, value in (("d.manager = ?", manager), ("d.call_id = ?", call_id)):
         if value is not None:
             where.append(cond)
             args.append(value)
     rows = store.connection.execute(
-        f"SELECT * FROM disputes {'WHERE ' + ' AND '.join(where) if where else ''} "
-        "ORDER BY status != 'open', at DESC, id DESC", args).fetchall()
+        f"{_DISPUTES} {'WHERE ' + ' AND '.join(where) if where else ''} "
+        "ORDER BY d.status != 'open', d.at DESC, d.id DESC", args).fetchall()
     return [_dispute(r) for r in rows]
 
 
