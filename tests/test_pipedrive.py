@@ -272,7 +272,8 @@ def _add_recorded_call(db: Path, audio: Path) -> str:
         assert meta is not None
         copy = record.model_copy(update={"call_id": "rec0001", "file": str(audio), "audio": str(audio),
                                          "time": "16:00:00"})
-        store.save_call(copy, meta.model_copy(update={"kind": "audio"}))
+        # Another call (its own source and content), not the same one under a second id.
+        store.save_call(copy, meta.model_copy(update={"kind": "audio", "source_key": None, "content_hash": None}))
     return "rec0001"
 
 

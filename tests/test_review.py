@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from compliance.cli import cli
 from compliance.errors import ReviewError
 from compliance.history.daily import render_export
+from compliance.history.decisions import Decision, apply_decisions
 from compliance.history.readiness import history_readiness
 from compliance.history.rescore import rescore_history
 from compliance.history.store import Store
 from compliance.reports import write_reports
 from compliance.review.agreement import agreement_report, cohen_kappa
-from compliance.review.decisions import Decision, apply_decisions
 from compliance.review.ledger import audit_trail, disputes, open_dispute, resolve_dispute, set_override
 from compliance.review.users import add_user, remove_user, session_secret, users, verify
 from compliance.scoring.score import MatchOptions, score_call
@@ -35,9 +35,11 @@ def history(tmp_path):
     return db, build_history(db)
 
 
-def _decision(stage: str, present: bool, line=None) -> Decision:
-    return Decision(call_id="c", stage_id=stage, line=line, present=present, by="lead", at="2026-12-01T10:00:00",
-                    note="heard it")
+def _decision(stage: str, present: bool, line=None, script=None) -> Decision:
+    """A decision on a stage, or on line ``line`` of it (keyed by its id in ``script``)."""
+    line_id = None if line is None else next(s for s in script.stages if s.id == stage).line_ids()[line]
+    return Decision(call_id="c", stage_id=stage, line=line, line_id=line_id, present=present, by="lead",
+                    at="2026-12-01T10:00:00", note="heard it")
 
 
 def test_apply_decisions_recomputes_with_the_scorers_rules(default_script):
@@ -63,11 +65,13 @@ def test_a_line_decision_moves_its_stage(default_script):
     transcript = load_transcript(FIXTURES / "calls" / "missing_01_no_payment_hotel.txt")
     machine = score_call(transcript, default_script, "newcomer", MatchOptions(meaning=False))
     missing = next(s for s in machine.stages if s.required and not s.present)
-    fixed = apply_decisions(machine, [_decision(missing.id, True, line=0)])
+    ids = default_script.line_ids()
+    fixed = apply_decisions(machine, [_decision(missing.id, True, line=0, script=default_script)], ids)
     stage = next(s for s in fixed.stages if s.id == missing.id)
     assert stage.present and stage.override is None and stage.lines[0].override.present
     # a stage decision is the last word, whatever order the decisions come in
-    both = apply_decisions(machine, [_decision(missing.id, False), _decision(missing.id, True, line=0)])
+    both = apply_decisions(machine, [_decision(missing.id, False),
+                                     _decision(missing.id, True, line=0, script=default_script)], ids)
     assert not next(s for s in both.stages if s.id == missing.id).present
 
 
@@ -323,9 +327,10 @@ def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
     script_file = tmp_path / "sales.yaml"
     shutil.copy(GOLDEN_SCRIPT, script_file)
     before = load_script(script_file)
-    written = add_example(script_file, "needs", 0, "А что для вас сейчас главное?")
+    first_line = load_script(script_file).line_ids()["needs"][0]
+    written = add_example(script_file, "needs", first_line, "А что для вас сейчас главное?")
     assert written == examples_path(script_file) == tmp_path / "sales.examples.yaml"
-    add_example(script_file, "needs", 0, "А что для вас сейчас главное?")  # once only
+    add_example(script_file, "needs", first_line, "А что для вас сейчас главное?")  # once only
     after = load_script(script_file)
     assert after.stages[1].examples()[0][-1] == "А что для вас сейчас главное?"
     assert after.stages[1].examples()[0].count("А что для вас сейчас главное?") == 1

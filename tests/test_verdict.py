@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compliance.review.decisions import Decision, apply_decisions
+from compliance.history.decisions import Decision, apply_decisions
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import parse_text_transcript

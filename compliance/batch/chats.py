@@ -1,13 +1,16 @@
 """A chat export in a batch: one job per conversation, each dated by its own first message and attributed to
 the roster manager whose chat name is among its senders.
 
-A file with one chat is one call with the file's content hash as its id, like a transcript. A whole Telegram
-export is one call per chat: the id is made from the file's hash and the chat's id, and the stored file name
-gets ``#`` and the chat's id, so each chat is its own row and a new export of the same file replaces them.
+A Telegram or WhatsApp chat is identified by its chat id (Telegram's id, WhatsApp's chat name) and who wrote
+first — Telegram gives a personal chat the client's id, the same in every manager's export, and a re-export only
+adds messages after the first — so a chat exported again with more messages updates the same call (counted once).
+Its content hash is that of its messages. A whole Telegram export is one call per chat; the stored file name gets
+``#`` and the chat's id. A dated ``М:``/``К:`` text has no chat id: it is identified by its path, like a transcript.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -21,12 +24,14 @@ from compliance.history.roster import Team
 class ChatUnit:
     """One conversation of a chat file, as a batch plans it."""
 
-    call_id: str
+    content_hash: str               # what the call holds: the file's hash, or the chat's messages' hash
     att: Attribution
     part: Optional[str]             # the chat's key in a many-chat export; None for a one-chat file
+    chat_key: Optional[str] = None  # ``chat:…``: the chat's own identity, apart from the file it came in
+    size: int = 0                   # messages: of two exports of one chat, the one with more counts
 
 
-def chat_units(path: Path, file_hash: str, att: Attribution, team: Optional[Team]) -> list[ChatUnit]:
+def chat_units(path: Path, att: Attribution, team: Optional[Team]) -> list[ChatUnit]:
     """The conversations of a chat export with their ids and attribution.
 
     The date and time are the chat's first message (unless a manifest gives the date); the manager is the roster
@@ -44,8 +49,12 @@ def chat_units(path: Path, file_hash: str, att: Attribution, team: Optional[Team
         owner = team.by_chat_name(chat.senders) if team else None
         if owner is not None and unit.sources.get("manager") != "manifest":
             unit.manager, unit.sources["manager"] = owner.id, "chat"
-        call_id = hashlib.sha256(f"{file_hash}#{chat.key}".encode()).hexdigest() if chat.several else file_hash
-        units.append(ChatUnit(call_id=call_id, att=unit, part=chat.key if chat.several else None))
+        messages = [m.model_dump(mode="json") for m in chat.messages]
+        content = hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        first = chat.senders[0] if chat.senders else ""
+        key = f"chat:{chat.fmt}:{chat.key}:{first}" if chat.fmt in ("telegram", "whatsapp") else None
+        units.append(ChatUnit(content_hash=content, att=unit, part=chat.key if chat.several else None, chat_key=key,
+                              size=len(chat.messages)))
     return units
 
 

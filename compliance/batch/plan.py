@@ -94,6 +94,10 @@ class _Job:
     duration: float = 0.0
     part: Optional[str] = None                  # the chat of a many-chat export
     names: list[str] = field(default_factory=list)  # the managers' chat names (the manager's side of a chat)
+    content_hash: str = ""                      # what the call holds now (``call_id`` is where it came from)
+    source_key: str = ""                        # its path under the batch folder, or ``chat:…``
+    changed: bool = False                       # a stored call whose content changed: updated in place
+    size: int = 0                               # a chat's messages (the fuller of two exports counts)
 
     @property
     def manager_key(self) -> str:

@@ -16,18 +16,17 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from compliance.errors import ComplianceError, ScriptError
+from compliance.errors import ComplianceError
 from compliance.files import shown_path
 from compliance.history.attribution import (
-    Attribution,
     ManifestRow,
-    attribute,
     compile_patterns,
     index_manifest,
     load_manifest,
     unmatched_rows,
 )
 from compliance.history.daily import DAILY_TARGET
+from compliance.history.decisions import load_decisions, orphaned
 from compliance.history.roster import Team, load_team
 from compliance.history.store import (
     CallMeta,
@@ -37,15 +36,12 @@ from compliance.history.store import (
     ManagerRow,
     Store,
 )
-from compliance.pipeline import file_kind
-from compliance.review.decisions import load_decisions, orphaned
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
-from .chats import ChatUnit, chat_read_key, chat_units
 from .cluster import parse_cluster, run_on_cluster
-from .discover import _file_hash, discover
+from .discover import discover
 from .models import (
     BatchOptions,
     BatchProgress,
@@ -54,14 +50,8 @@ from .models import (
     FileOutcome,
     ProgressCallback,
 )
-from .plan import (
-    _audio_duration,
-    _Job,
-    _load_scripts,
-    _pick_script,
-    _score_key,
-    _Transcription,
-)
+from .plan import _audio_duration, _Job, _load_scripts, _Transcription
+from .planner import _Planner
 from .reports import write_batch_reports
 from .workers import (
     POOL_MIN_CALLS,
@@ -77,7 +67,7 @@ from .workers import (
 )
 
 
-class _Run:
+class _Run(_Planner):
     def __init__(self, options: BatchOptions, progress: Optional[ProgressCallback]) -> None:
         self.o = options
         self.progress = progress
@@ -132,94 +122,6 @@ class _Run:
         self._emit(FileOutcome(file=file, outcome=Outcome.UNATTRIBUTED if kind == "unattributed" else Outcome.FAILED,
                                call_id=call_id, reason=reason))
 
-    # -- planning ------------------------------------------------------------------------------------
-    def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
-        states = self.store.call_states()
-        # A file that failed before with the same content fails the same way: each retry starts a worker and
-        # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
-        failed_before = {} if self.o.retry_failed else {
-            f.content_hash: f for f in self.store.failures()
-            if f.content_hash and f.kind in ("audio", "transcript", "score")}
-        known = list(self.team.managers) if self.team else []
-        seen: dict[str, str] = {}
-        jobs: list[_Job] = []
-        skips: list[tuple[_Job, CallState]] = []
-        for path in paths:
-            kind = file_kind(path)
-            try:
-                call_id = _file_hash(path)
-            except OSError as exc:
-                self._fail(shown_path(path), "unreadable", f"cannot read ({exc.strerror})")
-                continue
-            if call_id in seen:
-                self.summary.duplicates += 1
-                self._emit(FileOutcome(file=shown_path(os.path.abspath(path)), outcome=Outcome.DUPLICATE, call_id=call_id,
-                                       reason=f"same content as {seen[call_id]}"))
-                continue
-            seen[call_id] = shown_path(os.path.abspath(path))
-            if call_id in failed_before:
-                before = failed_before[call_id]
-                reason = before.reason.split(" — failed before")[0]
-                self._fail(shown_path(path), before.kind, f"{reason} — failed before with the same content; not "
-                           "retried (--retry-failed tries again)", call_id)
-                continue
-            att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
-                            known_managers=known, default_date=self.o.default_date)
-            for unit in self._units(path, kind, call_id, att):
-                job = self._job(path, kind, unit)
-                if job is None:
-                    continue
-                state = states.get(job.call_id)
-                # A stored transcript is reusable when it came from the same transcription options.
-                reusable = bool(state and state.has_transcript and state.transcribe_key == job.transcribe_key)
-                if reusable and state is not None and state.score_key == job.score_key:
-                    skips.append((job, state))
-                    continue
-                if reusable:
-                    job.action = "rescore"
-                jobs.append(job)
-        return jobs, skips
-
-    def _units(self, path: Path, kind: str, call_id: str, att: Attribution) -> list[ChatUnit]:
-        """The calls a file holds: itself, or each chat of a chat export (a broken export fails here)."""
-        units = [ChatUnit(call_id=call_id, att=att, part=None)]
-        if kind == "chat":
-            try:
-                units = chat_units(path, call_id, att, self.team)
-            except ComplianceError as exc:
-                self._fail(shown_path(path), "transcript", str(exc), call_id)
-                return []
-            self.total += len(units) - 1  # progress counts calls: each chat of an export is one
-        for unit in [u for u in units if not u.att.complete]:
-            self._fail(shown_path(path), "unattributed",
-                       f"cannot tell the {' and the '.join(unit.att.missing())} from the manifest, "
-                       "folders or file name; add it to a --manifest or rename (see --pattern)", unit.call_id)
-        return [u for u in units if u.att.complete]
-
-    def _job(self, path: Path, kind: str, unit: ChatUnit) -> Optional[_Job]:
-        att, call_id = unit.att, unit.call_id
-        key = att.manager or ""  # complete: the caller checked
-        manager = self.team.get(key) if self.team else None
-        if manager is None:
-            self.unknown.add(key)
-        level = att.level or (manager.level_on(att.date) if manager else "newcomer")
-        try:
-            script, choice = _pick_script(att, manager, self.scripts, self.team,
-                                          self.o.manifest.parent if self.o.manifest else None, kind)
-        except ScriptError as exc:
-            self._fail(shown_path(path), "script", str(exc), call_id)
-            return None
-        names = self.team.chat_names() if self.team else []
-        job = _Job(path=path, kind=kind, call_id=call_id, att=att, manager=manager, level=level, script=script,
-                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
-                   part=unit.part, names=names)
-        if kind == "chat":
-            job.transcribe_key = chat_read_key(names)
-        if kind == "audio":
-            job.transcribe_key = self.tx.key()
-        job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
-        return job
-
     # -- scoring and saving --------------------------------------------------------------------------
     def _task(self, job: _Job) -> _Task:
         stored, vectors = None, b""
@@ -254,7 +156,7 @@ class _Run:
             self.audio_done += job.duration
             self.summary.audio_seconds += job.duration
         if not done.ok:
-            self._fail(shown_path(job.path), done.error_kind, done.error, job.call_id)
+            self._fail(shown_path(job.path), done.error_kind, done.error, job.content_hash)
             return
         script = self.by_hash[done.script]
         result = CallResult.model_validate_json(done.result_json)
@@ -267,7 +169,8 @@ class _Run:
         )
         meta = CallMeta(kind=job.kind, phone=job.att.phone, unknown_manager=job.manager is None,
                         script_choice=job.script_choice, score_key=job.score_key,
-                        transcribe_key=job.transcribe_key,
+                        transcribe_key=job.transcribe_key, source_root=str(self.o.folder.resolve()),
+                        source_key=job.source_key, content_hash=job.content_hash,
                         attribution={**job.att.model_dump(exclude={"sources"}, exclude_none=True),
                                      "sources": job.att.sources})
         if done.script not in self.saved_scripts:
@@ -279,9 +182,7 @@ class _Run:
 
             self.store.save_embeddings(MODEL_ID, unpack_vectors(done.vectors))
         self.store.save_call(record, meta, self.summary.batch_id, outcome, transcript_json=done.transcript_json)
-        for lost in orphaned(result, load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])):
-            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r} ({lost.by}, "
-                                      f"{lost.at}) is not applied: the stage is no longer in the script")
+        self._note_decisions(job, result, script)
         if outcome is Outcome.RESCORED:
             self.summary.rescored += 1
         else:
@@ -294,6 +195,18 @@ class _Run:
                                script_id=script.id, script_choice=job.script_choice, connected=result.connected,
                                adherence=result.adherence, verdict=result.verdict))
 
+    def _note_decisions(self, job: _Job, result: CallResult, script: SalesScript) -> None:
+        """Say which of the lead's decisions on this call a changed call or script put in question."""
+        decisions = load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])
+        for lost in orphaned(result, decisions, script.line_ids()):
+            line = f" line «{lost.line_text or lost.line_id}»" if lost.line_id else ""
+            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r}{line} ({lost.by}, "
+                                      f"{lost.at}) is not applied: no longer in the script (give the line back its "
+                                      "id: to keep it)")
+        if job.changed and decisions:
+            self.summary.notes.append(f"{job.file}: the content changed after {len(decisions)} decision(s) of the "
+                                      "lead; they stay on the call, flagged for the lead to confirm or drop")
+
     def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
         """Transcribe recordings in worker processes (scoring the rest here meanwhile), or score many
         transcripts/re-scores in a pool of scorers, or a few right here."""
@@ -304,7 +217,7 @@ class _Run:
                 options = self.tx.options
             except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
                 for job in audio:
-                    self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+                    self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
                 audio = []
         if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
             run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
@@ -368,7 +281,7 @@ class _Run:
             _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir)
         except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
             for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
-                self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
+                self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
             jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
             _setup(scripts_json, None, cache_dir)
         for job in jobs:

@@ -57,6 +57,33 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
                f"{f', {verdict}' if verdict else ''}")
 
 
+@review.command("decision")
+@click.argument("call_id")
+@click.argument("stage_id")
+@click.option("--confirm/--drop", "confirm", default=None, required=True,
+              help="The decision holds for the call as it is now / withdraw it (the row and the audit trail keep it).")
+@click.option("--line-id", default=None, help="A line's decision: the line's id (stage decision when left out).")
+@click.option("--by", "by", required=True, help="Who decides (the lead's login).")
+@click.option("--note", default="", help="Why.")
+@db_option
+def review_decision(call_id: str, stage_id: str, confirm: bool, line_id: Optional[str], by: str, note: str,
+                    db: Path) -> None:
+    """Settle a decision flagged after its call changed («запись изменилась после решения — проверьте»), or one
+    whose line left the script.
+
+    Example: compliance review decision 3f2a… needs --confirm --by lead
+    """
+    from compliance.review.ledger import confirm_decision, drop_decision
+
+    with open_store(db, read_only=False) as store:
+        try:
+            (confirm_decision if confirm else drop_decision)(store, call_id, stage_id, line_id, by=by, note=note)
+        except ComplianceError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{call_id}: {stage_id}{' ' + line_id if line_id else ''}: "
+               f"{'решение подтверждено' if confirm else 'решение снято'}")
+
+
 @review.command("agreement")
 @click.option("--since", type=DAY, default=None, help="Calls from this date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -18,20 +18,27 @@ def script() -> None:
     """Check sales scripts and print their schema."""
 
 
+EXIT_WOULD_ORPHAN = 4  # the script is valid, but scoring with it would orphan decisions stored in --db
+
+
 @script.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def script_check(files: tuple[Path, ...]) -> None:
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also warn when the script would orphan the lead's decisions stored in this history "
+                   f"(exit {EXIT_WOULD_ORPHAN}).")
+def script_check(files: tuple[Path, ...], db: Path | None) -> None:
     """Validate script files: one line per problem (file:line: field: message).
 
     With no FILE, checks the bundled default script. A team examples file (*.examples.yaml) is checked against
-    the script beside it.
+    the script beside it. With --db, an edit that would leave a stored decision of the lead without its stage or
+    line (a line removed, or its text changed with no id:) is listed, with what to do, and the command exits with 4.
 
-    Example: compliance script check scripts_yaml/*.yaml
+    Example: compliance script check scripts_yaml/*.yaml --db compliance.db
     """
     from compliance.scoring.examples import check_examples_file, script_of_examples
     from compliance.scoring.script import check_script_file
 
-    bad = False
+    bad = orphans = False
     listed = {Path(f).resolve() for f in files}
     for path in files or (default_script_path(),):
         script_path = script_of_examples(path)
@@ -53,8 +60,27 @@ def script_check(files: tuple[Path, ...]) -> None:
         elif loaded is not None:
             n_lines = sum(len(s.lines) for s in loaded.stages)
             click.echo(f"{path}: ok ({loaded.id}: {len(loaded.stages)} stages, {n_lines} lines)")
+            orphans = (db is not None and _warn_orphans(path, loaded, db)) or orphans
     if bad:
         sys.exit(1)
+    if orphans:
+        sys.exit(EXIT_WOULD_ORPHAN)
+
+
+def _warn_orphans(path: Path, loaded, db: Path) -> bool:
+    """Print the stored decisions this script would orphan; whether there are any."""
+    from compliance.cli.options import open_store
+    from compliance.history.decisions import decisions_at_risk
+
+    with open_store(db) as store:
+        risky = decisions_at_risk(store.connection, loaded.id, loaded.line_ids())
+    for item in risky:
+        d = item.decision
+        fix = (f"give the line that replaces it `id: {d.line_id}`, or keep its text" if d.line_id
+               else f"keep the stage id {d.stage_id!r}")
+        click.echo(f"{path}: warning: the lead's decision on {d.where} ({d.by}, {d.at}; call {item.file}) would "
+                   f"no longer apply: {fix}")
+    return bool(risky)
 
 
 @script.command("schema")
@@ -92,9 +118,11 @@ def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: 
             raise click.ClickException(f"{db}: no calls scored against script {script_id!r} (known: {known})")
         records = store.calls(since=since.date() if since else None, with_transcripts=False)
         vectors = stored_vectors_for(records, store)
+        store_ids = {r.result.script_hash: store.script_line_ids(r.result.script_hash) for r in records}
     for sid in [script_id] if script_id else sorted(versions):
         mined = mine_phrasings(records, SalesScript.model_validate_json(versions[sid]),
-                               since=since.date() if since else None, vectors=vectors)
+                               since=since.date() if since else None, vectors=vectors,
+                               versions=store_ids.get)
         if as_json:
             click.echo(json.dumps(mined.model_dump(mode="json"), ensure_ascii=False))
             continue

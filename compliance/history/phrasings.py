@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from compliance.scoring.embeddings import MODEL_ID, Embedder, load_embedder
 from compliance.scoring.result import CallRecord, Found
-from compliance.scoring.script import SalesScript
+from compliance.scoring.script import SalesScript, derived_line_id
 
 # Two sentences whose cosine reaches this say the same thing for a lead reading the list.
 GROUP_SIMILARITY = 0.93
@@ -34,6 +34,7 @@ class PhrasingGroup(BaseModel):
 
 class LinePhrasings(BaseModel):
     stage_id: str
+    line_id: str = ""                # the line's stable id: results of every script version are counted by it
     stage_title: str
     line: str                        # the line's first alternative
     calls: int                       # connected calls scored against the script where the stage applies
@@ -78,23 +79,36 @@ def _group(sentences: list[tuple[str, str, str]], embedder: Optional[Embedder]) 
     return sorted(out, key=lambda g: (-g.count, g.example))
 
 
+def _result_line_ids(record: CallRecord, script: SalesScript,
+                     versions: Optional[Callable[[str], Optional[dict[str, list[str]]]]]) -> dict[str, list[str]]:
+    """Each stage's line ids in the script version a call was scored with (else derived from the lines' text)."""
+    result = record.result
+    known = versions(result.script_hash) if versions else None
+    if known is None and result.script_hash == script.content_hash():
+        known = script.line_ids()
+    return known or {st.id: [derived_line_id(ln.text) for ln in st.lines] for st in result.stages}
+
+
 def mine_phrasings(records: list[CallRecord], script: SalesScript, *, since: Optional[dt.date] = None,
-                   vectors: Optional[dict[str, np.ndarray]] = None) -> ScriptPhrasings:
-    """How each line of ``script`` was said in the stored calls scored against it.
+                   vectors: Optional[dict[str, np.ndarray]] = None,
+                   versions: Optional[Callable[[str], Optional[dict[str, list[str]]]]] = None) -> ScriptPhrasings:
+    """How each line of ``script`` was said in the stored calls scored against it, line by stable id (a call
+    scored with an older version counts for the line with the same id, wherever it stands now).
 
     Args:
         records: stored calls (any script; those of other scripts are skipped).
         script: the script whose lines are listed (its newest version).
         since: only calls on or after this date.
         vectors: stored sentence embeddings, so grouping embeds only sentences never seen.
+        versions: script hash → stage id → line ids of a stored version (``Store.script_line_ids``).
     """
     embedder = load_embedder()
     if embedder is not None and vectors:
         embedder.remember(vectors)
-    lines = {(st.id, i): LinePhrasings(stage_id=st.id, stage_title=st.title, line=alts[0], calls=0, verbatim=0,
-                                       own_words=0)
-             for st in script.stages for i, alts in enumerate(st.alternatives())}
-    said: dict[tuple[str, int], list[tuple[str, str, str]]] = defaultdict(list)
+    lines = {(st.id, line_id): LinePhrasings(stage_id=st.id, line_id=line_id, stage_title=st.title, line=alts[0],
+                                             calls=0, verbatim=0, own_words=0)
+             for st in script.stages for line_id, alts in zip(st.line_ids(), st.alternatives())}
+    said: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     calls = 0
     for record in records:
         result = record.result
@@ -103,9 +117,11 @@ def mine_phrasings(records: list[CallRecord], script: SalesScript, *, since: Opt
         if since and (not record.date or record.date < since.isoformat()):
             continue
         calls += 1
+        ids = _result_line_ids(record, script, versions)
         for stage in result.stages:
+            stage_ids = ids.get(stage.id, [])
             for i, line in enumerate(stage.lines):
-                entry = lines.get((stage.id, i))
+                entry = lines.get((stage.id, stage_ids[i])) if i < len(stage_ids) else None
                 if entry is None or not stage.applies:
                     continue
                 entry.calls += 1
@@ -113,7 +129,7 @@ def mine_phrasings(records: list[CallRecord], script: SalesScript, *, since: Opt
                     entry.verbatim += 1
                 elif line.found in (Found.MEANING, Found.CUE) and line.matched:
                     entry.own_words += 1
-                    said[(stage.id, i)].append((line.matched, record.manager_name or record.manager,
+                    said[(stage.id, stage_ids[i])].append((line.matched, record.manager_name or record.manager,
                                                 record.call_id))
     for key, entry in lines.items():
         entry.groups = _group(said[key], embedder)

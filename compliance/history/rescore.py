@@ -12,8 +12,8 @@ from typing import Optional, Sequence
 
 from pydantic import BaseModel, Field
 
+from compliance.history.decisions import load_decisions, orphaned
 from compliance.history.store import Store
-from compliance.review.decisions import load_decisions, orphaned
 from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
@@ -63,8 +63,8 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
         out.changed += int(result.adherence != before.adherence
                            or [s.present for s in result.stages] != [s.present for s in before.stages])
         store.save_call(record.model_copy(update={"result": result}), meta, outcome="rescored")
-        out.orphaned += [f"{record.file}: {d.stage_id}{'' if d.line is None else f' #{d.line + 1}'} ({d.by}, {d.at})"
-                         for d in orphaned(result, decisions.get(record.call_id, []))]
+        out.orphaned += [f"{record.file}: {d.where} ({d.by}, {d.at})"
+                         for d in orphaned(result, decisions.get(record.call_id, []), script.line_ids())]
         if embedder is not None:
             store.save_embeddings(MODEL_ID, embedder.known(sentences))
         out.rescored += 1

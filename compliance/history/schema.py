@@ -1,6 +1,7 @@
 """The history database's tables, one migration per schema version, and the rows the store returns."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, Callable, Iterator, Optional, Union
 
@@ -236,6 +237,115 @@ def _V5_REVIEW(conn: sqlite3.Connection) -> None:
         conn.execute(trigger)
 
 
+# Stable identity (issue: nothing the lead decided is ever lost). A call is where it came from (``source_root``:
+# the folder a batch walked; ``source_key``: the path under it, or a chat's id) with its content hash kept apart,
+# so a corrected transcript updates the call in place. Decisions are keyed by the script line's stable id and
+# remember the call's content they were taken on (a changed call flags them) and the line's text (shown when the
+# line leaves the script); a dropped decision stays as a row. The same content under a second identity is a
+# duplicate, listed with both places. The audit trail also refuses an INSERT OR REPLACE of an existing entry.
+_V6_IDENTITY_TABLES = """
+CREATE TABLE overrides_v6 (
+    call_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    line_id TEXT NOT NULL DEFAULT '',
+    line INTEGER NOT NULL DEFAULT -1,
+    line_text TEXT NOT NULL DEFAULT '',
+    present INTEGER NOT NULL,
+    by_login TEXT NOT NULL,
+    at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    content_hash TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'dropped')),
+    PRIMARY KEY (call_id, stage_id, line_id)
+);
+CREATE TABLE duplicates (
+    source_root TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    file TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    manager TEXT,
+    date TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    batch_id INTEGER,
+    PRIMARY KEY (source_root, source_key)
+);
+ALTER TABLE calls ADD COLUMN source_root TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN source_key TEXT;
+ALTER TABLE calls ADD COLUMN content_hash TEXT;
+ALTER TABLE disputes ADD COLUMN line_id TEXT;
+ALTER TABLE disputes ADD COLUMN content_hash TEXT;
+ALTER TABLE audit ADD COLUMN line_id TEXT
+"""
+
+_V6_IDENTITY_TRIGGERS = (
+    "CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id) "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+)
+
+
+def _relative_source(file: str, root: Optional[str]) -> tuple[str, str]:
+    """(root, key) of a call stored before identities: its path under the folder its batch walked."""
+    path, _, part = file.partition("#")
+    if root and path.startswith(root.rstrip("/") + "/"):
+        key = path[len(root.rstrip("/")) + 1:]
+        return root, key + (f"#{part}" if part else "")
+    return "", file
+
+
+def _v6_line(conn: sqlite3.Connection, scripts: dict[str, Any], call_id: str, stage_id: str,
+             line: int) -> tuple[str, str]:
+    """(line id, text) of a line stored by position: from the script version the call was scored with, else
+    from the line's text in the stored result."""
+    from compliance.scoring.script import SalesScript, derived_line_id
+
+    row = conn.execute("SELECT script_hash, result_json FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+    if row is None:
+        return f"#{line + 1}", ""
+    if row[0] not in scripts:
+        raw = conn.execute("SELECT script_json FROM scripts WHERE hash = ?", (row[0],)).fetchone()
+        try:
+            scripts[row[0]] = SalesScript.model_validate_json(raw[0]) if raw else None
+        except ValueError:
+            scripts[row[0]] = None
+    stage = next((s for s in scripts[row[0]].stages if s.id == stage_id), None) if scripts[row[0]] else None
+    if stage is not None and 0 <= line < len(stage.lines):
+        return stage.line_ids()[line], stage.line_text(line)
+    result = json.loads(row[1])
+    lines: list[dict[str, Any]] = next((s.get("lines", []) for s in result.get("stages", []) if s.get("id") == stage_id), [])
+    if 0 <= line < len(lines):
+        return derived_line_id(lines[line]["text"]), lines[line]["text"]
+    return f"#{line + 1}", ""
+
+
+def _V6_IDENTITY(conn: sqlite3.Connection) -> None:
+    for stmt in _split_sql(_V6_IDENTITY_TABLES):
+        conn.execute(stmt)
+    for trigger in _V6_IDENTITY_TRIGGERS:
+        conn.execute(trigger)
+    roots = {r[0]: r[1] for r in conn.execute("SELECT id, folder FROM batches")}
+    for call_id, file, batch_id in conn.execute("SELECT call_id, file, batch_id FROM calls").fetchall():
+        root, key = _relative_source(file, roots.get(batch_id))
+        conn.execute("UPDATE calls SET source_root = ?, source_key = ?, content_hash = call_id WHERE call_id = ?",
+                     (root, key, call_id))
+    conn.execute("CREATE UNIQUE INDEX calls_source ON calls(source_root, source_key)")
+    conn.execute("CREATE INDEX calls_content ON calls(content_hash)")
+    scripts: dict[str, Any] = {}
+    for r in conn.execute("SELECT rowid, * FROM overrides ORDER BY rowid").fetchall():
+        line_id, text = ("", "") if r["line"] == -1 else _v6_line(conn, scripts, r["call_id"], r["stage_id"],
+                                                                 r["line"])
+        conn.execute("INSERT INTO overrides_v6 (call_id, stage_id, line_id, line, line_text, present, by_login, at, "
+                     "note, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (r["call_id"], r["stage_id"], line_id, r["line"], text, r["present"], r["by_login"], r["at"],
+                      r["note"], r["call_id"]))
+    conn.execute("DROP TABLE overrides")
+    conn.execute("ALTER TABLE overrides_v6 RENAME TO overrides")
+    for r in conn.execute("SELECT id, call_id, stage_id, line FROM disputes").fetchall():
+        line_id = "" if r["line"] == -1 else _v6_line(conn, scripts, r["call_id"], r["stage_id"], r["line"])[0]
+        conn.execute("UPDATE disputes SET line_id = ?, content_hash = call_id WHERE id = ?", (line_id, r["id"]))
+
+
 # Deal outcomes from the CRM (`compliance pipedrive sync`): one row per deal and account, refreshed in place. Calls
 # reach their deal through crm_pushes; a deal deleted in the CRM keeps its row with status 'deleted'. crm_actions:
 # what `pipedrive check --apply` changed in the CRM for a call, so a second run never does it again.
@@ -296,7 +406,10 @@ CREATE INDEX pbx_calls_day ON pbx_calls (manager, date);
 CREATE INDEX pbx_calls_status ON pbx_calls (provider, status);
 """
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V9_PBX, _V10_OUTCOMES]
+
+# Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
+# their order here is the order every history is upgraded in.
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V9_PBX, _V10_OUTCOMES]
 
 
 class CallMeta(BaseModel):
@@ -309,6 +422,10 @@ class CallMeta(BaseModel):
     score_key: str                             # what the score depends on: script, level, manager, date
     transcribe_key: Optional[str] = None       # the transcription options (audio) or "text"
     attribution: dict[str, Any] = Field(default_factory=dict)
+    # Identity (schema 6): where the call came from, apart from what it holds. None: the record's file and id.
+    source_root: str = ""                      # the folder a batch walked ("" when saved outside a batch)
+    source_key: Optional[str] = None           # the path under it, or ``chat:…`` for a chat (its id)
+    content_hash: Optional[str] = None         # what it holds (the file's or the chat's messages' hash)
 
 
 class CallState(BaseModel):
@@ -319,6 +436,9 @@ class CallState(BaseModel):
     score_key: str
     transcribe_key: Optional[str] = None
     has_transcript: bool = False
+    content_hash: Optional[str] = None
+    source_root: str = ""
+    source_key: Optional[str] = None
 
 
 class Failure(BaseModel):

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from compliance.errors import StoreError
-from compliance.review.decisions import Decision, apply_decisions, load_decisions
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 
 if TYPE_CHECKING:
     pass
 
+from .bookkeeping import Bookkeeping
+from .decisions import Decision, apply_decisions, load_decisions
+from .identity import IdentityStore
 from .pbx import PbxStore
 from .schema import (
     MIGRATIONS,
@@ -34,6 +36,10 @@ from .schema import (
     _split_sql,
 )
 from .vectors import EmbeddingStore
+
+# The rows readers import from here (their home is ``schema``).
+__all__ = ["BatchInfo", "CallMeta", "CallState", "DayCount", "DaySales", "Failure", "ManagerRow", "Store",
+           "StoreError", "DEFAULT_DB", "schema_version"]
 
 DEFAULT_DB = "compliance.db"
 
@@ -64,20 +70,7 @@ def _why_unusable(path: Path, exc: BaseException, read_only: bool) -> str:
     return f"cannot use this file as the history database ({exc}); pass another --db"
 
 
-def _alive(pid: Optional[int]) -> bool:
-    """Whether a process of this machine still runs (a batch row's owner)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class Store(EmbeddingStore, PbxStore):
+class Store(EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
     """The history database. Use as a context manager, or call :meth:`close`.
 
     Raises:
@@ -168,40 +161,6 @@ class Store(EmbeddingStore, PbxStore):
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    # -- batches -----------------------------------------------------------------------------------
-    def begin_batch(self, folder: str, options: dict[str, Any] | None = None) -> int:
-        with self._tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO batches (started_at, folder, status, pid, options_json) VALUES (?, ?, 'running', ?, ?)",
-                (_now(), folder, os.getpid(), json.dumps(options or {}, ensure_ascii=False, default=str)),
-            )
-            assert cur.lastrowid is not None
-            return int(cur.lastrowid)
-
-    def finish_batch(self, batch_id: int, summary: dict[str, Any], status: str = "done") -> None:
-        with self._tx() as conn:
-            conn.execute("UPDATE batches SET finished_at = ?, status = ?, summary_json = ? WHERE id = ?",
-                         (_now(), status, json.dumps(summary, ensure_ascii=False, default=str), batch_id))
-
-    def last_batch(self, finished: bool = False) -> Optional[BatchInfo]:
-        """The latest batch (only a finished one when ``finished``)."""
-        where = "WHERE status = 'done'" if finished else ""
-        row = self._conn.execute(f"SELECT * FROM batches {where} ORDER BY id DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        status = row["status"]
-        if status == "running" and not _alive(row["pid"]):
-            status = "interrupted"  # its process is gone: killed, or the machine went down
-        return BatchInfo(id=row["id"], started_at=row["started_at"], finished_at=row["finished_at"],
-                         folder=row["folder"], status=status,
-                         summary=json.loads(row["summary_json"]) if row["summary_json"] else {})
-
-    def note_outcome(self, batch_id: int, call_id: str, outcome: str) -> None:
-        """Record that a batch saw a call (``skipped`` here; analysed calls are noted by save_call)."""
-        with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO batch_calls (batch_id, call_id, outcome) VALUES (?, ?, ?)",
-                         (batch_id, call_id, outcome))
-
     # -- managers and scripts ----------------------------------------------------------------------
     def upsert_manager(self, row: ManagerRow) -> None:
         """Add or update a manager; an unknown one never overwrites a roster entry."""
@@ -222,10 +181,6 @@ class Store(EmbeddingStore, PbxStore):
         return [ManagerRow(id=r["id"], name=r["name"], level=r["level"], since=r["since"], known=bool(r["known"]))
                 for r in rows]
 
-    def has_calls(self, manager: str) -> bool:
-        """Whether any call or chat of ``manager`` is stored (one index probe, not a read of their calls)."""
-        return self._conn.execute("SELECT 1 FROM calls WHERE manager = ? LIMIT 1", (manager,)).fetchone() is not None
-
     def save_script(self, script: Any) -> None:
         """Keep each script version once, by content hash (so old calls can show what they were scored on)."""
         with self._tx() as conn:
@@ -240,23 +195,6 @@ class Store(EmbeddingStore, PbxStore):
         return {row[0]: row[1] for row in rows}
 
     # -- calls -------------------------------------------------------------------------------------
-    def call_state(self, call_id: str) -> Optional[CallState]:
-        row = self._conn.execute(
-            "SELECT call_id, file, score_key, transcribe_key, transcript_json IS NOT NULL AS has_t "
-            "FROM calls WHERE call_id = ?", (call_id,)).fetchone()
-        if row is None:
-            return None
-        return CallState(call_id=row["call_id"], file=row["file"], score_key=row["score_key"],
-                         transcribe_key=row["transcribe_key"], has_transcript=bool(row["has_t"]))
-
-    def call_states(self) -> dict[str, CallState]:
-        """Every stored call's state, by id (one query for a whole batch)."""
-        rows = self._conn.execute(
-            "SELECT call_id, file, score_key, transcribe_key, transcript_json IS NOT NULL AS has_t FROM calls")
-        return {r["call_id"]: CallState(call_id=r["call_id"], file=r["file"], score_key=r["score_key"],
-                                        transcribe_key=r["transcribe_key"], has_transcript=bool(r["has_t"]))
-                for r in rows}
-
     def stored_transcript_json(self, call_id: str) -> Optional[str]:
         row = self._conn.execute("SELECT transcript_json FROM calls WHERE call_id = ?", (call_id,)).fetchone()
         return row[0] if row else None
@@ -267,9 +205,12 @@ class Store(EmbeddingStore, PbxStore):
 
     def save_call(self, record: CallRecord, meta: CallMeta, batch_id: int | None = None,
                   outcome: str = "analysed", transcript_json: str | None = None) -> None:
-        """Store one scored call (replacing an older score of it) in one short transaction.
+        """Store one scored call (updating an older score or content of it in place) in one short transaction.
 
         ``transcript_json`` (already serialised) is stored instead of ``record.transcript`` when given.
+
+        Raises:
+            StoreError: another call already holds this source (a call keeps its id: find it, don't make one).
         """
         res = record.result
         talk = res.talk
@@ -295,12 +236,22 @@ class Store(EmbeddingStore, PbxStore):
             "transcript_json": transcript_json or (record.transcript.model_dump_json() if record.transcript else None),
             "batch_id": batch_id, "analysed_at": analysed_at,
         }
+        values.update(source_root=meta.source_root, source_key=meta.source_key or record.file,
+                      content_hash=meta.content_hash or record.call_id)
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
+        update = ", ".join(f"{c} = excluded.{c}" for c in values if c != "call_id")
         with self._tx() as conn:
-            # Replace an older score of this call, and the score of an older content of this file.
-            conn.execute("DELETE FROM calls WHERE call_id = ? OR file = ?", (record.call_id, record.file))
-            conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks})", tuple(values.values()))
+            holder = conn.execute("SELECT call_id FROM calls WHERE source_root = ? AND source_key = ?",
+                                  (values["source_root"], values["source_key"])).fetchone()
+            if holder is not None and holder[0] != record.call_id:
+                raise StoreError(f"{record.file}: already stored as call {holder[0]} (this is {record.call_id}); "
+                                 "a call keeps its id when its content changes: save it under that id")
+            # The same call (its id) updated in place: the lead's decisions, disputes and CRM notes stay with it.
+            for table in ("stage_results", "line_results", "forbidden_hits"):
+                conn.execute(f"DELETE FROM {table} WHERE call_id = ?", (record.call_id,))
+            conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks}) ON CONFLICT (call_id) DO UPDATE SET {update}",
+                         tuple(values.values()))
             conn.executemany(
                 "INSERT INTO stage_results (call_id, stage_id, position, title, required, applies, present, "
                 "score, start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -318,7 +269,7 @@ class Store(EmbeddingStore, PbxStore):
                 conn.execute("INSERT OR REPLACE INTO batch_calls (batch_id, call_id, outcome) VALUES (?, ?, ?)",
                              (batch_id, record.call_id, outcome))
             conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
-                         (record.file, record.call_id))
+                         (record.file, values["content_hash"]))
 
     def _record(self, row: sqlite3.Row, with_transcript: bool, decisions: list[Decision]) -> CallRecord:
         """A stored call as every reader sees it: the lead's decisions applied, the machine's result beside."""
@@ -326,7 +277,7 @@ class Store(EmbeddingStore, PbxStore):
         if with_transcript and row["transcript_json"]:
             transcript = Transcript.model_validate_json(row["transcript_json"])
         machine = CallResult.model_validate_json(row["result_json"])
-        result = apply_decisions(machine, decisions)
+        result = apply_decisions(machine, decisions, self.script_line_ids(machine.script_hash) if decisions else None)
         return CallRecord(
             call_id=row["call_id"], file=row["file"], manager=row["manager"], manager_name=row["manager_name"],
             date=row["date"], time=row["time"], level=row["level"],
@@ -383,7 +334,9 @@ class Store(EmbeddingStore, PbxStore):
         return CallMeta(kind=row["kind"], phone=row["phone"], unknown_manager=bool(row["unknown_manager"]),
                         script_choice=row["script_choice"], score_key=row["score_key"],
                         transcribe_key=row["transcribe_key"],
-                        attribution=json.loads(row["attribution_json"] or "{}"))
+                        attribution=json.loads(row["attribution_json"] or "{}"),
+                        **({k: row[k] for k in ("source_key", "content_hash")} if "content_hash" in row.keys()
+                           else {}), source_root=row["source_root"] or "" if "source_root" in row.keys() else "")
 
     def daily_counts(self, manager: str | None = None, since: str | None = None,
                      until: str | None = None) -> list[DayCount]:
@@ -402,27 +355,14 @@ class Store(EmbeddingStore, PbxStore):
                            chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
         return self.with_pbx_counts(counts, manager, since, until)
 
+    def has_calls(self, manager: str) -> bool:
+        """Whether any call or chat of ``manager`` is stored (one index probe, not a read of their calls)."""
+        return self._conn.execute("SELECT 1 FROM calls WHERE manager = ? LIMIT 1", (manager,)).fetchone() is not None
+
     def has_table(self, name: str) -> bool:
         """Whether the history has this table (an older one, opened read-only, may not)."""
         return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                   (name,)).fetchone() is not None
-
-    def save_sales(self, sales: DaySales) -> None:
-        """Keep the sales a manager reported for a day (replacing an earlier entry of that day)."""
-        with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO daily_sales (manager, date, sales_count, sales_sum, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?)", (sales.manager, sales.date, sales.sales_count, sales.sales_sum,
-                                                    _now()))
-
-    def sales(self, since: str | None = None, until: str | None = None,
-              manager: str | None = None) -> list[DaySales]:
-        """Reported sales per manager per day (none in a history from before they were kept)."""
-        if not self.has_table("daily_sales"):
-            return []
-        rows = self._conn.execute("SELECT * FROM daily_sales WHERE date >= ? AND date <= ? AND (? IS NULL OR manager = ?) "
-                                  "ORDER BY date, manager", (since or "", until or "9999", manager, manager)).fetchall()
-        return [DaySales(manager=r["manager"], date=r["date"], sales_count=r["sales_count"],
-                         sales_sum=r["sales_sum"]) for r in rows]
 
     def open_disputes(self) -> Optional[dict[str, int]]:
         """Open disputes per call id (``compliance.review.ledger`` writes them); None when the history is an old
@@ -444,36 +384,6 @@ class Store(EmbeddingStore, PbxStore):
         """One write to such a table, in its own short transaction."""
         with self._tx() as conn:
             conn.execute(sql, tuple(args))
-
-    # -- failures ----------------------------------------------------------------------------------
-    def save_failure(self, failure: Failure) -> None:
-        with self._tx() as conn:
-            conn.execute("INSERT INTO failures (batch_id, file, content_hash, kind, reason, at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         (failure.batch_id, failure.file, failure.content_hash, failure.kind, failure.reason,
-                          failure.at or _now()))
-
-    def resolve_failures_under(self, folder: str, batch_id: int) -> None:
-        """A batch over ``folder`` settles older failures there that it did not meet again."""
-        prefix = folder.rstrip("/") + "/"
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE failures SET resolved = 1 WHERE resolved = 0 AND batch_id IS NOT ? "
-                "AND (file = ? OR substr(file, 1, ?) = ?) "
-                "AND file NOT IN (SELECT file FROM failures WHERE batch_id = ?)",
-                (batch_id, folder, len(prefix), prefix, batch_id))
-
-    def failures(self, batch_id: int | None = None) -> list[Failure]:
-        """The failures of one batch, or (None) the latest unresolved failure of every file."""
-        if batch_id is not None:
-            rows = self._conn.execute("SELECT * FROM failures WHERE batch_id = ? ORDER BY id", (batch_id,))
-        else:
-            rows = self._conn.execute(
-                "SELECT * FROM failures WHERE id IN (SELECT MAX(id) FROM failures GROUP BY file) "
-                "AND resolved = 0 ORDER BY file")
-        return [Failure(file=r["file"], reason=r["reason"], kind=r["kind"], batch_id=r["batch_id"],
-                        content_hash=r["content_hash"], at=r["at"], resolved=bool(r["resolved"])) for r in rows]
-
 
 class _Transaction:
     """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): take the write lock up front, hold it briefly."""

@@ -2,12 +2,16 @@
 app ("use as example"). Scoring reads it with its script, so the meaning scorer learns the team's own wording.
 
 It sits beside the script: ``sales_call.ru.yaml`` → ``sales_call.ru.examples.yaml``, a mapping of stage id →
-line number (from 1) → sentences::
+line id → sentences (a line's id is its ``id:``, or one derived from its text: ``SalesScript.line_ids``)::
 
     greeting:
-      1: ["Алло, Мария, приветствую!"]
+      t4ec7c11972: ["Алло, Мария, приветствую!"]
 
-Adding a sentence changes the script's content hash, so the next batch re-scores the calls scored with it.
+so the examples stay on their line when lines are inserted, removed or moved. A line number (from 1) as the key
+is still read (files written before line ids). Examples of a line that left the script are a problem that names
+the id: give the edited line that ``id:`` to keep them. Adding a sentence changes the script's content hash, so
+the next batch re-scores the calls scored with it. Concurrent additions (the review app serves many requests at
+once) take a lock on the file for the read-modify-write, so none is lost.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
+from filelock import FileLock
 
 from compliance.errors import ScriptError
 from compliance.files import write_atomic
@@ -22,7 +27,7 @@ from compliance.files import write_atomic
 from .script import AnyOf, Problem, SalesScript, _check_line_text
 
 SUFFIX = ".examples.yaml"
-_HEADER = ("# Team examples: sentences managers really said for a script line (stage id → line number → sentences).\n"
+_HEADER = ("# Team examples: sentences managers really said for a script line (stage id → line id → sentences).\n"
            "# Added by the lead from the review app (compliance serve); scoring reads this file with the script.\n")
 
 
@@ -42,10 +47,15 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     return data, []
 
 
-def _line_examples(stage_id: str, number: Any, sentences: Any, n_lines: int) -> tuple[int, list[str]]:
+def _line_examples(stage_id: str, number: Any, sentences: Any, ids: list[str]) -> tuple[int, list[str]]:
     where = f"{stage_id}.{number}"
-    if not isinstance(number, int) or not 1 <= number <= n_lines:
-        raise ValueError(f"{where}: no line {number!r} in stage {stage_id!r} (it has {n_lines})")
+    if isinstance(number, str) and number in ids:
+        number = ids.index(number) + 1
+    elif isinstance(number, str):
+        raise ValueError(f"{where}: no line with id {number!r} in stage {stage_id!r} (its text was edited or it was "
+                         f"removed): give the line that replaces it `id: {number}` to keep these examples")
+    if not isinstance(number, int) or not 1 <= number <= len(ids):
+        raise ValueError(f"{where}: no line {number!r} in stage {stage_id!r} (it has {len(ids)})")
     if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
         raise ValueError(f"{where}: expected a list of sentences")
     try:
@@ -100,7 +110,7 @@ def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesS
             continue
         for number, sentences in lines.items():
             try:
-                index, found = _line_examples(stage.id, number, sentences, len(stage.lines))
+                index, found = _line_examples(stage.id, number, sentences, stage.line_ids())
             except ValueError as exc:
                 problems.append(Problem(file=str(path), path=str(stage_id), message=str(exc)))
                 continue
@@ -111,29 +121,37 @@ def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesS
     return merged, problems
 
 
-def add_example(script_path: str | Path, stage_id: str, line: int, sentence: str) -> Path:
-    """Add a manager's sentence to line ``line`` (from 0) of a stage in the script's team examples file.
+def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: str) -> Path:
+    """Add a manager's sentence to the line with id ``line_id`` of a stage, in the script's team examples file.
 
     Raises:
         ScriptError: the script has no such stage or line, the sentence is empty, or the file cannot be written.
     """
     from .script import load_script
 
-    script = load_script(script_path)
-    stage = next((s for s in script.stages if s.id == stage_id), None)
-    if stage is None or not 0 <= line < len(stage.lines):
-        raise ScriptError(f"{script_path}: no line {line + 1} in stage {stage_id!r}")
     try:
         text = _check_line_text(sentence)
     except ValueError as exc:
         raise ScriptError(f"example sentence: {exc}") from None
     path = examples_path(script_path)
-    data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
-    known: list[str] = data.setdefault(stage_id, {}).setdefault(line + 1, [])
-    if text not in known:
-        known.append(text)
     try:
-        write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
+        lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60)  # hidden: no clutter beside scripts
+        with lock:  # read, add, rewrite: one writer at a time, across threads and processes
+            script = load_script(script_path)
+            stage = next((s for s in script.stages if s.id == stage_id), None)
+            if stage is None or line_id not in stage.line_ids():
+                raise ScriptError(f"{script_path}: no line {line_id!r} in stage {stage_id!r} (the script was "
+                                  "edited since the call was scored); re-score the call and try again")
+            data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
+            lines = data.setdefault(stage_id, {})
+            number = stage.line_ids().index(line_id) + 1
+            if number in lines:  # a file from before line ids: its numbered entry moves under the id
+                lines.setdefault(line_id, [])
+                lines[line_id] += [s for s in lines.pop(number) if s not in lines[line_id]]
+            known: list[str] = lines.setdefault(line_id, [])
+            if text not in known:
+                known.append(text)
+            write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
     except OSError as exc:
         raise ScriptError(f"{path}: cannot write the team examples ({exc.strerror})") from None
     return path

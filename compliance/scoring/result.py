@@ -86,6 +86,7 @@ class Override(BaseModel):
     at: str                           # ISO date and time of the decision
     note: str = ""
     machine_present: Optional[bool] = None  # what the machine had decided
+    stale: bool = False               # the call's content changed after the decision: the lead should check it
 
 
 class LineResult(BaseModel):

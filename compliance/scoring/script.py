@@ -52,6 +52,16 @@ def _check_line_text(text: str) -> str:
 LineText = Annotated[str, AfterValidator(_check_line_text)]
 
 
+LINE_ID = r"^[A-Za-z0-9_\-]+$"
+
+
+def derived_line_id(text: str) -> str:
+    """The id of a line that gives none: made from its (first) text, folded (case, ё = е, punctuation and
+    spacing ignored), so re-ordering lines keeps it and editing the text makes a new one."""
+    folded = " ".join(re.findall(r"\w+|\{\w+\}", text.lower().replace("ё", "е")))
+    return "t" + hashlib.sha256(folded.encode("utf-8")).hexdigest()[:10]
+
+
 class AnyOf(BaseModel):
     """Alternatives for one line: saying any of them counts in full.
 
@@ -68,6 +78,9 @@ class AnyOf(BaseModel):
     examples: list[LineText] = Field(
         default_factory=list,
         description="Real phrasings of the line in a manager's own words: they anchor its meaning, not its wording.")
+    id: Optional[str] = Field(
+        default=None, pattern=LINE_ID,
+        description="The line's stable id: the lead's decisions and team examples stay on it when its text changes.")
 
 
 ScriptLine = Union[LineText, AnyOf]
@@ -101,6 +114,24 @@ class Stage(BaseModel):
     def examples(self) -> list[list[str]]:
         """Each line's example phrasings (empty for a plain line)."""
         return [[] if isinstance(line, str) else list(line.examples) for line in self.lines]
+
+    def line_ids(self) -> list[str]:
+        """Each line's stable id: its ``id:``, else one derived from its first text (``derived_line_id``)."""
+        return [line.id if isinstance(line, AnyOf) and line.id else
+                derived_line_id(line if isinstance(line, str) else line.any[0]) for line in self.lines]
+
+    def line_text(self, index: int) -> str:
+        line = self.lines[index]
+        return line if isinstance(line, str) else line.any[0]
+
+    @model_validator(mode="after")
+    def _unique_line_ids(self) -> "Stage":
+        ids = self.line_ids()
+        for i, line_id in enumerate(ids):
+            if line_id in ids[:i]:
+                raise ValueError(f"lines {ids.index(line_id) + 1} and {i + 1} have the same id {line_id!r} "
+                                 "(the same text, or the same id:); give one of them its own id:")
+        return self
 
 
 Severity = Literal["critical", "minor"]
@@ -223,9 +254,14 @@ class SalesScript(BaseModel):
         except KeyError:
             raise ScriptError(f"script {self.id}: no level {level!r} (known: {', '.join(self.levels)})") from None
 
+    def line_ids(self) -> dict[str, list[str]]:
+        """Stage id → its lines' stable ids, in order."""
+        return {stage.id: stage.line_ids() for stage in self.stages}
+
     def content_hash(self) -> str:
         """A hash of what the script means (not its comments or layout)."""
-        payload = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        # exclude_none: a script without line ids hashes as it did before lines could have them.
+        payload = json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,6 +1,6 @@
 """From stage credits to adherence, structure and the verdict: the one home of the rules a promotion rests on.
 
-The scorer (``score.score_call``) and the lead's decisions (``review.decisions.apply_decisions``) both end here,
+The scorer (``score.score_call``) and the lead's decisions (``history.decisions.apply_decisions``) both end here,
 so a call re-scored and a call corrected by the lead are judged by the same rules:
 
 - which stages count (``settle_branches``): required stages, optional ones said, less those a taken branch

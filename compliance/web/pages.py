@@ -17,8 +17,11 @@ from starlette.routing import Route
 from compliance.errors import ComplianceError
 from compliance.review.agreement import agreement_report
 from compliance.review.ledger import (
+    confirm_decision,
     dispute,
     disputes,
+    drop_decision,
+    line_id_of,
     open_dispute,
     record_example,
     resolve_dispute,
@@ -184,8 +187,25 @@ def use_as_example(request: Request, review: Review, me: User, form: dict[str, s
     if override is None or not override.present or script_file is None:
         raise HTTPException(400, "only a line the lead marked present, of a script given to `serve --script`")
     sentence = form.get("sentence", "").strip()[:500]
-    written = add_example(script_file, stage_id, line, sentence)
-    record_example(review.store(), record.call_id, stage_id, line, by=me.login, sentence=sentence, file=str(written))
+    line_id = line_id_of(review.store(), record, stage_id, line)[0]
+    written = add_example(script_file, stage_id, line_id, sentence)
+    record_example(review.store(), record.call_id, stage_id, line, by=me.login, sentence=sentence, file=str(written),
+                   line_id=line_id)
+    return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
+
+
+@protected(lead_only=True)
+def settle_decision(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    """The lead confirms a decision flagged after its call changed, or drops it (stale or orphaned)."""
+    record = _own_call(review, me, request.path_params["call_id"])
+    stage_id, line_id = form.get("stage_id", ""), form.get("line_id", "") or None
+    if form.get("action") not in ("confirm", "drop"):
+        raise HTTPException(400, "action must be confirm or drop")
+    line = _line(form.get("line", ""))
+    if line is not None and line_id is None:  # a line of the page: its id in the call's script version
+        line_id = line_id_of(review.store(), record, stage_id, line)[0]
+    settle = confirm_decision if form["action"] == "confirm" else drop_decision
+    settle(review.store(), record.call_id, stage_id, line_id, by=me.login, note=form.get("note", "").strip()[:2000])
     return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
 
 
@@ -242,6 +262,7 @@ def routes() -> list[Route]:
         Route("/calls/{call_id}/override", override, methods=["POST"]),
         Route("/calls/{call_id}/dispute", dispute_stage, methods=["POST"]),
         Route("/calls/{call_id}/example", use_as_example, methods=["POST"]),
+        Route("/calls/{call_id}/decision", settle_decision, methods=["POST"]),
         Route("/disputes", disputes_page, methods=["GET"]),
         Route("/disputes/{dispute_id:int}/resolve", resolve, methods=["POST"]),
         Route("/agreement", agreement_page, methods=["GET"]),

@@ -7,6 +7,7 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from compliance.history.identity import Duplicate
 from compliance.history.readiness import history_readiness
 from compliance.history.store import Store
 from compliance.reports.aggregate import _readiness_view
@@ -44,6 +45,7 @@ class ManagerRow(BaseModel):
 class TeamView(BaseModel):
     managers: list[ManagerRow] = Field(default_factory=list)
     disputes: list[Dispute] = Field(default_factory=list)
+    duplicates: list[Duplicate] = Field(default_factory=list)   # copies of calls stored elsewhere, both places
 
 
 class ManagerView(BaseModel):
@@ -93,7 +95,7 @@ def team_view(store: Store) -> TeamView:
             overridden=sum(c.machine is not None for c in calls), open_disputes=open_by_manager[key],
             readiness=_readiness_view(readiness.get(key), {})))
     rows.sort(key=lambda m: (-m.open_disputes, m.name))
-    return TeamView(managers=rows, disputes=found)
+    return TeamView(managers=rows, disputes=found, duplicates=store.duplicates())
 
 
 def manager_view(store: Store, key: str) -> Optional[ManagerView]:

@@ -1,0 +1,190 @@
+"""Planning a batch: one job per call in the folder, each found in the history by where it came from.
+
+A file's call is identified by (the folder walked, its path under it), a chat by its chat id; its content hash
+is kept apart. Per call: skip (unchanged), re-score from the stored transcript (script, level or attribution
+changed), analyse (new), or analyse again in place (the same source with new content: a corrected transcript,
+a chat exported again). Content already stored under another identity is a duplicate: listed with both places,
+scored once where it was first stored (among new copies: a roster manager's, then the first path), never moved.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from compliance.errors import ComplianceError, ScriptError
+from compliance.files import shown_path
+from compliance.history.attribution import Attribution, attribute
+from compliance.history.identity import Duplicate, SourceIndex, now
+from compliance.history.store import CallState
+from compliance.pipeline import file_kind
+from compliance.scoring.result import Outcome
+
+from .chats import ChatUnit, chat_read_key, chat_units
+from .discover import _file_hash
+from .models import FileOutcome
+from .plan import _Job, _pick_script, _score_key
+
+if TYPE_CHECKING:
+    from compliance.history.roster import Team
+    from compliance.history.store import Store
+
+    from .models import BatchOptions, BatchSummary
+    from .plan import _Scripts, _Transcription
+
+
+def new_call_id(root: str, source_key: str) -> str:
+    """The id of a call first met at ``source_key`` under ``root``: it never changes after."""
+    return hashlib.sha256(f"{root}\0{source_key}".encode("utf-8")).hexdigest()
+
+
+class _Planner:
+    """The planning half of a batch run (mixed into ``_Run``, which sets these)."""
+
+    if TYPE_CHECKING:
+        o: BatchOptions
+        store: Store
+        team: Optional[Team]
+        patterns: Any
+        manifest: Any
+        total: int
+        unknown: set[str]
+        scripts: _Scripts
+        tx: _Transcription
+
+        @property
+        def summary(self) -> BatchSummary: ...
+
+        def _fail(self, file: str, kind: str, reason: str, call_id: str | None = None) -> None: ...
+
+        def _emit(self, outcome: FileOutcome | None = None) -> None: ...
+
+    def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
+        index = self.store.source_index()
+        root = str(self.o.folder.resolve())
+        # A file that failed before with the same content fails the same way: each retry starts a worker and
+        # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
+        failed_before = {} if self.o.retry_failed else {
+            f.content_hash: f for f in self.store.failures()
+            if f.content_hash and f.kind in ("audio", "transcript", "score")}
+        known = list(self.team.managers) if self.team else []
+        found: list[tuple[_Job, Optional[CallState]]] = []
+        for path in paths:
+            kind = file_kind(path)
+            try:
+                file_hash = _file_hash(path)
+            except OSError as exc:
+                self._fail(shown_path(path), "unreadable", f"cannot read ({exc.strerror})")
+                continue
+            if file_hash in failed_before:
+                before = failed_before[file_hash]
+                reason = before.reason.split(" — failed before")[0]
+                self._fail(shown_path(path), before.kind, f"{reason} — failed before with the same content; not "
+                           "retried (--retry-failed tries again)", file_hash)
+                continue
+            att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
+                            known_managers=known, default_date=self.o.default_date)
+            rel = shown_path(os.path.relpath(os.path.abspath(path), os.path.abspath(self.o.folder)))
+            for unit in self._units(path, kind, file_hash, att):
+                job = self._job(path, kind, unit)
+                if job is None:
+                    continue
+                job.source_key = unit.chat_key or rel + (f"#{unit.part}" if unit.part else "")
+                keys = [job.source_key] + ([rel + (f"#{unit.part}" if unit.part else "")] if unit.chat_key else [])
+                found.append((job, index.find(root, keys, job.file)))
+        return self._settle_identities(found, index, root)
+
+    def _settle_identities(self, found: list[tuple[_Job, Optional[CallState]]], index: SourceIndex,
+                           root: str) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
+        """Each job's call id (its stored one, or a new one), duplicates set aside, and what to do with the rest."""
+        jobs: list[_Job] = []
+        skips: list[tuple[_Job, CallState]] = []
+        owners: dict[str, tuple[str, str]] = {h: (s.file, s.call_id) for h, s in index.by_content.items()}
+        stored = sorted(((j, s) for j, s in found if s is not None), key=lambda js: -js[0].size)
+        # Among new copies of one content, the roster's manager's copy is scored (then the first path).
+        new = sorted((j for j, s in found if s is None), key=lambda j: j.manager is None)
+        taken: dict[str, str] = {}   # call id → file, within this batch (a chat in two exports is one call)
+        for job, state in stored:
+            assert state is not None
+            job.call_id = state.call_id
+            if job.call_id in taken:
+                self._duplicate(job, (taken[job.call_id], job.call_id), root, older_export=True)
+                continue
+            taken[job.call_id] = job.file
+            owners.setdefault(job.content_hash, (job.file, job.call_id))
+            if state.content_hash not in (None, job.content_hash):
+                job.changed = True     # the same call, new content: analysed again, updated in place
+                jobs.append(job)
+                continue
+            # A stored transcript is reusable when it came from the same transcription options.
+            if state.has_transcript and state.transcribe_key == job.transcribe_key:
+                if state.score_key == job.score_key:
+                    skips.append((job, state))
+                    continue
+                job.action = "rescore"
+            jobs.append(job)
+        for job in new:
+            if job.content_hash in owners:
+                self._duplicate(job, owners[job.content_hash], root)
+                continue
+            job.call_id = new_call_id(root, job.source_key)
+            owners[job.content_hash] = (job.file, job.call_id)
+            taken[job.call_id] = job.file
+            jobs.append(job)
+        return jobs, skips
+
+    def _duplicate(self, job: _Job, owner: tuple[str, str], root: str, older_export: bool = False) -> None:
+        """List a copy of a call kept elsewhere (``owner``: its file and call id), with both places, and keep it
+        in the history's duplicates."""
+        scored, call_id = owner
+        self.summary.duplicates += 1
+        reason = (f"the same chat as {scored} (the export with more messages counts)" if older_export
+                  else f"same content as {scored} (scored there, counted once)")
+        self.summary.notes.append(f"{job.file}: {reason}")
+        at = now()
+        self.store.note_duplicate(Duplicate(file=job.file, source_root=root, source_key=job.source_key,
+                                            content_hash=job.content_hash, call_id=call_id, manager=job.manager_key,
+                                            date=job.date, first_seen=at, last_seen=at), self.summary.batch_id)
+        self._emit(FileOutcome(file=job.file, outcome=Outcome.DUPLICATE, call_id=call_id, manager=job.manager_key,
+                               date=job.date, reason=reason))
+
+    def _units(self, path: Path, kind: str, file_hash: str, att: Attribution) -> list[ChatUnit]:
+        """The calls a file holds: itself, or each chat of a chat export (a broken export fails here)."""
+        units = [ChatUnit(content_hash=file_hash, att=att, part=None)]
+        if kind == "chat":
+            try:
+                units = chat_units(path, att, self.team)
+            except ComplianceError as exc:
+                self._fail(shown_path(path), "transcript", str(exc), file_hash)
+                return []
+            self.total += len(units) - 1  # progress counts calls: each chat of an export is one
+        for unit in [u for u in units if not u.att.complete]:
+            self._fail(shown_path(path), "unattributed",
+                       f"cannot tell the {' and the '.join(unit.att.missing())} from the manifest, "
+                       "folders or file name; add it to a --manifest or rename (see --pattern)", unit.content_hash)
+        return [u for u in units if u.att.complete]
+
+    def _job(self, path: Path, kind: str, unit: ChatUnit) -> Optional[_Job]:
+        att = unit.att
+        key = att.manager or ""  # complete: the caller checked
+        manager = self.team.get(key) if self.team else None
+        if manager is None:
+            self.unknown.add(key)
+        level = att.level or (manager.level_on(att.date) if manager else "newcomer")
+        try:
+            script, choice = _pick_script(att, manager, self.scripts, self.team,
+                                          self.o.manifest.parent if self.o.manifest else None, kind)
+        except ScriptError as exc:
+            self._fail(shown_path(path), "script", str(exc), unit.content_hash)
+            return None
+        names = self.team.chat_names() if self.team else []
+        job = _Job(path=path, kind=kind, call_id="", att=att, manager=manager, level=level, script=script,
+                   script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
+                   part=unit.part, names=names, content_hash=unit.content_hash, size=unit.size)
+        if kind == "chat":
+            job.transcribe_key = chat_read_key(names)
+        if kind == "audio":
+            job.transcribe_key = self.tx.key()
+        job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
+        return job
