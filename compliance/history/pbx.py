@@ -35,7 +35,7 @@ class PbxRow(BaseModel):
     status: str                            # see the module docstring
     reason: Optional[str] = None
     file: Optional[str] = None             # relative to the recordings root
-    content_hash: Optional[str] = None     # the recording's sha256: ``calls.call_id`` once it is scored
+    content_hash: Optional[str] = None     # the recording's sha256: ``calls.content_hash`` once it is scored
     attempts: int = 0
     call: dict[str, Any] = Field(default_factory=dict)
 
@@ -129,7 +129,7 @@ class PbxStore:
             "SELECT p.manager, p.date, COUNT(*) AS calls, SUM(p.direction = 'out') AS dials, "
             "SUM(p.disposition = 'answered') AS answered, "
             "SUM(p.disposition = 'answered' AND c.connected = 0) AS not_connected "
-            "FROM pbx_calls p LEFT JOIN calls c ON c.call_id = p.content_hash "
+            "FROM pbx_calls p LEFT JOIN calls c ON c.content_hash = p.content_hash "
             f"WHERE {' AND '.join(where)} GROUP BY p.manager, p.date ORDER BY p.date, p.manager", args).fetchall()
         return [PbxDay(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, dials=r["dials"] or 0,
                        answered=r["answered"] or 0, not_connected=r["not_connected"] or 0) for r in rows]
@@ -164,7 +164,7 @@ class PbxStore:
                 args.append(value)
         rows = self._conn.execute(
             "SELECT c.manager, c.date, COUNT(*) AS calls, SUM(c.connected) AS connected FROM calls c "
-            "WHERE c.call_id IN (SELECT content_hash FROM pbx_calls WHERE content_hash IS NOT NULL) "
+            "WHERE c.content_hash IN (SELECT content_hash FROM pbx_calls WHERE content_hash IS NOT NULL) "
             f"AND {' AND '.join(where)} GROUP BY c.manager, c.date", args).fetchall()
         return {(r["manager"], r["date"]): (r["calls"] or 0, r["connected"] or 0) for r in rows}
 

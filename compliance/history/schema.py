@@ -380,7 +380,7 @@ Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
 # Calls the cloud PBX reported (`compliance fetch`): the PBX's own call id is the call's source identity, kept
-# apart from the recording's content hash (``content_hash`` = ``calls.call_id`` once the recording is scored).
+# apart from the recording's content hash (``content_hash`` = ``calls.content_hash`` once the recording is scored).
 # Unanswered calls live only here: they are dials, counted in the daily report, never scored.
 _V9_PBX = """
 CREATE TABLE pbx_calls (
