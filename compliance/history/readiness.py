@@ -33,6 +33,7 @@ class Readiness(BaseModel):
     reasons: list[str] = Field(default_factory=list)                # why, in Russian (the CLI)
     reason_codes: list[Message] = Field(default_factory=list)        # why, as codes (reports, any language)
     flagged_for_review: bool = False      # experienced managers below their band
+    calls_awaiting_check: list[str] = Field(default_factory=list)  # call ids left out: flagged, not yet confirmed
 
 
 def _chronological(records: list[CallRecord]) -> list[CallRecord]:
@@ -100,7 +101,10 @@ def assess_readiness(
         level=level,
         window=window,
     )
-    calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
+    connected = [r for r in _chronological(records) if r.result.connected]
+    # a flagged call (speakers not separated, poor recognition…) counts only once a lead has confirmed it
+    out.calls_awaiting_check = [r.call_id for r in connected if r.result.flags]
+    calls = [r for r in connected if not r.result.flags][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
         _reason(out, Message(code="ready_no_calls"))

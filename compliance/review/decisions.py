@@ -16,6 +16,10 @@ from compliance.scoring.result import CallResult, Found, Override, StageResult
 from compliance.scoring.score import MatchOptions, line_said, stage_credit, summarise
 
 STAGE = -1   # the ``line`` of a decision about the whole stage (a column of a primary key cannot be NULL)
+# Decisions about the call rather than a stage, kept in the same table under ids no script stage can have:
+CONFIRM = "@flags"     # present: the lead checked the call's review flags; it counts again
+SWAP = "@parties"      # present: the parties of a one-channel call are the other way round (applied on re-scoring)
+CALL_DECISIONS = frozenset({CONFIRM, SWAP})
 
 
 class Decision(BaseModel):
@@ -73,7 +77,11 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision],
     by_id = {s.id: s for s in out.stages}
     for decision in ordered:
         stage = by_id.get(decision.stage_id)
-        if stage is None:
+        if decision.stage_id == CONFIRM:
+            out.flags = [] if decision.present else out.flags
+        elif decision.stage_id in CALL_DECISIONS:
+            continue
+        elif stage is None:
             out.messages.append(Message(code="override_orphaned", params={
                 "stage": decision.stage_id, "by": decision.by, "at": decision.at}))
         elif decision.line is None:
@@ -88,8 +96,8 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision],
 def orphaned(result: CallResult, decisions: Iterable[Decision]) -> list[Decision]:
     """Decisions that refer to a stage (or a line) the call's script no longer has."""
     by_id = {s.id: s for s in result.stages}
-    return [d for d in decisions if d.stage_id not in by_id
-            or (d.line is not None and not 0 <= d.line < len(by_id[d.stage_id].lines))]
+    return [d for d in decisions if (d.stage_id not in by_id and d.stage_id not in CALL_DECISIONS)
+            or (d.stage_id in by_id and d.line is not None and not 0 <= d.line < len(by_id[d.stage_id].lines))]
 
 
 def load_decisions(conn: sqlite3.Connection, call_ids: Optional[list[str]] = None) -> dict[str, list[Decision]]:

@@ -16,7 +16,7 @@ from compliance.errors import ReviewError
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, StageResult
 
-from .decisions import STAGE
+from .decisions import CONFIRM, STAGE, SWAP, load_decisions
 
 Status = Literal["open", "accepted", "rejected"]
 
@@ -113,6 +113,43 @@ def set_override(store: Store, call_id: str, stage_id: str, present: bool, *, by
     after = store.call(call_id)
     assert after is not None
     return after
+
+
+def _call_decision(store: Store, call_id: str, kind: str, present: bool, by: str, note: str) -> CallRecord:
+    """A decision about the whole call (``CONFIRM``, ``SWAP``), kept with the stage decisions and audited."""
+    with store.transaction() as conn:
+        record = _call_or_fail(store, call_id)
+        before = [d for d in load_decisions(conn, [call_id]).get(call_id, []) if d.stage_id == kind]
+        conn.execute("INSERT INTO overrides (call_id, stage_id, line, present, by_login, at, note) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id, stage_id, line) DO UPDATE SET "
+                     "present = excluded.present, by_login = excluded.by_login, at = excluded.at, note = excluded.note",
+                     (record.call_id, kind, STAGE, int(present), by, _now(), note))
+        _audit(conn, by, "confirm" if kind == CONFIRM else "swap", record.call_id, kind, None,
+               {"present": before[0].present if before else False}, {"present": present, "by": by}, note)
+    after = store.call(call_id)
+    assert after is not None
+    return after
+
+
+def confirm_flags(store: Store, call_id: str, *, by: str, note: str = "") -> CallRecord:
+    """The lead checked a flagged call (speakers not separated, poor recognition…): it counts toward readiness.
+
+    Raises:
+        ReviewError: no such call, or it did not connect.
+    """
+    return _call_decision(store, call_id, CONFIRM, True, by, note)
+
+
+def swap_parties(store: Store, call_id: str, *, by: str, note: str = "") -> CallRecord:
+    """The lead says the parties of a one-channel call are the other way round; the next re-scoring (``compliance
+    rescore``, the review app right after) scores the other party as the manager. A second swap undoes it.
+
+    Raises:
+        ReviewError: no such call, or it did not connect.
+    """
+    current = any(d.present for d in load_decisions(store.connection, [call_id]).get(call_id, [])
+                  if d.stage_id == SWAP)
+    return _call_decision(store, call_id, SWAP, not current, by, note)
 
 
 def open_dispute(store: Store, call_id: str, stage_id: str, *, by: str, comment: str,
