@@ -29,6 +29,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "channels_same": "Оба канала стерео-записи одинаковы: запись обработана как моно",
         "dropped": "Отброшено фрагментов, распознанных в тишине или зациклившихся: {count}",
         "mono": "Моно-запись: менеджер и клиент не разделены, звонок оценён по всему тексту",
+        "mono_diarized": "Моно-запись: стороны разделены по голосу (голосов: {voices}); менеджер определён "
+                         "{by_ru}, уверенность {confidence} %",
+        "speakers_not_separated": "говорящие не разделены: проверьте, кто менеджер, прежде чем звонок будет учтён",
         "manager_side_script": "Канал менеджера выбран автоматически: {side_ru} — его речь ближе к скрипту "
                                "({fit} против {other}); задайте --manager-channel, если это не так",
         "manager_side_speech": "Канал менеджера выбран автоматически: {side_ru} — в нём больше речи "
@@ -68,6 +71,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "channels_same": "both channels of the stereo recording are the same: processed as mono",
         "dropped": "fragments recognised in silence or looping, dropped: {count}",
         "mono": "mono recording: manager and client are not apart, the call was scored on all the text",
+        "mono_diarized": "mono recording: the parties were told apart by voice ({voices} voices); the manager was "
+                         "chosen {by_en}, confidence {confidence}%",
+        "speakers_not_separated": "speakers not separated: check who the manager is before the call counts",
         "manager_side_script": "manager's channel chosen automatically: {side_en} — its speech is closer to the "
                                "script ({fit} vs {other}); set --manager-channel if it is not",
         "manager_side_speech": "manager's channel chosen automatically: {side_en} — it has more speech "

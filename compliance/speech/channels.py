@@ -189,7 +189,11 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
         transcript.note(message)
     if recognised.dropped:
         transcript.note(Message(code="dropped", params={"count": recognised.dropped}))
-    if len(recognised.channels) == 1:
+    if len(recognised.channels) == 1 and recognised.diarization is not None and options.diarize:
+        from .parties import assemble_mono  # parties builds on this module's merging
+
+        assemble_mono(recognised, transcript, script)
+    elif len(recognised.channels) == 1:
         transcript.segments = _mono_segments(recognised.channels[0])
         transcript.note(Message(code="mono"))
     else:
@@ -205,5 +209,4 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
             transcript.note(Message(code=f"channel_silent_{who}", params={**_side(empty[0])}))
     if not transcript.segments:
         transcript.note(Message(code="no_speech_recognised"))
-    return transcript
     return transcript
