@@ -228,3 +228,16 @@ def test_real_mono_call_is_diarized_through_the_real_model(tmp_path, monkeypatch
     result = score_call(transcript, script, "newcomer")
     assert result.connected and result.speakers_known and result.adherence >= 85
     assert abs(result.talk.manager_share - 0.705) <= 0.05  # manifest: 44.6 s of the manager's, 18.6 s of the client's
+
+
+@pytest.mark.parametrize("lang,text", [("ru", "говорящие не разделены"), ("en", "speakers not separated")])
+def test_the_call_page_shows_the_flag_and_the_role_decision(default_script, lang, text):
+    from compliance.reports import build_call_page, make_environment, render_call_page
+
+    transcript = Transcript(source="call.wav")
+    assemble_mono(_recognised(separation=0.2, confident=False), transcript, default_script)
+    result = score_call(transcript, default_script, "newcomer")
+    record = CallRecord(call_id="c1", file="call.wav", manager="ivanova", result=result, transcript=transcript)
+    html = render_call_page(build_call_page(record, default_script), make_environment(lang))
+    assert 'id="review-flags"' in html and text in html
+    assert ("разделены по голосу" if lang == "ru" else "told apart by voice") in html

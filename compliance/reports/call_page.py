@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
+from compliance.messages import Message
 from compliance.scoring.result import CallRecord, CallResult, StageResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
@@ -202,4 +203,5 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
+        flags=[Message(code=f.code) for f in result.flags],
     )

@@ -119,6 +119,7 @@ class CallPage(BaseModel):
     audio_href: Optional[str] = None
     notes: list[str] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, rendered in the page's language
+    flags: list[Message] = Field(default_factory=list)      # for a lead to check before the call counts
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None
