@@ -236,10 +236,23 @@ def _V5_REVIEW(conn: sqlite3.Connection) -> None:
         conn.execute(trigger)
 
 
+# Enrolled voices (``compliance team enroll``): a manager's voice print, what a one-channel call's parties are
+# compared with to find the manager.
+_V8_VOICES = """
+CREATE TABLE IF NOT EXISTS voices (
+    manager TEXT PRIMARY KEY,
+    print_json TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    files_json TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V8_VOICES]
 
 
 class CallMeta(BaseModel):

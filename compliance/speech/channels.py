@@ -182,7 +182,7 @@ def _side(channel: int) -> dict[str, str | int | float]:
 
 
 def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
-              script: Optional[SalesScript]) -> Transcript:
+              script: Optional[SalesScript], voice: Optional[list[float]] = None) -> Transcript:
     transcript = Transcript(source=source, language=recognised.language, duration=recognised.duration,
                             model=recognised.model)
     for message in recognised.notes:
@@ -192,7 +192,7 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
     if len(recognised.channels) == 1 and recognised.diarization is not None and options.diarize:
         from .parties import assemble_mono  # parties builds on this module's merging
 
-        assemble_mono(recognised, transcript, script)
+        assemble_mono(recognised, transcript, script, voice)
     elif len(recognised.channels) == 1:
         transcript.segments = _mono_segments(recognised.channels[0])
         transcript.note(Message(code="mono"))

@@ -45,7 +45,8 @@ def _recognise_file(decoded: DecodedAudio, model, options: TranscribeOptions, ke
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, *, model=None,
-                    cache_dir: str | Path | None = None, script: Optional[SalesScript] = None) -> Transcript:
+                    cache_dir: str | Path | None = None, script: Optional[SalesScript] = None,
+                    voice: Optional[list[float]] = None) -> Transcript:
     """Transcribe one recording (cached by audio content, model and recognition options).
 
     Args:
@@ -53,7 +54,9 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         options: recognition options (defaults: ``TranscribeOptions()``).
         model: a model from ``load_model(options)``; loaded on a cache miss when not given.
         cache_dir: the transcript cache folder (default: ``default_cache_dir()``).
-        script: used to pick the manager's channel when ``manager_channel`` is ``auto``.
+        script: used to pick the manager's channel when ``manager_channel`` is ``auto``, and the manager's party
+            of a one-channel call.
+        voice: the manager's enrolled voice print (``team enroll``): picks their party of a one-channel call.
 
     Raises:
         AudioError: the file is missing or cannot be decoded.
@@ -76,4 +79,4 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
         _write_cache(entry, recognised)
-    return _assemble(recognised, str(path), options, script)
+    return _assemble(recognised, str(path), options, script, voice)
