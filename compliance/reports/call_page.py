@@ -204,4 +204,5 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
         flags=[Message(code=f.code) for f in result.flags],
+        mono_split=result.parties is not None,
     )
