@@ -139,6 +139,7 @@ def test_the_manager_is_the_party_that_follows_the_script(default_script):
     assert transcript.segments[0].speaker == "manager" and transcript.segments[1].speaker == "client"
     talk = transcript.talk
     assert talk is not None and 0.5 < talk.manager_share < 0.8 and talk.client_speech > 0
+    assert talk.response_time == pytest.approx(0.6, abs=0.01)  # every line follows 0.6 s after the last
     result = score_call(transcript, default_script, "newcomer")
     assert result.connected and result.speakers_known and result.parties == transcript.parties
     assert result.forbidden == []  # «не знаю» is the client's

@@ -50,6 +50,7 @@ class TalkMetrics(BaseModel):
     silence: float = 0.0
     manager_speech: float = 0.0
     client_speech: float = 0.0
+    response_time: Optional[float] = None  # mean pause between the client's turn and the manager's answer (s)
 
 
 class ChatMetrics(BaseModel):

@@ -120,7 +120,16 @@ def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segmen
         longest_manager_monologue=round(longest, 2),
         interruptions=_overlaps(spans[0], spans[1]) + _overlaps(spans[1], spans[0]),
         silence=round(silence, 2), manager_speech=round(m, 2), client_speech=round(c, 2),
+        response_time=_response_time(turns),
     )
+
+
+def _response_time(turns: list[Segment]) -> Optional[float]:
+    """The mean pause from the end of a client's turn to the start of the manager's next one (an answer said
+    over the client's words counts as 0)."""
+    gaps = [max(0.0, (b.start or 0.0) - (a.end or 0.0)) for a, b in zip(turns, turns[1:])
+            if a.speaker == "client" and b.speaker == "manager" and a.end is not None and b.start is not None]
+    return round(sum(gaps) / len(gaps), 2) if gaps else None
 
 
 _SIDES = ("левый", "правый")
