@@ -31,7 +31,12 @@ class DiarizeOptions(BaseModel):
 
     chunk: float = Field(default=1.5, gt=0.2)          # seconds of speech per voice vector
     switch_penalty: float = Field(default=6.0, ge=0)   # log-likelihood a change of party must earn inside a phrase
-    min_separation: float = Field(default=0.6, ge=0)   # below this the parties are not told apart with confidence
+    # The split's separation (``_separation``) on the mono set of benchmarks/make_mono_audio.py, without recognition
+    # (silero's speech pieces): two voices 0.50–0.90, one voice (either party's channel alone) 0.00–0.51. Below
+    # ``one_voice`` it is one voice; between that and ``min_separation`` two parties, flagged for a lead to check.
+    # Chosen on those calls: they are development data for these two numbers.
+    one_voice: float = Field(default=0.42, ge=0)
+    min_separation: float = Field(default=0.62, ge=0)
     min_party_share: float = Field(default=0.04, ge=0)  # a "party" with less of the speech is one voice, not two
 
 
@@ -227,20 +232,23 @@ def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int
 
 def _verdict(labels: list[int], units: Sequence[tuple[float, float]], separation: float, feats: np.ndarray,
              spans: list[tuple[int, int]], options: DiarizeOptions) -> Diarization:
-    """Two parties, or one voice (the smaller party too small), and whether the split can be trusted."""
+    """Two parties, or one voice (the smaller party too small, or the two too alike), and whether the split can
+    be trusted."""
     seconds = [sum(b - a for (a, b), k in zip(units, labels) if k == party) for party in (0, 1)]
     total = sum(seconds) or 1.0
     prints = [_print(feats, [s for s, k in zip(spans, labels) if k == party]) for party in (0, 1)]
-    if min(seconds) / total < options.min_party_share:
+    if min(seconds) / total < options.min_party_share or separation < options.one_voice:
         major = int(seconds[1] > seconds[0])
         return Diarization(labels=[major if k >= 0 else -1 for k in labels], separation=round(separation, 3),
-                           voices=1, confident=True, prints=[prints[major]])
+                           voices=1, confident=True, prints=[_print(feats, [s for s, k in zip(spans, labels)
+                                                                            if k >= 0])])
     return Diarization(labels=labels, separation=round(separation, 3), voices=2,
                        confident=separation >= options.min_separation, prints=prints)
 
 
 def _print(feats: np.ndarray, spans: list[tuple[int, int]]) -> list[float]:
-    """A party's voice print in this call: the mean and spread of its normalised frames."""
+    """A party's voice print: the mean and spread of its MFCC frames (not normalised per call, so prints of
+    different calls compare)."""
     if not spans:
         return []
     frames = np.concatenate([feats[a:b] for a, b in spans])
