@@ -103,13 +103,12 @@ def _score(tally: _Tally, entry: dict, transcript, script) -> None:
     tally.calls += 1
     tally.flagged += bool(result.flags)
     truth = {sid: v != "absent" for sid, v in labels["stages"].items()}
-    for stage in result.stages:
-        if stage.id not in truth:
-            continue
-        said = stage.present and result.connected
-        tally.tp += said and truth[stage.id]
-        tally.fp += said and not truth[stage.id]
-        tally.fn += (not said) and truth[stage.id]
+    present = {s.id for s in result.stages if s.present} if result.connected else set()  # not connected: none
+    for sid, said_truly in truth.items():
+        said = sid in present
+        tally.tp += said and said_truly
+        tally.fp += said and not said_truly
+        tally.fn += (not said) and said_truly
     client_only = set(labels.get("client_forbidden") or []) - set(labels.get("forbidden_by_manager") or [])
     tally.client_charged += sum(1 for hit in result.forbidden if hit.phrase in client_only)
     if entry.get("trap"):
