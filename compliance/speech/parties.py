@@ -84,7 +84,7 @@ def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Di
         if sure > parties.confidence or by_voice == by_script:
             parties.manager, parties.by = by_voice, "voice"
             parties.confidence = round(max(sure, parties.confidence) if by_voice == by_script else sure, 2)
-    if max(fit) <= 0 and parties.by == "script":
+    if (max(fit) <= 0 or fit[0] == fit[1]) and parties.by == "script":  # the script cannot tell them apart
         first = min((c[0].start or 0.0, k) for k, c in enumerate(channels) if c)
         parties.manager, parties.by = first[1], "first"
     return parties.manager, parties
