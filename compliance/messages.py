@@ -31,6 +31,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "channels_same": "Оба канала стерео-записи одинаковы: запись обработана как моно",
         "dropped": "Отброшено фрагментов, распознанных в тишине или зациклившихся: {count}",
         "mono": "Моно-запись: менеджер и клиент не разделены, звонок оценён по всему тексту",
+        "legs_joined": "Две записи одного звонка (плечи АТС): эта и {other}, обработаны как стерео",
+        "channel_empty_mono": "В стерео-записи {side_ru} канал пуст: вся речь в другом, запись обработана как моно",
+        "mono_diarized": "Моно-запись: стороны разделены по голосу (голосов: {voices}); менеджер определён "
+                         "{by_ru}, уверенность {confidence} %",
+        "speakers_not_separated": "говорящие не разделены: проверьте, кто менеджер, прежде чем звонок будет учтён",
         "manager_side_script": "Канал менеджера выбран автоматически: {side_ru} — его речь ближе к скрипту "
                                "({fit} против {other}); задайте --manager-channel, если это не так",
         "manager_side_speech": "Канал менеджера выбран автоматически: {side_ru} — в нём больше речи "
@@ -121,6 +126,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "channels_same": "both channels of the stereo recording are the same: processed as mono",
         "dropped": "fragments recognised in silence or looping, dropped: {count}",
         "mono": "mono recording: manager and client are not apart, the call was scored on all the text",
+        "legs_joined": "two recordings of one call (PBX legs): this one and {other}, processed as stereo",
+        "channel_empty_mono": "the {side_en} channel of the stereo recording is empty: all speech is in the other, "
+                              "processed as mono",
+        "mono_diarized": "mono recording: the parties were told apart by voice ({voices} voices); the manager was "
+                         "chosen {by_en}, confidence {confidence}%",
+        "speakers_not_separated": "speakers not separated: check who the manager is before the call counts",
         "manager_side_script": "manager's channel chosen automatically: {side_en} — its speech is closer to the "
                                "script ({fit} vs {other}); set --manager-channel if it is not",
         "manager_side_speech": "manager's channel chosen automatically: {side_en} — it has more speech "

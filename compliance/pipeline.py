@@ -41,7 +41,7 @@ def file_kind(path: Path) -> str:
 
 def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = None, transcribe: Any = None,
               model: Any = None, cache_dir: Optional[Path] = None, manager_names: Sequence[str] = (),
-              part: Optional[str] = None) -> Transcript:
+              part: Optional[str] = None, voice: Optional[list[float]] = None) -> Transcript:
     """The transcript of a file: a transcript file read as it is, a chat export read as messages, a recording
     transcribed (cached).
 
@@ -55,6 +55,7 @@ def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = Non
         transcribe: ``TranscribeOptions`` for recordings (defaults when not given).
         model: a loaded speech model (loaded on a cache miss when not given).
         cache_dir: the transcript cache folder.
+        voice: the manager's enrolled voice print: picks their party of a one-channel recording.
 
     Raises:
         TranscriptError, AudioError, ModelError: the file cannot be read or transcribed.
@@ -70,7 +71,7 @@ def read_call(path: Path, script_hint: SalesScript, *, kind: Optional[str] = Non
         transcribe_file,  # only recordings need the speech stack
     )
 
-    return transcribe_file(path, transcribe, model=model, cache_dir=cache_dir, script=script_hint)
+    return transcribe_file(path, transcribe, model=model, cache_dir=cache_dir, script=script_hint, voice=voice)
 
 
 def read_calls(path: Path, script_hint: SalesScript, *, manager_names: Sequence[str] = ()) -> list[Transcript]:
@@ -96,7 +97,8 @@ def read_calls(path: Path, script_hint: SalesScript, *, manager_names: Sequence[
 def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind: Optional[str] = None,
                  transcribe: Any = None, model: Any = None, cache_dir: Optional[Path] = None,
                  match: Optional[MatchOptions] = None, transcript: Optional[Transcript] = None,
-                 manager_names: Sequence[str] = (), part: Optional[str] = None) -> Analysis:
+                 manager_names: Sequence[str] = (), part: Optional[str] = None,
+                 voice: Optional[list[float]] = None) -> Analysis:
     """Analyse one call: read or transcribe it (unless its stored ``transcript`` is given), choose the script
     among ``scripts`` (the first one also picks a stereo recording's manager channel), and score it.
 
@@ -108,7 +110,7 @@ def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind
         raise ValueError("analyse_file needs at least one script")
     if transcript is None:
         transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir,
-                               manager_names=manager_names, part=part)
+                               manager_names=manager_names, part=part, voice=voice)
     script = scripts[0] if len(scripts) == 1 else choose_script(transcript, scripts)
     return Analysis(transcript, script, score_call(transcript, script, level, match))
 

@@ -224,11 +224,24 @@ def test_auto_channel_follows_the_script_not_the_side(fake, default_script, tmp_
     assert fake.calls == 2  # the channel choice never transcribes again
 
 
-def test_mono_is_one_unknown_speaker_with_a_note(fake):
-    transcript = transcribe_file(AUDIO / "call_full.mono.mp3")
+def test_mono_without_diarization_is_one_unknown_speaker_with_a_note(fake):
+    transcript = transcribe_file(AUDIO / "call_full.mono.mp3", TranscribeOptions(diarize=False))
     assert transcript.segments and {s.speaker for s in transcript.segments} == {"unknown"}
     assert transcript.manager_channel is None and transcript.talk is None
     assert any("Моно-запись" in n for n in transcript.notes)
+
+
+def test_mono_is_split_into_its_parties_by_voice(fake, default_script):
+    """The fake hears the manifest's words; the voices are the real recording's (tests/test_diarize.py has more)."""
+    transcript = transcribe_file(AUDIO / "call_full.mono.mp3", script=default_script)
+    truth = [t for t in MANIFEST["call_full.mono.mp3"]["turns"] if not t.get("overlap")]
+    words = [(w, s.speaker) for s in transcript.segments for w in s.words]
+    right = sum(any(t["start"] <= w.start < t["end"] and t["speaker"] == who for t in truth) for w, who in words)
+    assert right / len(words) >= 0.95
+    assert transcript.parties is not None and transcript.parties.by == "script" and transcript.talk is not None
+    assert transcript.segments[0].speaker == "manager" and transcript.segments[0].text.startswith("Добрый день")
+    assert any("разделены по голосу" in n for n in transcript.notes)
+    assert fake.calls == 1
 
 
 def test_cache_reused_after_script_edit_and_rebuilt_when_corrupt(fake, default_script, tmp_path):

@@ -9,6 +9,7 @@ from typing import Iterable
 from compliance.files import shown_path
 from compliance.history.store import Failure
 from compliance.sources.model import SIDECAR_SUFFIX
+from compliance.speech.legs import second_leg
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 
@@ -35,7 +36,8 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
     Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db). Links to
     folders are followed, each real folder once.
     A ``.txt``/``.json`` next to a recording with the same name is that recording's transcript
-    written by ``compliance transcribe``; it is ignored so the call is not counted twice.
+    written by ``compliance transcribe``; it is ignored so the call is not counted twice. So is a PBX ``-out``
+    leg beside its ``-in`` leg (the pair is one call, read from the ``-in`` file).
     """
     audio_ext = _audio_extensions()
     wanted = audio_ext | TRANSCRIPT_EXTENSIONS
@@ -67,8 +69,8 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
             if (name.startswith(".") or suffix not in wanted or name.lower().endswith(SIDECAR_SUFFIX)
                     or path.resolve() in skip):
                 continue
-            if suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems:
-                ignored.append(shown_path(path))
+            if (suffix in TRANSCRIPT_EXTENSIONS and path.stem in stems) or (suffix in audio_ext and second_leg(path)):
+                ignored.append(shown_path(path))  # a transcript of a recording here; a PBX leg read with its pair
                 continue
             if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
                 failures.append(Failure(file=shown_path(path), kind="unreadable", reason="not a regular file"))

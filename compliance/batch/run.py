@@ -36,6 +36,7 @@ from compliance.history.store import (
     ManagerRow,
     Store,
 )
+from compliance.history.voices import voice_vector
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
@@ -130,7 +131,8 @@ class _Run(_Planner):
             vectors = self._stored_vectors(stored)
         return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors, part=job.part, names=job.names,
                      script=job.script.content_hash() if job.script else None,
-                     candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level)
+                     candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level,
+                     voice=voice_vector(self.store, job.manager_key) if job.kind == "audio" else [])
 
     def _stored_vectors(self, stored: Optional[str]) -> bytes:
         """The stored embeddings of a stored transcript's sentences: a re-score then embeds only new text."""

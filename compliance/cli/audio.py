@@ -96,8 +96,8 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
     """Transcribe recordings to JSON: turns with speakers, word timestamps and confidences.
 
     Stereo recordings are two parties (one per channel); the manager's channel is chosen with the
-    script unless --manager-channel is given. Mono recordings get speaker "unknown". The JSON is
-    what `compliance score` reads.
+    script unless --manager-channel is given. Mono recordings are split into their two parties by
+    voice, the manager's chosen by the script. The JSON is what `compliance score` reads.
 
     Example: compliance transcribe samples/call_full_script.ogg -o transcripts
     """

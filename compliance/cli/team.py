@@ -11,13 +11,17 @@ from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 from compliance.history.roster import LEVELS
 
+from .audio import _options, transcribe_options
 from .options import (
     DAY,
     DEFAULT_DB,
     DEFAULT_TEAM,
+    db_option,
+    load_script_or_fail,
     load_team_or_fail,
     open_store,
     resolve_team_path,
+    script_option,
     team_option,
 )
 
@@ -77,3 +81,35 @@ def team_set_level(manager: str, level: str, team_path: Optional[Path], since: O
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{m.id}: {m.level} с {m.since}  ({path})")
+
+
+@team.command("enroll")
+@click.argument("manager")
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@script_option
+@transcribe_options
+def team_enroll(manager: str, recordings: tuple[Path, ...], db: Path, script_path: Optional[Path],
+                **kwargs: object) -> None:
+    """Store a manager's voice print from a few of their calls (stereo or mono): on a one-channel call their
+    voice then tells which party is the manager, beside the script. A call that cannot give a print (too little
+    of the manager's speech, parties not told apart, a bad file) is listed and skipped.
+
+    Example: compliance team enroll ivanova calls/ivanova/0601.mp3 calls/ivanova/0602.mp3 --db history.db
+    """
+    from compliance.history.voices import save_voice
+    from compliance.speech.voiceprint import enroll
+
+    script = load_script_or_fail(script_path)
+    try:
+        done = enroll(list(recordings), _options(script, dict(kwargs)), script,
+                      cache_dir=kwargs.get("cache_dir"))  # type: ignore[arg-type]
+    except ComplianceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for why in done.skipped:
+        click.echo(f"skipped: {why}", err=True)
+    if not done.vector:
+        raise click.ClickException(f"{manager}: no voice print: none of the {len(recordings)} calls gave one")
+    with open_store(db, must_exist=False, read_only=False) as store:
+        voice = save_voice(store, manager, done.vector, done.used)
+    click.echo(f"{manager}: голос записан по {voice.calls} звонк(ам) ({db})")

@@ -19,6 +19,10 @@ from compliance.scoring.result import CallResult, Found, Override, StageResult
 from compliance.scoring.score import MatchOptions, line_said, stage_credit, summarise
 
 STAGE = -1   # the ``line`` of a decision about the whole stage (a column of a primary key cannot be NULL)
+# Decisions about the call rather than a stage, kept in the same table under ids no script stage can have:
+CONFIRM = "@flags"     # present: the lead checked the call's review flags; it counts again
+SWAP = "@parties"      # present: the parties of a one-channel call are the other way round (applied on re-scoring)
+CALL_DECISIONS = frozenset({CONFIRM, SWAP})
 WHOLE_STAGE = ""  # the ``line_id`` of a decision about the whole stage
 
 LineIds = dict[str, list[str]]   # stage id → its lines' ids (``SalesScript.line_ids``) for one script version
@@ -104,6 +108,11 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision], line_ids:
     by_id = {s.id: s for s in out.stages}
     for decision in ordered:
         stage = by_id.get(decision.stage_id)
+        if decision.stage_id == CONFIRM:
+            out.flags = [] if decision.present else out.flags
+            continue
+        if decision.stage_id in CALL_DECISIONS:
+            continue
         if stage is None:
             out.messages.append(_orphan_message(decision))
             continue
@@ -122,15 +131,15 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision], line_ids:
 def orphaned(result: CallResult, decisions: Iterable[Decision], line_ids: Optional[LineIds] = None) -> list[Decision]:
     """Decisions that refer to a stage (or a line) the call's script no longer has."""
     by_id = {s.id: s for s in result.stages}
-    return [d for d in decisions if d.stage_id not in by_id or (
-        d.line_id is not None
+    return [d for d in decisions if d.stage_id not in CALL_DECISIONS and d.stage_id not in by_id or (
+        d.stage_id in by_id and d.line_id is not None
         and _line_index(by_id[d.stage_id], d, None if line_ids is None else line_ids.get(d.stage_id)) is None)]
 
 
 def orphaned_by_script(decisions: Iterable[Decision], line_ids: LineIds) -> list[Decision]:
     """Decisions a script with these stages and line ids would leave without their stage or line."""
-    return [d for d in decisions if d.stage_id not in line_ids
-            or (d.line_id is not None and d.line_id not in line_ids[d.stage_id])]
+    return [d for d in decisions if d.stage_id not in CALL_DECISIONS and (
+        d.stage_id not in line_ids or (d.line_id is not None and d.line_id not in line_ids[d.stage_id]))]
 
 
 _COLUMNS = "o.call_id, o.stage_id, o.line_id, o.line, o.line_text, o.present, o.by_login, o.at, o.note, o.content_hash"

@@ -37,6 +37,7 @@ class Readiness(BaseModel):
     conversion: Optional[Conversion] = None       # the manager's closed deals (Pipedrive), when synced
     team_conversion: Optional[Conversion] = None  # the team's, to compare against
     counts: Optional[Message] = None      # which verdicts count toward the decision, in one sentence
+    calls_awaiting_check: list[str] = Field(default_factory=list)  # call ids left out: flagged, not yet confirmed
 
 
 def _chronological(records: list[CallRecord]) -> list[CallRecord]:
@@ -105,7 +106,10 @@ def assess_readiness(
         window=window,
         counts=Message(code=f"ready_counts_{level}") if level in ("newcomer", "experienced") else None,
     )
-    calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
+    connected = [r for r in _chronological(records) if r.result.connected]
+    # a flagged call (speakers not separated, poor recognition…) counts only once a lead has confirmed it
+    out.calls_awaiting_check = [r.call_id for r in connected if r.result.flags]
+    calls = [r for r in connected if not r.result.flags][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
         _reason(out, Message(code="ready_no_calls"))

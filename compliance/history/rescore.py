@@ -12,11 +12,12 @@ from typing import Optional, Sequence
 
 from pydantic import BaseModel, Field
 
-from compliance.history.decisions import load_decisions, orphaned
+from compliance.history.decisions import SWAP, Decision, load_decisions, orphaned
 from compliance.history.store import Store
 from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript, swap_parties
 
 
 class RescoreSummary(BaseModel):
@@ -30,14 +31,23 @@ class RescoreSummary(BaseModel):
     elapsed: float = 0.0
 
 
+def _as_decided(transcript: Transcript, decisions: list[Decision]) -> Transcript:
+    """The transcript with the lead's swap of the parties in place (or taken back), when it is not yet."""
+    if transcript.parties is None:
+        return transcript
+    wanted = any(d.present for d in decisions if d.stage_id == SWAP)
+    return swap_parties(transcript) if wanted != transcript.parties.swapped else transcript
+
+
 def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since: Optional[dt.date] = None,
-                    until: Optional[dt.date] = None, manager: Optional[str] = None) -> RescoreSummary:
+                    until: Optional[dt.date] = None, manager: Optional[str] = None,
+                    call_id: Optional[str] = None) -> RescoreSummary:
     """Score the stored calls again (those of ``manager`` and between the dates, when given).
 
     Args:
         store: the history, opened for writing.
         scripts: edited scripts; a call is re-scored with the one of its script's id.
-        since, until, manager: which calls.
+        since, until, manager, call_id: which calls.
     """
     began = time.monotonic()
     by_id = {sid: SalesScript.model_validate_json(js) for sid, js in store.latest_scripts().items()}
@@ -48,6 +58,8 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
         store.save_script(edited)
     decisions = load_decisions(store.connection)
     for record in store.calls(since=since, until=until, manager=manager):
+        if call_id is not None and record.call_id != call_id:
+            continue
         script = by_id.get(record.result.script_id)
         meta = store.call_meta(record.call_id)
         if record.transcript is None or script is None or meta is None:
@@ -58,11 +70,13 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
         if embedder is not None:
             embedder.remember(store.load_embeddings(MODEL_ID, sentences))
         before = record.machine or record.result  # what the machine said before; the lead's decisions stay apart
-        result = score_call(record.transcript, script, record.level)
+        transcript = _as_decided(record.transcript, decisions.get(record.call_id, []))
+        result = score_call(transcript, script, record.level)
         result.file, result.manager = before.file, before.manager
         out.changed += int(result.adherence != before.adherence
                            or [s.present for s in result.stages] != [s.present for s in before.stages])
-        store.save_call(record.model_copy(update={"result": result}), meta, outcome="rescored")
+        store.save_call(record.model_copy(update={"result": result, "transcript": transcript}), meta,
+                        outcome="rescored")
         out.orphaned += [f"{record.file}: {d.where} ({d.by}, {d.at})"
                          for d in orphaned(result, decisions.get(record.call_id, []), script.line_ids())]
         if embedder is not None:

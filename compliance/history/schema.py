@@ -407,9 +407,23 @@ CREATE INDEX pbx_calls_status ON pbx_calls (provider, status);
 """
 
 
+# Enrolled voices (``compliance team enroll``): a manager's voice print, what a one-channel call's parties are
+# compared with to find the manager.
+_V8_VOICES = """
+CREATE TABLE IF NOT EXISTS voices (
+    manager TEXT PRIMARY KEY,
+    print_json TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    files_json TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
 # Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
 # their order here is the order every history is upgraded in.
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V9_PBX, _V10_OUTCOMES]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V8_VOICES, _V9_PBX,
+                               _V10_OUTCOMES]
 
 
 class CallMeta(BaseModel):

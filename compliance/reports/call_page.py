@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
+from compliance.messages import Message
 from compliance.scoring.result import CallRecord, CallResult, StageResult, branch_taken
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Transcript
@@ -207,4 +208,6 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
         verdict_notes=result.verdict_notes if result.connected else [],
+        flags=[Message(code=f.code) for f in result.flags],
+        mono_split=result.parties is not None,
     )

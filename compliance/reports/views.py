@@ -124,6 +124,8 @@ class CallPage(BaseModel):
     notes: list[str] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, rendered in the page's language
     verdict_notes: list[Message] = Field(default_factory=list)  # branches, critical phrases, points off, order
+    flags: list[Message] = Field(default_factory=list)      # for a lead to check before the call counts
+    mono_split: bool = False                                # a one-channel call split by voice (the lead may swap)
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None

@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel
 
 from compliance.errors import ReviewError
-from compliance.history.decisions import STAGE, WHOLE_STAGE
+from compliance.history.decisions import CONFIRM, STAGE, SWAP, WHOLE_STAGE, load_decisions
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, StageResult
 from compliance.scoring.script import derived_line_id
@@ -135,6 +135,46 @@ def set_override(store: Store, call_id: str, stage_id: str, present: bool, *, by
     after = store.call(call_id)
     assert after is not None
     return after
+
+
+def _call_decision(store: Store, call_id: str, kind: str, present: bool, by: str, note: str) -> CallRecord:
+    """A decision about the whole call (``CONFIRM``, ``SWAP``), kept with the stage decisions and audited."""
+    with store.transaction() as conn:
+        record = _call_or_fail(store, call_id)
+        before = [d for d in load_decisions(conn, [call_id]).get(call_id, []) if d.stage_id == kind]
+        conn.execute("INSERT INTO overrides (call_id, stage_id, line_id, line, present, by_login, at, note, "
+                     "content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active') "
+                     "ON CONFLICT (call_id, stage_id, line_id) DO UPDATE SET present = excluded.present, "
+                     "by_login = excluded.by_login, at = excluded.at, note = excluded.note, "
+                     "content_hash = excluded.content_hash, status = 'active'",
+                     (record.call_id, kind, WHOLE_STAGE, STAGE, int(present), by, _now(), note,
+                      _content_of(conn, record.call_id)))
+        _audit(conn, by, "confirm_flags" if kind == CONFIRM else "swap", record.call_id, kind, None,
+               {"present": before[0].present if before else False}, {"present": present, "by": by}, note)
+    after = store.call(call_id)
+    assert after is not None
+    return after
+
+
+def confirm_flags(store: Store, call_id: str, *, by: str, note: str = "") -> CallRecord:
+    """The lead checked a flagged call (speakers not separated, poor recognition…): it counts toward readiness.
+
+    Raises:
+        ReviewError: no such call, or it did not connect.
+    """
+    return _call_decision(store, call_id, CONFIRM, True, by, note)
+
+
+def swap_parties(store: Store, call_id: str, *, by: str, note: str = "") -> CallRecord:
+    """The lead says the parties of a one-channel call are the other way round; the next re-scoring (``compliance
+    rescore``, the review app right after) scores the other party as the manager. A second swap undoes it.
+
+    Raises:
+        ReviewError: no such call, or it did not connect.
+    """
+    current = any(d.present for d in load_decisions(store.connection, [call_id]).get(call_id, [])
+                  if d.stage_id == SWAP)
+    return _call_decision(store, call_id, SWAP, not current, by, note)
 
 
 def open_dispute(store: Store, call_id: str, stage_id: str, *, by: str, comment: str,

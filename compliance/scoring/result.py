@@ -7,7 +7,7 @@ from typing import Iterable, Literal, Optional
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
-from compliance.scoring.transcript import ChatMetrics, TalkMetrics
+from compliance.scoring.transcript import ChatMetrics, Parties, TalkMetrics
 
 
 class Choice(str, Enum):
@@ -141,6 +141,19 @@ class OrderViolation(BaseModel):
     message: str
 
 
+class ReviewFlag(BaseModel):
+    """Something a lead must check before the call counts (e.g. ``speakers_not_separated``): reports show it, and
+    readiness leaves the call out until a lead confirms it. Any code; the catalogues name the known ones."""
+
+    code: str
+    detail: str = ""
+
+
+def review_flag(message: Message) -> ReviewFlag:
+    """A flag from what an earlier step noted (its code; its values, as ``name=value``, for the detail)."""
+    return ReviewFlag(code=message.code, detail=", ".join(f"{k}={v}" for k, v in message.params.items()))
+
+
 class CallResult(BaseModel):
     """The score of one call against one script at one level."""
 
@@ -177,6 +190,8 @@ class CallResult(BaseModel):
     chat: Optional[ChatMetrics] = None  # a chat: the manager's first-response time, the client's longest wait
     notes: list[str] = Field(default_factory=list)          # what recognition noted (as it wrote it)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
+    flags: list[ReviewFlag] = Field(default_factory=list)   # for a lead to check; readiness skips until confirmed
+    parties: Optional[Parties] = None  # a one-channel call split by voice: which party is the manager, how sure
 
     @property
     def missing_required(self) -> list[StageResult]:

@@ -22,6 +22,7 @@ from compliance.scoring.result import (
     LineResult,
     OrderViolation,
     StageResult,
+    review_flag,
 )
 from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
 from compliance.scoring.script import SalesScript
@@ -210,6 +211,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         level=level, band=band, connected=True, speakers_known=transcript.speakers_known,
         duration=transcript.duration, talk=transcript.talk, notes=list(transcript.notes),
         messages=list(transcript.messages), channel=transcript.kind, chat=transcript.chat,
+        flags=[review_flag(m) for m in transcript.flags], parties=transcript.parties,
     )
     if not transcript.speakers_known:
         result.messages.append(Message(code="speakers_unknown"))

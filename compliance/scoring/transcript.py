@@ -50,6 +50,7 @@ class TalkMetrics(BaseModel):
     silence: float = 0.0
     manager_speech: float = 0.0
     client_speech: float = 0.0
+    response_time: Optional[float] = None  # mean pause between the client's turn and the manager's answer (s)
 
 
 class ChatMetrics(BaseModel):
@@ -61,6 +62,19 @@ class ChatMetrics(BaseModel):
     manager_messages: int = 0
     client_messages: int = 0
     unanswered: bool = False                 # the client wrote last and got no reply in the export
+
+
+class Parties(BaseModel):
+    """How a one-channel call was split into its two parties by voice, and which one is the manager."""
+
+    voices: int = 2                   # 0: no speech, 1: one voice only, 2: two parties
+    separated: bool = True            # the voices were told apart with confidence
+    separation: float = 0.0           # how far apart the two voices are (diarization's own measure)
+    manager: int = 0                  # the manager's party (0: the one diarization calls first)
+    by: Literal["script", "voice", "first", "lead"] = "script"  # what chose the manager
+    confidence: float = 0.5           # 0.5–1: how sure the role decision is
+    fits: list[float] = Field(default_factory=list)  # each party's script fit (%, -1: no speech)
+    swapped: bool = False             # the lead swapped the parties (the machine's choice reversed)
 
 
 class Transcript(BaseModel):
@@ -79,6 +93,8 @@ class Transcript(BaseModel):
     chat: Optional[ChatMetrics] = None
     notes: list[str] = Field(default_factory=list)          # what recognition noted, in Russian (the CLI)
     messages: list[Message] = Field(default_factory=list)   # the same, as codes (reports, any language)
+    parties: Optional[Parties] = None                       # a one-channel call split by voice
+    flags: list[Message] = Field(default_factory=list)      # for a lead to check before the call counts
 
     def note(self, message: Message) -> None:
         """Record a note as a code and as Russian text."""
@@ -92,6 +108,25 @@ class Transcript(BaseModel):
 
     def text_of(self, speaker: Speaker) -> str:
         return " ".join(s.text for s in self.segments if s.speaker == speaker)
+
+
+def swap_parties(transcript: Transcript) -> Transcript:
+    """The transcript with manager and client the other way round (the lead's correction of a one-channel call's
+    roles): speakers, talk metrics and the role decision; its review flags are answered by the lead's decision."""
+    other: dict[str, Speaker] = {"manager": "client", "client": "manager", "unknown": "unknown"}
+    out = transcript.model_copy(deep=True)
+    for seg in out.segments:
+        seg.speaker = other[seg.speaker]
+    if out.talk is not None:
+        t = out.talk
+        longest = max(((s.end or 0.0) - (s.start or 0.0) for s in out.segments if s.speaker == "manager"), default=0.0)
+        out.talk = t.model_copy(update={
+            "manager_share": t.client_share, "client_share": t.manager_share, "manager_speech": t.client_speech,
+            "client_speech": t.manager_speech, "longest_manager_monologue": round(longest, 2)})
+    if out.parties is not None:
+        out.parties.manager = 1 - out.parties.manager
+        out.parties.swapped = not out.parties.swapped
+    return out
 
 
 _PREFIXES: dict[str, Speaker] = {

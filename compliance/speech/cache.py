@@ -12,6 +12,7 @@ from compliance.files import write_atomic
 from compliance.messages import Message
 from compliance.scoring.transcript import Segment
 
+from .diarize import Diarization
 from .engine import PIPELINE_VERSION, TranscribeOptions, _Resolved
 
 
@@ -27,6 +28,7 @@ class _Recognised(BaseModel):
     model: str
     notes: list[Message] = Field(default_factory=list)  # what decoding noted (a cache from before: re-recognised)
     dropped: int = 0
+    diarization: Optional[Diarization] = None  # a one-channel call's parties (added to an older cache on first use)
 
 
 def _cache_key(digest: str, resolved: _Resolved, options: TranscribeOptions) -> str:

@@ -120,7 +120,16 @@ def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segmen
         longest_manager_monologue=round(longest, 2),
         interruptions=_overlaps(spans[0], spans[1]) + _overlaps(spans[1], spans[0]),
         silence=round(silence, 2), manager_speech=round(m, 2), client_speech=round(c, 2),
+        response_time=_response_time(turns),
     )
+
+
+def _response_time(turns: list[Segment]) -> Optional[float]:
+    """The mean pause from the end of a client's turn to the start of the manager's next one (an answer said
+    over the client's words counts as 0)."""
+    gaps = [max(0.0, (b.start or 0.0) - (a.end or 0.0)) for a, b in zip(turns, turns[1:])
+            if a.speaker == "client" and b.speaker == "manager" and a.end is not None and b.start is not None]
+    return round(sum(gaps) / len(gaps), 2) if gaps else None
 
 
 _SIDES = ("левый", "правый")
@@ -182,14 +191,18 @@ def _side(channel: int) -> dict[str, str | int | float]:
 
 
 def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
-              script: Optional[SalesScript]) -> Transcript:
+              script: Optional[SalesScript], voice: Optional[list[float]] = None) -> Transcript:
     transcript = Transcript(source=source, language=recognised.language, duration=recognised.duration,
                             model=recognised.model)
     for message in recognised.notes:
         transcript.note(message)
     if recognised.dropped:
         transcript.note(Message(code="dropped", params={"count": recognised.dropped}))
-    if len(recognised.channels) == 1:
+    if len(recognised.channels) == 1 and recognised.diarization is not None and options.diarize:
+        from .parties import assemble_mono  # parties builds on this module's merging
+
+        assemble_mono(recognised, transcript, script, voice)
+    elif len(recognised.channels) == 1:
         transcript.segments = _mono_segments(recognised.channels[0])
         transcript.note(Message(code="mono"))
     else:
@@ -205,5 +218,4 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
             transcript.note(Message(code=f"channel_silent_{who}", params={**_side(empty[0])}))
     if not transcript.segments:
         transcript.note(Message(code="no_speech_recognised"))
-    return transcript
     return transcript

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from compliance.errors import AudioError
 from compliance.messages import Message
 
+from .legs import legs
+
 SAMPLE_RATE = 16000
 # Recorder, messenger and browser formats that batch mode picks up from a folder.
 AUDIO_EXTENSIONS: frozenset[str] = frozenset({
@@ -23,6 +25,9 @@ AUDIO_EXTENSIONS: frozenset[str] = frozenset({
 })
 # Channels this close to each other are one mix saved twice, not two parties.
 _SAME_CHANNEL_TOLERANCE = 0.02
+_SAME_CHANNEL_CORRELATION = 0.98
+# A channel this quiet over the whole file (dBFS RMS) holds no one: digital silence or a dead line.
+_SILENT_DB = -60.0
 
 
 class DecodedAudio(BaseModel):
@@ -47,16 +52,18 @@ class DecodedAudio(BaseModel):
 
 
 def audio_hash(path: str | Path) -> str:
-    """The sha256 (hex) of the file's bytes: the recording's identity for caches and the store.
+    """The sha256 (hex) of the file's bytes: the recording's identity for caches and the store (of both files'
+    bytes for a PBX leg pair, ``speech.legs``).
 
     Raises:
         AudioError: the file cannot be read.
     """
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+        for part in legs(path) or (Path(path),):
+            with open(part, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -93,22 +100,51 @@ def _decode_stream(container, stream, layout: str) -> np.ndarray:
 
 
 def _same_channels(left: np.ndarray, right: np.ndarray) -> bool:
+    """The same mix twice: equal within a tolerance, or (after lossy coding, at another level) nearly perfectly
+    correlated."""
     scale = max(float(np.abs(left).max(initial=0.0)), float(np.abs(right).max(initial=0.0)), 1e-9)
-    return float(np.abs(left - right).max(initial=0.0)) <= _SAME_CHANNEL_TOLERANCE * scale
+    if float(np.abs(left - right).max(initial=0.0)) <= _SAME_CHANNEL_TOLERANCE * scale:
+        return True
+    a, b = left.astype(np.float64) - left.mean(), right.astype(np.float64) - right.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return norm > 0 and float((a * b).sum()) / norm >= _SAME_CHANNEL_CORRELATION
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return 20 * float(np.log10(max(float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if x.size else 0.0, 1e-9)))
+
+
+def _silent_channel(channels: list[np.ndarray]) -> int | None:
+    """The channel that holds nothing (a recorder that wrote the mix to one side) while the other has sound."""
+    level = [_rms_db(c) for c in channels]
+    quiet = int(level[1] < level[0])
+    return quiet if level[quiet] < _SILENT_DB and level[1 - quiet] > _SILENT_DB + 20 else None
 
 
 def decode_audio(path: str | Path) -> DecodedAudio:
     """Decode a recording (wav, mp3, ogg/opus, m4a/aac, flac, webm, amr, …) to 16 kHz channels.
 
-    Two channels stay two (one party each); a stereo file whose channels are the same mix, or a
-    file with more than two channels, is mixed down to one.
+    Two channels stay two (one party each); a stereo file whose channels are the same mix, whose one channel is
+    silent (the mix was written to the other), or a file with more than two channels, is mixed down to one. A PBX
+    leg pair (``NAME-in``/``NAME-out``, ``speech.legs``) is one two-channel call, ``-in`` on the left.
 
     Raises:
         AudioError: ``FILE: cannot decode audio (why)`` for a missing, empty, damaged or non-audio file.
     """
+    pair = legs(path)
+    if pair is None:
+        return _decode_one(Path(path))
+    sides = [_decode_one(p) for p in pair]
+    mono = [s.channels[0] if len(s.channels) == 1 else (s.channels[0] + s.channels[1]) / 2 for s in sides]
+    length = max(len(m) for m in mono)
+    channels = [np.pad(m, (0, length - len(m))).astype(np.float32) for m in mono]
+    return DecodedAudio(channels=channels, source_channels=2, source_rate=sides[0].source_rate, codec=sides[0].codec,
+                        messages=[Message(code="legs_joined", params={"other": pair[1].name})])
+
+
+def _decode_one(path: Path) -> DecodedAudio:
     import av
 
-    path = Path(path)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -141,5 +177,9 @@ def decode_audio(path: str | Path) -> DecodedAudio:
     if len(channels) == 2 and _same_channels(channels[0], channels[1]):
         channels = [((channels[0] + channels[1]) / 2).astype(np.float32)]
         messages.append(Message(code="channels_same"))
+    elif len(channels) == 2 and (quiet := _silent_channel(channels)) is not None:
+        channels = [channels[1 - quiet]]
+        messages.append(Message(code="channel_empty_mono", params={"side_ru": ("левый", "правый")[quiet],
+                                                                   "side_en": ("left", "right")[quiet]}))
     return DecodedAudio(channels=channels, source_channels=n_channels, source_rate=source_rate,
                         codec=codec, messages=messages)

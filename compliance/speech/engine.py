@@ -18,7 +18,8 @@ PIPELINE_VERSION = 4  # 2: notes as message codes; 3: a looped batched segment i
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
 
 
-_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "parallel", "manager_channel"}
+# diarize: a one-channel call's parties are added to its cached words when missing, so the switch is not a key
+_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "parallel", "manager_channel", "diarize"}
 
 
 class TranscribeOptions(BaseModel):
@@ -55,6 +56,7 @@ class TranscribeOptions(BaseModel):
     silence_logprob: float = -0.7           # … and dropped when the model is this unsure of it
     max_repeats: int = Field(default=3, ge=1)  # an n-gram said more times in a row is a loop: cut
     fill_gaps: bool = True                  # decode again speech the first pass left without words
+    diarize: bool = True                    # a one-channel call is split into its parties by voice
 
     @field_validator("language")
     @classmethod

@@ -29,6 +29,7 @@ from compliance.speech.decode import (
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
 from .channels import _assemble
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
+from .parties import diarize_channel
 from .recognise import _recognise
 
 __all__ = ["AUDIO_EXTENSIONS", "TranscribeOptions", "audio_hash", "load_model", "transcribe_file",
@@ -44,7 +45,8 @@ def _recognise_file(decoded: DecodedAudio, model, options: TranscribeOptions, ke
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, *, model=None,
-                    cache_dir: str | Path | None = None, script: Optional[SalesScript] = None) -> Transcript:
+                    cache_dir: str | Path | None = None, script: Optional[SalesScript] = None,
+                    voice: Optional[list[float]] = None) -> Transcript:
     """Transcribe one recording (cached by audio content, model and recognition options).
 
     Args:
@@ -52,7 +54,9 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         options: recognition options (defaults: ``TranscribeOptions()``).
         model: a model from ``load_model(options)``; loaded on a cache miss when not given.
         cache_dir: the transcript cache folder (default: ``default_cache_dir()``).
-        script: used to pick the manager's channel when ``manager_channel`` is ``auto``.
+        script: used to pick the manager's channel when ``manager_channel`` is ``auto``, and the manager's party
+            of a one-channel call.
+        voice: the manager's enrolled voice print (``team enroll``): picks their party of a one-channel call.
 
     Raises:
         AudioError: the file is missing or cannot be decoded.
@@ -65,9 +69,14 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     key = _cache_key(digest, resolved, options)
     entry = Path(cache_dir or default_cache_dir()) / f"{key}.json"
     recognised = _read_cache(entry, key)
+    decoded: Optional[DecodedAudio] = None
     if recognised is None:
         decoded = decode_audio(path)
         model = model if model is not None else load_model(options)
         recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
         _write_cache(entry, recognised)
-    return _assemble(recognised, str(path), options, script)
+    if options.diarize and len(recognised.channels) == 1 and recognised.diarization is None:
+        audio = (decoded or decode_audio(path)).channels[0]
+        recognised.diarization = diarize_channel(audio, recognised.channels[0])
+        _write_cache(entry, recognised)
+    return _assemble(recognised, str(path), options, script, voice)

@@ -15,9 +15,11 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from compliance.errors import ComplianceError
+from compliance.history.rescore import rescore_history
 from compliance.review.agreement import agreement_report
 from compliance.review.ledger import (
     confirm_decision,
+    confirm_flags,
     dispute,
     disputes,
     drop_decision,
@@ -26,6 +28,7 @@ from compliance.review.ledger import (
     record_example,
     resolve_dispute,
     set_override,
+    swap_parties,
 )
 from compliance.review.users import User, user, verify
 from compliance.scoring.examples import add_example
@@ -175,6 +178,23 @@ def override(request: Request, review: Review, me: User, form: dict[str, str]) -
 
 
 @protected(lead_only=True)
+def swap(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    """The parties of a one-channel call the other way round: stored as a decision, the call scored again."""
+    record = _own_call(review, me, request.path_params["call_id"])
+    swap_parties(review.store(), record.call_id, by=me.login)
+    rescore_history(review.store(), call_id=record.call_id)
+    return RedirectResponse(f"/calls/{record.call_id}", status_code=303)
+
+
+@protected(lead_only=True)
+def confirm(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
+    """The lead checked a flagged call: it counts toward readiness."""
+    record = _own_call(review, me, request.path_params["call_id"])
+    confirm_flags(review.store(), record.call_id, by=me.login)
+    return RedirectResponse(f"/calls/{record.call_id}", status_code=303)
+
+
+@protected(lead_only=True)
 def use_as_example(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
     """The manager's sentence of a line the lead heard (overridden to present) joins the line's team examples."""
     record = _own_call(review, me, request.path_params["call_id"])
@@ -263,6 +283,8 @@ def routes() -> list[Route]:
         Route("/calls/{call_id}/dispute", dispute_stage, methods=["POST"]),
         Route("/calls/{call_id}/example", use_as_example, methods=["POST"]),
         Route("/calls/{call_id}/decision", settle_decision, methods=["POST"]),
+        Route("/calls/{call_id}/swap", swap, methods=["POST"]),
+        Route("/calls/{call_id}/confirm", confirm, methods=["POST"]),
         Route("/disputes", disputes_page, methods=["GET"]),
         Route("/disputes/{dispute_id:int}/resolve", resolve, methods=["POST"]),
         Route("/agreement", agreement_page, methods=["GET"]),

@@ -1,0 +1,175 @@
+"""The mono test set for diarization: two-party calls spoken offline, mixed to one channel as a cloud PBX records them.
+
+Each call is a labelled development transcript (tests/fixtures/calls, М:/К: lines) spoken with festival, the two
+parties in two different voices: festival's Russian voice as it is and sox pitch/tempo shifts of it (which party
+gets which voice changes from call to call, so the manager is not always the plain voice). Each call is written
+three times: stereo (one party a channel, 8 kHz μ-law), mono 8 kHz μ-law WAV and mono 32 kbps mp3, with a manifest
+of every turn (speaker, text, start, end) for the diarization error rate.
+
+Traps: calls where the client says a script line of a stage the manager skipped (it must not be credited).
+Bad input: one voice only, silence, music on hold, a three-way call (an IVR voice before the parties).
+
+Needs Debian ``festival``, ``festvox-ru`` and ``sox``. Made once into the cache folder, reused:
+
+    python benchmarks/make_mono_audio.py     # prints the folder
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_bench_audio import CALLS, ROOT, _make_audio_module, _turns  # noqa: E402
+
+VERSION = 1
+# sox effects per voice: festival's voice as it is, and shifted ones (pitch in cents, tempo as a factor)
+VOICES: dict[str, list[str]] = {
+    "plain": [],
+    "high": ["pitch", "450"],
+    "low": ["pitch", "-350", "tempo", "1.08"],
+    "mid_slow": ["pitch", "220", "tempo", "0.92"],
+    "near": ["pitch", "-200"],            # close to the plain voice: the hard pair
+    "ivr": ["pitch", "700", "tempo", "1.15"],
+}
+# (manager, client) voices, cycled over the calls
+PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
+         ("mid_slow", "low")]
+MONO_CALLS = CALLS + ["client_forbidden_01_barbershop.txt", "client_forbidden_02_kindergarten.txt",
+                      "client_forbidden_03_spare_parts.txt"]
+# (call, stage the manager skipped there, the script line the client says instead): must stay uncredited
+TRAPS = [
+    ("missing_01_no_payment_hotel.txt", "payment_timing", "Когда вы планируете оплату?"),
+    ("missing_05_no_next_no_farewell_seo.txt", "next_step", "Давайте договоримся о следующем шаге."),
+    ("missing_03_no_needs_chatbot.txt", "needs", "Расскажите, пожалуйста, какую задачу вы хотите решить?"),
+]
+
+
+class VoiceSynth:
+    """festival + sox, a voice per party (``voices``), phrases cached across calls."""
+
+    def __init__(self, work: Path, make) -> None:
+        self.work, self.make, self.cache = work, make, {}
+        self.voices = {"manager": "plain", "client": "high"}
+
+    def say(self, text: str, who: str) -> np.ndarray:
+        voice = self.voices[who]
+        key = (text, voice)
+        if key not in self.cache:
+            n = len(self.cache)
+            txt, raw, out = self.work / f"{n}.txt", self.work / f"{n}.raw.wav", self.work / f"{n}.wav"
+            txt.write_text(self.make._clean(text) + "\n", encoding="utf-8")
+            subprocess.run(["text2wave", "-eval", self.make.VOICE, str(txt), "-o", str(raw)], check=True,
+                           capture_output=True)
+            subprocess.run(["sox", str(raw), "-r", str(self.make.RATE), "-c", "1", str(out), *VOICES[voice],
+                            "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"],
+                           check=True, capture_output=True)
+            with wave.open(str(out)) as w:
+                pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+            self.cache[key] = pcm.astype(np.float32) / 32768.0
+        return self.cache[key]
+
+
+def _trap_turns(name: str, line: str) -> list[dict]:
+    turns = _turns(ROOT / "tests" / "fixtures" / "calls" / name)
+    at = max(2, len(turns) // 2)
+    return turns[:at] + [{"speaker": "client", "text": line}] + turns[at:]
+
+
+def _music(seconds: float, rate: int = 16000) -> np.ndarray:
+    """Hold music: a few chords of sine tones with a beat."""
+    t = np.arange(int(seconds * rate)) / rate
+    chords = [(262, 330, 392), (220, 262, 330), (196, 247, 294), (175, 220, 262)]
+    out = np.zeros_like(t)
+    for i, chord in enumerate(chords * int(seconds // 8 + 1)):
+        sl = slice(int(i * 2 * rate), int((i + 1) * 2 * rate))
+        for f in chord:
+            out[sl] += np.sin(2 * np.pi * f * t[sl]) * 0.08
+    return (out * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t) ** 2)).astype(np.float32)
+
+
+def _write(make, folder: Path, stem: str, channels: np.ndarray, stereo: bool = True) -> list[str]:
+    mono = channels.sum(axis=0, keepdims=True) * 0.7
+    files = []
+    if stereo:
+        make.encode(channels, folder / f"{stem}.stereo.wav", "pcm_mulaw", 8000)
+        files.append(f"{stem}.stereo.wav")
+    make.encode(mono, folder / f"{stem}.mono.wav", "pcm_mulaw", 8000)
+    make.encode(mono, folder / f"{stem}.mono.mp3", "libmp3lame", 8000, 32000)
+    return files + [f"{stem}.mono.wav", f"{stem}.mono.mp3"]
+
+
+def _calls(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
+    manifest: dict[str, dict] = {}
+    plan = [(name, None, _turns(ROOT / "tests" / "fixtures" / "calls" / name)) for name in MONO_CALLS]
+    plan += [(name, (stage, line), _trap_turns(name, line)) for name, stage, line in TRAPS]
+    for i, (name, trap, turns) in enumerate(plan):
+        manager, client = PAIRS[i % len(PAIRS)]
+        synth.voices = {"manager": manager, "client": client}
+        channels, placed = make.build_call(synth, turns)
+        stem = Path(name).stem + ("_trap" if trap else "")
+        entry = {"call": name, "voices": [manager, client], "duration": round(channels.shape[1] / make.RATE, 3),
+                 "turns": placed, "trap": {"stage": trap[0], "line": trap[1]} if trap else None}
+        for f in _write(make, folder, stem, channels):
+            manifest[f] = {**entry, "kind": "call"}
+    return manifest
+
+
+def _bad(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
+    manifest: dict[str, dict] = {}
+    synth.voices = {"manager": "plain", "client": "high"}
+    one, placed = make.build_call(synth, [
+        {"speaker": "manager", "text": "Добрый день! Меня зовут Иван, компания Смарт Мейкер. Я звоню по поводу "
+                                       "вашей заявки на сайт. Перезвоните мне, пожалуйста, когда будет удобно. "
+                                       "Всего доброго, до свидания!"}], tail=2.0)
+    for f in _write(make, folder, "bad_one_voice", one, stereo=False):
+        manifest[f] = {"kind": "one_voice", "turns": placed, "duration": round(one.shape[1] / make.RATE, 3)}
+    quiet = np.random.default_rng(3).normal(0, 0.001, (2, 8 * make.RATE)).astype(np.float32)
+    for f in _write(make, folder, "bad_silence", quiet, stereo=False):
+        manifest[f] = {"kind": "silence", "turns": [], "duration": 8.0}
+    music = np.stack([_music(24.0), np.zeros(24 * make.RATE, dtype=np.float32)])
+    for f in _write(make, folder, "bad_music", music, stereo=False):
+        manifest[f] = {"kind": "music", "turns": [], "duration": 24.0}
+    synth.voices = {"manager": "ivr", "client": "ivr"}
+    ivr = synth.say("Здравствуйте! Вы позвонили в компанию Смарт Мейкер. Ваш звонок очень важен для нас. "
+                    "Оставайтесь на линии, сейчас вам ответит оператор.", "manager")
+    synth.voices = {"manager": "low", "client": "plain"}
+    turns = _turns(ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt")
+    call, placed = make.build_call(synth, turns, lead=0.6 + len(ivr) / make.RATE + 0.8)
+    call[0, int(0.6 * make.RATE):int(0.6 * make.RATE) + len(ivr)] += ivr
+    placed = [{"speaker": "ivr", "text": "…", "start": 0.6, "end": round(0.6 + len(ivr) / make.RATE, 3)}] + placed
+    for f in _write(make, folder, "bad_three_way", call, stereo=False):
+        manifest[f] = {"kind": "three_way", "call": "verbatim_01_dental_site.txt", "turns": placed,
+                       "duration": round(call.shape[1] / make.RATE, 3)}
+    return manifest
+
+
+def mono_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """The mono set (made on first use): its folder and manifest ``{file name: {kind, call, turns, …}}``."""
+    from compliance.speech.model import cache_root
+
+    folder = folder or cache_root() / f"mono-audio-v{VERSION}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not (shutil.which("text2wave") and shutil.which("sox")):
+        raise SystemExit("festival and sox are needed: apt-get install festival festvox-ru sox")
+    make = _make_audio_module()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        synth = VoiceSynth(Path(work), make)
+        manifest = {**_calls(make, synth, folder), **_bad(make, synth, folder)}
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return folder, manifest
+
+
+if __name__ == "__main__":
+    where, calls = mono_calls()
+    print(f"{where}: {len(calls)} files")
+    sys.exit(0)

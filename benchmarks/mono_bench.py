@@ -1,0 +1,214 @@
+"""Mono calls against the same calls in stereo: diarization, the manager's party, and what scoring makes of them.
+
+The calls are benchmarks/make_mono_audio.py's (labelled development transcripts spoken in two voices), each as a
+stereo file (one party a channel) and mixed to one channel at 8 kHz μ-law and at 32 kbps mp3. All three go through
+the real pipeline (Whisper base, int8, the bundled model) and are scored with the default script at the call's
+labelled level. Printed side by side, with the issue's targets:
+
+- DER: diarization error rate against the spoken turns (collar 0.25 s, overlapped speech counted);
+- manager found: calls where the party chosen as the manager is the one that spoke the manager's turns;
+- stage F1 against the labels (tests/fixtures/calls/labels.yaml; a trap call keeps its original labels);
+- client forbidden phrases charged to the manager; traps (the client says a script line of a stage the manager
+  skipped) credited; flagged calls;
+- diarization time as a share of recognition time.
+
+Bad input (one voice, silence, hold music, a three-way call) is run too and its status printed.
+
+    python benchmarks/mono_bench.py [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from diarize_bench import der, merge  # noqa: E402
+from make_mono_audio import ROOT, mono_calls  # noqa: E402
+
+from compliance.resources import default_script_path  # noqa: E402
+from compliance.scoring.score import score_call  # noqa: E402
+from compliance.scoring.script import load_script  # noqa: E402
+from compliance.speech import transcribe as tx  # noqa: E402
+from compliance.speech.engine import TranscribeOptions, load_model  # noqa: E402
+from compliance.speech.model import cache_root  # noqa: E402
+
+FORMATS = {"stereo.wav": "stereo 8k μ-law", "mono.wav": "mono 8k μ-law", "mono.mp3": "mono 32k mp3"}
+LABELS = yaml.safe_load((ROOT / "tests" / "fixtures" / "calls" / "labels.yaml").read_text(encoding="utf-8"))["calls"]
+
+
+def _timed_transcribe(path: Path, options: TranscribeOptions, model, script, cache: Path):
+    """The transcript and (recognition seconds, diarization seconds); the cache is per run, so both are real."""
+    began = time.perf_counter()
+    transcript = tx.transcribe_file(path, options, model=model, cache_dir=cache, script=script)
+    total = time.perf_counter() - began
+    diar = _diarization_seconds(cache)
+    return transcript, total - diar, diar
+
+
+def _diarization_seconds(cache: Path) -> float:
+    """What the diarizer took, as it recorded in the cached entry."""
+    newest = max(cache.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    data = json.loads(newest.read_text(encoding="utf-8"))
+    return float((data.get("diarization") or {}).get("seconds", 0.0))
+
+
+def _speaker_spans(transcript) -> list[tuple[float, float, int]]:
+    units, labels = [], []
+    for seg in transcript.segments:
+        for w in seg.words:
+            if w.start is not None and seg.speaker in ("manager", "client"):
+                units.append((w.start, w.end if w.end is not None else w.start))
+                labels.append(0 if seg.speaker == "manager" else 1)
+    return merge(units, labels)
+
+
+def _manager_found(transcript, turns: list[dict]) -> bool:
+    """The words labelled manager lie mostly in the manager's spoken turns."""
+    said = {"manager": 0.0, "client": 0.0}
+    for seg in transcript.segments:
+        if seg.speaker != "manager":
+            continue
+        for w in seg.words:
+            mid = ((w.start or 0.0) + (w.end or w.start or 0.0)) / 2
+            for t in turns:
+                if t["start"] <= mid <= t["end"] and t["speaker"] in said:
+                    said[t["speaker"]] += 1
+                    break
+    return said["manager"] > 2 * said["client"]
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+        self.ders: list[float] = []
+        self.found = self.calls = 0
+        self.client_charged = 0
+        self.traps = self.traps_credited = 0
+        self.flagged = 0
+        self.recognise = self.diarize = 0.0
+        self.talk: list[tuple[float, float, float, float]] = []  # |mono − stereo|: share pts, monologue s, …
+
+    def f1(self) -> float:
+        return 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)
+
+
+def _score(tally: _Tally, entry: dict, transcript, script) -> None:
+    labels = LABELS[entry["call"]]
+    result = score_call(transcript, script, labels.get("level", "newcomer"))
+    tally.calls += 1
+    tally.flagged += bool(result.flags)
+    truth = {sid: v != "absent" for sid, v in labels["stages"].items()}
+    present = {s.id for s in result.stages if s.present} if result.connected else set()  # not connected: none
+    for sid, said_truly in truth.items():
+        said = sid in present
+        tally.tp += said and said_truly
+        tally.fp += said and not said_truly
+        tally.fn += (not said) and said_truly
+    client_only = set(labels.get("client_forbidden") or []) - set(labels.get("forbidden_by_manager") or [])
+    tally.client_charged += sum(1 for hit in result.forbidden if hit.phrase in client_only)
+    if entry.get("trap"):
+        tally.traps += 1
+        stage = next((s for s in result.stages if s.id == entry["trap"]["stage"]), None)
+        tally.traps_credited += bool(stage and stage.present)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=0, help="only the first N calls (and the traps)")
+    args = parser.parse_args(argv)
+    folder, manifest = mono_calls()
+    script = load_script(default_script_path())
+    options = TranscribeOptions(language=script.language)
+    model = load_model(options)
+    stems = sorted({f.rsplit(".", 2)[0] for f, m in manifest.items() if m["kind"] == "call"},
+                   key=lambda s: ("_trap" in s, s))
+    if args.limit:
+        stems = [s for s in stems if "_trap" not in s][:args.limit] + [s for s in stems if "_trap" in s]
+    tallies = {fmt: _Tally() for fmt in FORMATS}
+    stereo_talk = {}
+    run_cache = cache_root() / "mono-bench-run"
+    for stem in stems:
+        for fmt, tally in tallies.items():
+            entry = manifest[f"{stem}.{fmt}"]
+            cache = run_cache / fmt / stem
+            for old in cache.glob("*.json"):
+                old.unlink()
+            transcript, rec, dia = _timed_transcribe(folder / f"{stem}.{fmt}", options, model, script, cache)
+            tally.recognise += rec
+            tally.diarize += dia
+            _score(tally, entry, transcript, script)
+            if fmt == "stereo.wav":
+                stereo_talk[stem] = transcript.talk
+            elif transcript.talk is not None and stereo_talk.get(stem) is not None:
+                tally.talk.append(_talk_gap(transcript.talk, stereo_talk[stem]))
+            if fmt.startswith("mono"):
+                turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
+                tally.ders.append(der(turns, _speaker_spans(transcript), entry["duration"]))
+                tally.found += _manager_found(transcript, turns)
+            else:
+                tally.found += _manager_found(transcript, entry["turns"])
+        print(f"{stem}: done", file=sys.stderr)
+    _print(tallies)
+    _bad_input(folder, manifest, options, model, script, run_cache)
+    return 0
+
+
+def _talk_gap(mono, stereo) -> tuple[float, float, float, float]:
+    """How far a mono call's talk metrics are from the same call's in stereo."""
+    response = abs((mono.response_time or 0.0) - (stereo.response_time or 0.0))
+    return (abs(mono.manager_share - stereo.manager_share) * 100,
+            abs(mono.longest_manager_monologue - stereo.longest_manager_monologue),
+            abs(mono.interruptions - stereo.interruptions), response)
+
+
+def _worst(values: list[tuple[float, ...]], i: int, unit: str) -> str:
+    return f"{max(v[i] for v in values):.1f}{unit}" if values else "—"
+
+
+def _print(tallies: dict[str, _Tally]) -> None:
+    stereo = tallies["stereo.wav"]
+    rows = [
+        ("calls", lambda t: f"{t.calls}", ""),
+        ("DER (collar 0.25 s)", lambda t: f"{sum(t.ders) / len(t.ders) * 100:.1f} %" if t.ders else "—", "≤ 10 %"),
+        ("DER worst call", lambda t: f"{max(t.ders) * 100:.1f} %" if t.ders else "—", ""),
+        ("manager found", lambda t: f"{t.found}/{t.calls} ({t.found / max(t.calls, 1) * 100:.0f} %)", "≥ 95 %"),
+        ("stage F1", lambda t: f"{t.f1():.3f}", f"≥ {stereo.f1() - 0.02:.3f} (stereo − 0.02)"),
+        ("stage TP/FP/FN", lambda t: f"{t.tp}/{t.fp}/{t.fn}", ""),
+        ("client phrases charged", lambda t: f"{t.client_charged}", "0"),
+        ("traps credited", lambda t: f"{t.traps_credited}/{t.traps}", "0"),
+        ("talk share vs stereo, worst", lambda t: _worst(t.talk, 0, " pts"), "≤ 5 pts"),
+        ("monologue vs stereo, worst", lambda t: _worst(t.talk, 1, " s"), ""),
+        ("interruptions vs stereo", lambda t: _worst(t.talk, 2, ""), ""),
+        ("response time vs stereo", lambda t: _worst(t.talk, 3, " s"), ""),
+        ("flagged for review", lambda t: f"{t.flagged}", ""),
+        ("recognition s", lambda t: f"{t.recognise:.0f}", ""),
+        ("diarization s (share)", lambda t: f"{t.diarize:.1f} ({t.diarize / max(t.recognise, 1e-9) * 100:.1f} %)",
+         "≤ 15 %"),
+    ]
+    print(f"\n{'':<24}" + "".join(f"{FORMATS[f]:>18}" for f in tallies) + "   target")
+    for name, show, target in rows:
+        print(f"{name:<24}" + "".join(f"{show(t):>18}" for t in tallies.values()) + f"   {target}")
+
+
+def _bad_input(folder: Path, manifest: dict, options, model, script, run_cache: Path) -> None:
+    print("\nbad input (mono):")
+    for name, entry in sorted(manifest.items()):
+        if entry["kind"] == "call":
+            continue
+        cache = run_cache / "bad" / name
+        transcript = tx.transcribe_file(folder / name, options, model=model, cache_dir=cache, script=script)
+        result = score_call(transcript, script, "newcomer")
+        parties = transcript.parties
+        status = "connected" if result.connected else f"not connected: {result.not_connected.code}"
+        flags = ",".join(f.code for f in result.flags) or "-"
+        voices = parties.voices if parties else "-"
+        print(f"  {name:<26} {entry['kind']:<10} voices {voices}  {status}  flags {flags}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

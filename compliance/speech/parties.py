@@ -1,0 +1,136 @@
+"""A one-channel call's two parties: each recognised word labelled by voice (``diarize``), which party is the
+manager (script fit, or an enrolled voice print), talk metrics, and a review flag when the split is not sure.
+
+Diarization needs the audio, so it runs where recognition runs and is cached beside the words; the role is
+chosen every time a transcript is assembled (it depends on the script, which may be edited).
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from compliance.messages import Message
+from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Parties, Segment, Transcript, Word
+
+from .cache import _Recognised
+from .channels import _merge_channels, _script_fit, _segment, _words, measure_talk
+from .diarize import Diarization, DiarizeOptions, diarize
+
+# Script fits this many points apart choose the manager with full confidence; closer, the confidence falls to 0.5.
+_FIT_SURE = 30.0
+# Below this role confidence the call is flagged: the client's words may be scored as the manager's.
+_ROLE_SURE = 0.6
+# One voice only: it is the manager's when its speech fits the script at least this much (else a recorded greeting,
+# a client's monologue).
+_ONE_VOICE_FIT = 15.0
+NOT_SEPARATED = "speakers_not_separated"
+# what chose the manager, as the mono_diarized note says it
+_BY = {"ru": {"script": "по скрипту", "voice": "по записанному голосу", "first": "по первой реплике",
+              "lead": "руководителем"},
+       "en": {"script": "by the script", "voice": "by the enrolled voice", "first": "by the first words",
+              "lead": "by the lead"}}
+
+
+def diarize_channel(audio: np.ndarray, channel: list[Segment], options: Optional[DiarizeOptions] = None) -> Diarization:
+    """The parties of a one-channel call, one label per timed word of ``channel`` (in ``_words`` order)."""
+    began = time.perf_counter()
+    words = _words(channel)
+    result = diarize(audio, [(w.start or 0.0, w.end if w.end is not None else (w.start or 0.0)) for w in words],
+                     options)
+    result.seconds = round(time.perf_counter() - began, 3)
+    return result
+
+
+def _party_channels(words: list[Word], labels: Sequence[int]) -> list[list[Segment]]:
+    """The words of each party as its own "channel": one segment per run of consecutive words."""
+    out: list[list[Segment]] = [[], []]
+    run: list[Word] = []
+    last = 0
+    for w, k in zip(words, labels):
+        k = max(k, 0)
+        if run and k != last:
+            out[last].append(_segment(run, "unknown"))
+            run = []
+        run.append(w)
+        last = k
+    if run:
+        out[last].append(_segment(run, "unknown"))
+    return out
+
+
+def _distance(a: Sequence[float], b: Sequence[float]) -> float:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.linalg.norm(x - y) / np.sqrt(len(x))) if len(x) == len(y) and len(x) else float("inf")
+
+
+def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Diarization,
+          voice: Optional[Sequence[float]]) -> tuple[int, Parties]:
+    """Which party is the manager: by the enrolled voice when it tells them apart, else by script fit, else the
+    party that speaks first (the manager calls and greets)."""
+    parties = Parties(voices=diar.voices, separation=diar.separation, separated=diar.confident)
+    fit = _script_fit(channels, script) if script is not None else [-1.0, -1.0]
+    parties.fits = [round(f, 1) for f in fit]
+    by_script = int(fit[1] > fit[0])
+    parties.manager, parties.by = by_script, "script"
+    parties.confidence = round(min(0.99, 0.5 + abs(fit[0] - fit[1]) / (2 * _FIT_SURE)), 2) if max(fit) > 0 else 0.5
+    if voice is not None and len(diar.prints) == 2:
+        near = [_distance(voice, p) for p in diar.prints]
+        margin = abs(near[0] - near[1]) / max(min(near), 1e-6)
+        by_voice = int(near[1] < near[0])
+        sure = round(min(0.99, 0.5 + margin), 2)
+        if sure > parties.confidence or by_voice == by_script:
+            parties.manager, parties.by = by_voice, "voice"
+            parties.confidence = round(max(sure, parties.confidence) if by_voice == by_script else sure, 2)
+    if (max(fit) <= 0 or fit[0] == fit[1]) and parties.by == "script":  # the script cannot tell them apart
+        first = min((c[0].start or 0.0, k) for k, c in enumerate(channels) if c)
+        parties.manager, parties.by = first[1], "first"
+    return parties.manager, parties
+
+
+def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optional[SalesScript],
+                  voice: Optional[Sequence[float]] = None, swap: bool = False) -> None:
+    """Fill ``transcript`` with the diarized turns of a one-channel call, its talk metrics, the role decision and,
+    when the parties are not told apart with confidence, the review flag.
+
+    Args:
+        voice: the manager's enrolled voice print, when known.
+        swap: the lead swapped the parties (the role decision is reversed).
+    """
+    diar = recognised.diarization
+    assert diar is not None
+    words = _words(recognised.channels[0])
+    labels = diar.labels if len(diar.labels) == len(words) else [0] * len(words)
+    channels = _party_channels(words, labels)
+    if diar.voices < 2:
+        manager, parties = _one_voice(channels, script, diar)
+    else:
+        manager, parties = _role(channels, script, diar, voice)
+    if swap:
+        manager, parties.manager, parties.by = 1 - manager, 1 - manager, "lead"
+        parties.confidence = 1.0
+    transcript.parties = parties
+    transcript.segments = _merge_channels(channels, manager)
+    transcript.talk = measure_talk(channels, manager, transcript.segments, recognised.duration)
+    transcript.note(Message(code="mono_diarized", params={
+        "voices": diar.voices, "by_ru": _BY["ru"][parties.by], "by_en": _BY["en"][parties.by],
+        "confidence": round(parties.confidence * 100)}))
+    if diar.voices == 2 and not swap and (not diar.confident or parties.confidence < _ROLE_SURE):
+        why = "voices" if not diar.confident else "role"
+        transcript.flags.append(Message(code=NOT_SEPARATED, params={
+            "why": why, "separation": diar.separation, "confidence": parties.confidence}))
+
+
+def _one_voice(channels: list[list[Segment]], script: Optional[SalesScript],
+               diar: Diarization) -> tuple[int, Parties]:
+    """One voice only: the manager's when it follows the script (a manager talking to nobody), else the other
+    side's (a recorded greeting, music with words, a client's monologue). The empty party keeps the other index."""
+    spoken = 0 if channels[0] else 1
+    fit = _script_fit([channels[spoken], []], script)[0] if script is not None and channels[spoken] else -1.0
+    manager = spoken if fit >= _ONE_VOICE_FIT else 1 - spoken
+    parties = Parties(voices=diar.voices, separation=diar.separation, separated=True, manager=manager, by="script",
+                      confidence=0.99 if fit >= 2 * _ONE_VOICE_FIT or fit < 0 else 0.7,
+                      fits=[round(fit, 1), -1.0] if spoken == 0 else [-1.0, round(fit, 1)])
+    return manager, parties

@@ -1,0 +1,244 @@
+"""Diarization of one-channel calls: voices made with numpy, the role decision, the review flag and what it does.
+
+The real model on a real (synthesised) mono call is at the end (slow).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from compliance.history.decisions import CONFIRM, Decision, apply_decisions
+
+from compliance.history.readiness import assess_readiness
+from compliance.scoring.result import CallRecord, ReviewFlag
+from compliance.scoring.score import score_call
+from compliance.scoring.transcript import Segment, Transcript, Word, swap_parties
+from compliance.speech.cache import _Recognised
+from compliance.speech.diarize import Diarization, diarize, mfcc
+from compliance.speech.parties import NOT_SEPARATED, assemble_mono
+
+SR = 16000
+AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
+# (pitch Hz, formants (centre, width)): two made-up voices, far apart as a man and a woman are
+LOW = (110, [(600, 150), (1100, 200), (2500, 300)])
+HIGH = (210, [(400, 120), (1900, 250), (2900, 300)])
+
+
+def _voice(f0: float, formants, seconds: float, rng) -> np.ndarray:
+    """A vowel-like voice: harmonics of a wobbling pitch shaped by formants, in syllable-like bursts."""
+    t = np.arange(int(seconds * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.08 * np.sin(2 * np.pi * 3 * t + rng.uniform(0, 6)))) / SR
+    x = sum(np.sin(k * phase) / k for k in range(1, 30))
+    freqs = np.fft.rfftfreq(len(x), 1 / SR)
+    envelope = sum(np.exp(-((freqs - centre) / width) ** 2) for centre, width in formants)
+    y = np.fft.irfft(np.fft.rfft(x) * envelope, len(x)) * (0.6 + 0.4 * np.abs(np.sin(2 * np.pi * 2.5 * t)))
+    return (y / np.abs(y).max() * 0.3).astype(np.float32)
+
+
+def _call(voices, turns: int = 12, seed: int = 1):
+    """Turns of ``voices`` in rotation; returns audio, word-like units (0.3 s) and each unit's true voice."""
+    rng = np.random.default_rng(seed)
+    audio, units, truth, t = [np.zeros(SR // 2, np.float32)], [], [], 0.5
+    for i in range(turns):
+        k = i % len(voices)
+        length = rng.uniform(1.5, 3.5)
+        audio += [_voice(*voices[k], length, rng), np.zeros(SR // 2, np.float32)]
+        start = t
+        while start < t + length - 0.2:
+            units.append((start, start + 0.3))
+            truth.append(k)
+            start += 0.35
+        t += length + 0.5
+    mix = np.concatenate(audio)
+    return mix + rng.normal(0, 0.003, mix.size).astype(np.float32), units, np.array(truth)
+
+
+def _agreement(labels, truth) -> float:
+    labels = np.array(labels)
+    return max(float(np.mean(labels == truth)), float(np.mean(labels != truth)))
+
+
+def test_two_voices_are_told_apart_word_by_word():
+    audio, units, truth = _call([LOW, HIGH])
+    result = diarize(audio, units)
+    assert result.voices == 2 and result.confident
+    assert _agreement(result.labels, truth) >= 0.97
+    assert len(result.prints) == 2 and all(len(p) == 2 * mfcc(audio[:SR]).shape[1] for p in result.prints)
+
+
+def test_one_voice_is_one_voice_not_two_parties():
+    audio, units, _ = _call([LOW])
+    result = diarize(audio, units)
+    assert result.voices == 1 and len(set(result.labels)) == 1
+
+
+@pytest.mark.parametrize("audio,units", [
+    (np.zeros(SR * 3, np.float32), []),                                   # silence, nothing recognised
+    (np.zeros(SR * 3, np.float32), [(0.5, 0.8)]),                         # one word
+    (np.zeros(100, np.float32), [(0.0, 1.0), (1.0, 2.0)]),                # words past the end of the audio
+    (np.random.default_rng(0).normal(0, 0.1, SR * 4).astype(np.float32),  # noise "words"
+     [(i * 0.4, i * 0.4 + 0.3) for i in range(9)]),
+])
+def test_bad_input_gets_an_answer_not_a_crash(audio, units):
+    result = diarize(audio, units)
+    assert len(result.labels) == len(units) and result.voices in (0, 1, 2)
+
+
+def test_a_third_voice_does_not_break_the_two_parties():
+    """An IVR-like third voice before a two-party call: the two parties stay apart."""
+    third = (330, [(800, 200), (1500, 250), (3200, 300)])
+    audio, units, truth = _call([LOW, HIGH], turns=12, seed=2)
+    intro, intro_units, _ = _call([third], turns=1, seed=3)
+    shift = len(intro) / SR
+    audio = np.concatenate([intro, audio])
+    units = intro_units + [(a + shift, b + shift) for a, b in units]
+    result = diarize(audio, units)
+    assert result.voices == 2
+    assert _agreement(result.labels[len(intro_units):], truth) >= 0.95
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The parties of a transcript: roles by the script, talk metrics, the flag
+
+
+def _words(text: str, start: float) -> list[Word]:
+    return [Word(word=w, start=start + i * 0.4, end=start + i * 0.4 + 0.35) for i, w in enumerate(text.split())]
+
+
+MANAGER_LINES = ["Добрый день, Ольга! Меня зовут Иван, компания Смарт Мейкер. Вам удобно сейчас говорить?",
+                 "Расскажите, пожалуйста, какую задачу вы хотите решить?",
+                 "Да, мы можем это сделать для вас. Я подготовлю для вас предложение с ценой и сроками.",
+                 "Когда вы планируете оплату?", "Давайте договоримся о следующем шаге. Я отправлю вам счёт сегодня.",
+                 "Спасибо за уделённое время, Ольга! Всего доброго, до свидания!"]
+CLIENT_LINES = ["Да, здравствуйте, слушаю вас, говорите.", "Нам нужен новый сайт для магазина, не знаю какой.",
+                "Хорошо, присылайте, посмотрим.", "Думаю, в начале месяца.", "Договорились, жду.", "До свидания."]
+
+
+def _recognised(separation: float = 2.0, confident: bool = True, voices: int = 2, client_first: bool = False):
+    """A mono call's cached words with the diarizer's labels (party 1 is the manager unless ``client_first``)."""
+    segments, labels, t = [], [], 0.5
+    for m, c in zip(MANAGER_LINES, CLIENT_LINES):
+        for text, party in ((m, 1), (c, 0)):
+            words = _words(text, t)
+            segments.append(Segment(text=text, start=words[0].start, end=words[-1].end, words=words))
+            labels += [party if voices == 2 else 0] * len(words)
+            t = words[-1].end + 0.6
+    diar = Diarization(labels=labels, separation=separation, voices=voices, confident=confident,
+                       prints=[[0.0] * 4, [1.0] * 4] if voices == 2 else [[0.0] * 4])
+    return _Recognised(key="k", audio_sha256="0", channels=[segments], duration=t + 1, model="fake",
+                       diarization=diar)
+
+
+def test_the_manager_is_the_party_that_follows_the_script(default_script):
+    transcript = Transcript(source="call.wav")
+    assemble_mono(_recognised(), transcript, default_script)
+    assert transcript.parties is not None and transcript.parties.manager == 1 and transcript.parties.by == "script"
+    assert transcript.parties.confidence >= 0.9 and transcript.flags == []
+    assert transcript.segments[0].speaker == "manager" and transcript.segments[1].speaker == "client"
+    talk = transcript.talk
+    assert talk is not None and 0.5 < talk.manager_share < 0.8 and talk.client_speech > 0
+    assert talk.response_time == pytest.approx(0.6, abs=0.01)  # every line follows 0.6 s after the last
+    result = score_call(transcript, default_script, "newcomer")
+    assert result.connected and result.speakers_known and result.parties == transcript.parties
+    assert result.forbidden == []  # «не знаю» is the client's
+    assert json.loads(result.model_dump_json())["parties"]["by"] == "script"
+
+
+def test_voices_not_told_apart_flag_the_call_for_review(default_script):
+    transcript = Transcript(source="call.wav")
+    assemble_mono(_recognised(separation=0.2, confident=False), transcript, default_script)
+    assert [f.code for f in transcript.flags] == [NOT_SEPARATED]
+    result = score_call(transcript, default_script, "newcomer")
+    assert result.flags == [ReviewFlag(code=NOT_SEPARATED, detail=result.flags[0].detail)]
+    assert "separation=0.2" in result.flags[0].detail
+    assert json.loads(result.model_dump_json())["flags"][0]["code"] == NOT_SEPARATED
+
+
+def test_an_enrolled_voice_chooses_the_manager_against_a_weak_script_fit(default_script):
+    recognised = _recognised()
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, None, voice=[1.0] * 4)  # no script: the voice alone
+    assert transcript.parties.by == "voice" and transcript.parties.manager == 1
+
+
+def test_one_voice_following_the_script_is_a_one_sided_call(default_script):
+    recognised = _recognised(voices=1)
+    recognised.channels = [[s for s in recognised.channels[0] if s.text in MANAGER_LINES]]
+    recognised.diarization.labels = [0] * sum(len(s.words) for s in recognised.channels[0])
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    assert {s.speaker for s in transcript.segments} == {"manager"}
+    result = score_call(transcript, default_script, "newcomer")
+    assert not result.connected and result.not_connected.code in ("one_side_client", "client_silent")
+
+
+def test_the_lead_swaps_the_parties(default_script):
+    transcript = Transcript()
+    assemble_mono(_recognised(), transcript, default_script)
+    swapped = swap_parties(transcript)
+    assert swapped.segments[0].speaker == "client" and swapped.parties.swapped
+    assert swapped.talk.manager_speech == transcript.talk.client_speech
+    assert swap_parties(swapped).segments == transcript.segments
+    worse = score_call(swapped, default_script, "newcomer")
+    assert worse.adherence < score_call(transcript, default_script, "newcomer").adherence
+
+
+def _record(call_id: str, flags: list[ReviewFlag], default_script) -> CallRecord:
+    transcript = Transcript()
+    assemble_mono(_recognised(), transcript, default_script)
+    result = score_call(transcript, default_script, "newcomer").model_copy(update={"flags": flags})
+    return CallRecord(call_id=call_id, file=f"{call_id}.wav", manager="ivanova", date=f"2026-12-0{call_id[-1]}",
+                      result=result)
+
+
+def test_readiness_leaves_out_a_flagged_call_until_a_lead_confirms_it(default_script):
+    flag = [ReviewFlag(code=NOT_SEPARATED), ]
+    records = [_record("c1", [], default_script), _record("c2", flag, default_script),
+               _record("c3", [ReviewFlag(code="poor_recognition")], default_script)]
+    before = assess_readiness(records, "newcomer", min_calls=1)
+    assert before.calls_considered == 1 and before.calls_awaiting_check == ["c2", "c3"]
+    confirmed = Decision(call_id="c2", stage_id=CONFIRM, present=True, by="lead", at="2026-12-06T10:00:00")
+    records[1] = records[1].model_copy(update={"result": apply_decisions(records[1].result, [confirmed])})
+    after = assess_readiness(records, "newcomer", min_calls=1)
+    assert after.calls_considered == 2 and after.calls_awaiting_check == ["c3"]
+    assert not records[1].result.messages or all(m.code != "override_orphaned" for m in records[1].result.messages)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The real model on a real (synthesised) mono call: festival's voice and a pitched-up copy, 8 kHz mp3
+
+
+@pytest.mark.slow
+def test_real_mono_call_is_diarized_through_the_real_model(tmp_path, monkeypatch):
+    from compliance.resources import default_script_path
+    from compliance.scoring.script import load_script
+    from compliance.speech.transcribe import TranscribeOptions, transcribe_file
+
+    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path))
+    script = load_script(default_script_path())
+    manifest = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))["call_full.mono.mp3"]
+    transcript = transcribe_file(AUDIO / "call_full.mono.mp3", TranscribeOptions(), script=script)
+    truth = [t for t in manifest["turns"] if not t.get("overlap")]
+    words = [(w, s.speaker) for s in transcript.segments for w in s.words]
+    right = sum(any(t["start"] - 0.25 <= (w.start + w.end) / 2 < t["end"] + 0.25 and t["speaker"] == who
+                    for t in truth) for w, who in words)
+    assert right / len(words) >= 0.95, f"{right}/{len(words)} words with the right speaker"
+    assert transcript.parties.by == "script" and transcript.parties.confidence >= 0.9
+    result = score_call(transcript, script, "newcomer")
+    assert result.connected and result.speakers_known and result.adherence >= 85
+    assert abs(result.talk.manager_share - 0.705) <= 0.05  # manifest: 44.6 s of the manager's, 18.6 s of the client's
+
+
+@pytest.mark.parametrize("lang,text", [("ru", "говорящие не разделены"), ("en", "speakers not separated")])
+def test_the_call_page_shows_the_flag_and_the_role_decision(default_script, lang, text):
+    from compliance.reports import build_call_page, make_environment, render_call_page
+
+    transcript = Transcript(source="call.wav")
+    assemble_mono(_recognised(separation=0.2, confident=False), transcript, default_script)
+    result = score_call(transcript, default_script, "newcomer")
+    record = CallRecord(call_id="c1", file="call.wav", manager="ivanova", result=result, transcript=transcript)
+    html = render_call_page(build_call_page(record, default_script), make_environment(lang))
+    assert 'id="review-flags"' in html and text in html
+    assert ("разделены по голосу" if lang == "ru" else "told apart by voice") in html
