@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from compliance.files import write_atomic
 from compliance.messages import Message
+from compliance.scoring.quality import ChannelQuality
 from compliance.scoring.transcript import Segment
 
 from .engine import PIPELINE_VERSION, TranscribeOptions, _Resolved
@@ -27,6 +28,7 @@ class _Recognised(BaseModel):
     model: str
     notes: list[Message] = Field(default_factory=list)  # what decoding noted (a cache from before: re-recognised)
     dropped: int = 0
+    quality: list[ChannelQuality] = Field(default_factory=list)  # per channel, unrated (a cache from before: none)
 
 
 def _cache_key(digest: str, resolved: _Resolved, options: TranscribeOptions) -> str:

@@ -12,7 +12,8 @@ from compliance.errors import ModelError
 from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
-PIPELINE_VERSION = 4  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed
+PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
+# 5: word levels, channel quality, background-only stretches not decoded
 
 
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
@@ -55,6 +56,9 @@ class TranscribeOptions(BaseModel):
     silence_logprob: float = -0.7           # … and dropped when the model is this unsure of it
     max_repeats: int = Field(default=3, ge=1)  # an n-gram said more times in a row is a loop: cut
     fill_gaps: bool = True                  # decode again speech the first pass left without words
+    # speech this far below the channel's speaker (dB) is another voice in the room: its stretches are not decoded
+    # (speech.levels.loud_parts), and words heard this far below are marked background. 0: off
+    background_db: float = Field(default=12.0, ge=0)
 
     @field_validator("language")
     @classmethod
