@@ -49,6 +49,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_no_answer": "менеджер не ответил клиенту в переписке",
         "override_orphaned": "решение руководителя по этапу «{stage}» ({by}, {at}) не применено: этапа больше нет "
                              "в скрипте",
+        "poor_recognition": "запись плохо распознана — проверьте: оценка ждёт подтверждения руководителя и не "
+                            "учитывается в готовности",
+        "quality_good": "качество записи: хорошее",
+        "quality_fair": "качество записи: среднее",
+        "quality_poor": "качество записи: низкое",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -88,6 +93,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_no_answer": "the manager did not answer the client in the chat",
         "override_orphaned": "the lead's decision on stage «{stage}» ({by}, {at}) is not applied: the stage is no "
                              "longer in the script",
+        "poor_recognition": "recording poorly recognised — please check: the score waits for the lead's "
+                            "confirmation and does not count toward readiness",
+        "quality_good": "recording quality: good",
+        "quality_fair": "recording quality: fair",
+        "quality_poor": "recording quality: poor",
     },
 }
 

@@ -100,7 +100,7 @@ def assess_readiness(
         level=level,
         window=window,
     )
-    calls = [r for r in _chronological(records) if r.result.connected][-window:] if window > 0 else []
+    calls = [r for r in _chronological(records) if r.result.connected and not r.awaiting_review][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
         _reason(out, Message(code="ready_no_calls"))

@@ -7,6 +7,7 @@ from typing import Iterable, Literal, Optional
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
+from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.transcript import ChatMetrics, TalkMetrics
 
 
@@ -120,6 +121,8 @@ class StageResult(BaseModel):
     turn: Optional[int] = None
     lines: list[LineResult] = Field(default_factory=list)
     override: Optional[Override] = None  # the lead's decision, when there is one (compliance.review)
+    uncertain: bool = False           # its only evidence (or, on a poorly recognised call, its absence) rests on
+                                      # words the recogniser was unsure of: shown for the lead to check
 
 
 class ForbiddenHit(BaseModel):
@@ -127,6 +130,14 @@ class ForbiddenHit(BaseModel):
     matched: str
     start: Optional[float] = None
     turn: Optional[int] = None
+    uncertain: bool = False           # heard in low-confidence words: shown, not charged until confirmed
+
+
+class ReviewFlag(BaseModel):
+    """Why a call's verdict waits for the lead: it does not count toward readiness until confirmed or overridden."""
+
+    code: str
+    detail: str = ""
 
 
 class OrderViolation(BaseModel):
@@ -164,6 +175,13 @@ class CallResult(BaseModel):
     chat: Optional[ChatMetrics] = None  # a chat: the manager's first-response time, the client's longest wait
     notes: list[str] = Field(default_factory=list)          # what recognition noted (as it wrote it)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
+    flags: list[ReviewFlag] = Field(default_factory=list)   # the verdict waits for the lead (poor_recognition, …)
+    quality: Optional[RecognitionQuality] = None            # how well the recording was recognised (recordings)
+
+    @property
+    def charged_forbidden(self) -> list[ForbiddenHit]:
+        """The forbidden phrases held against the manager: not those heard only in low-confidence words."""
+        return [h for h in self.forbidden if not h.uncertain]
 
     @property
     def missing_required(self) -> list[StageResult]:
@@ -186,6 +204,12 @@ class CallRecord(BaseModel):
     model: Optional[str] = None
     analysed_at: Optional[str] = None
     machine: Optional[CallResult] = None  # the machine's own result, when the lead's decisions changed it
+
+    @property
+    def awaiting_review(self) -> bool:
+        """A review flag (poor recognition, …) the lead has not acted on: the call does not count toward readiness
+        until the lead confirms or overrides (their decisions make a result of their own)."""
+        return bool(self.result.flags) and self.machine is None
 
 
 from compliance.scoring.transcript import Transcript  # noqa: E402  (forward reference above)

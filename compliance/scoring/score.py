@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from compliance.messages import Message
+from compliance.scoring.confidence import review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
@@ -176,6 +177,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     result.connected, result.not_connected = connection(transcript, opts)
     if result.not_connected is not None:
         result.not_connected_reason = result.not_connected.text("ru")
+        review_recognition(result, transcript)
         return result
     speakers = {"manager"} if transcript.speakers_known else {"unknown", "manager", "client"}
     call = CallText(transcript.segments, speakers)
@@ -197,6 +199,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     result.order_violations = _order_violations(stages, positions)
     result.order_ok = not result.order_violations
     result.forbidden = forbidden_hits(call, script, opts)
+    review_recognition(result, transcript)
     return result
 
 
