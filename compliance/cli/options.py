@@ -9,6 +9,7 @@ import click
 
 from compliance.errors import ComplianceError, ScriptError
 from compliance.history.roster import LEVELS  # the one list of levels
+from compliance.messages import Message
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
 from compliance.text.formats import message_time
@@ -87,6 +88,8 @@ def format_result(result: CallResult) -> str:
     shown = [m.text("ru") for m in result.messages]
     for note in [*result.notes, *(text for text in shown if text not in result.notes)]:
         out.append(f"  примечание: {note}")
+    if result.quality is not None:
+        out.append(f"  {Message(code='quality_' + result.quality.rating).text('ru')}")
     if result.chat is not None:
         out.append(_chat_line(result))
     if not result.connected:
@@ -99,7 +102,8 @@ def format_result(result: CallResult) -> str:
             out.append(f"  - {stage.id:<16} {state}")
             continue
         req = "" if stage.required else " (необязательный)"
-        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}")
+        unsure = "  (неуверенно: проверьте)" if stage.uncertain else ""
+        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}{unsure}")
         for line in stage.lines:
             when = _when(result, line.start)
             said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
@@ -109,7 +113,8 @@ def format_result(result: CallResult) -> str:
         out.append(f"  порядок: {v.message}")
     for hit in result.forbidden:
         when = _when(result, hit.start)
-        out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}")
+        held = "  (распознана неуверенно: не засчитана, проверьте)" if hit.uncertain else ""
+        out.append(f"  запрещённая фраза: «{hit.phrase}» ← «{hit.matched}»{when}{held}")
     band = f"{result.band[0]:g}–{result.band[1]:g} %"
     verdict = VERDICT_WORDS.get(result.verdict or "", "")
     structure = f"{result.structure:.0f} %" if result.structure is not None else "—"

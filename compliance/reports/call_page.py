@@ -29,6 +29,7 @@ from .views import (
     LineView,
     OrderView,
     Piece,
+    QualityView,
     StageRef,
     StageView,
     TurnView,
@@ -114,7 +115,7 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
             id=stage.id, title=title, required=stage.required, state=_stage_state(stage),
             score=stage.score, start=stage.start if stage.present else None,
             href=(first.href if first else _href_for(None, turn, len(segments))) if stage.present else None,
-            lines=lines, override=stage.override,
+            lines=lines, override=stage.override, uncertain=stage.uncertain,
         ))
     return views, by_turn
 
@@ -134,8 +135,15 @@ def _build_forbidden(result: CallResult, segments: Sequence[Segment],
         elif hit.matched:
             context = [Piece(text=hit.matched, kind="bad")]
         views.append(ForbiddenView(phrase=hit.phrase, start=hit.start, context=context,
-                                   href=_href_for(anchor, hit.turn, len(segments))))
+                                   href=_href_for(anchor, hit.turn, len(segments)), uncertain=hit.uncertain))
     return views
+
+
+def _quality_channels(result: CallResult) -> list[QualityView]:
+    if result.quality is None:
+        return []
+    return [QualityView(speaker=q.speaker, rating=q.rating, low_confidence=round(100 * q.low_confidence, 1),
+                        snr_db=q.snr_db, background_words=q.background_words) for q in result.quality.channels]
 
 
 def _free_notes(result: CallResult) -> list[str]:
@@ -202,4 +210,6 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
         messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
+        quality=result.quality.rating if result.quality else None, quality_channels=_quality_channels(result),
+        flags=[f.code for f in result.flags],
     )

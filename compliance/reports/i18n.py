@@ -14,6 +14,7 @@ from babel.dates import format_date
 from compliance.errors import ReportError
 from compliance.text.formats import format_number
 
+from .i18n_quality import QUALITY_CATALOGUE
 from .i18n_review import REVIEW_CATALOGUE
 
 LANGUAGES = ("ru", "en")
@@ -408,7 +409,7 @@ _NBSP = "\u00a0"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-for _lang, _strings in REVIEW_CATALOGUE.items():
+for _lang, _strings in [*REVIEW_CATALOGUE.items(), *QUALITY_CATALOGUE.items()]:
     CATALOGUE[_lang].update(_strings)
 
 # Babel's plural categories → the index of a form in _PLURALS (ru: one, few, many; en: one, other).

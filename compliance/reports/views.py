@@ -50,6 +50,7 @@ class StageView(BaseModel):
     href: Optional[str] = None
     lines: list[LineView] = Field(default_factory=list)
     override: Optional[Override] = None  # the lead's decision on this stage
+    uncertain: bool = False         # its evidence (or absence) rests on words the recogniser was unsure of
 
 
 class StageRef(BaseModel):
@@ -62,6 +63,17 @@ class ForbiddenView(BaseModel):
     start: Optional[float] = None
     href: Optional[str] = None
     context: list[Piece] = Field(default_factory=list)
+    uncertain: bool = False         # heard in low-confidence words: shown, not charged
+
+
+class QualityView(BaseModel):
+    """One channel's recognition quality, as the page shows it."""
+
+    speaker: str                    # manager | client | unknown
+    rating: str                     # good | fair | poor
+    low_confidence: float           # percent of words the recogniser was unsure of
+    snr_db: Optional[float] = None
+    background_words: int = 0
 
 
 class OrderView(BaseModel):
@@ -119,6 +131,9 @@ class CallPage(BaseModel):
     audio_href: Optional[str] = None
     notes: list[str] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, rendered in the page's language
+    quality: Optional[str] = None   # the recording's recognition quality: good | fair | poor (recordings)
+    quality_channels: list[QualityView] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)          # review flag codes: the verdict waits for the lead
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None
@@ -177,6 +192,7 @@ class CallRow(BaseModel):
     missed: list[str] = Field(default_factory=list)
     forbidden: int = 0
     machine_adherence: Optional[float] = None  # the machine's own score, when the lead's decisions changed it
+    flagged: bool = False                      # the verdict waits for the lead (poor recognition, …)
 
 
 class DayGroup(BaseModel):
