@@ -211,3 +211,26 @@ def test_loud_parts_drop_stretches_only_a_quiet_voice_is_heard_in():
     assert 3.5 * rate < parts[1][0] < 4 * rate and parts[1][1] == len(audio)
     assert loud_parts(audio, everything, 0) == everything
     assert loud_parts(audio, everything, 30.0) == [(0, len(audio))]
+
+
+def test_a_teams_model_folder_is_what_the_batch_loads(tmp_path):
+    import shutil
+
+    from compliance.batch.run import BatchOptions, run_batch
+    from compliance.errors import ComplianceError
+
+    (tmp_path / "models" / "whisper-small-ru").mkdir(parents=True)  # a folder without model.bin: loading it fails
+    team = tmp_path / "team.yaml"
+    team.write_text("model: models/whisper-small-ru\nmanagers:\n  ivanova: {name: Иванова Мария, level: newcomer}\n",
+                    encoding="utf-8")
+    day = tmp_path / "day"
+    day.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "audio" / "call_missing.stereo.ogg",
+                day / "2026-11-27_10-31-02_ivanova_380991234567.ogg")
+    options = BatchOptions(folder=day, db=tmp_path / "c.db", team=team, cache_dir=tmp_path / "cache", workers=1)
+    try:
+        summary = run_batch(options)
+        said = " ".join(f.model_dump_json() for f in summary.files)
+    except ComplianceError as exc:
+        said = str(exc)
+    assert "whisper-small-ru" in said and "model.bin" in said, said

@@ -68,6 +68,9 @@ class Team(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     managers: dict[str, Manager] = Field(default_factory=dict)
+    # the team's Whisper model: a local CTranslate2 folder (or a faster-whisper name); None: the bundled base model.
+    # ``batch --model`` overrides it. A relative folder is read from the team file's folder.
+    model: Optional[str] = None
     path: Optional[Path] = Field(default=None, exclude=True)
 
     @field_validator("managers", mode="before")
@@ -94,6 +97,13 @@ class Team(BaseModel):
 
     def get(self, key: str) -> Optional[Manager]:
         return self.managers.get(normalize_manager_key(key))
+
+    def model_folder(self) -> Optional[str]:
+        """The team's model as recognition takes it: a relative folder read from the team file's folder."""
+        if not self.model or self.path is None or Path(self.model).expanduser().is_absolute():
+            return self.model
+        beside = self.path.parent / self.model
+        return str(beside) if beside.is_dir() else self.model
 
     def chat_names(self) -> list[str]:
         """Every manager's display names in chats."""
