@@ -97,11 +97,25 @@ def _mono_segments(channel: list[Segment], quiet: Optional[float]) -> list[Segme
     return [_segment(ws, "background" if ch == -1 else "unknown") for ch, ws in turns]
 
 
+# Fewer words in a row below the line are the speaker's own quiet words (a short word whose loose timestamps
+# reach into a pause): on the clean spoken calls single words fell below it, and one stage with them.
+_BACKGROUND_RUN = 3
+
+
 def _split_background(words: list[Word], quiet: Optional[float]) -> tuple[list[Word], list[Word]]:
-    """A channel's words: its speaker's, and those heard below ``quiet`` (another voice in the room)."""
+    """A channel's words: its speaker's, and those heard below ``quiet`` (another voice in the room), in runs of
+    at least ``_BACKGROUND_RUN`` words in a row."""
     if quiet is None:
         return words, []
     below = [w.level is not None and w.level < quiet for w in words]
+    i = 0
+    while i < len(below):
+        j = i
+        while j < len(below) and below[j] == below[i]:
+            j += 1
+        if below[i] and j - i < _BACKGROUND_RUN:
+            below[i:j] = [False] * (j - i)
+        i = j
     return [w for w, b in zip(words, below) if not b], [w for w, b in zip(words, below) if b]
 
 
