@@ -38,6 +38,7 @@ MANAGER_REST = ("Расскажите пожалуйста какую задач
     (ChannelQuality(words=200, low_confidence=0.03, snr_db=40, avg_logprob=-0.2), "good"),
     (ChannelQuality(words=200, low_confidence=0.10, snr_db=40, avg_logprob=-0.3), "fair"),
     (ChannelQuality(words=200, low_confidence=0.03, snr_db=12, avg_logprob=-0.3), "fair"),
+    (ChannelQuality(words=200, low_confidence=0.09, snr_db=14, avg_logprob=-0.3), "poor"),  # both: a noisy room
     (ChannelQuality(words=200, low_confidence=0.20, snr_db=30, avg_logprob=-0.4), "poor"),
     (ChannelQuality(words=200, low_confidence=0.05, snr_db=4, avg_logprob=-0.3), "poor"),
     (ChannelQuality(words=200, low_confidence=0.05, snr_db=30, avg_logprob=-0.95), "poor"),
@@ -117,7 +118,7 @@ def test_background_marking_off_or_unmeasured_keeps_every_word():
     manager = _words(GREETING + " " + MANAGER_REST, 0.0, -35.0)
     client = _words(CLIENT, 40.0, -20.0)
     off = _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left",
-                                                                             background_db=0), SCRIPT)
+                                                                             background_word_db=0), SCRIPT)
     assert not any(s.speaker == "background" for s in off.segments)
     old = _recognised(manager, client)
     old.quality = []  # a cache from before the measures

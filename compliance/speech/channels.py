@@ -120,12 +120,13 @@ def _split_background(words: list[Word], quiet: Optional[float]) -> tuple[list[W
 
 
 def _background_below(recognised: _Recognised, options: TranscribeOptions) -> list[Optional[float]]:
-    """Per channel, the level (dBFS) under which a word is another voice's: ``background_db`` below the channel's
-    speaker; None when not measured (a cache from before) or switched off."""
-    if options.background_db <= 0 or len(recognised.quality) != len(recognised.channels) or \
+    """Per channel, the level (dBFS) under which a word is another voice's: ``background_word_db`` below the
+    channel's speaker; None when not measured (a cache from before) or switched off."""
+    if options.background_word_db <= 0 or len(recognised.quality) != len(recognised.channels) or \
             len(recognised.channels) == 1:  # mono: both parties on one channel, the quieter one is no background
         return [None] * len(recognised.channels)
-    return [q.speech_db - options.background_db if q.speech_db is not None else None for q in recognised.quality]
+    return [q.speech_db - options.background_word_db if q.speech_db is not None else None
+            for q in recognised.quality]
 
 
 def _spans(words: list[Word], join: float = 0.5) -> list[tuple[float, float]]:
