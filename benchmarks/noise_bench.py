@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verdicts:
         print("\nverdict adherence per call (* flagged for review)")
         for stem in sorted(manifest):
-            print(stem[:38].ljust(width) + "".join(_shown(r["results"][stem]).rjust(16) for r in runs.values()))
+            print(stem[:width - 2].ljust(width) + "".join(_shown(r["results"][stem]).rjust(16) for r in runs.values()))
     return 0
 
 

@@ -29,7 +29,9 @@ def _active_rms(x: np.ndarray) -> float:
 def _noisy_call(target: Path, below_db: float) -> None:
     call = decode_audio(AUDIO / "call_full.stereo.ogg").channels
     voice = decode_audio(AUDIO / "voicemail.stereo.ogg").channels[1]
-    pause = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    said = np.flatnonzero(np.abs(voice) > 0.02)
+    voice = voice[said[0]:said[-1]]  # the greeting without its silent tail: the voice goes on, as in a room
+    pause = np.zeros(SAMPLE_RATE // 5, dtype=np.float32)
     background = np.tile(np.concatenate([voice, pause]), len(call[0]) // (len(voice) + len(pause)) + 1)
     background = background[:len(call[0])] * _active_rms(call[0]) / _active_rms(voice) * 10 ** (-below_db / 20)
     left = np.clip(call[0] + background, -1, 1)
