@@ -107,6 +107,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "order_changed_below": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы ниже коридора",
         "stage_before": "сказано раньше этапа «{before}», там эта фраза своей работы не делает — не засчитано",
         "stage_not_at_end": "прощание посреди разговора (после него ещё {turns} реплик) — не засчитано",
+        "poor_recognition": "запись плохо распознана — проверьте: оценка ждёт подтверждения руководителя и не "
+                            "учитывается в готовности",
+        "quality_good": "качество записи: хорошее",
+        "quality_fair": "качество записи: среднее",
+        "quality_poor": "качество записи: низкое",
     },
     "en": {
         "no_speech": "no speech in the recording",
@@ -205,6 +210,11 @@ TEXTS: dict[str, dict[str, str]] = {
                                "below the band",
         "stage_before": "said before the stage «{before}», where it does not do its job — not credited",
         "stage_not_at_end": "a farewell in the middle of the call ({turns} more turns after it) — not credited",
+        "poor_recognition": "recording poorly recognised — please check: the score waits for the lead's "
+                            "confirmation and does not count toward readiness",
+        "quality_good": "recording quality: good",
+        "quality_fair": "recording quality: fair",
+        "quality_poor": "recording quality: poor",
     },
 }
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from compliance.history.decisions import CONFIRM, Decision, apply_decisions
 
+from compliance.history.decisions import CONFIRM, Decision, apply_decisions
 from compliance.history.readiness import assess_readiness
 from compliance.scoring.result import CallRecord, ReviewFlag
 from compliance.scoring.score import score_call

@@ -186,4 +186,4 @@ def test_transcribe_command_writes_real_json(env, tmp_path):
     data = json.loads((tmp_path / "phrase.stereo44k.json").read_text(encoding="utf-8"))
     assert data["model"] == "whisper-base" and data["language"] == "ru" and data["manager_channel"] == "left"
     assert data["segments"][0]["speaker"] == "manager"
-    assert all(set(w) == {"word", "start", "end", "probability"} for s in data["segments"] for w in s["words"])
+    assert all(set(w) == {"word", "start", "end", "probability", "level"} for s in data["segments"] for w in s["words"])

@@ -81,7 +81,9 @@ class _Run(_Planner):
         if options.manifest:
             self.manifest_rows = load_manifest(options.manifest)
             self.manifest = index_manifest(self.manifest_rows, options.folder, options.manifest.parent)
-        self.tx = _Transcription(options.transcribe)
+        given = {k: v for k, v in options.transcribe.items() if v is not None}
+        self.tx = _Transcription({"model": self.team.model_folder(), **given} if self.team and self.team.model
+                                 else given)  # the team's model (team.yaml ``model:``) unless --model is given
         self.cluster = parse_cluster(options.cluster) if options.cluster else None
         self.store = Store(options.db)
         self._summary: Optional[BatchSummary] = None

@@ -10,6 +10,7 @@ import click
 
 from compliance.errors import ComplianceError, ScriptError
 from compliance.history.roster import LEVELS  # the one list of levels
+from compliance.messages import Message
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
 from compliance.text.formats import message_time
@@ -107,6 +108,8 @@ def format_result(result: CallResult) -> str:
     shown = [m.text("ru") for m in result.messages]
     for note in [*result.notes, *(text for text in shown if text not in result.notes)]:
         out.append(f"  примечание: {note}")
+    if result.quality is not None:
+        out.append(f"  {Message(code='quality_' + result.quality.rating).text('ru')}")
     if result.chat is not None:
         out.append(_chat_line(result))
     if not result.connected:
@@ -119,7 +122,8 @@ def format_result(result: CallResult) -> str:
             out.append(f"  - {stage.id:<16} {state}")
             continue
         req = "" if stage.required else " (необязательный)"
-        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}")
+        unsure = "  (неуверенно: проверьте)" if stage.uncertain else ""
+        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}{unsure}")
         for line in stage.lines:
             when = _when(result, line.start)
             said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
@@ -130,7 +134,8 @@ def format_result(result: CallResult) -> str:
     for hit in result.forbidden:
         when = _when(result, hit.start)
         grave = " (критическая)" if hit.severity == "critical" else ""
-        out.append(f"  запрещённая фраза{grave}: «{hit.phrase}» ← «{hit.matched}»{when}")
+        held = "  (распознана неуверенно: не засчитана, проверьте)" if hit.uncertain else ""
+        out.append(f"  запрещённая фраза{grave}: «{hit.phrase}» ← «{hit.matched}»{when}{held}")
     for reason in result.verdict_reasons:
         out.append(f"  вердикт: {reason}")
     band = f"{result.band[0]:g}–{result.band[1]:g} %"

@@ -107,9 +107,9 @@ def assess_readiness(
         counts=Message(code=f"ready_counts_{level}") if level in ("newcomer", "experienced") else None,
     )
     connected = [r for r in _chronological(records) if r.result.connected]
-    # a flagged call (speakers not separated, poor recognition…) counts only once a lead has confirmed it
-    out.calls_awaiting_check = [r.call_id for r in connected if r.result.flags]
-    calls = [r for r in connected if not r.result.flags][-window:] if window > 0 else []
+    # a flagged call (speakers not separated, poor recognition…) counts only once a lead confirmed or overrode it
+    out.calls_awaiting_check = [r.call_id for r in connected if r.awaiting_review]
+    calls = [r for r in connected if not r.awaiting_review][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
         _reason(out, Message(code="ready_no_calls"))

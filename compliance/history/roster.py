@@ -129,6 +129,9 @@ class Team(BaseModel):
     managers: dict[str, Manager] = Field(default_factory=dict)
     targets: Targets = Field(default_factory=Targets)
     currency: str = Field(default="UAH", pattern=r"^[A-Z]{3}$")   # ISO 4217: the sales in daily reports and sheets
+    # the team's Whisper model: a local CTranslate2 folder (or a faster-whisper name); None: the bundled base model.
+    # ``batch --model`` overrides it. A relative folder is read from the team file's folder.
+    model: Optional[str] = None
     path: Optional[Path] = Field(default=None, exclude=True)
 
     @field_validator("managers", mode="before")
@@ -169,6 +172,12 @@ class Team(BaseModel):
         if manager is None or manager.targets is None:
             return self.targets
         return Targets.model_validate({**self.targets.model_dump(), **manager.targets.model_dump(exclude_unset=True)})
+    def model_folder(self) -> Optional[str]:
+        """The team's model as recognition takes it: a relative folder read from the team file's folder."""
+        if not self.model or self.path is None or Path(self.model).expanduser().is_absolute():
+            return self.model
+        beside = self.path.parent / self.model
+        return str(beside) if beside.is_dir() else self.model
 
     def chat_names(self) -> list[str]:
         """Every manager's display names in chats."""

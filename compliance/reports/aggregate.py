@@ -141,7 +141,7 @@ def _forbidden_counts(records: Sequence[CallRecord]) -> list[PhraseCount]:
     count: Counter = Counter()
     calls: Counter = Counter()
     for rec in records:
-        phrases = [hit.phrase for hit in rec.result.forbidden]
+        phrases = [hit.phrase for hit in rec.result.charged_forbidden]
         count.update(phrases)
         calls.update(set(phrases))
     return [PhraseCount(phrase=p, count=n, calls=calls[p]) for p, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -213,7 +213,8 @@ def _call_row(record: CallRecord, href: str, titles: Mapping[str, str], scripts:
         structure=res.structure, verdict=res.verdict if res.connected else None,
         missed=[names.get(s.id, s.id) for s in _ordered_stages(res, script)
                 if s.required and s.applies and not s.present] if res.connected else [],
-        forbidden=len(res.forbidden), machine_adherence=record.machine.adherence if record.machine else None,
+        forbidden=len(res.charged_forbidden), flagged=record.awaiting_review,
+        machine_adherence=record.machine.adherence if record.machine else None,
     )
 
 

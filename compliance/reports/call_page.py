@@ -30,6 +30,7 @@ from .views import (
     LineView,
     OrderView,
     Piece,
+    QualityView,
     StageRef,
     StageView,
     TurnView,
@@ -116,7 +117,7 @@ def _build_stages(result: CallResult, script: Optional[SalesScript], segments: S
             id=stage.id, title=title, required=stage.required, state=_stage_state(stage),
             score=stage.score, start=stage.start if stage.present else None,
             href=(first.href if first else _href_for(None, turn, len(segments))) if stage.present else None,
-            lines=lines, override=stage.override, notes=list(stage.notes),
+            lines=lines, override=stage.override, notes=list(stage.notes), uncertain=stage.uncertain,
             branch=("taken" if branch_taken(stage) else "not_taken")
             if stage.excludes and (stage.present or stage.override) else None,
             excused_by=excused.get(stage.id) if not stage.applies else None,
@@ -139,8 +140,15 @@ def _build_forbidden(result: CallResult, segments: Sequence[Segment],
         elif hit.matched:
             context = [Piece(text=hit.matched, kind="bad")]
         views.append(ForbiddenView(phrase=hit.phrase, start=hit.start, context=context, severity=hit.severity,
-                                   href=_href_for(anchor, hit.turn, len(segments))))
+                                   href=_href_for(anchor, hit.turn, len(segments)), uncertain=hit.uncertain))
     return views
+
+
+def _quality_channels(result: CallResult) -> list[QualityView]:
+    if result.quality is None:
+        return []
+    return [QualityView(speaker=q.speaker, rating=q.rating, low_confidence=round(100 * q.low_confidence, 1),
+                        snr_db=q.snr_db, background_words=q.background_words) for q in result.quality.channels]
 
 
 def _free_notes(result: CallResult) -> list[str]:
@@ -210,4 +218,5 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         verdict_notes=result.verdict_notes if result.connected else [],
         flags=[Message(code=f.code) for f in result.flags],
         mono_split=result.parties is not None,
+        quality=result.quality.rating if result.quality else None, quality_channels=_quality_channels(result),
     )

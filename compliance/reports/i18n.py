@@ -15,6 +15,7 @@ from compliance.errors import ReportError
 from compliance.text.formats import format_number
 from compliance.text.plural import plural_form
 
+from .i18n_quality import QUALITY_CATALOGUE
 from .i18n_review import REVIEW_CATALOGUE
 from .i18n_verdict import VERDICT_CATALOGUE
 
@@ -421,7 +422,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 for _lang in CATALOGUE:
-    CATALOGUE[_lang].update({**REVIEW_CATALOGUE[_lang], **VERDICT_CATALOGUE[_lang]})
+    CATALOGUE[_lang].update({**REVIEW_CATALOGUE[_lang], **VERDICT_CATALOGUE[_lang], **QUALITY_CATALOGUE[_lang]})
 
 
 

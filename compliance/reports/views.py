@@ -53,6 +53,7 @@ class StageView(BaseModel):
     branch: Optional[str] = None    # a branch stage: "taken" | "not_taken" (None: not a branch)
     excused_by: Optional[str] = None  # title of the taken branch that excuses this stage
     notes: list[Message] = Field(default_factory=list)  # why what was said there did not count (e.g. too early)
+    uncertain: bool = False         # its evidence (or absence) rests on words the recogniser was unsure of
 
 
 class StageRef(BaseModel):
@@ -66,6 +67,17 @@ class ForbiddenView(BaseModel):
     href: Optional[str] = None
     context: list[Piece] = Field(default_factory=list)
     severity: str = "minor"         # critical: the call is below the band | minor: points off
+    uncertain: bool = False         # heard in low-confidence words: shown, not charged
+
+
+class QualityView(BaseModel):
+    """One channel's recognition quality, as the page shows it."""
+
+    speaker: str                    # manager | client | unknown
+    rating: str                     # good | fair | poor
+    low_confidence: float           # percent of words the recogniser was unsure of
+    snr_db: Optional[float] = None
+    background_words: int = 0
 
 
 class OrderView(BaseModel):
@@ -126,6 +138,8 @@ class CallPage(BaseModel):
     verdict_notes: list[Message] = Field(default_factory=list)  # branches, critical phrases, points off, order
     flags: list[Message] = Field(default_factory=list)      # for a lead to check before the call counts
     mono_split: bool = False                                # a one-channel call split by voice (the lead may swap)
+    quality: Optional[str] = None   # the recording's recognition quality: good | fair | poor (recordings)
+    quality_channels: list[QualityView] = Field(default_factory=list)
     back_href: Optional[str] = None
     prev_href: Optional[str] = None
     next_href: Optional[str] = None
@@ -184,6 +198,7 @@ class CallRow(BaseModel):
     missed: list[str] = Field(default_factory=list)
     forbidden: int = 0
     machine_adherence: Optional[float] = None  # the machine's own score, when the lead's decisions changed it
+    flagged: bool = False                      # the verdict waits for the lead (poor recognition, …)
 
 
 class DayGroup(BaseModel):

@@ -86,7 +86,8 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
     opts = opts or MatchOptions()
     if transcript.kind == "chat" and transcript.speakers_known:
         return _chat_connection(transcript)
-    segs = [s for s in transcript.segments if s.text.strip()]
+    # background voices (another voice on a party's channel) are no party: they neither connect nor hang up a call
+    segs = [s for s in transcript.segments if s.text.strip() and s.speaker != "background"]
     words = {sp: sum(1 for s in segs if s.speaker == sp for _ in iter_words(s.text))
              for sp in ("manager", "client", "unknown")}
     total = sum(words.values())

@@ -7,6 +7,7 @@ from typing import Iterable, Literal, Optional
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
+from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.transcript import ChatMetrics, Parties, TalkMetrics
 
 
@@ -125,6 +126,8 @@ class StageResult(BaseModel):
     excludes: list[str] = Field(default_factory=list)  # a branch: the stages it excuses when taken
     branch: Optional[bool] = None     # a branch: the machine found it proven taken (None: not a branch)
     branch_why: Optional[str] = None  # a branch said but not taken: weak | before_request | competing
+    uncertain: bool = False           # its only evidence (or, on a poorly recognised call, its absence) rests on
+                                      # words the recogniser was unsure of: shown for the lead to check
 
 
 class ForbiddenHit(BaseModel):
@@ -133,6 +136,7 @@ class ForbiddenHit(BaseModel):
     start: Optional[float] = None
     turn: Optional[int] = None
     severity: Literal["critical", "minor"] = "minor"  # critical: the call is below the band; minor: points off
+    uncertain: bool = False           # heard in low-confidence words: shown, not charged until confirmed
 
 
 class OrderViolation(BaseModel):
@@ -192,6 +196,12 @@ class CallResult(BaseModel):
     messages: list[Message] = Field(default_factory=list)   # what scoring noted, as codes
     flags: list[ReviewFlag] = Field(default_factory=list)   # for a lead to check; readiness skips until confirmed
     parties: Optional[Parties] = None  # a one-channel call split by voice: which party is the manager, how sure
+    quality: Optional[RecognitionQuality] = None            # how well the recording was recognised (recordings)
+
+    @property
+    def charged_forbidden(self) -> list[ForbiddenHit]:
+        """The forbidden phrases held against the manager: not those heard only in low-confidence words."""
+        return [h for h in self.forbidden if not h.uncertain]
 
     @property
     def missing_required(self) -> list[StageResult]:
@@ -200,7 +210,7 @@ class CallResult(BaseModel):
     @property
     def critical(self) -> list[ForbiddenHit]:
         """Critical forbidden phrases the manager said: each one puts the call below the band."""
-        return [h for h in self.forbidden if h.severity == "critical"]
+        return [h for h in self.charged_forbidden if h.severity == "critical"]
 
     @property
     def taken_branches(self) -> list[StageResult]:
@@ -229,6 +239,12 @@ class CallRecord(BaseModel):
     model: Optional[str] = None
     analysed_at: Optional[str] = None
     machine: Optional[CallResult] = None  # the machine's own result, when the lead's decisions changed it
+
+    @property
+    def awaiting_review(self) -> bool:
+        """A review flag (poor recognition, …) the lead has not acted on: the call does not count toward readiness
+        until the lead confirms or overrides (their decisions make a result of their own)."""
+        return bool(self.result.flags) and self.machine is None
 
 
 from compliance.scoring.transcript import Transcript  # noqa: E402  (forward reference above)

@@ -14,6 +14,7 @@ import numpy as np
 
 from compliance.messages import Message
 from compliance.scoring.acts import judge_evidence, place_evidence
+from compliance.scoring.confidence import review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
@@ -218,6 +219,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     result.connected, result.not_connected = connection(transcript, opts)
     if result.not_connected is not None:
         result.not_connected_reason = result.not_connected.text("ru")
+        review_recognition(result, transcript)
         return result
     speakers = {"manager"} if transcript.speakers_known else {"unknown", "manager", "client"}
     call = CallText(transcript.segments, speakers)
@@ -253,6 +255,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     severity = {p.lower(): sev for p, sev in script.forbidden_severities()}
     result.forbidden = [h.model_copy(update={"severity": severity.get(h.phrase.lower(), "minor")})
                         for h in forbidden_hits(call, script, opts)]
+    review_recognition(result, transcript)
     summarise(result)
     return result
 

@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from compliance.errors import NotTextError, TranscriptError
 from compliance.files import shown_path
 from compliance.messages import Message
+from compliance.scoring.quality import RecognitionQuality
 
-Speaker = Literal["manager", "client", "unknown"]
+# "background": words heard on a party's channel far below its speaker (another voice in the room); kept in the
+# transcript, never read as the manager's or the client's.
+Speaker = Literal["manager", "client", "unknown", "background"]
 
 
 class Word(BaseModel):
@@ -25,6 +28,7 @@ class Word(BaseModel):
     start: Optional[float] = None
     end: Optional[float] = None
     probability: Optional[float] = None
+    level: Optional[float] = None      # dBFS over the word's time (recordings): tells background voices apart
 
 
 class Segment(BaseModel):
@@ -95,6 +99,7 @@ class Transcript(BaseModel):
     messages: list[Message] = Field(default_factory=list)   # the same, as codes (reports, any language)
     parties: Optional[Parties] = None                       # a one-channel call split by voice
     flags: list[Message] = Field(default_factory=list)      # for a lead to check before the call counts
+    quality: Optional[RecognitionQuality] = None            # recordings: how well each channel was recognised
 
     def note(self, message: Message) -> None:
         """Record a note as a code and as Russian text."""
@@ -104,7 +109,7 @@ class Transcript(BaseModel):
     @property
     def speakers_known(self) -> bool:
         """True when at least one segment is attributed to the manager or the client."""
-        return any(s.speaker != "unknown" for s in self.segments)
+        return any(s.speaker in ("manager", "client") for s in self.segments)
 
     def text_of(self, speaker: Speaker) -> str:
         return " ".join(s.text for s in self.segments if s.speaker == speaker)

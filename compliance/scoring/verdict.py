@@ -36,7 +36,7 @@ def summarise(result: CallResult) -> None:
     required_weight = sum(s.weight for s in required)
     result.structure = (round(100 * sum(s.weight for s in required if s.present) / required_weight, 1)
                         if required_weight else 100.0)
-    minor = sum(1 for h in result.forbidden if h.severity == "minor")
+    minor = sum(1 for h in result.charged_forbidden if h.severity == "minor")
     result.forbidden_penalty = min(MINOR_PHRASE_CAP, MINOR_PHRASE_POINTS * minor)
     result.order_penalty = min(ORDER_CAP, (result.order_points or 0.0) * len(_late_stages(result)))
     result.script_adherence = raw
@@ -123,7 +123,7 @@ def verdict_notes(result: CallResult) -> list[Message]:
     for hit in result.critical:
         notes.append(Message(code="critical_phrase", params={
             "phrase": hit.phrase, "at": _clock(hit.start) if hit.start is not None else "—"}))
-    minor = sum(1 for h in result.forbidden if h.severity == "minor")
+    minor = sum(1 for h in result.charged_forbidden if h.severity == "minor")
     if result.forbidden_penalty:
         notes.append(Message(code="minor_penalty", params={
             "points": result.forbidden_penalty, "count": minor, "each": MINOR_PHRASE_POINTS, "cap": MINOR_PHRASE_CAP}))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from compliance.files import write_atomic
 from compliance.messages import Message
+from compliance.scoring.quality import ChannelQuality
 from compliance.scoring.transcript import Segment
 
 from .diarize import Diarization
@@ -29,6 +30,7 @@ class _Recognised(BaseModel):
     notes: list[Message] = Field(default_factory=list)  # what decoding noted (a cache from before: re-recognised)
     dropped: int = 0
     diarization: Optional[Diarization] = None  # a one-channel call's parties (added to an older cache on first use)
+    quality: list[ChannelQuality] = Field(default_factory=list)  # per channel, unrated (a cache from before: none)
 
 
 def _cache_key(digest: str, resolved: _Resolved, options: TranscribeOptions) -> str:

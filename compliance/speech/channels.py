@@ -7,6 +7,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from compliance.messages import Message
+from compliance.scoring.quality import RecognitionQuality, rate_call
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Speaker, TalkMetrics, Transcript, Word
 
@@ -59,24 +60,73 @@ def _segment(words: list[Word], speaker: Speaker) -> Segment:
                    end=max(_end(w) for w in words), words=words)
 
 
-def _merge_channels(channels: list[list[Segment]], manager: int) -> list[Segment]:
-    """Two channels → turns in time order, merged by word timestamps."""
-    words = [_words(c) for c in channels]
-    utts = _utterances(0, words[0], words[1], 1e9) + _utterances(1, words[1], words[0], 1e9)
+# A channel's own words and the words heard far below its speaker: (channel or -1 for background, words).
+_Turn = tuple[int, list[Word]]
+
+
+def _merge_channels(channels: list[list[Segment]], manager: int, quiet: list[Optional[float]]) -> list[Segment]:
+    """Two channels → turns in time order, merged by word timestamps; words below ``quiet`` (dBFS, per channel)
+    become background turns of their own."""
+    own, background = zip(*(_split_background(_words(c), q) for c, q in zip(channels, quiet)))
+    utts = _utterances(0, own[0], own[1], 1e9) + _utterances(1, own[1], own[0], 1e9)
+    utts += [_Utterance(channel=-1, start=_start(w), end=_end(w), words=[w]) for w in background[0] + background[1]]
     utts.sort(key=lambda u: (u.start, u.channel))
-    turns: list[tuple[int, list[Word]]] = []
+    turns: list[_Turn] = []
     for u in utts:
         if turns and turns[-1][0] == u.channel:
             turns[-1][1].extend(u.words)
         else:
             turns.append((u.channel, list(u.words)))
-    return [_segment(ws, "manager" if ch == manager else "client") for ch, ws in turns]
+    roles: dict[int, Speaker] = {-1: "background", manager: "manager", 1 - manager: "client"}
+    return [_segment(ws, roles[ch]) for ch, ws in turns]
 
 
-def _mono_segments(channel: list[Segment]) -> list[Segment]:
-    """One channel: segments split at pauses of half a second or more, speaker unknown."""
-    utts = _utterances(0, _words(channel), [], 0.5)
-    return [_segment(u.words, "unknown") for u in utts]
+def _mono_segments(channel: list[Segment], quiet: Optional[float]) -> list[Segment]:
+    """One channel: segments split at pauses of half a second or more, speaker unknown; words below ``quiet``
+    (dBFS) are background turns of their own."""
+    own, background = _split_background(_words(channel), quiet)
+    utts = _utterances(0, own, [], 0.5) + [_Utterance(channel=-1, start=_start(w), end=_end(w), words=[w])
+                                          for w in background]
+    utts.sort(key=lambda u: (u.start, u.channel))
+    turns: list[_Turn] = []
+    for u in utts:
+        if turns and turns[-1][0] == u.channel == -1:
+            turns[-1][1].extend(u.words)
+        else:
+            turns.append((u.channel, list(u.words)))
+    return [_segment(ws, "background" if ch == -1 else "unknown") for ch, ws in turns]
+
+
+# Fewer words in a row below the line are the speaker's own quiet words (a short word whose loose timestamps
+# reach into a pause): on the clean spoken calls single words fell below it, and one stage with them.
+_BACKGROUND_RUN = 3
+
+
+def _split_background(words: list[Word], quiet: Optional[float]) -> tuple[list[Word], list[Word]]:
+    """A channel's words: its speaker's, and those heard below ``quiet`` (another voice in the room), in runs of
+    at least ``_BACKGROUND_RUN`` words in a row."""
+    if quiet is None:
+        return words, []
+    below = [w.level is not None and w.level < quiet for w in words]
+    i = 0
+    while i < len(below):
+        j = i
+        while j < len(below) and below[j] == below[i]:
+            j += 1
+        if below[i] and j - i < _BACKGROUND_RUN:
+            below[i:j] = [False] * (j - i)
+        i = j
+    return [w for w, b in zip(words, below) if not b], [w for w, b in zip(words, below) if b]
+
+
+def _background_below(recognised: _Recognised, options: TranscribeOptions) -> list[Optional[float]]:
+    """Per channel, the level (dBFS) under which a word is another voice's: ``background_word_db`` below the
+    channel's speaker; None when not measured (a cache from before) or switched off."""
+    if options.background_word_db <= 0 or len(recognised.quality) != len(recognised.channels) or \
+            len(recognised.channels) == 1:  # mono: both parties on one channel, the quieter one is no background
+        return [None] * len(recognised.channels)
+    return [q.speech_db - options.background_word_db if q.speech_db is not None else None
+            for q in recognised.quality]
 
 
 def _spans(words: list[Word], join: float = 0.5) -> list[tuple[float, float]]:
@@ -198,16 +248,19 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
         transcript.note(message)
     if recognised.dropped:
         transcript.note(Message(code="dropped", params={"count": recognised.dropped}))
+    quiet = _background_below(recognised, options)
     if len(recognised.channels) == 1 and recognised.diarization is not None and options.diarize:
         from .parties import assemble_mono  # parties builds on this module's merging
 
         assemble_mono(recognised, transcript, script, voice)
+        manager = None   # one channel holds both parties: its quality is the call's, not one side's
     elif len(recognised.channels) == 1:
-        transcript.segments = _mono_segments(recognised.channels[0])
+        transcript.segments = _mono_segments(recognised.channels[0], quiet[0])
         transcript.note(Message(code="mono"))
+        manager = None
     else:
         manager, note = _choose_manager(recognised, options, script)
-        transcript.segments = _merge_channels(recognised.channels, manager)
+        transcript.segments = _merge_channels(recognised.channels, manager, quiet)
         transcript.manager_channel = "left" if manager == 0 else "right"
         transcript.talk = measure_talk(recognised.channels, manager, transcript.segments, recognised.duration)
         if note:
@@ -218,4 +271,25 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
             transcript.note(Message(code=f"channel_silent_{who}", params={**_side(empty[0])}))
     if not transcript.segments:
         transcript.note(Message(code="no_speech_recognised"))
+    transcript.quality = _quality(recognised, manager, quiet)
     return transcript
+
+
+def _quality(recognised: _Recognised, manager: Optional[int], quiet: list[Optional[float]]
+             ) -> Optional[RecognitionQuality]:
+    """Each channel's measures with whose channel it is and how many words were background, rated."""
+    if len(recognised.quality) != len(recognised.channels):
+        return None  # a cache from before the measures
+    channels = []
+    for c, q in enumerate(recognised.quality):
+        q = q.model_copy()
+        words = _words(recognised.channels[c])
+        background = _split_background(words, quiet[c])[1]
+        q.background_words = len(background)
+        levels = [w.level for w in background if w.level is not None]
+        q.background_db = round(float(np.median(levels)), 1) if levels else None
+        if manager is not None:
+            q.channel = ("left", "right")[c]
+            q.speaker = "manager" if c == manager else "client"
+        channels.append(q)
+    return rate_call(channels)

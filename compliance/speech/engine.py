@@ -12,14 +12,17 @@ from compliance.errors import ModelError
 from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
-PIPELINE_VERSION = 4  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed
+PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
+# 5: word levels, channel quality, background-only stretches not decoded
 
 
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
 
 
-# diarize: a one-channel call's parties are added to its cached words when missing, so the switch is not a key
-_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "parallel", "manager_channel", "diarize"}
+# diarize: a one-channel call's parties are added to its cached words when missing, so the switch is not a key;
+# background_word_db is applied when the cached words become a transcript
+_LOCAL_NOT_CACHE_KEY = {"device", "compute_type", "threads", "parallel", "manager_channel", "diarize",
+                        "background_word_db"}
 
 
 class TranscribeOptions(BaseModel):
@@ -57,6 +60,14 @@ class TranscribeOptions(BaseModel):
     max_repeats: int = Field(default=3, ge=1)  # an n-gram said more times in a row is a loop: cut
     fill_gaps: bool = True                  # decode again speech the first pass left without words
     diarize: bool = True                    # a one-channel call is split into its parties by voice
+    # stereo: speech this far below the channel's speaker (dB) is another voice in the room: its stretches are not
+    # decoded (speech.levels.loud_parts). 0: off
+    background_db: float = Field(default=12.0, ge=0)
+    # stereo: words this far below the speaker (word RMS against the speaker's loud frames), three or more in a row,
+    # are background turns. 8: on the noisy set (benchmarks/noise_bench.py, a colleague 10 dB below) stages a person
+    # marks absent reported absent 0.77 -> 0.96, none lost on its clean calls; 12 left most of the colleague's words
+    # to the manager. Chosen on that set: it is development data now. 0: off
+    background_word_db: float = Field(default=8.0, ge=0)
 
     @field_validator("language")
     @classmethod

@@ -6,10 +6,12 @@ from typing import Optional
 
 import numpy as np
 
+from compliance.scoring.quality import ChannelQuality
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.decode import SAMPLE_RATE
 
 from .engine import TranscribeOptions
+from .levels import loud_parts, measure_channel, word_level
 
 _WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
 
@@ -20,6 +22,14 @@ def _speech_regions(audio: np.ndarray, options: TranscribeOptions) -> list[tuple
 
     vad = VadOptions(min_silence_duration_ms=options.vad_min_silence_ms, max_speech_duration_s=30)
     return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, vad)]
+
+
+def _decoded_regions(audio: np.ndarray, regions: list[tuple[int, int]],
+                     options: TranscribeOptions) -> list[tuple[int, int]]:
+    """The speech regions worth decoding: without the stretches where only background speech is heard (another
+    voice far below the channel's speaker). The VAD hears that voice as speech, so in a shared room every pause
+    became speech to decode: twice the windows, and the colleague's words in the manager's pauses."""
+    return loud_parts(audio, regions, options.background_db)
 
 
 # A piece of a window: (channel, first sample, end sample). A window is pieces laid end to end, ≤ 30 s.
@@ -250,7 +260,8 @@ def _is_hallucination(seg, audio: np.ndarray, options: TranscribeOptions) -> boo
 
 
 def _clean(raw: list, audio: np.ndarray, options: TranscribeOptions) -> tuple[list[Segment], int]:
-    """Whisper segments → our segments (speaker unknown), without the hallucinated ones; and how many went."""
+    """Whisper segments → our segments (speaker unknown), without the hallucinated ones; and how many went.
+    Each word keeps its level (dBFS), which later tells the channel's speaker from background voices."""
     out: list[Segment] = []
     dropped = 0
     for seg in raw:
@@ -258,7 +269,8 @@ def _clean(raw: list, audio: np.ndarray, options: TranscribeOptions) -> tuple[li
             dropped += 1
             continue
         words = [Word(word=w.word.strip(), start=round(w.start, 3), end=round(w.end, 3),
-                      probability=round(w.probability, 3)) for w in (seg.words or []) if w.word.strip()]
+                      probability=round(w.probability, 3), level=round(word_level(audio, w.start, w.end), 1))
+                 for w in (seg.words or []) if w.word.strip()]
         words = _cut_loops(words, options.max_repeats)
         if not words:
             dropped += 1
@@ -278,9 +290,14 @@ def _looped(seg, options: TranscribeOptions) -> bool:
     return len(text) > 24 and len(text) / len(zlib.compress(text)) > options.compression_ratio_threshold
 
 
-def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions) -> tuple[list[list[Segment]], Optional[str], int]:
-    """Channels → each one's segments, the language, and how many segments were dropped as hallucinated."""
-    regions = [_speech_regions(audio, options) for audio in channels]
+def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
+               ) -> tuple[list[list[Segment]], Optional[str], int, list[ChannelQuality]]:
+    """Channels → each one's segments, the language, how many segments were dropped as hallucinated, and each
+    channel's recognition quality (not yet rated: whose channel it is decides that)."""
+    heard = [_speech_regions(audio, options) for audio in channels]
+    # one party per channel: a mono recording's quieter party is no background voice, its regions stay whole
+    regions = [_decoded_regions(audio, r, options) for audio, r in zip(channels, heard)] if len(channels) > 1 \
+        else heard
     if options.batched:
         raw, language = _decode_batched(model, channels, regions, options)
     else:
@@ -291,9 +308,10 @@ def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions) ->
                                  options)
     elif options.fill_gaps:
         raw = [_fill_gaps(model, audio, regions[c], raw[c], options) for c, audio in enumerate(channels)]
-    result, dropped = [], 0
+    result, dropped, quality = [], 0, []
     for c, audio in enumerate(channels):
         cleaned, n = _clean(raw[c], audio, options)
         result.append(cleaned)
+        quality.append(measure_channel(audio, heard[c], raw[c], cleaned))
         dropped += n
-    return result, language, dropped
+    return result, language, dropped, quality

@@ -38,10 +38,10 @@ __all__ = ["AUDIO_EXTENSIONS", "TranscribeOptions", "audio_hash", "load_model", 
 
 def _recognise_file(decoded: DecodedAudio, model, options: TranscribeOptions, key: str, digest: str,
                     label: str) -> _Recognised:
-    channels, language, dropped = _recognise(model, decoded.channels, options)
+    channels, language, dropped, quality = _recognise(model, decoded.channels, options)
     return _Recognised(key=key, audio_sha256=digest, channels=channels, duration=round(decoded.duration, 3),
                        language=options.language or language, model=label, notes=list(decoded.messages),
-                       dropped=dropped)
+                       dropped=dropped, quality=quality)
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, *, model=None,

@@ -29,6 +29,8 @@ class CallRow(BaseModel):
     verdict: Optional[str] = None
     overridden: bool = False
     open_disputes: int = 0
+    flagged: bool = False                       # the verdict waits for the lead (poor recognition, …)
+    quality: Optional[str] = None               # the recording's recognition quality: good | fair | poor
 
 
 class ManagerRow(BaseModel):
@@ -71,7 +73,8 @@ def _row(record: CallRecord, open_disputes: int) -> CallRow:
     return CallRow(call_id=record.call_id, date=record.date, time=record.time, connected=res.connected,
                    adherence=res.adherence, machine_adherence=record.machine.adherence if record.machine else None,
                    verdict=str(res.verdict) if res.verdict else None, overridden=record.machine is not None,
-                   open_disputes=open_disputes)
+                   open_disputes=open_disputes, flagged=record.awaiting_review,
+                   quality=res.quality.rating if res.quality else None)
 
 
 def team_view(store: Store) -> TeamView:

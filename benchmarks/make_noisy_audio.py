@@ -1,0 +1,136 @@
+"""A noisy test set: sixteen development calls spoken offline, then heard in a shared room and on a bad line.
+
+Each call of ``CALLS`` (development transcripts of tests/fixtures/calls, every kind that meets its band among
+them) is spoken with festival as ``make_bench_audio.py`` does (manager left, client pitched up right), and
+written under these conditions (a folder each, with one manifest of every turn):
+
+* ``clean``: as spoken;
+* ``bg20`` / ``bg10`` / ``bg5``: another call of the same script (both parties, mixed down) played into both
+  channels, 20 / 10 / 5 dB below the channel's own speech: a colleague reading the same script nearby. The
+  background calls include the ones with forbidden phrases, so a charge from the background can be seen;
+* ``pink10``: pink noise 10 dB below the speech, on each channel;
+* ``phone_bg10``: ``bg10`` through a telephone band (300–3400 Hz), 8 kHz μ-law.
+
+Levels are RMS over the active speech (50 ms frames within 30 dB of the loudest). Deterministic: the same
+folders every run; made once into the cache and reused (only the generator is kept in git).
+
+    python benchmarks/make_noisy_audio.py      # prints the folder
+
+Needs Debian ``festival``, ``festvox-ru`` and ``sox``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_bench_audio import ROOT, _make_audio_module, _turns  # noqa: E402
+
+# Sixteen of the shorter development calls: every kind that meets its band (verbatim at the newcomer level,
+# paraphrased at the experienced level), missing stages, order, a branch not taken, and forbidden phrases (said
+# by the manager, or by the client only), so that background calls carry forbidden phrases too.
+CALLS = [
+    "verbatim_01_dental_site.txt", "verbatim_03_google_ads_kids_store.txt", "verbatim_04_seo_furniture.txt",
+    "paraphrased_01_logistics_site.txt", "paraphrased_02_smm_coffee.txt", "paraphrased_04_law_firm_site.txt",
+    "missing_02_no_greeting_no_farewell_shop.txt", "missing_03_no_needs_chatbot.txt",
+    "missing_04_no_offer_payment_next_dance.txt", "forbidden_01_korotche_kak_by_carwash.txt",
+    "forbidden_02_ne_znayu_tipa_crm.txt", "order_02_offer_first_salon.txt",
+    "order_04_pitch_and_payment_first_restaurant.txt", "cannot_deliver_01_mobile_app.txt",
+    "cannot_deliver_03_one_week_shop.txt", "client_forbidden_01_barbershop.txt",
+]
+CONDITIONS = ["clean", "bg20", "bg10", "bg5", "pink10", "phone_bg10"]
+VERSION = 1  # bump when the calls, the mixing or the conditions change
+RATE = 16000
+
+
+def _active_rms(x: np.ndarray) -> float:
+    """RMS of the 50 ms frames within 30 dB of the loudest: the level of speech, not of its pauses."""
+    n = len(x) // 800 * 800
+    frames = np.sqrt(np.mean(x[:n].reshape(-1, 800).astype(np.float64) ** 2, axis=1)) + 1e-9
+    active = frames[20 * np.log10(frames) > 20 * np.log10(frames.max()) - 30]
+    return float(np.sqrt(np.mean(active ** 2)))
+
+
+def _at(noise: np.ndarray, speech: np.ndarray, db: float) -> np.ndarray:
+    """``noise`` scaled to ``db`` below the speech's active level, cut or looped to its length."""
+    reps = int(np.ceil(len(speech) / len(noise)))
+    noise = np.tile(noise, reps)[:len(speech)]
+    return noise * (_active_rms(speech) / max(_active_rms(noise), 1e-9) * 10 ** (-db / 20))
+
+
+def _pink(n: int, seed: int) -> np.ndarray:
+    spectrum = np.fft.rfft(np.random.default_rng(seed).normal(size=n))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    return np.fft.irfft(spectrum / np.sqrt(f), n).astype(np.float32)
+
+
+def _phone_band(x: np.ndarray) -> np.ndarray:
+    spectrum = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / RATE)
+    spectrum[(f < 300) | (f > 3400)] = 0
+    return np.fft.irfft(spectrum, len(x)).astype(np.float32)
+
+
+def _condition(name: str, call: np.ndarray, background: np.ndarray, index: int) -> np.ndarray:
+    if name == "clean":
+        return call
+    if name.startswith("bg") or name == "phone_bg10":
+        db = 10.0 if name == "phone_bg10" else float(name[2:])
+        out = np.stack([ch + _at(background, ch, db) for ch in call])
+        return np.stack([_phone_band(ch) for ch in out]) if name == "phone_bg10" else out
+    if name == "pink10":
+        return np.stack([ch + _at(_pink(len(ch), 100 * index + k), ch, 10.0) for k, ch in enumerate(call)])
+    raise ValueError(name)
+
+
+def noisy_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """The noisy set (made on first use): its folder (one subfolder per condition) and the manifest
+    ``{file name: {call, duration, turns, background}}``."""
+    from compliance.speech.model import cache_root
+
+    folder = folder or cache_root() / f"noisy-audio-v{VERSION}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not (shutil.which("text2wave") and shutil.which("sox")):
+        raise SystemExit("festival and sox are needed to speak the noisy calls: apt-get install festival festvox-ru sox")
+    make = _make_audio_module()
+    spoken: list[tuple[str, np.ndarray, list[dict]]] = []
+    with tempfile.TemporaryDirectory() as work:
+        synth = make.Synth(Path(work))
+        for name in CALLS:
+            channels, turns = make.build_call(synth, _turns(ROOT / "tests" / "fixtures" / "calls" / name))
+            spoken.append((name, channels, turns))
+    building = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(building, ignore_errors=True)
+    manifest = {}
+    for i, (name, channels, turns) in enumerate(spoken):
+        other_name, other, _ = spoken[(i + 7) % len(spoken)]  # another call of the same script
+        background = other.sum(axis=0) * 0.5
+        stem = Path(name).stem
+        for condition in CONDITIONS:
+            (building / condition).mkdir(parents=True, exist_ok=True)
+            audio = np.clip(_condition(condition, channels, background, i), -1, 1)
+            if condition == "phone_bg10":
+                make.encode(audio, building / condition / f"{stem}.wav", "pcm_mulaw", 8000, None, "wav")
+            else:
+                make.encode(audio, building / condition / f"{stem}.ogg", "libopus", 16000, 48000)
+        manifest[stem] = {"call": name, "duration": round(channels.shape[1] / RATE, 3), "turns": turns,
+                          "background": other_name}
+    (building / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    building.rename(folder)
+    return folder, manifest
+
+
+if __name__ == "__main__":
+    where, calls = noisy_calls()
+    print(f"{where}: {len(calls)} calls × {len(CONDITIONS)} conditions, "
+          f"{sum(c['duration'] for c in calls.values()) / 60:.1f} min each")
+    sys.exit(0)
