@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Optional
 
-from compliance.errors import ComplianceError, ScriptError
+from compliance.errors import ComplianceError, ScriptError, StoreError
 from compliance.files import shown_path
 from compliance.history.attribution import (
     Attribution,
@@ -320,12 +321,19 @@ class _Run(_Executes):
             self._finish_summary()
             self.store.resolve_failures_under(os.path.abspath(folder), batch_id)
             status = "done"
+        except sqlite3.OperationalError as exc:  # each call is one transaction: those stored are whole
+            self.summary.interrupted = True
+            raise StoreError(f"{self.o.db}: {_store_trouble(exc)}; the calls stored so far are kept: "
+                             "run the batch again to go on") from None
         except BaseException:
             self.summary.interrupted = True
             raise
         finally:
             self.summary.elapsed = time.monotonic() - self.t0
-            self.store.finish_batch(batch_id, self.summary.model_dump(mode="json", exclude={"files"}), status)
+            try:
+                self.store.finish_batch(batch_id, self.summary.model_dump(mode="json", exclude={"files"}), status)
+            except sqlite3.OperationalError:
+                pass  # the same full disk: the batch row stays "running", its dead pid reads as interrupted
         return self.summary
 
     def _skip(self, skips: list[tuple[_Job, CallState]]) -> None:
@@ -353,6 +361,15 @@ class _Run(_Executes):
         for manager, date in sorted(self.dates, key=lambda md: (md[1], md[0])):
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
                 self.summary.kpi.append(_kpi(day, names.get(manager, "")))
+
+
+def _store_trouble(exc: sqlite3.OperationalError) -> str:
+    text = str(exc).lower()
+    if "full" in text or "no space" in text:
+        return "the disk is full (free some space)"
+    if "locked" in text or "busy" in text:
+        return "the database is busy with another program (try again when it is done)"
+    return f"cannot write the history ({exc})"
 
 
 def _kpi(day: DayCount, name: str) -> DayKpi:
