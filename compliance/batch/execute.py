@@ -24,6 +24,9 @@ from .workers import (
 )
 
 if TYPE_CHECKING:
+    from compliance.history.store import Store
+    from compliance.scoring.script import SalesScript
+
     from .cluster import ClusterSpec
     from .models import BatchOptions
     from .plan import _Job, _Transcription
@@ -35,6 +38,9 @@ class _Executes:
     o: BatchOptions
     tx: _Transcription
     cluster: Optional[ClusterSpec]
+    store: Store
+    by_hash: dict[str, SalesScript]
+    _seed: bytes = b""
 
     def _scripts_json(self, jobs: list[_Job]) -> list[str]:
         raise NotImplementedError
@@ -48,10 +54,28 @@ class _Executes:
     def _fail(self, file: str, kind: str, reason: str, call_id: Optional[str] = None) -> None:
         raise NotImplementedError
 
+    def _phrasing_vectors(self) -> bytes:
+        """The vectors of every script phrasing (lines, team examples, background), packed for the workers.
+        Kept in the history by text hash: only a new or edited phrasing is embedded (here, once), never all
+        of them in every worker on every run."""
+        from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors
+        from compliance.scoring.semantic import prototype_texts
+
+        texts = sorted({t for script in self.by_hash.values() for t in prototype_texts(script)})
+        known = self.store.load_embeddings(MODEL_ID, texts)
+        missing = [t for t in texts if t not in known]
+        embedder = load_embedder() if missing else None
+        if embedder is not None:
+            made = dict(zip(missing, embedder.embed(missing)))
+            self.store.save_embeddings(MODEL_ID, made)
+            known.update(made)
+        return pack_vectors(known)
+
     def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
         """Transcribe recordings in worker processes (scoring the rest here meanwhile), or score many
         transcripts/re-scores in a pool of scorers, or a few right here."""
         scripts_json = self._scripts_json(audio + local)
+        self._seed = self._phrasing_vectors()
         cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
         if audio:
             try:
@@ -62,7 +86,7 @@ class _Executes:
                 audio = []
         if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
             run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
-                           meanwhile=lambda: self._score_here(local, scripts_json, cache_dir))
+                           meanwhile=lambda: self._score_here(local, scripts_json, cache_dir), seed=self._seed)
             return
         if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
             self._score_here(local, scripts_json, cache_dir)
@@ -74,7 +98,7 @@ class _Executes:
             if "threads" in type(options).model_fields and not getattr(options, "threads", None):
                 options = options.model_copy(update={"threads": share})
             options_json = options.model_dump_json()
-        init = (scripts_json, options_json, cache_dir, share)
+        init = (scripts_json, options_json, cache_dir, share, self._seed)
         pending = _longest_first(audio) if audio else list(local)
         delivered = False
         local_done = not audio  # without recordings, the local jobs are the pool's work
@@ -110,7 +134,7 @@ class _Executes:
                                   if job.kind == "audio" else "score"))
 
     def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str]) -> None:
-        _setup(scripts_json, None, cache_dir)
+        _setup(scripts_json, None, cache_dir, seed=self._seed)
         for job in jobs:
             self._save(job, _work(self._task(job)))
 
@@ -119,12 +143,13 @@ class _Executes:
         """No worker could start or deliver (a model that does not load, a ``__main__`` read from stdin):
         do the work here, or fail the recordings with the real reason."""
         try:
-            _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir)
+            _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir,
+                   seed=self._seed)
         except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
             for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
                 self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.call_id)
             jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
-            _setup(scripts_json, None, cache_dir)
+            _setup(scripts_json, None, cache_dir, seed=self._seed)
         for job in jobs:
             self._save(job, _work(self._task(job)))
 
