@@ -134,3 +134,30 @@ def test_the_scheduler_killed_mid_batch_leaves_the_rest_for_the_next_run(tmp_pat
     summary = json.loads(again.stdout)
     assert summary["skipped"] == len(first) and summary["analysed"] == len(recordings) - len(first)
     assert summary["failed"] == 0
+
+
+def measure_only(task, data):
+    """A stand-in for transcription: what matters here is how the recording reached the worker."""
+    from compliance.batch.workers import _Done
+
+    return _Done(False, f"received {len(data)} bytes", "audio")
+
+
+@pytest.mark.slow
+def test_recordings_go_to_workers_as_data_not_as_graphs(tmp_path, monkeypatch, recwarn):
+    import cloudpickle
+
+    import compliance.batch.cluster as cluster_mod
+    from compliance.batch.run import BatchOptions, run_batch
+
+    from .test_reports_browser import _write_wav
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import the tests
+    monkeypatch.setattr(cluster_mod, "work_bytes", measure_only)
+    day = tmp_path / "calls" / "2026-11-27" / "ivanova"
+    _write_wav(day / "2026-11-27_10-00-00_ivanova.wav", seconds=800, rate=8000)  # 12.8 MB: over Dask's 10 MB
+    size = (day / "2026-11-27_10-00-00_ivanova.wav").stat().st_size
+    summary = run_batch(BatchOptions(folder=tmp_path / "calls", db=tmp_path / "h.db", scripts=[FROZEN_DEFAULT],
+                                     cache_dir=tmp_path / "cache", cluster="local:1"))
+    assert [f.reason for f in summary.failures] == [f"received {size} bytes"]  # the whole recording arrived
+    assert not [w for w in recwarn if "large graph" in str(w.message)], [str(w.message)[:80] for w in recwarn]

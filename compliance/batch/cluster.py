@@ -7,7 +7,8 @@
   resume and Ctrl-C behave as in a local batch;
 * each worker loads the speech model once (``ModelPlugin``: CTranslate2 models cannot be pickled) and sets
   its own thread count (Dask's nanny sets ``OMP_NUM_THREADS=1``, which would leave the model on one thread);
-* recordings travel as bytes (workers need no shared folder), a bounded number at a time;
+* recordings travel as data scattered to the workers (no shared folder, no graph as large as the recording), a
+  bounded number at a time; one whose worker died before its task ran is sent again;
 * a worker killed mid-run: the scheduler runs its files elsewhere; a file that kills workers repeatedly
   (``distributed.scheduler.allowed-failures``) is stored as failed and the batch goes on;
 * a scheduler without workers: one line after ``$COMPLIANCE_CLUSTER_WAIT`` seconds (60); the scheduler lost
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
@@ -219,27 +221,46 @@ def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[
 
     client, cluster = _open(spec, scripts_json, options_json, cache_dir, seed)
     stored = 0
-    futures: dict[Any, _Job] = {}
+    futures: dict[Any, tuple[_Job, Any]] = {}
+    lost: dict[str, int] = {}
     try:
         window = max(2, 2 * sum(client.nthreads().values()))
         pending = list(jobs)
 
         def submit(job: _Job) -> Any:
-            # The bytes go with the task (not scattered to one worker): if that worker dies, the scheduler
-            # still holds them and runs the task elsewhere. The window bounds what is held at once.
-            data = Path(job.path).read_bytes()
-            future = client.submit(work, batch._task(job), data, pure=False, key=f"call-{job.call_id}")
-            futures[future] = job
+            # Data, not graphs: the bytes are scattered to a worker and the task names them (inside the task
+            # they made a graph as large as the recording, and Dask's "Sending large graph" warning). If the
+            # worker holding them dies, the task is cancelled ("already forgotten") and sent again from the
+            # file (_DataLost). The window bounds what is held at once.
+            try:
+                raw = Path(job.path).read_bytes()
+            except OSError as exc:  # not the cluster's fault: a ComplianceError, not SchedulerLost
+                raise ComplianceError(f"{job.path}: cannot read the recording ({exc.strerror}); the batch "
+                                      "stopped: run it again") from None
+            data = _scatter(client, raw)
+            key = f"call-{job.call_id}-{lost.get(job.call_id, 0)}"
+            future = client.submit(work, batch._task(job), data, pure=False, key=key)
+            futures[future] = (job, data)
             return future
 
         flight = as_completed([submit(pending.pop(0)) for _ in range(min(window, len(pending)))])
         if meanwhile is not None:
             meanwhile()
         for future in flight:
-            job = futures.pop(future)
-            batch._save(job, _result(future, job, client))
+            job, data = futures.pop(future)
+            try:
+                done = _result(future, job, client)
+            except _DataLost:
+                lost[job.call_id] = lost.get(job.call_id, 0) + 1
+                if lost[job.call_id] <= ALLOWED_FAILURES:
+                    flight.add(submit(job))
+                    continue
+                done = _Done(False, f"the worker process died on this file {lost[job.call_id]} times "
+                                    "(out of memory or a crash)", "audio" if job.kind == "audio" else "score")
+            batch._save(job, done)
             stored += 1
             future.release()
+            data.release()
             if pending:
                 flight.add(submit(pending.pop(0)))
     except Exception as exc:
@@ -256,8 +277,25 @@ def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[
         _close(client, cluster)
 
 
+def _scatter(client: Any, raw: bytes, tries: int = 5) -> Any:
+    """The bytes on a worker; a worker that died meanwhile (the scheduler still lists it) is retried, a broken
+    connection to the scheduler is SchedulerLost."""
+    for attempt in range(tries):
+        try:
+            return client.scatter(raw, hash=False)
+        except OSError as exc:  # CommClosedError, a timeout
+            if _disconnected(client) or attempt == tries - 1:
+                raise SchedulerLost(str(exc)) from None
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 def _disconnected(client: Any) -> bool:
-    return str(getattr(client, "status", "")) not in ("running", "connecting", "newly-created")
+    return str(getattr(client, "status", "")) != "running"
+
+
+class _DataLost(Exception):
+    """The worker holding a recording's bytes died before its task ran."""
 
 
 def _cancel(client: Any, futures: dict[Any, Any]) -> None:
@@ -274,9 +312,12 @@ def _result(future: Any, job: _Job, client: Any) -> _Done:
         return done
     except (Exception, CancelledError) as exc:  # noqa: BLE001 - the task's own errors are caught inside it
         # Only this batch cancels its futures (on Ctrl-C); a cancelled one here means the scheduler went away
-        # ("scheduler-connection-lost"): the file was not analysed, and must not be stored as failed.
-        if isinstance(exc, CancelledError) or _disconnected(client):
+        # ("scheduler-connection-lost": the file was not analysed, and must not be stored as failed), or the
+        # worker holding its recording did (send it again).
+        if _disconnected(client) or "connection-lost" in str(exc):
             raise SchedulerLost(str(exc)) from None
+        if isinstance(exc, CancelledError):
+            raise _DataLost(str(exc)) from None
         if _died(exc):
             return _Done(False, f"the worker process died on this file {ALLOWED_FAILURES} times or more "
                                 "(out of memory or a crash)", kind)

@@ -29,8 +29,6 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
     already embedded (packed), so this process does not embed them again."""
     from compliance.scoring.embeddings import use_threads
 
-    _remember(seed)
-
     _STATE.clear()
     scripts = [SalesScript.model_validate_json(js) for js in scripts_json]
     _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
@@ -42,6 +40,7 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
         threads = threads or options.threads
         _STATE.update(options=options, model=load_model(options))
     use_threads(threads)
+    _remember(seed)  # after use_threads: the meaning model takes its thread count when it loads
 
 
 def _remember(seed: bytes) -> None:
