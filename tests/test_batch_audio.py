@@ -7,7 +7,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-import compliance.batch.run as batch_mod
+import compliance.batch.execute as batch_mod
 from compliance.batch.run import BatchOptions, run_batch
 from compliance.cli import cli
 from compliance.history.store import Store

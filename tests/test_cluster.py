@@ -37,15 +37,18 @@ def test_cluster_spec(spec, expected):
     assert parse_cluster(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["10.0.0.5:8786", "local:0", "local:x", "http://h:1", "tcp://", ""])
-def test_bad_cluster_spec_is_one_clear_line(spec, tmp_path):
+@pytest.mark.parametrize("spec", ["10.0.0.5:8786", "local:0", "local:999", "local:x", "http://h:1", "tcp://", ""])
+def test_bad_cluster_spec_is_a_usage_error(spec, tmp_path):
     with pytest.raises(ComplianceError, match="expected tcp://HOST:PORT|must be 1 to 256"):
         parse_cluster(spec)
     (tmp_path / "calls").mkdir()
     result = CliRunner().invoke(cli, ["batch", str(tmp_path / "calls"), "--db", str(tmp_path / "h.db"),
                                       "--cluster", spec or " "])
-    assert result.exit_code == 1, result.output
-    assert result.output.startswith("Error: --cluster") and result.output.count("\n") == 1
+    assert result.exit_code == 2, result.output  # a usage error, before anything is opened (issue 22)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: Invalid value for '--cluster'") and ("expected tcp://HOST:PORT" in last
+                                                                        or "must be 1 to 256" in last)
+    assert "Traceback" not in result.output and not (tmp_path / "h.db").exists()
 
 
 def _day(root: Path, files: dict[str, Path]) -> Path:

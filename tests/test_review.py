@@ -20,7 +20,7 @@ from compliance.history.store import Store
 from compliance.reports import write_reports
 from compliance.review.agreement import agreement_report, cohen_kappa
 from compliance.review.ledger import audit_trail, disputes, open_dispute, resolve_dispute, set_override
-from compliance.review.users import add_user, remove_user, session_secret, users, verify
+from compliance.review.users import add_user, remove_user, users, verify
 from compliance.scoring.score import MatchOptions, score_call
 from compliance.scoring.script import load_script
 from compliance.scoring.transcript import load_transcript
@@ -224,8 +224,6 @@ def test_accounts(history):
         remove_user(store, "petrov")
         with pytest.raises(ReviewError, match="no account"):
             remove_user(store, "petrov")
-        secret = session_secret(store)
-        assert len(secret) == 64 and session_secret(store) == secret
 
 
 def test_kappa():

@@ -229,7 +229,7 @@ def test_repeated_failed_logins_are_slowed_down(db):
     other = _client(db, login_delay=0.3)  # another login is not slowed by these failures
     began = time.monotonic()
     _login(other, "ivanova")
-    assert time.monotonic() - began < 0.6
+    assert time.monotonic() - began < took[0] + 0.4  # as fast as a first attempt (argon2 takes its time)
 
 
 def test_notes_comments_and_names_are_escaped(db):

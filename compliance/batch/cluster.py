@@ -7,31 +7,38 @@
   resume and Ctrl-C behave as in a local batch;
 * each worker loads the speech model once (``ModelPlugin``: CTranslate2 models cannot be pickled) and sets
   its own thread count (Dask's nanny sets ``OMP_NUM_THREADS=1``, which would leave the model on one thread);
-* recordings travel as bytes (workers need no shared folder), a bounded number at a time;
+* recordings travel as data scattered to the workers (no shared folder, no graph as large as the recording), a
+  bounded number at a time; one whose worker died before its task ran is sent again;
 * a worker killed mid-run: the scheduler runs its files elsewhere; a file that kills workers repeatedly
-  (``distributed.scheduler.allowed-failures``) is stored as failed and the batch goes on.
+  (``distributed.scheduler.allowed-failures``) is stored as failed and the batch goes on;
+* a scheduler without workers: one line after ``$COMPLIANCE_CLUSTER_WAIT`` seconds (60); the scheduler lost
+  mid-batch: one line, what came back is stored and nothing else is marked failed, so a rerun picks it up.
 
 Dask is an optional extra: ``pip install "call-compliance[cluster]"``.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import shutil
 import tempfile
+import time
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from compliance.errors import ComplianceError
 from compliance.speech.engine import _cpu_count  # cores this process may use (its affinity)
 
-from .workers import _Done, _setup, _Task, _work
+from .workers import _Done, _remember, _setup, _Task, _work
 
 if TYPE_CHECKING:
     from .plan import _Job
 
 CLUSTER_HINT = 'the cluster needs Dask: pip install "call-compliance[cluster]"'
+WAIT_ENV = "COMPLIANCE_CLUSTER_WAIT"
 ALLOWED_FAILURES = 2  # a file that killed this many workers is stored as failed (the local cluster's rule)
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
@@ -85,12 +92,13 @@ class ModelPlugin(_PluginBase):  # type: ignore[misc,valid-type]
     name = "call-compliance-model"
 
     def __init__(self, scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str] = None,
-                 threads: int = 0) -> None:
+                 threads: int = 0, seed: bytes = b"") -> None:
         self.scripts_json, self.options_json = scripts_json, options_json
-        self.cache_dir, self.threads = cache_dir, threads
+        self.cache_dir, self.threads, self.seed = cache_dir, threads, seed
 
     def setup(self, worker: Any) -> None:
         _model_setup(self.scripts_json, self.options_json, self.cache_dir, self.threads, worker.state.nthreads)
+        _remember(self.seed)
 
 
 def work_bytes(task: _Task, data: bytes) -> _Done:
@@ -120,7 +128,8 @@ class _Batch(Protocol):
     def _save(self, job: _Job, done: _Done) -> None: ...
 
 
-def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_dir: Optional[str]) -> tuple[Any, Any]:
+def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_dir: Optional[str],
+          seed: bytes = b"") -> tuple[Any, Any]:
     """A connected client with the model plugin registered, and the local cluster it owns (if any)."""
     try:
         import dask
@@ -134,10 +143,10 @@ def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_d
             cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, scheduler_port=0, silence_logs=50)
             threads = max(1, _cpu_count() // spec.workers)
-            plugin = ModelPlugin(scripts_json, options_json, cache_dir, threads)
+            plugin = ModelPlugin(scripts_json, options_json, cache_dir, threads, seed)
             client = Client(cluster)
         else:
-            plugin = ModelPlugin(scripts_json, options_json, None, 0)  # the worker's own cache folder
+            plugin = ModelPlugin(scripts_json, options_json, None, 0, seed)  # the worker's own cache folder
             client = Client(spec.address, timeout="20s")
         client.register_plugin(plugin)
     except ComplianceError:
@@ -148,7 +157,36 @@ def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_d
         where = spec.address or f"a local cluster of {spec.workers} workers"
         raise ComplianceError(f"cannot use {where} ({type(exc).__name__}: {exc}); start the scheduler "
                               "(dask scheduler) and workers (dask worker tcp://HOST:8786), or use local:N") from None
+    wait = worker_wait()
+    try:  # a scheduler without workers would take the recordings and never answer
+        client.wait_for_workers(1, timeout=wait)
+    except Exception:  # noqa: BLE001 - a timeout, or the scheduler went away meanwhile
+        _close(client, cluster)
+        raise ComplianceError(f"the Dask scheduler {spec.address or '(local)'} has no workers (waited {wait:g} s); "
+                              f"start one (dask worker {spec.address or 'ADDRESS'}) and run the batch again") from None
     return client, cluster
+
+
+def worker_wait() -> float:
+    """Seconds to wait for the first worker (``$COMPLIANCE_CLUSTER_WAIT``, default 60)."""
+    try:
+        return max(1.0, float(os.environ.get(WAIT_ENV, "60")))
+    except ValueError:
+        raise ComplianceError(f"{WAIT_ENV}={os.environ[WAIT_ENV]!r}: expected a number of seconds") from None
+
+
+def _close(client: Any, cluster: Any) -> None:
+    """Close without hanging or raising: the scheduler may be gone."""
+    try:
+        client.close(timeout=10)
+    except Exception:  # noqa: BLE001 - nothing more to save
+        pass
+    if cluster is not None:
+        cluster.close()
+
+
+class SchedulerLost(ComplianceError):
+    """The connection to the scheduler broke mid-batch: what came back is stored, the rest is not failed."""
 
 
 def _died(exc: BaseException) -> bool:
@@ -157,53 +195,129 @@ def _died(exc: BaseException) -> bool:
 
 def run_on_cluster(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[str], options_json: str,
                    cache_dir: Optional[str], *, work: Optional[Callable[[_Task, bytes], _Done]] = None,
-                   meanwhile: Optional[Callable[[], None]] = None) -> None:
+                   meanwhile: Optional[Callable[[], None]] = None, seed: bytes = b"") -> None:
     """Transcribe and score ``jobs`` (recordings) on the cluster, storing each result as it arrives.
 
     ``meanwhile`` runs here once the first recordings are sent (scoring transcripts locally).
-    Raises ``ComplianceError`` when the cluster cannot be used; KeyboardInterrupt cancels what is in flight.
+    Raises ``ComplianceError`` when the cluster cannot be used (``SchedulerLost`` when it went away mid-batch);
+    KeyboardInterrupt cancels what is in flight.
     """
+    work = work or globals()["work_bytes"]  # looked up at call time: a test may put a crashing one in its place
+    # The client logs its reconnection attempts with tracebacks when the scheduler goes away; this batch says
+    # what happened itself, in one line (SchedulerLost).
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
+    try:
+        _run(batch, jobs, spec, scripts_json, options_json, cache_dir, work, meanwhile, seed)
+    finally:
+        client_log.setLevel(level)
+
+
+def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[str], options_json: str,
+         cache_dir: Optional[str], work: Callable[[_Task, bytes], _Done], meanwhile: Optional[Callable[[], None]],
+         seed: bytes) -> None:
     from distributed import as_completed
 
-    work = work or globals()["work_bytes"]  # looked up at call time: a test may put a crashing one in its place
-    client, cluster = _open(spec, scripts_json, options_json, cache_dir)
+    client, cluster = _open(spec, scripts_json, options_json, cache_dir, seed)
+    stored = 0
+    futures: dict[Any, tuple[_Job, Any]] = {}
+    lost: dict[str, int] = {}
     try:
         window = max(2, 2 * sum(client.nthreads().values()))
         pending = list(jobs)
-        futures: dict[Any, _Job] = {}
 
         def submit(job: _Job) -> Any:
-            # The bytes go with the task (not scattered to one worker): if that worker dies, the scheduler
-            # still holds them and runs the task elsewhere. The window bounds what is held at once.
-            data = Path(job.path).read_bytes()
-            future = client.submit(work, batch._task(job), data, pure=False, key=f"call-{job.call_id}")
-            futures[future] = job
+            # Data, not graphs: the bytes are scattered to a worker and the task names them (inside the task
+            # they made a graph as large as the recording, and Dask's "Sending large graph" warning). If the
+            # worker holding them dies, the task is cancelled ("already forgotten") and sent again from the
+            # file (_DataLost). The window bounds what is held at once.
+            try:
+                raw = Path(job.path).read_bytes()
+            except OSError as exc:  # not the cluster's fault: a ComplianceError, not SchedulerLost
+                raise ComplianceError(f"{job.path}: cannot read the recording ({exc.strerror}); the batch "
+                                      "stopped: run it again") from None
+            data = _scatter(client, raw)
+            key = f"call-{job.call_id}-{lost.get(job.call_id, 0)}"
+            future = client.submit(work, batch._task(job), data, pure=False, key=key)
+            futures[future] = (job, data)
             return future
 
         flight = as_completed([submit(pending.pop(0)) for _ in range(min(window, len(pending)))])
         if meanwhile is not None:
             meanwhile()
         for future in flight:
-            job = futures.pop(future)
-            batch._save(job, _result(future, job))
+            job, data = futures.pop(future)
+            try:
+                done = _result(future, job, client)
+            except _DataLost:
+                lost[job.call_id] = lost.get(job.call_id, 0) + 1
+                if lost[job.call_id] <= ALLOWED_FAILURES:
+                    flight.add(submit(job))
+                    continue
+                done = _Done(False, f"the worker process died on this file {lost[job.call_id]} times "
+                                    "(out of memory or a crash)", "audio" if job.kind == "audio" else "score")
+            batch._save(job, done)
+            stored += 1
             future.release()
+            data.release()
             if pending:
                 flight.add(submit(pending.pop(0)))
+    except Exception as exc:
+        _cancel(client, futures)
+        if isinstance(exc, SchedulerLost) or _disconnected(client):
+            raise SchedulerLost(f"lost the Dask scheduler {spec.address or '(local)'} after {stored} of {len(jobs)} "
+                                f"recordings; the other {len(jobs) - stored} are not marked failed: run the same "
+                                "command again once the scheduler is back") from None
+        raise
     except BaseException:
-        client.cancel(list(futures))
+        _cancel(client, futures)
         raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close(client, cluster)
 
 
-def _result(future: Any, job: _Job) -> _Done:
+def _scatter(client: Any, raw: bytes, tries: int = 5) -> Any:
+    """The bytes on a worker; a worker that died meanwhile (the scheduler still lists it) is retried, a broken
+    connection to the scheduler is SchedulerLost."""
+    for attempt in range(tries):
+        try:
+            return client.scatter(raw, hash=False)
+        except OSError as exc:  # CommClosedError, a timeout
+            if _disconnected(client) or attempt == tries - 1:
+                raise SchedulerLost(str(exc)) from None
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+def _disconnected(client: Any) -> bool:
+    return str(getattr(client, "status", "")) != "running"
+
+
+class _DataLost(Exception):
+    """The worker holding a recording's bytes died before its task ran."""
+
+
+def _cancel(client: Any, futures: dict[Any, Any]) -> None:
+    try:
+        client.cancel(list(futures))
+    except Exception:  # noqa: BLE001 - the scheduler is gone: nothing runs there any more
+        pass
+
+
+def _result(future: Any, job: _Job, client: Any) -> _Done:
     kind = "audio" if job.kind == "audio" else "score"
     try:
         done: _Done = future.result()
         return done
-    except Exception as exc:  # noqa: BLE001 - the task's own errors are caught inside it; these are the cluster's
+    except (Exception, CancelledError) as exc:  # noqa: BLE001 - the task's own errors are caught inside it
+        # Only this batch cancels its futures (on Ctrl-C); a cancelled one here means the scheduler went away
+        # ("scheduler-connection-lost": the file was not analysed, and must not be stored as failed), or the
+        # worker holding its recording did (send it again).
+        if _disconnected(client) or "connection-lost" in str(exc):
+            raise SchedulerLost(str(exc)) from None
+        if isinstance(exc, CancelledError):
+            raise _DataLost(str(exc)) from None
         if _died(exc):
             return _Done(False, f"the worker process died on this file {ALLOWED_FAILURES} times or more "
                                 "(out of memory or a crash)", kind)

@@ -8,15 +8,14 @@ call, so killing the batch loses at most the calls in flight and a rerun redoes 
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
-import multiprocessing
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Optional
 
-from compliance.errors import ComplianceError
+from compliance.errors import ComplianceError, StoreError
 from compliance.files import shown_path
 from compliance.history.attribution import (
     ManifestRow,
@@ -41,8 +40,9 @@ from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
-from .cluster import parse_cluster, run_on_cluster
+from .cluster import parse_cluster
 from .discover import discover
+from .execute import _Executes
 from .models import (
     BatchOptions,
     BatchProgress,
@@ -55,20 +55,13 @@ from .plan import _audio_duration, _Job, _load_scripts, _Transcription
 from .planner import _Planner
 from .reports import write_batch_reports
 from .workers import (
-    POOL_MIN_CALLS,
     _Done,
-    _init_worker,
-    _longest_first,
     _model_of,
-    _pool_size,
-    _setup,
     _Task,
-    _terminate,
-    _work,
 )
 
 
-class _Run(_Planner):
+class _Run(_Planner, _Executes):
     def __init__(self, options: BatchOptions, progress: Optional[ProgressCallback]) -> None:
         self.o = options
         self.progress = progress
@@ -211,104 +204,6 @@ class _Run(_Planner):
             self.summary.notes.append(f"{job.file}: the content changed after {len(decisions)} decision(s) of the "
                                       "lead; they stay on the call, flagged for the lead to confirm or drop")
 
-    def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
-        """Transcribe recordings in worker processes (scoring the rest here meanwhile), or score many
-        transcripts/re-scores in a pool of scorers, or a few right here."""
-        scripts_json = self._scripts_json(audio + local)
-        cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
-        if audio:
-            try:
-                options = self.tx.options
-            except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
-                for job in audio:
-                    self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
-                audio = []
-        if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
-            run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
-                           meanwhile=lambda: self._score_here(local, scripts_json, cache_dir))
-            return
-        if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
-            self._score_here(local, scripts_json, cache_dir)
-            return
-        workers = _pool_size(self.o.workers, len(audio) or len(local))
-        options_json = None
-        share = max(1, (os.cpu_count() or 1) // workers)  # each worker's cores
-        if audio:
-            if "threads" in type(options).model_fields and not getattr(options, "threads", None):
-                options = options.model_copy(update={"threads": share})
-            options_json = options.model_dump_json()
-        init = (scripts_json, options_json, cache_dir, share)
-        pending = _longest_first(audio) if audio else list(local)
-        delivered = False
-        local_done = not audio  # without recordings, the local jobs are the pool's work
-        for _attempt in range(2):
-            pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_init_worker, initargs=init)
-            try:
-                futures = {pool.submit(_work, self._task(j)): j for j in pending}
-                if not local_done:  # the workers are busy transcribing: score transcripts here meanwhile
-                    local_done = True
-                    self._score_here(local, scripts_json, cache_dir)
-                pending, got = self._collect(futures)
-                delivered = delivered or got
-            except cf.process.BrokenProcessPool:
-                pass  # broke at submit (a worker could not even start): nothing ran
-            except BaseException as exc:
-                _terminate(pool)
-                # A worker killed while sending its result leaves half a message in the pool's pipe: the pool's
-                # manager thread then waits for the rest forever and the interpreter's exit joins it. The
-                # caller must leave with os._exit once it has said what it has to (the store is committed).
-                exc.pool_terminated = True  # type: ignore[attr-defined]
-                raise
-            pool.shutdown(wait=True)
-            if not pending:
-                return
-            if not delivered:
-                break
-        if not delivered:
-            self._in_process(pending + ([] if local_done else local), scripts_json, options_json, cache_dir)
-            return
-        for job in pending:
-            self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
-                                  if job.kind == "audio" else "score"))
-
-    def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str]) -> None:
-        _setup(scripts_json, None, cache_dir)
-        for job in jobs:
-            self._save(job, _work(self._task(job)))
-
-    def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
-                    cache_dir: Optional[str]) -> None:
-        """No worker could start or deliver (a model that does not load, a ``__main__`` read from stdin):
-        do the work here, or fail the recordings with the real reason."""
-        try:
-            _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir)
-        except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
-            for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
-                self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
-            jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
-            _setup(scripts_json, None, cache_dir)
-        for job in jobs:
-            self._save(job, _work(self._task(job)))
-
-    def _collect(self, futures: dict[cf.Future, _Job]) -> tuple[list[_Job], bool]:
-        """Save results as they come; returns the jobs left unfinished by a dead pool, and whether any
-        result came back."""
-        unfinished: list[_Job] = []
-        delivered = False
-        for future in cf.as_completed(futures):
-            job = futures[future]
-            try:
-                done = future.result()
-            except cf.process.BrokenProcessPool:
-                unfinished.append(job)
-                continue
-            except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
-                done = _Done(False, f"{type(exc).__name__}: {exc}", "audio" if job.kind == "audio" else "score")
-            delivered = True
-            self._save(job, done)
-        return unfinished, delivered
-
     # -- the whole batch -----------------------------------------------------------------------------
     def run(self) -> BatchSummary:
         folder = self.o.folder
@@ -344,12 +239,19 @@ class _Run(_Planner):
             self._finish_summary()
             self.store.resolve_failures_under(os.path.abspath(folder), batch_id)
             status = "done"
+        except sqlite3.OperationalError as exc:  # each call is one transaction: those stored are whole
+            self.summary.interrupted = True
+            raise StoreError(f"{self.o.db}: {_store_trouble(exc)}; the calls stored so far are kept: "
+                             "run the batch again to go on") from None
         except BaseException:
             self.summary.interrupted = True
             raise
         finally:
             self.summary.elapsed = time.monotonic() - self.t0
-            self.store.finish_batch(batch_id, self.summary.model_dump(mode="json", exclude={"files"}), status)
+            try:
+                self.store.finish_batch(batch_id, self.summary.model_dump(mode="json", exclude={"files"}), status)
+            except sqlite3.OperationalError:
+                pass  # the same full disk: the batch row stays "running", its dead pid reads as interrupted
         return self.summary
 
     def _skip(self, skips: list[tuple[_Job, CallState]]) -> None:
@@ -378,6 +280,15 @@ class _Run(_Planner):
             band = self.team.targets_for(manager).daily_band if self.team else DAILY_TARGET
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
                 self.summary.kpi.append(_kpi(day, names.get(manager, ""), band))
+
+
+def _store_trouble(exc: sqlite3.OperationalError) -> str:
+    text = str(exc).lower()
+    if "full" in text or "no space" in text:
+        return "the disk is full (free some space)"
+    if "locked" in text or "busy" in text:
+        return "the database is busy with another program (try again when it is done)"
+    return f"cannot write the history ({exc})"
 
 
 def _kpi(day: DayCount, name: str, band: tuple[int, int]) -> DayKpi:

@@ -22,9 +22,11 @@ _STATE: dict[str, Any] = {}
 POOL_MIN_CALLS = 40  # fewer transcripts/re-scores than this are scored in the main process
 
 
-def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str], threads: int = 0) -> None:
+def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str], threads: int = 0,
+           seed: bytes = b"") -> None:
     """Load the scripts (and the speech model when there are recordings); ``threads``: this process's share of
-    the cores, for the meaning model (the speech model's is in the options)."""
+    the cores, for the meaning model (the speech model's is in the options); ``seed``: the scripts' phrasings
+    already embedded (packed), so this process does not embed them again."""
     from compliance.scoring.embeddings import use_threads
 
     _STATE.clear()
@@ -38,6 +40,17 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
         threads = threads or options.threads
         _STATE.update(options=options, model=load_model(options))
     use_threads(threads)
+    _remember(seed)  # after use_threads: the meaning model takes its thread count when it loads
+
+
+def _remember(seed: bytes) -> None:
+    """Give this process's meaning model the vectors the batch already has (the scripts' phrasings)."""
+    if seed:
+        from compliance.scoring.embeddings import load_embedder, unpack_vectors
+
+        embedder = load_embedder()
+        if embedder is not None:
+            embedder.remember(unpack_vectors(seed))
 
 
 def _die_with_parent() -> None:
@@ -63,11 +76,11 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str],
-                 threads: int = 0) -> None:
+                 threads: int = 0, seed: bytes = b"") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
-    _setup(scripts_json, options_json, cache_dir, threads)
+    _setup(scripts_json, options_json, cache_dir, threads, seed)
 
 
 @dataclass

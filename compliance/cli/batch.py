@@ -125,6 +125,18 @@ def _echo_summary(summary) -> None:
         click.echo(f"Отчёты не записаны: {s.reports_error}", err=True)
 
 
+def _check_cluster(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    """A bad --cluster is a usage error (exit 2), found before anything is opened."""
+    from compliance.batch.cluster import parse_cluster
+
+    if value is not None:
+        try:
+            parse_cluster(value)
+        except ComplianceError as exc:
+            raise click.BadParameter(str(exc).removeprefix(f"--cluster {value.strip()}: ")) from None
+    return value
+
+
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -161,7 +173,7 @@ def _echo_summary(summary) -> None:
               help="With --out: copy the recordings into each manager's report folder.")
 @click.option("--retry-failed", is_flag=True,
               help="Try again files that failed before and have not changed (by default they are listed, not retried).")
-@click.option("--cluster", metavar="tcp://HOST:8786|local:N",
+@click.option("--cluster", metavar="tcp://HOST:8786|local:N", callback=_check_cluster,
               help="Transcribe on a Dask cluster: a running scheduler's address, or local:N worker processes "
                    '(needs pip install "call-compliance[cluster]"). Results are stored here as they arrive.')
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

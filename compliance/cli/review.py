@@ -27,7 +27,7 @@ def review() -> None:
 @click.argument("stage_id")
 @click.option("--present/--absent", default=None, required=True, help="The stage was said / was not said.")
 @click.option("--line", type=click.IntRange(min=1), default=None, help="Only this line of the stage (from 1).")
-@click.option("--by", "by", required=True, help="Who decides (the lead's login).")
+@click.option("--by", "by", required=True, help="Who decides: a lead's login (see `compliance users list`).")
 @click.option("--note", default="", help="Why.")
 @db_option
 def review_override(call_id: str, stage_id: str, present: bool, line: Optional[int], by: str, note: str,
@@ -40,9 +40,11 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
     Example: compliance review override 3f2a… needs --present --by lead --note "asked in other words"
     """
     from compliance.review.ledger import set_override
+    from compliance.review.users import known_lead
 
     with open_store(db, read_only=False) as store:
         try:
+            known_lead(store, by)
             record = set_override(store, call_id, stage_id, present, by=by, note=note,
                                   line=line - 1 if line else None)
         except ComplianceError as exc:

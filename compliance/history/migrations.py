@@ -418,10 +418,26 @@ CREATE TABLE IF NOT EXISTS voices (
 """
 
 
+# Server-side sessions of the web app (compliance.review.sessions), so logout, a password reset and removing an
+# account end them: the cookie carries a random id, the table only its SHA-256. The cookie's signing key leaves
+# the database (a 0600 file beside it, or an environment variable): whoever has a copy of the database could sign
+# a lead's cookie with it, so the stored one is deleted, and every old cookie stops working.
+_V7_SESSIONS = """
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    login TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX sessions_login ON sessions(login);
+DELETE FROM settings WHERE key = 'session_secret'
+"""
+
+
 # Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
 # their order here is the order every history is upgraded in.
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V8_VOICES, _V9_PBX,
-                               _V10_OUTCOMES]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V7_SESSIONS, _V8_VOICES,
+                               _V9_PBX, _V10_OUTCOMES]
 
 
 def _split_sql(script: str) -> Iterator[str]:

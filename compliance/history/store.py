@@ -397,6 +397,16 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
         else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (a full disk, SQLITE_FULL): a second ROLLBACK would raise and hide
+        # the real cause ("cannot rollback - no transaction is active").
+        if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")

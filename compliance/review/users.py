@@ -1,4 +1,4 @@
-"""Accounts of the review app: the lead and the managers, argon2 password hashes, the session secret.
+"""Accounts of the review app: the lead and the managers, argon2 password hashes (sessions: ``sessions``).
 
 Accounts live in the history database (``users``), so one file holds the calls and who may see them. A manager's
 account names the roster key of their calls (``manager``): that is all they can see.
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from typing import Iterable, Literal, Optional
 
 from argon2 import PasswordHasher
@@ -61,6 +60,7 @@ def add_user(store: Store, login: str, role: str, password: str, manager: Option
                      "ON CONFLICT(login) DO UPDATE SET role = excluded.role, manager = excluded.manager, "
                      "password_hash = excluded.password_hash",
                      (login, role, manager if role == "manager" else None, _HASHER.hash(password), now))
+        conn.execute("DELETE FROM sessions WHERE login = ?", (login,))  # a new password logs everyone out
     found = user(store, login)
     assert found is not None
     return found
@@ -98,7 +98,7 @@ def user(store: Store, login: str) -> Optional[User]:
 
 
 def remove_user(store: Store, login: str) -> None:
-    """Delete an account; their sessions end at their next request.
+    """Delete an account and end its sessions.
 
     Raises:
         ReviewError: no such account.
@@ -106,6 +106,7 @@ def remove_user(store: Store, login: str) -> None:
     with store.transaction() as conn:
         if conn.execute("DELETE FROM users WHERE login = ?", (login,)).rowcount == 0:
             raise ReviewError(f"no account {login!r}; see `compliance users list`")
+        conn.execute("DELETE FROM sessions WHERE login = ?", (login,))
 
 
 def verify(store: Store, login: str, password: str) -> Optional[User]:
@@ -118,11 +119,15 @@ def verify(store: Store, login: str, password: str) -> Optional[User]:
     return user(store, login) if row else None
 
 
-def session_secret(store: Store) -> str:
-    """The web app's session signing key: made once and kept in the history, so a restart keeps sessions."""
-    row = store.connection.execute("SELECT value FROM settings WHERE key = 'session_secret'").fetchone()
-    if row:
-        return str(row[0])
-    with store.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('session_secret', ?)", (secrets.token_hex(32),))
-        return str(conn.execute("SELECT value FROM settings WHERE key = 'session_secret'").fetchone()[0])
+def known_lead(store: Store, login: str) -> User:
+    """The lead's account that a decision is recorded under (``--by``): an existing lead, never a made-up name.
+
+    Raises:
+        ReviewError: no such account, or it is a manager's.
+    """
+    found = user(store, login)
+    if found is None:
+        raise ReviewError(f"--by {login!r}: no such account; use a lead's login (see `compliance users list`)")
+    if not found.is_lead:
+        raise ReviewError(f"--by {login!r}: a manager's account; only a lead decides (see `compliance users list`)")
+    return found

@@ -62,18 +62,29 @@ class _Prototypes:
 _prototype_cache: dict[tuple[str, int], _Prototypes] = {}
 
 
+def _phrasings(script: SalesScript) -> tuple[list[int], list[int], list[str]]:
+    stage_of, line_of, texts = [], [], []
+    for s, stage in enumerate(script.stages):
+        for i, (alternatives, examples) in enumerate(zip(stage.alternatives(), stage.examples())):
+            for text in alternatives + examples:
+                stage_of.append(s)
+                line_of.append(i)
+                texts.append(_fill(text))
+    return stage_of, line_of, texts
+
+
+def prototype_texts(script: SalesScript) -> list[str]:
+    """Every text the meaning scorer embeds for a script (its lines, alternatives, team examples, and the
+    background), so a batch can keep their vectors in the history instead of embedding them on every run."""
+    return _phrasings(script)[2] + list(background_sentences())
+
+
 def _prototypes(script: SalesScript, embedder: Embedder) -> _Prototypes:
     """The script's phrasings embedded once per script content (hash) and embedder."""
     key = (script.content_hash(), id(embedder))
     cached = _prototype_cache.get(key)
     if cached is None:
-        stage_of, line_of, texts = [], [], []
-        for s, stage in enumerate(script.stages):
-            for i, (alternatives, examples) in enumerate(zip(stage.alternatives(), stage.examples())):
-                for text in alternatives + examples:
-                    stage_of.append(s)
-                    line_of.append(i)
-                    texts.append(_fill(text))
+        stage_of, line_of, texts = _phrasings(script)
         cached = _Prototypes(np.array(stage_of), np.array(line_of), embedder.embed(texts),
                              embedder.embed(list(background_sentences())), len(script.stages))
         _prototype_cache[key] = cached

@@ -30,17 +30,19 @@ from compliance.review.ledger import (
     set_override,
     swap_parties,
 )
-from compliance.review.users import User, user, verify
+from compliance.review.sessions import end_session, open_session, session_user
+from compliance.review.users import User, verify
 from compliance.scoring.examples import add_example
 from compliance.scoring.result import CallRecord
 
 from .app import Review
-from .guard import check_csrf, csrf_token, session_login, start_session
+from .guard import Throttled, check_csrf, csrf_token, session_id, start_session
 from .views import call_view, manager_view, team_view
 
 Handler = Callable[[Request, Review, User, dict[str, str]], Response]
 
 NOT_FOUND = HTTPException(404, "Not found")
+MAX_ID = 2 ** 63 - 1
 
 
 def _review(request: Request) -> Review:
@@ -48,11 +50,9 @@ def _review(request: Request) -> Review:
 
 
 def _current_user(request: Request, review: Review) -> Optional[User]:
-    login = session_login(request)
-    if login is None:
-        return None
-    found = user(review.store(), login)
-    if found is None:  # the account was removed: the session ends
+    sid = session_id(request)
+    found = session_user(review.store(), sid) if sid else None
+    if sid and found is None:  # logged out, expired, password reset or account removed: the session is over
         request.session.clear()
     return found
 
@@ -97,26 +97,39 @@ def _own_call(review: Review, me: User, call_id: str) -> CallRecord:
 # -- login -----------------------------------------------------------------------------------------------------
 async def login_form(request: Request) -> Response:
     review = _review(request)
-    return _page(review, request, "web_login.html.j2", None, error=False, login="")
+    return _page(review, request, "web_login.html.j2", None, error="", login="")
 
 
 async def login(request: Request) -> Response:
     form = await check_csrf(request)
     review = _review(request)
-    name, password = form.get("login", "").strip().lower(), form.get("password", "")
+    name, password = form.get("login", "").strip().lower()[:64], form.get("password", "")[:1024]
     address = request.client.host if request.client else ""
-    await review.throttle.wait(name, address)
-    found = await run_in_threadpool(lambda: verify(review.store(), name, password))
+    try:
+        await review.throttle.acquire(name, address)  # counted before the check: parallel tries queue up
+    except Throttled as exc:
+        page = _page(review, request, "web_login.html.j2", None, 429, error="throttled", login=name,
+                     retry_after=exc.retry_after)
+        page.headers["retry-after"] = str(exc.retry_after)
+        return page
+    found = None
+    try:
+        found = await run_in_threadpool(lambda: verify(review.store(), name, password))
+    finally:
+        review.throttle.release(name, address, ok=found is not None)
     if found is None:
-        review.throttle.failed(name, address)
-        return _page(review, request, "web_login.html.j2", None, 401, error=True, login=name)
-    review.throttle.succeeded(name, address)
-    start_session(request, found, review.max_age)
+        return _page(review, request, "web_login.html.j2", None, 401, error="failed", login=name)
+    sid = await run_in_threadpool(open_session, review.store(), found.login, review.max_age)
+    start_session(request, sid)
     return RedirectResponse("/", status_code=303)
 
 
 async def logout(request: Request) -> Response:
     await check_csrf(request)
+    sid = session_id(request)
+    if sid:
+        review = _review(request)
+        await run_in_threadpool(end_session, review.store(), sid)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -158,10 +171,14 @@ def recording(request: Request, review: Review, me: User, form: dict[str, str]) 
     return FileResponse(record.audio)  # answers Range requests: the player seeks without loading it all
 
 
+MAX_LINE = 10_000   # no script has this many lines in a stage
+
+
 def _line(value: str) -> Optional[int]:
     if not value:
         return None
-    if not value.isdigit():
+    # isdigit() alone accepts «²» and other digits int() refuses; a huge number is no line either
+    if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) > MAX_LINE:
         raise HTTPException(400, "line must be a number")
     return int(value)
 
@@ -249,6 +266,8 @@ def disputes_page(request: Request, review: Review, me: User, form: dict[str, st
 @protected(lead_only=True)
 def resolve(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
     raw = request.path_params["dispute_id"]
+    if raw > MAX_ID:  # SQLite integers are 64-bit: a larger id is no dispute (and would overflow the query)
+        raise NOT_FOUND
     found = dispute(review.store(), raw)
     if form.get("decision") not in ("accept", "reject"):
         raise HTTPException(400, "decision must be accept or reject")
