@@ -378,7 +378,7 @@ def test_transcribe_writes_the_json_score_reads(fake, tmp_path):
     data = json.loads((out / "call_full.stereo.json").read_text(encoding="utf-8"))
     assert data["manager_channel"] == "left" and data["talk"]["manager_speech"] > 0
     word = data["segments"][0]["words"][0]
-    assert set(word) == {"word", "start", "end", "probability"}
+    assert set(word) == {"word", "start", "end", "probability", "level"}
     loaded = load_transcript(out / "call_full.stereo.json")
     assert loaded.speakers_known and len(loaded.segments) == len(data["segments"])
     scored = CliRunner().invoke(cli, ["score", str(out / "call_full.stereo.json"), "--json"])

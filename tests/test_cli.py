@@ -32,7 +32,7 @@ def test_score_table(calls):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "✓ greeting" in out and "Соответствие скрипту: 100.0 %" in out and "выше коридора" in out
-    assert "← «Когда вы планируете оплату»" in out
+    assert "← «Когда вы планируете оплату?»" in out            # the whole sentence, as said
 
 
 def test_score_json_lines_with_file(calls):

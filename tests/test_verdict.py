@@ -282,6 +282,7 @@ def test_cli_override_marks_a_branch_not_taken_and_the_stored_verdict_follows(tm
     from compliance.cli import cli
     from compliance.history.schema import CallMeta
     from compliance.history.store import Store
+    from compliance.review.users import add_user
     from compliance.scoring.result import CallRecord
 
     result = _score(GREETING + NEEDS + REFUSAL + FAREWELL, default_script)
@@ -290,6 +291,7 @@ def test_cli_override_marks_a_branch_not_taken_and_the_stored_verdict_follows(tm
         store.save_script(default_script)
         store.save_call(CallRecord(call_id="b1", file="b1.txt", manager="ivanova", date="2026-12-01",
                                    result=result), CallMeta(kind="transcript", score_key="k"))
+        add_user(store, "lead", "lead", "a-long-lead-password-1")   # --by names a lead's account
     res = CliRunner().invoke(cli, ["review", "override", "b1", "cannot_deliver", "--absent", "--by", "lead",
                                    "--db", str(db)])
     assert res.exit_code == 0, res.output

@@ -64,10 +64,11 @@ def _segment(words: list[Word], speaker: Speaker) -> Segment:
 _Turn = tuple[int, list[Word]]
 
 
-def _merge_channels(channels: list[list[Segment]], manager: int, quiet: list[Optional[float]]) -> list[Segment]:
+def _merge_channels(channels: list[list[Segment]], manager: int,
+                    quiet: Optional[list[Optional[float]]] = None) -> list[Segment]:
     """Two channels → turns in time order, merged by word timestamps; words below ``quiet`` (dBFS, per channel)
     become background turns of their own."""
-    own, background = zip(*(_split_background(_words(c), q) for c, q in zip(channels, quiet)))
+    own, background = zip(*(_split_background(_words(c), q) for c, q in zip(channels, quiet or [None, None])))
     utts = _utterances(0, own[0], own[1], 1e9) + _utterances(1, own[1], own[0], 1e9)
     utts += [_Utterance(channel=-1, start=_start(w), end=_end(w), words=[w]) for w in background[0] + background[1]]
     utts.sort(key=lambda u: (u.start, u.channel))

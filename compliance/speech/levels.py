@@ -95,7 +95,8 @@ def measure_channel(audio: np.ndarray, regions: list[tuple[int, int]], raw: list
         low_confidence=round(sum(p < LOW_PROBABILITY for p in probabilities) / len(probabilities), 3)
         if probabilities else 0.0,
         avg_logprob=mean([s.avg_logprob for s in raw]), no_speech_prob=mean([s.no_speech_prob for s in raw]),
-        compression_ratio=mean([s.compression_ratio for s in raw]),
+        # a segment decoded again on its own (recognise's gap pass) may carry no compression ratio
+        compression_ratio=mean([getattr(s, "compression_ratio", 0.0) or 0.0 for s in raw]),
         speech_db=round(speech, 1) if speech is not None else None, noise_db=round(noise, 1),
         snr_db=round(speech - noise, 1) if speech is not None else None,
     )

@@ -112,7 +112,7 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
         manager, parties.manager, parties.by = 1 - manager, 1 - manager, "lead"
         parties.confidence = 1.0
     transcript.parties = parties
-    transcript.segments = _merge_channels(channels, manager, [None, None])  # a voice apart is a party here
+    transcript.segments = _merge_channels(channels, manager)  # a voice apart is a party here, not background
     transcript.talk = measure_talk(channels, manager, transcript.segments, recognised.duration)
     transcript.note(Message(code="mono_diarized", params={
         "voices": diar.voices, "by_ru": _BY["ru"][parties.by], "by_en": _BY["en"][parties.by],
