@@ -205,13 +205,16 @@ def run_on_cluster(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_j
     work = work or globals()["work_bytes"]  # looked up at call time: a test may put a crashing one in its place
     # The client logs its reconnection attempts with tracebacks when the scheduler goes away; this batch says
     # what happened itself, in one line (SchedulerLost).
-    client_log = logging.getLogger("distributed.client")
-    level = client_log.level
-    client_log.setLevel(logging.CRITICAL)
+    # Its comm layer (batched sends, core connections) logs the broken connection the same way.
+    logs = [logging.getLogger(f"distributed.{name}") for name in ("client", "batched", "core")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
     try:
         _run(batch, jobs, spec, scripts_json, options_json, cache_dir, work, meanwhile, seed)
     finally:
-        client_log.setLevel(level)
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
 
 
 def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[str], options_json: str,
