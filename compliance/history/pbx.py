@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, Field
 
-from compliance.history.schema import DayCount
+from compliance.history.schema import DayCount, day_filter
 
 # Statuses a later fetch takes up again: nothing in them is final.
 RETRY_STATUSES = ("failed", "unassigned", "queued", "pending")
@@ -120,17 +120,13 @@ class PbxStore:
         was scored as not connected (voicemail, an autoresponder) are counted apart."""
         if not self.has_table("pbx_calls"):
             return []
-        where, args = ["p.manager IS NOT NULL", "p.status != 'queued'"], []
-        for cond, value in (("p.manager = ?", manager), ("p.date >= ?", since), ("p.date <= ?", until)):
-            if value:
-                where.append(cond)
-                args.append(value)
+        where, args = day_filter("p", manager, since, until, "p.manager IS NOT NULL", "p.status != 'queued'")
         rows = self._conn.execute(
             "SELECT p.manager, p.date, COUNT(*) AS calls, SUM(p.direction = 'out') AS dials, "
             "SUM(p.disposition = 'answered') AS answered, "
             "SUM(p.disposition = 'answered' AND c.connected = 0) AS not_connected "
             "FROM pbx_calls p LEFT JOIN calls c ON c.content_hash = p.content_hash "
-            f"WHERE {' AND '.join(where)} GROUP BY p.manager, p.date ORDER BY p.date, p.manager", args).fetchall()
+            f"WHERE {where} GROUP BY p.manager, p.date ORDER BY p.date, p.manager", args).fetchall()
         return [PbxDay(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, dials=r["dials"] or 0,
                        answered=r["answered"] or 0, not_connected=r["not_connected"] or 0) for r in rows]
 
@@ -157,15 +153,11 @@ class PbxStore:
     def _pbx_recorded(self, manager: str | None, since: str | None,
                       until: str | None) -> dict[tuple[str, str], tuple[int, int]]:
         """Scored calls that are recordings of PBX calls, per manager and day: (calls, connected)."""
-        where, args = ["c.kind != 'chat'", "c.date IS NOT NULL"], []
-        for cond, value in (("c.manager = ?", manager), ("c.date >= ?", since), ("c.date <= ?", until)):
-            if value:
-                where.append(cond)
-                args.append(value)
+        where, args = day_filter("c", manager, since, until, "c.kind != 'chat'", "c.date IS NOT NULL")
         rows = self._conn.execute(
             "SELECT c.manager, c.date, COUNT(*) AS calls, SUM(c.connected) AS connected FROM calls c "
             "WHERE c.content_hash IN (SELECT content_hash FROM pbx_calls WHERE content_hash IS NOT NULL) "
-            f"AND {' AND '.join(where)} GROUP BY c.manager, c.date", args).fetchall()
+            f"AND {where} GROUP BY c.manager, c.date", args).fetchall()
         return {(r["manager"], r["date"]): (r["calls"] or 0, r["connected"] or 0) for r in rows}
 
     def has_table(self, name: str) -> bool:  # pragma: no cover - Store's own

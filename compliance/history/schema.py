@@ -90,3 +90,16 @@ class DaySales(BaseModel):
     date: str
     sales_count: int = 0
     sales_sum: float = 0.0
+
+
+def day_filter(alias: str, manager: Optional[str], since: Optional[str], until: Optional[str],
+               *conditions: str) -> tuple[str, list[str]]:
+    """A WHERE clause over a table's ``manager`` and ``date`` columns (``alias.`` before them when given): the
+    fixed ``conditions`` and the bounds that are set. One home for the daily counts' filters."""
+    col = f"{alias}." if alias else ""
+    where, args = list(conditions), []
+    for cond, value in ((f"{col}manager = ?", manager), (f"{col}date >= ?", since), (f"{col}date <= ?", until)):
+        if value:
+            where.append(cond)
+            args.append(value)
+    return " AND ".join(where), args

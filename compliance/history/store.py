@@ -34,6 +34,7 @@ from .schema import (
     Failure,
     ManagerRow,
     _split_sql,
+    day_filter,
 )
 from .vectors import EmbeddingStore
 
@@ -342,15 +343,11 @@ class Store(EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
                      until: str | None = None) -> list[DayCount]:
         """Calls and chats, and how many of each connected, per manager per day; where the PBX reported the day,
         its calls (unanswered ones too) and dials count (``history.pbx``)."""
-        where, args = ["date IS NOT NULL"], []
-        for cond, value in (("manager = ?", manager), ("date >= ?", since), ("date <= ?", until)):
-            if value:
-                where.append(cond)
-                args.append(value)
+        where, args = day_filter("", manager, since, until, "date IS NOT NULL")
         rows = self._conn.execute(
             "SELECT manager, date, SUM(kind != 'chat') AS calls, SUM(connected AND kind != 'chat') AS connected, "
             "SUM(kind = 'chat') AS chats, SUM(connected AND kind = 'chat') AS replied FROM calls "
-            f"WHERE {' AND '.join(where)} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
+            f"WHERE {where} GROUP BY manager, date ORDER BY date, manager", args).fetchall()
         counts = [DayCount(manager=r["manager"], date=r["date"], calls=r["calls"] or 0, connected=r["connected"] or 0,
                            chats=r["chats"] or 0, chats_replied=r["replied"] or 0) for r in rows]
         return self.with_pbx_counts(counts, manager, since, until)
