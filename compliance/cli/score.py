@@ -95,7 +95,9 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
             chat = file_kind(path) == "chat"
             script = scripts["chat" if chat else "call"]
             named = [*(_full_names(path, manager_names) if chat else manager_names), *names[len(manager_names):]]
-            results = [score_call(t, script, level) for t in read_calls(path, script, manager_names=named)]
+            bands = roster.targets.bands if roster else None   # the team's bands, over the script's levels
+            results = [score_call(t, script, level, bands=bands)
+                       for t in read_calls(path, script, manager_names=named)]
         except ComplianceError as exc:
             failed = True
             not_text = not_text or isinstance(exc, NotTextError)

@@ -199,7 +199,7 @@ def swap(request: Request, review: Review, me: User, form: dict[str, str]) -> Re
     """The parties of a one-channel call the other way round: stored as a decision, the call scored again."""
     record = _own_call(review, me, request.path_params["call_id"])
     swap_parties(review.store(), record.call_id, by=me.login)
-    rescore_history(review.store(), call_id=record.call_id)
+    rescore_history(review.store(), call_id=record.call_id, keep_bands=True)
     return RedirectResponse(f"/calls/{record.call_id}", status_code=303)
 
 
