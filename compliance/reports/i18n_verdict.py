@@ -22,6 +22,9 @@ VERDICT_CATALOGUE: dict[str, dict[str, str]] = {
         "ready.few_deals": "мало сделок для вывода, решайте по разговорам",
         "review.branch.taken": "ветка пройдена (этапы ветки не оцениваются)",
         "review.branch.not_taken": "ветка не пройдена (этапы оцениваются)",
+        "verdict.long.chat.within": "В коридоре: переписка идёт по скрипту так, как нужно",
+        "verdict.long.chat.below": "Ниже коридора: переписка слишком далека от скрипта",
+        "web.chat": "переписка",
         # why a band is what it is, in one sentence, wherever a band is shown
         "band.why.call.newcomer": "Новичок говорит по скрипту почти дословно: в звонке клиент слышит каждую фразу, "
                                   "поэтому коридор высокий, а выше коридора — тоже хорошо.",
@@ -50,6 +53,9 @@ VERDICT_CATALOGUE: dict[str, dict[str, str]] = {
         "ready.few_deals": "too few deals to conclude; judge by the calls",
         "review.branch.taken": "branch taken (its stages are not scored)",
         "review.branch.not_taken": "branch not taken (its stages are scored)",
+        "verdict.long.chat.within": "Within the band: the chat follows the script as expected",
+        "verdict.long.chat.below": "Below the band: the chat strays too far from the script",
+        "web.chat": "chat",
         # why a band is what it is, in one sentence, wherever a band is shown
         "band.why.call.newcomer": "A newcomer follows the script almost word for word: on a call the client hears "
                                   "every phrase, so the band is high, and above it is fine too.",

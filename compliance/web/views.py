@@ -42,6 +42,7 @@ class CallRow(BaseModel):
     open_disputes: int = 0
     flagged: bool = False                       # the verdict waits for the lead (poor recognition, …)
     quality: Optional[str] = None               # the recording's recognition quality: good | fair | poor
+    chat: bool = False                          # a messenger chat, not a call
 
 
 class ManagerRow(BaseModel):
@@ -115,7 +116,7 @@ def _row(record: CallRecord, open_disputes: int) -> CallRow:
                    adherence=res.adherence, machine_adherence=record.machine.adherence if record.machine else None,
                    verdict=str(res.verdict) if res.verdict else None, overridden=record.machine is not None,
                    open_disputes=open_disputes, flagged=record.awaiting_review,
-                   quality=res.quality.rating if res.quality else None)
+                   quality=res.quality.rating if res.quality else None, chat=res.channel == "chat")
 
 
 def team_view(store: Store) -> TeamView:
