@@ -51,6 +51,10 @@ def _sample_chat(script) -> CallRecord:
 
     chat.result.channel = "chat"
     chat.result.band = (80.0, 90.0)        # the chat script's newcomer band
+    chat.result.talk = None                 # a chat has messages, not talk time
+    if chat.transcript is not None:
+        chat.transcript.talk = None
+        chat.transcript.kind = "chat"
     summarise(chat.result)
     chat.result.chat = ChatMetrics(started="2026-11-27T12:05:00", first_response=95.0, longest_wait=600.0,
                                    manager_messages=6, client_messages=5)
