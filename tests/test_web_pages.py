@@ -91,11 +91,11 @@ def _logged_in(client, who: str | None):
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_key_pages_read_as_the_golden_text(lead_db, lang):
-    failed = []
+    failed, app, clients = [], create_app(lead_db, secret="golden", lang=lang, login_delay=0.01), {}
     for name, (who, url) in PAGES.items():
-        client = _logged_in(TestClient(create_app(lead_db, secret="golden", lang=lang, login_delay=0.01),
-                                       follow_redirects=False), who)
-        res = client.get(url)
+        if who not in clients:   # one login per person: a login costs a password hash
+            clients[who] = _logged_in(TestClient(app, follow_redirects=False), who)
+        res = clients[who].get(url)
         assert res.status_code == 200, (name, res.status_code)
         got = visible_text(res.text)
         golden = GOLDEN / lang / f"{name}.txt"
