@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 from compliance.errors import AudioError, ModelError, TranscriptError
 from compliance.scoring.result import CallResult
 from compliance.scoring.score import MatchOptions, choose_script, score_call
-from compliance.scoring.script import SalesScript
+from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.transcript import Transcript, load_transcript
 
 TRANSCRIPT_SUFFIXES = frozenset({".txt", ".json"})
@@ -98,9 +98,10 @@ def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind
                  transcribe: Any = None, model: Any = None, cache_dir: Optional[Path] = None,
                  match: Optional[MatchOptions] = None, transcript: Optional[Transcript] = None,
                  manager_names: Sequence[str] = (), part: Optional[str] = None,
-                 voice: Optional[list[float]] = None) -> Analysis:
+                 voice: Optional[list[float]] = None, bands: Optional[BandTable] = None) -> Analysis:
     """Analyse one call: read or transcribe it (unless its stored ``transcript`` is given), choose the script
-    among ``scripts`` (the first one also picks a stereo recording's manager channel), and score it.
+    among ``scripts`` (the first one also picks a stereo recording's manager channel), and score it (by the
+    team's ``bands`` where given, see ``SalesScript.band``).
 
     Raises:
         TranscriptError, AudioError, ModelError: the file cannot be read or transcribed.
@@ -112,7 +113,7 @@ def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind
         transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir,
                                manager_names=manager_names, part=part, voice=voice)
     script = scripts[0] if len(scripts) == 1 else choose_script(transcript, scripts)
-    return Analysis(transcript, script, score_call(transcript, script, level, match))
+    return Analysis(transcript, script, score_call(transcript, script, level, match, bands))
 
 
 def failure_kind(exc: Exception, kind: str) -> str:

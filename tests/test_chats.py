@@ -286,3 +286,35 @@ def test_message_time_names_the_day_once_it_changes(offset, shown):
     from compliance.text.formats import message_time
 
     assert message_time("2025-01-02T23:50:00", offset) == shown
+
+
+# -- a part of the manager's name: listed and asked, never guessed -----------------------------------------------
+def _two_olgas(tmp_path):
+    path = tmp_path / "result.json"
+    data = json.loads((CHATS / "telegram_single.json").read_text(encoding="utf-8"))
+    data["messages"].insert(1, {**data["messages"][0], "from": "Ольга Иванова", "text": "Я тоже тут"})
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_part_of_the_manager_name_lists_the_senders_it_fits_and_asks(tmp_path, monkeypatch):
+    path = _two_olgas(tmp_path)
+    res = CliRunner().invoke(cli, ["score", str(path), "--manager-name", "ольга", "--json"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "'ольга' is not a sender's full name; did you mean: Ольга Иванова, Ольга Петрова?" in res.output
+    res = CliRunner().invoke(cli, ["score", str(path), "--manager-name", "Петрова", "--json"])   # one fits: asked too
+    assert res.exit_code == 1 and "did you mean: Ольга Петрова?" in res.output
+    # at a terminal the matches are listed and the answer is used: named, not guessed
+    import compliance.cli.options as options
+    monkeypatch.setattr(options, "at_terminal", lambda: True)
+    monkeypatch.setattr(options.click, "prompt", lambda *a, **k: 2)
+    res = CliRunner().invoke(cli, ["score", str(path), "--manager-name", "ольга", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "1. Ольга Иванова" in res.output and "2. Ольга Петрова" in res.output
+    assert json.loads(res.output.splitlines()[-1])["messages"] == []
+
+
+def test_a_manager_name_no_sender_has_is_an_error_that_lists_the_senders(tmp_path):
+    res = CliRunner().invoke(cli, ["score", str(CHATS / "telegram_single.json"), "--manager-name", "Марина"])
+    assert res.exit_code == 1
+    assert "no sender of this chat is named 'Марина' (its senders: " in res.output and "Ольга Петрова" in res.output

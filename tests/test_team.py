@@ -170,3 +170,72 @@ def test_the_daily_report_writes_the_teams_currency(tmp_path):
     team.write_text("currency: грн\n", encoding="utf-8")
     with pytest.raises(TeamError, match="currency"):
         load_team(team)
+
+
+# ------------------------------------------------------------------------------------------ adherence bands
+def test_bands_default_to_the_scripts_levels_and_the_team_and_a_manager_set_them():
+    from compliance.resources import default_script_path
+    from compliance.scoring.script import load_script
+
+    call, chat = load_script(default_script_path("call")), load_script(default_script_path("chat"))
+    team = Team()
+    assert team.targets.bands == {}                                         # the default: the scripts decide
+    assert [(call.band(lv).min, call.band(lv).max) for lv in ("newcomer", "experienced")] == [(85, 90), (55, 60)]
+    assert [(chat.band(lv, "chat").min, chat.band(lv, "chat").max) for lv in ("newcomer", "experienced")] == \
+        [(80, 90), (50, 60)]
+    custom = Team.model_validate({
+        "targets": {"bands": {"calls": {"newcomer": {"min": 80, "max": 88}},
+                              "chats": {"newcomer": {"min": 70, "max": 85}},
+                              call.id: {"experienced": {"min": 50, "max": 58}}}},
+        "managers": {"ivanova": {"targets": {"bands": {"calls": {"newcomer": {"min": 90, "max": 95}}}}}, "petrov": {}},
+    })
+    for_petrov, for_ivanova = custom.targets_for("petrov").bands, custom.targets_for("ivanova").bands
+
+    def band(script, level, channel, bands):
+        found = script.band(level, channel, bands)
+        return found.min, found.max
+
+    assert band(call, "newcomer", "call", for_petrov) == (80, 88)            # the team's calls band
+    assert band(call, "experienced", "call", for_petrov) == (50, 58)         # the script's own entry
+    assert band(chat, "newcomer", "chat", for_petrov) == (70, 85)            # the team's chats band
+    assert band(chat, "experienced", "chat", for_petrov) == (50, 60)         # not given: the chat script's
+    assert band(call, "newcomer", "call", for_ivanova) == (90, 95)           # the manager's own, level by level
+    assert band(chat, "newcomer", "chat", for_ivanova) == (70, 85)           # the rest stays the team's
+
+
+def test_a_band_upside_down_names_the_field(tmp_path):
+    path = tmp_path / "team.yaml"
+    path.write_text("targets:\n  bands:\n    chats: {newcomer: {min: 90, max: 80}}\n", encoding="utf-8")
+    with pytest.raises(TeamError, match=r"targets.bands.chats.newcomer: min \(90\) is greater than max \(80\)"):
+        load_team(path)
+    path.write_text("targets:\n  bands:\n    calls: {guru: {min: 80, max: 90}}\n", encoding="utf-8")
+    with pytest.raises(TeamError, match="targets.bands.calls.guru"):
+        load_team(path)
+
+
+def test_batch_and_rescore_judge_calls_by_the_teams_bands(tmp_path):
+    """A newcomer's call judged by the team's band; a band changed in team.yaml judges the stored calls again."""
+    from compliance.history.store import Store
+
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt", day / "call.txt")
+    team, db = tmp_path / "team.yaml", str(tmp_path / "h.db")
+    team.write_text("managers:\n  ivanova: {name: Иванова}\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db, "--team", str(team)]).exit_code == 0
+    with Store(db) as store:
+        first = store.calls()[0].result
+    assert first.band == (85, 90) and first.verdict is not None             # no bands: the script's
+    low = round(first.adherence - 40, 1)
+    team.write_text("targets:\n  bands:\n    calls: {newcomer: {min: %s, max: 100}}\n"
+                    "managers:\n  ivanova: {name: Иванова}\n" % low, encoding="utf-8")
+    run = runner.invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db, "--team", str(team)])
+    assert run.exit_code == 0, run.output
+    with Store(db) as store:
+        again = store.calls()[0].result
+    assert again.band == (low, 100) and again.verdict == "within"            # judged again by the team's band
+    team.write_text("targets:\n  bands:\n    calls: {newcomer: {min: 10, max: 20}}\n", encoding="utf-8")
+    assert runner.invoke(cli, ["rescore", "--db", db, "--team", str(team)]).exit_code == 0
+    with Store(db) as store:
+        assert store.calls()[0].result.verdict == "above"

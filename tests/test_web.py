@@ -182,7 +182,12 @@ def test_dispute_accept_and_reject(db, history):
     lead = _client(db)
     _login(lead, "lead")
     home = lead.get("/").text
-    assert home.index("я поздоровалась") < home.index("Иванова Мария")  # open disputes before the managers
+    assert home.index("я поздоровалась") < home.index('href="/managers/ivanova"')  # open disputes before the managers
+    # the dispute as people read it: the manager, the call's date and time, the stage's title; no hash, no stage id
+    row = home[home.index("я поздоровалась") - 1500:home.index("я поздоровалась")]
+    row = row[row.rindex("<tr"):]
+    assert "Иванова Мария" in row and "23.11.2026 09:42" in row and "Приветствие" in row, row
+    assert ">greeting<" not in row and ">call000<" not in home
     ids = [int(x) for x in re.findall(r'action="/disputes/(\d+)/resolve"', home)]
     token = CSRF.search(home).group(1)
     assert lead.post(f"/disputes/{ids[0]}/resolve", data={"decision": "reject", "note": "",

@@ -98,6 +98,7 @@ class _Job:
     source_key: str = ""                        # its path under the batch folder, or ``chat:…``
     changed: bool = False                       # a stored call whose content changed: updated in place
     size: int = 0                               # a chat's messages (the fuller of two exports counts)
+    bands: dict = field(default_factory=dict)   # the team's bands for this manager (team.yaml, plain values)
 
     @property
     def manager_key(self) -> str:
@@ -123,7 +124,8 @@ def _score_key(job: _Job, script_key: str) -> str:
     payload = {"scorer": SCORER_VERSION, "meaning": load_embedder() is not None,
                "script": script_key, "level": job.level, "manager": job.att.manager,
                "name": job.manager.name if job.manager else "", "date": job.att.date, "time": job.att.time,
-               "phone": job.att.phone, "unknown": job.manager is None}
+               "phone": job.att.phone, "unknown": job.manager is None,
+               **({"bands": job.bands} if job.bands else {})}   # a band changed in team.yaml: the verdict again
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 

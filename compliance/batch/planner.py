@@ -181,7 +181,8 @@ class _Planner:
         names = self.team.chat_names() if self.team else []
         job = _Job(path=path, kind=kind, call_id="", att=att, manager=manager, level=level, script=script,
                    script_choice=choice, score_key="", transcribe_key="text" if kind == "transcript" else "",
-                   part=unit.part, names=names, content_hash=unit.content_hash, size=unit.size)
+                   part=unit.part, names=names, content_hash=unit.content_hash, size=unit.size,
+                   bands=self.team.targets_for(key).model_dump()["bands"] if self.team else {})
         if kind == "chat":
             job.transcribe_key = chat_read_key(names)
         if kind == "audio":

@@ -127,6 +127,7 @@ class _Run(_Planner, _Executes):
         return _Task(path=str(job.path), kind=job.kind, stored=stored, vectors=vectors, part=job.part, names=job.names,
                      script=job.script.content_hash() if job.script else None,
                      candidates=[sc.content_hash() for sc in self.scripts.candidates], level=job.level,
+                     bands=job.bands,
                      voice=voice_vector(self.store, job.manager_key) if job.kind == "audio" else [])
 
     def _stored_vectors(self, stored: Optional[str]) -> bytes:

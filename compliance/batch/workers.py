@@ -95,6 +95,7 @@ class _Task:
     part: Optional[str] = None                  # the chat of a many-chat export
     names: list[str] = field(default_factory=list)  # the managers' chat names
     voice: list[float] = field(default_factory=list)  # the manager's enrolled voice print (one-channel calls)
+    bands: dict = field(default_factory=dict)   # the team's bands for the manager (``SalesScript.band``)
 
 
 @dataclass
@@ -133,7 +134,8 @@ def _work(task: _Task) -> _Done:
         stored = Transcript.model_validate_json(task.stored) if task.stored is not None else None
         analysis = analyse_file(Path(task.path), chosen, task.level, kind=task.kind, transcribe=_STATE["options"],
                                 model=_STATE["model"], cache_dir=_STATE["cache_dir"], transcript=stored,
-                                manager_names=task.names, part=task.part, voice=task.voice or None)
+                                manager_names=task.names, part=task.part, voice=task.voice or None,
+                                bands=task.bands or None)
         return _Done(True, transcript_json=task.stored or analysis.transcript.model_dump_json(),
                      result_json=analysis.result.model_dump_json(), script=analysis.script.content_hash(),
                      vectors=_call_vectors(analysis.transcript) if not task.vectors else b"")

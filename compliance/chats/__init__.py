@@ -14,10 +14,10 @@ from compliance.scoring.transcript import Transcript
 
 from .model import Chat, ChatMessage, chat_transcript
 from .read import chat_format, read_chats
-from .sides import chat_with_sides, named_manager
+from .sides import chat_with_sides, named_manager, senders_named
 
 __all__ = ["Chat", "ChatMessage", "chat_format", "chat_transcript", "chat_with_sides", "load_chat",
-           "named_manager", "read_chats"]
+           "named_manager", "read_chats", "senders_named"]
 
 
 def load_chat(path: Path, part: Optional[str] = None, names: Iterable[str] = (),

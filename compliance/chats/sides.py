@@ -26,6 +26,17 @@ def named_manager(chat: Chat, names: Iterable[str]) -> Optional[str]:
     return next((s for s in chat.senders if chat_name_key(s) in wanted), None)
 
 
+def senders_named(senders: Iterable[str], given: str) -> list[str]:
+    """The senders ``given`` names: the one whose name it is (chat names compare as ``chat_name_key``), else those
+    whose name holds it (a part of a name: «Ольга» fits «Ольга Петрова» and «Ольга Иванова»), in order."""
+    wanted = chat_name_key(given)
+    if not wanted:
+        return []
+    shown = list(dict.fromkeys(senders))
+    exact = [s for s in shown if chat_name_key(s) == wanted]
+    return exact or [s for s in shown if wanted in chat_name_key(s)]
+
+
 def _fit(chat: Chat, sender: str, script: SalesScript) -> float:
     """How well one sender's messages alone fit the script (wording only)."""
     from compliance.scoring.score import MatchOptions, score_call  # the scorer imports far more than a reader

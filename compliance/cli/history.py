@@ -19,6 +19,7 @@ from .options import (
     db_option,
     load_team_or_fail,
     open_store,
+    pick_one,
     resolve_team_path,
     team_option,
 )
@@ -112,13 +113,7 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> str:
         raise click.ClickException(f"no manager {given!r} in the history; see `compliance team list` "
                                    "(or run `compliance batch` on their recordings first)")
     shown = [f"{m.id} ({m.name})" if m.name else m.id for m in matches]
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        for number, who in enumerate(shown, 1):
-            click.echo(f"  {number}. {who}")
-        picked = click.prompt(f"{given!r} fits {len(shown)}: which one", type=click.IntRange(1, len(shown)))
-        return matches[picked - 1].id
-    raise click.ClickException(f"{given!r} is not a manager's key; did you mean: {', '.join(shown)}? "
-                               "Give the key as it is written")
+    return matches[pick_one(given, shown, "a manager's key", "the key")].id
 
 
 def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:

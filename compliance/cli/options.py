@@ -209,3 +209,31 @@ def load_team_or_fail(path: Optional[Path]):
         return load_team(path)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def at_terminal() -> bool:
+    """A person is typing (a question can be asked), not a script or a pipe."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def pick_one(given: str, shown: list[str], noun: str, full: str) -> int:
+    """Which of several matches of a partial name the user meant: at a terminal the matches are listed and one is
+    asked for; otherwise (a script, a pipe) an error lists them, so nothing is guessed silently.
+
+    Args:
+        given: what was typed.
+        shown: the matches as the user should read them.
+        noun: what a full answer is («a manager's key»), for the error.
+        full: what to give instead («the key»), for the error.
+
+    Returns:
+        The index of the chosen match.
+    """
+    if at_terminal():
+        for number, who in enumerate(shown, 1):
+            click.echo(f"  {number}. {who}")
+        return click.prompt(f"{given!r} fits {len(shown)}: which one", type=click.IntRange(1, len(shown))) - 1
+    raise click.ClickException(f"{given!r} is not {noun}; did you mean: {', '.join(shown)}? "
+                               f"Give {full} as it is written")

@@ -9,7 +9,15 @@ from typing import Optional
 import click
 
 from .app import cli
-from .options import DAY, db_option, load_script_or_fail, open_store
+from .options import (
+    DAY,
+    db_option,
+    load_script_or_fail,
+    load_team_or_fail,
+    open_store,
+    resolve_team_path,
+    team_option,
+)
 
 
 @cli.command()
@@ -19,10 +27,13 @@ from .options import DAY, db_option, load_script_or_fail, open_store
 @click.option("--until", type=DAY, default=None, help="Only calls up to this date.")
 @click.option("--manager", default=None, help="Only this manager's calls.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@team_option
 @db_option
 def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Optional[dt.datetime],
-            manager: Optional[str], as_json: bool, db: Path) -> None:
+            manager: Optional[str], as_json: bool, team_path: Optional[Path], db: Path) -> None:
     """Re-score stored calls from their stored transcripts (after a script edit): nothing is transcribed.
+
+    The bands come from the roster's ``targets.bands`` (team.yaml), else from the scripts' ``levels:``.
 
     Example: compliance rescore --script scripts_yaml/sales_call.ru.yaml --since 2026-11-01
     """
@@ -32,10 +43,11 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
     if since and until and since > until:
         raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
     loaded = [load_script_or_fail(path) for path in scripts]
+    roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db, read_only=False) as store:
         summary = rescore_history(store, loaded, since=since.date() if since else None,
                                   until=until.date() if until else None,
-                                  manager=normalize_manager_key(manager) if manager else None)
+                                  manager=normalize_manager_key(manager) if manager else None, team=roster)
     if as_json:
         click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
         return

@@ -16,6 +16,7 @@ from .options import (
     level_option,
     load_script_or_fail,
     load_team_or_fail,
+    pick_one,
     resolve_team_path,
     script_option,
     team_option,
@@ -28,14 +29,45 @@ def _audio_suffixes() -> frozenset[str]:
     return frozenset(AUDIO_EXTENSIONS)
 
 
+def _full_names(path: Path, given: tuple[str, ...]) -> list[str]:
+    """The ``--manager-name`` values as the chat's senders write them: a part of a name that fits one or several
+    senders is listed and asked about (never guessed); a chat none of the names fits is an error.
+
+    Raises:
+        TranscriptError: the file is not a chat export, or no given name fits any of its senders.
+    """
+    from compliance.chats import read_chats, senders_named
+    from compliance.errors import TranscriptError
+    from compliance.history.roster import chat_name_key
+
+    chats = read_chats(path)
+    if not given or all(m.side for c in chats for m in c.messages):
+        return list(given)
+    senders = [s for c in chats for s in c.senders]
+    out, fitted = [], False
+    for name in given:
+        found = senders_named(senders, name)
+        fitted = fitted or bool(found)
+        if len(found) == 1 and chat_name_key(found[0]) == chat_name_key(name):
+            out.append(found[0])
+        elif found:
+            out.append(found[pick_one(name, found, "a sender's full name", "--manager-name")])
+    if not fitted:
+        shown = ", ".join(dict.fromkeys(senders))
+        raise TranscriptError(f"{path}: no sender of this chat is named {' or '.join(map(repr, given))} "
+                              f"(its senders: {shown}); give --manager-name as the messenger shows it")
+    return out
+
+
 @cli.command()
 @click.argument("transcripts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @script_option
 @level_option
 @team_option
 @click.option("--manager-name", "manager_names", multiple=True,
-              help="Chats: the manager's name as the messenger shows it (repeat for several). Default: the "
-                   "roster's chat_names, else the side whose messages fit the script (marked as guessed).")
+              help="Chats: the manager's name as the messenger shows it (repeat for several); a part of a name "
+                   "that fits several senders lists them and asks. Default: the roster's chat_names, else the "
+                   "side whose messages fit the script (marked as guessed).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call or chat (JSON Lines).")
 def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, team_path: Optional[Path],
           manager_names: tuple[str, ...], as_json: bool) -> None:
@@ -60,8 +92,12 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
             click.echo(f"Error: {path}: a recording, not a transcript; run `compliance analyze {path}`", err=True)
             continue
         try:
-            script = scripts["chat" if file_kind(path) == "chat" else "call"]
-            results = [score_call(t, script, level) for t in read_calls(path, script, manager_names=names)]
+            chat = file_kind(path) == "chat"
+            script = scripts["chat" if chat else "call"]
+            named = [*(_full_names(path, manager_names) if chat else manager_names), *names[len(manager_names):]]
+            bands = roster.targets.bands if roster else None   # the team's bands, over the script's levels
+            results = [score_call(t, script, level, bands=bands)
+                       for t in read_calls(path, script, manager_names=named)]
         except ComplianceError as exc:
             failed = True
             not_text = not_text or isinstance(exc, NotTextError)

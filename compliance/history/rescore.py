@@ -13,10 +13,12 @@ from typing import Optional, Sequence
 from pydantic import BaseModel, Field
 
 from compliance.history.decisions import SWAP, Decision, load_decisions, orphaned
+from compliance.history.roster import Team
 from compliance.history.store import Store
 from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
+from compliance.scoring.result import CallRecord
 from compliance.scoring.score import score_call
-from compliance.scoring.script import SalesScript
+from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.transcript import Transcript, swap_parties
 
 
@@ -31,6 +33,14 @@ class RescoreSummary(BaseModel):
     elapsed: float = 0.0
 
 
+def _bands(record: CallRecord, team: Optional[Team], keep: bool) -> Optional[BandTable]:
+    """The bands a re-scored call is judged by (``SalesScript.band`` decides among them)."""
+    if keep:
+        low, high = (record.machine or record.result).band
+        return {record.result.script_id: {record.level: {"min": low, "max": high}}}
+    return team.targets_for(record.manager).model_dump()["bands"] if team is not None else None
+
+
 def _as_decided(transcript: Transcript, decisions: list[Decision]) -> Transcript:
     """The transcript with the lead's swap of the parties in place (or taken back), when it is not yet."""
     if transcript.parties is None:
@@ -41,13 +51,17 @@ def _as_decided(transcript: Transcript, decisions: list[Decision]) -> Transcript
 
 def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since: Optional[dt.date] = None,
                     until: Optional[dt.date] = None, manager: Optional[str] = None,
-                    call_id: Optional[str] = None) -> RescoreSummary:
+                    call_id: Optional[str] = None, team: Optional[Team] = None,
+                    keep_bands: bool = False) -> RescoreSummary:
     """Score the stored calls again (those of ``manager`` and between the dates, when given).
 
     Args:
         store: the history, opened for writing.
         scripts: edited scripts; a call is re-scored with the one of its script's id.
         since, until, manager, call_id: which calls.
+        team: the roster whose ``targets.bands`` (the manager's own, else the team's) judge the calls; without
+            it, the scripts' own ``levels:``.
+        keep_bands: judge each call by the band it was stored with (one call re-scored for another reason).
     """
     began = time.monotonic()
     by_id = {sid: SalesScript.model_validate_json(js) for sid, js in store.latest_scripts().items()}
@@ -71,7 +85,7 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
             embedder.remember(store.load_embeddings(MODEL_ID, sentences))
         before = record.machine or record.result  # what the machine said before; the lead's decisions stay apart
         transcript = _as_decided(record.transcript, decisions.get(record.call_id, []))
-        result = score_call(transcript, script, record.level)
+        result = score_call(transcript, script, record.level, bands=_bands(record, team, keep_bands))
         result.file, result.manager = before.file, before.manager
         out.changed += int(result.adherence != before.adherence
                            or [s.present for s in result.stages] != [s.present for s in before.stages])

@@ -16,7 +16,16 @@ targets:                         # optional: the team's daily targets; these are
   contacts_per_day: 40           # connected calls + chats the client replied in (the daily KPI)
   connected_per_day: {min: 30, max: 40}   # connected calls a day (the team page's «сегодня»)
   leads_per_day: 70              # deals and leads a manager handles a day
+  bands:                         # adherence bands (%) the verdict judges by, over the scripts' own `levels:`
+    calls: {newcomer: {min: 85, max: 90}, experienced: {min: 55, max: 60}}
+    chats: {newcomer: {min: 80, max: 90}, experienced: {min: 50, max: 60}}
+    payment_reminder: {newcomer: {min: 80, max: 90}}   # a script id: that script's own band
 ```
+Without ``bands`` (the default) every call is judged by its script's ``levels:`` — the packaged call scripts say
+85–90 % for a newcomer and 55–60 % for an experienced manager, the chat script 80–90 % and 50–60 % (a chat's client
+writes briefly and a price list or a link stands in for some lines). A band given here wins: a script's own entry,
+else ``calls`` or ``chats``, else the script's; a manager's ``targets: {bands: …}`` wins over the team's, level by
+level (``SalesScript.band`` is the one rule).
 """
 from __future__ import annotations
 
@@ -32,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
 from compliance.scoring.result import Level as LevelChoice
+from compliance.scoring.script import Band
 
 Level = Literal["newcomer", "experienced"]
 LEVELS: tuple[str, ...] = tuple(level.value for level in LevelChoice)  # the one list of levels
@@ -63,6 +73,9 @@ class Targets(BaseModel):
     contacts_per_day: int = Field(default=40, gt=0, le=10_000)
     connected_per_day: DayRange = Field(default_factory=lambda: DayRange(min=30, max=40))
     leads_per_day: int = Field(default=70, gt=0, le=10_000)
+    # ``calls`` / ``chats`` / a script id → level → band (min ≤ max: ``Band`` checks); empty: the scripts' own
+    # ``levels:`` (see the module doc)
+    bands: dict[str, dict[Level, Band]] = Field(default_factory=dict)
 
     @property
     def daily_band(self) -> tuple[int, int]:
@@ -171,7 +184,11 @@ class Team(BaseModel):
         manager = self.get(key) if key else None
         if manager is None or manager.targets is None:
             return self.targets
-        return Targets.model_validate({**self.targets.model_dump(), **manager.targets.model_dump(exclude_unset=True)})
+        own = manager.targets.model_dump(exclude_unset=True)
+        bands = {k: dict(v) for k, v in self.targets.model_dump()["bands"].items()}
+        for channel, levels in own.pop("bands", {}).items():   # level by level: the rest stays the team's
+            bands.setdefault(channel, {}).update(levels)
+        return Targets.model_validate({**self.targets.model_dump(), **own, "bands": bands})
     def model_folder(self) -> Optional[str]:
         """The team's model as recognition takes it: a relative folder read from the team file's folder."""
         if not self.model or self.path is None or Path(self.model).expanduser().is_absolute():

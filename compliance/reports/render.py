@@ -47,6 +47,8 @@ def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *
         date_short=tr.date_short, plural=tr.plural, signed=tr.signed, script_text=tr.script_text,
         msg=lambda message: render_message(message, lang),
         at=lambda seconds, started: message_time(started, seconds) if seconds is not None else "",
+        # a stored moment (ISO) as people write it: «27.11.2026 10:15» / «27 Nov 2026 10:15»
+        stamp=lambda value: f"{tr.date_short(value[:10])} {value[11:16]}".strip() if value else "",
     )
     return env
 

@@ -26,7 +26,7 @@ from compliance.scoring.result import (
     review_flag,
 )
 from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
-from compliance.scoring.script import SalesScript
+from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.semantic import meaning_scorer
 from compliance.scoring.transcript import Transcript
 from compliance.scoring.verdict import settle_branches, summarise
@@ -189,7 +189,7 @@ def _order_violations(stages: list[StageResult], positions: dict[str, float]) ->
 
 
 def score_call(transcript: Transcript, script: SalesScript, level: str = "newcomer",
-               options: MatchOptions | None = None) -> CallResult:
+               options: MatchOptions | None = None, bands: BandTable | None = None) -> CallResult:
     """Score one call against a script at a manager's level.
 
     Args:
@@ -197,6 +197,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         script: the sales script.
         level: a level of the script's ``levels`` (``newcomer`` / ``experienced``).
         options: matcher thresholds.
+        bands: the team's bands (team.yaml ``targets.bands``), over the script's own (``SalesScript.band``).
 
     Returns:
         The per-stage and per-line evidence, adherence, coverage, verdict and forbidden phrases.
@@ -205,7 +206,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         ScriptError: the level is not defined in the script.
     """
     opts = options or MatchOptions()
-    band_model = script.band(level)
+    band_model = script.band(level, transcript.kind, bands)
     band = (band_model.min, band_model.max)
     result = CallResult(
         file=transcript.source, script_id=script.id, script_title=script.title, script_hash=script.content_hash(),

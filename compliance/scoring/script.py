@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -164,6 +165,11 @@ class ForbiddenGroup(BaseModel):
         return [self.phrase] if self.phrase is not None else list(self.phrases)
 
 
+# The team's bands (team.yaml ``targets.bands``): ``calls``, ``chats`` or a script id → level → band (a Band, or
+# its plain ``{min, max}`` as it travels to batch workers).
+BandTable = Mapping[str, Mapping[str, Union[Band, Mapping[str, float]]]]
+
+
 def _default_levels() -> dict[str, Band]:
     return {"newcomer": Band(min=85, max=90), "experienced": Band(min=55, max=60)}
 
@@ -248,7 +254,18 @@ class SalesScript(BaseModel):
                     raise ValueError(_excludes_problem(stage.id, other, [s.id for s in self.stages]))
         return self
 
-    def band(self, level: str) -> Band:
+    def band(self, level: str, channel: str = "call", bands: Optional[BandTable] = None) -> Band:
+        """The band a call or chat at ``level`` is judged by (the one rule): the team's band for this script, else
+        the team's band for its channel (``bands``: team.yaml ``targets.bands``, ``calls`` / ``chats``), else the
+        script's own ``levels``.
+
+        Raises:
+            ScriptError: the level is not defined in the script.
+        """
+        for key in (self.id, "chats" if channel == "chat" else "calls"):
+            found = (bands or {}).get(key, {}).get(level)
+            if found is not None:
+                return found if isinstance(found, Band) else Band.model_validate(found)
         try:
             return self.levels[level]
         except KeyError:

@@ -37,7 +37,7 @@ from compliance.scoring.result import CallRecord
 
 from .app import Review
 from .guard import Throttled, check_csrf, csrf_token, session_id, start_session
-from .views import call_view, manager_view, team_view
+from .views import call_view, dispute_rows, manager_view, team_view
 
 Handler = Callable[[Request, Review, User, dict[str, str]], Response]
 
@@ -199,7 +199,7 @@ def swap(request: Request, review: Review, me: User, form: dict[str, str]) -> Re
     """The parties of a one-channel call the other way round: stored as a decision, the call scored again."""
     record = _own_call(review, me, request.path_params["call_id"])
     swap_parties(review.store(), record.call_id, by=me.login)
-    rescore_history(review.store(), call_id=record.call_id)
+    rescore_history(review.store(), call_id=record.call_id, keep_bands=True)
     return RedirectResponse(f"/calls/{record.call_id}", status_code=303)
 
 
@@ -260,7 +260,7 @@ def dispute_stage(request: Request, review: Review, me: User, form: dict[str, st
 @protected()
 def disputes_page(request: Request, review: Review, me: User, form: dict[str, str]) -> Response:
     found = disputes(review.store(), manager=None if me.is_lead else me.manager)
-    return _page(review, request, "web_disputes.html.j2", me, disputes=found)
+    return _page(review, request, "web_disputes.html.j2", me, disputes=dispute_rows(review.store(), found))
 
 
 @protected(lead_only=True)

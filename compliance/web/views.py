@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Optional
 
 from pydantic import BaseModel, Field
@@ -19,6 +19,17 @@ from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 
 
+class DisputeRow(Dispute):
+    """A dispute as people read it: whose call, when, with whom, which stage (not the call's hash or a stage id)."""
+
+    manager_name: str = ""
+    call_date: Optional[str] = None
+    call_time: Optional[str] = None
+    client: str = ""              # the client's phone when the PBX gave one, else the recording's or chat's name
+    stage_title: str = ""
+    line_text: str = ""
+
+
 class CallRow(BaseModel):
     call_id: str
     date: Optional[str] = None
@@ -31,6 +42,7 @@ class CallRow(BaseModel):
     open_disputes: int = 0
     flagged: bool = False                       # the verdict waits for the lead (poor recognition, …)
     quality: Optional[str] = None               # the recording's recognition quality: good | fair | poor
+    chat: bool = False                          # a messenger chat, not a call
 
 
 class ManagerRow(BaseModel):
@@ -46,7 +58,7 @@ class ManagerRow(BaseModel):
 
 class TeamView(BaseModel):
     managers: list[ManagerRow] = Field(default_factory=list)
-    disputes: list[Dispute] = Field(default_factory=list)
+    disputes: list[DisputeRow] = Field(default_factory=list)
     duplicates: list[Duplicate] = Field(default_factory=list)   # copies of calls stored elsewhere, both places
 
 
@@ -54,14 +66,44 @@ class ManagerView(BaseModel):
     key: str
     name: str
     calls: list[CallRow] = Field(default_factory=list)
-    disputes: list[Dispute] = Field(default_factory=list)
+    disputes: list[DisputeRow] = Field(default_factory=list)
 
 
 class CallView(BaseModel):
     page: CallPage
     manager: str
-    disputes: list[Dispute] = Field(default_factory=list)
+    disputes: list[DisputeRow] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
+    stage_titles: dict[str, str] = Field(default_factory=dict)   # stage id → title, for the audit trail
+
+
+def shown_name(file: str) -> str:
+    """A call's file as a manager may see it: its name, never the folder it lies in on the lead's machine
+    (``…/2026-11-27/ivanova/call.wav`` → ``call.wav``; a chat of an export keeps its ``#title``)."""
+    return PurePath(file.replace("\\", "/")).name or file
+
+
+def dispute_rows(store: Store, found: list[Dispute]) -> list[DisputeRow]:
+    """The disputes with their call's manager, date, time, client and the stage's title."""
+    calls: dict[str, Optional[CallRecord]] = {}
+    rows = []
+    for d in found:
+        if d.call_id not in calls:
+            calls[d.call_id] = store.call(d.call_id)
+        record = calls[d.call_id]
+        row = DisputeRow(**d.model_dump(), manager_name=d.manager, stage_title=d.stage_id)
+        if record is not None:
+            stage = next((s for s in record.result.stages if s.id == d.stage_id), None)
+            meta = store.call_meta(d.call_id)
+            row.manager_name = record.manager_name or record.manager
+            row.call_date, row.call_time = record.date, record.time
+            row.client = (meta.phone if meta and meta.phone else "") or shown_name(record.file)
+            if stage is not None:
+                row.stage_title = stage.title or stage.id
+                if d.line is not None and d.line < len(stage.lines):
+                    row.line_text = stage.lines[d.line].text
+        rows.append(row)
+    return rows
 
 
 def _mean(values: list[float]) -> Optional[float]:
@@ -74,7 +116,7 @@ def _row(record: CallRecord, open_disputes: int) -> CallRow:
                    adherence=res.adherence, machine_adherence=record.machine.adherence if record.machine else None,
                    verdict=str(res.verdict) if res.verdict else None, overridden=record.machine is not None,
                    open_disputes=open_disputes, flagged=record.awaiting_review,
-                   quality=res.quality.rating if res.quality else None)
+                   quality=res.quality.rating if res.quality else None, chat=res.channel == "chat")
 
 
 def team_view(store: Store) -> TeamView:
@@ -98,7 +140,7 @@ def team_view(store: Store) -> TeamView:
             overridden=sum(c.machine is not None for c in calls), open_disputes=open_by_manager[key],
             readiness=_readiness_view(readiness.get(key), {})))
     rows.sort(key=lambda m: (-m.open_disputes, m.name))
-    return TeamView(managers=rows, disputes=found, duplicates=store.duplicates())
+    return TeamView(managers=rows, disputes=dispute_rows(store, found), duplicates=store.duplicates())
 
 
 def manager_view(store: Store, key: str) -> Optional[ManagerView]:
@@ -111,7 +153,8 @@ def manager_view(store: Store, key: str) -> Optional[ManagerView]:
     for d in found:
         open_by_call[d.call_id] += d.status == "open"
     rows = [_row(r, open_by_call[r.call_id]) for r in reversed(_chronological(records))]
-    return ManagerView(key=key, name=records[-1].manager_name or key, calls=rows, disputes=found)
+    return ManagerView(key=key, name=records[-1].manager_name or key, calls=rows,
+                       disputes=dispute_rows(store, found))
 
 
 def call_view(store: Store, record: CallRecord, script: Optional[SalesScript]) -> CallView:
@@ -119,5 +162,7 @@ def call_view(store: Store, record: CallRecord, script: Optional[SalesScript]) -
     page = build_call_page(record, script)
     page.audio_href = f"/calls/{record.call_id}/audio" if record.audio and Path(record.audio).is_file() else None
     page.back_href = f"/managers/{record.manager}"
-    return CallView(page=page, manager=record.manager, disputes=disputes(store, call_id=record.call_id),
-                    audit=audit_trail(store, record.call_id))
+    page.file = shown_name(record.file)
+    return CallView(page=page, manager=record.manager, disputes=dispute_rows(store, disputes(store, call_id=record.call_id)),
+                    audit=audit_trail(store, record.call_id),
+                    stage_titles={s.id: s.title or s.id for s in record.result.stages})
