@@ -12,7 +12,8 @@ the spoken turns, with the time each candidate took per minute of audio:
 
 Then the voice count, which decides between two parties and one voice: the chosen diarizer's ``separation`` on
 the two-voice mono calls against each party's channel alone (the stereo file's channels, as 8 kHz μ-law and
-re-encoded as 32 kbps mp3), and how many of each are called one voice, two, or two but not sure.
+re-encoded as 32 kbps mp3), and how many of each are called one voice, two, or two but not sure. Last, the
+candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``).
 
     python benchmarks/diarize_bench.py [--limit N] [--no-whisper]
 """
@@ -29,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_bench_audio import _make_audio_module  # noqa: E402
-from make_mono_audio import mono_calls  # noqa: E402
+from make_mono_audio import mono_calls, other_voice_calls  # noqa: E402
 
 from compliance.speech import diarize as dz  # noqa: E402
 from compliance.speech.decode import SAMPLE_RATE, decode_audio  # noqa: E402
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         candidates["whisper-enc+kmeans"] = whisper_encoder(load_model(TranscribeOptions()))
     two = _candidates(folder, manifest, candidates, args.limit)
     _voice_count(folder, manifest, two, args.limit)
+    print("\nanother synthesizer for the client (espeak-ng), festival's voices for the manager:")
+    other, other_manifest = other_voice_calls()
+    _candidates(other, other_manifest, candidates, args.limit)
     return 0
 
 
