@@ -10,20 +10,27 @@ the spoken turns, with the time each candidate took per minute of audio:
 - ``whisper-enc+kmeans``: the Whisper base encoder's states (the model the pipeline runs, ``WhisperModel.encode``)
   averaged per ~1.5 s of speech, two-way k-means.
 
-    python benchmarks/diarize_bench.py [--limit N]
+Then the voice count, which decides between two parties and one voice: the chosen diarizer's ``separation`` on
+the two-voice mono calls against each party's channel alone (the stereo file's channels, as 8 kHz μ-law and
+re-encoded as 32 kbps mp3), and how many of each are called one voice, two, or two but not sure. Last, the
+candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``).
+
+    python benchmarks/diarize_bench.py [--limit N] [--no-whisper]
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_mono_audio import mono_calls  # noqa: E402
+from make_bench_audio import _make_audio_module  # noqa: E402
+from make_mono_audio import mono_calls, other_voice_calls  # noqa: E402
 
 from compliance.speech import diarize as dz  # noqa: E402
 from compliance.speech.decode import SAMPLE_RATE, decode_audio  # noqa: E402
@@ -135,9 +142,20 @@ def main(argv: list[str] | None = None) -> int:
         from compliance.speech.engine import TranscribeOptions, load_model
 
         candidates["whisper-enc+kmeans"] = whisper_encoder(load_model(TranscribeOptions()))
+    two = _candidates(folder, manifest, candidates, args.limit)
+    _voice_count(folder, manifest, two, args.limit)
+    print("\nanother synthesizer for the client (espeak-ng), festival's voices for the manager:")
+    other, other_manifest = other_voice_calls()
+    _candidates(other, other_manifest, candidates, args.limit)
+    return 0
+
+
+def _candidates(folder: Path, manifest: dict, candidates: dict, limit: int) -> dict[str, list[float]]:
+    """The candidates' DER per format; returns the chosen diarizer's separations on the two-voice calls."""
+    two: dict[str, list[float]] = {}
     for fmt in ("mono.wav", "mono.mp3"):
         files = [f for f, m in manifest.items() if f.endswith(fmt) and m["kind"] == "call"]
-        files = files[:args.limit] if args.limit else files
+        files = files[:limit] if limit else files
         errors = {c: [] for c in candidates}
         seconds = {c: 0.0 for c in candidates}
         vad_time, audio_time = 0.0, 0.0
@@ -147,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             units = vad_units(audio)
             vad_time += time.perf_counter() - began
+            two.setdefault(fmt, []).append(dz.diarize(audio, units).separation)
             for name, run in candidates.items():
                 began = time.perf_counter()
                 labels = run(audio, units)
@@ -159,7 +178,39 @@ def main(argv: list[str] | None = None) -> int:
         for name in candidates:
             e = errors[name]
             print(f"{name:<22} {np.mean(e) * 100:8.1f}% {np.max(e) * 100:7.1f}% {seconds[name] / audio_time * 60:12.2f}")
-    return 0
+    return two
+
+
+def _one_voice_audio(folder: Path, manifest: dict, limit: int):
+    """Each party's channel of the stereo calls alone: (format, audio) as 8 kHz μ-law and as 32 kbps mp3."""
+    make = _make_audio_module()
+    files = [f for f, m in manifest.items() if f.endswith("stereo.wav") and m["kind"] == "call"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files[:limit] if limit else files:
+            decoded = decode_audio(folder / f)
+            for k, channel in enumerate(decoded.channels):
+                yield "mono.wav", channel
+                target = Path(tmp) / f"{k}.mp3"
+                make.encode(channel[None, :], target, "libmp3lame", 8000, 32000)
+                yield "mono.mp3", decode_audio(target).channels[0]
+
+
+def _voice_count(folder: Path, manifest: dict, two: dict[str, list[float]], limit: int) -> None:
+    options = dz.DiarizeOptions()
+    one: dict[str, list[float]] = {}
+    for fmt, audio in _one_voice_audio(folder, manifest, limit):
+        one.setdefault(fmt, []).append(dz.diarize(audio, vad_units(audio)).separation)
+    print(f"\nvoice count (one voice below {options.one_voice}, two but flagged below {options.min_separation}):")
+    print(f"{'':<34} {'separation min–max':>19} {'one':>5} {'two, flagged':>13} {'two':>5}")
+    for fmt in ("mono.wav", "mono.mp3"):
+        label = "8 kHz μ-law" if fmt == "mono.wav" else "32 kbps mp3"
+        for kind, seps in (("two voices", two.get(fmt, [])), ("one voice (a channel)", one.get(fmt, []))):
+            if not seps:
+                continue
+            low = sum(s < options.one_voice for s in seps)
+            high = sum(s >= options.min_separation for s in seps)
+            print(f"{kind + ', ' + label:<34} {min(seps):5.2f}–{max(seps):5.2f} {low:>5} {len(seps) - low - high:>13} "
+                  f"{high:>5}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,15 @@ three times: stereo (one party a channel, 8 kHz μ-law), mono 8 kHz μ-law WAV a
 of every turn (speaker, text, start, end) for the diarization error rate.
 
 Traps: calls where the client says a script line of a stage the manager skipped (it must not be credited).
+
+A second, smaller set (``other_voice_calls``) gives the client a voice from another synthesizer, espeak-ng's
+Russian (a formant synthesizer: another voice source, not a shifted copy of festival's), the manager one of the
+festival voices; mono only, for the diarization error rate (``benchmarks/diarize_bench.py``). espeak's Russian is
+not recognised well by Whisper, so it speaks only the client, whose words the diarizer does not need.
 Bad input: one voice only, silence, music on hold, a three-way call (an IVR voice before the parties).
 
-Needs Debian ``festival``, ``festvox-ru`` and ``sox``. Made once into the cache folder, reused:
+Needs Debian ``festival``, ``festvox-ru`` and ``sox`` (and ``espeak-ng`` for the second set). Made once into the
+cache folder, reused:
 
     python benchmarks/make_mono_audio.py     # prints the folder
 """
@@ -38,6 +44,14 @@ VOICES: dict[str, list[str]] = {
     "near": ["pitch", "-200"],            # close to the plain voice: the hard pair
     "ivr": ["pitch", "700", "tempo", "1.15"],
 }
+# espeak-ng voices (its arguments): a woman's and a lower man's variant of its Russian
+ESPEAK: dict[str, list[str]] = {
+    "espeak_f": ["-v", "ru+f3", "-s", "150"],
+    "espeak_m": ["-v", "ru+m3", "-s", "145", "-p", "35"],
+}
+OTHER_VERSION = 1
+OTHER_PAIRS = [("plain", "espeak_f"), ("near", "espeak_m"), ("low", "espeak_f"), ("high", "espeak_m"),
+               ("mid_slow", "espeak_f"), ("plain", "espeak_m")]
 # (manager, client) voices, cycled over the calls
 PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
          ("mid_slow", "low")]
@@ -65,9 +79,13 @@ class VoiceSynth:
             n = len(self.cache)
             txt, raw, out = self.work / f"{n}.txt", self.work / f"{n}.raw.wav", self.work / f"{n}.wav"
             txt.write_text(self.make._clean(text) + "\n", encoding="utf-8")
-            subprocess.run(["text2wave", "-eval", self.make.VOICE, str(txt), "-o", str(raw)], check=True,
-                           capture_output=True)
-            subprocess.run(["sox", str(raw), "-r", str(self.make.RATE), "-c", "1", str(out), *VOICES[voice],
+            if voice in ESPEAK:
+                subprocess.run(["espeak-ng", *ESPEAK[voice], "-f", str(txt), "-w", str(raw)], check=True,
+                               capture_output=True)
+            else:
+                subprocess.run(["text2wave", "-eval", self.make.VOICE, str(txt), "-o", str(raw)], check=True,
+                               capture_output=True)
+            subprocess.run(["sox", str(raw), "-r", str(self.make.RATE), "-c", "1", str(out), *VOICES.get(voice, []),
                             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"],
                            check=True, capture_output=True)
             with wave.open(str(out)) as w:
@@ -165,6 +183,32 @@ def mono_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     with tempfile.TemporaryDirectory() as work:
         synth = VoiceSynth(Path(work), make)
         manifest = {**_calls(make, synth, folder), **_bad(make, synth, folder)}
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return folder, manifest
+
+
+def other_voice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """The second set (made on first use): festival managers, espeak-ng clients, mono 8 kHz μ-law and 32 kbps mp3."""
+    from compliance.speech.model import cache_root
+
+    folder = folder or cache_root() / f"mono-other-v{OTHER_VERSION}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not (shutil.which("text2wave") and shutil.which("sox") and shutil.which("espeak-ng")):
+        raise SystemExit("festival, espeak-ng and sox are needed: apt-get install festival festvox-ru espeak-ng sox")
+    make = _make_audio_module()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as work:
+        synth = VoiceSynth(Path(work), make)
+        for name, (manager, client) in zip(CALLS, OTHER_PAIRS):
+            synth.voices = {"manager": manager, "client": client}
+            channels, placed = make.build_call(synth, _turns(ROOT / "tests" / "fixtures" / "calls" / name))
+            entry = {"call": name, "voices": [manager, client], "kind": "call", "turns": placed,
+                     "duration": round(channels.shape[1] / make.RATE, 3)}
+            for f in _write(make, folder, Path(name).stem, channels, stereo=False):
+                manifest[f] = entry
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return folder, manifest
 

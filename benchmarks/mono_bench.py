@@ -14,13 +14,20 @@ labelled level. Printed side by side, with the issue's targets:
 
 Bad input (one voice, silence, hold music, a three-way call) is run too and its status printed.
 
-    python benchmarks/mono_bench.py [--limit N]
+``--speed`` (issue 21, point 7): ``compliance batch`` over the same mono files (8 kHz μ-law and 32 kbps mp3, a
+day folder as a recorder writes it) against ``whisper-ctranslate2 --batched True`` (``pip install
+whisper-ctranslate2``; it does not diarize) on the same files, alternated in one run, the fastest of ``--repeat``
+runs each; both from the command line with model loads, the same model folder, a cold cache and a fresh database.
+
+    python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,6 +127,8 @@ def _score(tally: _Tally, entry: dict, transcript, script) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N calls (and the traps)")
+    parser.add_argument("--speed", action="store_true", help="also compliance batch vs whisper-ctranslate2")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each in --speed (the fastest counts)")
     args = parser.parse_args(argv)
     folder, manifest = mono_calls()
     script = load_script(default_script_path())
@@ -155,7 +164,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stem}: done", file=sys.stderr)
     _print(tallies)
     _bad_input(folder, manifest, options, model, script, run_cache)
+    if args.speed:
+        speed([folder / f"{stem}.{fmt}" for stem in stems for fmt in FORMATS if fmt.startswith("mono")],
+              manifest, args.repeat)
     return 0
+
+
+def speed(sources: list[Path], manifest: dict, repeat: int) -> None:
+    """``compliance batch`` against ``whisper-ctranslate2 --batched True`` over the same mono files, side by side."""
+    from transcribe_bench import _peer_command, _timed
+
+    from compliance.speech.model import assemble_default_model
+
+    peer, model = _peer_command(), str(assemble_default_model())
+    seconds = sum(manifest[s.name]["duration"] for s in sources)
+    with tempfile.TemporaryDirectory(prefix="mono-speed-") as tmp_name:
+        tmp = Path(tmp_name)
+        files = []
+        for i, source in enumerate(sources):
+            manager = ("ivanova", "petrov", "sidorova")[i % 3]
+            target = tmp / "day" / "2026-11-27" / manager / (f"2026-11-27_{9 + i // 4:02d}-{(i * 7) % 60:02d}-00_"
+                                                             f"{manager}_38099{1000000 + i:07d}{''.join(source.suffixes)}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+            files.append(str(target))
+        times: dict[str, list[float]] = {"peer": [], "ours": []}
+        for k in range(repeat):  # alternated; each one's fastest run counts (other load only slows down)
+            times["peer"].append(_timed([*peer, *files, "--model_directory", model, "--device", "cpu",
+                                         "--compute_type", "int8", "--batched", "True", "--language", "ru",
+                                         "--output_format", "json", "--output_dir", str(tmp / f"peer{k}"),
+                                         "--verbose", "False"]))
+            times["ours"].append(_timed([sys.executable, "-c", "from compliance.cli import main; main()", "batch",
+                                         str(tmp / "day"), "--db", str(tmp / f"ours{k}.db"), "--cache-dir",
+                                         str(tmp / f"cache{k}"), "--json"]))
+    peer_s, ours_s = min(times["peer"]), min(times["ours"])
+    print(f"\nspeed: {len(files)} mono files, {seconds:.0f} s of audio")
+    print(f"{'pipeline':<52} {'wall s':>7} {'audio s/s':>9}")
+    for name, wall in (("whisper-ctranslate2 --batched True (no diarization)", peer_s),
+                       ("compliance batch (diarized, scored, stored)", ours_s)):
+        print(f"{name:<52} {wall:7.1f} {seconds / wall:8.1f}x")
+    print(f"ratio ours/peer: {peer_s / ours_s:.2f}x (target >= 1.0x); runs: peer "
+          f"{', '.join(f'{t:.1f}' for t in times['peer'])} s, ours {', '.join(f'{t:.1f}' for t in times['ours'])} s")
 
 
 def _talk_gap(mono, stereo) -> tuple[float, float, float, float]:
