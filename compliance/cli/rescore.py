@@ -8,17 +8,18 @@ from typing import Optional
 
 import click
 
+from compliance.text.catalogue import text
+
 from .app import cli
 from .options import DAY, db_option, load_script_or_fail, open_store
 
 
 @cli.command()
-@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Edited script(s); calls scored against a script of the same id use it. Default: the stored ones.")
-@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
-@click.option("--until", type=DAY, default=None, help="Only calls up to this date.")
-@click.option("--manager", default=None, help="Only this manager's calls.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
+@click.option("--manager", default=None)
+@click.option("--json", "as_json", is_flag=True)
 @db_option
 def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Optional[dt.datetime],
             manager: Optional[str], as_json: bool, db: Path) -> None:
@@ -30,7 +31,7 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
     from compliance.history.roster import normalize_manager_key
 
     if since and until and since > until:
-        raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
+        raise click.UsageError(text("cli.since_after_until", since=since.date(), until=until.date()))
     loaded = [load_script_or_fail(path) for path in scripts]
     with open_store(db, read_only=False) as store:
         summary = rescore_history(store, loaded, since=since.date() if since else None,
@@ -39,9 +40,9 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
     if as_json:
         click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
         return
-    click.echo(f"Пересчитано {summary.rescored} звонков за {summary.elapsed:.1f} с; изменилась оценка: "
-               f"{summary.changed}; пропущено: {len(summary.skipped)}")
+    click.echo(text("cli.rescore.done", n=summary.rescored, elapsed=summary.elapsed, changed=summary.changed,
+                    skipped=len(summary.skipped)))
     for line in summary.skipped:
-        click.echo(f"  пропущен: {line}")
+        click.echo(text("cli.rescore.skipped", line=line))
     for line in summary.orphaned:
-        click.echo(f"  решение руководителя не применено, этапа больше нет в скрипте: {line}")
+        click.echo(text("cli.rescore.orphaned", line=line))

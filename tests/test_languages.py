@@ -1,0 +1,151 @@
+"""Russian by default, English complete (issue 23 point 1): every command's help in both languages, with no
+text of the other language; the catalogue has the same keys and placeholders in both; errors and progress lines
+follow ``--lang`` and ``COMPLIANCE_LANG``."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import click
+import pytest
+from babel.messages.pofile import read_po
+from click.testing import CliRunner
+
+from compliance.cli import cli
+from compliance.cli.localize import option_key
+from compliance.text import catalogue
+
+from .conftest import ROOT
+from .language_check import foreign
+
+
+def _commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and subcommand, found from the click group itself."""
+    ctx = click.Context(group)
+    found = [path]
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_the_walk_finds_every_command():
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"", "batch", "score", "serve", "team set-level", "users add", "pipedrive push", "script check"} <= names
+    assert len(COMMANDS) >= 30
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "compliance")
+def test_every_help_speaks_one_language(command, lang):
+    result = CliRunner().invoke(cli, ["--lang", lang, *command, "--help"], prog_name="compliance")
+    assert result.exit_code == 0, result.output
+    assert foreign(result.output, lang) == [], result.output
+    heading = "Использование:" if lang == "ru" else "Usage:"
+    assert result.output.startswith(heading)
+
+
+def _keys(command: click.Command, key: str):
+    yield f"{key}.help"
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name:
+            yield option_key(key, param.name)
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _keys(sub, f"{key}.{name}")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_every_command_and_option_has_its_text(lang):
+    missing = [k for k in _keys(cli, "cli") if not catalogue.has(k, lang)]
+    assert missing == []
+
+
+def _catalog(lang: str):
+    with catalogue.po_path(lang).open("rb") as fh:
+        return read_po(fh, locale=lang)
+
+
+def _fields(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w*)[^{}]*\}", text)) | set(re.findall(r"%\((\w+)\)s", text))
+
+
+def test_both_languages_have_the_same_keys_and_placeholders():
+    ru, en = _catalog("ru"), _catalog("en")
+    ru_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in ru if m.id}
+    en_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in en if m.id}
+    assert ru_ids == en_ids
+    for message in ru:
+        if not message.id:
+            continue
+        other = en[message.id]
+        texts = [*(message.string if isinstance(message.string, tuple) else (message.string,))]
+        others = [*(other.string if isinstance(other.string, tuple) else (other.string,))]
+        if not all(texts):
+            raise AssertionError(f"no Russian text for {message.id!r}")
+        source = message.id if isinstance(message.id, str) else message.id[0]
+        wanted = _fields(others[0] or source)
+        for text in texts:
+            assert _fields(text) == wanted or not source.startswith("cli."), (message.id, text)
+
+
+def test_plural_forms_follow_each_language():
+    assert catalogue.plural("cli.export.rows", 1, "ru", output="x.csv") == "1 строка → x.csv"
+    assert catalogue.plural("cli.export.rows", 3, "ru", output="x.csv") == "3 строки → x.csv"
+    assert catalogue.plural("cli.export.rows", 5, "ru", output="x.csv") == "5 строк → x.csv"
+    assert catalogue.plural("cli.export.rows", 21, "ru", output="x.csv") == "21 строка → x.csv"
+    assert catalogue.plural("cli.export.rows", 1, "en", output="x.csv") == "1 row → x.csv"
+    assert catalogue.plural("cli.export.rows", 3, "en", output="x.csv") == "3 rows → x.csv"
+
+
+def test_the_language_comes_from_the_option_then_the_environment():
+    choose = catalogue.choose_language
+    assert choose([], {}) == "ru"
+    assert choose([], {"COMPLIANCE_LANG": "en"}) == "en"
+    assert choose(["--lang", "ru"], {"COMPLIANCE_LANG": "en"}) == "ru"
+    assert choose(["report", "--lang=en"], {}) == "en"
+    assert choose(["score", "--", "--lang", "en"], {}) == "ru"
+    assert choose([], {"COMPLIANCE_LANG": "de"}) == "ru"
+
+
+def test_errors_and_usage_errors_follow_the_language(tmp_path):
+    runner = CliRunner()
+    missing = tmp_path / "none.db"
+    ru = runner.invoke(cli, ["daily", "ivanova", "--db", str(missing)])
+    assert ru.exit_code == 1
+    assert "Ошибка:" in ru.output and "истории ещё нет" in ru.output
+    en = runner.invoke(cli, ["daily", "ivanova", "--db", str(missing)], env={"COMPLIANCE_LANG": "en"})
+    assert "Error:" in en.output and "no history yet" in en.output and foreign(en.output, "en") == []
+    bad = runner.invoke(cli, ["--lang", "en", "export", "--since", "2026-11-30", "--until", "2026-11-01"])
+    assert bad.exit_code == 2 and "--since 2026-11-30 is after --until 2026-11-01" in bad.output
+    typo = runner.invoke(cli, ["report", "--sinse", "x"])
+    assert typo.exit_code == 2 and "Нет такого параметра" in typo.output and "Использование:" in typo.output
+    day = runner.invoke(cli, ["--lang", "en", "daily", "x", "--date", "someday"])
+    assert day.exit_code == 2 and "is not a day" in day.output and foreign(day.output, "en") == []
+
+
+def test_score_prints_a_call_in_the_language_of_the_run():
+    call = str(ROOT / "samples" / "day" / "2026-11-27_11-05-40_sidorova_380671112233.txt")
+    ru = CliRunner().invoke(cli, ["score", call])
+    en = CliRunner().invoke(cli, ["score", call], env={"COMPLIANCE_LANG": "en"})
+    assert ru.exit_code == en.exit_code == 0, ru.output + en.output
+    assert "Соответствие скрипту" in ru.output and "Script adherence" in en.output
+    assert "Соответствие" not in en.output and "коридор" not in en.output and "уровень" not in en.output
+
+
+def test_the_installed_command_starts_in_english_from_the_environment():
+    """The real entry point, as a user runs it: the language is chosen before click renders the help."""
+    env = {**os.environ, "COMPLIANCE_LANG": "en"}
+    run = subprocess.run([sys.executable, "-c", "from compliance.cli import main; main()", "users", "--help"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Usage:") and foreign(run.stdout, "en") == []
