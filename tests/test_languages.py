@@ -76,26 +76,45 @@ def _catalog(lang: str):
 
 
 def _fields(text: str) -> set[str]:
-    return set(re.findall(r"\{(\w*)[^{}]*\}", text)) | set(re.findall(r"%\((\w+)\)s", text))
+    """The placeholders of a text; ``{side_ru}`` / ``{side_en}`` are one field said in each language."""
+    found = set(re.findall(r"\{(\w*)[^{}]*\}", text)) | set(re.findall(r"%\((\w+)\)s", text))
+    return {re.sub(r"_(ru|en)$", "", name) for name in found}
+
+
+def _texts(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple) else [message.string]
 
 
 def test_both_languages_have_the_same_keys_and_placeholders():
     ru, en = _catalog("ru"), _catalog("en")
-    ru_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in ru if m.id}
-    en_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in en if m.id}
-    assert ru_ids == en_ids
+    ids = {lang: {m.id if isinstance(m.id, str) else m.id[0] for m in cat if m.id} for lang, cat in (("ru", ru), ("en", en))}
+    assert ids["ru"] == ids["en"]
     for message in ru:
         if not message.id:
             continue
-        other = en[message.id]
-        texts = [*(message.string if isinstance(message.string, tuple) else (message.string,))]
-        others = [*(other.string if isinstance(other.string, tuple) else (other.string,))]
-        if not all(texts):
-            raise AssertionError(f"no Russian text for {message.id!r}")
         source = message.id if isinstance(message.id, str) else message.id[0]
-        wanted = _fields(others[0] or source)
-        for text in texts:
-            assert _fields(text) == wanted or not source.startswith("cli."), (message.id, text)
+        other = en[message.id]
+        assert all(_texts(message)), f"no Russian text for {source!r}"
+        click_own = _texts(other)[0] == source   # click's English words: msgid = the English text
+        if isinstance(message.id, tuple):        # plural forms: each uses some of the fields of all
+            wanted = set().union(*map(_fields, message.id if click_own else _texts(other)))
+            assert all(_fields(text) <= wanted for text in _texts(message)), (source, _texts(message))
+            continue
+        wanted = _fields(source if click_own else _texts(other)[0])
+        assert all(_fields(text) == wanted for text in _texts(message)), (source, _texts(message))
+
+
+def test_every_msgid_is_one_kind_of_text():
+    """The command line's keys (cli.…), the reports' (dotted), the engine's messages (snake_case codes), click's
+    own English words: the readers of the catalogue tell them apart by their form."""
+    from compliance.messages import TEXTS
+    from compliance.reports.i18n import CATALOGUE
+
+    cli_keys = {k for k in catalogue.keys("ru") if k.startswith("cli.")}
+    reports, codes = set(CATALOGUE["ru"]), set(TEXTS["ru"])
+    assert len(reports) > 250 and len(codes) > 60 and len(cli_keys) > 300
+    assert not (reports & codes) and not (reports & cli_keys) and not (codes & cli_keys)
+    assert set(CATALOGUE["en"]) == reports and set(TEXTS["en"]) == codes
 
 
 def test_plural_forms_follow_each_language():

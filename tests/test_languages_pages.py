@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from compliance.cli import cli
+from compliance.history.store import Store
 from compliance.scoring.result import CallRecord
 
 from .conftest import ROOT
@@ -112,6 +113,7 @@ def _missing_page(base: str, login: str) -> str:
     raise AssertionError("a missing call was found")
 
 
+@pytest.mark.slow   # a real server per language
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_every_page_of_the_review_app_speaks_one_language(history, lang):
     db, records = history
@@ -140,3 +142,34 @@ def test_every_report_page_speaks_one_language(history, tmp_path, lang):
     wrong = {str(p.relative_to(out)): found for p in pages
              if (found := foreign(visible_text(p.read_text(encoding="utf-8")), lang, data))}
     assert wrong == {}
+
+
+@pytest.mark.slow   # a real batch (meaning model) per language
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_sample_day_batch_and_its_reports_speak_one_language(tmp_path, lang):
+    """`compliance batch samples/day --out`, as README's first command runs it (its transcripts: the recordings
+    need the speech model), in each language: the summary and every report page."""
+    day = tmp_path / "day"
+    for path in (ROOT / "samples" / "day").rglob("*.txt"):
+        target = day / path.relative_to(ROOT / "samples" / "day")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    out, db = tmp_path / "reports", tmp_path / "history.db"
+    result = CliRunner().invoke(cli, ["--lang", lang, "batch", str(day), "--team", str(ROOT / "samples" / "team.yaml"),
+                                      "--out", str(out), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert foreign(result.output, lang, _roster_names()) == [], result.output
+    with Store(db) as store:
+        data = _data(store.calls(), lang) | _roster_names()
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 10
+    wrong = {str(p.relative_to(out)): found for p in pages
+             if (found := foreign(visible_text(p.read_text(encoding="utf-8")), lang, data))}
+    assert wrong == {}
+
+
+def _roster_names() -> set[str]:
+    import yaml
+
+    team = yaml.safe_load((ROOT / "samples" / "team.yaml").read_text(encoding="utf-8"))
+    return {str(m.get("name", "")) for m in team["managers"].values()} | set(team["managers"])

@@ -554,7 +554,7 @@ def test_report_command(tmp_path, history, monkeypatch):
     result = runner.invoke(cli, ["report", "--db", str(history), "--lang", "de"])
     assert result.exit_code == 2
     result = runner.invoke(cli, ["report", "--help"])
-    assert result.exit_code == 0 and "Example: compliance report" in result.output
+    assert result.exit_code == 0 and "Пример: compliance report" in result.output
 
 
 def test_english_pages_hold_no_russian_engine_text():
