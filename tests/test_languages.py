@@ -168,3 +168,19 @@ def test_the_installed_command_starts_in_english_from_the_environment():
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("Usage:") and foreign(run.stdout, "en") == []
+
+
+def test_the_compiled_catalogue_is_cached_and_a_read_only_cache_still_works(tmp_path, monkeypatch):
+    catalogue.translations.cache_clear()
+    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        assert catalogue.text("cli.opt.db", "en") == "History database (SQLite)."
+        compiled = list((tmp_path / "cache" / "locale").glob("compliance-en-*.mo"))
+        assert len(compiled) == 1 and not list((tmp_path / "cache" / "locale").glob(".*.tmp"))
+        catalogue.translations.cache_clear()
+        blocked = tmp_path / "a-file"
+        blocked.write_text("not a folder", encoding="utf-8")
+        monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(blocked))   # the cache cannot be written: compiled in memory
+        assert catalogue.text("cli.opt.db", "ru") == "База истории (SQLite)."
+    finally:
+        catalogue.translations.cache_clear()
