@@ -184,3 +184,13 @@ def test_the_compiled_catalogue_is_cached_and_a_read_only_cache_still_works(tmp_
         assert catalogue.text("cli.opt.db", "ru") == "База истории (SQLite)."
     finally:
         catalogue.translations.cache_clear()
+
+
+def test_the_daily_report_is_written_in_the_run_language():
+    from compliance.history.daily import DailyReport
+
+    report = DailyReport(manager="ivanova", date="2026-11-27", calls=40, connected=35, sales_sum=45000, sales_count=3)
+    assert "✅Сумма продаж – 45\u00a0000 грн" in report.text("ru") and "План на завтра:" in report.text("ru")
+    english = report.text("en")
+    assert "✅Sales – 45,000 UAH" in english and "✅Connected calls – 35" in english
+    assert foreign(english, "en") == []

@@ -152,7 +152,7 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
                               sales_count=sales_count, targets=roster.targets_for(key) if roster else None,
                               currency=roster.currency if roster else "UAH")
         hint = _no_calls_hint(store, key, report.date, db) if not report.calls and not report.chats else None
-    click.echo(report.text())
+    click.echo(report.text(current()))
     if report.sales_from_crm:
         click.echo(text("cli.daily.crm_sales"), err=True)
     if hint:
