@@ -405,9 +405,9 @@ def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
     good = AUDIO / "call_full.stereo.ogg"
     result = CliRunner().invoke(cli, ["analyze", str(bad), str(good), str(empty), "--json"])
     assert result.exit_code == 1
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert errors == [f"Error: {bad}: cannot decode audio (Invalid data found when processing input)",
-                      f"Error: {empty}: cannot decode audio (empty file)"]
+    errors = [line for line in result.output.splitlines() if line.startswith("Ошибка:")]
+    assert errors == [f"Ошибка: {bad}: cannot decode audio (Invalid data found when processing input)",
+                      f"Ошибка: {empty}: cannot decode audio (empty file)"]
     rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [r["file"] for r in rows] == [str(good)] and rows[0]["connected"] is True
 
@@ -443,7 +443,7 @@ def test_analyze_manager_channel_option(fake):
 @pytest.mark.parametrize("command", ["transcribe", "analyze"])
 def test_help_has_an_example(command):
     result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0 and "Example: compliance " + command in result.output
+    assert result.exit_code == 0 and "Пример: compliance " + command in result.output
     assert "--model" in result.output and "--manager-channel" in result.output
 
 

@@ -478,12 +478,12 @@ def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
     res = runner.invoke(cli, ["batch", str(tmp_path / "nope"), "--db", db])
     assert res.exit_code == 1 and res.output.strip().endswith("nope: no such folder")
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--script", str(tmp_path / "x.yaml")])
-    assert res.exit_code == 1 and "Error: invalid script" in res.output and "no such file" in res.output
+    assert res.exit_code == 1 and "Ошибка: invalid script" in res.output and "no such file" in res.output
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--date", "tomorrow"])
     assert res.exit_code == 2
     res = runner.invoke(cli, ["batch", str(folder), "--db", str(tmp_path / "out" / "h.db"), "--out",
                               str(tmp_path / "out")])
-    assert res.exit_code == 2 and "cannot live inside the report folder" in res.output
+    assert res.exit_code == 2 and "не может лежать в папке отчётов" in res.output
 
 
 def test_cli_daily_readiness_export(tmp_path, sample_day):
@@ -505,9 +505,9 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
     assert rows["ivanova"]["ready"] is False and rows["ivanova"]["calls_considered"] == 3
     assert rows["petrov"]["ready"] is None and rows["petrov"]["level"] == "experienced"
     res = runner.invoke(cli, ["readiness", "ivanova", "--db", str(db), "--team", str(SAMPLE_TEAM)])
-    assert res.exit_code == 0 and res.output.startswith("Иванова Мария (ivanova) — newcomer: пока не готов")
+    assert res.exit_code == 0 and res.output.startswith("Иванова Мария (ivanova) — новичок: пока не готов")
     res = runner.invoke(cli, ["readiness", "ghost", "--db", str(db), "--team", str(SAMPLE_TEAM)])
-    assert res.exit_code == 1 and "no manager 'ghost'" in res.output
+    assert res.exit_code == 1 and "менеджера 'ghost' нет ни в составе, ни в истории" in res.output
 
     out = tmp_path / "calls.csv"
     res = runner.invoke(cli, ["export", "--format", "csv", "--manager", "petrov", "--db", str(db), "-o", str(out)])
@@ -522,7 +522,7 @@ def test_cli_daily_readiness_export(tmp_path, sample_day):
     rows = json.loads(res.output)
     assert len(rows) == 10 and {"adherence", "verdict", "stage_greeting"} <= set(rows[0])
     res = runner.invoke(cli, ["export", "--db", str(tmp_path / "none.db")])
-    assert res.exit_code == 1 and "no history yet" in res.output
+    assert res.exit_code == 1 and "истории ещё нет" in res.output
 
 
 def test_progress_eta_and_terminal_line():

@@ -43,7 +43,7 @@ def test_a_full_disk_mid_batch_is_one_line_and_the_store_stays_intact(tmp_path, 
     result = CliRunner().invoke(cli, ["batch", str(folder), "--db", str(db), "--workers", "1"])
     assert result.exit_code == 1, result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith(f"Error: {db}: the disk is full") and "run the batch again" in last, result.output
+    assert last.startswith(f"Ошибка: {db}: the disk is full") and "run the batch again" in last, result.output
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     with Store(db) as store:
         assert store.integrity_ok()
@@ -74,7 +74,7 @@ def test_a_scheduler_without_workers_says_so_in_time_and_exits_non_zero(tmp_path
     finally:
         _stop(scheduler)
     assert run.returncode == 1, run.stderr
-    assert run.stderr.strip().splitlines()[-1] == (f"Error: the Dask scheduler {address} has no workers (waited 5 s); "
+    assert run.stderr.strip().splitlines()[-1] == (f"Ошибка: the Dask scheduler {address} has no workers (waited 5 s); "
                                                    f"start one (dask worker {address}) and run the batch again")
     assert "Traceback" not in run.stderr and took < 120
     with Store(tmp_path / "h.db") as store:  # nothing was stored as failed: a rerun analyses the recording
@@ -123,7 +123,7 @@ def test_the_scheduler_killed_mid_batch_leaves_the_rest_for_the_next_run(tmp_pat
                 _stop(p)
     assert code == 1, rest
     last = rest.strip().splitlines()[-1]
-    assert last.startswith(f"Error: lost the Dask scheduler {address} after") and "run the same command again" in last
+    assert last.startswith(f"Ошибка: lost the Dask scheduler {address} after") and "run the same command again" in last
     assert "Traceback" not in rest and "ClosedClientError" not in rest
     with Store(db) as store:
         first = {c.call_id for c in store.calls()}

@@ -97,7 +97,7 @@ def test_hostile_files_are_one_clear_line(name, says, tmp_path):
     assert str(err.value).startswith(str(CHATS / name)) and says in str(err.value) and "\n" not in str(err.value)
     res = CliRunner().invoke(cli, ["score", str(CHATS / name), str(CHATS / "chat_marked.txt")])
     assert res.exit_code == 1
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
+    errors = [line for line in res.output.splitlines() if line.startswith("Ошибка:")]
     assert len(errors) == 1 and name in errors[0] and says in errors[0]
     assert "chat_marked.txt" in res.output  # the other file was still scored
 

@@ -42,7 +42,7 @@ def test_re_adding_an_account_is_refused_without_reset(db):
     again = _add(db, "lead", "--role", "manager", "--manager", "ivanova", "--password-stdin", password="taken over!!")
     assert again.exit_code == 1
     assert again.output.strip().splitlines() == [
-        "Error: lead: the account exists; add --reset to give it a new password and role"]
+        "Ошибка: lead: the account exists; add --reset to give it a new password and role"]
     with Store(db) as store:
         assert verify(store, "lead", "a long password 1") is not None and verify(store, "lead", "taken over!!") is None
     reset = _add(db, "lead", "--role", "lead", "--password-stdin", "--reset", password="a new password 2")
@@ -55,7 +55,7 @@ def test_a_manager_account_needs_a_roster_name(db):
     res = _add(db, "nobody", "--role", "manager", "--manager", "nobody", "--password-stdin")
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [
-        "Error: --manager 'nobody': not a manager in team.yaml (known: ivanova, petrov)"]
+        "Ошибка: --manager 'nobody': not a manager in team.yaml (known: ivanova, petrov)"]
     assert _add(db, "ivanova", "--role", "manager", "--manager", "Ivanova", "--password-stdin").exit_code == 0
     (db.parent / "team.yaml").unlink()
     res = _add(db, "petrov", "--role", "manager", "--manager", "petrov", "--password-stdin")
@@ -65,7 +65,7 @@ def test_a_manager_account_needs_a_roster_name(db):
 def test_without_password_stdin_and_no_terminal_says_how(db):
     res = _add(db, "lead", "--role", "lead", password="")
     assert res.exit_code == 2
-    assert "no terminal to ask for the password: pipe it in with --password-stdin" in res.output
+    assert "нет терминала, чтобы спросить пароль: передайте его через --password-stdin" in res.output
 
 
 def test_at_a_terminal_the_password_is_asked_twice_and_hidden(db):
@@ -73,7 +73,7 @@ def test_at_a_terminal_the_password_is_asked_twice_and_hidden(db):
     main, child = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", "from compliance.cli import cli; cli()", "users", "add",
                              "lead", "--role", "lead", "--db", str(db)], stdin=child, stdout=child, stderr=child, start_new_session=True,
-                            cwd=db.parent, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            cwd=db.parent, env={**os.environ, "PYTHONPATH": str(ROOT), "COMPLIANCE_LANG": "en"})
     os.close(child)
     seen = b""
     try:
@@ -113,7 +113,7 @@ def test_readme_script_check_with_a_team_examples_file(tmp_path, monkeypatch):
     files = sorted(str(p) for p in folder.glob("*.yaml"))
     res = CliRunner().invoke(cli, ["script", "check", *files])
     assert res.exit_code == 0, res.output
-    assert f"{folder / 'sales_call.ru.examples.yaml'}: ok (team examples of sales_call.ru.yaml: 1 sentence)" \
+    assert f"{folder / 'sales_call.ru.examples.yaml'}: ok (примеры команды для sales_call.ru.yaml: 1 фраза)" \
         in res.output
     (folder / "sales_call.ru.examples.yaml").write_text("greeting:\n  9: [Добрый день]\n", encoding="utf-8")
     res = CliRunner().invoke(cli, ["script", "check", *files])

@@ -17,7 +17,7 @@ def test_enroll_stores_a_print_that_finds_the_manager_on_a_mono_call(fake, tmp_p
     result = CliRunner().invoke(cli, ["team", "enroll", "ivanova", str(AUDIO / "call_full.stereo.ogg"),
                                       str(AUDIO / "call_missing.stereo.ogg"), str(bad), "--db", str(db)])
     assert result.exit_code == 0, result.output
-    assert "skipped:" in result.output and "broken.wav" in result.output
+    assert "пропущен:" in result.output and "broken.wav" in result.output
     with Store(db) as store:
         voice = voice_of(store, "ivanova")
     assert voice is not None and voice.calls == 2 and len(voice.vector) == 32
@@ -30,4 +30,4 @@ def test_enroll_without_a_usable_call_is_one_clear_error(fake, tmp_path):  # noq
     result = CliRunner().invoke(cli, ["team", "enroll", "ivanova", str(AUDIO / "silence.stereo.wav"),
                                       "--db", str(tmp_path / "h.db")])
     assert result.exit_code == 1
-    assert "Error: ivanova: no voice print: none of the 1 calls gave one" in result.output
+    assert "Ошибка: ivanova: отпечатка голоса нет: ни один из звонков (1) его не дал" in result.output

@@ -168,9 +168,9 @@ def test_score_on_a_recording_and_analyze_on_a_transcript_point_to_the_right_com
     transcript = tmp_path / "call.txt"
     transcript.write_text(GOOD, encoding="utf-8")
     run = CliRunner().invoke(cli, ["score", str(recording)])
-    assert run.exit_code == 1 and f"a recording, not a transcript; run `compliance analyze {recording}`" in run.stderr
+    assert run.exit_code == 1 and f"это запись, а не расшифровка; запустите `compliance analyze {recording}`" in run.stderr
     run = CliRunner().invoke(cli, ["analyze", str(transcript)])
-    assert run.exit_code == 1 and f"a transcript, not a recording; run `compliance score {transcript}`" in run.stderr
+    assert run.exit_code == 1 and f"это расшифровка, а не запись; запустите `compliance score {transcript}`" in run.stderr
 
 
 # ------------------------------------------------------------------------------------------ batch folders
@@ -247,7 +247,7 @@ def test_part_of_a_name_fitting_several_managers_lists_them(tmp_path):
     db = str(tmp_path / "h.db")
     assert CliRunner().invoke(cli, ["batch", str(tmp_path / "2026-11-27"), "--db", db]).exit_code == 0
     run = CliRunner().invoke(cli, ["daily", "ivan", "--db", db])
-    assert run.exit_code == 1 and "did you mean: ivanenko, ivanova?" in run.output
+    assert run.exit_code == 1 and "возможно, вы имели в виду: ivanenko, ivanova?" in run.output
     run = CliRunner().invoke(cli, ["export", "--manager", "IVANENKO", "--db", db])
     assert run.exit_code == 0
 
@@ -269,19 +269,19 @@ def test_relative_days(word, back):
 @pytest.mark.parametrize("typed", ["31.02.2026", "завтра", "27/11", "2026-13-01", ""])
 def test_a_day_that_is_not_one_is_a_usage_error(sample_db, typed):
     run = CliRunner().invoke(cli, ["export", "--since", typed, "--db", str(sample_db)])
-    assert run.exit_code == 2 and "is not a day" in run.output and "27.11.2026" in run.output
+    assert run.exit_code == 2 and "не дата" in run.output and "27.11.2026" in run.output
     assert "Traceback" not in run.output
 
 
 def test_unknown_manager_and_reversed_dates_are_errors_not_empty_reports(sample_db):
     run = CliRunner().invoke(cli, ["daily", "ivanov", "--db", str(sample_db)])
-    assert run.exit_code == 1 and "'ivanov' is not a manager's key; did you mean: ivanova?" in run.output
+    assert run.exit_code == 1 and "'ivanov' — не ключ менеджера; возможно, вы имели в виду: ivanova?" in run.output
     run = CliRunner().invoke(cli, ["daily", "kovalenko", "--db", str(sample_db)])
-    assert run.exit_code == 1 and "no manager 'kovalenko' in the history" in run.output
+    assert run.exit_code == 1 and "менеджера 'kovalenko' нет в истории" in run.output
     run = CliRunner().invoke(cli, ["export", "--manager", "nobody", "--db", str(sample_db)])
-    assert run.exit_code == 1 and "no manager 'nobody'" in run.output
+    assert run.exit_code == 1 and "менеджера 'nobody' нет в истории" in run.output
     run = CliRunner().invoke(cli, ["export", "--since", "2026-11-28", "--until", "2026-11-01", "--db", str(sample_db)])
-    assert run.exit_code == 2 and "is after --until" in run.output
+    assert run.exit_code == 2 and "позже, чем --until" in run.output
 
 
 def test_json_output_never_holds_nan_or_infinity(sample_db):

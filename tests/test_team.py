@@ -72,7 +72,7 @@ def test_team_commands(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.strip() == f"ivanova: experienced с 2026-12-01  ({path})"
     res = runner.invoke(cli, ["team", "set-level", "ghost", "experienced", "--team", str(path)])
-    assert res.exit_code == 1 and "Error: " in res.output and "no manager 'ghost'" in res.output
+    assert res.exit_code == 1 and "Ошибка: " in res.output and "no manager 'ghost'" in res.output
     res = runner.invoke(cli, ["team", "set-level", "ivanova", "senior", "--team", str(path)])
     assert res.exit_code == 2
 

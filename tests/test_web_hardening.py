@@ -311,7 +311,7 @@ def test_by_must_be_a_known_lead(db):
     base = ["review", "override", "call001", "greeting", "--present", "--db", str(db)]
     for who, why in (("nobody", "no such account"), ("ivanova", "only a lead")):
         result = runner.invoke(cli, base + ["--by", who])
-        assert result.exit_code == 1 and result.output.startswith(f"Error: --by '{who}': "), result.output
+        assert result.exit_code == 1 and result.output.startswith(f"Ошибка: --by '{who}': "), result.output
         assert why in result.output
     with Store(db) as store:
         assert audit_trail(store) == []

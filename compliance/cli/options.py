@@ -13,19 +13,10 @@ from compliance.history.roster import LEVELS  # the one list of levels
 from compliance.messages import Message
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
+from compliance.text.catalogue import current, text
 from compliance.text.formats import message_time
 
-LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
-
-
-FOUND_WORDS = {"verbatim": "по скрипту", "meaning": "своими словами", "cue": "своими словами (маркер)"}
-
-
-VERDICT_WORDS = {
-    "below": "ниже коридора",
-    "within": "в коридоре",
-    "above": "выше коридора",
-}
+from .localize import current_language
 
 
 class DayType(click.ParamType):
@@ -40,24 +31,27 @@ class DayType(click.ParamType):
             return value
         day = parse_day(str(value))
         if day is None:
-            self.fail(f"{value!r} is not a day: write 2026-11-27, 27.11.2026, «сегодня» or «вчера»", param, ctx)
+            self.fail(text("cli.day.bad", value=value), param, ctx)
         return dt.datetime.combine(day, dt.time())
 
 
 DAY = DayType()
 
 
+def lang_option(func):
+    """``--lang`` of a command that writes for people (reports, pages, notes): the run's language by default."""
+    return click.option("--lang", type=click.Choice(["ru", "en"]), default=current_language)(func)
+
+
 def script_option(func):
     return click.option(
         "--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="Sales script YAML (default: the bundled sales_call.ru.yaml).",
     )(func)
 
 
 def level_option(func):
     return click.option(
         "--level", type=click.Choice(LEVELS), default="newcomer", show_default=True,
-        help="The manager's level: sets the expected adherence band.",
     )(func)
 
 
@@ -87,66 +81,75 @@ def _when(result: CallResult, start: Optional[float]) -> str:
 def _minutes(seconds: Optional[float]) -> str:
     if seconds is None:
         return "—"
-    return f"{seconds / 60:.0f} мин" if seconds < 3600 else f"{seconds / 3600:.1f} ч"
+    return text("cli.result.minutes", n=seconds / 60) if seconds < 3600 else text("cli.result.hours", n=seconds / 3600)
 
 
 def _chat_line(result: CallResult) -> str:
     chat = result.chat
     assert chat is not None
-    return (f"  переписка: сообщений менеджера {chat.manager_messages}, клиента {chat.client_messages}; первый ответ "
-            f"менеджера: {_minutes(chat.first_response)}; самое долгое ожидание клиента: {_minutes(chat.longest_wait)}"
-            + ("; последнее сообщение клиента без ответа" if chat.unanswered else ""))
+    return (text("cli.result.chat", manager=chat.manager_messages, client=chat.client_messages,
+                 first=_minutes(chat.first_response), wait=_minutes(chat.longest_wait))
+            + (text("cli.result.chat_unanswered") if chat.unanswered else ""))
+
+
+def _stage_lines(result: CallResult) -> list[str]:
+    out: list[str] = []
+    for stage in result.stages:
+        if not stage.applies:
+            state = text("cli.result.not_applicable" if stage.required else "cli.result.optional_not_said")
+            out.append(f"  - {stage.id:<16} {state}")
+            continue
+        req = "" if stage.required else text("cli.result.optional")
+        unsure = text("cli.result.uncertain") if stage.uncertain else ""
+        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}{unsure}")
+        for line in stage.lines:
+            said = f" ← «{line.matched}»{_when(result, line.start)}" if line.matched else text("cli.result.not_found")
+            how = text(f"cli.found.{line.found.value}") if line.found.value in FOUND else ""
+            out.append(f"      {line.similarity:5.1f}  {line.text}{said}{f'  [{how}]' if how else ''}")
+    return out
+
+
+FOUND = ("verbatim", "meaning", "cue")
 
 
 def format_result(result: CallResult) -> str:
-    """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
+    """The readable summary of a scored call, as ``score`` and ``analyze`` print it, in the run's language."""
+    lang = current()
     out: list[str] = []
     head = result.file or "call"
-    who = f"менеджер {result.manager}, " if result.manager else ""
-    level = LEVEL_WORDS.get(result.level, result.level)
-    out.append(click.style(head, bold=True) + f"  ({who}скрипт {result.script_id}, уровень: {level})")
-    shown = [m.text("ru") for m in result.messages]
-    for note in [*result.notes, *(text for text in shown if text not in result.notes)]:
-        out.append(f"  примечание: {note}")
+    who = text("cli.result.manager", name=result.manager) if result.manager else ""
+    level = text(f"cli.level.{result.level}") if result.level in LEVELS else result.level
+    out.append(click.style(head, bold=True) + "  " + text("cli.result.head", who=who, script=result.script_id,
+                                                          level=level))
+    shown = [m.text(lang) for m in result.messages]
+    for note in [*result.notes, *(line for line in shown if line not in result.notes)]:
+        out.append(text("cli.result.note", note=note))
     if result.quality is not None:
-        out.append(f"  {Message(code='quality_' + result.quality.rating).text('ru')}")
+        out.append(f"  {Message(code='quality_' + result.quality.rating).text(lang)}")
     if result.chat is not None:
         out.append(_chat_line(result))
     if not result.connected:
-        what = "переписка не оценивается" if result.channel == "chat" else "звонок не оценивается"
-        out.append(f"  НЕ СОСТОЯЛСЯ: {result.not_connected_reason} — {what}")
+        what = text("cli.result.chat_not_scored" if result.channel == "chat" else "cli.result.call_not_scored")
+        reason = result.not_connected.text(lang) if result.not_connected else result.not_connected_reason
+        out.append(text("cli.result.not_connected", reason=reason, what=what))
         return "\n".join(out)
-    for stage in result.stages:
-        if not stage.applies:
-            state = "не применимо" if stage.required else "не звучал (необязательный)"
-            out.append(f"  - {stage.id:<16} {state}")
-            continue
-        req = "" if stage.required else " (необязательный)"
-        unsure = "  (неуверенно: проверьте)" if stage.uncertain else ""
-        out.append(f"  {_mark(stage.present)} {stage.id:<16} {stage.score:5.1f}  {stage.title}{req}{unsure}")
-        for line in stage.lines:
-            when = _when(result, line.start)
-            said = f" ← «{line.matched}»{when}" if line.matched else " ← не найдено"
-            how = FOUND_WORDS.get(line.found.value, "")
-            out.append(f"      {line.similarity:5.1f}  {line.text}{said}{f'  [{how}]' if how else ''}")
+    out.extend(_stage_lines(result))
     for v in result.order_violations:
-        out.append(f"  порядок: {v.message}")
+        out.append(text("cli.result.order", text=text("cli.result.order_before", stage=v.stage, before=v.before)))
     for hit in result.forbidden:
-        when = _when(result, hit.start)
-        grave = " (критическая)" if hit.severity == "critical" else ""
-        held = "  (распознана неуверенно: не засчитана, проверьте)" if hit.uncertain else ""
-        out.append(f"  запрещённая фраза{grave}: «{hit.phrase}» ← «{hit.matched}»{when}{held}")
-    for reason in result.verdict_reasons:
-        out.append(f"  вердикт: {reason}")
-    band = f"{result.band[0]:g}–{result.band[1]:g} %"
-    verdict = VERDICT_WORDS.get(result.verdict or "", "")
+        out.append(text("cli.result.forbidden", grave=text("cli.result.critical") if hit.severity == "critical" else "",
+                        phrase=hit.phrase, matched=hit.matched, when=_when(result, hit.start),
+                        held=text("cli.result.held") if hit.uncertain else ""))
+    reasons = [n.text(lang) for n in result.verdict_notes] if result.verdict_notes else result.verdict_reasons
+    for reason in reasons:
+        out.append(text("cli.result.verdict", reason=reason))
     structure = f"{result.structure:.0f} %" if result.structure is not None else "—"
     if not result.meaning_checked:
-        structure += " (смысл не проверен)"
-    out.append(
-        f"  Структура (этапы по смыслу): {structure}   Соответствие скрипту: {result.adherence:.1f} % "
-        f"(формулировки)   покрытие этапов: {result.coverage:.0f} %   коридор ({level}): {band} → {verdict}"
-    )
+        structure += text("cli.result.meaning_unchecked")
+    verdict = text(f"cli.verdict.{result.verdict}") if result.verdict else ""
+    out.append(text("cli.result.summary", structure=structure, adherence=f"{result.adherence:.1f} %",
+                    coverage=f"{result.coverage:.0f} %", level=level,
+                    band=f"{result.band[0]:g}–{result.band[1]:g} %", verdict=verdict))
     return "\n".join(out)
 
 
@@ -170,13 +173,12 @@ DEFAULT_TEAM = Path("team.yaml")
 def db_option(func):
     """``--db``: the history database."""
     return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-                        show_default=True, help="History database (SQLite).")(func)
+                        show_default=True)(func)
 
 
 def team_option(func):
     """``--team``: the roster file."""
-    return click.option("--team", "team_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Team roster YAML (default: ./team.yaml when it exists).")(func)
+    return click.option("--team", "team_path", type=click.Path(dir_okay=False, path_type=Path), default=None)(func)
 
 
 def resolve_team_path(given: Optional[Path]) -> Optional[Path]:
@@ -192,7 +194,7 @@ def open_store(db: Path, must_exist: bool = True, read_only: bool = True):
     from compliance.history.store import Store
 
     if must_exist and not db.exists():
-        raise click.ClickException(f"{db}: no history yet; run `compliance batch FOLDER --db {db}` first")
+        raise click.ClickException(text("cli.store.none", db=db))
     try:
         return Store(db, read_only=read_only and db.exists())
     except ComplianceError as exc:
@@ -218,15 +220,15 @@ def at_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def pick_one(given: str, shown: list[str], noun: str, full: str) -> int:
+def pick_one(given: str, shown: list[str], kind: str) -> int:
     """Which of several matches of a partial name the user meant: at a terminal the matches are listed and one is
     asked for; otherwise (a script, a pipe) an error lists them, so nothing is guessed silently.
 
     Args:
         given: what was typed.
         shown: the matches as the user should read them.
-        noun: what a full answer is («a manager's key»), for the error.
-        full: what to give instead («the key»), for the error.
+        kind: what was looked for, the catalogue's ``cli.<kind>.which`` / ``cli.<kind>.ambiguous`` («manager»,
+            «sender»).
 
     Returns:
         The index of the chosen match.
@@ -234,6 +236,6 @@ def pick_one(given: str, shown: list[str], noun: str, full: str) -> int:
     if at_terminal():
         for number, who in enumerate(shown, 1):
             click.echo(f"  {number}. {who}")
-        return click.prompt(f"{given!r} fits {len(shown)}: which one", type=click.IntRange(1, len(shown))) - 1
-    raise click.ClickException(f"{given!r} is not {noun}; did you mean: {', '.join(shown)}? "
-                               f"Give {full} as it is written")
+        return click.prompt(text(f"cli.{kind}.which", given=given, n=len(shown)),
+                            type=click.IntRange(1, len(shown))) - 1
+    raise click.ClickException(text(f"cli.{kind}.ambiguous", given=given, shown=", ".join(shown)))

@@ -11,23 +11,17 @@ import click
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 from compliance.files import shown_path
-from compliance.reports.i18n import LANGUAGES
+from compliance.text.catalogue import text
 
-from .options import DAY, db_option, load_team_or_fail, open_store, resolve_team_path, team_option
+from .options import DAY, db_option, lang_option, load_team_or_fail, open_store, resolve_team_path, team_option
 
-ACTION_WORDS = {"note_created": "заметка создана", "note_updated": "заметка обновлена",
-                "call_log_created": "журнал звонка создан", "recording_attached": "запись приложена"}
-DRY_RUN_WORDS = {"note_created": "создать заметку", "note_updated": "обновить заметку",
-                 "call_log_created": "создать журнал звонка", "recording_attached": "приложить запись"}
+ACTIONS = ("note_created", "note_updated", "call_log_created", "recording_attached")
 
 
 def _connection(func):
     """``--api-url`` and ``--token-file``: which Pipedrive, and the token (never printed)."""
-    func = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="File holding the API token (default: the PIPEDRIVE_API_TOKEN variable).")(func)
-    return click.option("--api-url", default=None,
-                        help="Pipedrive API address: https://api.pipedrive.com (default, or PIPEDRIVE_API_URL), "
-                             "or your company's https://COMPANY.pipedrive.com.")(func)
+    func = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None)(func)
+    return click.option("--api-url", default=None)(func)
 
 
 def _client(api_url: Optional[str], token_file: Optional[Path]):
@@ -49,17 +43,14 @@ def pipedrive() -> None:
 
 
 @pipedrive.command("push")
-@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
-@click.option("--dry-run", is_flag=True, help="Say what would be written; write nothing to Pipedrive or the history.")
-@click.option("--create-call-logs", is_flag=True,
-              help="Where the telephony made no call log for a call, create one (outcome from the analysis).")
-@click.option("--attach-recordings", is_flag=True, help="Upload the recording to each call log created.")
-@click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Language of the notes.")
-@click.option("--timezone", default=None,
-              help="Time zone of the recorder's clock, e.g. Europe/Kyiv (default: this computer's).")
-@click.option("--tolerance", type=click.FloatRange(min=0.1, max=1440), default=5.0, show_default=True,
-              help="Minutes between a call's time and a Pipedrive call log's start that still match.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--since", type=DAY, default=None)
+@click.option("--dry-run", is_flag=True)
+@click.option("--create-call-logs", is_flag=True)
+@click.option("--attach-recordings", is_flag=True)
+@lang_option
+@click.option("--timezone", default=None)
+@click.option("--tolerance", type=click.FloatRange(min=0.1, max=1440), default=5.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
 @_connection
 @db_option
 @team_option
@@ -76,7 +67,7 @@ def push(since: Optional[dt.datetime], dry_run: bool, create_call_logs: bool, at
     from compliance.crm.push import PushOptions, push_to_pipedrive
 
     if attach_recordings and not create_call_logs:
-        raise click.UsageError("--attach-recordings uploads to the call logs it creates: add --create-call-logs")
+        raise click.UsageError(text("cli.pipedrive.attach_needs_create"))
     roster = load_team_or_fail(resolve_team_path(team_path))
     options = PushOptions(since=since.date() if since else None, dry_run=dry_run, create_call_logs=create_call_logs,
                           attach_recordings=attach_recordings, lang=lang, timezone=timezone,
@@ -97,24 +88,24 @@ def push(since: Optional[dt.datetime], dry_run: bool, create_call_logs: bool, at
 
 
 def _echo_summary(summary, base_url: str) -> None:
-    head = f"Пробный запуск ({base_url}), ничего не записано. Было бы" if summary.dry_run else f"Pipedrive ({base_url})"
-    click.echo(f"{head}: звонков {summary.calls}; заметок создано {summary.notes_created}, "
-               f"обновлено {summary.notes_updated}, без изменений {summary.unchanged}; журналов звонков создано "
-               f"{summary.call_logs_created}; записей приложено {summary.recordings_attached}")
-    words = DRY_RUN_WORDS if summary.dry_run else ACTION_WORDS
+    head = text("cli.pipedrive.dry_head", url=base_url) if summary.dry_run else f"Pipedrive ({base_url})"
+    click.echo(text("cli.pipedrive.summary", head=head, calls=summary.calls, created=summary.notes_created,
+                    updated=summary.notes_updated, unchanged=summary.unchanged, logs=summary.call_logs_created,
+                    recordings=summary.recordings_attached))
+    words = "cli.pipedrive.dry." if summary.dry_run else "cli.pipedrive.action."
     for act in summary.actions:
-        click.echo(f"  {words.get(act.action, act.action)}: {shown_path(act.file)} → {act.target}")
+        action = text(words + act.action) if act.action in ACTIONS else act.action
+        click.echo(f"  {action}: {shown_path(act.file)} → {act.target}")
     for skip in summary.skipped:
-        click.echo(f"  пропущен: {shown_path(skip.file)}: {skip.reason}")
+        click.echo(text("cli.pipedrive.skipped", file=shown_path(skip.file), reason=skip.reason))
     for fail in summary.failed:
-        click.echo(f"  ошибка: {shown_path(fail.file)}: {fail.reason}")
+        click.echo(text("cli.pipedrive.failed", file=shown_path(fail.file), reason=fail.reason))
     if summary.without_user:
-        click.echo(f"Без pipedrive_user_id в составе: {', '.join(summary.without_user)} — их заметки и журналы "
-                   "пишутся от имени владельца токена; `compliance pipedrive users` покажет id")
+        click.echo(text("cli.pipedrive.without_user", names=", ".join(summary.without_user)))
 
 
 @pipedrive.command("users")
-@click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
+@click.option("--json", "as_json", is_flag=True)
 @_connection
 def users(as_json: bool, api_url: Optional[str], token_file: Optional[Path]) -> None:
     """List the company's Pipedrive users, to fill in pipedrive_user_id in the roster.
@@ -131,15 +122,16 @@ def users(as_json: bool, api_url: Optional[str], token_file: Optional[Path]) -> 
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    click.echo(f"{'id':>10}  {'имя':<28} {'почта':<32} активен")
+    click.echo(text("cli.pipedrive.users_head", id="id", name=text("cli.pipedrive.col.name"),
+                    email=text("cli.pipedrive.col.email"), active=text("cli.pipedrive.col.active")))
     for r in rows:
-        click.echo(f"{r['id']!s:>10}  {r['name']:<28} {r['email']:<32} {'да' if r['active'] else 'нет'}")
-    click.echo("В составе (team.yaml): pipedrive_user_id: <id> у каждого менеджера")
+        click.echo(f"{r['id']!s:>10}  {r['name']:<28} {r['email']:<32} "
+                   f"{text('cli.pipedrive.yes' if r['active'] else 'cli.pipedrive.no')}")
+    click.echo(text("cli.pipedrive.users_hint"))
 
 
 @pipedrive.command("sync")
-@click.option("--full", is_flag=True, help="Read every linked deal again (default: only those changed since the last "
-                                           "sync).")
+@click.option("--full", is_flag=True)
 @_connection
 @db_option
 def sync(full: bool, api_url: Optional[str], token_file: Optional[Path], db: Path) -> None:
@@ -154,21 +146,19 @@ def sync(full: bool, api_url: Optional[str], token_file: Optional[Path], db: Pat
             summary = sync_outcomes(client, store, client.base_url, full=full)
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"Pipedrive ({client.base_url}): сделок со звонками {summary.linked}; прочитано {summary.read}, "
-               f"изменилось {summary.changed}, удалено в CRM {summary.deleted}")
+    click.echo(text("cli.pipedrive.synced", url=client.base_url, linked=summary.linked, read=summary.read,
+                    changed=summary.changed, deleted=summary.deleted))
     for error in summary.errors:
-        click.echo(f"  ошибка: {error}", err=True)
+        click.echo(text("cli.pipedrive.error", error=error), err=True)
     if summary.errors:
         raise SystemExit(3)
 
 
 @pipedrive.command("outcomes")
-@click.option("--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Script whose stages are compared (default: the bundled sales_call).")
-@click.option("--min-deals", type=click.IntRange(min=1), default=None,
-              help="Closed deals each group needs before a difference is shown (default 30).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--api-url", default=None, help="Which Pipedrive company's deals (as for push; no token is needed).")
+@click.option("--script", "script_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--min-deals", type=click.IntRange(min=1), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--api-url", default=None)
 @db_option
 def outcomes(script_path: Optional[Path], min_deals: Optional[int], as_json: bool, api_url: Optional[str],
              db: Path) -> None:
@@ -193,28 +183,27 @@ def outcomes(script_path: Optional[Path], min_deals: Optional[int], as_json: boo
                                "managers": [_conversion_json(c) for c in conv.values()]}, ensure_ascii=False, indent=1))
         return
     closed = sum(d.closed for d in deals)
-    click.echo(f"Закрытых сделок со звонками: {closed} (из {len(deals)}); интервалы — 95 %")
+    click.echo(text("cli.pipedrive.closed", closed=closed, deals=len(deals)))
     for lift in lifts:
         click.echo(f"  {lift.title}: {_lift_sentence(lift)}")
     for who, c in conv.items():
         if c.closed:
             low, high = c.interval
-            mean = f"; средняя выигранная сделка {c.mean_value:,.0f} {c.currency}".replace(",", " ") \
-                if c.mean_value is not None else ""
-            click.echo(f"  {who or 'команда'}: конверсия {c.won} из {c.closed} = {100 * (c.rate or 0):.0f} % "
-                       f"(от {100 * low:.0f} до {100 * high:.0f} %){mean}")
+            mean = text("cli.pipedrive.mean_deal", value=f"{c.mean_value:,.0f}".replace(",", " "),
+                        currency=c.currency) if c.mean_value is not None else ""
+            click.echo(text("cli.pipedrive.conversion", who=who or text("cli.pipedrive.team"), won=c.won,
+                            closed=c.closed, rate=100 * (c.rate or 0), low=100 * low, high=100 * high, mean=mean))
 
 
 def _lift_sentence(lift) -> str:
     if lift.claim == "few":
-        return (f"мало данных: {lift.with_deals} сделок с этапом и {lift.without_deals} без него "
-                f"(нужно не меньше {lift.min_group} в каждой группе)")
+        return text("cli.pipedrive.lift.few", with_deals=lift.with_deals, without_deals=lift.without_deals,
+                    min_group=lift.min_group)
     low, high = lift.interval
-    head = (f"с этапом выиграно {100 * lift.rate_with:.0f} % из {lift.with_deals}, без него — "
-            f"{100 * lift.rate_without:.0f} % из {lift.without_deals}")
-    span = f"разница от {100 * low:+.0f} до {100 * high:+.0f} п. п."
-    verdict = {"more": "с этапом сделки выигрывают чаще", "less": "с этапом сделки выигрывают реже",
-               "unclear": "разница в пределах случайности"}[lift.claim]
+    head = text("cli.pipedrive.lift.head", rate_with=100 * lift.rate_with, with_deals=lift.with_deals,
+                rate_without=100 * lift.rate_without, without_deals=lift.without_deals)
+    span = text("cli.pipedrive.lift.span", low=100 * low, high=100 * high)
+    verdict = text(f"cli.pipedrive.lift.{lift.claim}")
     return f"{head}: {verdict} ({span})"
 
 
@@ -228,19 +217,12 @@ def _conversion_json(c) -> dict:
     return {**c.model_dump(), "rate": c.rate, "interval": list(c.interval), "mean_value": c.mean_value}
 
 
-CHECK_WORDS = {"cannot_deliver_open": "«не можем выполнить» сказано, а сделка открыта",
-               "next_step_no_activity": "следующий шаг договорён, а в сделке нет открытого дела",
-               "payment_no_followup": "оплату обсудили, а в сделке нет открытого дела"}
-FIX_WORDS = {"cannot_deliver_open": "закрыть как проигранную с причиной", "next_step_no_activity": "добавить звонок",
-             "payment_no_followup": "добавить звонок"}
 
 
 @pipedrive.command("check")
-@click.option("--since", type=DAY, default=None, help="Calls from this date.")
-@click.option("--until", type=DAY, default=None, help="Calls up to this date.")
-@click.option("--apply", "apply_fixes", is_flag=True,
-              help="Make the changes in Pipedrive (default: only list them). Each change is kept in the history's "
-                   "ledger and audit trail and never made twice.")
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
+@click.option("--apply", "apply_fixes", is_flag=True)
 @_connection
 @db_option
 @team_option
@@ -262,16 +244,17 @@ def check(since: Optional[dt.datetime], until: Optional[dt.datetime], apply_fixe
                                 until=str(until.date()) if until else None, apply=apply_fixes)
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
-    head = "Исправлено в Pipedrive" if apply_fixes else "Расхождений (пробный запуск, ничего не изменено)"
-    click.echo(f"Проверено звонков со сделками: {summary.checked}; {head}: "
-               f"{summary.applied if apply_fixes else len(summary.findings)}; исправлено раньше: {summary.already}")
+    head = text("cli.pipedrive.check.applied_head" if apply_fixes else "cli.pipedrive.check.dry_head")
+    click.echo(text("cli.pipedrive.check.summary", checked=summary.checked, head=head,
+                    count=summary.applied if apply_fixes else len(summary.findings), already=summary.already))
     for f in summary.findings:
-        state = ("исправлено" if f.applied else f"ошибка: {f.error}") if apply_fixes else FIX_WORDS[f.kind]
-        click.echo(f"  {f.date} {f.time or ''} {f.manager}: сделка {f.deal_id}: {CHECK_WORDS[f.kind]} — "
-                   f"«{f.evidence[:80]}» → {state}")
+        state = ((text("cli.pipedrive.check.fixed") if f.applied else text("cli.pipedrive.check.error", error=f.error))
+                 if apply_fixes else text(f"cli.pipedrive.fix.{f.kind}"))
+        click.echo(text("cli.pipedrive.check.row", date=f.date, time=f.time or "", manager=f.manager, deal=f.deal_id,
+                        what=text(f"cli.pipedrive.check.{f.kind}"), evidence=f.evidence[:80], state=state))
     for manager, days in summary.deals_per_day.items():
         target = (roster.targets_for(manager) if roster else Targets()).leads_per_day
         for day, count in days.items():
-            click.echo(f"  {day} {manager}: обработано лидов {count} из {target}")
+            click.echo(text("cli.pipedrive.check.leads", day=day, manager=manager, count=count, target=target))
     if any(f.error for f in summary.findings):
         raise SystemExit(3)

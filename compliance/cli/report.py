@@ -11,27 +11,26 @@ from compliance.cli.app import cli
 from compliance.cli.options import (
     DAY,
     db_option,
+    lang_option,
     load_team_or_fail,
     open_store,
     resolve_team_path,
     team_option,
 )
 from compliance.errors import ComplianceError
-from compliance.reports.i18n import LANGUAGES
+from compliance.text.catalogue import text
 
 
 @cli.command()
 @db_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Report folder; replaced as a whole on every run.")
-@click.option("--since", type=DAY, default=None, help="Calls from this date.")
-@click.option("--until", type=DAY, default=None, help="Calls up to this date.")
-@click.option("--manager", default=None, help="Only this manager (their folder can be sent to them alone).")
-@click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="Report language.")
-@click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of Jinja templates that override the bundled ones (same file names).")
-@click.option("--copy-audio", is_flag=True,
-              help="Copy the recordings into each manager's folder, so a folder sent on its own still plays them.")
+              show_default=True)
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
+@click.option("--manager", default=None)
+@lang_option
+@click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--copy-audio", is_flag=True)
 @team_option
 def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optional[dt.datetime],
            manager: Optional[str], lang: str, template_dir: Optional[Path], copy_audio: bool,
@@ -46,7 +45,7 @@ def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optiona
     from compliance.reports import write_reports_from_store
 
     if since and until and since > until:
-        raise click.UsageError("--since is after --until")
+        raise click.UsageError(text("cli.since_after_until", since=since.date(), until=until.date()))
     roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db) as store:
         try:
@@ -57,4 +56,4 @@ def report(db: Path, out_dir: Path, since: Optional[dt.datetime], until: Optiona
             )
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"Отчёты: {index}")
+    click.echo(text("cli.reports", path=index))

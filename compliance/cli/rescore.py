@@ -8,6 +8,8 @@ from typing import Optional
 
 import click
 
+from compliance.text.catalogue import text
+
 from .app import cli
 from .options import (
     DAY,
@@ -21,12 +23,11 @@ from .options import (
 
 
 @cli.command()
-@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Edited script(s); calls scored against a script of the same id use it. Default: the stored ones.")
-@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
-@click.option("--until", type=DAY, default=None, help="Only calls up to this date.")
-@click.option("--manager", default=None, help="Only this manager's calls.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--since", type=DAY, default=None)
+@click.option("--until", type=DAY, default=None)
+@click.option("--manager", default=None)
+@click.option("--json", "as_json", is_flag=True)
 @team_option
 @db_option
 def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Optional[dt.datetime],
@@ -41,7 +42,7 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
     from compliance.history.roster import normalize_manager_key
 
     if since and until and since > until:
-        raise click.UsageError(f"--since {since.date()} is after --until {until.date()}")
+        raise click.UsageError(text("cli.since_after_until", since=since.date(), until=until.date()))
     loaded = [load_script_or_fail(path) for path in scripts]
     roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db, read_only=False) as store:
@@ -51,9 +52,9 @@ def rescore(scripts: tuple[Path, ...], since: Optional[dt.datetime], until: Opti
     if as_json:
         click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
         return
-    click.echo(f"Пересчитано {summary.rescored} звонков за {summary.elapsed:.1f} с; изменилась оценка: "
-               f"{summary.changed}; пропущено: {len(summary.skipped)}")
+    click.echo(text("cli.rescore.done", n=summary.rescored, elapsed=summary.elapsed, changed=summary.changed,
+                    skipped=len(summary.skipped)))
     for line in summary.skipped:
-        click.echo(f"  пропущен: {line}")
+        click.echo(text("cli.rescore.skipped", line=line))
     for line in summary.orphaned:
-        click.echo(f"  решение руководителя не применено, этапа больше нет в скрипте: {line}")
+        click.echo(text("cli.rescore.orphaned", line=line))

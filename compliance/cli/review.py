@@ -9,9 +9,10 @@ from typing import Optional
 import click
 
 from compliance.errors import ComplianceError
+from compliance.text.catalogue import text
 
 from .app import cli
-from .options import DAY, VERDICT_WORDS, db_option, open_store
+from .options import DAY, db_option, open_store
 
 
 @cli.group()
@@ -25,10 +26,10 @@ def review() -> None:
 @review.command("override")
 @click.argument("call_id")
 @click.argument("stage_id")
-@click.option("--present/--absent", default=None, required=True, help="The stage was said / was not said.")
-@click.option("--line", type=click.IntRange(min=1), default=None, help="Only this line of the stage (from 1).")
-@click.option("--by", "by", required=True, help="Who decides: a lead's login (see `compliance users list`).")
-@click.option("--note", default="", help="Why.")
+@click.option("--present/--absent", default=None, required=True)
+@click.option("--line", type=click.IntRange(min=1), default=None)
+@click.option("--by", "by", required=True)
+@click.option("--note", default="")
 @db_option
 def review_override(call_id: str, stage_id: str, present: bool, line: Optional[int], by: str, note: str,
                     db: Path) -> None:
@@ -51,22 +52,22 @@ def review_override(call_id: str, stage_id: str, present: bool, line: Optional[i
             raise click.ClickException(str(exc)) from None
     machine = record.machine.adherence if record.machine else record.result.adherence
     stage = next((s for s in record.result.stages if s.id == stage_id), None)
-    said = ("ветка пройдена" if present else "ветка не пройдена") if stage is not None and stage.excludes and \
-        line is None else ("есть" if present else "нет")
-    verdict = VERDICT_WORDS.get(str(record.result.verdict), "")
-    click.echo(f"{record.call_id}: {stage_id} → {said}; соответствие "
-               f"{record.result.adherence:.1f} % (машина: {machine:.1f} %), покрытие {record.result.coverage:.0f} %"
-               f"{f', {verdict}' if verdict else ''}")
+    branch = stage is not None and stage.excludes and line is None
+    said = text(("cli.review.branch_taken" if present else "cli.review.branch_not_taken") if branch else
+                ("cli.review.present" if present else "cli.review.absent"))
+    verdict = text(f"cli.verdict.{record.result.verdict}") if record.result.verdict else ""
+    click.echo(text("cli.review.overridden", call=record.call_id, stage=stage_id, said=said,
+                    adherence=record.result.adherence, machine=machine, coverage=record.result.coverage,
+                    verdict=f", {verdict}" if verdict else ""))
 
 
 @review.command("decision")
 @click.argument("call_id")
 @click.argument("stage_id")
-@click.option("--confirm/--drop", "confirm", default=None, required=True,
-              help="The decision holds for the call as it is now / withdraw it (the row and the audit trail keep it).")
-@click.option("--line-id", default=None, help="A line's decision: the line's id (stage decision when left out).")
-@click.option("--by", "by", required=True, help="Who decides (the lead's login).")
-@click.option("--note", default="", help="Why.")
+@click.option("--confirm/--drop", "confirm", default=None, required=True)
+@click.option("--line-id", default=None)
+@click.option("--by", "by", required=True)
+@click.option("--note", default="")
 @db_option
 def review_decision(call_id: str, stage_id: str, confirm: bool, line_id: Optional[str], by: str, note: str,
                     db: Path) -> None:
@@ -83,12 +84,12 @@ def review_decision(call_id: str, stage_id: str, confirm: bool, line_id: Optiona
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"{call_id}: {stage_id}{' ' + line_id if line_id else ''}: "
-               f"{'решение подтверждено' if confirm else 'решение снято'}")
+               f"{text('cli.review.confirmed' if confirm else 'cli.review.dropped')}")
 
 
 @review.command("agreement")
-@click.option("--since", type=DAY, default=None, help="Calls from this date.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--since", type=DAY, default=None)
+@click.option("--json", "as_json", is_flag=True)
 @db_option
 def review_agreement(since: Optional[dt.datetime], as_json: bool, db: Path) -> None:
     """How often the lead overrode the machine, per stage and per line, with Cohen's kappa.
@@ -103,13 +104,14 @@ def review_agreement(since: Optional[dt.datetime], as_json: bool, db: Path) -> N
         click.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1))
         return
     o = report.overall
-    click.echo(f"Проверено звонков: {report.calls_reviewed}; решений по этапам: {o.reviewed}, "
-               f"исправлено: {o.overridden}; согласие {_share(o.agreement)}, каппа Коэна {_kappa(o.kappa)}")
+    click.echo(text("cli.review.agreement", calls=report.calls_reviewed, reviewed=o.reviewed, overridden=o.overridden,
+                    agreement=_share(o.agreement), kappa=_kappa(o.kappa)))
     for a in report.stages:
-        click.echo(f"  {a.key:<18} исправлено {a.overridden} из {a.reviewed}  согласие {_share(a.agreement)}  "
-                   f"каппа {_kappa(a.kappa)}")
+        click.echo(text("cli.review.agreement.stage", key=a.key, overridden=a.overridden, reviewed=a.reviewed,
+                        agreement=_share(a.agreement), kappa=_kappa(a.kappa)))
     for a in report.lines:
-        click.echo(f"  строка {a.key}: исправлено {a.overridden} из {a.reviewed} — «{a.title}»")
+        click.echo(text("cli.review.agreement.line", key=a.key, overridden=a.overridden, reviewed=a.reviewed,
+                        title=a.title))
 
 
 def _share(value: Optional[float]) -> str:

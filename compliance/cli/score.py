@@ -9,6 +9,7 @@ import click
 
 from compliance.errors import ComplianceError, NotTextError
 from compliance.pipeline import TRANSCRIPT_SUFFIXES
+from compliance.text.catalogue import text
 
 from .app import cli
 from .options import (
@@ -51,7 +52,7 @@ def _full_names(path: Path, given: tuple[str, ...]) -> list[str]:
         if len(found) == 1 and chat_name_key(found[0]) == chat_name_key(name):
             out.append(found[0])
         elif found:
-            out.append(found[pick_one(name, found, "a sender's full name", "--manager-name")])
+            out.append(found[pick_one(name, found, "sender")])
     if not fitted:
         shown = ", ".join(dict.fromkeys(senders))
         raise TranscriptError(f"{path}: no sender of this chat is named {' or '.join(map(repr, given))} "
@@ -64,11 +65,8 @@ def _full_names(path: Path, given: tuple[str, ...]) -> list[str]:
 @script_option
 @level_option
 @team_option
-@click.option("--manager-name", "manager_names", multiple=True,
-              help="Chats: the manager's name as the messenger shows it (repeat for several); a part of a name "
-                   "that fits several senders lists them and asks. Default: the roster's chat_names, else the "
-                   "side whose messages fit the script (marked as guessed).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per call or chat (JSON Lines).")
+@click.option("--manager-name", "manager_names", multiple=True)
+@click.option("--json", "as_json", is_flag=True)
 def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, team_path: Optional[Path],
           manager_names: tuple[str, ...], as_json: bool) -> None:
     """Score transcripts (.txt with М:/К: lines, or .json) and chat exports (Telegram result.json, WhatsApp
@@ -89,7 +87,7 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
     for path in transcripts:
         if path.suffix.lower() not in TRANSCRIPT_SUFFIXES and path.suffix.lower() in _audio_suffixes():
             failed = True
-            click.echo(f"Error: {path}: a recording, not a transcript; run `compliance analyze {path}`", err=True)
+            click.echo(text("cli.error", message=text("cli.score.recording", path=path)), err=True)
             continue
         try:
             chat = file_kind(path) == "chat"
@@ -101,7 +99,7 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
         except ComplianceError as exc:
             failed = True
             not_text = not_text or isinstance(exc, NotTextError)
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(text("cli.error", message=exc), err=True)
             continue
         echo_results(results, as_json)
     if failed:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from compliance.resources import default_script_path
+from compliance.text.catalogue import plural, text
 
 from .app import cli
 from .options import DAY, db_option
@@ -23,9 +24,7 @@ EXIT_WOULD_ORPHAN = 4  # the script is valid, but scoring with it would orphan d
 
 @script.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also warn when the script would orphan the lead's decisions stored in this history "
-                   f"(exit {EXIT_WOULD_ORPHAN}).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def script_check(files: tuple[Path, ...], db: Path | None) -> None:
     """Validate script files: one line per problem (file:line: field: message).
 
@@ -46,8 +45,7 @@ def script_check(files: tuple[Path, ...], db: Path | None) -> None:
             count, problems = check_examples_file(path)
             bad = bad or bool(problems)
             if not problems:
-                click.echo(f"{path}: ok (team examples of {script_path.name}: {count} "
-                           f"{'sentence' if count == 1 else 'sentences'})")
+                click.echo(plural("cli.script.examples_ok", count, path=path, script=script_path.name))
             elif script_path.resolve() not in listed:   # else the script's check has just listed them
                 for problem in problems:
                     click.echo(str(problem))
@@ -59,7 +57,7 @@ def script_check(files: tuple[Path, ...], db: Path | None) -> None:
             bad = True
         elif loaded is not None:
             n_lines = sum(len(s.lines) for s in loaded.stages)
-            click.echo(f"{path}: ok ({loaded.id}: {len(loaded.stages)} stages, {n_lines} lines)")
+            click.echo(text("cli.script.ok", path=path, id=loaded.id, stages=len(loaded.stages), lines=n_lines))
             orphans = (db is not None and _warn_orphans(path, loaded, db)) or orphans
     if bad:
         sys.exit(1)
@@ -76,10 +74,9 @@ def _warn_orphans(path: Path, loaded, db: Path) -> bool:
         risky = decisions_at_risk(store.connection, loaded.id, loaded.line_ids())
     for item in risky:
         d = item.decision
-        fix = (f"give the line that replaces it `id: {d.line_id}`, or keep its text" if d.line_id
-               else f"keep the stage id {d.stage_id!r}")
-        click.echo(f"{path}: warning: the lead's decision on {d.where} ({d.by}, {d.at}; call {item.file}) would "
-                   f"no longer apply: {fix}")
+        fix = (text("cli.script.fix_line", line_id=d.line_id) if d.line_id
+               else text("cli.script.fix_stage", stage_id=d.stage_id))
+        click.echo(text("cli.script.orphan", path=path, where=d.where, by=d.by, at=d.at, file=item.file, fix=fix))
     return bool(risky)
 
 
@@ -96,10 +93,10 @@ def script_schema_cmd() -> None:
 
 @script.command("phrasings")
 @db_option
-@click.option("--script", "script_id", default=None, help="Script id (default: every script in the history).")
-@click.option("--since", type=DAY, default=None, help="Only calls from this date.")
-@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Groups shown per line.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per script.")
+@click.option("--script", "script_id", default=None)
+@click.option("--since", type=DAY, default=None)
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
 def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: bool) -> None:
     """How managers really say each script line: their sentences that matched it by meaning, grouped.
 
@@ -114,8 +111,8 @@ def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: 
     with open_store(db) as store:
         versions = store.latest_scripts()
         if script_id is not None and script_id not in versions:
-            known = ", ".join(sorted(versions)) or "none"
-            raise click.ClickException(f"{db}: no calls scored against script {script_id!r} (known: {known})")
+            known = ", ".join(sorted(versions)) or text("cli.script.none")
+            raise click.ClickException(text("cli.script.unknown", db=db, script_id=script_id, known=known))
         records = store.calls(since=since.date() if since else None, with_transcripts=False)
         vectors = stored_vectors_for(records, store)
         store_ids = {r.result.script_hash: store.script_line_ids(r.result.script_hash) for r in records}
@@ -126,12 +123,13 @@ def script_phrasings(db: Path, script_id: str | None, since, top: int, as_json: 
         if as_json:
             click.echo(json.dumps(mined.model_dump(mode="json"), ensure_ascii=False))
             continue
-        click.echo(click.style(f"{mined.script_id}: {mined.script_title}", bold=True) + f"  ({mined.calls} звонков)")
+        click.echo(click.style(f"{mined.script_id}: {mined.script_title}", bold=True)
+                   + text("cli.script.phrasings.calls", n=mined.calls))
         if not mined.meaning_checked:
-            click.echo("  смысл не проверен: модель смысла не загрузилась, фразы сгруппированы только по тексту")
+            click.echo(text("cli.script.phrasings.unchecked"))
         for line in mined.lines:
-            flag = click.style("никто не говорит", fg="red") if line.never_said else \
-                f"по скрипту {line.verbatim}, своими словами {line.own_words} из {line.calls}"
+            flag = click.style(text("cli.script.phrasings.never"), fg="red") if line.never_said else \
+                text("cli.script.phrasings.counts", verbatim=line.verbatim, own=line.own_words, calls=line.calls)
             click.echo(f"  [{line.stage_id}] «{line.line}» — {flag}")
             for group in line.groups[:top]:
                 who = ", ".join(group.managers)

@@ -10,6 +10,7 @@ import click
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 from compliance.history.roster import LEVELS
+from compliance.text.catalogue import plural, text
 
 from .audio import _options, transcribe_options
 from .options import (
@@ -34,7 +35,7 @@ def team() -> None:
 @team.command("list")
 @team_option
 @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-              show_default=True, help="History database: also lists managers seen there but not in the roster.")
+              show_default=True)
 def team_list(team_path: Optional[Path], db: Path) -> None:
     """List the managers of the roster (and unknown ones found in the history).
 
@@ -43,7 +44,7 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
     path = resolve_team_path(team_path)
     roster = load_team_or_fail(path)
     if roster is None and not db.exists():
-        raise click.ClickException("no roster: pass --team team.yaml (see samples/team.yaml)")
+        raise click.ClickException(text("cli.team.no_roster"))
     rows = []
     if roster:
         for key, m in roster.managers.items():
@@ -53,8 +54,9 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
             listed = {r[0] for r in rows}
             for m in store.managers():
                 if m.id not in listed and not (roster and roster.get(m.id)):
-                    rows.append((m.id, m.name, "newcomer", "", "", "нет в составе"))
-    click.echo(f"{'менеджер':<14} {'имя':<22} {'уровень':<12} {'с':<11} {'скрипт':<14} примечание")
+                    rows.append((m.id, m.name, "newcomer", "", "", text("cli.team.not_listed")))
+    click.echo(text("cli.team.head", **{col: text(f"cli.team.col.{col}") for col in
+                                        ("manager", "name", "level", "since", "script", "note")}))
     for key, name, level, since, script, note in rows:
         click.echo(f"{key:<14} {name:<22} {level:<12} {since:<11} {script:<14} {note}".rstrip())
 
@@ -63,9 +65,8 @@ def team_list(team_path: Optional[Path], db: Path) -> None:
 @click.argument("manager")
 @click.argument("level", type=click.Choice(LEVELS))
 @team_option
-@click.option("--since", type=DAY, default=None,
-              help="Date of the change (default: today).")
-@click.option("--name", default=None, help="Display name; with it an unknown manager is added.")
+@click.option("--since", type=DAY, default=None)
+@click.option("--name", default=None)
 def team_set_level(manager: str, level: str, team_path: Optional[Path], since: Optional[dt.datetime],
                    name: Optional[str]) -> None:
     """Set a manager's level in the roster (e.g. after promotion to the general structure).
@@ -80,7 +81,7 @@ def team_set_level(manager: str, level: str, team_path: Optional[Path], since: O
                       create=name is not None)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{m.id}: {m.level} с {m.since}  ({path})")
+    click.echo(text("cli.team.level_set", id=m.id, level=m.level, since=m.since, path=path))
 
 
 @team.command("enroll")
@@ -107,9 +108,9 @@ def team_enroll(manager: str, recordings: tuple[Path, ...], db: Path, script_pat
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     for why in done.skipped:
-        click.echo(f"skipped: {why}", err=True)
+        click.echo(text("cli.team.skipped", why=why), err=True)
     if not done.vector:
-        raise click.ClickException(f"{manager}: no voice print: none of the {len(recordings)} calls gave one")
+        raise click.ClickException(text("cli.team.no_print", manager=manager, n=len(recordings)))
     with open_store(db, must_exist=False, read_only=False) as store:
         voice = save_voice(store, manager, done.vector, done.used)
-    click.echo(f"{manager}: голос записан по {voice.calls} звонк(ам) ({db})")
+    click.echo(plural("cli.team.enrolled", voice.calls, manager=manager, db=db))

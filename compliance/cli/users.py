@@ -8,6 +8,7 @@ from typing import Optional
 import click
 
 from compliance.errors import ComplianceError
+from compliance.text.catalogue import text
 
 from .app import cli
 from .options import db_option, load_team_or_fail, open_store, resolve_team_path, team_option
@@ -23,13 +24,10 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("login")
-@click.option("--role", type=click.Choice(["lead", "manager"]), required=True, help="lead: sees and corrects "
-              "everything; manager: sees and disputes their own calls.")
-@click.option("--manager", "manager_key", default=None, help="A manager's roster key (whose calls they see).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (never from the "
-              "command line, where other users and the shell history would see it). Without it, a terminal asks "
-              "twice, hidden.")
-@click.option("--reset", is_flag=True, help="The account exists: give it this new password and role.")
+@click.option("--role", type=click.Choice(["lead", "manager"]), required=True)
+@click.option("--manager", "manager_key", default=None)
+@click.option("--password-stdin", is_flag=True)
+@click.option("--reset", is_flag=True)
 @db_option
 @team_option
 def users_add(login: str, role: str, manager_key: Optional[str], password_stdin: bool, reset: bool, db: Path,
@@ -46,9 +44,10 @@ def users_add(login: str, role: str, manager_key: Optional[str], password_stdin:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif _terminal():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, prompt_suffix=": ")
+        password = click.prompt(text("cli.users.password"), hide_input=True, confirmation_prompt=True,
+                                prompt_suffix=": ")
     else:
-        raise click.UsageError("no terminal to ask for the password: pipe it in with --password-stdin")
+        raise click.UsageError(text("cli.users.no_terminal"))
     roster_path = resolve_team_path(team_path)
     roster = load_team_or_fail(roster_path)
     with open_store(db, must_exist=False, read_only=False) as store:
@@ -107,4 +106,4 @@ def users_remove(login: str, db: Path) -> None:
             remove_user(store, login)
         except ComplianceError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"{login}: removed")
+    click.echo(text("cli.users.removed", login=login))

@@ -10,23 +10,19 @@ from compliance.cli.app import cli
 from compliance.errors import ComplianceError
 from compliance.messages import Message
 
-from .options import db_option, resolve_team_path, team_option
+from .options import db_option, lang_option, resolve_team_path, team_option
 
 
 @cli.command("watch")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @db_option
 @team_option
-@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Sales script YAML (repeatable; default: the bundled script).")
-@click.option("--settle", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Seconds a file must stop growing before it is scored.")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True,
-              help="Seconds between two looks at the folder.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Transcription workers (default: cores).")
-@click.option("--once", is_flag=True, help="Score what has landed, then stop (for cron).")
-@click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
-              help="Language of the status lines.")
+@click.option("--script", "scripts", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--settle", type=click.FloatRange(min=0), default=10.0, show_default=True)
+@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--once", is_flag=True)
+@lang_option
 def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path, ...], settle: float,
           interval: float, workers: Optional[int], once: bool, lang: str) -> None:
     """Score new recordings as they land in FOLDER (each once it stops growing), until Ctrl-C.

@@ -48,16 +48,19 @@ class DailyReport(BaseModel):
         """below / within / above the daily target of contacts."""
         return band_verdict(self.contacts, self.targets.daily_band)
 
-    def text(self) -> str:
+    def text(self, lang: str = "ru") -> str:
         """The report as the team writes it, with chats apart from calls and their sum against the target."""
+        from compliance.text.catalogue import text
+
+        money = format_number(self.sales_sum, lang, 0 if float(self.sales_sum).is_integer() else 2)
         return "\n".join([
-            f"✅Сумма продаж – {_number(self.sales_sum)} {currency_word(self.currency)}",
-            f"✅Кол-во продаж – {self.sales_count} шт",
-            *([f"✅Кол-во наборов – {self.dials} шт."] if self.dials is not None else []),
-            f"✅Кол-во дозвонов – {self.connected} шт.",
-            f"✅Кол-во переписок – {self.chats_replied} шт.",
-            f"✅Всего контактов – {self.contacts} из {self.targets.contacts_per_day}",
-            "План на завтра:",
+            text("daily.sales_sum", lang, sum=money, currency=currency_word(self.currency, lang)),
+            text("daily.sales_count", lang, n=self.sales_count),
+            *([text("daily.dials", lang, n=self.dials)] if self.dials is not None else []),
+            text("daily.connected", lang, n=self.connected),
+            text("daily.chats", lang, n=self.chats_replied),
+            text("daily.contacts", lang, n=self.contacts, target=self.targets.contacts_per_day),
+            text("daily.plan", lang),
         ])
 
 

@@ -131,7 +131,10 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return review.render("web_error.html.j2", exc.status_code, status=exc.status_code, detail=exc.detail,
+        # The pages anyone meets (a wrong address, an expired session or form) speak the app's language.
+        said = {404: "web.not_found", 403: "web.forbidden"}.get(exc.status_code)
+        detail = cast(Callable[[str], str], review.env.globals["_"])(said) if said else exc.detail
+        return review.render("web_error.html.j2", exc.status_code, status=exc.status_code, detail=detail,
                              user=None, csrf="")
 
     async def store_error(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,126 @@
+"""The gettext message catalogue: ``compliance/locale/{ru,en}/LC_MESSAGES/compliance.po``, read through the stdlib.
+
+A msgid is a stable key (``cli.batch.help``), the msgstr the text in that language; counts use plural entries
+(``ngettext``). The ``.po`` files are the source kept in git; the compiled ``.mo`` files are not: the first use of
+a language compiles its ``.po`` with Babel into the user cache (``$COMPLIANCE_CACHE_DIR/locale``, one file per
+content hash, written atomically), and every later start loads that ``.mo`` with the stdlib ``gettext`` module,
+which is fast. Where the cache cannot be written the catalogue is compiled in memory.
+
+The language of the command line is chosen once at start-up (``--lang``, else ``COMPLIANCE_LANG``, else Russian)
+and held here, so texts made anywhere in the run speak it.
+"""
+from __future__ import annotations
+
+import gettext as _gettext
+import hashlib
+import io
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+LANGUAGES = ("ru", "en")
+DEFAULT = "ru"
+ENV = "COMPLIANCE_LANG"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "compliance"
+
+_current: Optional[str] = None   # chosen for a run; None: from the environment
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def choose_language(argv: Iterable[str], env: Mapping[str, str]) -> str:
+    """The language a run speaks: the last ``--lang X`` / ``--lang=X`` of its arguments, else ``COMPLIANCE_LANG``,
+    else Russian. An unknown value is left for the option to reject; the texts meanwhile stay Russian."""
+    args = list(argv)
+    chosen: Optional[str] = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            chosen = args[i + 1]
+        elif arg.startswith("--lang="):
+            chosen = arg.partition("=")[2]
+    if chosen is None:
+        chosen = env.get(ENV, "").strip().lower() or None
+    return chosen if chosen in LANGUAGES else DEFAULT
+
+
+def use(lang: Optional[str]) -> None:
+    """Make ``lang`` the language of this run's texts (None: the environment's again, when the run ends)."""
+    global _current
+    _current = None if lang is None else (lang if lang in LANGUAGES else DEFAULT)
+
+
+def current() -> str:
+    """The run's language; outside a run (a command called on its own, a library user) the environment's."""
+    return _current or choose_language((), os.environ)
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get("COMPLIANCE_CACHE_DIR")
+    if override:
+        return Path(override) / "locale"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "call-compliance" / "locale"
+
+
+def _compile(po: bytes, lang: str) -> bytes:
+    """The ``.mo`` bytes of a ``.po`` file (Babel: only on the first use of a catalogue version)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    catalog = read_po(io.BytesIO(po), locale=lang, domain=DOMAIN)
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> _gettext.GNUTranslations:
+    """The compiled catalogue of ``lang``, from the cache when this version of its ``.po`` was compiled before."""
+    po = po_path(lang).read_bytes()
+    digest = hashlib.sha1(po).hexdigest()[:16]
+    cached = _cache_dir() / f"{DOMAIN}-{lang}-{digest}.mo"
+    try:
+        with cached.open("rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    except (OSError, EOFError, UnicodeDecodeError):
+        pass
+    mo = _compile(po, lang)
+    try:
+        from compliance.files import write_atomic
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cached, mo)
+    except OSError:
+        pass  # a read-only home: the catalogue still works, compiled again next time
+    return _gettext.GNUTranslations(io.BytesIO(mo))
+
+
+def has(key: str, lang: Optional[str] = None) -> bool:
+    """Whether ``key`` has a text in ``lang``."""
+    return translations(lang or current()).gettext(key) != key
+
+
+def text(key: str, lang: Optional[str] = None, /, **values: Any) -> str:
+    """The text of ``key`` in ``lang`` (default: the run's), formatted with ``values``.
+
+    A key with no text is returned as it is, so a missing text shows up (a test walks every key)."""
+    template = translations(lang or current()).gettext(key)
+    return template.format(**values) if values else template
+
+
+def plural(key: str, n: int, lang: Optional[str] = None, /, **values: Any) -> str:
+    """The text of ``key`` in the plural form that goes with ``n`` (``{n}`` is filled in too)."""
+    template = translations(lang or current()).ngettext(key, key, n)
+    return template.format(n=n, **values)
+
+
+def keys(lang: str) -> list[str]:
+    """Every msgid of ``lang``'s catalogue with a text (plural entries once)."""
+    catalog = translations(lang)._catalog  # type: ignore[attr-defined]  # the stdlib keeps them there
+    return sorted({k if isinstance(k, str) else k[0] for k in catalog if k})
