@@ -299,11 +299,11 @@ def _two_olgas(tmp_path):
 
 def test_a_part_of_the_manager_name_lists_the_senders_it_fits_and_asks(tmp_path, monkeypatch):
     path = _two_olgas(tmp_path)
-    res = CliRunner().invoke(cli, ["score", str(path), "--manager-name", "ольга", "--json"])
+    res = CliRunner().invoke(cli, ["--lang", "en", "score", str(path), "--manager-name", "ольга", "--json"])
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "'ольга' is not a sender's full name; did you mean: Ольга Иванова, Ольга Петрова?" in res.output
     res = CliRunner().invoke(cli, ["score", str(path), "--manager-name", "Петрова", "--json"])   # one fits: asked too
-    assert res.exit_code == 1 and "did you mean: Ольга Петрова?" in res.output
+    assert res.exit_code == 1 and "возможно, вы имели в виду: Ольга Петрова?" in res.output  # Russian by default
     # at a terminal the matches are listed and the answer is used: named, not guessed
     import compliance.cli.options as options
     monkeypatch.setattr(options, "at_terminal", lambda: True)
@@ -315,6 +315,7 @@ def test_a_part_of_the_manager_name_lists_the_senders_it_fits_and_asks(tmp_path,
 
 
 def test_a_manager_name_no_sender_has_is_an_error_that_lists_the_senders(tmp_path):
-    res = CliRunner().invoke(cli, ["score", str(CHATS / "telegram_single.json"), "--manager-name", "Марина"])
+    res = CliRunner().invoke(cli, ["--lang", "en", "score", str(CHATS / "telegram_single.json"),
+                                   "--manager-name", "Марина"])
     assert res.exit_code == 1
     assert "no sender of this chat is named 'Марина' (its senders: " in res.output and "Ольга Петрова" in res.output

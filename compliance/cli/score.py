@@ -55,8 +55,7 @@ def _full_names(path: Path, given: tuple[str, ...]) -> list[str]:
             out.append(found[pick_one(name, found, "sender")])
     if not fitted:
         shown = ", ".join(dict.fromkeys(senders))
-        raise TranscriptError(f"{path}: no sender of this chat is named {' or '.join(map(repr, given))} "
-                              f"(its senders: {shown}); give --manager-name as the messenger shows it")
+        raise TranscriptError(text("cli.sender.none", path=path, given=" / ".join(map(repr, given)), shown=shown))
     return out
 
 
