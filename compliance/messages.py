@@ -98,6 +98,8 @@ TEXTS: dict[str, dict[str, str]] = {
                                       "оцениваются",
         "critical_phrase": "Критическая фраза «{phrase}» ({at}): звонок ниже коридора, каким бы ни было "
                            "соответствие скрипту",
+        "required_missing": "Нет обязательного этапа: {stages} — звонок ниже коридора, каким бы ни было "
+                            "соответствие скрипту",
         "minor_penalty": "Запрещённые фразы: −{points:g} п.п. к соответствию ({count} × {each:g} п.п., "
                          "не больше {cap:g})",
         "order_penalty": "Порядок этапов: −{points:g} п.п. к соответствию ({count} × {each:g} п.п. за этап не на "
@@ -107,6 +109,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "order_changed_below": "Вердикт изменил порядок этапов: без штрафа за порядок звонок был бы ниже коридора",
         "stage_before": "сказано раньше этапа «{before}», там эта фраза своей работы не делает — не засчитано",
         "stage_not_at_end": "прощание посреди разговора (после него ещё {turns} реплик) — не засчитано",
+        "stage_before_client": "сказано до того, как клиент заговорил: это не ответ на его запрос — не засчитано",
+        "stage_no_introduction": "менеджер не представился (ни имени, ни компании): приветствие без представления "
+                                 "— не засчитано",
         "poor_recognition": "запись плохо распознана — проверьте: оценка ждёт подтверждения руководителя и не "
                             "учитывается в готовности",
         "quality_good": "качество записи: хорошее",
@@ -198,6 +203,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "branch_not_taken_competing": "Branch „{title}“ not counted: the call has the stage «{rival}»; {stages} "
                                       "are scored",
         "critical_phrase": "Critical phrase «{phrase}» ({at}): the call is below the band, whatever its adherence",
+        "required_missing": "A required stage is missing: {stages} — the call is below the band, whatever its "
+                            "adherence",
         "minor_penalty": "Forbidden phrases: −{points:g} points of adherence ({count} × {each:g} points, at most "
                          "{cap:g})",
         "order_penalty": "Order of stages: −{points:g} points of adherence ({count} × {each:g} points per stage "
@@ -210,6 +217,9 @@ TEXTS: dict[str, dict[str, str]] = {
                                "below the band",
         "stage_before": "said before the stage «{before}», where it does not do its job — not credited",
         "stage_not_at_end": "a farewell in the middle of the call ({turns} more turns after it) — not credited",
+        "stage_before_client": "said before the client spoke: not an answer to their request — not credited",
+        "stage_no_introduction": "the manager did not introduce themselves (no name, no company): a greeting "
+                                 "without an introduction — not credited",
         "poor_recognition": "recording poorly recognised — please check: the score waits for the lead's "
                             "confirmation and does not count toward readiness",
         "quality_good": "recording quality: good",
