@@ -16,10 +16,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from compliance.messages import Message
-from compliance.scoring.embeddings import split_sentences
-from compliance.scoring.result import Found
+from compliance.scoring.embeddings import Sentence, split_sentences
+from compliance.scoring.result import Found, Span
 from compliance.scoring.transcript import Segment
-from compliance.scoring.turns import turn_ids
+from compliance.scoring.turns import time_at, turn_ids
 
 if TYPE_CHECKING:  # the script declares acts, and the scorers' seam reads the script
     from compliance.scoring.scorer import LineEvidence
@@ -71,7 +71,7 @@ RULES: dict[Act, ActRule] = {
         "частям", "транш", "сумм", "кэш", "наличн", "безнал", "предоплат", "расчет", "оплач")),
     Act.NEXT_STEP: ActRule(after=(Act.NEEDS,), markers=(
         "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
-        "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк", "шаг", "дальше", "план",
+        "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк",
         "жду", "подпи", "оплат", "приед", "заед", "покаж", "посчита", "кин", "подтвер", "звон", "пиш", "скидыва") + _TIMES,
         vague=("как будет возможность", "когда будет возможность", "как появится возможность", "по возможности",
                "будем на связи", "как-нибудь", "когда-нибудь", "видно будет", "как получится", "если что",
@@ -268,30 +268,46 @@ _PREPOSITIONS = frozenset({"в", "во", "на", "за", "про", "по", "дл
                            "до", "из-за", "через"})
 
 
-def introduced(segments: Sequence[Segment], speakers: set[str]) -> bool:
-    """Whether the manager said who is calling and from where in the opening (their first turns)."""
-    opening = [seg for seg, turn in zip(segments, turn_ids(segments, speakers)) if 0 <= turn < OPENING_TURNS]
-    return any(introduces(s.text) for seg in opening for s in split_sentences(seg.text, 0))
+def introduction(segments: Sequence[Segment], speakers: set[str]) -> Optional[tuple[int, Sentence]]:
+    """Where the manager said who is calling and from where in the opening (their first turns), if they did."""
+    for index, (seg, turn) in enumerate(zip(segments, turn_ids(segments, speakers))):
+        if 0 <= turn < OPENING_TURNS:
+            for sentence in split_sentences(seg.text, index):
+                if introduces(sentence.text):
+                    return index, sentence
+    return None
 
 
 def require_introduction(acts: Sequence[Optional[Act]], names_caller: Sequence[Sequence[bool]],
                          segments: Sequence[Segment], speakers: set[str],
-                         evidence: "list[list[list[LineEvidence]]]") -> dict[int, Message]:
-    """Drop the evidence of a stage whose act needs the caller's introduction when there was none: neither in
-    the opening nor as the script's introduction line (one naming {manager} or {company}) found by its wording.
-    ``names_caller`` is, per stage, which lines are introduction lines. Returns, per stage index, why."""
+                         evidence: "list[list[list[LineEvidence]]]", credit: float) -> dict[int, Message]:
+    """A stage whose act needs the caller's introduction counts only with one: in the opening, or the script's
+    introduction line (one naming {manager} or {company}) found by its wording. Without it the stage's evidence
+    is dropped (and the reason returned, per stage index); with it, an introduction line nothing else found is
+    credited as said in own words (``credit``). ``names_caller``: per stage, which lines are introduction lines.
+    ``evidence`` is scorer → stage → line, changed in place."""
     notes: dict[int, Message] = {}
     for s, act in enumerate(acts):
         if act is None or not RULES[act].introduces:
             continue
         lines = [line for per_stage in evidence for line in per_stage[s]]
-        if not any(line.said for line in lines):
-            continue
         by_words = any(line.said and line.found in (Found.VERBATIM, Found.CUE) and names_caller[s][i]
                        for per_stage in evidence for i, line in enumerate(per_stage[s]))
-        if by_words or introduced(segments, speakers):
+        found = None if by_words else introduction(segments, speakers)
+        if by_words:
             continue
-        for line in lines:
-            drop(line, all_of_it=True)
-        notes[s] = Message(code="stage_no_introduction")
+        if found is None:
+            if any(line.said for line in lines):
+                for line in lines:
+                    drop(line, all_of_it=True)
+                notes[s] = Message(code="stage_no_introduction")
+            continue
+        index, sentence = found
+        for i, line in enumerate(evidence[0][s]):
+            if names_caller[s][i] and not any(per_stage[s][i].said for per_stage in evidence):
+                line.found, line.similarity, line.matched = Found.CUE, credit, sentence.text
+                line.span = Span(turn=index, char_start=sentence.char_start, char_end=sentence.char_end,
+                                 start=time_at(segments[index], sentence.char_start))
+                line.end = time_at(segments[index], sentence.char_end)
+                break
     return notes

@@ -42,7 +42,8 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
 # Stored scores made by another version of the scorer are re-scored by the next batch.
 SCORER_VERSION = "6-introduction-fallbacks"  # 6: a greeting needs the introduction; an offer follows the
 # client's first words; a required stage missing puts the call below; the next sentence stands in for dropped
-# evidence; wording outweighs meaning in one sentence; a clear offer line in the refusal's turn competes. 5: credit needs the stage's act, in its place, in one turn; whole-sentence
+# evidence; wording outweighs meaning in one sentence; a clear offer line in the refusal's turn competes.
+# 5: credit needs the stage's act, in its place, in one turn; whole-sentence
 # evidence; branches need proof; forbidden severity and order cost points. 3: «оставьте, пожалуйста, сообщение»
 
 
@@ -272,7 +273,8 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     notes, early = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
     names_caller = [[any("{manager}" in a or "{company}" in a for a in alts) for alts in stage.alternatives()]
                     for stage in script.stages]
-    for s, unintroduced in require_introduction(acts, names_caller, call.segments, speakers, evidence).items():
+    for s, unintroduced in require_introduction(acts, names_caller, call.segments, speakers, evidence,
+                                                opts.paraphrase_credit).items():
         notes[s].append(unintroduced)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):
