@@ -188,11 +188,11 @@ def _heard_before(request: StageResult, at: float, transcript: Transcript) -> bo
 
 
 def _wording_first(evidence: list[list[list[LineEvidence]]]) -> None:
-    """A sentence whose wording shows one stage (its line or a cue) is not evidence of another stage by meaning:
-    «…и на какую сумму рассчитываете?» asks the budget (the request), however close it sounds to a payment
-    question. ``evidence`` is scorer → stage → line, changed in place."""
+    """A sentence that reads one stage's line clearly is not evidence of another stage by meaning (a cue is
+    looser than the meaning scorer's choice, so only the script's wording outweighs it). ``evidence`` is
+    scorer → stage → line, changed in place."""
     worded = [(s, line.span) for per_stage in evidence for s, lines in enumerate(per_stage) for line in lines
-              if (line.found is Found.CUE or line.found is Found.VERBATIM and line.similarity >= CLEAR_WORDING)
+              if line.found is Found.VERBATIM and line.similarity >= CLEAR_WORDING
               and line.span is not None and line.span.turn_end is None]
     for per_stage in evidence:
         for s, lines in enumerate(per_stage):
