@@ -138,6 +138,8 @@ def format_blind(runs: dict[str, BlindScores]) -> str:
                          f"  {conf.recall:6.3f}  {conf.f1:.3f}")
         agree = sum(a == p for _, a, p in b.connected)
         lines.append(f"  connected agrees with the label: {agree}/{len(b.connected)}")
+        lines += [f"    disagree: {call}: label {'connected' if truth else 'not connected'}, ours "
+                  f"{'connected' if ours else 'not connected'}" for call, truth, ours in b.connected if truth != ours]
         lines.append(f"  newcomer verdict agreement (meets band = within/above): "
                      f"{sum(a == p for _, a, p in b.verdicts)}/{len(b.verdicts)} = {b.verdict_agreement:.3f}"
                      if b.verdicts else "  newcomer verdict agreement: no newcomer call has newcomer_meets_band")
