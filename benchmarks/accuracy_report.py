@@ -3,10 +3,15 @@
     python benchmarks/accuracy_report.py                                     # development set tests/fixtures/calls
     python benchmarks/accuracy_report.py --calls tests/fixtures/calls_holdout  # the old held-out set (now dev data)
     python benchmarks/accuracy_report.py --blind                             # the blind set: words only vs meaning
+    python benchmarks/accuracy_report.py --blind tests/fixtures/calls_blind2  # any labelled set, same report
     python benchmarks/accuracy_report.py --matcher mypkg.experiment:score_call
 
 The harness is compliance/accuracy.py, so the figures are the ones the tests assert on.
-Exit status 0 always: this is a report; the thresholds are asserted by the tests.
+``--blind DIR`` takes a folder with one sub-folder per bundled script (``sales_call/labels.yaml`` …) or a flat
+folder with its own ``labels.yaml`` (scored against the default script). It prints, per scorer: the confusion by
+label and in total, per script and per stage; absent stages called absent; own-words stages found; newcomer
+verdicts against the labels; and every disagreement (file, stage, label, ours).
+Exit status 0 for a report (the thresholds are asserted by the tests); 2 when the set cannot be read.
 """
 from __future__ import annotations
 
@@ -15,6 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
+from compliance.errors import ComplianceError
 from compliance.scoring import accuracy as acc
 from compliance.scoring import blind
 
@@ -30,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.blind is not None:
-        sets = blind.load_blind_sets(args.blind)
+        try:
+            sets = blind.load_blind_sets(args.blind)
+        except (OSError, ValueError, KeyError, yaml.YAMLError, ComplianceError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Set: {args.blind} ({sum(len(c) for _, c in sets)} calls; scripts: "
+              f"{', '.join(s.id for s, _ in sets)})")
         runs = {}
         for name, scorer in (("words only", blind.score_words_only), ("with meaning", acc.load_scorer(args.matcher))):
             began = time.perf_counter()

@@ -16,8 +16,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from compliance.messages import Message
-from compliance.scoring.result import Found
+from compliance.scoring.embeddings import Sentence, split_sentences
+from compliance.scoring.result import Found, Span
 from compliance.scoring.transcript import Segment
+from compliance.scoring.turns import time_at, turn_ids
 
 if TYPE_CHECKING:  # the script declares acts, and the scorers' seam reads the script
     from compliance.scoring.scorer import LineEvidence
@@ -43,29 +45,35 @@ class ActRule:
     topic: tuple[str, ...] = ()        # words a «не» before which says "no" to the act (default: the markers)
     after: tuple[Act, ...] = ()        # said after the first of these stages that was said
     at_end: bool = False               # said at the end of the call
+    answers: bool = False              # answers the client: said after the client first spoke
+    introduces: bool = False           # the stage needs the caller's introduction (who, from where) in the opening
 
 
 _TIMES = ("сегодня", "завтра", "послезавтра", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот",
           "воскресень", "недел", "числ", "утр", "вечер", "обед", "час", "минут", "месяц")
 RULES: dict[Act, ActRule] = {
     # Hello, who is calling and from where («это Кирилл, центр «Навык Про»»), or may we talk — not «как дела?».
-    Act.GREETING: ActRule(markers=(
+    # Without the introduction there is no greeting stage at all: «Алло, добрый день!» alone is not one.
+    Act.GREETING: ActRule(introduces=True, markers=(
         "здравств", "добр", "привет", "алло", "=день", "утро", "зовут", "компани", "беспоко", "звоню", "звонок",
         "менеджер", "представ", "удобн", "минут", "отвле", "помеш", "говор", "разговар", "бесед", "связи",
         "сейчас", "свобод", "=это", "=из", "«")),
     Act.NEEDS: ActRule(question=True),
     # Whether we can do it: a pitch about the company in general («работаем с самыми разными объектами») is not.
-    Act.OFFER: ActRule(vague=(
+    # It answers the client's request: a pitch before the client said a word is not "we can do it".
+    Act.OFFER: ActRule(answers=True, vague=(
         "самыми разными", "самые разные", "с разными", "разного профиля", "любыми", "любые задачи", "широкий спектр",
         "на рынке", "много лет", "всеми видами", "всем подряд", "всё что угодно", "все что угодно"), topic=(
         "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
         "справ", "получится", "выйдет", "потян", "уложим", "успеем")),
+    # Paying, not the sum: «на какую сумму рассчитываете?» asks the budget (the request).
     Act.PAYMENT: ActRule(question=True, after=(Act.NEEDS,), markers=(
-        "оплат", "плат", "внес", "рассчит", "деньг", "денег", "счет", "аванс", "бухгалтер", "перевод", "перевест",
-        "частям", "транш", "сумм", "кэш", "наличн", "безнал", "предоплат", "расчет", "оплач")),
+        "оплат", "плат", "внес", "рассчитат", "рассчитае", "рассчитаю", "деньг", "денег", "счет", "аванс",
+        "бухгалтер", "перевод", "перевест", "перечисл", "частям", "транш", "кэш", "наличн", "безнал", "предоплат",
+        "расчет", "оплач")),
     Act.NEXT_STEP: ActRule(after=(Act.NEEDS,), markers=(
         "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
-        "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк", "шаг", "дальше", "план",
+        "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк",
         "жду", "подпи", "оплат", "приед", "заед", "покаж", "посчита", "кин", "подтвер", "звон", "пиш", "скидыва") + _TIMES,
         vague=("как будет возможность", "когда будет возможность", "как появится возможность", "по возможности",
                "будем на связи", "как-нибудь", "когда-нибудь", "видно будет", "как получится", "если что",
@@ -156,14 +164,23 @@ def judge_evidence(acts: Sequence[Optional[Act]], segments: Sequence[Segment],
             if act is None:
                 continue
             for line in lines:
-                if line.found in (Found.MEANING, Found.CUE) and not act_done(act, _sentence(segments, line)):
+                while line.found in (Found.MEANING, Found.CUE) and not act_done(act, _sentence(segments, line)):
                     drop(line)
 
 
-def drop(line: "LineEvidence") -> None:
-    """Evidence that does not count: the line stays, unsaid."""
+def drop(line: "LineEvidence", *, all_of_it: bool = False) -> None:
+    """Evidence that does not count: the next sentence that could stand for the line takes its place (unless
+    ``all_of_it``); without one, the line stays, unsaid."""
+    if line.fallbacks and not all_of_it:
+        following = line.fallbacks[0]
+        line.found, line.similarity, line.meaning = following.found, following.similarity, following.meaning
+        line.matched, line.cue, line.span, line.end = following.matched, following.cue, following.span, following.end
+        line.text = following.text or line.text
+        line.fallbacks = line.fallbacks[1:]
+        return
     line.found, line.similarity, line.meaning = Found.ABSENT, 0.0, None
     line.matched = line.cue = line.span = line.end = None
+    line.fallbacks = []
 
 
 def _turns_after(segments: Sequence[Segment], turn: int) -> int:
@@ -188,6 +205,9 @@ def misplaced(act: Optional[Act], turn: int, first_turn: dict[Act, int], titles:
         after = _turns_after(segments, turn)
         if after > FAREWELL_TURNS_AFTER:
             return Message(code="stage_not_at_end", params={"turns": after})
+    if rule.answers and any(seg.speaker == "client" for seg in segments) and \
+            not any(seg.speaker == "client" for seg in segments[:turn]):
+        return Message(code="stage_before_client")
     return None
 
 
@@ -214,12 +234,82 @@ def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segment
     for s, act in enumerate(acts):
         for per_stage in evidence:
             for line in per_stage[s]:
-                if not line.said or line.span is None:
-                    continue
-                why = misplaced(act, line.span.turn, first_turn, act_titles, segments)
-                if why is not None:
+                while line.said and line.span is not None:
+                    why = misplaced(act, line.span.turn, first_turn, act_titles, segments)
+                    if why is None:
+                        break
                     early[s] = min(early.get(s, line.span.turn), line.span.turn)
                     drop(line)
                     if why not in notes[s]:
                         notes[s].append(why)
     return notes, early
+
+
+# Who is calling and from where: «меня зовут…», «беспокоит…», «компания…», a company's name in quotes («это Оля,
+# «Смарт Мейкер»»; not after a preposition: «во «ВКонтакте»», «за «Динамо»»), or «это / я / из / от» and a name.
+_INTRODUCTION = ("зовут", "беспоко", "представля", "менеджер", "компани", "на связи")
+_QUOTE = re.compile(r"[«\"“]\w")
+_NAMED = re.compile(r"(?:\b[Ээ]то|\b[Яя]|\bиз|\bот)\s+[А-ЯЁA-Z]")
+OPENING_TURNS = 2  # the manager's turns that make the opening (the second answers «А вы кто?»)
+
+
+def introduces(text: str) -> bool:
+    """Whether a sentence says who is calling and from where."""
+    folded = text.lower().replace("ё", "е")
+    return (any(m in folded for m in _INTRODUCTION) or bool(_NAMED.search(text))
+            or any(_quote_names(text, m.start()) for m in _QUOTE.finditer(text)))
+
+
+def _quote_names(text: str, at: int) -> bool:
+    """A quote at ``at`` opens a name that is not the object of a preposition («во «ВКонтакте»»)."""
+    before = _words(text[:at])
+    return not before or before[-1] not in _PREPOSITIONS
+
+
+_PREPOSITIONS = frozenset({"в", "во", "на", "за", "про", "по", "для", "с", "со", "к", "ко", "о", "об", "у", "при",
+                           "до", "из-за", "через"})
+
+
+def introduction(segments: Sequence[Segment], speakers: set[str]) -> Optional[tuple[int, Sentence]]:
+    """Where the manager said who is calling and from where in the opening (their first turns), if they did."""
+    for index, (seg, turn) in enumerate(zip(segments, turn_ids(segments, speakers))):
+        if 0 <= turn < OPENING_TURNS:
+            for sentence in split_sentences(seg.text, index):
+                if introduces(sentence.text):
+                    return index, sentence
+    return None
+
+
+def require_introduction(acts: Sequence[Optional[Act]], names_caller: Sequence[Sequence[bool]],
+                         segments: Sequence[Segment], speakers: set[str],
+                         evidence: "list[list[list[LineEvidence]]]", credit: float) -> dict[int, Message]:
+    """A stage whose act needs the caller's introduction counts only with one: in the opening, or the script's
+    introduction line (one naming {manager} or {company}) found by its wording. Without it the stage's evidence
+    is dropped (and the reason returned, per stage index); with it, an introduction line nothing else found is
+    credited as said in own words (``credit``). ``names_caller``: per stage, which lines are introduction lines.
+    ``evidence`` is scorer → stage → line, changed in place."""
+    notes: dict[int, Message] = {}
+    for s, act in enumerate(acts):
+        if act is None or not RULES[act].introduces:
+            continue
+        lines = [line for per_stage in evidence for line in per_stage[s]]
+        by_words = any(line.said and line.found in (Found.VERBATIM, Found.CUE) and names_caller[s][i]
+                       for per_stage in evidence for i, line in enumerate(per_stage[s]))
+        found = None if by_words else introduction(segments, speakers)
+        if by_words:
+            continue
+        if found is None:
+            if any(line.said for line in lines):
+                for line in lines:
+                    drop(line, all_of_it=True)
+                notes[s] = Message(code="stage_no_introduction")
+            continue
+        index, sentence = found
+        for i, line in enumerate(evidence[0][s]):
+            if names_caller[s][i] and not any(per_stage[s][i].said for per_stage in evidence):
+                line.found, line.similarity, line.matched = Found.CUE, credit, sentence.text
+                line.span = Span(turn=index, char_start=sentence.char_start, char_end=sentence.char_end,
+                                 start=time_at(segments[index], sentence.char_start))
+                line.end = time_at(segments[index], sentence.char_end)
+                break
+    return notes

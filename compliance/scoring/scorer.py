@@ -56,6 +56,9 @@ class LineEvidence:
     cue: Optional[str] = None
     span: Optional[Span] = None
     end: Optional[float] = None         # time of the evidence's last word
+    # Other sentences that could stand for the line, best first: what takes its place when this evidence is
+    # dropped (it does not do the stage's act, or is said where the stage cannot do its job).
+    fallbacks: list["LineEvidence"] = field(default_factory=list)
 
     @property
     def said(self) -> bool:

@@ -164,17 +164,21 @@ class MeaningScorer:
 
     def score_lines(self, call: CallText, script: SalesScript, opts: MatchOptions) -> list[list[LineEvidence]]:
         evidence = [[LineEvidence() for _ in stage.lines] for stage in script.stages]
+        candidates: dict[tuple[int, int], list[LineEvidence]] = {}
         for match in match_sentences(call, script, opts, self.embedder):
-            line = evidence[match.stage][match.line]
-            meaning = round(match.cosine * 100, 1)
-            if line.meaning is not None and line.meaning >= meaning:
-                continue
             sentence, seg = match.sentence, call.segments[match.sentence.turn]
-            line.found, line.meaning, line.matched = Found.MEANING, meaning, sentence.text
-            line.text = script.stages[match.stage].alternatives()[match.line][0]
-            line.span = Span(turn=sentence.turn, char_start=sentence.char_start, char_end=sentence.char_end,
-                             start=time_at(seg, sentence.char_start))
-            line.end = time_at(seg, sentence.char_end)
+            candidates.setdefault((match.stage, match.line), []).append(LineEvidence(
+                found=Found.MEANING, meaning=round(match.cosine * 100, 1), matched=sentence.text,
+                text=script.stages[match.stage].alternatives()[match.line][0],
+                span=Span(turn=sentence.turn, char_start=sentence.char_start, char_end=sentence.char_end,
+                          start=time_at(seg, sentence.char_start)),
+                end=time_at(seg, sentence.char_end)))
+        for (stage, line), found in candidates.items():
+            # The closest sentence stands for the line; the others wait in case it is dropped.
+            found.sort(key=lambda x: -(x.meaning or 0.0))
+            best = found[0]
+            best.fallbacks = found[1:]
+            evidence[stage][line] = best
         return evidence
 
 

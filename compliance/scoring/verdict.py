@@ -9,7 +9,8 @@ so a call re-scored and a call corrected by the lead are judged by the same rule
   forbidden phrase said (at most ``MINOR_PHRASE_CAP``) and the script's ``order:`` points per stage said out of
   order (at most ``ORDER_CAP``);
 - the verdict: adherence against the level's band (``band_verdict``), and below the band whatever the adherence
-  when the manager said a critical forbidden phrase;
+  when the manager said a critical forbidden phrase or skipped a required stage (every stage must be there, at
+  either level: a newcomer reads them, an experienced manager says them in own words);
 - the notes that say all this in words (``verdict_notes``, as codes; ``verdict_reasons``, in Russian).
 """
 from __future__ import annotations
@@ -45,10 +46,15 @@ def summarise(result: CallResult) -> None:
     without_order = band_verdict(round(max(0.0, raw - result.forbidden_penalty), 1), result.band)
     changed = result.order_penalty > 0 and without_order != result.verdict and not result.critical
     result.verdict_without_order = without_order if changed else None
-    if result.critical:
+    if result.critical or _missing(result):
         result.verdict = Verdict.BELOW
     result.verdict_notes = verdict_notes(result)
     result.verdict_reasons = [m.text("ru") for m in result.verdict_notes]
+
+
+def _missing(result: CallResult) -> list[StageResult]:
+    """Required stages that count and were not said (a stage a taken branch excuses does not count)."""
+    return [s for s in result.stages if s.applies and s.required and not s.present]
 
 
 def _late_stages(result: CallResult) -> set[str]:
@@ -120,6 +126,10 @@ def _branch_notes(result: CallResult) -> list[Message]:
 def verdict_notes(result: CallResult) -> list[Message]:
     """What decided the verdict besides the stages' credit, in words: branches, critical phrases, points off."""
     notes = _branch_notes(result)
+    missing = _missing(result)
+    if missing:
+        notes.append(Message(code="required_missing", params={
+            "stages": _titles(result.stages, [s.id for s in missing])}))
     for hit in result.critical:
         notes.append(Message(code="critical_phrase", params={
             "phrase": hit.phrase, "at": _clock(hit.start) if hit.start is not None else "—"}))
