@@ -4,16 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
 from compliance.errors import ComplianceError, ScriptError
-from compliance.history.roster import LEVELS  # the one list of levels
-from compliance.messages import Message
 from compliance.resources import default_script_path
-from compliance.scoring.result import CallResult
-from compliance.text.formats import message_time
+from compliance.scoring.choices import LEVELS  # the one list of levels
+
+if TYPE_CHECKING:  # the command line starts without the models; a command imports what it uses
+    from compliance.scoring.result import CallResult
 
 LEVEL_WORDS = {"newcomer": "новичок", "experienced": "опытный"}
 
@@ -80,6 +80,8 @@ def _when(result: CallResult, start: Optional[float]) -> str:
     if start is None:
         return ""
     if result.chat is not None and result.chat.started:
+        from compliance.text.formats import message_time
+
         return f" @{message_time(result.chat.started, start)}"
     return f" @{start:.1f}s"
 
@@ -100,6 +102,8 @@ def _chat_line(result: CallResult) -> str:
 
 def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it."""
+    from compliance.messages import Message
+
     out: list[str] = []
     head = result.file or "call"
     who = f"менеджер {result.manager}, " if result.manager else ""
