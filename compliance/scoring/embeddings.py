@@ -14,7 +14,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -123,6 +123,24 @@ def load_embedder() -> Optional[Embedder]:
             except Exception as exc:  # noqa: BLE001 - any failure of the native engine means "words only"
                 _failure = f"{type(exc).__name__}: {exc}"
         return _embedder
+
+
+def load_embedder_in_background(then: Optional[Callable[[Embedder], None]] = None) -> threading.Thread:
+    """Start loading the meaning model on a thread, so it loads while this one loads the speech model; ``then``
+    runs on that thread with the model once loaded (seeding or warming its cache). Join the thread before relying
+    on what ``then`` did; ``load_embedder`` itself is safe to call meanwhile (it waits for the load)."""
+
+    def run() -> None:
+        embedder = load_embedder()
+        if embedder is not None and then is not None:
+            try:
+                then(embedder)
+            except Exception:  # noqa: BLE001 - a warm-up only: the scorer does the same work when it needs it
+                pass
+
+    thread = threading.Thread(target=run, name="meaning-model-load", daemon=True)
+    thread.start()
+    return thread
 
 
 def embedder_failure() -> Optional[str]:

@@ -92,6 +92,12 @@ def _prototypes(script: SalesScript, embedder: Embedder) -> _Prototypes:
     return cached
 
 
+def warm_prototypes(scripts: "list[SalesScript]", embedder: Embedder) -> None:
+    """Embed (or read from the disk cache) the phrasings of these scripts ahead of the first call."""
+    for script in scripts:
+        _prototypes(script, embedder)
+
+
 def manager_sentences(call: CallText) -> list[Sentence]:
     """The manager's sentences, split once per call."""
     sentences = call.cache.get("sentences")
