@@ -53,13 +53,32 @@ def _spoken_calls() -> list[tuple[Path, dict]]:
     return out
 
 
+def _fixture_calls(n: int, folder: Path) -> list[tuple[Path, dict]]:
+    """Without festival: the two stereo fixture calls, alternating, each copy a few ms later (its own content,
+    so the batch does not take it for a duplicate), as batch_bench.py builds its day."""
+    import batch_bench
+
+    from compliance.speech.decode import decode_audio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ["call_full.stereo.ogg", "call_missing.stereo.ogg"]
+    decoded = {name: decode_audio(tb.AUDIO / name) for name in names}
+    out = []
+    for i in range(n):
+        name, pad = names[i % 2], 5 * (i // 2)
+        target = folder / f"{i:02d}.{name.split('.')[0]}.wav"
+        batch_bench._write_wav(target, decoded[name].channels, decoded[name].sample_rate, pad)
+        out.append((target, {"duration": decoded[name].duration + pad / 1000, "turns": tb.MANIFEST[name]["turns"]}))
+    return out
+
+
 def _day(folder: Path, calls: list[tuple[Path, dict]]) -> tuple[list[Path], dict[str, list[dict]], float]:
     """The calls named as a recorder names them under ``folder/DATE/MANAGER/``."""
     files, turns, seconds = [], {}, 0.0
     for i, (source, meta) in enumerate(calls):
         manager = ("ivanova", "petrov", "sidorova")[i % 3]
         target = folder / "2026-11-27" / manager / (f"2026-11-27_{9 + i // 4:02d}-{(i * 7) % 60:02d}-00_{manager}_"
-                                                    f"38099{1000000 + i:07d}.stereo.ogg")
+                                                    f"38099{1000000 + i:07d}.stereo{source.suffix}")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
         files.append(target)
@@ -130,16 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,3,20", help="calls per set (default 1,3,20; at most 22)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each pipeline; the fastest counts")
+    parser.add_argument("--source", choices=["spoken", "fixtures"], default="spoken",
+                        help="spoken: make_bench_audio.py's 22 calls (festival); fixtures: the two stereo fixture "
+                             "calls (74 s and 34 s), distinct copies")
     args = parser.parse_args(argv)
     from compliance.speech.model import assemble_default_model
 
     model = str(assemble_default_model())
-    calls = _spoken_calls()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tmp = tempfile.TemporaryDirectory(prefix="small-sets-src-")
+    calls = _spoken_calls() if args.source == "spoken" else _fixture_calls(max(sizes), Path(tmp.name))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{len(calls)} spoken stereo calls available; {cores} cores; load average before:{_uptime()}")
+    print(f"{len(calls)} stereo calls ({args.source}); {cores} cores; load average before:{_uptime()}")
     _warm(model, calls)
     rows = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in sizes:
         res = run_size(calls[:size], model, args.repeat)
         rows.append(res)
         best, s = res["best"], res["seconds"]
@@ -154,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{best['peer'] / best[name]:.2f}× | {best['plain'] / best[name]:.2f}× |")
     print("\nruns (s): " + "; ".join(f"{r['calls']} calls: " + ", ".join(
         f"{n} {'/'.join(f'{t:.1f}' for t in ts)}" for n, ts in r["runs"].items()) for r in rows))
+    tmp.cleanup()
     return 0
 
 
