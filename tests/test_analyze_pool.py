@@ -49,3 +49,36 @@ def test_the_pool_scores_as_this_process_does(tmp_path, monkeypatch):
         assert (a["connected"], a["verdict"]) == (b["connected"], b["verdict"]), (a["file"], a, b)
         assert a["adherence"] == pytest.approx(b["adherence"], abs=5) if b["adherence"] is not None else True
         assert [s["present"] for s in a["stages"]] == [s["present"] for s in b["stages"]]
+
+
+def test_a_worker_loads_the_two_models_side_by_side(monkeypatch, default_script):
+    """The meaning model (seeded with the batch's phrasing vectors) loads on a thread while Whisper loads: the
+    fake Whisper load waits for the seed to arrive, which a one-after-the-other start would never let happen."""
+    import threading
+
+    import numpy as np
+
+    from compliance.batch import workers
+    from compliance.scoring import embeddings
+    from compliance.speech import transcribe
+    from compliance.speech.transcribe import TranscribeOptions
+
+    seeded = threading.Event()
+
+    class Fake:
+        def remember(self, vectors):
+            assert list(vectors) == ["Добрый день"]
+            seeded.set()
+
+    heard: dict = {}
+
+    def slow_whisper(options):
+        heard["seed arrived while Whisper loaded"] = seeded.wait(timeout=30)
+        return "whisper"
+
+    monkeypatch.setattr(embeddings, "load_embedder", lambda: Fake())
+    monkeypatch.setattr(transcribe, "load_model", slow_whisper)
+    seed = embeddings.pack_vectors({"Добрый день": np.ones(384, dtype=np.float32)})
+    workers._setup([default_script.model_dump_json()], TranscribeOptions().model_dump_json(), None, 1, seed)
+    assert heard == {"seed arrived while Whisper loaded": True}
+    assert workers._STATE["model"] == "whisper"
