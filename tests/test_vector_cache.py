@@ -156,3 +156,13 @@ def test_the_real_model_scores_the_same_from_the_cache(cache):
     first, second = run(), run()
     assert first["results"] == second["results"]
     assert second["asked"] < first["asked"]   # the script's lines and the background came from the cache
+
+
+def test_loading_the_meaning_model_leaves_the_environment_as_it_was():
+    """The engine's OpenMP is opened with passive waiting; the process environment is given back unchanged."""
+    code = ("import os; from compliance.scoring.embeddings import load_embedder; "
+            "before = {k: os.environ.get(k) for k in ('OMP_WAIT_POLICY', 'OMP_NUM_THREADS')}; "
+            "e = load_embedder(); assert e is not None; v = e.embed(['Добрый день']); "
+            "print(before == {k: os.environ.get(k) for k in ('OMP_WAIT_POLICY', 'OMP_NUM_THREADS')}, v.shape)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["True", "(1,", "384)"], done.stderr[-2000:]
