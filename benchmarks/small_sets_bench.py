@@ -10,7 +10,8 @@ counts, since other load only slows a run down):
 * plain: a plain faster-whisper loop in one process (``WhisperModel`` + ``model.transcribe(file)`` per file,
   faster-whisper's defaults: the downmix, beam 5, sequential), as ``transcribe_bench.py --plain`` runs it;
 * ours: ``compliance analyze FILES`` and ``compliance batch DAY`` (parties apart, every call scored; the batch
-  also stores them), a fresh transcript cache and database each run.
+  also stores them), a fresh transcript cache and database each run;
+* ``--before COMMIT``: also ``compliance analyze`` from that commit's tree (``git archive``), same interpreter.
 
 Every pipeline is timed as a whole command: interpreter start and model loads included, the same model folder
 (Whisper base, int8, CPU). The calls are the development transcripts spoken by ``make_bench_audio.py`` (both
@@ -87,9 +88,9 @@ def _day(folder: Path, calls: list[tuple[Path, dict]]) -> tuple[list[Path], dict
     return files, turns, seconds
 
 
-def _timed(cmd: list[str]) -> tuple[float, str]:
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     began = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     took = time.perf_counter() - began
     if out.returncode not in (0, 1, 3):   # 1: analyze/batch found a call it could not score; still timed
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -100,10 +101,16 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip().split("load average:")[-1]
 
 
-def _pipelines(tmp: Path, files: list[Path], model: str, k: int) -> dict[str, tuple[float, str]]:
+def _pipelines(tmp: Path, files: list[Path], model: str, k: int,
+               before: Path | None = None) -> dict[str, tuple[float, str]]:
     names = [str(f) for f in files]
     peer_out = tmp / f"peer{k}"
-    return {
+    older = {}
+    if before is not None:   # the same command from an older commit's tree (git archive), same interpreter
+        env = {**os.environ, "PYTHONPATH": str(before)}
+        older["analyze before"] = _timed([*CLI, "analyze", *names, "--json", "--cache-dir", str(tmp / f"old{k}")],
+                                         env)
+    return {**older,
         "peer": _timed([*tb._peer_command(), *names, "--model_directory", model, "--device", "cpu",
                         "--compute_type", "int8", "--batched", "True", "--language", "ru", "--output_format",
                         "json", "--output_dir", str(peer_out), "--verbose", "False"]),
@@ -114,7 +121,7 @@ def _pipelines(tmp: Path, files: list[Path], model: str, k: int) -> dict[str, tu
     }
 
 
-def run_size(calls: list[tuple[Path, dict]], model: str, repeat: int) -> dict:
+def run_size(calls: list[tuple[Path, dict]], model: str, repeat: int, before: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="small-sets-") as tmp_name:
         tmp = Path(tmp_name)
         files, turns, seconds = _day(tmp / "day", calls)
@@ -122,7 +129,7 @@ def run_size(calls: list[tuple[Path, dict]], model: str, repeat: int) -> dict:
         loads = [_uptime()]
         outputs: dict[str, str] = {}
         for k in range(repeat):
-            for name, (took, out) in _pipelines(tmp, files, model, k).items():
+            for name, (took, out) in _pipelines(tmp, files, model, k, before).items():
                 runs.setdefault(name, []).append(took)
                 outputs.setdefault(name, out)
             loads.append(_uptime())
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,3,20", help="calls per set (default 1,3,20; at most 22)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each pipeline; the fastest counts")
+    parser.add_argument("--before", default=None, help="also time `compliance analyze` of this commit (git archive)")
     parser.add_argument("--source", choices=["spoken", "fixtures"], default="spoken",
                         help="spoken: make_bench_audio.py's 22 calls (festival); fixtures: the two stereo fixture "
                              "calls (74 s and 34 s), distinct copies")
@@ -162,16 +170,22 @@ def main(argv: list[str] | None = None) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{len(calls)} stereo calls ({args.source}); {cores} cores; load average before:{_uptime()}")
     _warm(model, calls)
+    before = None
+    if args.before:
+        before = Path(tmp.name) / "before"
+        before.mkdir()
+        archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
     rows = []
     for size in sizes:
-        res = run_size(calls[:size], model, args.repeat)
+        res = run_size(calls[:size], model, args.repeat, before)
         rows.append(res)
         best, s = res["best"], res["seconds"]
         print(f"\n{res['calls']} calls, {s:.0f} s of audio; load average per round:"
               f"{' →'.join(res['load'])}")
         print("| pipeline | wall s | audio s/s | WER all | WER manager | peer / this | plain / this |")
         print("|---|---|---|---|---|---|---|")
-        for name in ("peer", "plain", "analyze", "batch"):
+        for name in [n for n in ("peer", "plain", "analyze before", "analyze", "batch") if n in best]:
             w = res["wer"].get(name)
             wer = f"{w[0]:.1f} % | {w[1]:.1f} %" if w else "(as batch) | (as batch)"
             print(f"| {name} | {best[name]:.1f} | {s / best[name]:.1f}× | {wer} | "
