@@ -88,9 +88,9 @@ def _day(folder: Path, calls: list[tuple[Path, dict]]) -> tuple[list[Path], dict
     return files, turns, seconds
 
 
-def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
+def _timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, str]:
     began = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     took = time.perf_counter() - began
     if out.returncode not in (0, 1, 3):   # 1: analyze/batch found a call it could not score; still timed
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -109,7 +109,7 @@ def _pipelines(tmp: Path, files: list[Path], model: str, k: int,
     if before is not None:   # the same command from an older commit's tree (git archive), same interpreter
         env = {**os.environ, "PYTHONPATH": str(before)}
         older["analyze before"] = _timed([*CLI, "analyze", *names, "--json", "--cache-dir", str(tmp / f"old{k}")],
-                                         env)
+                                         env, cwd=before)   # `python -c` puts the working folder first
     return {**older,
         "peer": _timed([*tb._peer_command(), *names, "--model_directory", model, "--device", "cpu",
                         "--compute_type", "int8", "--batched", "True", "--language", "ru", "--output_format",
