@@ -18,3 +18,20 @@ FROZEN_DEFAULT = FROZEN_SCRIPTS / "sales_call.frozen.yaml"
 def default_script() -> SalesScript:
     """The default script as the unit tests were written against (a frozen copy of the bundled one)."""
     return load_script(FROZEN_DEFAULT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _embedding_cache(tmp_path_factory):
+    """The phrasings' vector cache of the whole run in a temporary folder, never the user's cache folder (the
+    subprocesses that tests start inherit it)."""
+    import os
+
+    from compliance.scoring.vector_cache import ENV
+
+    old = os.environ.get(ENV)
+    os.environ[ENV] = str(tmp_path_factory.mktemp("embedding-cache"))
+    yield
+    if old is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = old

@@ -403,7 +403,7 @@ def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
     empty = tmp_path / "empty.ogg"
     empty.write_bytes(b"")
     good = AUDIO / "call_full.stereo.ogg"
-    result = CliRunner().invoke(cli, ["analyze", str(bad), str(good), str(empty), "--json"])
+    result = CliRunner().invoke(cli, ["analyze", str(bad), str(good), str(empty), "--json", "--workers", "1"])
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("Ошибка:")]
     assert errors == [f"Ошибка: {bad}: cannot decode audio (Invalid data found when processing input)",

@@ -37,6 +37,7 @@ def _script_with_examples(tmp_path: Path, n: int = 60) -> Path:
 
 
 def test_team_examples_are_embedded_once_and_kept_by_text_hash(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPLIANCE_EMBEDDING_CACHE", "")  # the history keeps them here, not the machine's cache
     script = _script_with_examples(tmp_path)
     phrasings = set(semantic.prototype_texts(load_script(script)))
     assert sum("важнее всего, вариант" in t for t in phrasings) == 60  # the examples file is read

@@ -60,13 +60,14 @@ class _Executes:
         of them in every worker on every run."""
         from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors
         from compliance.scoring.semantic import prototype_texts
+        from compliance.scoring.vector_cache import embed_cached
 
         texts = sorted({t for script in self.by_hash.values() for t in prototype_texts(script)})
         known = self.store.load_embeddings(MODEL_ID, texts)
         missing = [t for t in texts if t not in known]
         embedder = load_embedder() if missing else None
         if embedder is not None:
-            made = dict(zip(missing, embedder.embed(missing)))
+            made = dict(zip(missing, embed_cached(embedder, missing)))
             self.store.save_embeddings(MODEL_ID, made)
             known.update(made)
         return pack_vectors(known)

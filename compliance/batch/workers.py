@@ -9,10 +9,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 from compliance.errors import ComplianceError
 from compliance.pipeline import analyse_file, failure_kind
+from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 
@@ -33,14 +34,25 @@ def _setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Opti
     scripts = [SalesScript.model_validate_json(js) for js in scripts_json]
     _STATE.update(scripts={sc.content_hash(): sc for sc in scripts}, cache_dir=cache_dir, model=None,
                   options=None)
+    options = None
     if options_json is not None:
-        from compliance.speech.transcribe import TranscribeOptions, load_model
+        from compliance.speech.transcribe import TranscribeOptions
 
         options = TranscribeOptions.model_validate_json(options_json)
         threads = threads or options.threads
+    use_threads(threads)  # before the meaning model loads: it takes its thread count then
+    if options is None:
+        _remember(seed)
+        return
+    from compliance.scoring.embeddings import load_embedder_in_background
+    from compliance.speech.transcribe import load_model
+
+    # The two models load side by side: the meaning model (and the seed) on a thread, Whisper here.
+    meaning = load_embedder_in_background(lambda _: _remember(seed))
+    try:
         _STATE.update(options=options, model=load_model(options))
-    use_threads(threads)
-    _remember(seed)  # after use_threads: the meaning model takes its thread count when it loads
+    finally:
+        meaning.join()
 
 
 def _remember(seed: bytes) -> None:
@@ -96,6 +108,7 @@ class _Task:
     names: list[str] = field(default_factory=list)  # the managers' chat names
     voice: list[float] = field(default_factory=list)  # the manager's enrolled voice print (one-channel calls)
     bands: dict = field(default_factory=dict)   # the team's bands for the manager (``SalesScript.band``)
+    match: Optional[str] = None                 # the matcher's options (JSON) when not the defaults (analyze)
 
 
 @dataclass
@@ -132,10 +145,11 @@ def _work(task: _Task) -> _Done:
     chosen = [scripts[task.script]] if task.script else [scripts[h] for h in task.candidates]
     try:
         stored = Transcript.model_validate_json(task.stored) if task.stored is not None else None
+        match = MatchOptions.model_validate_json(task.match) if task.match else None
         analysis = analyse_file(Path(task.path), chosen, task.level, kind=task.kind, transcribe=_STATE["options"],
                                 model=_STATE["model"], cache_dir=_STATE["cache_dir"], transcript=stored,
                                 manager_names=task.names, part=task.part, voice=task.voice or None,
-                                bands=task.bands or None)
+                                bands=task.bands or None, match=match)
         return _Done(True, transcript_json=task.stored or analysis.transcript.model_dump_json(),
                      result_json=analysis.result.model_dump_json(), script=analysis.script.content_hash(),
                      vectors=_call_vectors(analysis.transcript) if not task.vectors else b"")
@@ -169,3 +183,44 @@ def _model_of(transcript_json: str) -> Optional[str]:
         return json.loads(transcript_json).get("model")
     except ValueError:
         return None
+
+
+def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, options: Any,
+                    cache_dir: Optional[Path] = None, match: Optional[MatchOptions] = None,
+                    workers: Optional[int] = None) -> Iterator[tuple[Path, _Done]]:
+    """Recordings analysed by the batch's worker pool (each worker loads the models once and takes its share of
+    the cores), without a history: ``compliance analyze`` over several files. Yields each path with its outcome,
+    in the order given, as soon as it and those before it are done; the largest files go first.
+
+    Raises:
+        concurrent.futures.process.BrokenProcessPool: no worker could start (the model does not load): the caller
+            analyses in-process, where the model's own error is raised.
+    """
+    import multiprocessing
+
+    count = _pool_size(workers, len(paths))
+    share = max(1, (os.cpu_count() or 1) // count)
+    if not options.threads:
+        options = options.model_copy(update={"threads": share})
+    init = ([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None, share)
+    match_json = match.model_dump_json() if match is not None else None
+    pool = cf.ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_worker, initargs=init)
+    try:
+        futures: dict[Path, cf.Future] = {}
+        for path in sorted(dict.fromkeys(paths), key=_size, reverse=True):
+            futures[path] = pool.submit(_work, _Task(str(path), "audio", None, script.content_hash(), [], level,
+                                                     match=match_json))
+        for path in paths:
+            yield path, futures[path].result()
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

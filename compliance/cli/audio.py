@@ -1,6 +1,7 @@
 """Commands: transcribe and analyze recordings (registered on the main group)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -116,6 +117,45 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
         sys.exit(1)
 
 
+def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Optional[Path], match,
+                 workers: Optional[int]):
+    """Yield (path, result or None, error) for each recording in order: several in the batch's worker pool, one
+    here (a pool's start costs more than it saves); a model that does not load stops everything."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from compliance.pipeline import analyse_file
+    from compliance.scoring.embeddings import load_embedder_in_background
+    from compliance.scoring.result import CallResult
+    from compliance.scoring.semantic import warm_prototypes
+
+    done: list[Path] = []
+    if len(set(audio)) > 1 and (workers or os.cpu_count() or 1) > 1:
+        from compliance.batch.workers import analyse_in_pool
+
+        try:
+            for path, outcome in analyse_in_pool(audio, script, level, options, cache_dir, match, workers):
+                done.append(path)
+                result = CallResult.model_validate_json(outcome.result_json) if outcome.ok else None
+                yield path, result, outcome.error
+        except BrokenProcessPool:
+            pass   # no worker started: here, the model's own error is raised (or the work done)
+    left = audio[len(done):]
+    if left:  # the meaning model loads on a thread while Whisper loads here
+        load_embedder_in_background(lambda embedder: warm_prototypes([script], embedder))
+    for path in left:
+        if sys.stderr.isatty():
+            click.echo(text("cli.audio.recognising", path=path), err=True)
+        try:
+            analysis = analyse_file(path, [script], level, kind="audio", transcribe=options, cache_dir=cache_dir,
+                                    match=match)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        except ComplianceError as exc:
+            yield path, None, str(exc)
+            continue
+        yield path, analysis.result, ""
+
+
 @cli.command()
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @script_option
@@ -123,9 +163,10 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
 @click.option("--manager", "manager", default=None)
 @click.option("--min-talk", type=click.FloatRange(min=0), default=None)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None)
 @transcribe_options
 def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: str, manager: Optional[str],
-            min_talk: Optional[float], as_json: bool, **kwargs: Any) -> None:
+            min_talk: Optional[float], as_json: bool, workers: Optional[int], **kwargs: Any) -> None:
     """Transcribe recordings and score them against a sales script (as `score` does for transcripts).
 
     A recording with no speech, only one party, or too little two-party speech is reported as not
@@ -133,7 +174,7 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
 
     Example: compliance analyze samples/*.ogg samples/*.mp3 --level newcomer
     """
-    from compliance.pipeline import TRANSCRIPT_SUFFIXES, analyse_file
+    from compliance.pipeline import TRANSCRIPT_SUFFIXES
     from compliance.scoring.score import MatchOptions
 
     script = load_script_or_fail(script_path)
@@ -141,23 +182,18 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
     match_options = MatchOptions() if min_talk is None else MatchOptions(min_two_party_speech=min_talk)
     options = _options(script, kwargs)
     failed = False
+    audio = [p for p in recordings if p.suffix.lower() not in TRANSCRIPT_SUFFIXES]
+    outcomes = _analyse_all(audio, script, level, options, kwargs["cache_dir"], match_options, workers)
     for path in recordings:
         if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
             click.echo(text("cli.error", message=text("cli.analyze.transcript", path=path)), err=True)
             failed = True
             continue
-        if sys.stderr.isatty():
-            click.echo(text("cli.audio.recognising", path=path), err=True)
-        try:
-            analysis = analyse_file(path, [script], level, kind="audio", transcribe=options,
-                                    cache_dir=kwargs["cache_dir"], match=match_options)
-        except ModelError as exc:
-            raise click.ClickException(str(exc)) from None
-        except ComplianceError as exc:
-            click.echo(text("cli.error", message=exc), err=True)
+        _, result, error = next(outcomes)
+        if result is None:
+            click.echo(text("cli.error", message=error), err=True)
             failed = True
             continue
-        result = analysis.result
         result.file = str(path)
         result.manager = manager
         echo_results([result], as_json)

@@ -10,7 +10,6 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
-from compliance.messages import Message
 from compliance.text.catalogue import text
 
 from .options import DAY, db_option, lang_option, load_team_or_fail, open_store, resolve_team_path, team_option
@@ -57,6 +56,7 @@ def fetch(provider: str, since: Optional[dt.datetime], until: Optional[dt.dateti
 
     Without --since: only the calls the PBX's webhook queued (`compliance serve`) and those left to retry.
     """
+    from compliance.messages import Message
     from compliance.sources.fetch import FetchOptions, fetch_period
 
     if until is not None and since is None:

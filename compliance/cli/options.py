@@ -4,17 +4,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
 from compliance.errors import ComplianceError, ScriptError
-from compliance.history.roster import LEVELS  # the one list of levels
-from compliance.messages import Message
 from compliance.resources import default_script_path
-from compliance.scoring.result import CallResult
+from compliance.scoring.choices import LEVELS  # the one list of levels
 from compliance.text.catalogue import current, text
-from compliance.text.formats import message_time
+
+if TYPE_CHECKING:  # the command line starts without the models; a command imports what it uses
+    from compliance.scoring.result import CallResult
 
 from .localize import current_language
 
@@ -74,6 +74,8 @@ def _when(result: CallResult, start: Optional[float]) -> str:
     if start is None:
         return ""
     if result.chat is not None and result.chat.started:
+        from compliance.text.formats import message_time
+
         return f" @{message_time(result.chat.started, start)}"
     return f" @{start:.1f}s"
 
@@ -114,6 +116,8 @@ FOUND = ("verbatim", "meaning", "cue")
 
 def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it, in the run's language."""
+    from compliance.messages import Message
+
     lang = current()
     out: list[str] = []
     head = result.file or "call"

@@ -8,7 +8,6 @@ from typing import Optional
 import click
 
 from compliance.errors import ComplianceError, NotTextError
-from compliance.pipeline import TRANSCRIPT_SUFFIXES
 from compliance.text.catalogue import text
 
 from .app import cli
@@ -73,7 +72,7 @@ def score(transcripts: tuple[Path, ...], script_path: Path | None, level: str, t
 
     Example: compliance score call.txt result.json --level newcomer --manager-name "Ольга Петрова"
     """
-    from compliance.pipeline import file_kind, read_calls
+    from compliance.pipeline import TRANSCRIPT_SUFFIXES, file_kind, read_calls
     from compliance.resources import default_script_path
     from compliance.scoring.score import score_call
 

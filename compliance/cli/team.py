@@ -9,7 +9,7 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
-from compliance.history.roster import LEVELS
+from compliance.scoring.choices import LEVELS
 from compliance.text.catalogue import plural, text
 
 from .audio import _options, transcribe_options

@@ -8,7 +8,6 @@ import click
 
 from compliance.cli.app import cli
 from compliance.errors import ComplianceError
-from compliance.messages import Message
 
 from .options import db_option, lang_option, resolve_team_path, team_option
 
@@ -34,6 +33,7 @@ def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path
     """
     from compliance.batch.models import BatchOptions
     from compliance.batch.run import run_batch
+    from compliance.messages import Message
     from compliance.sources.watch import FolderWatch, watch_folder
 
     options = BatchOptions(folder=folder, db=db, team=resolve_team_path(team_path), scripts=list(scripts),

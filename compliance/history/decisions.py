@@ -10,13 +10,15 @@ flagged ``stale`` until the lead confirms or drops it. The history owns these ro
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from pydantic import BaseModel
 
 from compliance.messages import Message
 from compliance.scoring.result import CallResult, Found, Override, StageResult
-from compliance.scoring.score import MatchOptions, line_said, stage_credit, summarise
+
+if TYPE_CHECKING:  # the scorer (numpy, the Russian dictionary) is imported only when a decision is applied
+    from compliance.scoring.score import MatchOptions
 
 STAGE = -1   # the ``line`` of a decision about the whole stage (a column of a primary key cannot be NULL)
 # Decisions about the call rather than a stage, kept in the same table under ids no script stage can have:
@@ -68,6 +70,8 @@ def _line_index(stage: StageResult, decision: Decision, ids: Optional[list[str]]
 
 def _apply_line(stage: StageResult, index: int, decision: Decision, opts: MatchOptions) -> None:
     """Mark one line; the stage's score and presence follow from its lines (as the scorer makes them)."""
+    from compliance.scoring.score import line_said, stage_credit
+
     line = stage.lines[index]
     machine = line.override.machine_present if line.override else line.found is not Found.ABSENT
     line.override = decision.override(machine)
@@ -100,10 +104,12 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision], line_ids:
     then stage decisions (a stage decision is the last word on its stage). A decision whose stage or line is
     no longer in the script is noted in ``messages`` (code ``override_orphaned``, with the line's text).
     """
-    opts = options or MatchOptions()
     ordered = sorted(decisions, key=lambda d: d.line_id is None)
     if not ordered or not result.connected:
         return result
+    from compliance.scoring.score import MatchOptions, summarise
+
+    opts = options or MatchOptions()
     out = result.model_copy(deep=True)
     by_id = {s.id: s for s in out.stages}
     for decision in ordered:

@@ -40,11 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
-from compliance.scoring.result import Level as LevelChoice
+from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
 from compliance.scoring.script import Band
 
 Level = Literal["newcomer", "experienced"]
-LEVELS: tuple[str, ...] = tuple(level.value for level in LevelChoice)  # the one list of levels
 
 
 class DayRange(BaseModel):

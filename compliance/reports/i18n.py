@@ -11,8 +11,6 @@ import datetime as dt
 import re
 from typing import Iterator, Mapping, Optional
 
-from babel.dates import format_date
-
 from compliance.errors import ReportError
 from compliance.text import catalogue
 from compliance.text.formats import format_number
@@ -110,6 +108,8 @@ class Translator:
         day = self._parse(value)
         if day is None:
             return value or ""
+        from babel.dates import format_date  # late: `compliance report --help` reads LANGUAGES without Babel
+
         return format_date(day, "d MMMM y", locale=self.lang)
 
     def date_short(self, value: Optional[str]) -> str:
@@ -117,6 +117,8 @@ class Translator:
         day = self._parse(value)
         if day is None:
             return value or ""
+        from babel.dates import format_date
+
         return format_date(day, "dd.MM.y" if self.lang == "ru" else "d MMM y", locale=self.lang)
 
     def plural(self, n: int, word: str) -> str:

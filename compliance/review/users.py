@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Iterable, Literal, Optional
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable, Literal, Optional
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 
 from compliance.errors import ReviewError
@@ -20,9 +19,19 @@ Role = Literal["lead", "manager"]
 ROLES = ("lead", "manager")
 MIN_PASSWORD = 8
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_HASHER = PasswordHasher()
-# Verified when the login is unknown, so a wrong login costs as long as a wrong password (no user enumeration).
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+@lru_cache(maxsize=1)
+def _hashing() -> tuple[PasswordHasher, str]:
+    """The hasher, and a hash verified when the login is unknown, so a wrong login costs as long as a wrong
+    password (no user enumeration). Made on first use: hashing is slow on purpose, and `users list` needs none."""
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher()
+    return hasher, hasher.hash("not a password of anyone")
 
 
 class User(BaseModel):
@@ -59,7 +68,7 @@ def add_user(store: Store, login: str, role: str, password: str, manager: Option
         conn.execute("INSERT INTO users (login, role, manager, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
                      "ON CONFLICT(login) DO UPDATE SET role = excluded.role, manager = excluded.manager, "
                      "password_hash = excluded.password_hash",
-                     (login, role, manager if role == "manager" else None, _HASHER.hash(password), now))
+                     (login, role, manager if role == "manager" else None, _hashing()[0].hash(password), now))
         conn.execute("DELETE FROM sessions WHERE login = ?", (login,))  # a new password logs everyone out
     found = user(store, login)
     assert found is not None
@@ -111,9 +120,12 @@ def remove_user(store: Store, login: str) -> None:
 
 def verify(store: Store, login: str, password: str) -> Optional[User]:
     """The account when the password is right, else None (an unknown login takes as long as a wrong password)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher, dummy = _hashing()   # before the look-up: the first request pays the dummy hash whoever logs in
     row = store.connection.execute("SELECT password_hash FROM users WHERE login = ?", (login,)).fetchone()
     try:
-        _HASHER.verify(row[0] if row else _DUMMY_HASH, password)
+        hasher.verify(row[0] if row else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     return user(store, login) if row else None

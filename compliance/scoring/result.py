@@ -1,28 +1,14 @@
 """The scored call: what every later step (store, reports, export) reads."""
 from __future__ import annotations
 
-from enum import Enum
 from typing import Iterable, Literal, Optional
 
 from pydantic import BaseModel, Field
 
 from compliance.messages import Message
+from compliance.scoring.choices import Choice, Level  # noqa: F401 - Level is read from here too
 from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.transcript import ChatMetrics, Parties, TalkMetrics
-
-
-class Choice(str, Enum):
-    """A closed set of words stored and shown as their value (``str()`` is the value, as JSON has it)."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Level(Choice):
-    """A manager's level: reads the script closely, or works by the general structure."""
-
-    NEWCOMER = "newcomer"
-    EXPERIENCED = "experienced"
 
 
 class Verdict(Choice):

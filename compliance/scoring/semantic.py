@@ -28,6 +28,7 @@ from compliance.scoring.result import Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence, MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.turns import cut_off_from, time_at
+from compliance.scoring.vector_cache import embed_cached
 
 _BACKGROUND_FILE = lexicon_path("background.ru.yaml")
 # Placeholders become ordinary names, so that a line reads like something a person says.
@@ -85,10 +86,16 @@ def _prototypes(script: SalesScript, embedder: Embedder) -> _Prototypes:
     cached = _prototype_cache.get(key)
     if cached is None:
         stage_of, line_of, texts = _phrasings(script)
-        cached = _Prototypes(np.array(stage_of), np.array(line_of), embedder.embed(texts),
-                             embedder.embed(list(background_sentences())), len(script.stages))
+        cached = _Prototypes(np.array(stage_of), np.array(line_of), embed_cached(embedder, texts),
+                             embed_cached(embedder, list(background_sentences())), len(script.stages))
         _prototype_cache[key] = cached
     return cached
+
+
+def warm_prototypes(scripts: "list[SalesScript]", embedder: Embedder) -> None:
+    """Embed (or read from the disk cache) the phrasings of these scripts ahead of the first call."""
+    for script in scripts:
+        _prototypes(script, embedder)
 
 
 def manager_sentences(call: CallText) -> list[Sentence]:

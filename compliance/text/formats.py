@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel.numbers import format_decimal
-
 
 def format_number(value: float, lang: str = "ru", digits: int = 0) -> str:
     """``value`` with ``digits`` decimals, grouped and punctuated as ``lang`` does it."""
+    from babel.numbers import format_decimal  # Babel loads its locale data: only when a number is written
+
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=lang)
 
