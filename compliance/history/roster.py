@@ -40,8 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
+from compliance.scoring.band import Band
 from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
-from compliance.scoring.script import Band
 
 Level = Literal["newcomer", "experienced"]
 

@@ -21,24 +21,10 @@ from pydantic import (
 
 from compliance.errors import ScriptError
 from compliance.scoring.acts import Act
+from compliance.scoring.band import Band
 
 PLACEHOLDERS = ("client", "manager", "company")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-class Band(BaseModel):
-    """The adherence range (percent) a level is expected to land in."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min: float = Field(ge=0, le=100)
-    max: float = Field(ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Band":
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
-        return self
 
 
 def _check_line_text(text: str) -> str:
