@@ -6,9 +6,9 @@ Each size's history is made once by ``make_history.py`` (kept in ``--dbdir``, re
 in a fresh process of its own, so its peak RSS is its own (the interpreter and imports included, the database open
 included, the process start not). Steps: saving one call (mean of 50 new calls), the review app's team page and a
 manager's page (the view data the app renders), ``readiness`` (every manager), ``daily`` (one manager, the last
-day), ``export --by week`` / ``--by month`` (the whole year), report writing and re-scoring (the last 30 days:
-call pages and scoring cost per call, whatever the history's size), and the batch's main process over a folder
-of ``--batch-files`` transcripts. ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by
+day), ``export --by week`` / ``--by month`` (the whole year), report writing (the last week's calls: a call page
+costs the same at any size) and re-scoring (the last two days: so does scoring a call), and the batch's main
+process over a folder of ``--batch-files`` transcripts (scored in a pool of 2 workers; the size plays no part). ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by
 side with the ratio.
 """
 from __future__ import annotations
@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 STEPS = ["save", "team", "manager", "readiness", "daily", "export_week", "export_month", "report", "rescore", "batch"]
 LAST_DAY = "2026-11-30"
-MONTH_AGO = "2026-11-01"
+WEEK_AGO = "2026-11-24"     # report writing: the last week's call pages (their cost is per page, not per history)
+DAYS_AGO = "2026-11-27"     # re-scoring: the last two working days (scoring costs the same per call at any size)
 
 
 def _save(db: Path) -> float:
@@ -113,7 +114,7 @@ def _report(db: Path) -> float:
 
     with tempfile.TemporaryDirectory() as tmp, Store(db) as store:
         t = time.perf_counter()
-        write_reports_from_store(store, Path(tmp) / "reports", since=MONTH_AGO, until=LAST_DAY)
+        write_reports_from_store(store, Path(tmp) / "reports", since=WEEK_AGO, until=LAST_DAY)
         return time.perf_counter() - t
 
 
@@ -123,7 +124,7 @@ def _rescore(db: Path) -> float:
 
     with Store(db) as store:
         t = time.perf_counter()
-        rescore_history(store, since=dt.date.fromisoformat(MONTH_AGO), until=dt.date.fromisoformat(LAST_DAY))
+        rescore_history(store, since=dt.date.fromisoformat(DAYS_AGO), until=dt.date.fromisoformat(LAST_DAY))
         return time.perf_counter() - t
 
 
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=STEPS)
     parser.add_argument("--dbdir", type=Path, default=Path(tempfile.gettempdir()) / "history-bench")
-    parser.add_argument("--batch-files", type=int, default=2000)
+    parser.add_argument("--batch-files", type=int, default=200)
     parser.add_argument("--json", type=Path, default=None, help="Keep the figures in this file.")
     parser.add_argument("--compare", type=Path, default=None, help="Figures of an earlier run to compare with.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
