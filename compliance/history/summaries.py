@@ -27,6 +27,10 @@ _COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audi
 _ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
 
 
+def _when(r: CallRecord) -> tuple[str, str, str, str]:
+    return (r.date or "", r.time or "", r.analysed_at or "", r.call_id)
+
+
 def _stage(r: sqlite3.Row) -> StageResult:
     return StageResult(id=r["stage_id"], title=r["title"] or "", required=bool(r["required"]),
                        applies=bool(r["applies"]), present=bool(r["present"]), score=r["score"], start=r["start"])
@@ -87,7 +91,7 @@ class SummaryStore:
                     stages.setdefault(s["call_id"], []).append(_stage(s))
             out += [self._summary_or_full(r, stages.get(r["call_id"], []), decisions.get(r["call_id"], []))
                     for r in rows]
-        return sorted(out, key=lambda r: (r.date or "", r.time or "", r.analysed_at or "", r.call_id))
+        return sorted(out, key=_when)
 
     def _summary_or_full(self, row: sqlite3.Row, stages: list[StageResult], decisions: list[Decision]) -> CallRecord:
         if not decisions:
@@ -104,7 +108,9 @@ class SummaryStore:
             (manager, level, max(window, 0)))]
         waiting = [r[0] for r in self._conn.execute(
             f"SELECT call_id {base} AND flagged > 0 AND call_id NOT IN ({_ACTIVE})", (manager, level))]
-        return self.summaries(counted + waiting, with_stages=True)
+        # the waiting ones are only listed (their ids): their stages are not read
+        return sorted(self.summaries(counted, with_stages=True) + self.summaries(waiting),
+                      key=_when)
 
     def manager_totals(self) -> list[sqlite3.Row]:
         """Per manager: calls, scored calls (connected, with adherence) and the machine's adherence summed."""
