@@ -8,8 +8,8 @@ included, the process start not). Steps: saving one call (mean of 50 new calls),
 manager's page (the view data the app renders), ``readiness`` (every manager), ``daily`` (one manager, the last
 day), ``export --by week`` / ``--by month`` (the whole year), report writing (the last week's calls: a call page
 costs the same at any size) and re-scoring (the last two days: so does scoring a call), and the batch's main
-process over a folder of ``--batch-files`` transcripts (scored in a pool of 2 workers; the size plays no part). ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by
-side with the ratio.
+process over a folder of ``--batch-files`` transcripts (scored in a pool of 2 workers; the size plays no part).
+``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by side with the ratio.
 """
 from __future__ import annotations
 
