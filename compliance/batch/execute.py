@@ -6,7 +6,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-from typing import TYPE_CHECKING, Optional
+from collections import deque
+from typing import TYPE_CHECKING, Callable, Optional
 
 from compliance.files import shown_path
 
@@ -107,11 +108,11 @@ class _Executes:
             pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_init_worker, initargs=init)
             try:
-                futures = {pool.submit(_work, self._task(j)): j for j in pending}
+                window = _Window(self, pool, pending, WINDOW_PER_WORKER * workers)
                 if not local_done:  # the workers are busy transcribing: score transcripts here meanwhile
                     local_done = True
-                    self._score_here(local, scripts_json, cache_dir)
-                pending, got = self._collect(futures)
+                    self._score_here(local, scripts_json, cache_dir, between=window.harvest)
+                pending, got = window.drain()
                 delivered = delivered or got
             except cf.process.BrokenProcessPool:
                 pass  # broke at submit (a worker could not even start): nothing ran
@@ -134,10 +135,13 @@ class _Executes:
             self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
                                   if job.kind == "audio" else "score"))
 
-    def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str]) -> None:
+    def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str],
+                    between: Optional[Callable[[], None]] = None) -> None:
         _setup(scripts_json, None, cache_dir, seed=self._seed)
         for job in jobs:
             self._save(job, _work(self._task(job)))
+            if between is not None:  # keep the workers fed meanwhile
+                between()
 
     def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
                     cache_dir: Optional[str]) -> None:
@@ -154,20 +158,63 @@ class _Executes:
         for job in jobs:
             self._save(job, _work(self._task(job)))
 
-    def _collect(self, futures: dict[cf.Future, _Job]) -> tuple[list[_Job], bool]:
-        """Save results as they come; returns the jobs left unfinished by a dead pool, and whether any
-        result came back."""
-        unfinished: list[_Job] = []
-        delivered = False
-        for future in cf.as_completed(futures):
-            job = futures[future]
+    def _result(self, job: _Job, future: cf.Future) -> Optional[_Done]:
+        """The job's result (None: its worker died with the pool), a worker's exception as a failure."""
+        try:
+            return future.result()
+        except cf.process.BrokenProcessPool:
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
+            return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if job.kind == "audio" else "score")
+
+
+# Jobs in flight per worker: enough to keep every worker busy, few enough that the main process holds a bounded
+# number of tasks (a re-score carries its stored transcript) and results, whatever the number of files.
+WINDOW_PER_WORKER = 4
+
+
+class _Window:
+    """Jobs submitted to the pool a window at a time; each result saved as it comes and its future dropped."""
+
+    def __init__(self, run: _Executes, pool: cf.ProcessPoolExecutor, jobs: list[_Job], size: int) -> None:
+        self.run, self.pool, self.size = run, pool, max(1, size)
+        self.waiting: deque[_Job] = deque(jobs)
+        self.futures: dict[cf.Future, _Job] = {}
+        self.unfinished: list[_Job] = []
+        self.delivered = self.broken = False
+        self._fill(first=True)
+
+    def _fill(self, first: bool = False) -> None:
+        while self.waiting and not self.broken and len(self.futures) < self.size:
+            job = self.waiting[0]
             try:
-                done = future.result()
+                self.futures[self.pool.submit(_work, self.run._task(job))] = job
             except cf.process.BrokenProcessPool:
-                unfinished.append(job)
+                if first and not self.futures:
+                    raise  # broke at the first submit (a worker could not even start): nothing ran
+                self.broken = True
+                return
+            self.waiting.popleft()
+
+    def _take(self, done: set[cf.Future]) -> None:
+        for future in done:
+            job = self.futures.pop(future)
+            result = self.run._result(job, future)
+            if result is None:
+                self.unfinished.append(job)
+                self.broken = True
                 continue
-            except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
-                done = _Done(False, f"{type(exc).__name__}: {exc}", "audio" if job.kind == "audio" else "score")
-            delivered = True
-            self._save(job, done)
-        return unfinished, delivered
+            self.delivered = True
+            self.run._save(job, result)
+        self._fill()
+
+    def harvest(self) -> None:
+        """Save what has finished, without waiting, and submit more."""
+        self._take({f for f in self.futures if f.done()})
+
+    def drain(self) -> tuple[list[_Job], bool]:
+        """Wait for every job; returns those a dead pool left unfinished, and whether any result came back."""
+        while self.futures:
+            done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
+            self._take(done)
+        return self.unfinished + list(self.waiting), self.delivered

@@ -22,14 +22,15 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     except ImportError:
         summary.notes.append("reports: compliance.reports is not available; no HTML written")
         return None
-    records = store.calls()
+    records = store.calls(with_transcripts=False)   # each transcript is read for its call page only
     if not records:
         summary.notes.append("reports: no calls in the history yet; no HTML written")
         return None
     readiness = history_readiness(store, team)
     try:
         index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang, copy_audio=copy_audio, team=team)
+                              scripts=scripts, lang=lang, copy_audio=copy_audio, team=team,
+                              transcript_of=store.stored_transcript)
     except ComplianceError as exc:
         summary.reports_error = str(exc)
         return None

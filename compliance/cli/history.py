@@ -66,7 +66,7 @@ def readiness(manager: Optional[str], db: Path, team_path: Optional[Path], windo
     roster = load_team_or_fail(resolve_team_path(team_path))
     with open_store(db) as store:
         key = normalize_manager_key(manager) if manager else None
-        if key and not (roster and roster.get(key)) and not store.calls(manager=key, with_transcripts=False):
+        if key and not (roster and roster.get(key)) and not store.has_calls(key):
             raise click.ClickException(text("cli.readiness.no_manager", manager=manager))
         results = history_readiness(store, roster, [key] if key else None, window=window, min_share=min_share,
                                     min_stage_presence=min_stage_presence)

@@ -110,7 +110,8 @@ def apply_decisions(result: CallResult, decisions: Iterable[Decision], line_ids:
     from compliance.scoring.score import MatchOptions, summarise
 
     opts = options or MatchOptions()
-    out = result.model_copy(deep=True)
+    # a copy made by pydantic's own (Rust) validation: several times faster than copy.deepcopy on a full result
+    out = CallResult.model_validate(result.model_dump())
     by_id = {s.id: s for s in out.stages}
     for decision in ordered:
         stage = by_id.get(decision.stage_id)

@@ -434,10 +434,41 @@ DELETE FROM settings WHERE key = 'session_secret'
 """
 
 
+# A year of a team's history (~100,000 calls): every query a save, a page or a report runs is an index probe or an
+# index range, never a scan (tests/test_history_scale.py checks the plans). What readiness, the pages and the export
+# read of a call beyond its columns (its review flags, recognition rating, structure) becomes columns too, filled
+# from the stored results here and by ``Store.save_call`` after; ``calls_summary`` covers the pages' aggregates
+# and a manager's newest calls, so they are read from the index alone.
+_V11_SCALE_COLUMNS = {"flagged": "INTEGER NOT NULL DEFAULT 0", "quality": "TEXT", "structure": "REAL"}
+_V11_SCALE_INDEXES = """
+DROP INDEX IF EXISTS calls_manager_date;
+CREATE INDEX IF NOT EXISTS calls_summary ON calls(manager, date, time, analysed_at, call_id, level, connected, kind,
+    flagged, adherence, verdict, structure);
+CREATE INDEX IF NOT EXISTS calls_file ON calls(file);
+CREATE INDEX IF NOT EXISTS failures_content ON failures(content_hash);
+CREATE INDEX IF NOT EXISTS disputes_call ON disputes(call_id);
+CREATE INDEX IF NOT EXISTS disputes_manager ON disputes(manager, status);
+CREATE INDEX IF NOT EXISTS audit_call ON audit(call_id);
+CREATE INDEX IF NOT EXISTS batch_calls_call ON batch_calls(call_id);
+CREATE INDEX IF NOT EXISTS overrides_active ON overrides(status, call_id)
+"""
+
+
+def _V11_SCALE(conn: sqlite3.Connection) -> None:
+    have = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+    for column, kind in _V11_SCALE_COLUMNS.items():
+        if column not in have:  # a history rebuilt from an older one may have kept them
+            conn.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+    conn.execute("UPDATE calls SET flagged = COALESCE(json_array_length(result_json, '$.flags'), 0), "
+                 "quality = json_extract(result_json, '$.quality.rating'), "
+                 "structure = json_extract(result_json, '$.structure')")
+    for stmt in _split_sql(_V11_SCALE_INDEXES):
+        conn.execute(stmt)
+
 # Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
 # their order here is the order every history is upgraded in.
 MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V7_SESSIONS, _V8_VOICES,
-                               _V9_PBX, _V10_OUTCOMES]
+                               _V9_PBX, _V10_OUTCOMES, _V11_SCALE]
 
 
 def _split_sql(script: str) -> Iterator[str]:

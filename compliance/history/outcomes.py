@@ -195,7 +195,10 @@ def deal_stages(store: Store, account: Optional[str], stage_ids: list[str]) -> l
         return []
     stages: dict[int, dict[str, bool]] = defaultdict(dict)
     managers: dict[int, str] = {}
-    for record in store.calls(with_transcripts=False):
+    deal_calls = [c for c, d in by_call.items() if d in outcomes]
+    records = (store.summaries(deal_calls, with_stages=True) if store.summarised
+               else store.calls(with_transcripts=False))  # only the calls of synced deals are read
+    for record in records:
         deal_id = by_call.get(record.call_id)
         if deal_id is None or deal_id not in outcomes or not record.result.connected:
             continue

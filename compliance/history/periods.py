@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 from pydantic import BaseModel
 
 from compliance.history.daily import closed_deals
 from compliance.history.roster import Targets, Team
-from compliance.history.schema import DaySales
+from compliance.history.schema import DayCount, DaySales
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, share_in_band
 
@@ -100,29 +100,39 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     """One row per manager per period with a call, a chat or sales in it, by period then manager; each row's
     target is the manager's contacts a day from the roster's ``targets:`` (the regulations' 40 without one).
 
+    The calls are read in date order, a chunk at a time (their summaries: ``Store.iter_summaries``), and each
+    period's rows are made as soon as it ends, so a year of history is never in memory at once.
+
     Raises:
         ValueError: ``by`` is not day, week or month.
     """
     if by not in PERIODS:
         raise ValueError(f"unknown period {by!r} (known: {', '.join(PERIODS)})")
     days = (str(since) if since else None, str(until) if until else None)
-    calls: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
     sales: dict[tuple[str, str], list[DaySales]] = defaultdict(list)
     bounds: dict[str, tuple[dt.date, dt.date]] = {}
-    for rec in store.calls(since=days[0], until=days[1], manager=manager, with_transcripts=False):
-        if rec.date:
-            label, first, last = period_of(dt.date.fromisoformat(rec.date), by)
-            bounds[label] = (first, last)
-            calls[(label, rec.manager)].append(rec)
     for entry in store.sales(since=days[0], until=days[1], manager=manager):
         label, first, last = period_of(dt.date.fromisoformat(entry.date), by)
         bounds[label] = (first, last)
         sales[(label, entry.manager)].append(entry)
+    pbx: dict[str, list[DayCount]] = defaultdict(list)
+    for count in store.daily_counts(manager=manager, since=days[0], until=days[1]):
+        if count.dials is not None:
+            label, first, last = period_of(dt.date.fromisoformat(count.date), by)
+            bounds[label] = (first, last)
+            pbx[label].append(count)
     disputes = store.open_disputes()
-    keys = sorted(set(calls) | set(sales))
-    rows = [_row(label, *bounds[label], who, calls.get((label, who), []), sales.get((label, who), []), disputes)
-            for label, who in keys]
-    rows = _with_pbx(rows, store, by, days, manager, calls)
+    rows: list[PeriodRow] = []
+    done: set[str] = set()
+    calls = (store.iter_summaries(days[0], days[1], manager) if store.summarised
+             else store.calls(since=days[0], until=days[1], manager=manager, with_transcripts=False))
+    for label, first, last, by_manager in _periods(calls, by):
+        bounds[label] = (first, last)
+        rows += _period_rows(label, bounds[label], by_manager, sales, disputes, pbx.get(label, []))
+        done.add(label)
+    for label in sorted(set(bounds) - done):   # periods with sales or PBX calls and no scored call
+        rows += _period_rows(label, bounds[label], {}, sales, disputes, pbx.get(label, []))
+    rows.sort(key=lambda r: (r.period, r.manager))
     closed: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
     for who in {row.manager for row in rows}:
         for day, status, value in closed_deals(store, who, days[0] or "0000-00-00", days[1] or "9999-12-31",
@@ -138,18 +148,40 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     return rows
 
 
-def _with_pbx(rows: list[PeriodRow], store: Store, by: str, days: tuple[Optional[str], Optional[str]],
-              manager: Optional[str], calls: dict[tuple[str, str], list[CallRecord]]) -> list[PeriodRow]:
+def _periods(calls: Iterable[CallRecord], by: str) -> Iterator[tuple[str, dt.date, dt.date, dict[str, list[CallRecord]]]]:
+    """The calls (in date order) a period at a time: its label, first and last day, its calls by manager."""
+    current: Optional[tuple[str, dt.date, dt.date]] = None
+    by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    for rec in calls:
+        if not rec.date:
+            continue
+        period = period_of(dt.date.fromisoformat(rec.date), by)
+        if current is not None and period[0] != current[0]:
+            yield (*current, by_manager)
+            by_manager = defaultdict(list)
+        current = period
+        by_manager[rec.manager].append(rec)
+    if current is not None:
+        yield (*current, by_manager)
+
+
+def _period_rows(label: str, bounds: tuple[dt.date, dt.date], calls: dict[str, list[CallRecord]],
+                 sales: dict[tuple[str, str], list[DaySales]], disputes: Optional[dict[str, int]],
+                 pbx: list[DayCount]) -> list[PeriodRow]:
+    who = sorted(set(calls) | {m for (lab, m) in sales if lab == label})
+    rows = [_row(label, *bounds, m, calls.get(m, []), sales.get((label, m), []), disputes) for m in who]
+    return _with_pbx(rows, label, bounds, pbx, calls)
+
+
+def _with_pbx(rows: list[PeriodRow], label: str, bounds: tuple[dt.date, dt.date], pbx: list[DayCount],
+              calls: dict[str, list[CallRecord]]) -> list[PeriodRow]:
     """Where the PBX reported a day, that day's calls, dials and connected calls as the daily report counts them
     (``Store.daily_counts``): unanswered calls that were never recorded count too, each PBX call once."""
-    pbx = [d for d in store.daily_counts(manager=manager, since=days[0], until=days[1]) if d.dials is not None]
-    by_key = {(r.period, r.manager): r for r in rows}
+    by_key = {r.manager: r for r in rows}
     for day in pbx:
-        label, first, last = period_of(dt.date.fromisoformat(day.date), by)
-        row = by_key.setdefault((label, day.manager), PeriodRow(period=label, start=first.isoformat(),
-                                                                end=last.isoformat(), manager=day.manager))
-        scored = [r for r in calls.get((label, day.manager), [])
-                  if r.date == day.date and r.result.channel != "chat"]
+        row = by_key.setdefault(day.manager, PeriodRow(period=label, start=bounds[0].isoformat(),
+                                                       end=bounds[1].isoformat(), manager=day.manager))
+        scored = [r for r in calls.get(day.manager, []) if r.date == day.date and r.result.channel != "chat"]
         scored_connected = sum(1 for r in scored if r.result.connected)
         added = day.connected - scored_connected
         if day.connected and not scored_connected:
@@ -159,4 +191,4 @@ def _with_pbx(rows: list[PeriodRow], store: Store, by: str, days: tuple[Optional
         row.contacts += added
         row.dials = (row.dials or 0) + (day.dials or 0)
         row.contacts_per_day = _round(row.contacts / row.days) if row.days else None
-    return sorted(by_key.values(), key=lambda r: (r.period, r.manager))
+    return list(by_key.values())

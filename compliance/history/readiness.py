@@ -152,11 +152,15 @@ def assess_readiness(
 
 def manager_level(key: str, records: Sequence[CallRecord], team: Any = None) -> str:
     """The level a manager is judged at: the roster's, else their latest call's, else newcomer."""
+    latest = _chronological(list(records))[-1:] if records else []
+    return _level(key, team, latest[0].level if latest else None)
+
+
+def _level(key: str, team: Any, latest: Optional[str]) -> str:
     roster = team.get(key) if team is not None else None
     if roster is not None:
         return roster.level
-    latest = _chronological(list(records))[-1:] if records else []
-    return (latest[0].level if latest else None) or "newcomer"
+    return latest or "newcomer"
 
 
 def readiness_by_manager(by_manager: Mapping[str, Sequence[CallRecord]], team: Any = None,
@@ -183,11 +187,25 @@ def history_readiness(store: Any, team: Any = None, managers: Optional[Iterable[
     """Readiness from the history: the given managers, else everyone in the roster, the store and its calls."""
     if managers is None:
         keys = {m.id for m in store.managers()} | set(team.managers if team is not None else ()) | \
-            {r.manager for r in store.calls(with_transcripts=False)}
+            set(store.manager_keys())
     else:
         keys = set(managers)
-    out = readiness_by_manager({k: store.calls(manager=k, with_transcripts=False) for k in keys}, team, **kwargs)
+    if store.summarised:
+        out = {key: _stored_readiness(store, key, team, **kwargs) for key in sorted(keys)}
+    else:  # an older history opened read-only: every call read
+        out = readiness_by_manager({k: store.calls(manager=k, with_transcripts=False) for k in keys}, team, **kwargs)
     conv = manager_conversions(store)
     for key, readiness in out.items():
         readiness.conversion, readiness.team_conversion = conv.get(key), conv.get("")
     return out
+
+
+def _stored_readiness(store: Any, key: str, team: Any, **kwargs: Any) -> Readiness:
+    """One manager's readiness from what the store picks for it (``Store.readiness_calls``: the newest calls of
+    the window and the flagged ones waiting, not the whole history), judged by :func:`assess_readiness`."""
+    latest = store.latest_call(key)
+    level = _level(key, team, latest["level"] if latest else None)
+    roster = team.get(key) if team is not None else None
+    records = store.readiness_calls(key, level, kwargs.get("window", 20))
+    return assess_readiness(records, level, manager=key, manager_name=(roster.name if roster else None) or None,
+                            **kwargs)

@@ -49,6 +49,13 @@ def _as_decided(transcript: Transcript, decisions: list[Decision]) -> Transcript
     return swap_parties(transcript) if wanted != transcript.parties.swapped else transcript
 
 
+def _within(date: Optional[str], since: Optional[dt.date], until: Optional[dt.date], manager: Optional[str],
+            who: str) -> bool:
+    day = date or ""
+    return ((since is None or day >= str(since)) and (until is None or day <= str(until))
+            and (manager is None or who == manager))
+
+
 def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since: Optional[dt.date] = None,
                     until: Optional[dt.date] = None, manager: Optional[str] = None,
                     call_id: Optional[str] = None, team: Optional[Team] = None,
@@ -71,8 +78,10 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
     for edited in scripts:
         store.save_script(edited)
     decisions = load_decisions(store.connection)
-    for record in store.calls(since=since, until=until, manager=manager):
-        if call_id is not None and record.call_id != call_id:
+    # a chunk of calls at a time (saving as it goes), or the one call asked for
+    chosen = store.records([call_id]) if call_id is not None else store.iter_calls(since, until, manager)
+    for record in chosen:
+        if call_id is not None and not _within(record.date, since, until, manager, record.manager):
             continue
         script = by_id.get(record.result.script_id)
         meta = store.call_meta(record.call_id)

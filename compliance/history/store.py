@@ -36,6 +36,7 @@ from .schema import (
     _split_sql,
     day_filter,
 )
+from .summaries import SummaryStore
 from .vectors import EmbeddingStore
 
 # The rows readers import from here (their home is ``schema``).
@@ -71,7 +72,7 @@ def _why_unusable(path: Path, exc: BaseException, read_only: bool) -> str:
     return f"cannot use this file as the history database ({exc}); pass another --db"
 
 
-class Store(EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
+class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
     """The history database. Use as a context manager, or call :meth:`close`.
 
     Raises:
@@ -227,7 +228,8 @@ class Store(EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
             "connected": int(res.connected), "not_connected_reason": res.not_connected_reason,
             "adherence": res.adherence, "coverage": res.coverage, "verdict": res.verdict,
             "band_min": res.band[0], "band_max": res.band[1], "order_ok": int(res.order_ok),
-            "duration": res.duration,
+            "duration": res.duration, "flagged": len(res.flags), "structure": res.structure,
+            "quality": res.quality.rating if res.quality else None,
             "talk_manager_share": talk.manager_share if talk else None,
             "talk_client_share": talk.client_share if talk else None,
             "talk_longest_monologue": talk.longest_manager_monologue if talk else None,

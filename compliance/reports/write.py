@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 import jinja2
@@ -21,6 +21,7 @@ from compliance.history.store import Store
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
+from compliance.scoring.transcript import Transcript
 from compliance.text.slug import slugify, unique_slugs
 
 from .aggregate import build_manager_page, build_team_page
@@ -61,7 +62,8 @@ def _readiness_map(readiness: Optional[Mapping[str, Readiness]],
 def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Readiness],
                failures: Iterable[StoredFailure],
                scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
-               copy_audio: bool = False, team: Optional[Team] = None) -> None:
+               copy_audio: bool = False, team: Optional[Team] = None,
+               transcript_of: Optional[Callable[[str], Optional[Transcript]]] = None) -> None:
     targets = team.targets_for if team else lambda key: Targets()
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
     for r in records:
@@ -73,6 +75,8 @@ def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str
         stems = _call_slugs(calls)
         ordered = _chronological(calls)
         for i, rec in enumerate(ordered):
+            if transcript_of is not None and rec.transcript is None:  # read for its page only, then let go
+                rec = rec.model_copy(update={"transcript": transcript_of(rec.call_id)})
             page = build_call_page(rec, scripts.get(rec.result.script_id), page_dir=folder / "calls")
             page.back_href = "../index.html"
             page.prev_href = f"{stems[ordered[i - 1].call_id]}.html" if i > 0 else None
@@ -151,7 +155,8 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
                   readiness: Optional[Mapping[str, Readiness]] = None, failures: Iterable[StoredFailure] = (),
                   scripts: ScriptSet = None, lang: str = "ru",
                   template_dir: str | Path | None = None, as_of: Optional[dt.date] = None,
-                  generated_at: Optional[str] = None, copy_audio: bool = False, team: Optional[Team] = None) -> Path:
+                  generated_at: Optional[str] = None, copy_audio: bool = False, team: Optional[Team] = None,
+                  transcript_of: Optional[Callable[[str], Optional[Transcript]]] = None) -> Path:
     """Write the whole report set (team overview, manager pages, call pages) to ``out_dir``.
 
     The set is rendered into a temporary sibling folder and then swapped in, so an interrupted run
@@ -169,6 +174,8 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
         generated_at: the time shown in the footer (default: now).
         copy_audio: copy each recording into its manager's folder (``audio/``), so that a folder sent to
             the manager alone still plays the calls.
+        transcript_of: call id → its transcript, for records given without one: each is read for its call
+            page only, so the set's transcripts are never all in memory (``write_reports_from_store``).
 
     Returns:
         The path of the team overview, ``out_dir/index.html``.
@@ -192,7 +199,7 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
     except OSError as exc:
         raise ReportError(f"{out_dir}: cannot write reports there ({exc.strerror})") from None
     try:
-        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio, team)
+        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio, team, transcript_of)
         os.chmod(tmp, 0o755)
         _replace(tmp, out_dir)
     except OSError as exc:
@@ -216,7 +223,8 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
     Raises:
         ReportError: no calls match; or what :func:`write_reports` raises.
     """
-    records = store.calls(since=since, until=until, manager=manager)
+    records = store.calls(since=since, until=until, manager=manager, with_transcripts=False)
+    options.setdefault("transcript_of", store.stored_transcript)
     if not records:
         what = f" of manager {manager!r}" if manager else ""
         when = f" between {since or '…'} and {until or '…'}" if (since or until) else ""

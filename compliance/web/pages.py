@@ -147,7 +147,8 @@ def manager_page(request: Request, review: Review, me: User, form: dict[str, str
     key = request.path_params["key"]
     if not me.is_lead and key != me.manager:
         raise NOT_FOUND
-    view = manager_view(review.store(), key)
+    raw = request.query_params.get("page", "1")
+    view = manager_view(review.store(), key, int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1)
     if view is None:
         if me.is_lead:
             raise NOT_FOUND

@@ -65,8 +65,11 @@ class TeamView(BaseModel):
 class ManagerView(BaseModel):
     key: str
     name: str
-    calls: list[CallRow] = Field(default_factory=list)
+    calls: list[CallRow] = Field(default_factory=list)   # one page of them, newest first
     disputes: list[DisputeRow] = Field(default_factory=list)
+    page: int = 1
+    pages: int = 1
+    total: int = 0                                       # the manager's calls, all pages
 
 
 class CallView(BaseModel):
@@ -120,7 +123,41 @@ def _row(record: CallRecord, open_disputes: int) -> CallRow:
 
 
 def team_view(store: Store) -> TeamView:
-    """Every manager with their corrected and machine means, readiness, and the disputes (open first)."""
+    """Every manager with their corrected and machine means, readiness, and the disputes (open first).
+
+    Read from the columns the store keeps per call (counts and sums in SQL); only the calls the lead decided on
+    are read in full, to apply the decisions (``Store.decided_calls``)."""
+    if not store.summarised:
+        return _team_view_read_all(store)
+    found = disputes(store)
+    open_by_manager: dict[str, int] = defaultdict(int)
+    for d in found:
+        open_by_manager[d.manager] += d.status == "open"
+    decided: dict[str, list[CallRecord]] = defaultdict(list)
+    for r in store.decided_calls():
+        decided[r.manager].append(r)
+    totals = {t["manager"]: t for t in store.manager_totals()}
+    readiness = history_readiness(store, None, list(totals))
+    rows = []
+    for key, t in sorted(totals.items()):
+        scored, machine_sum = t["scored"] or 0, t["adherence"] or 0.0
+        changed = [c for c in decided[key] if c.machine is not None]
+        # the lead's decisions move a call's adherence from the machine's to theirs
+        corrected = machine_sum + sum((c.result.adherence or 0.0) - (c.machine.adherence or 0.0) for c in changed
+                                      if c.machine is not None and c.result.connected and c.result.adherence is not None)
+        latest = store.latest_call(key)
+        rows.append(ManagerRow(
+            key=key, name=(latest["manager_name"] if latest else "") or key, calls=t["calls"],
+            mean=round(corrected / scored, 1) if scored else None,
+            machine_mean=round(machine_sum / scored, 1) if scored else None,
+            overridden=len(changed), open_disputes=open_by_manager[key],
+            readiness=_readiness_view(readiness.get(key), {})))
+    rows.sort(key=lambda m: (-m.open_disputes, m.name))
+    return TeamView(managers=rows, disputes=dispute_rows(store, found), duplicates=store.duplicates())
+
+
+def _team_view_read_all(store: Store) -> TeamView:
+    """The team page of an older history opened read-only (no summary columns): every call read."""
     records = store.calls(with_transcripts=False)
     found = disputes(store)
     open_by_manager: dict[str, int] = defaultdict(int)
@@ -143,18 +180,25 @@ def team_view(store: Store) -> TeamView:
     return TeamView(managers=rows, disputes=dispute_rows(store, found), duplicates=store.duplicates())
 
 
-def manager_view(store: Store, key: str) -> Optional[ManagerView]:
-    """A manager's calls, newest first (None when the history has no call of theirs)."""
-    records = store.calls(manager=key, with_transcripts=False)
-    if not records:
+PAGE_SIZE = 50   # calls on a manager's page: a year of calls is many pages
+
+
+def manager_view(store: Store, key: str, page: int = 1) -> Optional[ManagerView]:
+    """One page of a manager's calls, newest first (None when the history has no call of theirs)."""
+    total = store.count_calls(key)
+    if not total:
         return None
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    page = min(max(page, 1), pages)
+    records = store.calls_page(key, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     found = disputes(store, manager=key)
     open_by_call: dict[str, int] = defaultdict(int)
     for d in found:
         open_by_call[d.call_id] += d.status == "open"
     rows = [_row(r, open_by_call[r.call_id]) for r in reversed(_chronological(records))]
-    return ManagerView(key=key, name=records[-1].manager_name or key, calls=rows,
-                       disputes=dispute_rows(store, found))
+    latest = store.latest_call(key)
+    return ManagerView(key=key, name=(latest["manager_name"] if latest else "") or key, calls=rows,
+                       disputes=dispute_rows(store, found), page=page, pages=pages, total=total)
 
 
 def call_view(store: Store, record: CallRecord, script: Optional[SalesScript]) -> CallView:

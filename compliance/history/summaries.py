@@ -1,0 +1,189 @@
+"""Calls read without their stored results: what the pages, readiness and the export need of a year of history.
+
+A call's summary is a ``CallRecord`` whose result holds what the columns and ``stage_results`` keep (connected,
+adherence, coverage, structure, verdict, band, channel, review flags, recognition rating, and optionally each
+stage's presence and score) and no lines, forbidden phrases or transcript. A call the lead decided on is read in
+full, with the decisions applied (``decisions.apply_decisions``: the one home of what a decision changes), so a
+summary says what the full record says. Mixed into ``Store``; the columns come with migration ``V11_SCALE``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any, Iterator, Optional, Sequence, Union
+
+from compliance.scoring.quality import RecognitionQuality
+from compliance.scoring.result import CallRecord, CallResult, ReviewFlag, StageResult
+
+from .decisions import Decision, load_decisions
+
+Day = Union[str, dt.date, None]   # an ISO date, as ``Store.calls`` takes it
+CHUNK = 500   # calls read at a time: a bounded amount of memory whatever the history's size
+_NEWEST = "ORDER BY date DESC, time DESC, analysed_at DESC, call_id DESC"
+_COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audio, model, analysed_at, script_id, "
+            "script_hash, connected, adherence, coverage, structure, verdict, band_min, band_max, order_ok, duration, "
+            "flagged, quality, CASE WHEN flagged > 0 THEN json_extract(result_json, '$.flags') END AS flags_json")
+_ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
+
+
+def _when(r: CallRecord) -> tuple[str, str, str, str]:
+    return (r.date or "", r.time or "", r.analysed_at or "", r.call_id)
+
+
+def _stage(r: sqlite3.Row) -> StageResult:
+    return StageResult(id=r["stage_id"], title=r["title"] or "", required=bool(r["required"]),
+                       applies=bool(r["applies"]), present=bool(r["present"]), score=r["score"], start=r["start"])
+
+
+def _summary(r: sqlite3.Row, stages: list[StageResult]) -> CallRecord:
+    flags = [ReviewFlag(**f) for f in json.loads(r["flags_json"] or "[]")]
+    result = CallResult(
+        file=r["file"], manager=r["manager"], script_id=r["script_id"], script_hash=r["script_hash"], level=r["level"],
+        band=(r["band_min"] or 0.0, r["band_max"] or 0.0), connected=bool(r["connected"]), adherence=r["adherence"],
+        coverage=r["coverage"], structure=r["structure"], verdict=r["verdict"], order_ok=bool(r["order_ok"]),
+        channel="chat" if r["kind"] == "chat" else "call", duration=r["duration"], flags=flags, stages=stages,
+        quality=RecognitionQuality(rating=r["quality"]) if r["quality"] else None)
+    return CallRecord(call_id=r["call_id"], file=r["file"], manager=r["manager"], manager_name=r["manager_name"],
+                      date=r["date"], time=r["time"], level=r["level"], result=result, audio=r["audio"],
+                      model=r["model"], analysed_at=r["analysed_at"])
+
+
+class SummaryStore:
+    """Summaries and bounded reads of calls; mixed into ``Store`` (which opens ``_conn`` and reads records)."""
+
+    _conn: sqlite3.Connection
+    _summarised: Optional[bool] = None
+
+    def _record(self, row: sqlite3.Row, with_transcript: bool, decisions: list[Decision]) -> CallRecord:
+        raise NotImplementedError  # Store's
+
+    @property
+    def summarised(self) -> bool:
+        """Whether the history keeps the summary columns (an older one opened read-only does not)."""
+        if self._summarised is None:
+            cols = {r[1] for r in self._conn.execute("PRAGMA table_info(calls)")}
+            self._summarised = {"flagged", "structure", "quality"} <= cols
+        return self._summarised
+
+    def manager_keys(self) -> list[str]:
+        """Every manager with a stored call or chat (read from an index)."""
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT manager FROM calls ORDER BY manager")]
+
+    def latest_call(self, manager: str) -> Optional[sqlite3.Row]:
+        """The level and name of the manager's newest call (None: no call)."""
+        return self._conn.execute(f"SELECT level, manager_name FROM calls WHERE manager = ? {_NEWEST} LIMIT 1",
+                                  (manager,)).fetchone()
+
+    def summaries(self, call_ids: Sequence[str], *, with_stages: bool = False) -> list[CallRecord]:
+        """These calls' summaries (decided calls read in full, decisions applied), oldest first."""
+        out: list[CallRecord] = []
+        ids = list(dict.fromkeys(call_ids))
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            marks = ", ".join("?" * len(part))
+            decisions = load_decisions(self._conn, part)
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM calls WHERE call_id IN ({marks})", part).fetchall()
+            stages: dict[str, list[StageResult]] = {}
+            if with_stages:
+                for s in self._conn.execute(f"SELECT * FROM stage_results WHERE call_id IN ({marks}) "
+                                            "ORDER BY call_id, position", part):
+                    stages.setdefault(s["call_id"], []).append(_stage(s))
+            out += [self._summary_or_full(r, stages.get(r["call_id"], []), decisions.get(r["call_id"], []))
+                    for r in rows]
+        return sorted(out, key=_when)
+
+    def _summary_or_full(self, row: sqlite3.Row, stages: list[StageResult], decisions: list[Decision]) -> CallRecord:
+        if not decisions:
+            return _summary(row, stages)
+        full = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (row["call_id"],)).fetchone()
+        return self._record(full, False, decisions)
+
+    def readiness_calls(self, manager: str, level: str, window: int) -> list[CallRecord]:
+        """What readiness judges a manager on, at ``level``: the newest ``window`` connected calls that count (no
+        review flag, or the lead acted on it) and the flagged calls still waiting for the lead; with stages."""
+        base = "FROM calls WHERE manager = ? AND level = ? AND connected = 1"
+        counted = [r[0] for r in self._conn.execute(
+            f"SELECT call_id {base} AND (flagged = 0 OR call_id IN ({_ACTIVE})) {_NEWEST} LIMIT ?",
+            (manager, level, max(window, 0)))]
+        waiting = [r[0] for r in self._conn.execute(
+            f"SELECT call_id {base} AND flagged > 0 AND call_id NOT IN ({_ACTIVE})", (manager, level))]
+        # the waiting ones are only listed (their ids): their stages are not read
+        return sorted(self.summaries(counted, with_stages=True) + self.summaries(waiting),
+                      key=_when)
+
+    def manager_totals(self) -> list[sqlite3.Row]:
+        """Per manager: calls, scored calls (connected, with adherence) and the machine's adherence summed."""
+        return self._conn.execute(
+            "SELECT manager, COUNT(*) AS calls, SUM(connected AND adherence IS NOT NULL) AS scored, "
+            "SUM(CASE WHEN connected THEN adherence END) AS adherence FROM calls GROUP BY manager").fetchall()
+
+    def decided_calls(self, manager: Optional[str] = None) -> list[CallRecord]:
+        """Every call the lead has an active decision on (of ``manager``), read in full with the decisions applied."""
+        args: list[Any] = []
+        sql = f"SELECT * FROM calls WHERE call_id IN ({_ACTIVE})"
+        if manager is not None:
+            sql += " AND manager = ?"
+            args.append(manager)
+        rows = self._conn.execute(sql, args).fetchall()
+        decisions = load_decisions(self._conn, [r["call_id"] for r in rows])
+        return [self._record(r, False, decisions.get(r["call_id"], [])) for r in rows]
+
+    def calls_page(self, manager: str, limit: int, offset: int = 0) -> list[CallRecord]:
+        """One page of a manager's calls, newest first, in full (decisions applied, no transcripts)."""
+        rows = self._conn.execute(f"SELECT call_id FROM calls WHERE manager = ? {_NEWEST} LIMIT ? OFFSET ?",
+                                  (manager, limit, offset)).fetchall()
+        return list(reversed(self.records([r[0] for r in rows], with_transcripts=False)))
+
+    def count_calls(self, manager: str) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM calls WHERE manager = ?", (manager,)).fetchone()[0]
+
+    def records(self, call_ids: Sequence[str], *, with_transcripts: bool = True) -> list[CallRecord]:
+        """These calls in full, in the order given."""
+        out: list[CallRecord] = []
+        ids = list(call_ids)
+        for start in range(0, len(ids), CHUNK):
+            out += list(self._records_chunk(ids[start:start + CHUNK], with_transcripts))
+        return out
+
+    def _records_chunk(self, ids: list[str], with_transcripts: bool) -> Iterator[CallRecord]:
+        marks = ", ".join("?" * len(ids))
+        cols = "*" if with_transcripts else "*, NULL AS transcript_json"
+        rows = {r["call_id"]: r for r in self._conn.execute(f"SELECT {cols} FROM calls WHERE call_id IN ({marks})",
+                                                              ids)}
+        decisions = load_decisions(self._conn, ids)
+        for call_id in ids:
+            if call_id in rows:
+                yield self._record(rows[call_id], with_transcripts, decisions.get(call_id, []))
+
+    def call_ids(self, since: Day = None, until: Day = None, manager: Optional[str] = None,
+                 batch_id: Optional[int] = None) -> list[str]:
+        """The ids of the calls ``Store.calls`` would return, in its order (a list of strings, not of calls)."""
+        where: list[str] = []
+        args: list[Any] = []
+        for cond, value in (("c.date >= ?", since), ("c.date <= ?", until), ("c.manager = ?", manager)):
+            if value:
+                where.append(cond)
+                args.append(str(value))
+        join = ""
+        if batch_id is not None:
+            join = "JOIN batch_calls b ON b.call_id = c.call_id AND b.batch_id = ?"
+            args.insert(0, batch_id)
+        sql = (f"SELECT c.call_id FROM calls c {join} {'WHERE ' + ' AND '.join(where) if where else ''} "
+               "ORDER BY c.date, c.time, c.file")
+        return [r[0] for r in self._conn.execute(sql, args)]
+
+    def iter_calls(self, since: Day = None, until: Day = None, manager: Optional[str] = None,
+                   *, batch_id: Optional[int] = None, with_transcripts: bool = True) -> Iterator[CallRecord]:
+        """``Store.calls`` one chunk at a time: the same calls in the same order, a bounded number in memory.
+        Safe to write calls while iterating (the ids are read first)."""
+        ids = self.call_ids(since, until, manager, batch_id)
+        for start in range(0, len(ids), CHUNK):
+            yield from self._records_chunk(ids[start:start + CHUNK], with_transcripts)
+
+    def iter_summaries(self, since: Day = None, until: Day = None,
+                       manager: Optional[str] = None) -> Iterator[CallRecord]:
+        """Summaries of the calls ``Store.calls`` would return, oldest first, a chunk at a time (no stages)."""
+        ids = self.call_ids(since, until, manager)
+        for start in range(0, len(ids), CHUNK):
+            yield from self.summaries(ids[start:start + CHUNK])

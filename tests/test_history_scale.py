@@ -1,0 +1,244 @@
+"""A year of history: the hot queries probe indexes (EXPLAIN QUERY PLAN), what the pages and readiness read from
+the summary columns says what reading every call in full says, and the reads in chunks return the same calls."""
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from compliance.history.readiness import history_readiness, readiness_by_manager
+from compliance.history.schema import CallMeta
+from compliance.history.store import Store
+from compliance.review.ledger import confirm_flags, set_override
+from compliance.scoring.quality import RecognitionQuality
+from compliance.scoring.result import CallRecord, CallResult, LineResult, ReviewFlag, StageResult
+from compliance.scoring.transcript import Segment, Transcript
+from compliance.scoring.verdict import summarise
+from compliance.web.views import _team_view_read_all, manager_view, team_view
+
+STAGES = [("greeting", True), ("needs", True), ("offer", True), ("payment_timing", True), ("extra", False)]
+
+
+def _call(rng: random.Random, i: int, manager: str, level: str, day: int) -> CallRecord:
+    connected = rng.random() > 0.15
+    stages = []
+    for sid, required in STAGES:
+        said = rng.random() < 0.8
+        score = rng.uniform(55, 100) if said else rng.uniform(0, 30)
+        stages.append(StageResult(id=sid, title=sid.title(), required=required, score=round(score, 1), present=said,
+                                  lines=[LineResult(text=f"{sid} line", similarity=round(score, 1),
+                                                    matched=f"{sid} said" if said else None)]))
+    band = (85.0, 90.0) if level == "newcomer" else (55.0, 60.0)
+    result = CallResult(script_id="sales_call", script_hash="h1", level=level, band=band, connected=connected,
+                        stages=stages if connected else [], channel="chat" if i % 9 == 0 else "call",
+                        quality=RecognitionQuality(rating=rng.choice(["good", "good", "fair", "poor"])))
+    if connected:
+        summarise(result)
+        if rng.random() < 0.2:
+            result.flags = [ReviewFlag(code="poor_recognition")]
+    transcript = Transcript(segments=[Segment(text="Добрый день", speaker="manager", start=0.0, end=1.0)],
+                            source=f"/calls/{i}.txt", duration=60.0)
+    return CallRecord(call_id=f"c{i:05d}", file=f"/calls/{manager}/{i}.txt", manager=manager,
+                      manager_name=manager.title(), date=f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}",
+                      time=f"{9 + i % 9:02d}:{i % 60:02d}:00", level=level, result=result, transcript=transcript)
+
+
+def _meta(record: CallRecord) -> CallMeta:
+    return CallMeta(kind="chat" if record.result.channel == "chat" else "transcript", score_key="k",
+                    transcribe_key="text", source_root="/calls", source_key=record.file[len("/calls/"):],
+                    content_hash=record.call_id)
+
+
+def _history(db: Path, per_manager: int = 60, seed: int = 5) -> list[CallRecord]:
+    rng = random.Random(seed)
+    records = []
+    with Store(db) as store:
+        for i in range(per_manager * 3):
+            manager = ("ivanova", "petrov", "sokolova")[i % 3]
+            level = "experienced" if manager == "petrov" or (manager == "sokolova" and i > per_manager) else "newcomer"
+            record = _call(rng, i, manager, level, i // 3)
+            store.save_call(record, _meta(record))
+            records.append(record)
+        decided = [r for r in records if r.result.connected][::7]
+        for r in decided:
+            if r.result.flags:
+                confirm_flags(store, r.call_id, by="lead")
+            else:
+                set_override(store, r.call_id, "needs", not r.result.stages[1].present, by="lead")
+    return records
+
+
+def _plans(conn: sqlite3.Connection, statements: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for sql in statements:
+        head = sql.lstrip().split(None, 1)[0].upper()
+        if head in ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"):
+            continue
+        out += [(sql[:120], row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    return out
+
+
+def _scans(conn: sqlite3.Connection, statements: list[str]) -> list[tuple[str, str]]:
+    return [(sql, detail) for sql, detail in _plans(conn, statements)
+            if detail.startswith("SCAN") and "CONSTANT ROW" not in detail and "sqlite_master" not in detail]
+
+
+def _traced(store: Store, work) -> list[str]:
+    seen: list[str] = []
+    store.connection.set_trace_callback(seen.append)
+    try:
+        work()
+    finally:
+        store.connection.set_trace_callback(None)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> tuple[Path, list[CallRecord]]:
+    db = tmp_path_factory.mktemp("scale") / "history.db"
+    return db, _history(db)
+
+
+def test_hot_queries_probe_indexes(history):
+    """Saving a call (new, and again), a manager's calls of a day, their newest 20, a call by id, its decisions,
+    a page of a manager's calls: no statement scans a table."""
+    db, records = history
+    rng = random.Random(9)
+    with Store(db) as store:
+        fresh = _call(rng, 9999, "ivanova", "newcomer", 200)
+        again = records[4].model_copy(update={"time": "18:00:00"})
+        statements = _traced(store, lambda: (store.save_call(fresh, _meta(fresh)),
+                                             store.save_call(again, _meta(again))))
+        assert any(s.startswith("UPDATE failures") for s in statements)
+        statements += _traced(store, lambda: (
+            store.daily_counts(manager="ivanova", since="2026-01-05", until="2026-01-05"),
+            store.readiness_calls("ivanova", "newcomer", 20),
+            store.call(records[10].call_id),
+            store.calls_page("petrov", 50, 50),
+            store.has_calls("petrov"),
+            store.latest_call("petrov")))
+        scans = _scans(store.connection, statements)
+    assert not scans, "\n".join(f"{detail}: {sql}" for sql, detail in scans)
+
+
+def test_full_scan_is_caught(history):
+    """The check itself fails on a query without an index."""
+    db, _ = history
+    with Store(db) as store:
+        statements = _traced(store, lambda: store.query("SELECT call_id FROM calls WHERE phone = ?", ("1",)))
+        assert _scans(store.connection, statements)
+
+
+def test_readiness_from_summaries_is_the_full_reading(history):
+    """The store's pick (newest window, flagged ones waiting; decided calls in full) judges as every call read."""
+    db, _ = history
+    with Store(db) as store:
+        keys = store.manager_keys()
+        everything = {k: store.calls(manager=k, with_transcripts=False) for k in keys}
+        for window in (5, 20, 200):
+            full = readiness_by_manager(everything, None, window=window)
+            picked = history_readiness(store, None, keys, window=window)
+            for key in keys:
+                apart = {"manager_name", "conversion", "team_conversion"}  # history_readiness adds the CRM's
+                assert picked[key].model_dump(exclude=apart) == full[key].model_dump(exclude=apart), (key, window)
+        assert any(r.calls_awaiting_check for r in picked.values())
+
+
+def test_team_page_from_columns_is_the_full_reading(history):
+    db, _ = history
+    with Store(db) as store:
+        assert store.summarised
+        fast, full = team_view(store), _team_view_read_all(store)
+    assert fast.model_dump() == full.model_dump()
+    assert any(m.overridden for m in fast.managers) and any(m.mean != m.machine_mean for m in fast.managers)
+
+
+def test_manager_page_is_paginated_newest_first(history):
+    db, _ = history
+    with Store(db) as store:
+        everything = store.calls(manager="ivanova", with_transcripts=False)
+        first, second = manager_view(store, "ivanova", 1), manager_view(store, "ivanova", 2)
+        beyond = manager_view(store, "ivanova", 99)
+        assert manager_view(store, "nobody") is None
+    assert first is not None and second is not None and beyond is not None
+    assert first.total == len(everything) and first.pages == 1 + (len(everything) - 1) // 50
+    shown = [c.call_id for c in first.calls + second.calls]
+    assert len(first.calls) == min(50, len(everything)) and beyond.page == first.pages
+    newest_first = sorted(everything, key=lambda r: (r.date or "", r.time or "", r.analysed_at or "", r.call_id),
+                          reverse=True)
+    assert shown == [r.call_id for r in newest_first][:len(shown)]
+
+
+def test_chunked_reads_return_the_same_calls(history, monkeypatch):
+    db, _ = history
+    monkeypatch.setattr("compliance.history.summaries.CHUNK", 7)
+    with Store(db) as store:
+        whole = store.calls(manager="petrov")
+        assert [r.model_dump() for r in store.iter_calls(manager="petrov")] == [r.model_dump() for r in whole]
+        summaries = list(store.iter_summaries(manager="petrov"))
+        assert [r.call_id for r in summaries] == [r.call_id for r in whole]
+        for short, full in zip(summaries, whole):
+            for field in ("connected", "adherence", "verdict", "structure", "channel", "flags"):
+                assert getattr(short.result, field) == getattr(full.result, field), field
+            assert short.result.quality == full.result.quality
+
+
+def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
+    db = tmp_path / "old.db"
+    _history(db, per_manager=6)
+    with Store(db) as store:
+        version = store.version
+        expected = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure "
+                                                                    "FROM calls")}
+    conn = sqlite3.connect(db)  # back to the schema before V11_SCALE, as a history written by an older version
+    for index in ("calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
+                  "audit_call", "batch_calls_call", "overrides_active"):
+        conn.execute(f"DROP INDEX {index}")
+    for column in ("flagged", "quality", "structure"):
+        conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    conn.execute("CREATE INDEX calls_manager_date ON calls(manager, date, time)")
+    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.commit()
+    conn.close()
+    with Store(db, read_only=True) as old:
+        assert not old.summarised
+        before = history_readiness(old, None, None)
+    with Store(db) as store:
+        assert store.version == version and store.summarised
+        indexes = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"calls_summary", "calls_file", "failures_content", "overrides_active"} <= indexes
+        got = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure FROM calls")}
+        assert got == expected and any(v[0] for v in got.values())
+        assert history_readiness(store, None, None) == before
+
+
+def test_batch_submits_through_a_bounded_window(tmp_path, monkeypatch):
+    """A pool batch keeps at most WINDOW_PER_WORKER jobs a worker in flight, drops each future once saved, and
+    still stores every file."""
+    from compliance.batch import execute
+    from compliance.batch.models import BatchOptions
+    from compliance.batch.run import run_batch
+
+    folder = tmp_path / "day"
+    for i in range(45):
+        path = folder / f"m{i % 3}" / "2026-11-27" / f"call-{i:03d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"М: Добрый день! Меня зовут Мария, компания «Смарт Мейкер».\nК: Заказ {i}.\n"
+                        "М: Когда вы планируете оплату?\nК: Завтра.", encoding="utf-8")
+    monkeypatch.setattr(execute, "WINDOW_PER_WORKER", 2)
+    monkeypatch.setattr(execute.os, "cpu_count", lambda: 2)
+    most = []
+    fill = execute._Window._fill
+
+    def watched(self, first=False):
+        fill(self, first)
+        most.append(len(self.futures))
+
+    monkeypatch.setattr(execute._Window, "_fill", watched)
+    summary = run_batch(BatchOptions(folder=folder, db=tmp_path / "h.db", workers=2))
+    assert summary.failed == 0 and summary.analysed == 45
+    assert most and max(most) == 4          # two workers, two jobs each
+    with Store(tmp_path / "h.db") as store:
+        assert len(store.call_ids()) == 45
