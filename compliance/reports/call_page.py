@@ -187,10 +187,10 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
     ]
     band = (float(result.band[0]), float(result.band[1]))
     verdict = result.verdict or _verdict_of(result.adherence, band)
-    gap = None
-    if result.adherence is not None and verdict == "below":
+    gap = None  # how far the adherence is outside the band; none when something else put the call there
+    if result.adherence is not None and verdict == "below" and result.adherence < band[0]:
         gap = band[0] - result.adherence
-    elif result.adherence is not None and verdict == "above":
+    elif result.adherence is not None and verdict == "above" and result.adherence > band[1]:
         gap = result.adherence - band[1]
     required = [s for s in result.stages if s.required and s.applies]
     missed = [StageRef(id=v.id, title=v.title) for v in stages if v.state == "missed"]
