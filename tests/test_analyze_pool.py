@@ -24,7 +24,7 @@ def test_a_model_that_does_not_load_is_one_error_line(tmp_path, monkeypatch):
                                       "--model", str(missing), "--workers", "2"])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "no-model" in lines[0], result.output
+    assert len(lines) == 1 and lines[0].startswith("Ошибка: ") and "no-model" in lines[0], result.output
 
 
 @pytest.mark.slow
@@ -43,7 +43,7 @@ def test_the_pool_scores_as_this_process_does(tmp_path, monkeypatch):
 
     pooled, here = run("2", "pool"), run("1", "here")
     assert pooled[0] == here[0] == 1
-    assert pooled[2] == here[2] == [f"Error: {bad}: cannot decode audio (Invalid data found when processing input)"]
+    assert pooled[2] == here[2] == [f"Ошибка: {bad}: cannot decode audio (Invalid data found when processing input)"]
     assert [r["file"] for r in pooled[1]] == [files[0], files[2], files[3]]   # the order given
     for a, b in zip(pooled[1], here[1]):
         assert (a["connected"], a["verdict"]) == (b["connected"], b["verdict"]), (a["file"], a, b)

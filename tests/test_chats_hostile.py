@@ -54,7 +54,7 @@ def test_a_telegram_date_out_of_range_names_chat_and_message(tmp_path, stamp):
     with pytest.raises(TranscriptError, match=rf"result\.json: chat 2 «Игорь Кравец»: message {number}: "
                                               r"date_unixtime .* is out of range"):
         read_chats(bad)
-    res = CliRunner().invoke(cli, ["score", str(bad), str(CHATS / "chat_marked.txt")])
+    res = CliRunner().invoke(cli, ["--lang", "en", "score", str(bad), str(CHATS / "chat_marked.txt")])
     assert res.exit_code == 1 and "Traceback" not in res.output and not isinstance(res.exception, OverflowError)
     errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and f"message {number}" in errors[0]
