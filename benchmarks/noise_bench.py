@@ -150,8 +150,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="dev: the calls the thresholds were chosen on; fresh: held-out calls")
     parser.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS)
     parser.add_argument("--model", default=None, help="a CTranslate2 Whisper folder instead of the default base")
-    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                        help="a recognition option other than its default, e.g. background_db=12 (the gate before)")
     parser.add_argument("--before", action="store_true", help="also clean and bg10 without the background gate")
     parser.add_argument("--verdicts", action="store_true", help="print every call's verdict per condition")
     parser.add_argument("--keep-cache", type=Path, default=None, metavar="DIR",
@@ -160,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder, manifest = noisy_calls(which=args.which)
     labels = load_labels(SETS[args.which][0] / "labels.yaml")
-    chosen = dict(o.split("=", 1) for o in args.option)
-    options = TranscribeOptions(**({"model": args.model} if args.model else {}), **chosen)
+    options = TranscribeOptions(**({"model": args.model} if args.model else {}))
     model = load_model(options)
     runs: dict[str, dict] = {}
     plan = [(c, options) for c in (["clean"] + [c for c in args.conditions if c != "clean"])]  # clean first: the reference
@@ -175,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {partial}", file=sys.stderr, flush=True)
     minutes = sum(c["duration"] for c in manifest.values()) / 60
     print(f"{args.which} set: {len(manifest)} calls, {minutes:.1f} min per condition, Whisper {options.model} "
-          f"({options.compute_type}, beam {options.beam_size}); background_db {options.background_db}, "
-          f"background_word_db {options.background_word_db}{'; options ' + str(chosen) if chosen else ''}")
+          f"({options.compute_type}, beam {options.beam_size}); background_db {options.background_db}")
     table = {name: _figures(run, runs["clean"] if name != "clean" else None, manifest, labels)
              for name, run in runs.items()}
     if "clean (no gate)" in table:  # the clean run before the gate is the reference of the runs without it
