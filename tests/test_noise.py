@@ -38,9 +38,8 @@ MANAGER_REST = ("Расскажите, пожалуйста, какую зада
 @pytest.mark.parametrize("quality, rating", [
     (ChannelQuality(words=200, low_confidence=0.03, snr_db=40, avg_logprob=-0.2), "good"),
     (ChannelQuality(words=200, low_confidence=0.10, snr_db=40, avg_logprob=-0.3), "fair"),
-    (ChannelQuality(words=200, low_confidence=0.03, snr_db=17, avg_logprob=-0.3), "fair"),
-    (ChannelQuality(words=200, low_confidence=0.03, snr_db=13, avg_logprob=-0.3), "poor"),  # a voice 10 dB below
-    (ChannelQuality(words=200, low_confidence=0.09, snr_db=18, avg_logprob=-0.3), "poor"),  # both: a noisy room
+    (ChannelQuality(words=200, low_confidence=0.03, snr_db=12, avg_logprob=-0.3), "fair"),
+    (ChannelQuality(words=200, low_confidence=0.09, snr_db=14, avg_logprob=-0.3), "poor"),  # both: a noisy room
     (ChannelQuality(words=200, low_confidence=0.20, snr_db=30, avg_logprob=-0.4), "poor"),
     (ChannelQuality(words=200, low_confidence=0.05, snr_db=4, avg_logprob=-0.3), "poor"),
     (ChannelQuality(words=200, low_confidence=0.05, snr_db=30, avg_logprob=-0.95), "poor"),
