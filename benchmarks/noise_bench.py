@@ -1,15 +1,17 @@
 """Noisy rooms: recognition and scoring of the same sixteen calls, clean and under noise, side by side.
 
-    python benchmarks/noise_bench.py                 # every condition of make_noisy_audio.py
+    python benchmarks/noise_bench.py                 # every condition of make_noisy_audio.py, the dev set
+    python benchmarks/noise_bench.py --set fresh     # the held-out calls: the figures to report
     python benchmarks/noise_bench.py --before        # also clean and bg10 without the background gate
-    python benchmarks/noise_bench.py --conditions clean bg10
+    python benchmarks/noise_bench.py --conditions clean bg10 --model /path/to/ct2-whisper-small
 
 Each condition's calls are recognised with a cold transcript cache (the model loaded once, before), then scored
-at the level their labels give (tests/fixtures/calls/labels.yaml). Printed per condition:
+at the level their labels give (the set's labels.yaml). Printed per condition:
 
 * manager WER: the manager's words (background turns excluded) against what was said on their channel;
-* stage F1 and absent reported: every stage of every call against the labels (present = said, by wording or
-  meaning), absent reported = share of labelled-absent stages the scorer reports absent;
+* stage F1, its confusion table (TP / FP / FN / TN: present and absent as labelled against as reported) and absent
+  reported: every stage of every call against the labels (present = said, by wording or meaning), absent
+  reported = share of labelled-absent stages the scorer reports absent;
 * forbidden from background: forbidden phrases charged (not held as uncertain) that the labels do not give to the
   manager; shown apart: those held as uncertain;
 * verdict changes vs clean, and how many of them carry a review flag; flag rate;
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_noisy_audio import CONDITIONS, noisy_calls  # noqa: E402
+from make_noisy_audio import CONDITIONS, SETS, noisy_calls  # noqa: E402
 
 from compliance.scoring.accuracy import load_labels, normalise  # noqa: E402
 from compliance.scoring.result import CallResult  # noqa: E402
@@ -53,11 +55,10 @@ def _wer(ref: str, hyp: str) -> tuple[int, int]:
     return Levenshtein.distance(r, h), len(r)
 
 
-def _run(condition: str, folder: Path, manifest: dict, options: TranscribeOptions, model,
+def _run(condition: str, folder: Path, manifest: dict, labels: dict, options: TranscribeOptions, model,
          keep: Optional[Path]) -> dict:
     files = sorted((folder / condition).iterdir())
     script = load_script(SCRIPT)
-    labels = load_labels()
     out: dict = {"results": {}, "cpu": {}, "wer": [0, 0], "low": [], "background": 0}
     with tempfile.TemporaryDirectory() as temporary:
         cache = keep / condition if keep else Path(temporary)
@@ -88,8 +89,7 @@ def _run(condition: str, folder: Path, manifest: dict, options: TranscribeOption
     return out
 
 
-def _figures(run: dict, clean: Optional[dict], manifest: dict) -> dict[str, str]:
-    labels = load_labels()
+def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> dict[str, str]:
     tp = fp = fn = absent = absent_ok = 0
     bg_forbidden = held = changed = changed_flagged = flagged = 0
     for stem, result in run["results"].items():
@@ -115,7 +115,7 @@ def _figures(run: dict, clean: Optional[dict], manifest: dict) -> dict[str, str]
     return {
         "manager WER %": f"{100 * run['wer'][0] / max(run['wer'][1], 1):.1f}",
         "stage F1": f"{f1:.3f}",
-        "stages FP / FN": f"{fp} / {fn}",
+        "stages TP/FP/FN/TN": f"{tp}/{fp}/{fn}/{absent_ok}",
         "absent reported": f"{absent_ok / absent:.2f}" if absent else "—",
         "forbidden from background": str(bg_forbidden),
         "forbidden held (uncertain)": str(held),
@@ -146,15 +146,19 @@ def _verdict(result: CallResult) -> Optional[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", dest="which", choices=sorted(SETS), default="dev",
+                        help="dev: the calls the thresholds were chosen on; fresh: held-out calls")
     parser.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS)
+    parser.add_argument("--model", default=None, help="a CTranslate2 Whisper folder instead of the default base")
     parser.add_argument("--before", action="store_true", help="also clean and bg10 without the background gate")
     parser.add_argument("--verdicts", action="store_true", help="print every call's verdict per condition")
     parser.add_argument("--keep-cache", type=Path, default=None, metavar="DIR",
                         help="keep the transcripts in DIR/<condition> (a second run re-scores them: its times "
                              "are not recognition times)")
     args = parser.parse_args(argv)
-    folder, manifest = noisy_calls()
-    options = TranscribeOptions()
+    folder, manifest = noisy_calls(which=args.which)
+    labels = load_labels(SETS[args.which][0] / "labels.yaml")
+    options = TranscribeOptions(**({"model": args.model} if args.model else {}))
     model = load_model(options)
     runs: dict[str, dict] = {}
     plan = [(c, options) for c in (["clean"] + [c for c in args.conditions if c != "clean"])]  # clean first: the reference
@@ -163,15 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         plan += [("clean", plain), ("bg10", plain)]
     for condition, opts in plan:
         name = condition if opts.background_db else f"{condition} (no gate)"
-        runs[name] = _run(condition, folder, manifest, opts, model, args.keep_cache)
-        partial = _figures(runs[name], runs["clean"] if name != "clean" else None, manifest)
+        runs[name] = _run(condition, folder, manifest, labels, opts, model, args.keep_cache)
+        partial = _figures(runs[name], runs["clean"] if name != "clean" else None, manifest, labels)
         print(f"{name}: {partial}", file=sys.stderr, flush=True)
     minutes = sum(c["duration"] for c in manifest.values()) / 60
-    print(f"{len(manifest)} calls, {minutes:.1f} min per condition, Whisper {options.model} "
+    print(f"{args.which} set: {len(manifest)} calls, {minutes:.1f} min per condition, Whisper {options.model} "
           f"({options.compute_type}, beam {options.beam_size}); background_db {options.background_db}")
-    table = {name: _figures(run, runs["clean"] if name != "clean" else None, manifest) for name, run in runs.items()}
+    table = {name: _figures(run, runs["clean"] if name != "clean" else None, manifest, labels)
+             for name, run in runs.items()}
     if "clean (no gate)" in table:  # the clean run before the gate is the reference of the runs without it
-        table["bg10 (no gate)"] = _figures(runs["bg10 (no gate)"], runs["clean (no gate)"], manifest) \
+        table["bg10 (no gate)"] = _figures(runs["bg10 (no gate)"], runs["clean (no gate)"], manifest, labels) \
             if "bg10 (no gate)" in runs else {}
     rows = next(iter(table.values())).keys()
     width = max(len(r) for r in rows) + 2

@@ -215,6 +215,20 @@ def test_loud_parts_drop_stretches_only_a_quiet_voice_is_heard_in():
     assert loud_parts(audio, everything, 30.0) == [(0, len(audio))]
 
 
+def test_the_default_gate_drops_a_voice_ten_db_below_and_keeps_the_speaker_whole():
+    from compliance.speech.engine import TranscribeOptions
+
+    rate = SAMPLE_RATE
+    t = np.arange(2 * rate) / rate
+    speaker = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))  # syllables: 9.5 dB swing
+    colleague = 0.3 * np.sin(2 * np.pi * 330 * t) * 10 ** (-10 / 20)
+    audio = np.concatenate([speaker, colleague, speaker]).astype(np.float32)
+    parts = loud_parts(audio, [(0, len(audio))], TranscribeOptions().background_db)
+    assert len(parts) == 2  # the colleague alone is not decoded …
+    assert parts[0][0] == 0 and 2 * rate <= parts[0][1] < 2.5 * rate  # … the speaker's quieter syllables are
+    assert 3.5 * rate < parts[1][0] <= 4 * rate and parts[1][1] == len(audio)
+
+
 def test_a_teams_model_folder_is_what_the_batch_loads(tmp_path):
     import shutil
 
