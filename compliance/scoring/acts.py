@@ -109,6 +109,7 @@ _WORD = re.compile(r"[\w-]+")
 _ASKING = frozenset({"когда", "как", "какой", "какая", "какое", "какие", "каким", "сколько", "ли", "удобнее",
                      "что", "чем", "где", "зачем", "почему", "кто", "куда", "расскажите", "подскажите"})
 # Words that may stand between «не» and what it negates («не наш профиль», «не сможем сделать»).
+_PUNCTUATED = re.compile(r"[.,!;:—]")
 _QUESTION_OPENS = 3  # «А когда вам удобно…», «Скажите, пожалуйста, когда…»: the asking word comes early
 _BRIDGE = frozenset({"наш", "это", "так", "то", "мы", "я", "вам", "вас", "ваш", "совсем", "очень", "уже",
                      "всегда", "сможем", "смогу", "можем", "могу", "будем", "буду", "стоит", "надо", "нужно"})
@@ -126,9 +127,11 @@ def _has(words: list[str], markers: tuple[str, ...]) -> list[int]:
 
 def is_question(text: str) -> bool:
     """A question: its mark, or (recognised speech often has none) «ли» or a question word at its start
-    («Многие так и платят, кто частями, кто сразу» tells, it does not ask)."""
+    («Многие так и платят, кто частями, кто сразу» tells, it does not ask); in speech recognised with no
+    punctuation at all, a question word anywhere."""
     words = _words(text)
-    return "?" in text or "ли" in words or any(w in _ASKING for w in words[:_QUESTION_OPENS])
+    opens = len(words) if not _PUNCTUATED.search(text) else _QUESTION_OPENS
+    return "?" in text or "ли" in words or any(w in _ASKING for w in words[:opens])
 
 
 def negates(text: str, markers: tuple[str, ...]) -> bool:
