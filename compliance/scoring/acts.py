@@ -49,17 +49,18 @@ class ActRule:
     introduces: bool = False           # the stage needs the caller's introduction (who, from where) in the opening
     substance: tuple[str, ...] = ()    # word beginnings one sentence of the stage's evidence must hold, however
     # found: a next step's action or time (not «Давайте договоримся о следующем шаге» alone), an offer's
-    # commitment to this request (not «наши клиенты довольны»)
+    # commitment to this request (not «наши клиенты довольны»; the price may follow «сделаем» in the next turn)
+    reach: int = 0                     # the manager's turns around the evidence's turn that may hold the substance
     retracted: bool = False            # a later "no" to the act's words withdraws it when the sale stops there
 
 
 _TIMES = ("сегодня", "завтра", "послезавтра", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот",
           "воскресень", "недел", "числ", "утр", "вечер", "обед", "час", "минут", "месяц")
 # What we will do for this request: can, will make, take on, prepare, send, price it, in time.
-_COMMITS = ("мож", "смож", "сдела", "делаем", "возьм", "берем", "береме", "подготов", "пришл", "вышл", "отправ",
+_COMMITS = ("мож", "смож", "сдела", "делаем", "возьм", "подготов", "пришл", "вышл", "отправ",
             "скин", "предлаг", "предлож", "стоим", "стоит", "цен", "расчет", "посчит", "смет", "успе", "выполн",
             "справ", "получится", "умее", "профил", "специализ", "занима", "организ", "обеспеч", "установ",
-            "достав", "привез", "выйдет", "составит", "закро", "решени", "подбер", "подойд", "сил")
+            "достав", "привез", "выйдет", "составит", "закро", "закры", "уклады", "решени", "подбер", "подойд", "сил")
 # A next step's action or time: the verb «договоримся» alone agrees nothing (the contract «договор» is an action).
 _STEPS = tuple(m for m in (
     "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
@@ -77,7 +78,7 @@ RULES: dict[Act, ActRule] = {
     Act.NEEDS: ActRule(question=True, vague=("актуальн",)),
     # Whether we can do it: a pitch about the company in general («работаем с самыми разными объектами») is not.
     # It answers the client's request: a pitch before the client said a word is not "we can do it".
-    Act.OFFER: ActRule(answers=True, retracted=True, substance=_COMMITS, vague=(
+    Act.OFFER: ActRule(answers=True, retracted=True, substance=_COMMITS, reach=1, vague=(
         "самыми разными", "самые разные", "с разными", "разного профиля", "любыми", "любые задачи", "широкий спектр",
         "на рынке", "много лет", "всеми видами", "всем подряд", "всё что угодно", "все что угодно"), topic=(
         "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
@@ -216,12 +217,13 @@ def _own_words(line: "LineEvidence") -> bool:
     return line.found in (Found.MEANING, Found.CUE) or (line.found is Found.VERBATIM and line.similarity < EXACT_WORDING)
 
 
-def _turn_said(segments: Sequence[Segment], speakers: set[str], turn: int) -> str:
-    """The whole turn of the manager that holds segment ``turn``, without a last sentence cut off and abandoned."""
+def _turn_said(segments: Sequence[Segment], speakers: set[str], turn: int, reach: int = 0) -> str:
+    """The manager's turn that holds segment ``turn`` and ``reach`` of the manager's turns before and after it,
+    without a sentence cut off and abandoned."""
     ids = turn_ids(segments, speakers)
     parts = []
     for i, seg in enumerate(segments):
-        if ids[i] == ids[turn] >= 0:
+        if ids[turn] >= 0 and abs(ids[i] - ids[turn]) <= reach and ids[i] >= 0:
             cut = cut_off_from(segments, i, speakers)
             parts.append(seg.text if cut is None else seg.text[:cut])
     return " ".join(parts)
@@ -237,11 +239,11 @@ def require_substance(acts: Sequence[Optional[Act]], segments: Sequence[Segment]
     for s, act in enumerate(acts):
         if act is None or not RULES[act].substance:
             continue
-        substance = RULES[act].substance
+        rule = RULES[act]
 
-        def holds(line: "LineEvidence", substance: tuple[str, ...] = substance) -> bool:
+        def holds(line: "LineEvidence", rule: ActRule = rule) -> bool:
             return line.span is not None and \
-                bool(_has(_words(_turn_said(segments, speakers, line.span.turn)), substance))
+                bool(_has(_words(_turn_said(segments, speakers, line.span.turn, rule.reach)), rule.substance))
 
         said = [line for per_stage in evidence for line in per_stage[s] if line.said]
         if not said or any(holds(line) for line in said):
