@@ -19,7 +19,7 @@ from compliance.messages import Message
 from compliance.scoring.embeddings import Sentence, split_sentences
 from compliance.scoring.result import Found, Span
 from compliance.scoring.transcript import Segment
-from compliance.scoring.turns import time_at, turn_ids
+from compliance.scoring.turns import cut_off_from, time_at, turn_ids
 
 if TYPE_CHECKING:  # the script declares acts, and the scorers' seam reads the script
     from compliance.scoring.scorer import LineEvidence
@@ -47,10 +47,26 @@ class ActRule:
     at_end: bool = False               # said at the end of the call
     answers: bool = False              # answers the client: said after the client first spoke
     introduces: bool = False           # the stage needs the caller's introduction (who, from where) in the opening
+    substance: tuple[str, ...] = ()    # word beginnings one sentence of the stage's evidence must hold, however
+    # found: a next step's action or time (not «Давайте договоримся о следующем шаге» alone), an offer's
+    # commitment to this request (not «наши клиенты довольны»; the price may follow «сделаем» in the next turn)
+    reach: int = 0                     # the manager's turns around the evidence's turn that may hold the substance
+    retracted: bool = False            # a later "no" to the act's words withdraws it when the sale stops there
 
 
 _TIMES = ("сегодня", "завтра", "послезавтра", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот",
           "воскресень", "недел", "числ", "утр", "вечер", "обед", "час", "минут", "месяц")
+# What we will do for this request: can, will make, take on, prepare, send, price it, in time.
+_COMMITS = ("мож", "смож", "сдела", "делаем", "возьм", "подготов", "пришл", "вышл", "отправ",
+            "скин", "предлаг", "предлож", "стоим", "стоит", "цен", "расчет", "посчит", "смет", "успе", "выполн",
+            "справ", "получится", "умее", "профил", "специализ", "занима", "организ", "обеспеч", "установ",
+            "достав", "привез", "выйдет", "составит", "закро", "закры", "уклады", "решени", "подбер", "подойд", "сил")
+# A next step's action or time: the verb «договоримся» alone agrees nothing (the contract «договор» is an action).
+_STEPS = tuple(m for m in (
+    "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
+    "выстав", "запиш", "встреч", "демо", "счет", "=договор", "договора", "договору", "договоре", "договором",
+    "реквизит", "ссылк", "жду", "подпи", "оплат", "приед", "заед", "покаж", "посчита", "кин", "подтвер", "звон",
+    "пиш", "скидыва")) + _TIMES
 RULES: dict[Act, ActRule] = {
     # Hello, who is calling and from where («это Кирилл, центр «Навык Про»»), or may we talk — not «как дела?».
     # Without the introduction there is no greeting stage at all: «Алло, добрый день!» alone is not one.
@@ -58,10 +74,11 @@ RULES: dict[Act, ActRule] = {
         "здравств", "добр", "привет", "алло", "=день", "утро", "зовут", "компани", "беспоко", "звоню", "звонок",
         "менеджер", "представ", "удобн", "минут", "отвле", "помеш", "говор", "разговар", "бесед", "связи",
         "сейчас", "свобод", "=это", "=из", "«")),
-    Act.NEEDS: ActRule(question=True),
+    # The client's task, deadline or budget: «диваны ещё актуальны?» checks the lead, it asks nothing about the task.
+    Act.NEEDS: ActRule(question=True, vague=("актуальн",)),
     # Whether we can do it: a pitch about the company in general («работаем с самыми разными объектами») is not.
     # It answers the client's request: a pitch before the client said a word is not "we can do it".
-    Act.OFFER: ActRule(answers=True, vague=(
+    Act.OFFER: ActRule(answers=True, retracted=True, substance=_COMMITS, reach=1, vague=(
         "самыми разными", "самые разные", "с разными", "разного профиля", "любыми", "любые задачи", "широкий спектр",
         "на рынке", "много лет", "всеми видами", "всем подряд", "всё что угодно", "все что угодно"), topic=(
         "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
@@ -71,7 +88,7 @@ RULES: dict[Act, ActRule] = {
         "оплат", "плат", "внес", "рассчитат", "рассчитае", "рассчитаю", "деньг", "денег", "счет", "аванс",
         "бухгалтер", "перевод", "перевест", "перечисл", "частям", "транш", "кэш", "наличн", "безнал", "предоплат",
         "расчет", "оплач")),
-    Act.NEXT_STEP: ActRule(after=(Act.NEEDS,), markers=(
+    Act.NEXT_STEP: ActRule(after=(Act.NEEDS,), substance=_STEPS, markers=(
         "пришл", "вышл", "отправ", "скин", "перезвон", "набер", "позвон", "созвон", "свяж", "напиш", "подготов",
         "выстав", "запиш", "встреч", "демо", "счет", "договор", "реквизит", "ссылк",
         "жду", "подпи", "оплат", "приед", "заед", "покаж", "посчита", "кин", "подтвер", "звон", "пиш", "скидыва") + _TIMES,
@@ -93,6 +110,8 @@ _WORD = re.compile(r"[\w-]+")
 _ASKING = frozenset({"когда", "как", "какой", "какая", "какое", "какие", "каким", "сколько", "ли", "удобнее",
                      "что", "чем", "где", "зачем", "почему", "кто", "куда", "расскажите", "подскажите"})
 # Words that may stand between «не» and what it negates («не наш профиль», «не сможем сделать»).
+_PUNCTUATED = re.compile(r"[.,!;:—]")
+_QUESTION_OPENS = 3  # «А когда вам удобно…», «Скажите, пожалуйста, когда…»: the asking word comes early
 _BRIDGE = frozenset({"наш", "это", "так", "то", "мы", "я", "вам", "вас", "ваш", "совсем", "очень", "уже",
                      "всегда", "сможем", "смогу", "можем", "могу", "будем", "буду", "стоит", "надо", "нужно"})
 _REFUSAL = re.compile(r"^\s*(?:да\s+нет|да\s+не|ну\s+нет|нет|не-не)\s*[,.!—–-]", re.IGNORECASE)
@@ -108,16 +127,23 @@ def _has(words: list[str], markers: tuple[str, ...]) -> list[int]:
 
 
 def is_question(text: str) -> bool:
-    """A question: its mark, or (recognised speech often has none) a question word."""
-    return "?" in text or any(w in _ASKING for w in _words(text))
+    """A question: its mark, or (recognised speech often has none) «ли» or a question word at its start
+    («Многие так и платят, кто частями, кто сразу» tells, it does not ask); in speech recognised with no
+    punctuation at all, a question word anywhere."""
+    words = _words(text)
+    opens = len(words) if not _PUNCTUATED.search(text) else _QUESTION_OPENS
+    return "?" in text or "ли" in words or any(w in _ASKING for w in words[:opens])
 
 
 def negates(text: str, markers: tuple[str, ...]) -> bool:
     """Whether a sentence says "no" to the act: it opens with a refusal («Да не, договор — это потом») or puts
     «не»/«нет» before one of the act's words («мы таким не занимаемся»). A «не» inside a question is
     politeness («Не подскажете, когда удобно оплатить?»), not a refusal."""
-    if _REFUSAL.match(text):
-        return True
+    return bool(_REFUSAL.match(text)) or says_no_to(text, markers)
+
+
+def says_no_to(text: str, markers: tuple[str, ...]) -> bool:
+    """Whether a sentence (not a question) puts «не»/«нет» before one of these words («не успеем»)."""
     if "?" in text:
         return False
     words = _words(text)
@@ -164,8 +190,102 @@ def judge_evidence(acts: Sequence[Optional[Act]], segments: Sequence[Segment],
             if act is None:
                 continue
             for line in lines:
-                while line.found in (Found.MEANING, Found.CUE) and not act_done(act, _sentence(segments, line)):
+                while _own_words(line) and not _done_there(act, segments, line):
                     drop(line)
+
+
+def _done_there(act: Act, segments: Sequence[Segment], line: "LineEvidence") -> bool:
+    """The act done by the sentence, or by a question that takes its topic from the client's question just
+    before it («Платить когда надо будет?» — «А вы сами когда планируете — сразу или после запуска?»)."""
+    text = _sentence(segments, line)
+    if act_done(act, text):
+        return True
+    turn = line.span.turn if line.span is not None else 0
+    if not RULES[act].markers or turn < 1 or segments[turn - 1].speaker == segments[turn].speaker:
+        return False
+    asked = split_sentences(segments[turn - 1].text, turn - 1)
+    return bool(asked) and is_question(text) and is_question(asked[-1].text) and \
+        act_done(act, f"{asked[-1].text} {text}")
+
+
+# Below this word similarity the script's wording was only near («Вам удобнее монтаж на этой неделе или на
+# следующей?» for «…оплатить на этой неделе…»): the sentence must then do the act, as own words must.
+EXACT_WORDING = 95.0
+
+
+def _own_words(line: "LineEvidence") -> bool:
+    return line.found in (Found.MEANING, Found.CUE) or (line.found is Found.VERBATIM and line.similarity < EXACT_WORDING)
+
+
+def _turn_said(segments: Sequence[Segment], speakers: set[str], turn: int, reach: int = 0) -> str:
+    """The manager's turn that holds segment ``turn`` and ``reach`` of the manager's turns before and after it,
+    without a sentence cut off and abandoned."""
+    ids = turn_ids(segments, speakers)
+    parts = []
+    for i, seg in enumerate(segments):
+        if ids[turn] >= 0 and abs(ids[i] - ids[turn]) <= reach and ids[i] >= 0:
+            cut = cut_off_from(segments, i, speakers)
+            parts.append(seg.text if cut is None else seg.text[:cut])
+    return " ".join(parts)
+
+
+def require_substance(acts: Sequence[Optional[Act]], segments: Sequence[Segment], speakers: set[str],
+                      evidence: "list[list[list[LineEvidence]]]") -> dict[int, Message]:
+    """A stage whose act has a substance counts only when a turn that holds its evidence says it: «Давайте
+    договоримся о следующем шаге» without the step (or with the step cut off), or a pitch about the company
+    without a word of what we will do for this request, is no stage. Returns, per stage index, why its evidence
+    was dropped. ``evidence`` is scorer → stage → line, changed in place."""
+    notes: dict[int, Message] = {}
+    for s, act in enumerate(acts):
+        if act is None or not RULES[act].substance:
+            continue
+        rule = RULES[act]
+
+        def holds(line: "LineEvidence", rule: ActRule = rule) -> bool:
+            return line.span is not None and \
+                bool(_has(_words(_turn_said(segments, speakers, line.span.turn, rule.reach)), rule.substance))
+
+        said = [line for per_stage in evidence for line in per_stage[s] if line.said]
+        if not said or any(holds(line) for line in said):
+            continue
+        for line in said:  # the next sentence that could stand for the line may say it
+            while line.said and not holds(line):
+                drop(line)
+        if not any(line.said for per_stage in evidence for line in per_stage[s]):
+            notes[s] = Message(code="stage_no_substance")
+    return notes
+
+
+_SALE_GOES_ON = (Act.PAYMENT, Act.NEXT_STEP)
+
+
+def withdraw_retracted(acts: Sequence[Optional[Act]], segments: Sequence[Segment], speakers: set[str],
+                       evidence: "list[list[list[LineEvidence]]]") -> dict[int, Message]:
+    """An act taken back: the manager says "no" to its words in a later turn («Ой, нет, в такие сроки не
+    успеем… Не возьмёмся») and the sale stops there (no later stage has evidence after the "no"). A refusal of
+    a side detail while the sale goes on («скидку дать не сможем» — then payment, next step) withdraws nothing.
+    Returns, per stage index, why its evidence was dropped. ``evidence`` is scorer → stage → line, changed in place."""
+    notes: dict[int, Message] = {}
+    turns = turn_ids(segments, speakers)
+    for s, act in enumerate(acts):
+        if act is None or not RULES[act].retracted:
+            continue
+        said = [line.span.turn for per_stage in evidence for line in per_stage[s] if line.said and line.span]
+        if not said:
+            continue
+        last = max(said)
+        no = next((i for i in range(last + 1, len(segments)) if turns[i] > turns[last] >= 0
+                   and any(says_no_to(x.text, RULES[act].topic or RULES[act].markers)
+                           for x in split_sentences(segments[i].text, i))), None)
+        if no is None or any(line.said and line.span and line.span.turn > no
+                             for per_stage in evidence for t, lines in enumerate(per_stage) if acts[t] in _SALE_GOES_ON
+                             for line in lines):
+            continue
+        for per_stage in evidence:
+            for line in per_stage[s]:
+                drop(line, all_of_it=True)
+        notes[s] = Message(code="stage_retracted")
+    return notes
 
 
 def drop(line: "LineEvidence", *, all_of_it: bool = False) -> None:

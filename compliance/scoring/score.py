@@ -13,7 +13,14 @@ from typing import Iterable, Optional
 import numpy as np
 
 from compliance.messages import Message
-from compliance.scoring.acts import drop, judge_evidence, place_evidence, require_introduction
+from compliance.scoring.acts import (
+    drop,
+    judge_evidence,
+    place_evidence,
+    require_introduction,
+    require_substance,
+    withdraw_retracted,
+)
 from compliance.scoring.confidence import review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
@@ -40,7 +47,10 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "6-introduction-fallbacks"  # 6: a greeting needs the introduction; an offer follows the
+SCORER_VERSION = "7-substance-retraction"  # 7: an offer needs a commitment and a next step an action or a time
+# in the turn that says it; an offer taken back while the sale stops is withdrawn; near wording must do the act;
+# a question's word opens it; a counter-question takes its topic from the client's question.
+# 6: a greeting needs the introduction; an offer follows the
 # client's first words; a required stage missing puts the call below; the next sentence stands in for dropped
 # evidence; wording outweighs meaning in one sentence; a clear offer line in the refusal's turn competes.
 # 5: credit needs the stage's act, in its place, in one turn; whole-sentence
@@ -277,6 +287,10 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     for s, unintroduced in require_introduction(acts, names_caller, call.segments, speakers, evidence,
                                                 opts.paraphrase_credit).items():
         notes[s].append(unintroduced)
+    # A next step needs its action, an offer its commitment; an offer taken back is no offer.
+    for s, dropped in (require_substance(acts, call.segments, speakers, evidence)
+                       | withdraw_retracted(acts, call.segments, speakers, evidence)).items():
+        notes[s].append(dropped)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):
         stage.notes = why
