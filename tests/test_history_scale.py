@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import sqlite3
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
 from compliance.history.migrations import _V11_SCALE, MIGRATIONS
+from compliance.history.periods import period_rows
 from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.history.schema import CallMeta
 from compliance.history.store import Store
@@ -205,7 +207,8 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
     for index in ("calls_decided", "calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
                   "audit_call", "batch_calls_call", "overrides_active"):
         conn.execute(f"DROP INDEX {index}")
-    for column in ("flagged", "quality", "structure", "decided", "decided_adherence"):
+    for column in ("flagged", "quality", "structure", "decided", "decided_adherence", "decided_structure",
+                   "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("CREATE INDEX calls_manager_date ON calls(manager, date, time)")
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V11_SCALE)}")
@@ -253,16 +256,21 @@ def test_batch_submits_through_a_bounded_window(tmp_path, monkeypatch):
         assert len(store.call_ids()) == 45
 
 
-def _decided_columns(store: Store) -> dict[str, tuple[int, float | None]]:
-    return {r[0]: (r[1], r[2]) for r in store.query("SELECT call_id, decided, decided_adherence FROM calls")}
+Decided = tuple[int, Optional[float], Optional[float], Optional[str]]
 
 
-def _as_read(store: Store) -> dict[str, tuple[int, float | None]]:
-    """What reading each call in full (``apply_decisions`` on its stored result) says of its adherence."""
-    out = {}
+def _decided_columns(store: Store) -> dict[str, Decided]:
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in store.query(
+        "SELECT call_id, decided, decided_adherence, decided_structure, decided_verdict FROM calls")}
+
+
+def _as_read(store: Store) -> dict[str, Decided]:
+    """What reading each call in full (``apply_decisions`` on its stored result) says of it."""
+    out: dict[str, Decided] = {}
     for r in store.calls(with_transcripts=False):
-        changed = r.machine is not None
-        out[r.call_id] = (int(changed), r.result.adherence if changed else None)
+        res = r.result
+        out[r.call_id] = ((1, res.adherence, res.structure, res.verdict) if r.machine is not None
+                          else (0, None, None, None))
     return out
 
 
@@ -291,7 +299,7 @@ def test_stored_decided_adherence_follows_every_kind_of_decision(tmp_path):
         for i, step in enumerate(steps):
             step()
             assert _decided_columns(store) == _as_read(store), i
-        assert _decided_columns(store)[one.call_id][0] == 1 and _decided_columns(store)[two.call_id] == (0, None)
+        assert _decided_columns(store)[one.call_id][0] == 1 and _decided_columns(store)[two.call_id] == (0, None, None, None)
         # re-scored: the machine now hears the offer on call one, the lead's decision applies to the new score
         rescored = one.result.model_copy(deep=True)
         rescored.stages[2].present, rescored.stages[2].score = True, 95.0
@@ -312,7 +320,13 @@ def test_team_page_from_columns_after_every_kind_of_decision(tmp_path):
         drop_decision(store, connected[1].call_id, "offer", by="lead")
         set_override(store, connected[2].call_id, "extra", True, by="lead")
         fast, full = team_view(store), _team_view_read_all(store)
-    assert fast.model_dump() == full.model_dump()
+        assert fast.model_dump() == full.model_dump()
+        for by in ("day", "week", "month"):
+            from_columns = period_rows(store, by)
+            store._summarised = False   # as an older history opened read-only: every call read in full
+            assert [r.model_dump() for r in period_rows(store, by)] == [r.model_dump() for r in from_columns], by
+            store._summarised = None
+        assert any(r.wording for r in from_columns)
 
 
 def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
@@ -323,7 +337,7 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
     assert any(v[0] for v in expected.values())
     conn = sqlite3.connect(db)  # back to the schema before V12_DECIDED
     conn.execute("DROP INDEX calls_decided")
-    for column in ("decided", "decided_adherence"):
+    for column in ("decided", "decided_adherence", "decided_structure", "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute(f"PRAGMA user_version = {version - 1}")
     conn.commit()

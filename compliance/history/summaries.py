@@ -29,12 +29,18 @@ _COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audi
             "script_hash, connected, adherence, coverage, structure, verdict, band_min, band_max, order_ok, duration, "
             "flagged, quality, CASE WHEN flagged > 0 THEN json_extract(result_json, '$.flags') END AS flags_json")
 _ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
+# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): columns that
+# stand before the stored result and transcript in a row, so no row's overflow pages are read.
+_PERIOD_COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, analysed_at, script_id, connected, "
+                   "CASE WHEN decided = 1 THEN decided_adherence ELSE adherence END AS adherence, "
+                   "CASE WHEN decided = 1 THEN decided_structure ELSE structure END AS structure, "
+                   "CASE WHEN decided = 1 THEN decided_verdict ELSE verdict END AS verdict")
 
 
 def refresh_decided(conn: sqlite3.Connection, call_ids: Iterable[str],
                     line_ids: Callable[[str], Optional[LineIds]]) -> None:
-    """Store what the lead's active decisions make of these calls' adherence (``apply_decisions``' output):
-    ``decided`` 1 and the corrected adherence where they change the result, 0 and NULL where there is none.
+    """Store what the lead's active decisions make of these calls (``apply_decisions``' output): ``decided`` 1
+    and the corrected adherence, structure and verdict where they change the result, 0 and NULLs where not.
     Called inside the transaction that saved the call or wrote the decision; ``line_ids`` gives a script
     version's line ids by its hash."""
     ids = list(dict.fromkeys(call_ids))
@@ -44,8 +50,9 @@ def refresh_decided(conn: sqlite3.Connection, call_ids: Iterable[str],
         marks = ", ".join("?" * len(part))
         undecided = [i for i in part if i not in decisions]
         if undecided:
-            conn.execute(f"UPDATE calls SET decided = 0, decided_adherence = NULL WHERE decided != 0 AND call_id IN "
-                         f"({', '.join('?' * len(undecided))})", undecided)
+            conn.execute("UPDATE calls SET decided = 0, decided_adherence = NULL, decided_structure = NULL, "
+                         f"decided_verdict = NULL WHERE decided != 0 AND call_id IN ({', '.join('?' * len(undecided))})",
+                         undecided)
         if not decisions:
             continue
         rows = conn.execute(f"SELECT call_id, result_json FROM calls WHERE call_id IN ({marks}) AND call_id IN "
@@ -54,8 +61,9 @@ def refresh_decided(conn: sqlite3.Connection, call_ids: Iterable[str],
             machine = CallResult.model_validate_json(result_json)
             result = apply_decisions(machine, decisions[call_id], line_ids(machine.script_hash))
             changed = result is not machine
-            conn.execute("UPDATE calls SET decided = ?, decided_adherence = ? WHERE call_id = ?",
-                         (int(changed), result.adherence if changed else None, call_id))
+            decided = (result.adherence, result.structure, result.verdict) if changed else (None, None, None)
+            conn.execute("UPDATE calls SET decided = ?, decided_adherence = ?, decided_structure = ?, "
+                         "decided_verdict = ? WHERE call_id = ?", (int(changed), *decided, call_id))
 
 
 def add_decided_columns(conn: sqlite3.Connection) -> None:
@@ -63,7 +71,8 @@ def add_decided_columns(conn: sqlite3.Connection) -> None:
     from .identity import script_line_ids
 
     have = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
-    for column, kind in (("decided", "INTEGER NOT NULL DEFAULT 0"), ("decided_adherence", "REAL")):
+    for column, kind in (("decided", "INTEGER NOT NULL DEFAULT 0"), ("decided_adherence", "REAL"),
+                         ("decided_structure", "REAL"), ("decided_verdict", "TEXT")):
         if column not in have:
             conn.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
     conn.execute("CREATE INDEX IF NOT EXISTS calls_decided ON calls(manager, connected, adherence, decided_adherence) "
@@ -101,6 +110,15 @@ def _summary(r: sqlite3.Row, stages: list[StageResult]) -> CallRecord:
                       model=r["model"], analysed_at=r["analysed_at"])
 
 
+def _contact(r: sqlite3.Row) -> CallRecord:
+    result = CallResult(file=r["file"], manager=r["manager"], script_id=r["script_id"], level=r["level"],
+                        band=(0.0, 0.0), connected=bool(r["connected"]), adherence=r["adherence"],
+                        structure=r["structure"], verdict=r["verdict"],
+                        channel="chat" if r["kind"] == "chat" else "call")
+    return CallRecord(call_id=r["call_id"], file=r["file"], manager=r["manager"], manager_name=r["manager_name"],
+                      date=r["date"], time=r["time"], level=r["level"], result=result, analysed_at=r["analysed_at"])
+
+
 class SummaryStore:
     """Summaries and bounded reads of calls; mixed into ``Store`` (which opens ``_conn`` and reads records)."""
 
@@ -116,7 +134,8 @@ class SummaryStore:
         """Whether the history keeps the summary columns (an older one opened read-only does not)."""
         if self._summarised is None:
             cols = {r[1] for r in self._conn.execute("PRAGMA table_info(calls)")}
-            self._summarised = {"flagged", "structure", "quality", "decided", "decided_adherence"} <= cols
+            self._summarised = {"flagged", "structure", "quality", "decided", "decided_adherence",
+                                "decided_structure", "decided_verdict"} <= cols
         return self._summarised
 
     def manager_keys(self) -> list[str]:
@@ -241,3 +260,14 @@ class SummaryStore:
         ids = self.call_ids(since, until, manager)
         for start in range(0, len(ids), CHUNK):
             yield from self.summaries(ids[start:start + CHUNK])
+
+    def iter_contacts(self, since: Day = None, until: Day = None,
+                      manager: Optional[str] = None) -> Iterator[CallRecord]:
+        """What the period export needs of the calls ``Store.calls`` would return (channel, connected, adherence,
+        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, from columns only."""
+        ids = self.call_ids(since, until, manager)
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            rows = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls WHERE call_id IN "
+                                      f"({', '.join('?' * len(part))})", part).fetchall()
+            yield from sorted((_contact(r) for r in rows), key=_when)
