@@ -152,10 +152,11 @@ def _periods(calls: Iterable[CallRecord], by: str) -> Iterator[tuple[str, dt.dat
     """The calls (in date order) a period at a time: its label, first and last day, its calls by manager."""
     current: Optional[tuple[str, dt.date, dt.date]] = None
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    known: dict[str, tuple[str, dt.date, dt.date]] = {}   # a year has a few hundred days, and 100,000 calls
     for rec in calls:
         if not rec.date:
             continue
-        period = period_of(dt.date.fromisoformat(rec.date), by)
+        period = known.get(rec.date) or known.setdefault(rec.date, period_of(dt.date.fromisoformat(rec.date), by))
         if current is not None and period[0] != current[0]:
             yield (*current, by_manager)
             by_manager = defaultdict(list)
