@@ -5,13 +5,24 @@ from __future__ import annotations
 import random
 import sqlite3
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
+from compliance.history.migrations import _V11_SCALE, MIGRATIONS
+from compliance.history.periods import period_rows
 from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.history.schema import CallMeta
 from compliance.history.store import Store
-from compliance.review.ledger import confirm_flags, set_override
+from compliance.review.ledger import (
+    confirm_decision,
+    confirm_flags,
+    drop_decision,
+    line_id_of,
+    open_dispute,
+    resolve_dispute,
+    set_override,
+)
 from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.result import CallRecord, CallResult, LineResult, ReviewFlag, StageResult
 from compliance.scoring.transcript import Segment, Transcript
@@ -193,13 +204,14 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
         expected = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure "
                                                                     "FROM calls")}
     conn = sqlite3.connect(db)  # back to the schema before V11_SCALE, as a history written by an older version
-    for index in ("calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
+    for index in ("calls_decided", "calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
                   "audit_call", "batch_calls_call", "overrides_active"):
         conn.execute(f"DROP INDEX {index}")
-    for column in ("flagged", "quality", "structure"):
+    for column in ("flagged", "quality", "structure", "decided", "decided_adherence", "decided_structure",
+                   "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("CREATE INDEX calls_manager_date ON calls(manager, date, time)")
-    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V11_SCALE)}")
     conn.commit()
     conn.close()
     with Store(db, read_only=True) as old:
@@ -242,3 +254,96 @@ def test_batch_submits_through_a_bounded_window(tmp_path, monkeypatch):
     assert most and max(most) == 4          # two workers, two jobs each
     with Store(tmp_path / "h.db") as store:
         assert len(store.call_ids()) == 45
+
+
+Decided = tuple[int, Optional[float], Optional[float], Optional[str]]
+
+
+def _decided_columns(store: Store) -> dict[str, Decided]:
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in store.query(
+        "SELECT call_id, decided, decided_adherence, decided_structure, decided_verdict FROM calls")}
+
+
+def _as_read(store: Store) -> dict[str, Decided]:
+    """What reading each call in full (``apply_decisions`` on its stored result) says of it."""
+    out: dict[str, Decided] = {}
+    for r in store.calls(with_transcripts=False):
+        res = r.result
+        out[r.call_id] = ((1, res.adherence, res.structure, res.verdict) if r.machine is not None
+                          else (0, None, None, None))
+    return out
+
+
+def test_stored_decided_adherence_follows_every_kind_of_decision(tmp_path):
+    """After an override, a line override, a confirmed and a dropped decision, a confirmed flag, an accepted
+    dispute and a re-scoring, the stored corrected adherence is what ``apply_decisions`` makes of the call."""
+    db = tmp_path / "h.db"
+    records = _history(db, per_manager=8, seed=11)
+    connected = [r for r in records if r.result.connected and not r.result.flags]
+    flagged = next(r for r in records if r.result.connected and r.result.flags)
+    with Store(db) as store:
+        assert _decided_columns(store) == _as_read(store)
+        one, two, three = connected[1], connected[2], connected[3]
+        steps = [
+            lambda: set_override(store, one.call_id, "offer", not one.result.stages[2].present, by="lead"),
+            lambda: set_override(store, two.call_id, "greeting", False, by="lead", line=0),
+            lambda: set_override(store, two.call_id, "payment_timing", True, by="lead"),
+            lambda: confirm_decision(store, two.call_id, "payment_timing", by="lead"),
+            lambda: drop_decision(store, two.call_id, "payment_timing", by="lead"),
+            lambda: drop_decision(store, two.call_id, "greeting",
+                                  line_id_of(store, store.call(two.call_id), "greeting", 0)[0], by="lead"),
+            lambda: confirm_flags(store, flagged.call_id, by="lead"),
+            lambda: resolve_dispute(store, open_dispute(store, three.call_id, "needs", by="petrov",
+                                                        comment="сказала").id, by="lead", accept=True, note="да"),
+        ]
+        for i, step in enumerate(steps):
+            step()
+            assert _decided_columns(store) == _as_read(store), i
+        assert _decided_columns(store)[one.call_id][0] == 1 and _decided_columns(store)[two.call_id] == (0, None, None, None)
+        # re-scored: the machine now hears the offer on call one, the lead's decision applies to the new score
+        rescored = one.result.model_copy(deep=True)
+        rescored.stages[2].present, rescored.stages[2].score = True, 95.0
+        summarise(rescored)
+        store.save_call(one.model_copy(update={"result": rescored}), _meta(one))
+        assert _decided_columns(store) == _as_read(store)
+        before = store.call(one.call_id)
+        assert before is not None and before.machine is not None and before.machine.adherence == rescored.adherence
+
+
+def test_team_page_from_columns_after_every_kind_of_decision(tmp_path):
+    db = tmp_path / "h.db"
+    records = _history(db, per_manager=12, seed=3)
+    connected = [r for r in records if r.result.connected and not r.result.flags]
+    with Store(db) as store:
+        set_override(store, connected[0].call_id, "greeting", False, by="lead", line=0)
+        set_override(store, connected[1].call_id, "offer", True, by="lead")
+        drop_decision(store, connected[1].call_id, "offer", by="lead")
+        set_override(store, connected[2].call_id, "extra", True, by="lead")
+        fast, full = team_view(store), _team_view_read_all(store)
+        assert fast.model_dump() == full.model_dump()
+        for by in ("day", "week", "month"):
+            from_columns = period_rows(store, by)
+            store._summarised = False   # as an older history opened read-only: every call read in full
+            assert [r.model_dump() for r in period_rows(store, by)] == [r.model_dump() for r in from_columns], by
+            store._summarised = None
+        assert any(r.wording for r in from_columns)
+
+
+def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
+    db = tmp_path / "old.db"
+    _history(db, per_manager=10)
+    with Store(db) as store:
+        version, expected = store.version, _decided_columns(store)
+    assert any(v[0] for v in expected.values())
+    conn = sqlite3.connect(db)  # back to the schema before V12_DECIDED
+    conn.execute("DROP INDEX calls_decided")
+    for column in ("decided", "decided_adherence", "decided_structure", "decided_verdict"):
+        conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.commit()
+    conn.close()
+    with Store(db, read_only=True) as old:
+        assert not old.summarised
+    with Store(db) as store:
+        assert store.version == version and store.summarised
+        assert _decided_columns(store) == expected == _as_read(store)

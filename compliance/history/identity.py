@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from .store import _Transaction
 
 
+def script_line_ids(conn: sqlite3.Connection, script_hash: str) -> Optional[dict[str, list[str]]]:
+    """Stage id → line ids of a stored script version (None when that version is not stored or unreadable)."""
+    from compliance.scoring.script import SalesScript
+
+    row = conn.execute("SELECT script_json FROM scripts WHERE hash = ?", (script_hash,)).fetchone()
+    try:
+        return SalesScript.model_validate_json(row[0]).line_ids() if row else None
+    except ValueError:
+        return None
+
+
 class Duplicate(BaseModel):
     """A file whose content is already stored as another call: where it is, and the call that was scored."""
 
@@ -84,15 +95,9 @@ class IdentityStore:
 
     def script_line_ids(self, script_hash: str) -> Optional[dict[str, list[str]]]:
         """Stage id → line ids of a stored script version (None when that version is not stored)."""
-        from compliance.scoring.script import SalesScript
-
         cache = self.__dict__.setdefault("_line_ids", {})
         if script_hash not in cache:
-            row = self._conn.execute("SELECT script_json FROM scripts WHERE hash = ?", (script_hash,)).fetchone()
-            try:
-                cache[script_hash] = SalesScript.model_validate_json(row[0]).line_ids() if row else None
-            except ValueError:
-                cache[script_hash] = None
+            cache[script_hash] = script_line_ids(self._conn, script_hash)
         return cache[script_hash]
 
     def note_duplicate(self, dup: Duplicate, batch_id: Optional[int]) -> None:

@@ -465,10 +465,17 @@ def _V11_SCALE(conn: sqlite3.Connection) -> None:
     for stmt in _split_sql(_V11_SCALE_INDEXES):
         conn.execute(stmt)
 
+def _V12_DECIDED(conn: sqlite3.Connection) -> None:
+    """The decided (corrected) adherence beside the machine's, filled for the decided calls."""
+    from .summaries import add_decided_columns
+
+    add_decided_columns(conn)
+
+
 # Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
 # their order here is the order every history is upgraded in.
 MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V7_SESSIONS, _V8_VOICES,
-                               _V9_PBX, _V10_OUTCOMES, _V11_SCALE]
+                               _V9_PBX, _V10_OUTCOMES, _V11_SCALE, _V12_DECIDED]
 
 
 def _split_sql(script: str) -> Iterator[str]:

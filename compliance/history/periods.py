@@ -100,7 +100,7 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     """One row per manager per period with a call, a chat or sales in it, by period then manager; each row's
     target is the manager's contacts a day from the roster's ``targets:`` (the regulations' 40 without one).
 
-    The calls are read in date order, a chunk at a time (their summaries: ``Store.iter_summaries``), and each
+    The calls are read in date order, a chunk at a time (from columns: ``Store.iter_contacts``), and each
     period's rows are made as soon as it ends, so a year of history is never in memory at once.
 
     Raises:
@@ -124,7 +124,7 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
     disputes = store.open_disputes()
     rows: list[PeriodRow] = []
     done: set[str] = set()
-    calls = (store.iter_summaries(days[0], days[1], manager) if store.summarised
+    calls = (store.iter_contacts(days[0], days[1], manager) if store.summarised
              else store.calls(since=days[0], until=days[1], manager=manager, with_transcripts=False))
     for label, first, last, by_manager in _periods(calls, by):
         bounds[label] = (first, last)
@@ -152,10 +152,11 @@ def _periods(calls: Iterable[CallRecord], by: str) -> Iterator[tuple[str, dt.dat
     """The calls (in date order) a period at a time: its label, first and last day, its calls by manager."""
     current: Optional[tuple[str, dt.date, dt.date]] = None
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
+    known: dict[str, tuple[str, dt.date, dt.date]] = {}   # a year has a few hundred days, and 100,000 calls
     for rec in calls:
         if not rec.date:
             continue
-        period = period_of(dt.date.fromisoformat(rec.date), by)
+        period = known.get(rec.date) or known.setdefault(rec.date, period_of(dt.date.fromisoformat(rec.date), by))
         if current is not None and period[0] != current[0]:
             yield (*current, by_manager)
             by_manager = defaultdict(list)

@@ -273,6 +273,7 @@ class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
                              (batch_id, record.call_id, outcome))
             conn.execute("UPDATE failures SET resolved = 1 WHERE resolved = 0 AND (file = ? OR content_hash = ?)",
                          (record.file, values["content_hash"]))
+            self.refresh_decided([record.call_id])   # a re-scored call: its decisions applied to the new score
 
     def _record(self, row: sqlite3.Row, with_transcript: bool, decisions: list[Decision]) -> CallRecord:
         """A stored call as every reader sees it: the lead's decisions applied, the machine's result beside."""

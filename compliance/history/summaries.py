@@ -5,18 +5,22 @@ adherence, coverage, structure, verdict, band, channel, review flags, recognitio
 stage's presence and score) and no lines, forbidden phrases or transcript. A call the lead decided on is read in
 full, with the decisions applied (``decisions.apply_decisions``: the one home of what a decision changes), so a
 summary says what the full record says. Mixed into ``Store``; the columns come with migration ``V11_SCALE``.
+
+What the decisions make of a call's adherence is kept beside the machine's (``decided``, ``decided_adherence``,
+migration ``V12_DECIDED``): ``refresh_decided`` stores ``apply_decisions``' output in the transaction that saves
+the call or changes a decision on it, so the team page sums columns and never re-applies a decision.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sqlite3
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.result import CallRecord, CallResult, ReviewFlag, StageResult
 
-from .decisions import Decision, load_decisions
+from .decisions import Decision, LineIds, apply_decisions, load_decisions
 
 Day = Union[str, dt.date, None]   # an ISO date, as ``Store.calls`` takes it
 CHUNK = 500   # calls read at a time: a bounded amount of memory whatever the history's size
@@ -25,6 +29,63 @@ _COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audi
             "script_hash, connected, adherence, coverage, structure, verdict, band_min, band_max, order_ok, duration, "
             "flagged, quality, CASE WHEN flagged > 0 THEN json_extract(result_json, '$.flags') END AS flags_json")
 _ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
+# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): columns that
+# stand before the stored result and transcript in a row, so no row's overflow pages are read.
+_PERIOD_COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, analysed_at, script_id, connected, "
+                   "CASE WHEN decided = 1 THEN decided_adherence ELSE adherence END AS adherence, "
+                   "CASE WHEN decided = 1 THEN decided_structure ELSE structure END AS structure, "
+                   "CASE WHEN decided = 1 THEN decided_verdict ELSE verdict END AS verdict")
+
+
+def refresh_decided(conn: sqlite3.Connection, call_ids: Iterable[str],
+                    line_ids: Callable[[str], Optional[LineIds]]) -> None:
+    """Store what the lead's active decisions make of these calls (``apply_decisions``' output): ``decided`` 1
+    and the corrected adherence, structure and verdict where they change the result, 0 and NULLs where not.
+    Called inside the transaction that saved the call or wrote the decision; ``line_ids`` gives a script
+    version's line ids by its hash."""
+    ids = list(dict.fromkeys(call_ids))
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        decisions = load_decisions(conn, part)
+        marks = ", ".join("?" * len(part))
+        undecided = [i for i in part if i not in decisions]
+        if undecided:
+            conn.execute("UPDATE calls SET decided = 0, decided_adherence = NULL, decided_structure = NULL, "
+                         f"decided_verdict = NULL WHERE decided != 0 AND call_id IN ({', '.join('?' * len(undecided))})",
+                         undecided)
+        if not decisions:
+            continue
+        rows = conn.execute(f"SELECT call_id, result_json FROM calls WHERE call_id IN ({marks}) AND call_id IN "
+                            "(SELECT call_id FROM overrides WHERE status = 'active')", part).fetchall()
+        for call_id, result_json in rows:
+            machine = CallResult.model_validate_json(result_json)
+            result = apply_decisions(machine, decisions[call_id], line_ids(machine.script_hash))
+            changed = result is not machine
+            decided = (result.adherence, result.structure, result.verdict) if changed else (None, None, None)
+            conn.execute("UPDATE calls SET decided = ?, decided_adherence = ?, decided_structure = ?, "
+                         "decided_verdict = ? WHERE call_id = ?", (int(changed), *decided, call_id))
+
+
+def add_decided_columns(conn: sqlite3.Connection) -> None:
+    """Migration ``V12_DECIDED``: the columns, their index, and each decided call's adherence stored."""
+    from .identity import script_line_ids
+
+    have = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+    for column, kind in (("decided", "INTEGER NOT NULL DEFAULT 0"), ("decided_adherence", "REAL"),
+                         ("decided_structure", "REAL"), ("decided_verdict", "TEXT")):
+        if column not in have:
+            conn.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+    conn.execute("CREATE INDEX IF NOT EXISTS calls_decided ON calls(manager, connected, adherence, decided_adherence) "
+                 "WHERE decided = 1")
+    cache: dict[str, Optional[LineIds]] = {}
+
+    def line_ids(script_hash: str) -> Optional[LineIds]:
+        if script_hash not in cache:
+            cache[script_hash] = script_line_ids(conn, script_hash)
+        return cache[script_hash]
+
+    refresh_decided(conn, [r[0] for r in conn.execute(
+        "SELECT DISTINCT call_id FROM overrides WHERE status = 'active'")], line_ids)
 
 
 def _when(r: CallRecord) -> tuple[str, str, str, str]:
@@ -49,11 +110,21 @@ def _summary(r: sqlite3.Row, stages: list[StageResult]) -> CallRecord:
                       model=r["model"], analysed_at=r["analysed_at"])
 
 
+def _contact(r: sqlite3.Row) -> CallRecord:
+    result = CallResult(file=r["file"], manager=r["manager"], script_id=r["script_id"], level=r["level"],
+                        band=(0.0, 0.0), connected=bool(r["connected"]), adherence=r["adherence"],
+                        structure=r["structure"], verdict=r["verdict"],
+                        channel="chat" if r["kind"] == "chat" else "call")
+    return CallRecord(call_id=r["call_id"], file=r["file"], manager=r["manager"], manager_name=r["manager_name"],
+                      date=r["date"], time=r["time"], level=r["level"], result=result, analysed_at=r["analysed_at"])
+
+
 class SummaryStore:
     """Summaries and bounded reads of calls; mixed into ``Store`` (which opens ``_conn`` and reads records)."""
 
     _conn: sqlite3.Connection
     _summarised: Optional[bool] = None
+    script_line_ids: Callable[[str], Optional[LineIds]]   # Store's (identity)
 
     def _record(self, row: sqlite3.Row, with_transcript: bool, decisions: list[Decision]) -> CallRecord:
         raise NotImplementedError  # Store's
@@ -63,7 +134,8 @@ class SummaryStore:
         """Whether the history keeps the summary columns (an older one opened read-only does not)."""
         if self._summarised is None:
             cols = {r[1] for r in self._conn.execute("PRAGMA table_info(calls)")}
-            self._summarised = {"flagged", "structure", "quality"} <= cols
+            self._summarised = {"flagged", "structure", "quality", "decided", "decided_adherence",
+                                "decided_structure", "decided_verdict"} <= cols
         return self._summarised
 
     def manager_keys(self) -> list[str]:
@@ -112,22 +184,23 @@ class SummaryStore:
         return sorted(self.summaries(counted, with_stages=True) + self.summaries(waiting),
                       key=_when)
 
+    def refresh_decided(self, call_ids: Iterable[str]) -> None:
+        """Store these calls' decided adherence (``refresh_decided``), in the open transaction."""
+        refresh_decided(self._conn, call_ids, self.script_line_ids)
+
     def manager_totals(self) -> list[sqlite3.Row]:
         """Per manager: calls, scored calls (connected, with adherence) and the machine's adherence summed."""
         return self._conn.execute(
             "SELECT manager, COUNT(*) AS calls, SUM(connected AND adherence IS NOT NULL) AS scored, "
             "SUM(CASE WHEN connected THEN adherence END) AS adherence FROM calls GROUP BY manager").fetchall()
 
-    def decided_calls(self, manager: Optional[str] = None) -> list[CallRecord]:
-        """Every call the lead has an active decision on (of ``manager``), read in full with the decisions applied."""
-        args: list[Any] = []
-        sql = f"SELECT * FROM calls WHERE call_id IN ({_ACTIVE})"
-        if manager is not None:
-            sql += " AND manager = ?"
-            args.append(manager)
-        rows = self._conn.execute(sql, args).fetchall()
-        decisions = load_decisions(self._conn, [r["call_id"] for r in rows])
-        return [self._record(r, False, decisions.get(r["call_id"], [])) for r in rows]
+    def decided_totals(self) -> dict[str, sqlite3.Row]:
+        """Per manager, of the calls the lead's decisions changed: how many, and how far the decisions moved
+        their adherence in sum (the stored ``apply_decisions`` output less the machine's)."""
+        return {r["manager"]: r for r in self._conn.execute(
+            "SELECT manager, COUNT(*) AS decided, SUM(CASE WHEN connected AND decided_adherence IS NOT NULL "
+            "THEN decided_adherence - COALESCE(adherence, 0) END) AS moved FROM calls WHERE decided = 1 "
+            "GROUP BY manager")}
 
     def calls_page(self, manager: str, limit: int, offset: int = 0) -> list[CallRecord]:
         """One page of a manager's calls, newest first, in full (decisions applied, no transcripts)."""
@@ -187,3 +260,14 @@ class SummaryStore:
         ids = self.call_ids(since, until, manager)
         for start in range(0, len(ids), CHUNK):
             yield from self.summaries(ids[start:start + CHUNK])
+
+    def iter_contacts(self, since: Day = None, until: Day = None,
+                      manager: Optional[str] = None) -> Iterator[CallRecord]:
+        """What the period export needs of the calls ``Store.calls`` would return (channel, connected, adherence,
+        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, from columns only."""
+        ids = self.call_ids(since, until, manager)
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            rows = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls WHERE call_id IN "
+                                      f"({', '.join('?' * len(part))})", part).fetchall()
+            yield from sorted((_contact(r) for r in rows), key=_when)

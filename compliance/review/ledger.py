@@ -118,6 +118,7 @@ def _write_override(store: Store, conn: sqlite3.Connection, record: CallRecord, 
                  "at = excluded.at, note = excluded.note, content_hash = excluded.content_hash, status = 'active'",
                  (record.call_id, stage_id, line_id, STAGE if line is None else line, text, int(present), by, _now(),
                   note, _content_of(conn, record.call_id)))
+    store.refresh_decided([record.call_id])   # the corrected adherence the team page sums, in this transaction
     _audit(conn, by, action, record.call_id, stage_id, line, before,
            {"present": present, "by": by, "note": note}, note, line_id or None)
 
@@ -149,6 +150,7 @@ def _call_decision(store: Store, call_id: str, kind: str, present: bool, by: str
                      "content_hash = excluded.content_hash, status = 'active'",
                      (record.call_id, kind, WHOLE_STAGE, STAGE, int(present), by, _now(), note,
                       _content_of(conn, record.call_id)))
+        store.refresh_decided([record.call_id])
         _audit(conn, by, "confirm_flags" if kind == CONFIRM else "swap", record.call_id, kind, None,
                {"present": before[0].present if before else False}, {"present": present, "by": by}, note)
     after = store.call(call_id)
@@ -298,6 +300,7 @@ def _settle(store: Store, call_id: str, stage_id: str, line_id: Optional[str], *
         else:
             conn.execute("UPDATE overrides SET content_hash = ? WHERE call_id = ? AND stage_id = ? AND line_id = ?",
                          (now, call_id, stage_id, key))
+        store.refresh_decided([call_id])
         before = {"present": bool(row["present"]), "content_hash": row["content_hash"], "status": "active"}
         after = {**before, "status": "dropped"} if drop else {**before, "content_hash": now}
         _audit(conn, by, "drop" if drop else "confirm", call_id, stage_id, None if row["line"] == STAGE else row["line"],

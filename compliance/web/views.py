@@ -125,32 +125,29 @@ def _row(record: CallRecord, open_disputes: int) -> CallRow:
 def team_view(store: Store) -> TeamView:
     """Every manager with their corrected and machine means, readiness, and the disputes (open first).
 
-    Read from the columns the store keeps per call (counts and sums in SQL); only the calls the lead decided on
-    are read in full, to apply the decisions (``Store.decided_calls``)."""
+    Read from the columns the store keeps per call (counts and sums in SQL), the lead's decisions included: each
+    decided call's corrected adherence is stored when the decision is made (``Store.decided_totals``)."""
     if not store.summarised:
         return _team_view_read_all(store)
     found = disputes(store)
     open_by_manager: dict[str, int] = defaultdict(int)
     for d in found:
         open_by_manager[d.manager] += d.status == "open"
-    decided: dict[str, list[CallRecord]] = defaultdict(list)
-    for r in store.decided_calls():
-        decided[r.manager].append(r)
+    decided = store.decided_totals()
     totals = {t["manager"]: t for t in store.manager_totals()}
     readiness = history_readiness(store, None, list(totals))
     rows = []
     for key, t in sorted(totals.items()):
         scored, machine_sum = t["scored"] or 0, t["adherence"] or 0.0
-        changed = [c for c in decided[key] if c.machine is not None]
         # the lead's decisions move a call's adherence from the machine's to theirs
-        corrected = machine_sum + sum((c.result.adherence or 0.0) - (c.machine.adherence or 0.0) for c in changed
-                                      if c.machine is not None and c.result.connected and c.result.adherence is not None)
+        changed, moved = (decided[key]["decided"], decided[key]["moved"] or 0.0) if key in decided else (0, 0.0)
+        corrected = machine_sum + moved
         latest = store.latest_call(key)
         rows.append(ManagerRow(
             key=key, name=(latest["manager_name"] if latest else "") or key, calls=t["calls"],
             mean=round(corrected / scored, 1) if scored else None,
             machine_mean=round(machine_sum / scored, 1) if scored else None,
-            overridden=len(changed), open_disputes=open_by_manager[key],
+            overridden=changed, open_disputes=open_by_manager[key],
             readiness=_readiness_view(readiness.get(key), {})))
     rows.sort(key=lambda m: (-m.open_disputes, m.name))
     return TeamView(managers=rows, disputes=dispute_rows(store, found), duplicates=store.duplicates())
