@@ -121,11 +121,6 @@ def currency_word(code: str, lang: str = "ru") -> str:
     return "грн" if code == "UAH" and lang == "ru" else get_currency_symbol(code, locale=lang)
 
 
-def _number(value: float) -> str:
-    """``45 000``, ``12 500,50``: as the team writes sums in its daily report (Babel, Russian)."""
-    return format_number(value, "ru", 0 if float(value).is_integer() else 2)
-
-
 def daily_report(store: Store, manager: str, date: str | dt.date | None = None, *,
                  sales_sum: Optional[float] = None, sales_count: Optional[int] = None,
                  targets: Optional[Targets] = None, currency: str = "UAH") -> DailyReport:
