@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -85,12 +84,7 @@ class VoiceSynth:
             else:
                 subprocess.run(["text2wave", "-eval", self.make.VOICE, str(txt), "-o", str(raw)], check=True,
                                capture_output=True)
-            subprocess.run(["sox", str(raw), "-r", str(self.make.RATE), "-c", "1", str(out), *VOICES.get(voice, []),
-                            "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"],
-                           check=True, capture_output=True)
-            with wave.open(str(out)) as w:
-                pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-            self.cache[key] = pcm.astype(np.float32) / 32768.0
+            self.cache[key] = self.make.trimmed_pcm(raw, out, VOICES.get(voice, []))
         return self.cache[key]
 
 

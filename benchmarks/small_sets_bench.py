@@ -27,7 +27,6 @@ import argparse
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,18 +73,8 @@ def _fixture_calls(n: int, folder: Path) -> list[tuple[Path, dict]]:
 
 
 def _day(folder: Path, calls: list[tuple[Path, dict]]) -> tuple[list[Path], dict[str, list[dict]], float]:
-    """The calls named as a recorder names them under ``folder/DATE/MANAGER/``."""
-    files, turns, seconds = [], {}, 0.0
-    for i, (source, meta) in enumerate(calls):
-        manager = ("ivanova", "petrov", "sidorova")[i % 3]
-        target = folder / "2026-11-27" / manager / (f"2026-11-27_{9 + i // 4:02d}-{(i * 7) % 60:02d}-00_{manager}_"
-                                                    f"38099{1000000 + i:07d}.stereo{source.suffix}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target)
-        files.append(target)
-        turns[str(target)] = meta["turns"]
-        seconds += meta["duration"]
-    return files, turns, seconds
+    """The calls named as a recorder names them under ``folder/DATE/MANAGER/`` (each marked stereo)."""
+    return tb.recorder_day(folder, calls, suffix=lambda source: ".stereo" + source.suffix)
 
 
 def _timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, str]:

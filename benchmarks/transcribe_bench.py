@@ -265,11 +265,18 @@ def _peer_corpus(folder: Path, check: bool = False) -> tuple[list[Path], dict[st
     if not check:
         sources += [(AUDIO / n, MANIFEST[n]) for n in ("call_full.stereo.ogg", "call_missing.stereo.ogg",
                                                        "call_full.mono.mp3")]
+    return recorder_day(folder, sources)
+
+
+def recorder_day(folder: Path, sources: list[tuple[Path, dict]], suffix=lambda source: "".join(source.suffixes)
+                 ) -> tuple[list[Path], dict[str, list[dict]], float]:
+    """Copies of ``sources`` named as a recorder names them under ``folder/DATE/MANAGER/`` (three managers in turn);
+    returns the files, each one's turns, the audio seconds."""
     files, turns, seconds = [], {}, 0.0
     for i, (source, meta) in enumerate(sources):
         manager = ("ivanova", "petrov", "sidorova")[i % 3]
         target = folder / "2026-11-27" / manager / f"2026-11-27_{9 + i // 4:02d}-{(i * 7) % 60:02d}-00_{manager}_" \
-                                                  f"38099{1000000 + i:07d}{''.join(source.suffixes)}"
+                                                  f"38099{1000000 + i:07d}{suffix(source)}"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
         files.append(target)

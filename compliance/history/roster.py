@@ -33,32 +33,25 @@ import datetime as dt
 import io
 import unicodedata
 from pathlib import Path
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
-from compliance.scoring.band import Band
+from compliance.scoring.band import Band, OrderedRange
 from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
 
 Level = Literal["newcomer", "experienced"]
 
 
-class DayRange(BaseModel):
+class DayRange(OrderedRange):
     """A number a day should fall in: ``{min: 30, max: 40}``."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    min: int = Field(ge=0, le=10_000)
+    min: int = Field(ge=0, le=10_000)  # whole contacts
     max: int = Field(ge=0, le=10_000)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "DayRange":
-        if self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}; write the smaller number first")
-        return self
+    disorder: ClassVar[str] = "min {min} is above max {max}; write the smaller number first"
 
 
 class Targets(BaseModel):

@@ -1,20 +1,31 @@
-"""The adherence band a level is expected to land in (a leaf: pydantic only, so the roster reads it without loading
-the matcher)."""
+"""Ranges a number should fall in: the adherence band a level is expected to land in, and the base the team's day
+targets share with it (a leaf: pydantic only, so the roster reads it without loading the matcher)."""
 from __future__ import annotations
+
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class Band(BaseModel):
-    """The adherence range (percent) a level is expected to land in."""
+class OrderedRange(BaseModel):
+    """``{min: …, max: …}`` with min ≤ max; a subclass declares the fields' bounds and says the error its way."""
 
     model_config = ConfigDict(extra="forbid")
 
-    min: float = Field(ge=0, le=100)
-    max: float = Field(ge=0, le=100)
+    min: float
+    max: float
+    disorder: ClassVar[str] = "min {min} is above max {max}"
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Band":
+    def _ordered(self) -> "OrderedRange":
         if self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+            raise ValueError(self.disorder.format(min=self.min, max=self.max))
         return self
+
+
+class Band(OrderedRange):
+    """The adherence range (percent) a level is expected to land in."""
+
+    min: float = Field(ge=0, le=100)
+    max: float = Field(ge=0, le=100)
+    disorder: ClassVar[str] = "min ({min:g}) is greater than max ({max:g})"
