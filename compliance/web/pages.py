@@ -119,7 +119,8 @@ async def login(request: Request) -> Response:
         review.throttle.release(name, address, ok=found is not None)
     if found is None:
         return _page(review, request, "web_login.html.j2", None, 401, error="failed", login=name)
-    sid = await run_in_threadpool(open_session, review.store(), found.login, review.max_age)
+    # the worker thread's own connection: the event loop's one would be shared by parallel logins mid-transaction
+    sid = await run_in_threadpool(lambda: open_session(review.store(), found.login, review.max_age))
     start_session(request, sid)
     return RedirectResponse("/", status_code=303)
 
@@ -129,7 +130,7 @@ async def logout(request: Request) -> Response:
     sid = session_id(request)
     if sid:
         review = _review(request)
-        await run_in_threadpool(end_session, review.store(), sid)
+        await run_in_threadpool(lambda: end_session(review.store(), sid))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
