@@ -403,9 +403,12 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
-    folder = _day(tmp_path / "day", 150)
+    # Enough files that the batch is still at work when the signal lands: the progress lines wait in the pipe, and
+    # with cached script vectors 150 transcripts were sometimes all done by the time the 30th line was read.
+    folder = _day(tmp_path / "day", 400)
     db = tmp_path / "h.db"
     proc = _batch_running(folder, db, done=30)
+    assert proc.poll() is None, "the batch finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
     assert proc.wait(60) == 130
@@ -415,7 +418,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
         stored = len(store.calls(with_transcripts=False))
     rerun = subprocess.run(_batch_cmd(folder, db, "--json"), capture_output=True, text=True, timeout=120)
     summary = json.loads(rerun.stdout)
-    assert rerun.returncode == 0 and summary["skipped"] == stored and summary["analysed"] == 150 - stored
+    assert rerun.returncode == 0 and summary["skipped"] == stored and summary["analysed"] == 400 - stored
 
 
 def test_two_batches_on_one_database_at_once(tmp_path):
