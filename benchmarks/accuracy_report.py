@@ -6,7 +6,7 @@
     python benchmarks/accuracy_report.py --blind tests/fixtures/calls_blind2  # any labelled set, same report
     python benchmarks/accuracy_report.py --matcher mypkg.experiment:score_call
 
-The harness is compliance/accuracy.py, so the figures are the ones the tests assert on.
+The harness is benchmarks/accuracy.py, so the figures are the ones the tests assert on.
 ``--blind DIR`` takes a folder with one sub-folder per bundled script (``sales_call/labels.yaml`` …) or a flat
 folder with its own ``labels.yaml`` (scored against the default script). It prints, per scorer: the confusion by
 label and in total, per script and per stage; absent stages called absent; own-words stages found; newcomer
@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+import accuracy as acc
+import blind
 import yaml
 
 from compliance.errors import ComplianceError
-from compliance.scoring import accuracy as acc
-from compliance.scoring import blind
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import load_labels, normalise  # noqa: E402
 from make_noisy_audio import CONDITIONS, SETS, noisy_calls  # noqa: E402
 
-from compliance.scoring.accuracy import load_labels, normalise  # noqa: E402
 from compliance.scoring.result import CallResult  # noqa: E402
 from compliance.scoring.score import score_call  # noqa: E402
 from compliance.scoring.script import load_script  # noqa: E402

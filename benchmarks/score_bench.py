@@ -5,7 +5,7 @@
 
 The calls are the labelled fixture calls padded with client talk and chatter to 450–750 words, built in memory
 and deterministic for a seed (tests/fixtures/make_bench_calls.py). The script is loaded once. The naive
-``partial_ratio`` baseline of compliance/accuracy.py is timed on the same calls, side by side. Printed: words
+``partial_ratio`` baseline of benchmarks/accuracy.py is timed on the same calls, side by side. Printed: words
 only; with meaning uncached (every sentence embedded) and cached; re-scoring every call after a script edit with
 the sentence vectors read back from a real store (issue 8, point 8).
 """
@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import tempfile
 
+    import accuracy as acc
+
     from compliance.history.store import Store
     from compliance.resources import default_script_path
-    from compliance.scoring import accuracy as acc
     from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
     from compliance.scoring.score import MatchOptions, score_call
     from compliance.scoring.script import load_script

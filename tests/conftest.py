@@ -1,6 +1,7 @@
 """Shared fixtures."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # Frozen copies of the bundled scripts: unit tests keep passing when a lead edits scripts_yaml/.
 FROZEN_SCRIPTS = FIXTURES / "scripts"
 FROZEN_DEFAULT = FROZEN_SCRIPTS / "sales_call.frozen.yaml"
+# The evaluation harnesses (labelled sets, confusion tables) live in benchmarks/, beside the reports that print
+# them; the accuracy tests import them from there.
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.append(str(ROOT / "benchmarks"))
 
 
 @pytest.fixture(scope="session")

@@ -3,16 +3,14 @@
 The transcripts in ``tests/fixtures/calls/`` and ``labels.yaml`` are the ground truth, labelled by reading each
 call as a sales lead would. ``pytest tests/test_accuracy.py -s`` prints the confusion tables;
 ``python benchmarks/accuracy_report.py`` prints the same report without pytest. The harness is
-``compliance/accuracy.py``.
+``benchmarks/accuracy.py``.
 """
 from __future__ import annotations
 
 import re
 
 import pytest
-
-from compliance.resources import default_script_path
-from compliance.scoring.accuracy import (
+from accuracy import (
     ABSENT_RECALL_MIN,
     CALLS_DIR,
     F1_MIN,
@@ -33,6 +31,8 @@ from compliance.scoring.accuracy import (
     normalise,
     score_all,
 )
+
+from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript, load_script
 

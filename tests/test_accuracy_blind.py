@@ -12,8 +12,8 @@ from __future__ import annotations
 from statistics import mean
 
 import pytest
+from blind import BlindScores, format_blind, load_blind_sets, score_blind
 
-from compliance.scoring.blind import BlindScores, format_blind, load_blind_sets, score_blind
 from compliance.scoring.score import score_call
 
 # Targets of issue 8, point 9. Do not lower them to make a run pass; do not tune on this set.

@@ -16,9 +16,7 @@ from pathlib import Path
 from statistics import mean
 
 import pytest
-
-from compliance.resources import default_script_path
-from compliance.scoring.accuracy import (
+from accuracy import (
     ABSENT_RECALL_MIN,
     F1_MIN,
     KINDS,
@@ -34,6 +32,8 @@ from compliance.scoring.accuracy import (
     normalise,
     score_all,
 )
+
+from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript, load_script
 

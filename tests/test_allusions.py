@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from blind import format_blind, load_blind_sets, score_blind, score_words_only
 
 from compliance.resources import default_script_path
 from compliance.scoring.acts import Act, act_done, drop, introduces
-from compliance.scoring.blind import format_blind, load_blind_sets, score_blind, score_words_only
 from compliance.scoring.result import Found
 from compliance.scoring.score import score_call
 from compliance.scoring.scorer import LineEvidence

@@ -22,7 +22,7 @@ from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript, load_transcript
 
-FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"  # the checkout's labelled sets
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"  # the checkout's labelled sets
 CALLS_DIR = FIXTURES / "calls"
 LABELS_FILE = CALLS_DIR / "labels.yaml"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compliance.scoring.accuracy import (
+from accuracy import (
     FIXTURES,
     Confusion,
     LabelledCall,
@@ -16,6 +16,7 @@ from compliance.scoring.accuracy import (
     load_labelled_calls,
     predicted_presence,
 )
+
 from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript, load_script
 from compliance.scoring.transcript import Transcript
