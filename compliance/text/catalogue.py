@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from compliance.files import cache_root
+
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
 ENV = "COMPLIANCE_LANG"
@@ -61,11 +63,7 @@ def current() -> str:
 
 
 def _cache_dir() -> Path:
-    override = os.environ.get("COMPLIANCE_CACHE_DIR")
-    if override:
-        return Path(override) / "locale"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "call-compliance" / "locale"
+    return cache_root() / "locale"
 
 
 def _compile(po: bytes, lang: str) -> bytes:
