@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     script = load_script(args.script or default_script_path())
     calls = acc.load_labelled_calls(args.calls) if args.calls else acc.load_labelled_calls()

@@ -18,7 +18,8 @@ from accuracy import (
 )
 
 from compliance.scoring.result import CallResult
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Transcript
 
 BLIND_DIR = FIXTURES / "calls_blind"

@@ -39,7 +39,7 @@ from make_mono_audio import ROOT, mono_calls  # noqa: E402
 
 from compliance.resources import default_script_path  # noqa: E402
 from compliance.scoring.score import score_call  # noqa: E402
-from compliance.scoring.script import load_script  # noqa: E402
+from compliance.scoring.script_file import load_script  # noqa: E402
 from compliance.speech import transcribe as tx  # noqa: E402
 from compliance.speech.engine import TranscribeOptions, load_model  # noqa: E402
 from compliance.speech.model import cache_root  # noqa: E402

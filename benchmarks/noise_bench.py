@@ -40,7 +40,7 @@ from make_noisy_audio import CONDITIONS, SETS, noisy_calls  # noqa: E402
 
 from compliance.scoring.result import CallResult  # noqa: E402
 from compliance.scoring.score import score_call  # noqa: E402
-from compliance.scoring.script import load_script  # noqa: E402
+from compliance.scoring.script_file import load_script  # noqa: E402
 from compliance.speech.transcribe import TranscribeOptions, load_model, transcribe_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

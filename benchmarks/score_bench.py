@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from compliance.resources import default_script_path
     from compliance.scoring.embeddings import MODEL_ID, load_embedder, transcript_sentences
     from compliance.scoring.score import MatchOptions, score_call
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     make = _load(ROOT / "tests" / "fixtures" / "make_bench_calls.py", "_make_bench_calls")
     began = time.perf_counter()

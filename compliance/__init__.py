@@ -13,7 +13,7 @@ _HOMES = {
     "CallRecord": "compliance.scoring.result",
     "CallResult": "compliance.scoring.result",
     "SalesScript": "compliance.scoring.script",
-    "load_script": "compliance.scoring.script",
+    "load_script": "compliance.scoring.script_file",
     "Transcript": "compliance.scoring.transcript",
     "load_transcript": "compliance.scoring.transcript",
     "score_call": "compliance.scoring.score",
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from compliance.errors import ComplianceError
     from compliance.scoring.result import CallRecord, CallResult
     from compliance.scoring.score import score_call
-    from compliance.scoring.script import SalesScript, load_script
+    from compliance.scoring.script import SalesScript
+    from compliance.scoring.script_file import load_script
     from compliance.scoring.transcript import Transcript, load_transcript
 
 

@@ -8,7 +8,7 @@ from compliance.history.schema import CallMeta
 from compliance.history.store import Store
 from compliance.review.users import add_user
 from compliance.scoring.result import CallRecord
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from tests.test_reports_sample import sample_records
 
 ROOT = Path(__file__).resolve().parent.parent

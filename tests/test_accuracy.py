@@ -34,7 +34,8 @@ from accuracy import (
 
 from compliance.resources import default_script_path
 from compliance.scoring.result import CallResult
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 
 # --------------------------------------------------------------------------- tests
 

@@ -14,7 +14,8 @@ from compliance.scoring.acts import Act, act_done, drop, introduces
 from compliance.scoring.result import Found
 from compliance.scoring.score import score_call
 from compliance.scoring.scorer import LineEvidence
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import parse_text_transcript
 
 ROOT = Path(__file__).resolve().parent.parent

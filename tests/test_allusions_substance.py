@@ -7,7 +7,8 @@ import pytest
 from compliance.resources import default_script_path
 from compliance.scoring.acts import Act, act_done, is_question
 from compliance.scoring.score import score_call
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import parse_text_transcript
 
 OPENING = ("М: Добрый день, Марина! Меня зовут Денис, компания «Склад Плюс». Вам удобно сейчас говорить?\nК: Да.\n"

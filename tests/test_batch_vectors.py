@@ -12,7 +12,7 @@ from compliance.batch.run import BatchOptions, run_batch
 from compliance.history.store import Store
 from compliance.scoring import semantic
 from compliance.scoring.embeddings import Embedder, load_embedder
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 
 from .conftest import ROOT
 from .test_meaning import OWN_WORDS, SCRIPT

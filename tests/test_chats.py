@@ -20,7 +20,7 @@ from compliance.history.store import Store
 from compliance.messages import Message
 from compliance.pipeline import file_kind
 from compliance.resources import default_script_path
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 
 from .conftest import FIXTURES
 

@@ -213,7 +213,7 @@ def test_readiness_leaves_out_a_flagged_call_until_a_lead_confirms_it(default_sc
 @pytest.mark.slow
 def test_real_mono_call_is_diarized_through_the_real_model(tmp_path, monkeypatch):
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
     from compliance.speech.transcribe import TranscribeOptions, transcribe_file
 
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path))

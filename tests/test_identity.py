@@ -21,7 +21,8 @@ from compliance.history.decisions import load_decisions
 from compliance.history.store import Store
 from compliance.resources import default_script_path
 from compliance.review import ledger
-from compliance.scoring.script import derived_line_id, load_script
+from compliance.scoring.script import derived_line_id
+from compliance.scoring.script_file import load_script
 
 from .conftest import FIXTURES, ROOT
 from .test_batch import GOOD, WEAK, _write

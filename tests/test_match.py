@@ -230,7 +230,7 @@ def test_paraphrase_counts_as_present_at_partial_credit(default_script):
 
 def test_choose_script_picks_the_call_type():
     from compliance.scoring.score import choose_script
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
     from tests.conftest import FROZEN_SCRIPTS
 
     scripts = [load_script(p) for p in sorted(FROZEN_SCRIPTS.glob("*.yaml"))]
@@ -308,7 +308,7 @@ def test_operator_messages_are_not_connected(default_script, operator):
 
 def _bundled():
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     return load_script(default_script_path())  # declares each stage's act
 

@@ -22,7 +22,7 @@ from compliance.scoring import embeddings as meaning
 from compliance.scoring.embeddings import MODEL_ID, load_embedder, pack_vectors, split_sentences, unpack_vectors
 from compliance.scoring.result import CallRecord, Found
 from compliance.scoring.score import MatchOptions, check_connected, score_call
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import parse_text_transcript
 
 from .conftest import ROOT

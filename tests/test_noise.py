@@ -14,7 +14,7 @@ from compliance.reports.render import make_environment, render_call_page
 from compliance.scoring.quality import ChannelQuality, RecognitionQuality, rate_call, rate_channel
 from compliance.scoring.result import CallRecord, CallResult, Found, ReviewFlag, StageResult
 from compliance.scoring.score import MatchOptions, score_call
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Segment, Transcript, Word
 from compliance.speech.cache import _Recognised
 from compliance.speech.channels import _assemble

@@ -46,7 +46,7 @@ def _noisy_call(target: Path, below_db: float) -> None:
 @pytest.fixture(scope="module")
 def heard(tmp_path_factory):
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     folder = tmp_path_factory.mktemp("noisy")
     script = load_script(default_script_path())

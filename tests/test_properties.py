@@ -14,7 +14,7 @@ from compliance.errors import ComplianceError
 from compliance.history.attribution import attribute, compile_patterns
 from compliance.history.daily import render_export
 from compliance.scoring.result import CallRecord, CallResult
-from compliance.scoring.script import check_script_file
+from compliance.scoring.script_file import check_script_file
 from compliance.scoring.transcript import load_transcript, parse_text_transcript
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from compliance.chats import chat_with_sides, read_chats
 from compliance.chats.whatsapp import parse_whatsapp
 from compliance.errors import ComplianceError, ScriptError
-from compliance.scoring.script import check_script_file, load_script
+from compliance.scoring.script_file import check_script_file, load_script
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 line_text = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Zl", "Zp", "Cc"]), max_size=30)

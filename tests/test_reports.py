@@ -29,7 +29,7 @@ from compliance.reports import write as report_write
 from compliance.reports.i18n import CATALOGUE, LANGUAGES, Translator
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Segment, load_transcript
 from compliance.text.slug import slugify, unique_slugs
 from tests.test_reports_sample import make_call, sample_records

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from compliance.reports import write_reports
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from tests.test_reports_sample import bulk_records, sample_records
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,8 @@ from rapidfuzz import fuzz
 
 from compliance.scoring.result import CallRecord, ForbiddenHit, LineResult, StageResult
 from compliance.scoring.score import score_call
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Segment, TalkMetrics, Transcript
 from tests.conftest import FROZEN_DEFAULT
 

@@ -22,7 +22,7 @@ from compliance.review.agreement import agreement_report, cohen_kappa
 from compliance.review.ledger import audit_trail, disputes, open_dispute, resolve_dispute, set_override
 from compliance.review.users import add_user, remove_user, users, verify
 from compliance.scoring.score import MatchOptions, score_call
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import load_transcript
 
 from .conftest import FIXTURES
@@ -320,7 +320,8 @@ def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):
 def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
     import shutil
 
-    from compliance.scoring.examples import add_example, examples_path
+    from compliance.scoring.examples import examples_path
+    from compliance.scoring.script_file import add_example
 
     script_file = tmp_path / "sales.yaml"
     shutil.copy(GOLDEN_SCRIPT, script_file)

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from compliance.cli import cli
 from compliance.errors import ScriptError
-from compliance.scoring.script import SalesScript, check_script_file, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import check_script_file, load_script
 
 MINIMAL = """\
 id: demo

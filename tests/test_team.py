@@ -175,7 +175,7 @@ def test_the_daily_report_writes_the_teams_currency(tmp_path):
 # ------------------------------------------------------------------------------------------ adherence bands
 def test_bands_default_to_the_scripts_levels_and_the_team_and_a_manager_set_them():
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     call, chat = load_script(default_script_path("call")), load_script(default_script_path("chat"))
     team = Team()

@@ -52,7 +52,7 @@ def transcripts(env, default_script_module):
 @pytest.fixture(scope="module")
 def default_script_module():
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     return load_script(default_script_path())
 

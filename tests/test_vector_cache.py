@@ -131,7 +131,7 @@ from pathlib import Path
 from compliance.scoring.embeddings import load_embedder
 from compliance.pipeline import read_calls
 from compliance.scoring.score import score_call
-from compliance.scoring.script import load_script
+from compliance.scoring.script_file import load_script
 from compliance.resources import default_script_path
 script = load_script(default_script_path())
 embedder = load_embedder()

@@ -101,7 +101,7 @@ def test_lead_takes_a_branch_the_machine_did_not_prove(default_script):
 def test_sample_petrov_pitch_is_below_the_band_with_the_sale_stages_missing(level):
     """The bundled sample day's petrov 10:20 call: a slangy pitch, no questions, no price, no next step."""
     from compliance.resources import default_script_path
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
     from compliance.scoring.transcript import load_transcript
 
     r = score_call(load_transcript(PETROV_1020), load_script(default_script_path()), level)
@@ -169,7 +169,7 @@ def test_client_saying_a_critical_phrase_costs_nothing():
 
 def test_bundled_scripts_mark_what_a_lead_never_accepts_as_critical():
     from compliance.resources import resource_dir
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):
         severities = dict(load_script(path).forbidden_severities())
@@ -312,7 +312,7 @@ def test_call_page_says_the_branch_and_the_critical_phrase_in_words(lang, branch
     from compliance.reports.render import make_environment
     from compliance.resources import default_script_path
     from compliance.scoring.result import CallRecord
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     default_script = load_script(default_script_path())  # the bundled script: its severities
 

@@ -298,7 +298,7 @@ def test_every_form_field_has_a_label(db, login):
 def test_use_as_example_from_a_line_the_lead_heard(db, tmp_path):
     import shutil
 
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     from .review_helpers import GOLDEN_SCRIPT
 

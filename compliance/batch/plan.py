@@ -15,7 +15,8 @@ from compliance.files import shown_path
 from compliance.history.attribution import Attribution
 from compliance.history.roster import Manager, Team
 from compliance.resources import default_script_path, resource_dir
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 
 
 @dataclass

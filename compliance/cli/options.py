@@ -57,7 +57,7 @@ def level_option(func):
 
 def load_script_or_fail(path: Path | None):
     """Load a script for a command, turning problems into one ``Error:`` message."""
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     try:
         return load_script(path or default_script_path())

@@ -34,8 +34,8 @@ def script_check(files: tuple[Path, ...], db: Path | None) -> None:
 
     Example: compliance script check scripts_yaml/*.yaml --db compliance.db
     """
-    from compliance.scoring.examples import check_examples_file, script_of_examples
-    from compliance.scoring.script import check_script_file
+    from compliance.scoring.examples import script_of_examples
+    from compliance.scoring.script_file import check_examples_file, check_script_file
 
     bad = orphans = False
     listed = {Path(f).resolve() for f in files}

@@ -245,7 +245,7 @@ def _last_failures(store: Store) -> list[StoredFailure]:
 
 def bundled_scripts() -> dict[str, SalesScript]:
     """The scripts shipped in ``scripts_yaml/`` (for stage titles), skipping any that do not load."""
-    from compliance.scoring.script import load_script
+    from compliance.scoring.script_file import load_script
 
     out: dict[str, SalesScript] = {}
     for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):

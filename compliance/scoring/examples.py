@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from filelock import FileLock
-
-from compliance.errors import ScriptError
-from compliance.files import write_atomic
 
 from .script import AnyOf, Problem, SalesScript, _check_line_text
 
@@ -70,29 +66,6 @@ def script_of_examples(path: str | Path) -> Optional[Path]:
     return path.with_name(path.name.removesuffix(SUFFIX) + ".yaml") if path.name.endswith(SUFFIX) else None
 
 
-def check_examples_file(path: str | Path) -> tuple[int, list[Problem]]:
-    """A team examples file checked against the script beside it: its number of sentences, and its problems
-    (the script's own problems are reported with the script).
-
-    Raises:
-        ValueError: ``path`` is not a team examples file.
-    """
-    from .script import check_script_file  # the script loader merges examples, so it imports this module
-
-    script_path = script_of_examples(path)
-    if script_path is None:
-        raise ValueError(f"{path}: not a team examples file (*{SUFFIX})")
-    if not script_path.is_file():
-        return 0, [Problem(file=str(path), message=f"no script {script_path.name} beside these team examples")]
-    script, problems = check_script_file(script_path)
-    own = [p for p in problems if p.file == str(examples_path(script_path))]
-    if script is None and not own:
-        return 0, [Problem(file=str(path), message=f"the script {script_path.name} has problems; check it first")]
-    data, _ = _read(Path(path))
-    count = sum(len(sentences) for lines in data.values() if isinstance(lines, dict)
-                for sentences in lines.values() if isinstance(sentences, list))
-    return count, own
-
 
 def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesScript, list[Problem]]:
     """The script with its team examples added to its lines' ``examples`` (as it is when there is no file)."""
@@ -120,41 +93,6 @@ def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesS
             line.examples += [s for s in found if s not in line.examples]
     return merged, problems
 
-
-def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: str) -> Path:
-    """Add a manager's sentence to the line with id ``line_id`` of a stage, in the script's team examples file.
-
-    Raises:
-        ScriptError: the script has no such stage or line, the sentence is empty, or the file cannot be written.
-    """
-    from .script import load_script
-
-    try:
-        text = _check_line_text(sentence)
-    except ValueError as exc:
-        raise ScriptError(f"example sentence: {exc}") from None
-    path = examples_path(script_path)
-    try:
-        lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60)  # hidden: no clutter beside scripts
-        with lock:  # read, add, rewrite: one writer at a time, across threads and processes
-            script = load_script(script_path)
-            stage = next((s for s in script.stages if s.id == stage_id), None)
-            if stage is None or line_id not in stage.line_ids():
-                raise ScriptError(f"{script_path}: no line {line_id!r} in stage {stage_id!r} (the script was "
-                                  "edited since the call was scored); re-score the call and try again")
-            data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
-            lines = data.setdefault(stage_id, {})
-            number = stage.line_ids().index(line_id) + 1
-            if number in lines:  # a file from before line ids: its numbered entry moves under the id
-                lines.setdefault(line_id, [])
-                lines[line_id] += [s for s in lines.pop(number) if s not in lines[line_id]]
-            known: list[str] = lines.setdefault(line_id, [])
-            if text not in known:
-                known.append(text)
-            write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
-    except OSError as exc:
-        raise ScriptError(f"{path}: cannot write the team examples ({exc.strerror})") from None
-    return path
 
 
 def team_examples_of(script_path: Optional[str | Path]) -> Optional[Path]:

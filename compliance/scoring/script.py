@@ -1,20 +1,18 @@
-"""Sales scripts in YAML: the models, loading, and problem reports that point at the YAML line."""
+"""Sales scripts: the model (stages, lines, branches, forbidden phrases, bands) and what a script means. Reading a
+script file with its problems and team examples is `script_file.py`."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -277,31 +275,6 @@ def _excludes_problem(stage: str, other: object, ids: list[str]) -> str:
             f"write one of {', '.join(i for i in ids if i != stage)}, or remove it")
 
 
-def _branch_problems(data: dict, file: str, root: yaml.Node | None) -> list[Problem]:
-    """Each bad ``excludes:`` entry, at its own YAML line (the model can only say "somewhere in the script")."""
-    stages = data.get("stages")
-    if not isinstance(stages, list):
-        return []
-    ids = [str(s["id"]) for s in stages if isinstance(s, dict) and isinstance(s.get("id"), str)]
-    problems = []
-    for i, stage in enumerate(stages):
-        excludes = stage.get("excludes") if isinstance(stage, dict) else None
-        if not isinstance(excludes, list) or not isinstance(stage.get("id"), str):
-            continue
-        for j, other in enumerate(excludes):
-            if other not in ids or other == stage["id"]:
-                loc = ("stages", i, "excludes", j)
-                problems.append(Problem(file=file, line=_node_line(root, loc), path=".".join(map(str, loc)),
-                                        message=_excludes_problem(stage["id"], other, ids)))
-    return problems
-
-
-_ENUM_FIXES = {
-    "severity": "write critical (the call is below the band, whatever its adherence) or minor (points off)",
-    "order": "write strict, loose, ignored, or the points (0–100) a stage said out of order costs",
-}
-
-
 class Problem(BaseModel):
     """One thing wrong with a script file, located as precisely as the YAML allows."""
 
@@ -313,124 +286,6 @@ class Problem(BaseModel):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.path or '(top level)'}: {self.message}"
-
-
-def _node_line(root: yaml.Node | None, loc: tuple) -> Optional[int]:
-    """The 1-based YAML line of the deepest node found along a pydantic error location."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if nxt is None:
-                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == key), None)
-                return key_node.start_mark.line + 1 if key_node is not None else line
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            continue  # pydantic adds union-branch names ("str", "AnyOf") to locations
-        line = node.start_mark.line + 1
-    return line
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in _UNION_BRANCHES or "[" in p)))
-
-
-_UNION_BRANCHES = ("str", "AnyOf", "ForbiddenGroup", "constrained-float")
-
-
-def _shadowed(err: Any, loc: tuple, errors: list[Any], paths: list[tuple]) -> bool:
-    """A union's other branch failing on type, where the branch that fits what was written says more."""
-    if err["type"] in ("string_type", "model_type") and loc and loc[0] == "forbidden":
-        return any(len(p) > len(loc) and p[:len(loc)] == loc for p in paths)
-    if err["type"] in ("float_parsing", "float_type"):
-        return any(p == loc and e["type"] == "literal_error" for e, p in zip(errors, paths))
-    return False
-
-
-def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional[SalesScript], list[Problem]]:
-    branch = _branch_problems(data, file, root) if isinstance(data, dict) else []
-    try:
-        return SalesScript.model_validate(data), []
-    except ValidationError as exc:
-        problems, seen = list(branch), set()
-        # The model's own excludes check has no location; the located problems above say it better.
-        errors = [e for e in exc.errors() if not (branch and not e["loc"] and "excludes" in e["msg"])]
-        # A line is a string or an ``any:`` mapping; report the branch that fits what was written.
-        paths = [_clean_loc(e["loc"]) for e in errors]
-        # Where every branch failed only on its type (a list, a number where a line goes), say what a line is.
-        typed = {loc for err, loc in zip(errors, paths) if err["type"] in ("model_type", "string_type")}
-        other = {loc for err, loc in zip(errors, paths) if err["type"] not in ("model_type", "string_type")}
-        for err, loc in zip(errors, paths):
-            if _shadowed(err, loc, errors, paths):
-                continue
-            if err["type"] in ("model_type", "string_type") and paths.count(loc) > 1:
-                if loc in other or loc not in typed:
-                    continue
-                typed.discard(loc)
-                err = {**err, "msg": "a line is a phrase, or {any: [phrases]} for alternatives "
-                                     f"(got {type(err.get('input')).__name__}: write - any: [...])"}
-            path = ".".join(str(p) for p in loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key {loc[-1]!r}"
-            field = next((p for p in reversed(loc) if isinstance(p, str)), "")
-            if err["type"] == "literal_error" and field in _ENUM_FIXES:
-                msg = f"unknown {field} {err.get('input')!r}: {_ENUM_FIXES[field]}"
-            if (path, msg) in seen:
-                continue
-            seen.add((path, msg))
-            problems.append(Problem(file=file, line=_node_line(root, loc), path=path, message=msg))
-        if not problems:  # never "invalid" without saying where
-            first = errors[0]
-            problems.append(Problem(file=file, line=_node_line(root, paths[0]), path=".".join(map(str, paths[0])),
-                                    message=first["msg"]))
-        return None, problems
-
-
-def check_script_file(path: str | Path) -> tuple[Optional[SalesScript], list[Problem]]:
-    """Load a script and list every problem in it instead of stopping at the first."""
-    path = Path(path)
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(file=file, message="no such file")]
-    except UnicodeDecodeError:
-        return None, [Problem(file=file, message="not UTF-8 text; save the script as UTF-8")]
-    except OSError as exc:
-        return None, [Problem(file=file, message=f"cannot read ({exc.strerror})")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(file=file, line=mark.line + 1 if mark else None, message=f"invalid YAML: {reason}")]
-    if not isinstance(data, dict):
-        return None, [Problem(file=file, line=1, message="expected a mapping with id, title, stages")]
-    script, problems = _validate(data, file, root)
-    if script is None:
-        return None, problems
-    from .examples import merge_examples  # the team examples file beside the script (imported late: it uses us)
-
-    script, problems = merge_examples(script, path)
-    return (None if problems else script), problems
-
-
-def load_script(path: str | Path) -> SalesScript:
-    """Load and validate a sales script.
-
-    Raises:
-        ScriptError: with every problem as ``file:line: field: message`` in ``problems``.
-    """
-    script, problems = check_script_file(path)
-    if problems:
-        lines = "\n".join(str(p) for p in problems)
-        raise ScriptError(f"invalid script {lines}" if len(problems) == 1 else f"invalid script:\n{lines}", problems)
-    assert script is not None
-    return script
 
 
 def script_schema() -> dict:

@@ -20,7 +20,8 @@ from compliance.errors import StoreError
 from compliance.history.store import Store
 from compliance.reports.render import make_environment
 from compliance.review.sessions import session_secret
-from compliance.scoring.script import SalesScript, load_script
+from compliance.scoring.script import SalesScript
+from compliance.scoring.script_file import load_script
 
 from .guard import LoginThrottle
 

@@ -32,8 +32,8 @@ from compliance.review.ledger import (
 )
 from compliance.review.sessions import end_session, open_session, session_user
 from compliance.review.users import User, verify
-from compliance.scoring.examples import add_example
 from compliance.scoring.result import CallRecord
+from compliance.scoring.script_file import add_example
 
 from .app import Review
 from .guard import Throttled, check_csrf, csrf_token, session_id, start_session
