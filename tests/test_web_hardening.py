@@ -248,7 +248,7 @@ def test_a_database_locked_past_the_timeout_gives_a_clear_page_and_writes_nothin
 
 
 def test_a_full_disk_gives_a_clear_page_and_writes_nothing(db, monkeypatch):
-    from compliance.web.app import Review
+    from compliance.web.context import Review
 
     client, token = _lead(db)
     original = Review.store

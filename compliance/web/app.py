@@ -1,64 +1,33 @@
-"""The app factory: the history, the report templates, sessions, and the routes of ``pages``."""
+"""The app factory: the history, the report templates, sessions, middleware, and the routes of ``pages``."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, cast
 from urllib.parse import quote
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from compliance.errors import StoreError
 from compliance.history.store import Store
 from compliance.reports.render import make_environment
 from compliance.review.sessions import session_secret
-from compliance.scoring.script import SalesScript
 from compliance.scoring.script_file import load_script
 
+from .context import Review
 from .guard import LoginThrottle
+from .pages import routes
+from .pbx_hook import pbx_routes
 
 SESSION_COOKIE = "compliance_session"
 SESSION_MAX_AGE = 12 * 3600        # a working day; then log in again
 
-
-class Review:
-    """What every request needs: one history connection per worker thread, the templates, the script versions."""
-
-    def __init__(self, db_path: Path, env: jinja2.Environment, throttle: LoginThrottle, max_age: int,
-                 script_files: dict[str, Path]) -> None:
-        self.db_path, self.env, self.throttle, self.max_age = db_path, env, throttle, max_age
-        self.script_files = script_files   # script id → its YAML file, whose team examples the lead extends
-        self._local = threading.local()
-        self._scripts: dict[str, SalesScript] = {}
-        self._lock = threading.Lock()
-
-    def store(self) -> Store:
-        """This thread's connection (SQLite connections are not shared between threads mid-transaction)."""
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.db_path)
-        return store
-
-    def script(self, script_id: str) -> Optional[SalesScript]:
-        """The newest stored version of a script, for stage titles and order (parsed once per version)."""
-        raw = self.store().latest_scripts().get(script_id)
-        if raw is None:
-            return None
-        with self._lock:
-            if raw not in self._scripts:
-                self._scripts[raw] = SalesScript.model_validate_json(raw)
-            return self._scripts[raw]
-
-    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status_code)
 
 
 class _SecurityHeaders:
@@ -114,9 +83,6 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         StoreError: the database cannot be used.
         ScriptError: a script file is invalid.
     """
-    from .pages import routes
-    from .pbx_hook import pbx_routes
-
     path = Path(db_path)
     with Store(path):  # created or upgraded before the first request
         pass

@@ -35,7 +35,7 @@ from compliance.review.users import User, verify
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script_file import add_example
 
-from .app import Review
+from .context import Review
 from .guard import Throttled, check_csrf, csrf_token, session_id, start_session
 from .views import call_view, dispute_rows, manager_view, team_view
 
