@@ -169,3 +169,42 @@ def test_sync_walks_every_page_of_recents_and_stops_on_no_permission(history, fa
     fake.state.fail_next = [403]
     run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
     assert run.exit_code == 1 and "no permission" in run.output and "Traceback" not in run.output
+
+
+def test_a_deal_won_after_midnight_local_time_counts_on_the_local_day(history, fake, monkeypatch):
+    """Pipedrive writes won_time in UTC: 22:30 UTC on the 26th is 00:30 on the 27th in Kyiv, the 27th's sale."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Kyiv")
+    time.tzset()
+    try:
+        db, team = history
+        assert _push(db, team).exit_code == 0
+        fake.state.deals[0].update(status="won", value=45000, currency="UAH", won_time="2026-11-26 22:30:00",
+                                   update_time="2026-11-26 22:30:00")
+        assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+        on_27 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
+        on_26 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "26.11.2026", "--db", str(db)])
+        assert "✅Кол-во продаж – 1 шт" in on_27.output, on_27.output
+        assert "✅Кол-во продаж – 1 шт" not in on_26.output
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_local_day_of_pipedrive_times(monkeypatch):
+    import time
+
+    from compliance.history.daily import local_day
+
+    monkeypatch.setenv("TZ", "Europe/Kyiv")
+    time.tzset()
+    try:
+        assert local_day("2026-11-26 22:30:00") == "2026-11-27"      # winter: UTC+2
+        assert local_day("2026-07-26 20:30:00") == "2026-07-26"      # summer: UTC+3, 23:30 the same day
+        assert local_day("2026-07-26 21:30:00") == "2026-07-27"
+        assert local_day("2026-11-26") == "2026-11-26"                # a bare date is kept
+        assert local_day("garbage!") == "garbage!"[:10]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

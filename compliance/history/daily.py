@@ -66,18 +66,34 @@ class DailyReport(BaseModel):
 
 def closed_deals(store: Store, manager: str, since: str, until: str,
                  currency: Optional[str] = None) -> list[tuple[str, str, float]]:
-    """(day, status, value) of each deal of ``manager``'s calls won or lost in [since, until] (by the date of
-    ``won_time`` / ``lost_time``), from what `compliance pipedrive sync` stored; empty without synced outcomes.
+    """(day, status, value) of each deal of ``manager``'s calls won or lost in [since, until] (by the local date of
+    ``won_time`` / ``lost_time``, which Pipedrive gives in UTC: a deal won at 01:00 in Kyiv is that day's, not the
+    day before's), from what `compliance pipedrive sync` stored; empty without synced outcomes.
     With ``currency``, deals in another currency are left out (sums are never mixed)."""
     try:
         rows = store.query(
-            "SELECT substr(CASE d.status WHEN 'won' THEN d.won_time ELSE d.lost_time END, 1, 10) AS day, d.status, "
+            "SELECT CASE d.status WHEN 'won' THEN d.won_time ELSE d.lost_time END AS day, d.status, "
             "d.value FROM crm_deals d WHERE d.status IN ('won', 'lost') AND (? IS NULL OR d.currency IN ('', ?)) "
             "AND d.deal_id IN (SELECT p.deal_id FROM crm_pushes p JOIN calls c ON c.call_id = p.call_id "
             "WHERE c.manager = ? AND p.account = d.account)", (currency, currency, manager))
     except sqlite3.OperationalError:
         return []
-    return sorted((r["day"], r["status"], r["value"] or 0.0) for r in rows if r["day"] and since <= r["day"] <= until)
+    days = ((local_day(r["day"]), r["status"], r["value"] or 0.0) for r in rows if r["day"])
+    return sorted(d for d in days if since <= d[0] <= until)
+
+
+def local_day(utc_time: str) -> str:
+    """The local date (ISO) of a UTC time as Pipedrive writes it («2026-11-27 22:30:00»; a bare date is kept),
+    in this machine's time zone with its summer time — the zone the recorder's file names are in."""
+    try:
+        moment = dt.datetime.fromisoformat(utc_time.strip())
+    except ValueError:
+        return utc_time[:10]
+    if len(utc_time.strip()) <= 10:
+        return moment.date().isoformat()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().date().isoformat()
 
 
 def won_deals(store: Store, manager: str, since: str, until: str, currency: Optional[str] = None) -> list[DaySales]:
