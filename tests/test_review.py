@@ -247,6 +247,11 @@ def test_agreement_report(history):
     assert by_id["payment_timing"].overridden == 1 and by_id["payment_timing"].agreement == 0.0
     assert report.stages[0].key == "payment_timing"  # the weakest first
     assert report.overall.overridden == 1 and report.overall.reviewed == sum(a.reviewed for a in report.stages)
+    # A decision dropped when the call's content changed under it is no review: the call leaves the count.
+    with Store(db) as store:
+        store.connection.execute("UPDATE overrides SET status = 'dropped' WHERE call_id = ?", (call.call_id,))
+        store.connection.commit()
+        assert agreement_report(store).calls_reviewed == 0
 
 
 def test_cli_users_review_and_agreement(history):

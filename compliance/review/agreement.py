@@ -72,15 +72,27 @@ def _collect(record: CallRecord, stages: dict[str, Agreement], lines: dict[str, 
                 (was.found is not Found.ABSENT, line_said(line)))
 
 
+def _reviewed(store: Store) -> set[str]:
+    """The calls the lead decided something on: a standing override or a resolved dispute. An override dropped
+    because the call's content or the script changed under it is no decision any more."""
+    queries = ("SELECT call_id FROM overrides WHERE status = 'active' "
+               "UNION SELECT call_id FROM disputes WHERE status != 'open'",
+               "SELECT call_id FROM overrides UNION SELECT call_id FROM disputes WHERE status != 'open'")
+    for query in queries:  # the second: a history from before dropped decisions, opened read-only
+        try:
+            return {r[0] for r in store.connection.execute(query)}
+        except sqlite3.OperationalError:
+            continue
+    return set()  # a history from before reviews: nothing reviewed
+
+
 def agreement_report(store: Store, since: Optional[dt.date] = None) -> AgreementReport:
     """Machine-vs-lead agreement over the calls the lead reviewed (from ``since``, by the call's date)."""
-    try:
-        reviewed_ids = {r[0] for r in store.connection.execute(
-            "SELECT call_id FROM overrides UNION SELECT call_id FROM disputes WHERE status != 'open'")}
-    except sqlite3.OperationalError:  # a history from before reviews, opened read-only: nothing reviewed
-        reviewed_ids = set()
-    records = [r for r in store.calls(since=since, with_transcripts=False)
-               if r.call_id in reviewed_ids and r.result.connected]
+    reviewed_ids = _reviewed(store)
+    # Only the reviewed calls are read (a lead reviews dozens; the history holds a year of calls).
+    records = [r for r in map(store.call, sorted(reviewed_ids))
+               if r is not None and r.result.connected and (since is None or (r.date or "") >= str(since))]
+    records.sort(key=lambda r: (r.date or "", r.time or "", r.call_id))
     stages: dict[str, Agreement] = {}
     lines: dict[str, Agreement] = {}
     for record in records:
