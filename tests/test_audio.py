@@ -460,3 +460,23 @@ def test_recognition_notes_are_codes_that_english_reports_show_in_english(fake, 
     html = render_call_page(page, make_environment("en"))
     assert "channel chosen automatically: left" in html
     assert "Канал менеджера" not in html
+
+
+def test_analyze_reads_the_team_as_batch_does(fake, tmp_path):
+    """``analyze --team``: the manager's level from the roster unless --level is given, the team's bands."""
+    team = tmp_path / "team.yaml"
+    team.write_text("managers:\n  ivanova: {name: Ольга Иванова, level: experienced}\n"
+                    "targets:\n  bands:\n    calls:\n      experienced: {min: 40, max: 50}\n"
+                    "      newcomer: {min: 70, max: 80}\n", encoding="utf-8")
+    call = str(AUDIO / "call_full.stereo.ogg")
+    plain = json.loads(CliRunner().invoke(cli, ["analyze", call, "--json", "--manager", "ivanova"]).output)
+    assert plain["level"] == "newcomer" and plain["band"] == [85, 90]
+    run = CliRunner().invoke(cli, ["analyze", call, "--json", "--team", str(team), "--manager", "Ivanova"])
+    assert run.exit_code == 0, run.output
+    row = json.loads(run.output)
+    assert row["level"] == "experienced" and row["band"] == [40, 50] and row["manager"] == "ivanova"
+    given = json.loads(CliRunner().invoke(cli, ["analyze", call, "--json", "--team", str(team), "--manager",
+                                                "ivanova", "--level", "newcomer"]).output)
+    assert given["level"] == "newcomer" and given["band"] == [70, 80]
+    bad = CliRunner().invoke(cli, ["analyze", call, "--team", str(tmp_path / "none.yaml")])
+    assert bad.exit_code == 1 and "none.yaml" in bad.output
