@@ -13,6 +13,7 @@ from compliance.history.daily import DAILY_TARGET
 from compliance.messages import render as render_message
 from compliance.reports.i18n import LANGUAGES, Translator
 from compliance.resources import resource_dir
+from compliance.scoring.band import band_why_key
 from compliance.text.formats import message_time
 
 from .views import CallPage, ManagerPage, TeamPage
@@ -39,7 +40,7 @@ def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     tr = Translator(lang)
     env.globals.update(
-        _=tr, tr=tr, lang=lang, version=version, daily_target=DAILY_TARGET,
+        _=tr, tr=tr, lang=lang, band_why=band_why_key, version=version, daily_target=DAILY_TARGET,
         generated_at=generated_at or dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
     env.filters.update(

@@ -29,3 +29,15 @@ class Band(OrderedRange):
     min: float = Field(ge=0, le=100)
     max: float = Field(ge=0, le=100)
     disorder: ClassVar[str] = "min ({min:g}) is greater than max ({max:g})"
+
+
+WHY_LEVELS = ("newcomer", "experienced")
+
+
+def band_why_key(channel: str, level: str) -> str | None:
+    """The catalogue key of the one sentence that says why a call or chat at ``level`` has its band (the pages,
+    the command line's result and the CRM note show the same sentence); None for a level the catalogue does not
+    explain (a script's own level)."""
+    if level not in WHY_LEVELS:
+        return None
+    return f"band.why.{'chat' if channel == 'chat' else 'call'}.{level}"
