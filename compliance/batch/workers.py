@@ -16,6 +16,7 @@ from compliance.pipeline import analyse_file, failure_kind
 from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
+from compliance.text import catalogue
 
 _STATE: dict[str, Any] = {}
 
@@ -109,6 +110,7 @@ class _Task:
     voice: list[float] = field(default_factory=list)  # the manager's enrolled voice print (one-channel calls)
     bands: dict = field(default_factory=dict)   # the team's bands for the manager (``SalesScript.band``)
     match: Optional[str] = None                 # the matcher's options (JSON) when not the defaults (analyze)
+    lang: str = field(default_factory=catalogue.current)   # the run's language: a worker's errors speak it too
 
 
 @dataclass
@@ -135,6 +137,7 @@ def _call_vectors(transcript: Transcript) -> bytes:
 
 
 def _work(task: _Task) -> _Done:
+    catalogue.use(task.lang)
     if task.vectors:
         from compliance.scoring.embeddings import load_embedder, unpack_vectors
 

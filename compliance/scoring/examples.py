@@ -22,7 +22,8 @@ import yaml
 from filelock import FileLock
 
 from compliance.errors import ScriptError
-from compliance.files import write_atomic
+from compliance.files import os_reason, write_atomic
+from compliance.text.catalogue import say
 
 from .script import AnyOf, Problem, SalesScript, _check_line_text
 
@@ -41,9 +42,9 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return {}, [Problem(file=str(path), message=f"cannot read the team examples ({exc})")]
+        return {}, [Problem(file=str(path), message=say("err.examples.unreadable", why=exc))]
     if not isinstance(data, dict):
-        return {}, [Problem(file=str(path), line=1, message="expected a mapping: stage id → line number → sentences")]
+        return {}, [Problem(file=str(path), line=1, message=say("err.examples.shape"))]
     return data, []
 
 
@@ -52,16 +53,17 @@ def _line_examples(stage_id: str, number: Any, sentences: Any, ids: list[str]) -
     if isinstance(number, str) and number in ids:
         number = ids.index(number) + 1
     elif isinstance(number, str):
-        raise ValueError(f"{where}: no line with id {number!r} in stage {stage_id!r} (its text was edited or it was "
-                         f"removed): give the line that replaces it `id: {number}` to keep these examples")
+        raise ValueError(say("err.examples.no_line_id", where=where, id=repr(number), stage=repr(stage_id),
+                             bare=number))
     if not isinstance(number, int) or not 1 <= number <= len(ids):
-        raise ValueError(f"{where}: no line {number!r} in stage {stage_id!r} (it has {len(ids)})")
+        raise ValueError(say("err.examples.no_line", where=where, line=repr(number), stage=repr(stage_id),
+                             lines=len(ids)))
     if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
-        raise ValueError(f"{where}: expected a list of sentences")
+        raise ValueError(say("err.examples.not_list", where=where))
     try:
         return number - 1, [_check_line_text(s) for s in sentences]
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise ValueError(say("err.examples.sentence", where=where, why=exc)) from None
 
 
 def script_of_examples(path: str | Path) -> Optional[Path]:
@@ -81,13 +83,13 @@ def check_examples_file(path: str | Path) -> tuple[int, list[Problem]]:
 
     script_path = script_of_examples(path)
     if script_path is None:
-        raise ValueError(f"{path}: not a team examples file (*{SUFFIX})")
+        raise ValueError(say("err.examples.not_examples", path=path, suffix=SUFFIX))
     if not script_path.is_file():
-        return 0, [Problem(file=str(path), message=f"no script {script_path.name} beside these team examples")]
+        return 0, [Problem(file=str(path), message=say("err.examples.no_script", name=script_path.name))]
     script, problems = check_script_file(script_path)
     own = [p for p in problems if p.file == str(examples_path(script_path))]
     if script is None and not own:
-        return 0, [Problem(file=str(path), message=f"the script {script_path.name} has problems; check it first")]
+        return 0, [Problem(file=str(path), message=say("err.examples.script_bad", name=script_path.name))]
     data, _ = _read(Path(path))
     count = sum(len(sentences) for lines in data.values() if isinstance(lines, dict)
                 for sentences in lines.values() if isinstance(sentences, list))
@@ -105,7 +107,7 @@ def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesS
     for stage_id, lines in data.items():
         stage = stages.get(str(stage_id))
         if stage is None or not isinstance(lines, dict):
-            why = f"no stage {stage_id!r} in the script" if stage is None else "expected line number → sentences"
+            why = say("err.examples.no_stage", stage=repr(stage_id)) if stage is None else say("err.examples.lines_shape")
             problems.append(Problem(file=str(path), path=str(stage_id), message=why))
             continue
         for number, sentences in lines.items():
@@ -132,7 +134,7 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
     try:
         text = _check_line_text(sentence)
     except ValueError as exc:
-        raise ScriptError(f"example sentence: {exc}") from None
+        raise ScriptError(say("err.examples.example", why=exc)) from None
     path = examples_path(script_path)
     try:
         lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60)  # hidden: no clutter beside scripts
@@ -140,8 +142,8 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
             script = load_script(script_path)
             stage = next((s for s in script.stages if s.id == stage_id), None)
             if stage is None or line_id not in stage.line_ids():
-                raise ScriptError(f"{script_path}: no line {line_id!r} in stage {stage_id!r} (the script was "
-                                  "edited since the call was scored); re-score the call and try again")
+                raise ScriptError(say("err.examples.edited", path=script_path, line=repr(line_id),
+                                      stage=repr(stage_id)))
             data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
             lines = data.setdefault(stage_id, {})
             number = stage.line_ids().index(line_id) + 1
@@ -153,7 +155,7 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
                 known.append(text)
             write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
     except OSError as exc:
-        raise ScriptError(f"{path}: cannot write the team examples ({exc.strerror})") from None
+        raise ScriptError(say("err.examples.unwritable", path=path, why=os_reason(exc))) from None
     return path
 
 

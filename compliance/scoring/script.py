@@ -20,8 +20,11 @@ from pydantic import (
 )
 
 from compliance.errors import ScriptError
+from compliance.files import os_reason
 from compliance.scoring.acts import Act
 from compliance.scoring.band import Band
+from compliance.text.catalogue import say
+from compliance.text.validation import describe
 
 PLACEHOLDERS = ("client", "manager", "company")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -29,10 +32,11 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def _check_line_text(text: str) -> str:
     if not text or not text.strip():
-        raise ValueError("empty line")
+        raise ValueError(say("err.script.empty_line"))
     for name in _PLACEHOLDER.findall(text):
         if name not in PLACEHOLDERS:
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join('{%s}' % p for p in PLACEHOLDERS)})")
+            raise ValueError(say("err.script.placeholder", name="{" + name + "}",
+                                 known=", ".join("{%s}" % p for p in PLACEHOLDERS)))
     return text.strip()
 
 
@@ -116,8 +120,8 @@ class Stage(BaseModel):
         ids = self.line_ids()
         for i, line_id in enumerate(ids):
             if line_id in ids[:i]:
-                raise ValueError(f"lines {ids.index(line_id) + 1} and {i + 1} have the same id {line_id!r} "
-                                 "(the same text, or the same id:); give one of them its own id:")
+                raise ValueError(say("err.script.same_line_id", first=ids.index(line_id) + 1, second=i + 1,
+                                     id=repr(line_id)))
         return self
 
 
@@ -144,7 +148,7 @@ class ForbiddenGroup(BaseModel):
     @model_validator(mode="after")
     def _some(self) -> "ForbiddenGroup":
         if (self.phrase is None) == (not self.phrases):
-            raise ValueError("give either phrase: \"…\" or phrases: [...] (one of them)")
+            raise ValueError(say("err.script.phrase_or_phrases"))
         return self
 
     def all_phrases(self) -> list[str]:
@@ -188,10 +192,10 @@ class SalesScript(BaseModel):
             phrases = [item] if isinstance(item, str) else item.all_phrases()
             for phrase in phrases:
                 if not phrase.strip():
-                    raise ValueError("empty forbidden phrase")
+                    raise ValueError(say("err.script.empty_forbidden"))
                 key = phrase.strip().lower().replace("ё", "е")
                 if key in seen:
-                    raise ValueError(f"forbidden phrase {phrase.strip()!r} is listed twice; keep one, with its severity")
+                    raise ValueError(say("err.script.forbidden_twice", phrase=repr(phrase.strip())))
                 seen.add(key)
             if isinstance(item, str):
                 out.append(item.strip())
@@ -232,7 +236,7 @@ class SalesScript(BaseModel):
         seen: set[str] = set()
         for stage in self.stages:
             if stage.id in seen:
-                raise ValueError(f"duplicate stage id {stage.id!r}")
+                raise ValueError(say("err.script.stage_twice", id=repr(stage.id)))
             seen.add(stage.id)
         for stage in self.stages:
             for other in stage.excludes:
@@ -255,7 +259,8 @@ class SalesScript(BaseModel):
         try:
             return self.levels[level]
         except KeyError:
-            raise ScriptError(f"script {self.id}: no level {level!r} (known: {', '.join(self.levels)})") from None
+            raise ScriptError(say("err.script.no_level", script=self.id, level=repr(level),
+                                  known=", ".join(self.levels))) from None
 
     def line_ids(self) -> dict[str, list[str]]:
         """Stage id → its lines' stable ids, in order."""
@@ -270,11 +275,10 @@ class SalesScript(BaseModel):
 
 def _excludes_problem(stage: str, other: object, ids: list[str]) -> str:
     """What is wrong with one entry of a branch's ``excludes:``, and how to fix it."""
-    if other == stage:
-        return (f"stage {stage!r} excludes itself: list the stages this branch replaces "
-                f"(e.g. {', '.join(i for i in ids if i != stage)[:60]}), not the branch")
-    return (f"stage {stage!r} excludes {other!r}, which is not a stage of this script: "
-            f"write one of {', '.join(i for i in ids if i != stage)}, or remove it")
+    if other == stage:   # both texts name ``excludes``: the model's own check is known by it (``_validate``)
+        return say("err.script.excludes_itself", stage=repr(stage), e=", ".join(i for i in ids if i != stage)[:60])
+    return say("err.script.excludes_unknown", stage=repr(stage), other=repr(other),
+               ids=", ".join(i for i in ids if i != stage))
 
 
 def _branch_problems(data: dict, file: str, root: yaml.Node | None) -> list[Problem]:
@@ -296,10 +300,7 @@ def _branch_problems(data: dict, file: str, root: yaml.Node | None) -> list[Prob
     return problems
 
 
-_ENUM_FIXES = {
-    "severity": "write critical (the call is below the band, whatever its adherence) or minor (points off)",
-    "order": "write strict, loose, ignored, or the points (0–100) a stage said out of order costs",
-}
+_ENUM_FIXES = ("severity", "order")   # err.script.enum.<field>: what to write instead
 
 
 class Problem(BaseModel):
@@ -312,7 +313,7 @@ class Problem(BaseModel):
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path or '(top level)'}: {self.message}"
+        return f"{where}: {self.path or say('err.value.top')}: {self.message}"
 
 
 def _node_line(root: yaml.Node | None, loc: tuple) -> Optional[int]:
@@ -369,15 +370,14 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
                 if loc in other or loc not in typed:
                     continue
                 typed.discard(loc)
-                err = {**err, "msg": "a line is a phrase, or {any: [phrases]} for alternatives "
-                                     f"(got {type(err.get('input')).__name__}: write - any: [...])"}
+                err = {**err, "type": "line_shape"}
             path = ".".join(str(p) for p in loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key {loc[-1]!r}"
+            msg = describe({**err, "loc": loc})
+            if err["type"] == "line_shape":
+                msg = say("err.script.line_shape", got=type(err.get("input")).__name__)
             field = next((p for p in reversed(loc) if isinstance(p, str)), "")
             if err["type"] == "literal_error" and field in _ENUM_FIXES:
-                msg = f"unknown {field} {err.get('input')!r}: {_ENUM_FIXES[field]}"
+                msg = say(f"err.script.enum.{field}", value=repr(err.get("input")))
             if (path, msg) in seen:
                 continue
             seen.add((path, msg))
@@ -385,7 +385,7 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
         if not problems:  # never "invalid" without saying where
             first = errors[0]
             problems.append(Problem(file=file, line=_node_line(root, paths[0]), path=".".join(map(str, paths[0])),
-                                    message=first["msg"]))
+                                    message=describe(first)))
         return None, problems
 
 
@@ -396,20 +396,21 @@ def check_script_file(path: str | Path) -> tuple[Optional[SalesScript], list[Pro
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem(file=file, message="no such file")]
+        return None, [Problem(file=file, message=say("err.script.missing"))]
     except UnicodeDecodeError:
-        return None, [Problem(file=file, message="not UTF-8 text; save the script as UTF-8")]
+        return None, [Problem(file=file, message=say("err.script.not_utf8"))]
     except OSError as exc:
-        return None, [Problem(file=file, message=f"cannot read ({exc.strerror})")]
+        return None, [Problem(file=file, message=say("err.script.unreadable", why=os_reason(exc)))]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(file=file, line=mark.line + 1 if mark else None, message=f"invalid YAML: {reason}")]
+        return None, [Problem(file=file, line=mark.line + 1 if mark else None,
+                              message=say("err.script.yaml", why=reason))]
     if not isinstance(data, dict):
-        return None, [Problem(file=file, line=1, message="expected a mapping with id, title, stages")]
+        return None, [Problem(file=file, line=1, message=say("err.script.shape"))]
     script, problems = _validate(data, file, root)
     if script is None:
         return None, problems
@@ -428,7 +429,8 @@ def load_script(path: str | Path) -> SalesScript:
     script, problems = check_script_file(path)
     if problems:
         lines = "\n".join(str(p) for p in problems)
-        raise ScriptError(f"invalid script {lines}" if len(problems) == 1 else f"invalid script:\n{lines}", problems)
+        raise ScriptError(say("err.script.invalid_one" if len(problems) == 1 else "err.script.invalid", lines=lines),
+                          problems)
     assert script is not None
     return script
 
