@@ -3,7 +3,12 @@ Pipedrive, audio, sources, chats, scripts) and the web app's refusals speak the 
 the other; a band is shown with the one sentence that explains it, from the one home the pages take it from."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 from compliance.cli import cli
 from compliance.crm.note import render_note
@@ -12,8 +17,15 @@ from compliance.scoring.result import CallRecord
 from compliance.scoring.score import score_call
 from compliance.scoring.transcript import load_transcript
 from compliance.text import catalogue
+from compliance.web.app import create_app
 
 from .conftest import FIXTURES, ROOT
+from .fake_pipedrive import FakePipedrive
+from .language_check import CYRILLIC, foreign, visible_text
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+FIELD = "managers.ivanova.level"
+STAGES = ("greeting", "needs", "offer", "payment_timing", "next_step", "cannot_deliver", "farewell")
 
 CALL = ROOT / "samples" / "day" / "2026-11-27_11-05-40_sidorova_380671112233.txt"
 
@@ -48,3 +60,173 @@ def test_the_pipedrive_note_explains_its_band(default_script):
             note = render_note(record, lang)
             sentence = catalogue.text(f"band.why.call.{level}", lang).replace("'", "&#x27;")
             assert f"<p><i>{sentence}</i></p>" in note
+
+
+# -- the engine's errors, in the language of the run ----------------------------------------------------------
+
+def _error_cases(tmp: Path, fake_url: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Each case: a command that fails deep in the engine, and what it may show as it is (paths, server words)."""
+    team = tmp / "team.yaml"
+    team.write_text("managers:\n  ivanova: {level: expert, pbx_extensions: [101]}\n", encoding="utf-8")
+    keys = tmp / "keys.yaml"
+    keys.write_text("managers:\n  ivanova: {levl: newcomer}\n", encoding="utf-8")
+    ranges = tmp / "ranges.yaml"
+    ranges.write_text("targets:\n  connected_per_day: {min: 40, max: 30}\n", encoding="utf-8")
+    script = tmp / "script.yaml"
+    script.write_text("id: x\ntitle: y\nstages:\n  - id: a\n    title: A\n    lines: [\"Привет, {clint}\"]\n"
+                      "    wieght: 2\nforbidden:\n  - {phrase: как бы, severity: huge}\n", encoding="utf-8")
+    broken = tmp / "broken.mp3"
+    broken.write_bytes(b"ID3 not really an mp3")
+    empty = tmp / "empty.ogg"
+    empty.write_bytes(b"")
+    database = tmp / "history.db"
+    database.write_bytes(b"this is not sqlite " * 200)
+    binary = tmp / "call.txt"
+    binary.write_bytes(b"\x00\x01\x02 binary " * 50)
+    as_json = tmp / "call.json"
+    as_json.write_text('{"segments": [{"start": "soon", "text": "Добрый день"}]}', encoding="utf-8")
+    token = tmp / "token.txt"
+    token.write_text("", encoding="utf-8")
+    (tmp / "pbx-team.yaml").write_text("managers:\n  ivanova: {pbx_extensions: [101]}\n", encoding="utf-8")
+    out = tmp / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("not a report", encoding="utf-8")
+    return {
+        "roster: a bad level": (["team", "list", "--team", str(team)], [str(team), FIELD, "newcomer", "experienced"]),
+        "roster: an unknown key": (["team", "list", "--team", str(keys)], [str(keys), "managers.ivanova.levl", "levl"]),
+        "roster: min above max": (["team", "list", "--team", str(ranges)],
+                                  [str(ranges), "targets.connected_per_day", "min", "max"]),
+        "roster: no such file": (["score", str(CALL), "--team", str(tmp / "none.yaml")], [str(tmp)]),
+        "script: several problems": (["script", "check", str(script)],
+                                     [str(script), "{clint}", "{client}", "{manager}", "{company}", "wieght", "huge",
+                                      "critical", "minor"]),
+        "audio: undecodable": (["analyze", str(broken), str(empty), "--workers", "1"], [str(tmp)]),
+        "history: damaged database": (["daily", "ivanova", "--db", str(database)], [str(database)]),
+        "transcript: a binary file": (["score", str(binary)], [str(binary), "М:/К:"]),
+        "transcript: a bad value": (["score", str(as_json)], [str(as_json)]),
+        "chat: an unknown date": (["score", str(FIXTURES / "chats" / "whatsapp_bad_date.txt")], [str(FIXTURES)]),
+        "pipedrive: refused token": (["pipedrive", "users", "--api-url", fake_url], [fake_url]),
+        "pipedrive: empty token file": (["pipedrive", "users", "--token-file", str(token)], [str(token)]),
+        "pbx: no key": (["fetch", "binotel", "--since", "2026-11-27", "--root", str(tmp / "calls"), "--db",
+                         str(tmp / "f.db"), "--team", str(tmp / "pbx-team.yaml")], [str(tmp)]),
+        "reports: a folder of other files": (["report", "--db", str(tmp / "r.db"), "--out", str(out)],
+                                             [str(out), str(tmp)]),
+    }
+
+
+@pytest.fixture(scope="module")
+def pipedrive():
+    server = FakePipedrive("the-right-token").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+CASES = ["roster: a bad level", "roster: an unknown key", "roster: min above max", "roster: no such file",
+         "script: several problems", "audio: undecodable", "history: damaged database", "transcript: a binary file",
+         "transcript: a bad value", "chat: an unknown date", "pipedrive: refused token",
+         "pipedrive: empty token file", "pbx: no key", "reports: a folder of other files"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_engine_error_speaks_the_run_language(case, tmp_path, pipedrive, monkeypatch):
+    monkeypatch.setenv("PIPEDRIVE_API_TOKEN", "a-wrong-token")
+    for name in ("BINOTEL_API_KEY", "BINOTEL_API_SECRET", "PIPEDRIVE_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    if case == "reports: a folder of other files":
+        from .review_helpers import build_history
+
+        build_history(tmp_path / "r.db")
+    args, data = _error_cases(tmp_path, pipedrive.url)[case]
+    said = {}
+    for lang in ("ru", "en"):
+        run = CliRunner().invoke(cli, ["--lang", lang, *args])
+        assert run.exit_code not in (0, None) and run.exception is None or isinstance(run.exception, SystemExit), \
+            run.output
+        output = run.output
+        assert output.strip(), case
+        assert foreign(output, lang, data=data) == [], (lang, foreign(output, lang, data=data), output)
+        said[lang] = output
+    assert said["ru"] != said["en"] and CYRILLIC.search(said["ru"]), said   # said in each language, not only prefixed
+
+
+def test_a_failed_transcription_in_a_worker_speaks_the_run_language(tmp_path):
+    """Several recordings go to the worker pool: its errors come back in the run's language too."""
+    for name in ("a.mp3", "b.mp3"):
+        (tmp_path / name).write_bytes(b"ID3 not really an mp3")
+    files = [str(tmp_path / "a.mp3"), str(tmp_path / "b.mp3")]
+    for lang, word in (("en", "cannot decode audio"), ("ru", "не удаётся декодировать звук")):
+        run = CliRunner().invoke(cli, ["--lang", lang, "analyze", *files, "--workers", "2"])
+        assert run.exit_code == 1, run.output
+        assert run.output.count(word) == 2 and foreign(run.output, lang, data=[str(tmp_path)]) == [], run.output
+
+
+def test_an_error_made_in_one_language_can_be_said_in_the_other():
+    from compliance.errors import TeamError
+    from compliance.history.roster import load_team
+
+    with pytest.raises(TeamError) as caught:
+        load_team("/nonexistent/team.yaml")
+    assert "нет такого файла состава команды" in str(caught.value)
+    english = catalogue.in_language(caught.value, "en")
+    assert english == "/nonexistent/team.yaml: no such roster file; create it (see samples/team.yaml)"
+    assert catalogue.in_language("plain text", "en") == "plain text"
+
+
+def test_every_error_text_says_what_to_do_or_what_is_wrong_in_both_languages():
+    """Each engine error has both texts, with the same placeholders (the catalogue test checks the fields)."""
+    keys = [k for k in catalogue.keys("ru") if k.startswith("err.")]
+    assert len(keys) > 200
+    for key in keys:
+        assert catalogue.has(key, "en"), key
+        ru, en = catalogue.translations("ru").gettext(key), catalogue.translations("en").gettext(key)
+        assert ru != en or set(ru) <= set("{}:., abcdefghijklmnopqrstuvwxyz_"), key
+        assert not CYRILLIC.search(en.replace("М:/К:", "").replace("«М:»", "")), key
+
+
+# -- the web app's refusals -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    from .review_helpers import build_history
+
+    db = tmp_path_factory.mktemp("refusals") / "history.db"
+    build_history(db)
+    return db
+
+
+def _lead(db: Path, lang: str) -> tuple[TestClient, str]:
+    from .review_helpers import PASSWORDS
+
+    client = TestClient(create_app(db, lang=lang, login_delay=0.01), follow_redirects=False,
+                        raise_server_exceptions=False)
+    token = CSRF.search(client.get("/login").text).group(1)
+    client.post("/login", data={"login": "lead", "password": PASSWORDS["lead"], "csrf_token": token})
+    return client, CSRF.search(client.get("/calls/call001").text).group(1)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_web_apps_refusals_speak_its_language(history, lang):
+    client, token = _lead(history, lang)
+    answers = {
+        400: client.post("/calls/call001/override", data={"stage_id": "greeting", "line": "²", "present": "1",
+                                                          "note": "", "csrf_token": token}),
+        415: client.post("/calls/call001/override", content=b"stage_id=greeting",
+                         headers={"content-type": "text/plain"}),
+        413: client.post("/calls/call001/override", content=b"note=" + b"x" * (70 * 1024),
+                         headers={"content-type": "application/x-www-form-urlencoded"}),
+        # an engine error in a request: a stage the call's script does not have
+        401: client.post("/calls/call001/override", data={"stage_id": "nosuch", "line": "", "present": "1",
+                                                          "note": "", "csrf_token": token}),
+    }
+    expected = {"ru": ("Номер строки должен быть числом", "Форма пришла не как", "Форма больше 64 КиБ",
+                       "в его скрипте нет этапа 'nosuch'"),
+                "en": ("The line must be a number", "The form did not come as", "The form is larger than 64 KiB",
+                       "no stage 'nosuch' in its script")}[lang]
+    for (status, res), words in zip(answers.items(), expected):
+        assert res.status_code == (400 if status == 401 else status), (status, res.text[:300])
+        shown = visible_text(res.text)
+        assert words in shown, (status, shown)
+        data = ["application/x-www-form-urlencoded", "nosuch", *STAGES]
+        assert foreign(shown, lang, data=data) == [], (foreign(shown, lang, data=data), shown)

@@ -15,7 +15,7 @@ from compliance.text.catalogue import Said, has, say
 _SAME = {"int_type": "int_parsing", "int_from_float": "int_parsing", "float_type": "float_parsing",
          "bool_type": "bool_parsing", "date_parsing": "date_type", "date_from_datetime_parsing": "date_type",
          "date_from_datetime_inexact": "date_type", "dict_type": "model_type", "model_attributes_type": "model_type",
-         "string_too_short": "string_type", "too_short": "list_type"}
+         "date_type": "date_type"}
 
 
 def describe(err: Mapping[str, Any]) -> str:
@@ -33,7 +33,7 @@ def describe(err: Mapping[str, Any]) -> str:
         return say("err.value.extra_forbidden", key=repr(loc[-1]))
     key = f"err.value.{kind}"
     if has(key):
-        values = {name: ctx.get(name, "") for name in ("gt", "ge", "lt", "le", "expected", "pattern")}
+        values = {name: ctx.get(name, "") for name in ("gt", "ge", "lt", "le", "expected", "pattern", "min_length")}
         values["expected"] = str(values["expected"]).replace(" or ", ", ")   # pydantic joins the last with "or"
         return say(key, **values)
     return str(err.get("msg", ""))
