@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from compliance.text.catalogue import say
+from compliance.text.catalogue import Said, say
 
 
 def _umask() -> int:
@@ -79,7 +79,7 @@ _REASONS = {errno.ENOENT: "err.os.enoent", errno.EACCES: "err.os.eacces", errno.
 
 def os_reason(exc: OSError) -> str:
     """Why the system refused, in the run's language: a known reason from the catalogue, else the system's words."""
-    if isinstance(exc.strerror, str) and exc.strerror and exc.errno not in _REASONS:
-        return exc.strerror
+    if isinstance(exc.strerror, Said) or (isinstance(exc.strerror, str) and exc.strerror and exc.errno not in _REASONS):
+        return exc.strerror   # our own words (``write_atomic``), or a reason the catalogue does not know
     key = _REASONS.get(exc.errno or 0)
     return say(key) if key else (exc.strerror or type(exc).__name__)

@@ -486,9 +486,9 @@ def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
     assert res.exit_code == 3
     assert "ошибок 1" in res.output and "bad.json" in res.output
     res = runner.invoke(cli, ["batch", str(tmp_path / "nope"), "--db", db])
-    assert res.exit_code == 1 and res.output.strip().endswith("nope: no such folder")
+    assert res.exit_code == 1 and res.output.strip().endswith("nope: нет такой папки; проверьте путь")
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--script", str(tmp_path / "x.yaml")])
-    assert res.exit_code == 1 and "Ошибка: invalid script" in res.output and "no such file" in res.output
+    assert res.exit_code == 1 and "Ошибка: ошибка в скрипте" in res.output and "нет такого файла" in res.output
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--date", "tomorrow"])
     assert res.exit_code == 2
     res = runner.invoke(cli, ["batch", str(folder), "--db", str(tmp_path / "out" / "h.db"), "--out",

@@ -200,7 +200,7 @@ def test_a_copy_under_another_manager_is_a_duplicate_scored_once_and_never_moves
     _write(folder / "2026-11-26" / "ivanova" / "other.txt", WEAK)
     first = _batch(folder, db, team=TEAM)
     assert (first.analysed, first.duplicates) == (2, 1)
-    [note] = [n for n in first.notes if "same content as" in n]
+    [note] = [n for n in first.notes if "то же содержимое, что" in n]
     assert "zzz_unknown/call.txt" in note and "ivanova/call.txt" in note
     with Store(db) as store:
         owner = {c.file: c for c in store.calls()}

@@ -230,3 +230,50 @@ def test_the_web_apps_refusals_speak_its_language(history, lang):
         assert words in shown, (status, shown)
         data = ["application/x-www-form-urlencoded", "nosuch", *STAGES]
         assert foreign(shown, lang, data=data) == [], (foreign(shown, lang, data=data), shown)
+
+
+# -- the recognition-quality notes ----------------------------------------------------------------------------
+
+def _poorly_heard(default_script) -> CallRecord:
+    """A call the recogniser heard badly: a poor rating with its figures, the flag for the lead, unsure evidence."""
+    from compliance.messages import Message
+    from compliance.scoring.quality import ChannelQuality, RecognitionQuality
+    from compliance.scoring.result import ReviewFlag
+
+    transcript = load_transcript(CALL)
+    result = score_call(transcript, default_script, "newcomer")
+    result.quality = RecognitionQuality(rating="poor", channels=[
+        ChannelQuality(channel="left", speaker="manager", words=120, low_confidence=0.31, snr_db=5.0,
+                       background_words=7, rating="poor"),
+        ChannelQuality(channel="right", speaker="client", words=60, low_confidence=0.05, snr_db=30.0,
+                       rating="good")])
+    result.flags.append(ReviewFlag(code="poor_recognition", detail="low_confidence=31%"))
+    result.messages.append(Message(code="poor_recognition"))
+    result.stages[0].uncertain = True
+    return CallRecord(call_id="c1", file=str(CALL), manager="sidorova", manager_name="Сидорова Анна",
+                      date="2026-11-27", time="11:05:40", result=result, transcript=transcript)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_recognition_quality_notes_speak_one_language(default_script, lang):
+    from compliance.cli.options import format_result
+    from compliance.reports.call_page import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+
+    from .test_languages_pages import _data
+
+    record = _poorly_heard(default_script)
+    shown = visible_text(render_call_page(build_call_page(record, default_script), make_environment(lang)))
+    said = {"ru": ("Качество записи: низкое", "неуверенных слов 31 %", "слов фона 7", "распознаны плохо"),
+            "en": ("Recording quality: poor", "low-confidence words 31 %", "background words 7",
+                   "poorly recognised")}[lang]
+    assert all(words in shown for words in said), shown
+    data = _data([record], lang) | {default_script.title, *(s.title for s in default_script.stages)}
+    assert foreign(shown, lang, data=data) == []
+    catalogue.use(lang)
+    try:
+        line = format_result(record.result)
+    finally:
+        catalogue.use(None)
+    quality = catalogue.text("quality_poor", lang)
+    assert quality in line and catalogue.text("cli.result.uncertain", lang) in line, line

@@ -137,7 +137,7 @@ def test_push_writes_a_note_on_each_calls_deal_or_person(history, fake):
     assert "Сайт у нас и правда старый." in cannot                           # the answer about future cooperation
     assert notes["deal 101"]["user_id"] == 11                               # ivanova's Pipedrive user
     assert notes["deal 301"]["user_id"] == 1                                # petrov has none: the token's owner
-    assert "sidorova_380500000000.txt: no call log and no person with the number 380500000000" in result.output
+    assert "sidorova_380500000000.txt: в Pipedrive нет ни звонка, ни контакта с номером 380500000000" in result.output
     assert "Без pipedrive_user_id в составе: petrov" in result.output
     rows = _pushed(db)
     assert len(rows) == 3 and all(r["note_id"] and r["content_hash"] for r in rows)

@@ -118,7 +118,7 @@ def test_translator_formats_numbers_dates_and_plurals():
     assert ru.script_text("Добрый день, {client}!") == "Добрый день, ‹имя клиента›!"
     with pytest.raises(ReportError, match="no 'ru' text for 'nope'"):
         ru("nope")
-    with pytest.raises(ReportError, match="unknown report language 'de'"):
+    with pytest.raises(ReportError, match="неизвестный язык отчётов 'de'"):
         Translator("de")
 
 
@@ -313,7 +313,7 @@ def test_template_dir_overrides_packaged_templates(tmp_path, records, golden_scr
 
 
 def test_bad_options_are_report_errors(tmp_path, records):
-    with pytest.raises(ReportError, match="unknown report language 'de'"):
+    with pytest.raises(ReportError, match="неизвестный язык отчётов 'de'"):
         write_reports(tmp_path / "out", records, lang="de")
     with pytest.raises(ReportError, match="template folder not found"):
         write_reports(tmp_path / "out", records, template_dir=tmp_path / "nope")
