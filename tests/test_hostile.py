@@ -23,6 +23,7 @@ GOOD = (ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").r
 
 # ------------------------------------------------------------------------------------------ transcripts
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("text", ["", "   \n\t\n", "\ufeff\n"])
 def test_empty_transcript_is_an_error_not_a_call(tmp_path, text):
     path = tmp_path / "empty.txt"
@@ -31,6 +32,7 @@ def test_empty_transcript_is_an_error_not_a_call(tmp_path, text):
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 def test_empty_transcript_fails_in_a_batch_and_does_not_count_as_a_call(tmp_path):
     day = tmp_path / "2026-11-27" / "ivanova"
     day.mkdir(parents=True)
@@ -43,6 +45,7 @@ def test_empty_transcript_fails_in_a_batch_and_does_not_count_as_a_call(tmp_path
     assert "empty transcript" in summary["failures"][0]["reason"]
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("content, message", [
     ('{"segments": [{"start": NaN, "text": "Добрый день", "speaker": "manager"}]}', "NaN is not a number"),
     ('{"segments": [{"start": Infinity, "text": "Добрый день", "speaker": "manager"}]}', "Infinity"),
@@ -57,6 +60,7 @@ def test_json_transcript_with_non_finite_or_absurd_numbers_is_rejected(tmp_path,
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("stamp", [":", "1.2.3", "ab", "9" * 400, ""])
 def test_bad_timestamp_names_the_line(tmp_path, stamp):
     path = tmp_path / "t.txt"
@@ -65,6 +69,7 @@ def test_bad_timestamp_names_the_line(tmp_path, stamp):
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_timestamp_in_one_file_does_not_stop_the_others(tmp_path):
     bad, good = tmp_path / "bad.txt", tmp_path / "good.txt"
     bad.write_text("[1.2.3] М: Добрый день!\n", encoding="utf-8")
@@ -350,6 +355,7 @@ def test_a_file_name_that_is_not_utf8_is_analysed_and_shown_safely(tmp_path):
     assert row["file"].endswith("b\\xffname.txt")
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("key", ['""', "../../x", "a/b", ".hidden", "'..'"])
 def test_empty_or_path_like_roster_keys_are_rejected(tmp_path, key):
     from compliance.errors import TeamError
@@ -387,7 +393,7 @@ def test_export_and_roster_to_a_missing_folder_name_the_folder(sample_db, tmp_pa
     run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", str(tmp_path / "nope" / "x.csv")])
     assert run.exit_code == 1 and f"папки {tmp_path / 'nope'} нет" in run.output
     run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", ""])
-    assert run.exit_code in (1, 2) and "Traceback" not in run.output and "folder" in run.output
+    assert run.exit_code in (1, 2) and "Traceback" not in run.output and "папка" in run.output
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("h.db"))  # nothing written in cwd
     run = CliRunner().invoke(cli, ["team", "set-level", "ivanova", "experienced", "--name", "Иванова",
                                    "--team", str(tmp_path / "missing" / "team.yaml")])

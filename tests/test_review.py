@@ -317,7 +317,7 @@ def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):
     script.write_text(script.read_text("utf-8").replace("id: farewell", "id: goodbye"), encoding="utf-8")
     third = run_batch(_opts(folder, db, scripts=[script]))
     assert third.rescored == 2
-    assert [n for n in third.notes if "'farewell'" in n and "no longer in the script" in n and call.file in n]
+    assert [n for n in third.notes if "'farewell'" in n and "этого больше нет в скрипте" in n and call.file in n]
 
 
 @pytest.mark.usefixtures("english")

@@ -253,12 +253,12 @@ def test_script_check_names_an_unknown_severity_and_the_fix(tmp_path):
 
 def test_script_check_names_an_unknown_order(tmp_path):
     lines = _check(tmp_path, {**ORDERED, "order": "sometimes"})
-    assert len(lines) == 1 and "order: unknown order 'sometimes': write strict, loose, ignored" in lines[0]
+    assert len(lines) == 1 and "order: неизвестный порядок 'sometimes': напишите strict, loose, ignored" in lines[0]
 
 
 def test_a_phrase_listed_twice_is_an_error(tmp_path):
     lines = _check(tmp_path, {**ORDERED, "forbidden": ["типа", {"phrase": "Типа", "severity": "critical"}]})
-    assert len(lines) == 1 and "listed twice" in lines[0]
+    assert len(lines) == 1 and "указана дважды" in lines[0]
 
 
 def test_json_schema_knows_severity_and_order():

@@ -159,7 +159,7 @@ class _Planner:
                 return []
             self.total += len(units) - 1  # progress counts calls: each chat of an export is one
         for unit in [u for u in units if not u.att.complete]:
-            missing = ", ".join(say(f"err.batch.missing.{field}") for field in unit.att.missing())
+            missing = say("err.and").join(say(f"err.batch.missing.{field}") for field in unit.att.missing())
             self._fail(shown_path(path), "unattributed", say("err.batch.unattributed", missing=missing),
                        unit.content_hash)
         return [u for u in units if u.att.complete]

@@ -198,13 +198,11 @@ class _Run(_Planner, _Executes):
         """Say which of the lead's decisions on this call a changed call or script put in question."""
         decisions = load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])
         for lost in orphaned(result, decisions, script.line_ids()):
-            line = f" line «{lost.line_text or lost.line_id}»" if lost.line_id else ""
-            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r}{line} ({lost.by}, "
-                                      f"{lost.at}) is not applied: no longer in the script (give the line back its "
-                                      "id: to keep it)")
+            line = say("err.batch.decision_line", line=lost.line_text or lost.line_id) if lost.line_id else ""
+            self.summary.notes.append(say("err.batch.decision_orphaned", file=job.file, stage=repr(lost.stage_id),
+                                          line=line, by=lost.by, at=lost.at))
         if job.changed and decisions:
-            self.summary.notes.append(f"{job.file}: the content changed after {len(decisions)} decision(s) of the "
-                                      "lead; they stay on the call, flagged for the lead to confirm or drop")
+            self.summary.notes.append(say("err.batch.decisions_flagged", file=job.file, n=len(decisions)))
 
     # -- the whole batch -----------------------------------------------------------------------------
     def run(self) -> BatchSummary:
@@ -219,8 +217,7 @@ class _Run(_Planner, _Executes):
                 exclude.append(self.o.out_dir)
             paths, folder_failures, ignored = discover(folder, exclude)
             if ignored:
-                self.summary.notes.append(f"{len(ignored)} transcript(s) next to recordings of the same name "
-                                          "ignored (the recording is analysed)")
+                self.summary.notes.append(say("err.batch.transcripts_ignored", n=len(ignored)))
             self.total = len(paths) + len(folder_failures)
             self.summary.total = len(paths)
             self._emit()

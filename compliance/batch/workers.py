@@ -137,7 +137,11 @@ def _call_vectors(transcript: Transcript) -> bytes:
 
 
 def _work(task: _Task) -> _Done:
-    catalogue.use(task.lang)
+    with catalogue.speaking(task.lang):
+        return _work_in(task)
+
+
+def _work_in(task: _Task) -> _Done:
     if task.vectors:
         from compliance.scoring.embeddings import load_embedder, unpack_vectors
 

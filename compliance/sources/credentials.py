@@ -42,7 +42,7 @@ def load_credentials(provider: str, key_file: Optional[Path] = None) -> Credenti
         return _from_file(provider, key_file)
     key, secret = os.environ.get(key_var, "").strip(), os.environ.get(secret_var, "").strip()
     if not key or not secret:
-        missing = ", ".join(v for v, given in ((key_var, key), (secret_var, secret)) if not given)
+        missing = say("err.and").join(v for v, given in ((key_var, key), (secret_var, secret)) if not given)
         raise SourceError(say("err.pbx.no_key", provider=provider.capitalize(), missing=missing, where=say(where)),
                           fatal=True)
     return Credentials(key=SecretStr(key), secret=SecretStr(secret))

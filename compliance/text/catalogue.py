@@ -15,9 +15,10 @@ import gettext as _gettext
 import hashlib
 import io
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
@@ -53,6 +54,18 @@ def use(lang: Optional[str]) -> None:
     """Make ``lang`` the language of this run's texts (None: the environment's again, when the run ends)."""
     global _current
     _current = None if lang is None else (lang if lang in LANGUAGES else DEFAULT)
+
+
+@contextmanager
+def speaking(lang: Optional[str]) -> Iterator[None]:
+    """Speak ``lang`` for a while (a task a worker runs for a run in that language), then as before."""
+    global _current
+    before = _current
+    use(lang)
+    try:
+        yield
+    finally:
+        _current = before
 
 
 def current() -> str:
