@@ -1,4 +1,4 @@
-"""The tool's files: the one atomic-write helper, the cache folder, paths as people are shown them.
+"""The tool's files: the one atomic-write helper, paths as people are shown them.
 
 Every file the tool writes (the roster, exports, transcripts, the transcript cache, model stamps) goes through
 ``write_atomic``: the text goes to a temporary file beside the target, is flushed to disk, and replaces the
@@ -8,19 +8,12 @@ program's new file would (``tempfile.mkstemp`` alone would leave 0600).
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-
-def cache_root() -> Path:
-    """The tool's cache folder (models, transcripts, phrasing vectors, compiled catalogues):
-    ``$COMPLIANCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/call-compliance``, else ``~/.cache/call-compliance``."""
-    override = os.environ.get("COMPLIANCE_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "call-compliance"
+from compliance.text.catalogue import Said, say
 
 
 def _umask() -> int:
@@ -36,10 +29,10 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
         OSError: the folder is missing or not writable (nothing is left behind).
     """
     if not os.fspath(path).strip():
-        raise IsADirectoryError(21, "an empty name is not a file", os.fspath(path))
+        raise IsADirectoryError(21, say("err.os.empty_name"), os.fspath(path))
     target = Path(os.path.realpath(path))
     if target.is_dir():
-        raise IsADirectoryError(21, "is a folder, not a file", str(target))
+        raise IsADirectoryError(21, say("err.os.folder_not_file"), str(target))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         mode = target.stat().st_mode & 0o7777
@@ -69,9 +62,24 @@ def describe_write_error(path: str | os.PathLike[str], exc: OSError) -> str:
     """Why a file could not be written, naming the folder when the folder is the cause."""
     folder = Path(os.path.realpath(path)).parent
     if isinstance(exc, IsADirectoryError):
-        return f"{exc.strerror}: {shown_path(path)}"
+        return f"{os_reason(exc)}: {shown_path(path)}"
     if not folder.is_dir():
-        return f"the folder {shown_path(folder)} does not exist"
+        return say("err.os.no_folder", folder=shown_path(folder))
     if isinstance(exc, PermissionError) or not os.access(folder, os.W_OK):
-        return f"the folder {shown_path(folder)} is not writable"
-    return exc.strerror or type(exc).__name__
+        return say("err.os.folder_not_writable", folder=shown_path(folder))
+    return os_reason(exc)
+
+
+# The system's reasons people meet, in the run's language (the system's own words are English here).
+_REASONS = {errno.ENOENT: "err.os.enoent", errno.EACCES: "err.os.eacces", errno.EPERM: "err.os.eacces",
+            errno.ENOSPC: "err.os.enospc", errno.EISDIR: "err.os.eisdir", errno.ENOTDIR: "err.os.enotdir",
+            errno.EROFS: "err.os.erofs", errno.EDQUOT: "err.os.enospc", errno.EIO: "err.os.eio",
+            errno.ENAMETOOLONG: "err.os.enametoolong"}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the system refused, in the run's language: a known reason from the catalogue, else the system's words."""
+    if isinstance(exc.strerror, Said) or (isinstance(exc.strerror, str) and exc.strerror and exc.errno not in _REASONS):
+        return exc.strerror   # our own words (``write_atomic``), or a reason the catalogue does not know
+    key = _REASONS.get(exc.errno or 0)
+    return say(key) if key else (exc.strerror or type(exc).__name__)

@@ -1,6 +1,7 @@
-"""Find the folders that ship with the tool, from a checkout or an installed wheel."""
+"""The tool's folders: those that ship with it (from a checkout or an installed wheel), and its cache."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -30,3 +31,13 @@ def default_script_path(kind: str = "call") -> Path:
 def lexicon_path(name: str) -> Path:
     """A data file of ``compliance/text/data`` (synonym groups, background talk)."""
     return _PACKAGE / "text" / "data" / name
+
+
+def cache_root() -> Path:
+    """The tool's cache folder (models, transcripts, phrasing vectors, compiled catalogues):
+    ``$COMPLIANCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/call-compliance``, else ``~/.cache/call-compliance``."""
+    override = os.environ.get("COMPLIANCE_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "call-compliance"

@@ -41,3 +41,10 @@ def _embedding_cache(tmp_path_factory):
         os.environ.pop(ENV, None)
     else:
         os.environ[ENV] = old
+
+
+@pytest.fixture()
+def english(monkeypatch):
+    """The run's language is English (``COMPLIANCE_LANG=en``): for tests of an error's English wording (the
+    language walk, tests/test_languages*.py, checks the Russian of the same errors)."""
+    monkeypatch.setenv("COMPLIANCE_LANG", "en")

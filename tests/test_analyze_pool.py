@@ -43,7 +43,8 @@ def test_the_pool_scores_as_this_process_does(tmp_path, monkeypatch):
 
     pooled, here = run("2", "pool"), run("1", "here")
     assert pooled[0] == here[0] == 1
-    assert pooled[2] == here[2] == [f"Ошибка: {bad}: cannot decode audio (Invalid data found when processing input)"]
+    assert pooled[2] == here[2] == [f"Ошибка: {bad}: не удаётся декодировать звук (данные повреждены или это не аудио); "
+                                        "проверьте, что это целая аудиозапись, или выгрузите её снова"]
     assert [r["file"] for r in pooled[1]] == [files[0], files[2], files[3]]   # the order given
     for a, b in zip(pooled[1], here[1]):
         assert (a["connected"], a["verdict"]) == (b["connected"], b["verdict"]), (a["file"], a, b)

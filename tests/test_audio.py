@@ -78,23 +78,26 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     header.write_bytes((AUDIO / "formats" / "phrase.stereo16k.m4a").read_bytes()[:40])
     return {
         "empty": (empty, "empty file"),
-        "text": (text, "Invalid data found when processing input"),
+        "text": (text, "the data is damaged or not audio"),   # FFmpeg's "Invalid data found…", said plainly
         "random": (noise, ""),  # FFmpeg says "End of file" or "Invalid data…" depending on the bytes
         "zero_length": (zero, "no audio samples"),
         "cut_header": (header, ""),
     }
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("kind", ["empty", "text", "random", "zero_length", "cut_header"])
 def test_undecodable_files_are_one_clear_error(tmp_path, kind):
     path, reason = _bad_files(tmp_path)[kind]
     with pytest.raises(AudioError) as err:
         decode_audio(path)
     message = str(err.value)
-    assert message.startswith(f"{path}: cannot decode audio (") and message.endswith(")")
+    assert message.startswith(f"{path}: cannot decode audio (")
+    assert message.endswith("); check that it is a whole audio recording, or export it again")
     assert reason in message
 
 
+@pytest.mark.usefixtures("english")
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(AudioError, match="no such file"):
         decode_audio(tmp_path / "nope.wav")
@@ -406,8 +409,9 @@ def test_analyze_reports_bad_files_and_goes_on(fake, tmp_path):
     result = CliRunner().invoke(cli, ["analyze", str(bad), str(good), str(empty), "--json", "--workers", "1"])
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("Ошибка:")]
-    assert errors == [f"Ошибка: {bad}: cannot decode audio (Invalid data found when processing input)",
-                      f"Ошибка: {empty}: cannot decode audio (empty file)"]
+    then = "; проверьте, что это целая аудиозапись, или выгрузите её снова"
+    assert errors == [f"Ошибка: {bad}: не удаётся декодировать звук (данные повреждены или это не аудио){then}",
+                      f"Ошибка: {empty}: не удаётся декодировать звук (файл пуст){then}"]
     rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [r["file"] for r in rows] == [str(good)] and rows[0]["connected"] is True
 
@@ -460,3 +464,23 @@ def test_recognition_notes_are_codes_that_english_reports_show_in_english(fake, 
     html = render_call_page(page, make_environment("en"))
     assert "channel chosen automatically: left" in html
     assert "Канал менеджера" not in html
+
+
+def test_analyze_reads_the_team_as_batch_does(fake, tmp_path):
+    """``analyze --team``: the manager's level from the roster unless --level is given, the team's bands."""
+    team = tmp_path / "team.yaml"
+    team.write_text("managers:\n  ivanova: {name: Ольга Иванова, level: experienced}\n"
+                    "targets:\n  bands:\n    calls:\n      experienced: {min: 40, max: 50}\n"
+                    "      newcomer: {min: 70, max: 80}\n", encoding="utf-8")
+    call = str(AUDIO / "call_full.stereo.ogg")
+    plain = json.loads(CliRunner().invoke(cli, ["analyze", call, "--json", "--manager", "ivanova"]).output)
+    assert plain["level"] == "newcomer" and plain["band"] == [85, 90]
+    run = CliRunner().invoke(cli, ["analyze", call, "--json", "--team", str(team), "--manager", "Ivanova"])
+    assert run.exit_code == 0, run.output
+    row = json.loads(run.output)
+    assert row["level"] == "experienced" and row["band"] == [40, 50] and row["manager"] == "ivanova"
+    given = json.loads(CliRunner().invoke(cli, ["analyze", call, "--json", "--team", str(team), "--manager",
+                                                "ivanova", "--level", "newcomer"]).output)
+    assert given["level"] == "newcomer" and given["band"] == [70, 80]
+    bad = CliRunner().invoke(cli, ["analyze", call, "--team", str(tmp_path / "none.yaml")])
+    assert bad.exit_code == 1 and "none.yaml" in bad.output

@@ -134,6 +134,7 @@ def test_manifest_wins_and_custom_pattern(tmp_path):
     assert (att.manager, att.date, att.phone) == ("sidorova", "2026-11-27", "0991")
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_manifest_and_pattern_are_clear_errors(tmp_path):
     from compliance.history.attribution import AttributionError
 
@@ -245,6 +246,7 @@ def test_several_scripts_choose_automatically_and_record_the_choice(tmp_path):
     assert (care.outcome, care.script_id, care.script_choice) == ("rescored", "sales_call", "manifest")
 
 
+@pytest.mark.usefixtures("english")
 def test_failures_are_listed_stored_and_the_batch_goes_on(tmp_path, monkeypatch):
     folder = _day(tmp_path / "day", 4)
     _write(folder / "2026-11-27" / "ivanova" / "call_0001b.json", '{"segments": [oops')        # bad JSON
@@ -270,7 +272,7 @@ def test_failures_are_listed_stored_and_the_batch_goes_on(tmp_path, monkeypatch)
     reasons = {Path(f.file).name: f.reason for f in summary.failures}
     assert "invalid JSON" in reasons["call_0001b.json"] and "not UTF-8" in reasons["call_0002b.txt"]
     assert "cannot tell the manager and the date" in reasons["call.txt"]
-    assert "Permission denied" in reasons["locked"]
+    assert "permission denied" in reasons["locked"]   # the system's reason, in the run's language
     with Store(db) as store:
         stored = store.failures(summary.batch_id)
         assert {Path(f.file).name for f in stored} == set(kinds)
@@ -486,9 +488,9 @@ def test_cli_batch_exit_code_3_and_usage_errors(tmp_path):
     assert res.exit_code == 3
     assert "ошибок 1" in res.output and "bad.json" in res.output
     res = runner.invoke(cli, ["batch", str(tmp_path / "nope"), "--db", db])
-    assert res.exit_code == 1 and res.output.strip().endswith("nope: no such folder")
+    assert res.exit_code == 1 and res.output.strip().endswith("nope: нет такой папки; проверьте путь")
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--script", str(tmp_path / "x.yaml")])
-    assert res.exit_code == 1 and "Ошибка: invalid script" in res.output and "no such file" in res.output
+    assert res.exit_code == 1 and "Ошибка: ошибка в скрипте" in res.output and "нет такого файла" in res.output
     res = runner.invoke(cli, ["batch", str(folder), "--db", db, "--date", "tomorrow"])
     assert res.exit_code == 2
     res = runner.invoke(cli, ["batch", str(folder), "--db", str(tmp_path / "out" / "h.db"), "--out",
@@ -587,6 +589,7 @@ def test_daily_report_sums_are_written_as_the_team_writes_them():
                                                sales_sum=12500.5).text()
 
 
+@pytest.mark.usefixtures("english")
 def test_a_file_that_failed_is_listed_not_retried_until_it_changes_or_retry_failed(tmp_path):
     day = tmp_path / "2026-11-27" / "ivanova"
     day.mkdir(parents=True)

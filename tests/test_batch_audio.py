@@ -41,7 +41,7 @@ def test_real_recordings_corrupt_file_then_cached_and_rescored(tmp_path, monkeyp
     assert (first.analysed, first.failed, first.not_connected) == (2, 1, 1)
     assert first.exit_code == 3
     [failure] = first.failures
-    assert failure.file == str(broken) and failure.kind == "audio" and "cannot decode" in failure.reason
+    assert failure.file == str(broken) and failure.kind == "audio" and "не удаётся декодировать" in failure.reason
     assert first.audio_seconds > 80  # 73.7 s call + 10.7 s voicemail
     with Store(opts.db) as store:
         calls = {r.manager: r for r in store.calls()}

@@ -74,8 +74,8 @@ def test_a_scheduler_without_workers_says_so_in_time_and_exits_non_zero(tmp_path
     finally:
         _stop(scheduler)
     assert run.returncode == 1, run.stderr
-    assert run.stderr.strip().splitlines()[-1] == (f"Ошибка: the Dask scheduler {address} has no workers (waited 5 s); "
-                                                   f"start one (dask worker {address}) and run the batch again")
+    assert run.stderr.strip().splitlines()[-1] == (f"Ошибка: у планировщика Dask {address} нет процессов (ждали 5 с); "
+                                                   f"запустите хотя бы один (dask worker {address}) и batch снова")
     assert "Traceback" not in run.stderr and took < 120
     with Store(tmp_path / "h.db") as store:  # nothing was stored as failed: a rerun analyses the recording
         assert not store.connection.execute("SELECT count(*) FROM failures").fetchone()[0]
@@ -123,7 +123,8 @@ def test_the_scheduler_killed_mid_batch_leaves_the_rest_for_the_next_run(tmp_pat
                 _stop(p)
     assert code == 1, rest
     last = rest.strip().splitlines()[-1]
-    assert last.startswith(f"Ошибка: lost the Dask scheduler {address} after") and "run the same command again" in last
+    assert last.startswith(f"Ошибка: потеряна связь с планировщиком Dask {address} после")
+    assert "запустите ту же команду" in last
     assert "Traceback" not in rest and "ClosedClientError" not in rest
     with Store(db) as store:
         first = {c.call_id for c in store.calls()}

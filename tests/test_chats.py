@@ -87,9 +87,9 @@ def test_whatsapp_date_orders(text, first, second):
 
 
 @pytest.mark.parametrize("name, says", [
-    ("telegram_broken.json", "invalid JSON"),
-    ("telegram_empty.json", "the chat has no messages"),
-    ("whatsapp_bad_date.txt", "line 1: unknown date format «45.13.25»"),
+    ("telegram_broken.json", "ошибка в JSON"),
+    ("telegram_empty.json", "в чате нет сообщений"),
+    ("whatsapp_bad_date.txt", "строка 1: непонятная дата «45.13.25»"),
 ])
 def test_hostile_files_are_one_clear_line(name, says, tmp_path):
     with pytest.raises(TranscriptError) as err:
@@ -102,6 +102,7 @@ def test_hostile_files_are_one_clear_line(name, says, tmp_path):
     assert "chat_marked.txt" in res.output  # the other file was still scored
 
 
+@pytest.mark.usefixtures("english")
 def test_telegram_date_in_no_known_format_names_the_message(tmp_path):
     data = json.loads((CHATS / "telegram_single.json").read_text(encoding="utf-8"))
     data["messages"][2]["date"], data["messages"][2]["date_unixtime"] = "02/01/2025 10:04", "soon"
@@ -140,6 +141,7 @@ def test_marked_sides_are_kept_not_guessed(chat_script):
     assert not transcript.messages and transcript.segments[0].speaker == "client"
 
 
+@pytest.mark.usefixtures("english")
 def test_roster_chat_names(tmp_path):
     team = tmp_path / "team.yaml"
     team.write_text('managers:\n  petrova:\n    name: "Петрова Ольга"\n    chat_names: ["Ольга Петрова", "Оля | СкладПро"]\n'
@@ -205,6 +207,7 @@ def test_score_takes_chat_names_from_the_roster(tmp_path):
 # -- batch and contacts -----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("english")
 def test_batch_mixes_chats_and_transcripts(tmp_path):
     day = tmp_path / "in" / "petrova" / "2025-01-02"
     day.mkdir(parents=True)

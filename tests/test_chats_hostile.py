@@ -48,6 +48,7 @@ def _export_with_bad_date(tmp_path, stamp: object):
     return bad, message["id"]
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("stamp", ["99999999999999999999", 10 ** 30, "253402300800"])
 def test_a_telegram_date_out_of_range_names_chat_and_message(tmp_path, stamp):
     bad, number = _export_with_bad_date(tmp_path, stamp)
@@ -61,6 +62,7 @@ def test_a_telegram_date_out_of_range_names_chat_and_message(tmp_path, stamp):
     assert "chat_marked.txt" in res.output                              # the other file was scored
 
 
+@pytest.mark.usefixtures("english")
 def test_a_batch_scores_the_other_files_when_a_telegram_date_is_out_of_range(tmp_path):
     day = tmp_path / "in" / "petrova" / "2025-01-02"
     day.mkdir(parents=True)

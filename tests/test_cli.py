@@ -55,7 +55,7 @@ def test_score_missing_file_reports_and_continues(calls, tmp_path):
     missing = tmp_path / "missing.txt"
     result = CliRunner().invoke(cli, ["score", str(missing), str(good), "--json"])
     assert result.exit_code == 1
-    assert f"Ошибка: {missing}: no such file" in result.output
+    assert f"Ошибка: {missing}: нет такого файла; проверьте путь" in result.output
     assert json.loads(result.output.strip().splitlines()[-1])["file"] == str(good)
 
 
@@ -64,7 +64,7 @@ def test_score_bad_script_is_one_error_line(calls, tmp_path):
     bad.write_text("id: x\ntitle: t\nstages: []\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["score", str(calls[0]), "--script", str(bad)])
     assert result.exit_code == 1
-    assert result.output == f"Ошибка: invalid script {bad}:3: stages: List should have at least 1 item after validation, not 0\n"
+    assert result.output == f"Ошибка: ошибка в скрипте {bad}:3: stages: нужно не меньше 1 (элементов списка)\n"
 
 
 def _commands(group: click.Group, prefix=()):

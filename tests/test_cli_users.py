@@ -42,7 +42,7 @@ def test_re_adding_an_account_is_refused_without_reset(db):
     again = _add(db, "lead", "--role", "manager", "--manager", "ivanova", "--password-stdin", password="taken over!!")
     assert again.exit_code == 1
     assert again.output.strip().splitlines() == [
-        "Ошибка: lead: the account exists; add --reset to give it a new password and role"]
+        "Ошибка: lead: такая учётная запись уже есть; добавьте --reset, чтобы задать новый пароль и роль"]
     with Store(db) as store:
         assert verify(store, "lead", "a long password 1") is not None and verify(store, "lead", "taken over!!") is None
     reset = _add(db, "lead", "--role", "lead", "--password-stdin", "--reset", password="a new password 2")
@@ -55,11 +55,11 @@ def test_a_manager_account_needs_a_roster_name(db):
     res = _add(db, "nobody", "--role", "manager", "--manager", "nobody", "--password-stdin")
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [
-        "Ошибка: --manager 'nobody': not a manager in team.yaml (known: ivanova, petrov)"]
+        "Ошибка: --manager 'nobody': в team.yaml нет такого менеджера (есть: ivanova, petrov)"]
     assert _add(db, "ivanova", "--role", "manager", "--manager", "Ivanova", "--password-stdin").exit_code == 0
     (db.parent / "team.yaml").unlink()
     res = _add(db, "petrov", "--role", "manager", "--manager", "petrov", "--password-stdin")
-    assert res.exit_code == 1 and "not a manager of any call in the history and there is no roster" in res.output
+    assert res.exit_code == 1 and "в истории нет звонков такого менеджера, а состава команды нет" in res.output
 
 
 def test_without_password_stdin_and_no_terminal_says_how(db):
@@ -117,8 +117,8 @@ def test_readme_script_check_with_a_team_examples_file(tmp_path, monkeypatch):
         in res.output
     (folder / "sales_call.ru.examples.yaml").write_text("greeting:\n  9: [Добрый день]\n", encoding="utf-8")
     res = CliRunner().invoke(cli, ["script", "check", *files])
-    assert res.exit_code == 1 and "greeting.9: no line 9 in stage 'greeting'" in res.output
+    assert res.exit_code == 1 and "greeting.9: в этапе 'greeting' нет строки 9" in res.output
     assert res.output.count("greeting.9") == 1                            # once, not with the script and alone
     (folder / "sales_call.ru.yaml").unlink()
     res = CliRunner().invoke(cli, ["script", "check", str(folder / "sales_call.ru.examples.yaml")])
-    assert res.exit_code == 1 and "no script sales_call.ru.yaml beside these team examples" in res.output
+    assert res.exit_code == 1 and "рядом с этими примерами команды нет скрипта sales_call.ru.yaml" in res.output

@@ -40,7 +40,7 @@ def test_cluster_spec(spec, expected):
 
 @pytest.mark.parametrize("spec", ["10.0.0.5:8786", "local:0", "local:999", "local:x", "http://h:1", "tcp://", ""])
 def test_bad_cluster_spec_is_a_usage_error(spec, tmp_path):
-    with pytest.raises(ComplianceError, match="expected tcp://HOST:PORT|must be 1 to 256"):
+    with pytest.raises(ComplianceError, match="нужен tcp://ХОСТ:ПОРТ|должно быть от 1 до 256"):
         parse_cluster(spec)
     (tmp_path / "calls").mkdir()
     result = CliRunner().invoke(cli, ["batch", str(tmp_path / "calls"), "--db", str(tmp_path / "h.db"),
@@ -146,7 +146,7 @@ def test_a_file_that_kills_workers_is_failed_and_the_batch_goes_on(tmp_path, mon
     assert (summary.analysed, summary.failed) == (1, 1)
     [failure] = summary.failures
     assert failure.file.endswith("2026-11-27_09-00-00_ivanova.wav")
-    assert "worker process died" in failure.reason and failure.kind == "audio"
+    assert "процесс падал на этом файле" in failure.reason and failure.kind == "audio"
     with Store(tmp_path / "c.db") as store:
         assert [Path(c.file).name for c in store.calls()] == ["2026-11-27_12-00-00_ivanova.ogg"]
 

@@ -23,6 +23,7 @@ GOOD = (ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt").r
 
 # ------------------------------------------------------------------------------------------ transcripts
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("text", ["", "   \n\t\n", "\ufeff\n"])
 def test_empty_transcript_is_an_error_not_a_call(tmp_path, text):
     path = tmp_path / "empty.txt"
@@ -31,6 +32,7 @@ def test_empty_transcript_is_an_error_not_a_call(tmp_path, text):
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 def test_empty_transcript_fails_in_a_batch_and_does_not_count_as_a_call(tmp_path):
     day = tmp_path / "2026-11-27" / "ivanova"
     day.mkdir(parents=True)
@@ -43,6 +45,7 @@ def test_empty_transcript_fails_in_a_batch_and_does_not_count_as_a_call(tmp_path
     assert "empty transcript" in summary["failures"][0]["reason"]
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("content, message", [
     ('{"segments": [{"start": NaN, "text": "Добрый день", "speaker": "manager"}]}', "NaN is not a number"),
     ('{"segments": [{"start": Infinity, "text": "Добрый день", "speaker": "manager"}]}', "Infinity"),
@@ -57,6 +60,7 @@ def test_json_transcript_with_non_finite_or_absurd_numbers_is_rejected(tmp_path,
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("stamp", [":", "1.2.3", "ab", "9" * 400, ""])
 def test_bad_timestamp_names_the_line(tmp_path, stamp):
     path = tmp_path / "t.txt"
@@ -65,6 +69,7 @@ def test_bad_timestamp_names_the_line(tmp_path, stamp):
         load_transcript(path)
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_timestamp_in_one_file_does_not_stop_the_others(tmp_path):
     bad, good = tmp_path / "bad.txt", tmp_path / "good.txt"
     bad.write_text("[1.2.3] М: Добрый день!\n", encoding="utf-8")
@@ -148,7 +153,7 @@ def test_a_line_written_as_a_bare_list_is_one_clear_message_everywhere(tmp_path,
     args = [{"CALL": str(day / "call.txt"), "DAY": str(tmp_path / "2026-11-27")}.get(a, a) for a in command]
     run = CliRunner().invoke(cli, [*args, str(script), *(["--db", str(tmp_path / "h.db")] if "batch" in args else [])])
     assert run.exit_code == 1
-    assert f"{script}:6: stages.0.lines.0: a line is a phrase, or {{any: [phrases]}}" in run.output
+    assert f"{script}:6: stages.0.lines.0: строка — это фраза или {{any: [фразы]}}" in run.output
     assert "Traceback" not in run.output and run.exception is None or isinstance(run.exception, SystemExit)
 
 
@@ -207,12 +212,12 @@ def test_daily_takes_sums_as_people_type_them(sample_db, value, shown):
 
 
 @pytest.mark.parametrize("name, head, said", [
-    ("call.txt", b"RIFF\x24\x00\x00\x00WAVEfmt ", "a WAV recording"),
-    ("call.txt", b"ID3\x03\x00\x00\x00\x00\x00", "an MP3 recording"),
-    ("call.json", b"OggS\x00\x02" + bytes(30), "an Ogg recording"),
-    ("export.txt", b"PK\x03\x04" + bytes(30), "a ZIP archive"),
-    ("call.txt", "М: привет".encode() + b"\x00\x01\x02" * 40, "a binary file"),
-    ("result.json", bytes(range(1, 9)) * 200, "a binary file"),
+    ("call.txt", b"RIFF\x24\x00\x00\x00WAVEfmt ", "запись WAV"),
+    ("call.txt", b"ID3\x03\x00\x00\x00\x00\x00", "запись MP3"),
+    ("call.json", b"OggS\x00\x02" + bytes(30), "запись Ogg"),
+    ("export.txt", b"PK\x03\x04" + bytes(30), "архив ZIP"),
+    ("call.txt", "М: привет".encode() + b"\x00\x01\x02" * 40, "двоичный файл"),
+    ("result.json", bytes(range(1, 9)) * 200, "двоичный файл"),
 ])
 def test_a_binary_file_given_as_a_transcript_is_refused(tmp_path, name, head, said):
     path = tmp_path / name
@@ -220,7 +225,7 @@ def test_a_binary_file_given_as_a_transcript_is_refused(tmp_path, name, head, sa
     run = CliRunner().invoke(cli, ["score", str(path)])
     assert run.exit_code == 2, run.output
     assert f"{path}: {said}" in run.output and "Traceback" not in run.output
-    with pytest.raises(TranscriptError, match="not a transcript|not text"):
+    with pytest.raises(TranscriptError, match="а не расшифровка|а не текст"):
         load_transcript(path)
 
 
@@ -304,7 +309,7 @@ def test_another_programs_database_is_refused_untouched(tmp_path):
     before = hashlib.sha256(other.read_bytes()).hexdigest()
     for args in (["export"], ["daily", "ivanova"], ["readiness"], ["batch", str(tmp_path)]):
         run = CliRunner().invoke(cli, [*args, "--db", str(other)])
-        assert run.exit_code == 1 and "not a call-compliance history (it holds other tables: invoices)" in run.output
+        assert run.exit_code == 1 and "это не история call-compliance (в ней другие таблицы: invoices)" in run.output
     assert hashlib.sha256(other.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
 
@@ -350,6 +355,7 @@ def test_a_file_name_that_is_not_utf8_is_analysed_and_shown_safely(tmp_path):
     assert row["file"].endswith("b\\xffname.txt")
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("key", ['""', "../../x", "a/b", ".hidden", "'..'"])
 def test_empty_or_path_like_roster_keys_are_rejected(tmp_path, key):
     from compliance.errors import TeamError
@@ -378,20 +384,20 @@ def test_manifest_rows_match_across_case_and_separators_and_unmatched_rows_are_l
     by_file = {Path(f["file"]).name: f for f in summary["files"] if f.get("manager")}
     assert by_file["x.txt"]["manager"] == "ivanova" and by_file["y.txt"]["manager"] == "petrov"
     assert [Path(f["file"]).name for f in summary["failures"]] == ["missing.mp3"]
-    assert "matches no file" in summary["failures"][0]["reason"]
+    assert "не совпадает ни с одним файлом" in summary["failures"][0]["reason"]
 
 
 # ------------------------------------------------------------------------------------------ where things go
 
 def test_export_and_roster_to_a_missing_folder_name_the_folder(sample_db, tmp_path):
     run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", str(tmp_path / "nope" / "x.csv")])
-    assert run.exit_code == 1 and f"the folder {tmp_path / 'nope'} does not exist" in run.output
+    assert run.exit_code == 1 and f"папки {tmp_path / 'nope'} нет" in run.output
     run = CliRunner().invoke(cli, ["export", "--db", str(sample_db), "-o", ""])
-    assert run.exit_code in (1, 2) and "Traceback" not in run.output and "folder" in run.output
+    assert run.exit_code in (1, 2) and "Traceback" not in run.output and "папка" in run.output
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("h.db"))  # nothing written in cwd
     run = CliRunner().invoke(cli, ["team", "set-level", "ivanova", "experienced", "--name", "Иванова",
                                    "--team", str(tmp_path / "missing" / "team.yaml")])
-    assert run.exit_code == 1 and f"the folder {tmp_path / 'missing'} does not exist" in run.output
+    assert run.exit_code == 1 and f"папки {tmp_path / 'missing'} нет" in run.output
 
 
 def _without_root_powers() -> list[str]:
@@ -421,9 +427,9 @@ def test_a_read_only_database_or_folder_is_named_as_the_cause(sample_db, tmp_pat
     tmp_path.chmod(0o555)  # neither the database nor its folder can be written
     try:
         batch = run("batch", str(day), "--db", str(sample_db))
-        assert batch.returncode == 1 and "the database file is read-only" in batch.stderr, batch.stderr
+        assert batch.returncode == 1 and "файл базы только для чтения" in batch.stderr, batch.stderr
         fresh = run("batch", str(day), "--db", str(tmp_path / "new.db"))
-        assert fresh.returncode == 1 and f"the folder {tmp_path} is not writable" in fresh.stderr, fresh.stderr
+        assert fresh.returncode == 1 and f"в папку {tmp_path} нельзя писать" in fresh.stderr, fresh.stderr
         export = run("export", "--db", str(sample_db))  # reading needs no write permission
         assert export.returncode == 0, export.stderr
         for result in (batch, fresh):

@@ -148,7 +148,7 @@ def test_a_corrected_transcript_updates_the_call_in_place_and_flags_its_decision
         ledger.open_dispute(store, call.call_id, "needs", by="ivanova", comment="я спросила")
     call_file.write_text(GOOD + "К: И ещё: пришлите счёт на почту.\n", encoding="utf-8")
     second = _batch(folder, db, team=TEAM)
-    assert second.analysed == 1 and any("content changed after 2 decision(s)" in n for n in second.notes)
+    assert second.analysed == 1 and any("содержимое изменилось после решений руководителя (2)" in n for n in second.notes)
     with Store(db) as store:
         [again] = store.calls()
         assert again.call_id == call.call_id and "пришлите счёт" in again.transcript.segments[-1].text
@@ -201,7 +201,7 @@ def test_a_copy_under_another_manager_is_a_duplicate_scored_once_and_never_moves
     _write(folder / "2026-11-26" / "ivanova" / "other.txt", WEAK)
     first = _batch(folder, db, team=TEAM)
     assert (first.analysed, first.duplicates) == (2, 1)
-    [note] = [n for n in first.notes if "same content as" in n]
+    [note] = [n for n in first.notes if "то же содержимое, что" in n]
     assert "zzz_unknown/call.txt" in note and "ivanova/call.txt" in note
     with Store(db) as store:
         owner = {c.file: c for c in store.calls()}
@@ -279,7 +279,7 @@ def test_decisions_stay_on_their_line_through_script_edits_and_orphans_are_warne
     assert res.exit_code == 4, res.output
     assert "«Вам удобно сейчас говорить?»" in res.output and f"`id: {time_id}`" in res.output
     orphaned = _batch(folder, db, scripts=[script])
-    assert any("«Вам удобно сейчас говорить?»" in n and "no longer in the script" in n for n in orphaned.notes)
+    assert any("«Вам удобно сейчас говорить?»" in n and "этого больше нет в скрипте" in n for n in orphaned.notes)
     with Store(db) as store:
         result = store.call(call.call_id).result
         assert all(ln.override is None for s in result.stages for ln in s.lines)  # never on another line
@@ -303,7 +303,7 @@ def test_line_ids_explicit_or_derived_and_unique(tmp_path):
     assert ids[1] == "time" and ids[0] == derived_line_id("добрый  день! меня зовут мария, компания «смарт мейкер»")
     script.write_text(SCRIPT.format(lines=f"{HELLO}\n{HELLO}"), encoding="utf-8")
     res = CliRunner().invoke(cli, ["script", "check", str(script)])
-    assert res.exit_code == 1 and "same id" in res.output and "give one of them its own id:" in res.output
+    assert res.exit_code == 1 and "одинаковый id" in res.output and "дайте одной из них свой id:" in res.output
 
 
 # -- 4. chats by chat id ----------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_examples_are_validated_with_the_yaml_line(tmp_path):
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     out = CliRunner().invoke(cli, ["script", "check", str(bad)])
     assert out.exit_code == 1
-    assert "examples" in out.output and "unknown placeholder {customer}" in out.output
+    assert "examples" in out.output and "неизвестная подстановка {customer}" in out.output
     assert out.output.startswith(f"{bad}:")
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from compliance.cli import cli
 from compliance.errors import ModelError
-from compliance.files import cache_root
+from compliance.resources import cache_root
 from compliance.speech import model as model_mod
 from compliance.speech.model import (
     EXPECTED_SHA256,
@@ -98,6 +98,7 @@ def test_missing_packages_name_the_extra(tmp_path, monkeypatch):
         assemble_default_model(tmp_path)
 
 
+@pytest.mark.usefixtures("english")
 def test_damaged_packages_are_reported(tmp_path, monkeypatch):
     part1, part2 = tmp_path / "p1", tmp_path / "p2"
     part1.mkdir()
@@ -121,7 +122,7 @@ def test_cli_without_model_is_one_error_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["analyze", str(recording), str(recording)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines == ["Ошибка: the default speech model (Whisper base) is not installed; install it with: "
+    assert lines == ["Ошибка: модель распознавания по умолчанию (Whisper base) не установлена; установите её: "
                      "pip install 'call-compliance[model]'"]
 
 
@@ -136,6 +137,7 @@ def test_device_auto(monkeypatch, cuda_devices, expected):
     assert _device(TranscribeOptions(device="cpu", compute_type="float32")) == ("cpu", "float32")
 
 
+@pytest.mark.usefixtures("english")
 def test_model_names_resolve(tmp_path):
     from compliance.speech.engine import _resolve_model
 
@@ -151,6 +153,7 @@ def test_model_names_resolve(tmp_path):
     assert _resolve_model("small").source == "small"
 
 
+@pytest.mark.usefixtures("english")
 def test_unloadable_model_folder_is_a_model_error(tmp_path):
     from compliance.speech.transcribe import TranscribeOptions, load_model
 

@@ -75,7 +75,7 @@ def test_a_bad_token_on_sync_is_one_line(history, fake, monkeypatch):
         conn.execute("INSERT INTO crm_pushes (call_id, account, deal_id, content_hash, pushed_at) "
                      "VALUES ('x', ?, 101, 'h', 'now')", (fake.url,))
     run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
-    assert run.exit_code == 1 and "refused the API token" in run.output and "Traceback" not in run.output
+    assert run.exit_code == 1 and "не принял токен API" in run.output and "Traceback" not in run.output
 
 
 def test_daily_report_and_week_sheet_take_sales_from_won_deals_until_the_manager_enters_them(history, fake):
@@ -168,7 +168,7 @@ def test_sync_walks_every_page_of_recents_and_stops_on_no_permission(history, fa
     assert set(_deals(db)) == {101, 301}
     fake.state.fail_next = [403]
     run = CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)])
-    assert run.exit_code == 1 and "no permission" in run.output and "Traceback" not in run.output
+    assert run.exit_code == 1 and "нет прав" in run.output and "Traceback" not in run.output
 
 
 def test_a_deal_won_after_midnight_local_time_counts_on_the_local_day(history, fake, monkeypatch):

@@ -28,6 +28,7 @@ from .fake_pbx import FakePbx, start, zadarma_signature
 
 AUDIO = b"ID3" + bytes(range(256)) * 300          # ~77 KB that stands for an mp3
 DAY1, DAY2 = dt.date(2026, 11, 27), dt.date(2026, 11, 28)
+pytestmark = pytest.mark.usefixtures("english")   # the PBX errors' English wording; its commands run with --lang en
 TEAM = """managers:
   ivanova: {name: "Иванова Мария", pbx_extensions: [101]}
   petrov: {name: "Петров Пётр", pbx_extensions: ["102"]}
@@ -295,7 +296,8 @@ def test_broken_json_fails_that_listing_and_the_run_goes_on(fake, tmp_path, team
     with _store(tmp_path) as store:
         summary = fetch_period(_binotel(state, url), store, tmp_path / "rec", _team(team), DAY1, DAY1)
     assert summary.listing_errors == ["Binotel answered stats/incoming-calls-for-period with something that is "
-                                      "not JSON ('{\"status\": \"success\", \"callDetails\": {'…)"]
+                                      "not JSON ('{\"status\": \"success\", \"callDetails\": {'…); "
+                                      "check --api-url, or try again later"]
     assert not summary.complete
 
 

@@ -137,7 +137,7 @@ def test_push_writes_a_note_on_each_calls_deal_or_person(history, fake):
     assert "Сайт у нас и правда старый." in cannot                           # the answer about future cooperation
     assert notes["deal 101"]["user_id"] == 11                               # ivanova's Pipedrive user
     assert notes["deal 301"]["user_id"] == 1                                # petrov has none: the token's owner
-    assert "sidorova_380500000000.txt: no call log and no person with the number 380500000000" in result.output
+    assert "sidorova_380500000000.txt: в Pipedrive нет ни звонка, ни контакта с номером 380500000000" in result.output
     assert "Без pipedrive_user_id в составе: petrov" in result.output
     rows = _pushed(db)
     assert len(rows) == 3 and all(r["note_id"] and r["content_hash"] for r in rows)
@@ -195,7 +195,7 @@ def test_a_call_pipedrive_rejects_is_listed_and_the_push_goes_on(history, fake, 
     unknown_user.write_text(team.read_text("utf-8").replace("pipedrive_user_id: 11", "pipedrive_user_id: 99"), "utf-8")
     result = _push(db, unknown_user)
     assert result.exit_code == 3
-    assert result.output.count("ошибка: ") == 2 and "Pipedrive rejected POST /v1/notes (400): User not found" in result.output
+    assert result.output.count("ошибка: ") == 2 and "Pipedrive отклонил POST /v1/notes (400): User not found" in result.output
     assert set(_notes_by_deal_or_person(fake)) == {"deal 301"}               # petrov's note went in
     assert len(_pushed(db)) == 1
 
@@ -230,7 +230,7 @@ def test_server_errors_are_retried_then_stop_with_one_clear_error(history, fake)
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Ошибка: Pipedrive answered 503 on GET /v1/callLogs 4 times; it may be down, try again later"]
+        "Ошибка: Pipedrive ответил 503 на GET /v1/callLogs 4 раз подряд; возможно, сервис недоступен — попробуйте позже"]
     assert len(fake.state.requests) == 4 and not _pushed(db)              # one try and three retries
     fake.state.fail_next = [502]                                            # a blip: retried, nothing lost
     assert _push(db, team).exit_code == 0 and len(fake.state.notes) == 3
@@ -242,8 +242,8 @@ def test_a_refused_token_is_one_clear_error(history, fake, monkeypatch):
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Ошибка: Pipedrive refused the API token (401 unauthorized): check PIPEDRIVE_API_TOKEN or --token-file, "
-        "and --api-url (the token belongs to one company)"]
+        "Ошибка: Pipedrive не принял токен API (401): проверьте PIPEDRIVE_API_TOKEN или --token-file и --api-url "
+        "(токен принадлежит одной компании)"]
     assert len(fake.state.requests) == 1 and not _pushed(db)                # no retries of a refused token
 
 

@@ -88,7 +88,7 @@ def test_a_broken_answer_for_one_call_is_listed_and_the_push_goes_on(history, fa
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output and "JSONDecodeError" not in result.output
     failed = [line for line in result.output.splitlines() if "ошибка: " in line]
-    assert len(failed) == 1 and "GET /v1/persons/search" in failed[0] and "not JSON" in failed[0]
+    assert len(failed) == 1 and "GET /v1/persons/search" in failed[0] and "не JSON" in failed[0]
     assert "заметок создано 2" in result.output and len(fake.state.notes) == 2
     assert _push(db, team).exit_code == 0
     _one_note_per_call(db, fake)
@@ -100,7 +100,7 @@ def test_notes_created_counts_only_notes_pipedrive_made(history, fake):
     result = _push(db, team)
     assert result.exit_code == 3, result.output
     assert "заметок создано 0" in result.output and not fake.state.notes
-    assert result.output.count("no clear answer from Pipedrive 3 times, and no note marked cc-") == 3
+    assert result.output.count("3 раз нет ясного ответа от Pipedrive, и заметки с меткой cc-") == 3
     fake.state.faults = [("POST /v1/notes", "html")] * 20              # made, answered with a web page: found
     result = _push(db, team)
     assert result.exit_code == 0, result.output
@@ -114,8 +114,8 @@ def test_a_redirect_stops_the_push_with_what_to_check(history, fake):
     result = _push(db, team)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Ошибка: Pipedrive redirected GET /v1/callLogs (302) to https://login.example.com/?next=/v1: check --api-url "
-        "(e.g. https://COMPANY.pipedrive.com)"]
+        "Ошибка: Pipedrive перенаправил GET /v1/callLogs (302) на https://login.example.com/?next=/v1: проверьте "
+        "--api-url (например, https://COMPANY.pipedrive.com)"]
 
 
 def test_endless_pages_of_call_logs_fail_the_calls_not_the_run(history, fake):
@@ -125,7 +125,7 @@ def test_endless_pages_of_call_logs_fail_the_calls_not_the_run(history, fake):
     result = _push(db, team)
     assert time.monotonic() - began < 20 and "Traceback" not in result.output
     assert result.exit_code == 3, result.output
-    assert "GET /v1/callLogs" in result.output and "repeats a page" in result.output
+    assert "GET /v1/callLogs" in result.output and "повторяет страницу" in result.output
     assert fake.state.count("GET", "/v1/callLogs") <= 3            # read once, not once per call
 
 
@@ -139,6 +139,7 @@ def server():
         company.stop()
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("pages", ["endless", "repeat"])
 def test_pagination_that_never_ends_is_capped(server, pages):
     server.state.pages, server.state.page_size = pages, 2
@@ -149,6 +150,7 @@ def test_pagination_that_never_ends_is_capped(server, pages):
     assert not err.value.fatal and len(server.state.requests) <= 30
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("fault, says", [
     ("html", r"Pipedrive answered GET /v1/users \(200\) with text/html, not JSON: check --api-url"),
     ("null_data", None),
@@ -175,6 +177,7 @@ def test_a_nonsense_retry_after_falls_back_to_backoff(server, header, waits):
     assert slept == waits
 
 
+@pytest.mark.usefixtures("english")
 def test_a_huge_retry_after_gives_up_at_once_with_what_to_do(server):
     slept: list[float] = []
     server.state.retry_after, server.state.fail_next = "999999", [429]
@@ -185,6 +188,7 @@ def test_a_huge_retry_after_gives_up_at_once_with_what_to_do(server):
     assert slept == []
 
 
+@pytest.mark.usefixtures("english")
 def test_retry_waits_add_up_to_the_deadline_at_most(server):
     slept: list[float] = []
     server.state.retry_after, server.state.fail_next = "50", [429] * 6
@@ -195,6 +199,7 @@ def test_retry_waits_add_up_to_the_deadline_at_most(server):
     assert sum(slept) <= 120.0 and slept == [50.0, 50.0]
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("fault", ["trickle", "trickle_head"])
 def test_a_trickling_answer_is_cut_at_the_deadline(server, fault):
     server.state.faults = [("GET /v1/users", fault)]
@@ -205,6 +210,7 @@ def test_a_trickling_answer_is_cut_at_the_deadline(server, fault):
     assert time.monotonic() - began < 4 and not err.value.fatal
 
 
+@pytest.mark.usefixtures("english")
 def test_a_huge_answer_is_refused_in_bounded_memory(server):
     server.state.faults = [("GET /v1/users", "huge")]
     tracemalloc.start()
@@ -224,7 +230,7 @@ def test_a_call_log_whose_answer_is_lost_is_not_made_twice(history, fake):
     fake.state.faults = [("POST /v1/callLogs", "lost")] * 2
     first = _push(db, team, "--create-call-logs")
     assert first.exit_code == 3 and "Traceback" not in first.output
-    assert first.output.count("POST /v1/callLogs: the answer was lost") == 2
+    assert first.output.count("POST /v1/callLogs: ответ потерян") == 2
     for _ in range(2):
         assert _push(db, team, "--create-call-logs").exit_code == 0
     made = [log for key, log in fake.state.call_logs.items() if key not in ("a0", "a1")]

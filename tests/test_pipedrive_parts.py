@@ -21,6 +21,7 @@ from .conftest import FIXTURES
 from .fake_pipedrive import FakePipedrive
 
 CALLS = FIXTURES / "calls"
+pytestmark = pytest.mark.usefixtures("english")   # the errors' English wording (Russian: test_languages_engine)
 
 
 def _scored(default_script, text_or_name: str) -> CallRecord:

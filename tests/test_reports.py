@@ -118,7 +118,7 @@ def test_translator_formats_numbers_dates_and_plurals():
     assert ru.script_text("Добрый день, {client}!") == "Добрый день, ‹имя клиента›!"
     with pytest.raises(ReportError, match="no 'ru' text for 'nope'"):
         ru("nope")
-    with pytest.raises(ReportError, match="unknown report language 'de'"):
+    with pytest.raises(ReportError, match="неизвестный язык отчётов 'de'"):
         Translator("de")
 
 
@@ -312,6 +312,7 @@ def test_template_dir_overrides_packaged_templates(tmp_path, records, golden_scr
     assert "#abcdef" in call and "call.html.j2" not in call  # packaged call page, custom CSS
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_options_are_report_errors(tmp_path, records):
     with pytest.raises(ReportError, match="unknown report language 'de'"):
         write_reports(tmp_path / "out", records, lang="de")
@@ -465,6 +466,7 @@ def test_leftovers_of_a_killed_run_are_cleaned(tmp_path, records):
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_refuses_to_replace_a_folder_that_is_not_a_report_set(tmp_path, records):
     home = tmp_path / "home"
     home.mkdir()
@@ -519,6 +521,7 @@ def history(tmp_path, records):
     return db
 
 
+@pytest.mark.usefixtures("english")
 def test_write_reports_from_store(tmp_path, history):
     with Store(history) as store:
         index = write_reports_from_store(store, tmp_path / "out", since="2026-11-26", manager="ivanova")
@@ -545,7 +548,7 @@ def test_report_command(tmp_path, history, monkeypatch):
     (tmp_path / "notes" / "a.txt").write_text("x", encoding="utf-8")
     result = runner.invoke(cli, ["report", "--db", str(history), "--out", "notes"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Ошибка: {tmp_path / 'notes'}: folder is not empty and holds no earlier reports")
+    assert result.output.startswith(f"Ошибка: {tmp_path / 'notes'}: папка не пуста и в ней нет прежних отчётов")
 
     result = runner.invoke(cli, ["report", "--db", "missing.db"])
     assert result.exit_code == 1 and "missing.db: истории ещё нет" in result.output

@@ -153,6 +153,7 @@ def test_overrides_survive_a_rescore_until_their_stage_leaves_the_script(history
         assert any(m.code == "override_orphaned" for m in gone.result.messages)
 
 
+@pytest.mark.usefixtures("english")
 def test_disputes_and_the_audit_trail(history):
     db, records = history
     call = first_connected(records, "ivanova")
@@ -194,6 +195,7 @@ def test_open_disputes_come_first(history):
         assert [d.id for d in disputes(store)] == [newer.id, old.id]
 
 
+@pytest.mark.usefixtures("english")
 def test_override_refuses_unknown_things(history):
     db, records = history
     call = first_connected(records, "ivanova")
@@ -209,6 +211,7 @@ def test_override_refuses_unknown_things(history):
             set_override(store, nc.call_id, "greeting", True, by="lead")
 
 
+@pytest.mark.usefixtures("english")
 def test_accounts(history):
     db, _ = history
     with Store(db) as store:
@@ -264,18 +267,18 @@ def test_cli_users_review_and_agreement(history):
     assert res.exit_code == 0, res.output
     assert "sidorova: manager (sidorova)" in res.output
     res = runner.invoke(cli, ["users", "add", "x", "--role", "lead", "--password-stdin", "--db", str(db)], input="short\n")
-    assert res.exit_code == 1 and "Ошибка: x: the password is too short" in res.output
+    assert res.exit_code == 1 and "Ошибка: x: пароль слишком короткий" in res.output
     listed = runner.invoke(cli, ["users", "list", "--db", str(db)]).output
     assert "sidorova\tmanager\tsidorova" in listed and "hash" not in listed
     assert runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)]).exit_code == 0
     res = runner.invoke(cli, ["users", "remove", "sidorova", "--db", str(db)])
-    assert res.exit_code == 1 and "Ошибка: no account 'sidorova'" in res.output
+    assert res.exit_code == 1 and "Ошибка: нет учётной записи 'sidorova'" in res.output
     res = runner.invoke(cli, ["review", "override", "call001", "payment_timing", "--present", "--by", "lead",
                               "--note", "said it", "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert "payment_timing → есть" in res.output and "машина:" in res.output
     res = runner.invoke(cli, ["review", "override", "call001", "nope", "--absent", "--by", "lead", "--db", str(db)])
-    assert res.exit_code == 1 and "Ошибка: call call001: no stage 'nope'" in res.output
+    assert res.exit_code == 1 and "Ошибка: звонок call001: в его скрипте нет этапа 'nope'" in res.output
     res = runner.invoke(cli, ["review", "agreement", "--db", str(db)])
     assert res.exit_code == 0 and "Проверено звонков: 1" in res.output and "payment_timing" in res.output
     data = json.loads(runner.invoke(cli, ["review", "agreement", "--json", "--db", str(db)]).output)
@@ -319,9 +322,10 @@ def test_a_batch_rescore_keeps_decisions_and_reports_a_lost_stage(tmp_path):
     script.write_text(script.read_text("utf-8").replace("id: farewell", "id: goodbye"), encoding="utf-8")
     third = run_batch(_opts(folder, db, scripts=[script]))
     assert third.rescored == 2
-    assert [n for n in third.notes if "'farewell'" in n and "no longer in the script" in n and call.file in n]
+    assert [n for n in third.notes if "'farewell'" in n and "этого больше нет в скрипте" in n and call.file in n]
 
 
+@pytest.mark.usefixtures("english")
 def test_team_examples_file_is_read_with_its_script_and_checked(tmp_path):
     import shutil
 

@@ -159,16 +159,16 @@ def test_newer_database_and_non_database_are_refused(tmp_path):
     conn.execute(f"PRAGMA user_version = {schema_version() + 5}")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="newer version"):
+    with pytest.raises(StoreError, match="более новой версией"):
         Store(db)
     junk = tmp_path / "notes.db"
     junk.write_text("this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="notes.db: cannot use this file"):
+    with pytest.raises(StoreError, match="notes.db: файл повреждён или это не база SQLite"):
         Store(junk)
     with Store(tmp_path / "new" / "folder" / "h.db") as store:  # the folder is made
         assert store.version == schema_version()
     (tmp_path / "file").write_text("x")
-    with pytest.raises(StoreError, match="cannot create its folder"):
+    with pytest.raises(StoreError, match="не удаётся создать папку"):
         Store(tmp_path / "file" / "h.db")
 
 

@@ -32,11 +32,11 @@ def test_level_on_a_date_uses_since():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("managers:\n  ivanova:\n    name: X\n    levl: newcomer\n", "managers.ivanova.levl: unknown key 'levl'"),
+    ("managers:\n  ivanova:\n    name: X\n    levl: newcomer\n", "managers.ivanova.levl: неизвестный ключ 'levl'"),
     ("managers:\n  ivanova:\n    level: senior\n", "managers.ivanova.level"),
     ("managers:\n  ivanova:\n    since: yesterday\n", "managers.ivanova.since"),
-    ("managers: [\n", "invalid YAML"),
-    ("- just a list\n", "expected a mapping"),
+    ("managers: [\n", "ошибка YAML"),
+    ("- just a list\n", "нужен словарь с ключом managers"),
 ])
 def test_bad_roster_is_one_clear_error(tmp_path, text, message):
     path = tmp_path / "team.yaml"
@@ -54,7 +54,7 @@ def test_set_level_rewrites_the_file_atomically(tmp_path):
     assert again.get("ivanova").level == "experienced" and again.get("ivanova").name == "Иванова Мария"
     assert again.get("petrov").since == dt.date(2026, 6, 1)
     assert [p.name for p in tmp_path.iterdir()] == ["team.yaml"]  # no temp files left
-    with pytest.raises(TeamError, match="no manager 'kovalenko'"):
+    with pytest.raises(TeamError, match="нет менеджера 'kovalenko'"):
         set_level(path, "kovalenko", "newcomer")
     set_level(path, "kovalenko", "newcomer", name="Коваленко Ирина", create=True)
     assert load_team(path).get("kovalenko").name == "Коваленко Ирина"
@@ -72,7 +72,7 @@ def test_team_commands(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.strip() == f"ivanova: experienced с 2026-12-01  ({path})"
     res = runner.invoke(cli, ["team", "set-level", "ghost", "experienced", "--team", str(path)])
-    assert res.exit_code == 1 and "Ошибка: " in res.output and "no manager 'ghost'" in res.output
+    assert res.exit_code == 1 and "Ошибка: " in res.output and "нет менеджера 'ghost'" in res.output
     res = runner.invoke(cli, ["team", "set-level", "ivanova", "senior", "--team", str(path)])
     assert res.exit_code == 2
 
@@ -125,8 +125,8 @@ def test_targets_default_to_the_regulations_and_a_manager_overrides_only_what_th
 
 @pytest.mark.parametrize("text, message", [
     ("targets:\n  contacts_per_day: 0\n", "targets.contacts_per_day"),
-    ("targets:\n  connected_per_day: {min: 40, max: 30}\n", "min 40 is above max 30"),
-    ("targets:\n  contacts: 40\n", "targets.contacts: unknown key 'contacts'"),
+    ("targets:\n  connected_per_day: {min: 40, max: 30}\n", "min 40 больше max 30"),
+    ("targets:\n  contacts: 40\n", "targets.contacts: неизвестный ключ 'contacts'"),
     ("managers:\n  a:\n    targets: {leads_per_day: -1}\n", "managers.a.targets.leads_per_day"),
 ])
 def test_bad_targets_name_the_field(tmp_path, text, message):
@@ -206,7 +206,7 @@ def test_bands_default_to_the_scripts_levels_and_the_team_and_a_manager_set_them
 def test_a_band_upside_down_names_the_field(tmp_path):
     path = tmp_path / "team.yaml"
     path.write_text("targets:\n  bands:\n    chats: {newcomer: {min: 90, max: 80}}\n", encoding="utf-8")
-    with pytest.raises(TeamError, match=r"targets.bands.chats.newcomer: min \(90\) is greater than max \(80\)"):
+    with pytest.raises(TeamError, match=r"targets.bands.chats.newcomer: min \(90\) больше max \(80\)"):
         load_team(path)
     path.write_text("targets:\n  bands:\n    calls: {guru: {min: 80, max: 90}}\n", encoding="utf-8")
     with pytest.raises(TeamError, match="targets.bands.calls.guru"):

@@ -132,7 +132,7 @@ def test_analyze_end_to_end(env, transcripts, tmp_path):
              AUDIO / "call_missing.stereo.ogg"]
     result = CliRunner().invoke(cli, ["analyze", *map(str, files), "--level", "newcomer", "--json"])
     assert result.exit_code == 1
-    assert f"Ошибка: {bad}: cannot decode audio (" in result.output
+    assert f"Ошибка: {bad}: не удаётся декодировать звук (" in result.output
     rows = {Path(r["file"]).name: r for r in map(json.loads, (line for line in result.output.splitlines()
                                                               if line.startswith("{")))}
     assert set(rows) == {"call_full.stereo.ogg", "voicemail.stereo.ogg", "silence.stereo.wav",

@@ -37,6 +37,7 @@ def test_json_transcript(tmp_path):
     assert t.source == str(path)
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("content, message", [
     (b"{not json", "invalid JSON"),
     (b'{"segments": [{"speaker": "boss", "text": "x"}]}', "segments.0.speaker"),

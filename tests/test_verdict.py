@@ -240,25 +240,25 @@ def test_script_check_points_at_a_branch_excluding_an_unknown_stage_or_itself(tm
     written = (tmp_path / "bad.yaml").read_text(encoding="utf-8").splitlines()
     at = {word: written.index(f"  - {word}") + 1 for word in ("nope", "ofer")}  # where each entry is written
     assert len(lines) == 2
-    assert f":{at['nope']}: stages.4.excludes.0: stage 'nope' excludes itself" in lines[0]
-    assert f":{at['ofer']}: stages.4.excludes.1: stage 'nope' excludes 'ofer', which is not a stage of this " \
-           "script: write one of greeting, needs, offer, farewell, or remove it" in lines[1]
+    assert f":{at['nope']}: stages.4.excludes.0: этап 'nope' исключает сам себя" in lines[0]
+    assert f":{at['ofer']}: stages.4.excludes.1: этап 'nope' исключает (excludes) 'ofer', а такого этапа в " \
+           "скрипте нет: напишите один из greeting, needs, offer, farewell или уберите его" in lines[1]
 
 
 def test_script_check_names_an_unknown_severity_and_the_fix(tmp_path):
     lines = _check(tmp_path, {**ORDERED, "forbidden": ["не знаю", {"phrase": "типа", "severity": "fatal"}]})
-    assert len(lines) == 1 and "forbidden.1.severity: unknown severity 'fatal': write critical" in lines[0]
+    assert len(lines) == 1 and "forbidden.1.severity: неизвестная серьёзность 'fatal': напишите critical" in lines[0]
     assert lines[0].split(":")[1].isdigit()
 
 
 def test_script_check_names_an_unknown_order(tmp_path):
     lines = _check(tmp_path, {**ORDERED, "order": "sometimes"})
-    assert len(lines) == 1 and "order: unknown order 'sometimes': write strict, loose, ignored" in lines[0]
+    assert len(lines) == 1 and "order: неизвестный порядок 'sometimes': напишите strict, loose, ignored" in lines[0]
 
 
 def test_a_phrase_listed_twice_is_an_error(tmp_path):
     lines = _check(tmp_path, {**ORDERED, "forbidden": ["типа", {"phrase": "Типа", "severity": "critical"}]})
-    assert len(lines) == 1 and "listed twice" in lines[0]
+    assert len(lines) == 1 and "указана дважды" in lines[0]
 
 
 def test_json_schema_knows_severity_and_order():

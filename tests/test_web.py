@@ -161,7 +161,7 @@ def test_override_through_the_form_changes_the_score(db, history):
     calibration = client.get("/agreement").text
     assert "проверено звонков: <strong>1</strong>" in calibration and "Когда клиент планирует оплату" in calibration
     bad = client.post("/calls/call001/override", data={**form, "stage_id": "nope", "csrf_token": token})
-    assert bad.status_code == 400 and "no stage" in bad.text
+    assert bad.status_code == 400 and "нет этапа" in bad.text
     # a manager cannot override, even their own call
     manager = _client(db)
     _login(manager, "ivanova")

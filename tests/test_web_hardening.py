@@ -216,7 +216,7 @@ def test_a_bad_line_number_is_400(db, line):
     client, token = _lead(db)
     res = client.post("/calls/call001/override", data={"stage_id": "greeting", "line": line, "present": "1",
                                                        "note": "", "csrf_token": token})
-    assert res.status_code == 400 and "line must be a number" in res.text
+    assert res.status_code == 400 and "Номер строки должен быть числом" in res.text
 
 
 def test_a_huge_dispute_id_is_404(db):
@@ -309,7 +309,7 @@ def test_redirects_never_follow_the_host_header(db):
 def test_by_must_be_a_known_lead(db):
     runner = CliRunner()
     base = ["review", "override", "call001", "greeting", "--present", "--db", str(db)]
-    for who, why in (("nobody", "no such account"), ("ivanova", "only a lead")):
+    for who, why in (("nobody", "нет такой учётной записи"), ("ivanova", "решает только руководитель")):
         result = runner.invoke(cli, base + ["--by", who])
         assert result.exit_code == 1 and result.output.startswith(f"Ошибка: --by '{who}': "), result.output
         assert why in result.output

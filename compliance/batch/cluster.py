@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from compliance.errors import ComplianceError
+from compliance.files import os_reason
 from compliance.speech.engine import _cpu_count  # cores this process may use (its affinity)
+from compliance.text.catalogue import say
 
 from .workers import _Done, _remember, _setup, _Task, _work
 
@@ -58,11 +60,11 @@ def parse_cluster(spec: str) -> ClusterSpec:
     if local:
         n = int(local.group(1) or (os.cpu_count() or 1))
         if not 1 <= n <= 256:
-            raise ComplianceError(f"--cluster {spec}: the number of local workers must be 1 to 256")
+            raise ComplianceError(say("err.cluster.local_count", spec=spec))
         return ClusterSpec(workers=n)
     if re.match(r"^(tcp|tls|ucx|inproc)://[^\s/]+$", spec):
         return ClusterSpec(address=spec)
-    raise ComplianceError(f"--cluster {spec}: expected tcp://HOST:PORT (a running dask scheduler) or local:N")
+    raise ComplianceError(say("err.cluster.spec", spec=spec))
 
 
 def _model_setup(scripts_json: list[str], options_json: Optional[str], cache_dir: Optional[str],
@@ -154,16 +156,15 @@ def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_d
     except Exception as exc:  # noqa: BLE001 - unreachable scheduler, failed plugin: one line
         if cluster is not None:
             cluster.close()
-        where = spec.address or f"a local cluster of {spec.workers} workers"
-        raise ComplianceError(f"cannot use {where} ({type(exc).__name__}: {exc}); start the scheduler "
-                              "(dask scheduler) and workers (dask worker tcp://HOST:8786), or use local:N") from None
+        where = spec.address or say("err.cluster.local", n=spec.workers)
+        raise ComplianceError(say("err.cluster.cannot_use", where=where, why=f"{type(exc).__name__}: {exc}")) from None
     wait = worker_wait()
     try:  # a scheduler without workers would take the recordings and never answer
         client.wait_for_workers(1, timeout=wait)
     except Exception:  # noqa: BLE001 - a timeout, or the scheduler went away meanwhile
         _close(client, cluster)
-        raise ComplianceError(f"the Dask scheduler {spec.address or '(local)'} has no workers (waited {wait:g} s); "
-                              f"start one (dask worker {spec.address or 'ADDRESS'}) and run the batch again") from None
+        raise ComplianceError(say("err.cluster.no_workers", address=spec.address or "local", wait=f"{wait:g}",
+                                  target=spec.address or "ADDRESS")) from None
     return client, cluster
 
 
@@ -172,7 +173,7 @@ def worker_wait() -> float:
     try:
         return max(1.0, float(os.environ.get(WAIT_ENV, "60")))
     except ValueError:
-        raise ComplianceError(f"{WAIT_ENV}={os.environ[WAIT_ENV]!r}: expected a number of seconds") from None
+        raise ComplianceError(say("err.cluster.wait", env=WAIT_ENV, value=repr(os.environ[WAIT_ENV]))) from None
 
 
 def _close(client: Any, cluster: Any) -> None:
@@ -238,8 +239,7 @@ def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[
             try:
                 raw = Path(job.path).read_bytes()
             except OSError as exc:  # not the cluster's fault: a ComplianceError, not SchedulerLost
-                raise ComplianceError(f"{job.path}: cannot read the recording ({exc.strerror}); the batch "
-                                      "stopped: run it again") from None
+                raise ComplianceError(say("err.cluster.unreadable", path=job.path, why=os_reason(exc))) from None
             data = _scatter(client, raw)
             key = f"call-{job.call_id}-{lost.get(job.call_id, 0)}"
             future = client.submit(work, batch._task(job), data, pure=False, key=key)
@@ -258,8 +258,8 @@ def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[
                 if lost[job.call_id] <= ALLOWED_FAILURES:
                     flight.add(submit(job))
                     continue
-                done = _Done(False, f"the worker process died on this file {lost[job.call_id]} times "
-                                    "(out of memory or a crash)", "audio" if job.kind == "audio" else "score")
+                done = _Done(False, say("err.cluster.worker_died", n=lost[job.call_id]),
+                             "audio" if job.kind == "audio" else "score")
             batch._save(job, done)
             stored += 1
             future.release()
@@ -269,9 +269,8 @@ def _run(batch: _Batch, jobs: list[_Job], spec: ClusterSpec, scripts_json: list[
     except Exception as exc:
         _cancel(client, futures)
         if isinstance(exc, SchedulerLost) or _disconnected(client):
-            raise SchedulerLost(f"lost the Dask scheduler {spec.address or '(local)'} after {stored} of {len(jobs)} "
-                                f"recordings; the other {len(jobs) - stored} are not marked failed: run the same "
-                                "command again once the scheduler is back") from None
+            raise SchedulerLost(say("err.cluster.lost", address=spec.address or "local", stored=stored,
+                                    total=len(jobs), left=len(jobs) - stored)) from None
         raise
     except BaseException:
         _cancel(client, futures)

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from compliance.files import shown_path
+from compliance.files import os_reason, shown_path
 from compliance.history.store import Failure
 from compliance.sources.model import SIDECAR_SUFFIX
 from compliance.speech.legs import second_leg
+from compliance.text.catalogue import say
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 
@@ -48,7 +49,7 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
 
     def _onerror(err: OSError) -> None:
         failures.append(Failure(file=shown_path(str(err.filename)), kind="folder",
-                                reason=f"cannot read folder ({err.strerror})"))
+                                reason=say("err.batch.folder_unreadable", why=os_reason(err))))
 
     # Folder links are followed (a manager's folder linked from another disk is that manager's calls); a folder
     # reached twice (a link loop, two links to one place) is walked once.
@@ -73,7 +74,7 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
                 ignored.append(shown_path(path))  # a transcript of a recording here; a PBX leg read with its pair
                 continue
             if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
-                failures.append(Failure(file=shown_path(path), kind="unreadable", reason="not a regular file"))
+                failures.append(Failure(file=shown_path(path), kind="unreadable", reason=say("err.batch.not_a_file")))
                 continue
             found.append(path)
     return sorted(found), failures, ignored

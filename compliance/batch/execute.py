@@ -10,6 +10,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Callable, Optional
 
 from compliance.files import shown_path
+from compliance.text.catalogue import say
 
 from .cluster import run_on_cluster
 from .workers import (
@@ -84,7 +85,8 @@ class _Executes:
                 options = self.tx.options
             except Exception as exc:  # noqa: BLE001 - the speech stack itself is unusable
                 for job in audio:
-                    self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
+                    self._fail(shown_path(job.path), "audio", say("err.batch.cannot_transcribe", why=exc),
+                               job.content_hash)
                 audio = []
         if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
             run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
@@ -152,7 +154,7 @@ class _Executes:
                    seed=self._seed)
         except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
             for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
-                self._fail(shown_path(job.path), "audio", f"cannot transcribe ({exc})", job.content_hash)
+                self._fail(shown_path(job.path), "audio", say("err.batch.cannot_transcribe", why=exc), job.content_hash)
             jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
             _setup(scripts_json, None, cache_dir, seed=self._seed)
         for job in jobs:

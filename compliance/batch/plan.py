@@ -17,6 +17,8 @@ from compliance.history.roster import Manager, Team
 from compliance.resources import default_script_path, resource_dir
 from compliance.scoring.script import SalesScript
 from compliance.scoring.script_file import load_script
+from compliance.text.catalogue import say
+from compliance.text.validation import describe, where
 
 
 @dataclass
@@ -43,8 +45,7 @@ class _Scripts:
                 self.by_path[key] = script
                 self.by_id.setdefault(script.id, script)
                 return script
-        raise ScriptError(f"script {spec!r}: not a loaded script id ({', '.join(sorted(self.by_id))}) "
-                          f"and no such file")
+        raise ScriptError(say("err.batch.script", spec=repr(spec), ids=", ".join(sorted(self.by_id))))
 
     def chat_default(self) -> SalesScript:
         """The bundled chat script (loaded once)."""
@@ -63,7 +64,7 @@ def _load_scripts(paths: list[Path]) -> _Scripts:
     for script, path in zip(candidates, paths):
         earlier = seen.setdefault(script.id, (script.content_hash(), path))
         if earlier[0] != script.content_hash():
-            raise ScriptError(f"{path}: script id {script.id!r} is also used by {earlier[1]}; ids must differ")
+            raise ScriptError(say("err.batch.script_id_twice", path=path, id=repr(script.id), other=earlier[1]))
     scripts = _Scripts(candidates=candidates, explicit=bool(paths))
     try:
         for path in sorted(resource_dir("scripts_yaml").glob("*.yaml")):
@@ -172,8 +173,7 @@ class _Transcription:
                 self._options = TranscribeOptions(**{k: v for k, v in self.overrides.items() if k in fields})
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise ComplianceError(f"transcription option {'.'.join(map(str, err['loc']))}: {err['msg']}") \
-                    from None
+                raise ComplianceError(say("err.batch.option", where=where(err), what=describe(err))) from None
         return self._options
 
     def key(self) -> str:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from compliance.errors import ComplianceError, ScriptError
-from compliance.files import shown_path
+from compliance.files import os_reason, shown_path
 from compliance.history.attribution import Attribution, attribute
 from compliance.history.identity import Duplicate, SourceIndex, now
 from compliance.history.store import CallState
 from compliance.pipeline import file_kind
 from compliance.scoring.result import Outcome
+from compliance.text.catalogue import LANGUAGES, say, text
 
 from .chats import ChatUnit, chat_read_key, chat_units
 from .discover import _file_hash
@@ -75,13 +76,12 @@ class _Planner:
             try:
                 file_hash = _file_hash(path)
             except OSError as exc:
-                self._fail(shown_path(path), "unreadable", f"cannot read ({exc.strerror})")
+                self._fail(shown_path(path), "unreadable", say("err.batch.unreadable", why=os_reason(exc)))
                 continue
             if file_hash in failed_before:
                 before = failed_before[file_hash]
-                reason = before.reason.split(" — failed before")[0]
-                self._fail(shown_path(path), before.kind, f"{reason} — failed before with the same content; not "
-                           "retried (--retry-failed tries again)", file_hash)
+                reason = _first_reason(before.reason)
+                self._fail(shown_path(path), before.kind, say("err.batch.failed_before", reason=reason), file_hash)
                 continue
             att = attribute(path, self.o.folder, patterns=self.patterns, manifest=self.manifest,
                             known_managers=known, default_date=self.o.default_date)
@@ -139,8 +139,7 @@ class _Planner:
         in the history's duplicates."""
         scored, call_id = owner
         self.summary.duplicates += 1
-        reason = (f"the same chat as {scored} (the export with more messages counts)" if older_export
-                  else f"same content as {scored} (scored there, counted once)")
+        reason = say("err.batch.same_chat" if older_export else "err.batch.same_content", scored=scored)
         self.summary.notes.append(f"{job.file}: {reason}")
         at = now()
         self.store.note_duplicate(Duplicate(file=job.file, source_root=root, source_key=job.source_key,
@@ -160,9 +159,9 @@ class _Planner:
                 return []
             self.total += len(units) - 1  # progress counts calls: each chat of an export is one
         for unit in [u for u in units if not u.att.complete]:
-            self._fail(shown_path(path), "unattributed",
-                       f"cannot tell the {' and the '.join(unit.att.missing())} from the manifest, "
-                       "folders or file name; add it to a --manifest or rename (see --pattern)", unit.content_hash)
+            missing = say("err.and").join(say(f"err.batch.missing.{field}") for field in unit.att.missing())
+            self._fail(shown_path(path), "unattributed", say("err.batch.unattributed", missing=missing),
+                       unit.content_hash)
         return [u for u in units if u.att.complete]
 
     def _job(self, path: Path, kind: str, unit: ChatUnit) -> Optional[_Job]:
@@ -189,3 +188,11 @@ class _Planner:
             job.transcribe_key = self.tx.key()
         job.score_key = _score_key(job, script.content_hash() if script else self.scripts.auto_key())
         return job
+
+
+def _first_reason(reason: str) -> str:
+    """A stored failure's own reason, without the «failed before» tail an earlier run (in either language) added."""
+    for lang in LANGUAGES:
+        tail = text("err.batch.failed_before", lang, reason="\0").split("\0", 1)[1][:12]
+        reason = reason.split(tail)[0]
+    return reason

@@ -39,6 +39,7 @@ from compliance.history.voices import voice_vector
 from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
+from compliance.text.catalogue import say
 
 from .cluster import parse_cluster
 from .discover import discover
@@ -197,13 +198,11 @@ class _Run(_Planner, _Executes):
         """Say which of the lead's decisions on this call a changed call or script put in question."""
         decisions = load_decisions(self.store.connection, [job.call_id]).get(job.call_id, [])
         for lost in orphaned(result, decisions, script.line_ids()):
-            line = f" line «{lost.line_text or lost.line_id}»" if lost.line_id else ""
-            self.summary.notes.append(f"{job.file}: the lead's decision on stage {lost.stage_id!r}{line} ({lost.by}, "
-                                      f"{lost.at}) is not applied: no longer in the script (give the line back its "
-                                      "id: to keep it)")
+            line = say("err.batch.decision_line", line=lost.line_text or lost.line_id) if lost.line_id else ""
+            self.summary.notes.append(say("err.batch.decision_orphaned", file=job.file, stage=repr(lost.stage_id),
+                                          line=line, by=lost.by, at=lost.at))
         if job.changed and decisions:
-            self.summary.notes.append(f"{job.file}: the content changed after {len(decisions)} decision(s) of the "
-                                      "lead; they stay on the call, flagged for the lead to confirm or drop")
+            self.summary.notes.append(say("err.batch.decisions_flagged", file=job.file, n=len(decisions)))
 
     # -- the whole batch -----------------------------------------------------------------------------
     def run(self) -> BatchSummary:
@@ -218,8 +217,7 @@ class _Run(_Planner, _Executes):
                 exclude.append(self.o.out_dir)
             paths, folder_failures, ignored = discover(folder, exclude)
             if ignored:
-                self.summary.notes.append(f"{len(ignored)} transcript(s) next to recordings of the same name "
-                                          "ignored (the recording is analysed)")
+                self.summary.notes.append(say("err.batch.transcripts_ignored", n=len(ignored)))
             self.total = len(paths) + len(folder_failures)
             self.summary.total = len(paths)
             self._emit()
@@ -227,8 +225,8 @@ class _Run(_Planner, _Executes):
                 self._fail(failure.file, failure.kind, failure.reason)
             if self.o.manifest is not None:
                 for row in unmatched_rows(self.manifest_rows, folder, self.o.manifest.parent, paths):
-                    self._fail(shown_path(row.file), "manifest", f"the manifest row matches no file under {folder} "
-                               f"({shown_path(self.o.manifest)}); fix the file name or remove the row")
+                    self._fail(shown_path(row.file), "manifest", say("err.batch.manifest_row", folder=folder,
+                                                                       manifest=shown_path(self.o.manifest)))
             jobs, skips = self._plan(paths)
             self._skip(skips)
             audio = [j for j in jobs if j.kind == "audio" and j.action == "analyse"]
@@ -242,8 +240,7 @@ class _Run(_Planner, _Executes):
             status = "done"
         except sqlite3.OperationalError as exc:  # each call is one transaction: those stored are whole
             self.summary.interrupted = True
-            raise StoreError(f"{self.o.db}: {_store_trouble(exc)}; the calls stored so far are kept: "
-                             "run the batch again to go on") from None
+            raise StoreError(say("err.batch.store", db=self.o.db, why=_store_trouble(exc))) from None
         except BaseException:
             self.summary.interrupted = True
             raise
@@ -286,10 +283,10 @@ class _Run(_Planner, _Executes):
 def _store_trouble(exc: sqlite3.OperationalError) -> str:
     text = str(exc).lower()
     if "full" in text or "no space" in text:
-        return "the disk is full (free some space)"
+        return say("err.batch.disk_full")
     if "locked" in text or "busy" in text:
-        return "the database is busy with another program (try again when it is done)"
-    return f"cannot write the history ({exc})"
+        return say("err.batch.busy")
+    return say("err.batch.cannot_write", why=exc)
 
 
 def _kpi(day: DayCount, name: str, band: tuple[int, int]) -> DayKpi:
@@ -310,10 +307,9 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
         KeyboardInterrupt: the batch was interrupted (what was finished is stored).
     """
     if not options.folder.is_dir():
-        raise ComplianceError(f"{options.folder}: no such folder")
+        raise ComplianceError(say("err.batch.no_folder", folder=options.folder))
     if options.out_dir and Path(os.path.abspath(options.db)).is_relative_to(os.path.abspath(options.out_dir)):
-        raise ComplianceError(f"{options.db}: the history database cannot live inside the report folder "
-                              f"{options.out_dir} (it is replaced on every run); use e.g. --db compliance.db")
+        raise ComplianceError(say("err.batch.db_in_out", db=options.db, out=options.out_dir))
     run = _Run(options, progress)
     try:
         summary = run.run()

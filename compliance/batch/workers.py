@@ -16,6 +16,7 @@ from compliance.pipeline import analyse_file, failure_kind
 from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
+from compliance.text import catalogue
 
 _STATE: dict[str, Any] = {}
 
@@ -109,6 +110,7 @@ class _Task:
     voice: list[float] = field(default_factory=list)  # the manager's enrolled voice print (one-channel calls)
     bands: dict = field(default_factory=dict)   # the team's bands for the manager (``SalesScript.band``)
     match: Optional[str] = None                 # the matcher's options (JSON) when not the defaults (analyze)
+    lang: str = field(default_factory=catalogue.current)   # the run's language: a worker's errors speak it too
 
 
 @dataclass
@@ -135,6 +137,11 @@ def _call_vectors(transcript: Transcript) -> bytes:
 
 
 def _work(task: _Task) -> _Done:
+    with catalogue.speaking(task.lang):
+        return _work_in(task)
+
+
+def _work_in(task: _Task) -> _Done:
     if task.vectors:
         from compliance.scoring.embeddings import load_embedder, unpack_vectors
 
@@ -187,10 +194,11 @@ def _model_of(transcript_json: str) -> Optional[str]:
 
 def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, options: Any,
                     cache_dir: Optional[Path] = None, match: Optional[MatchOptions] = None,
-                    workers: Optional[int] = None) -> Iterator[tuple[Path, _Done]]:
+                    workers: Optional[int] = None, bands: Optional[dict] = None) -> Iterator[tuple[Path, _Done]]:
     """Recordings analysed by the batch's worker pool (each worker loads the models once and takes its share of
     the cores), without a history: ``compliance analyze`` over several files. Yields each path with its outcome,
-    in the order given, as soon as it and those before it are done; the largest files go first.
+    in the order given, as soon as it and those before it are done; the largest files go first. ``bands``: the
+    team's bands for the manager (``SalesScript.band``).
 
     Raises:
         concurrent.futures.process.BrokenProcessPool: no worker could start (the model does not load): the caller
@@ -210,7 +218,7 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
         futures: dict[Path, cf.Future] = {}
         for path in sorted(dict.fromkeys(paths), key=_size, reverse=True):
             futures[path] = pool.submit(_work, _Task(str(path), "audio", None, script.content_hash(), [], level,
-                                                     match=match_json))
+                                                     bands=bands or {}, match=match_json))
         for path in paths:
             yield path, futures[path].result()
     except BaseException:

@@ -11,6 +11,7 @@ from typing import Iterable, Optional
 from compliance.errors import TranscriptError
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
+from compliance.text.catalogue import say
 
 from .model import Chat, ChatMessage, chat_transcript
 from .read import chat_format, read_chats
@@ -30,5 +31,5 @@ def load_chat(path: Path, part: Optional[str] = None, names: Iterable[str] = (),
     chats = read_chats(path)
     chosen = next((c for c in chats if c.key == part), None) if part is not None else chats[0]
     if chosen is None:
-        raise TranscriptError(f"{path}: no chat {part!r} in the export any more; run the batch again")
+        raise TranscriptError(say("err.chat.gone", path=path, part=repr(part)))
     return chat_with_sides(chosen, names, script)

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from compliance.errors import TranscriptError
 from compliance.files import shown_path
 from compliance.scoring.transcript import read_text, role_of
+from compliance.text.catalogue import say
 
 from .model import Chat, ChatMessage
 from .telegram import is_telegram, parse_telegram
@@ -37,9 +38,9 @@ def _json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg}); export the chat again") from None
+        raise TranscriptError(say("err.chat.json", path=path, line=exc.lineno, column=exc.colno)) from None
     except (RecursionError, ValueError):
-        raise TranscriptError(f"{path}: not a JSON chat export (nested too deeply or a bad number)") from None
+        raise TranscriptError(say("err.chat.json_shape", path=path)) from None
 
 
 def _first_line(text: str) -> str:
@@ -75,8 +76,7 @@ def _dated_stamp(stamp: str, path: Path, number: int) -> dt.datetime:
             return dt.datetime.strptime(stamp.replace("T", " "), fmt)
         except ValueError:
             continue
-    raise TranscriptError(f"{path}: line {number}: unknown date format [{stamp}] "
-                          "(write [02.01.2025 10:00] or [2025-01-02 10:00])")
+    raise TranscriptError(say("err.chat.date", path=path, line=number, stamp=stamp))
 
 
 def parse_dated_text(text: str, path: Path) -> Chat:
@@ -111,9 +111,8 @@ def read_chats(path: Path) -> list[Chat]:
     elif fmt == "text":
         chats = [parse_dated_text(text, path)]
     else:
-        raise TranscriptError(f"{path}: not a chat export (Telegram result.json, WhatsApp .txt, or "
-                              "[date time] М:/К: lines)")
+        raise TranscriptError(say("err.chat.not_export", path=path))
     chats = [c for c in chats if c.messages]
     if not chats:
-        raise TranscriptError(f"{path}: the chat has no messages; export it again with its messages")
+        raise TranscriptError(say("err.chat.empty", path=path))
     return chats

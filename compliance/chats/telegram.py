@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Any, Optional
 
 from compliance.errors import TranscriptError
+from compliance.text.catalogue import say
 
 from .model import Chat, ChatMessage
 
@@ -81,13 +82,12 @@ def _moment(message: dict[str, Any], where: str) -> tuple[Optional[dt.datetime],
         try:
             instant = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise TranscriptError(f"{where}: message {message.get('id', '?')}: date_unixtime {str(stamp)[:40]!r} is "
-                                  "out of range; export the chat again as JSON") from None
+            raise TranscriptError(say("err.chat.tg_unixtime", where=where, id=message.get("id", "?"),
+                                      stamp=repr(str(stamp)[:40]))) from None
     if wall is not None and instant is not None and abs(wall - instant.replace(tzinfo=None)) > _MOST_OFFSET:
         instant = None  # not this wall time in any zone (an export tool writes 0): the wall time is what is known
     if wall is None and instant is None:
-        raise TranscriptError(f"{where}: message {message.get('id', '?')}: unknown date format {str(raw)[:40]!r} "
-                              "(Telegram Desktop writes 2025-01-02T10:00:00); export the chat again as JSON")
+        raise TranscriptError(say("err.chat.tg_date", where=where, id=message.get("id", "?"), raw=repr(str(raw)[:40])))
     return wall, instant
 
 
@@ -106,14 +106,14 @@ def _clock(moments: list[tuple[Optional[dt.datetime], Optional[dt.datetime]]], w
         try:
             times.append(instant.replace(tzinfo=None) + offset)
         except OverflowError:
-            raise TranscriptError(f"{where}: a message's date is out of range; export the chat again as JSON") from None
+            raise TranscriptError(say("err.chat.tg_range", where=where)) from None
     return times
 
 
 def _chat(data: dict[str, Any], source: str, index: int) -> Chat:
     messages = data.get("messages")
     if not isinstance(messages, list):
-        raise TranscriptError(f"{source}: chat {index + 1}: no 'messages' list; export the chat again as JSON")
+        raise TranscriptError(say("err.chat.tg_no_messages", source=source, number=index + 1))
     title = str(data.get("name") or "")
     key = f"tg{data['id']}" if isinstance(data.get("id"), (int, str)) and str(data.get("id")) else title or str(index)
     chat = Chat(key=key, title=title, source=source, fmt="telegram")

@@ -20,6 +20,7 @@ import re
 from typing import Optional
 
 from compliance.errors import TranscriptError
+from compliance.text.catalogue import say
 
 from .model import Chat, ChatMessage
 
@@ -123,8 +124,7 @@ def parse_whatsapp(text: str, source: str, key: str) -> Chat:
             continue
         at = _stamp(head.group("date"), head.group("time"), order)
         if at is None:
-            raise TranscriptError(f"{source}: line {number}: unknown date format «{head.group('date')}» "
-                                  "(WhatsApp writes 02.01.25 or 1/2/25); export the chat again from WhatsApp")
+            raise TranscriptError(say("err.chat.wa_date", source=source, line=number, date=head.group("date")))
         said = _SENDER.match(head.group("rest"))
         if said is None:
             current = None  # a system line; what follows it is not anyone's message

@@ -13,7 +13,10 @@ from compliance.cli.options import (
     echo_results,
     level_option,
     load_script_or_fail,
+    load_team_or_fail,
+    resolve_team_path,
     script_option,
+    team_option,
 )
 from compliance.errors import ComplianceError, ModelError
 from compliance.files import write_atomic
@@ -118,7 +121,7 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
 
 
 def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Optional[Path], match,
-                 workers: Optional[int]):
+                 workers: Optional[int], bands: Optional[dict] = None):
     """Yield (path, result or None, error) for each recording in order: several in the batch's worker pool, one
     here (a pool's start costs more than it saves); a model that does not load stops everything."""
     from concurrent.futures.process import BrokenProcessPool
@@ -133,7 +136,7 @@ def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Opti
         from compliance.batch.workers import analyse_in_pool
 
         try:
-            for path, outcome in analyse_in_pool(audio, script, level, options, cache_dir, match, workers):
+            for path, outcome in analyse_in_pool(audio, script, level, options, cache_dir, match, workers, bands):
                 done.append(path)
                 result = CallResult.model_validate_json(outcome.result_json) if outcome.ok else None
                 yield path, result, outcome.error
@@ -147,7 +150,7 @@ def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Opti
             click.echo(text("cli.audio.recognising", path=path), err=True)
         try:
             analysis = analyse_file(path, [script], level, kind="audio", transcribe=options, cache_dir=cache_dir,
-                                    match=match)
+                                    match=match, bands=bands)
         except ModelError as exc:
             raise click.ClickException(str(exc)) from None
         except ComplianceError as exc:
@@ -156,17 +159,40 @@ def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Opti
         yield path, analysis.result, ""
 
 
+def _from_roster(ctx: click.Context, roster, level: str, manager: Optional[str], kwargs: dict[str, Any]):
+    """What the roster (``--team``, else ./team.yaml) says, as ``batch`` takes it: the manager's level unless
+    ``--level`` is given, the team's bands for them, the team's model unless ``--model`` is given; the manager as
+    the roster keys them.
+
+    Returns:
+        (level, the team's bands or None, manager)
+    """
+    if roster is None:
+        return level, None, manager
+    member = roster.get(manager) if manager else None
+    if member is not None:
+        manager = member.id
+        if ctx.get_parameter_source("level") is click.core.ParameterSource.DEFAULT:
+            level = member.level_on(None)
+    if roster.model and ctx.get_parameter_source("model") is click.core.ParameterSource.DEFAULT:
+        kwargs["model"] = roster.model_folder()
+    return level, roster.targets_for(manager).model_dump()["bands"] or None, manager
+
+
 @cli.command()
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @script_option
 @level_option
+@team_option
 @click.option("--manager", "manager", default=None)
 @click.option("--min-talk", type=click.FloatRange(min=0), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None)
 @transcribe_options
-def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: str, manager: Optional[str],
-            min_talk: Optional[float], as_json: bool, workers: Optional[int], **kwargs: Any) -> None:
+@click.pass_context
+def analyze(ctx: click.Context, recordings: tuple[Path, ...], script_path: Optional[Path], level: str,
+            team_path: Optional[Path], manager: Optional[str], min_talk: Optional[float], as_json: bool,
+            workers: Optional[int], **kwargs: Any) -> None:
     """Transcribe recordings and score them against a sales script (as `score` does for transcripts).
 
     A recording with no speech, only one party, or too little two-party speech is reported as not
@@ -178,12 +204,14 @@ def analyze(recordings: tuple[Path, ...], script_path: Optional[Path], level: st
     from compliance.scoring.score import MatchOptions
 
     script = load_script_or_fail(script_path)
-    script.band(level)
+    roster = load_team_or_fail(resolve_team_path(team_path))
+    level, bands, manager = _from_roster(ctx, roster, level, manager, kwargs)
+    script.band(level, bands=bands)
     match_options = MatchOptions() if min_talk is None else MatchOptions(min_two_party_speech=min_talk)
     options = _options(script, kwargs)
     failed = False
     audio = [p for p in recordings if p.suffix.lower() not in TRANSCRIPT_SUFFIXES]
-    outcomes = _analyse_all(audio, script, level, options, kwargs["cache_dir"], match_options, workers)
+    outcomes = _analyse_all(audio, script, level, options, kwargs["cache_dir"], match_options, workers, bands)
     for path in recordings:
         if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
             click.echo(text("cli.error", message=text("cli.analyze.transcript", path=path)), err=True)

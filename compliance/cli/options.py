@@ -117,6 +117,7 @@ FOUND = ("verbatim", "meaning", "cue")
 def format_result(result: CallResult) -> str:
     """The readable summary of a scored call, as ``score`` and ``analyze`` print it, in the run's language."""
     from compliance.messages import Message
+    from compliance.scoring.band import band_why_key
 
     lang = current()
     out: list[str] = []
@@ -154,6 +155,9 @@ def format_result(result: CallResult) -> str:
     out.append(text("cli.result.summary", structure=structure, adherence=f"{result.adherence:.1f} %",
                     coverage=f"{result.coverage:.0f} %", level=level,
                     band=f"{result.band[0]:g}–{result.band[1]:g} %", verdict=verdict))
+    why = band_why_key(result.channel, result.level)
+    if why:
+        out.append("  " + text(why))
     return "\n".join(out)
 
 

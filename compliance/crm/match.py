@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from compliance.errors import CrmError
 from compliance.scoring.result import CallRecord
+from compliance.text.catalogue import say
 
 from .pipedrive import PipedriveClient
 
@@ -52,7 +53,7 @@ def load_zone(name: Optional[str]) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CrmError(f"--timezone {name!r}: not a time zone name (e.g. Europe/Kyiv)") from None
+        raise CrmError(say("err.crm.timezone", name=repr(name))) from None
 
 
 def call_start_utc(record: CallRecord, zone: dt.tzinfo) -> Optional[dt.datetime]:
@@ -99,7 +100,7 @@ class Matcher:
     def target(self, record: CallRecord, phone: Optional[str]) -> Target:
         """The deal or person of one call (``phone``: the client's number stored with the call)."""
         if len(phone_digits(phone)) < _MIN_DIGITS:
-            return Target(reason="no client phone number with the call (file name or manifest)")
+            return Target(reason=say("err.crm.no_phone"))
         start = call_start_utc(record, self.zone)
         log = self.call_log(phone, start) if start and record.result.channel == "call" else None
         if log is not None:
@@ -147,10 +148,10 @@ class Matcher:
                                      if any(same_phone(p, phone) for p in _phones(it.get("item", it)))]
         persons = {int(p["id"]): p for p in self._persons[digits] if p.get("id")}
         if not persons:
-            return Target(reason=f"no call log and no person with the number {phone} in Pipedrive")
+            return Target(reason=say("err.crm.no_person", phone=phone))
         if len(persons) > 1:
             ids = ", ".join(str(i) for i in sorted(persons))
-            return Target(reason=f"several persons have the number {phone} ({ids}); merge them in Pipedrive")
+            return Target(reason=say("err.crm.several_persons", phone=phone, ids=ids))
         person = next(iter(persons))
         return Target(person_id=person, deal_id=self.open_deal(person), via="person")
 

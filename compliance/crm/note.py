@@ -13,6 +13,7 @@ from typing import Optional
 
 from compliance.messages import render
 from compliance.reports.i18n import Translator
+from compliance.scoring.band import band_why_key
 from compliance.scoring.result import CallRecord, CallResult
 
 from .summary import SummaryLine, SummaryMap, summarise
@@ -78,11 +79,13 @@ def _score(result: CallResult, _: Translator) -> list[str]:
         extra.append(_("call.order_bad"))
     if extra:
         line += "; " + escape("; ".join(extra))
+    why = band_why_key(result.channel, result.level)
+    score = [_p(line)] + ([_p("<i>" + escape(_(why)) + "</i>")] if why else [])
     missed = result.missing_required
     if missed:
         names = "; ".join(s.title or s.id for s in missed)
-        return [_p(line), _p(f"{_b(_('call.missed'))}: {escape(names)}")]
-    return [_p(line), _p(escape(_("crm.missed_none")[:1].upper() + _("crm.missed_none")[1:]))]
+        return [*score, _p(f"{_b(_('call.missed'))}: {escape(names)}")]
+    return [*score, _p(escape(_("crm.missed_none")[:1].upper() + _("crm.missed_none")[1:]))]
 
 
 def _summary(lines: list[SummaryLine], _: Translator, lang: str) -> str:

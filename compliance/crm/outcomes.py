@@ -16,6 +16,7 @@ from compliance.crm.pipedrive import PipedriveClient
 from compliance.errors import CrmError
 from compliance.history.outcomes import DealOutcome, stored_outcomes
 from compliance.history.store import Store
+from compliance.text.catalogue import say
 
 _STATUSES = ("open", "won", "lost", "deleted")
 
@@ -98,7 +99,7 @@ def sync_outcomes(client: PipedriveClient, store: Store, account: str, *, full: 
         except CrmError as exc:
             if exc.fatal:
                 raise
-            summary.errors.append(f"deal {deal_id}: {exc}")
+            summary.errors.append(say("err.crm.deal", deal=deal_id, why=exc))
             continue
         deal = parse_deal(data) if data else DealOutcome(deal_id=deal_id, status="deleted")
         summary.read += 1

@@ -22,6 +22,8 @@ import httpx
 from pydantic import BaseModel
 
 from compliance.errors import CrmError
+from compliance.files import os_reason
+from compliance.text.catalogue import say
 
 DEFAULT_API_URL = "https://api.pipedrive.com"
 TOKEN_ENV = "PIPEDRIVE_API_TOKEN"
@@ -74,9 +76,9 @@ def api_base(url: Optional[str] = None) -> str:
     url = (url or os.environ.get(URL_ENV) or DEFAULT_API_URL).strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CrmError(f"--api-url {url!r}: not an http(s) URL (e.g. {DEFAULT_API_URL})")
+        raise CrmError(say("err.crm.url", url=repr(url), example=DEFAULT_API_URL))
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        raise CrmError(f"--api-url {url!r}: plain http would send the API token unencrypted; use https://")
+        raise CrmError(say("err.crm.plain_http", url=repr(url)))
     if url.endswith("/v1"):
         url = url[:-3]
     host = parts.hostname or ""
@@ -95,14 +97,14 @@ def load_token(token_file: Optional[Path] = None) -> str:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise CrmError(f"{token_file}: cannot read the token file ({getattr(exc, 'strerror', None) or exc})") from None
+            why = os_reason(exc) if isinstance(exc, OSError) else exc
+            raise CrmError(say("err.crm.token_unreadable", path=token_file, why=why)) from None
         if not token:
-            raise CrmError(f"{token_file}: the token file is empty")
+            raise CrmError(say("err.crm.token_empty", path=token_file))
         return token
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
-        raise CrmError(f"no Pipedrive API token: set {TOKEN_ENV} or pass --token-file "
-                       "(Pipedrive: Settings → Personal preferences → API)")
+        raise CrmError(say("err.crm.no_token", env=TOKEN_ENV))
     return token
 
 
@@ -143,7 +145,7 @@ class PipedriveClient:
         try:
             return self._data("POST", path, response)
         except CrmError as exc:
-            if once and response.status_code < 300 and "not JSON" in str(exc):
+            if once and response.status_code < 300 and getattr(exc.args[0], "key", "") == "err.crm.not_json":
                 raise UnsureWrite(str(exc)) from None
             raise
 
@@ -159,7 +161,7 @@ class PipedriveClient:
         try:
             content = file.read_bytes()
         except OSError as exc:
-            raise CrmError(f"{file}: cannot read the recording ({exc.strerror})", fatal=False) from None
+            raise CrmError(say("err.crm.recording_unreadable", path=file, why=os_reason(exc)), fatal=False) from None
         response = self._request("POST", path, files={"file": (file.name, content)}, accept=(409,))
         return response.status_code != 409
 
@@ -184,10 +186,8 @@ class PipedriveClient:
                 return
             start = _int_or(page.get("next_start"), start + len(items))
             if start in seen or start < 0:
-                raise CrmError(f"GET /v1{path}: Pipedrive repeats a page (start {start} again); try again later, "
-                               "or report it to Pipedrive support", fatal=False)
-        raise CrmError(f"GET /v1{path}: Pipedrive keeps saying there are more items after {self.retry.max_pages} "
-                       "pages; try again later, or report it to Pipedrive support", fatal=False)
+                raise CrmError(say("err.crm.page_again", path=path, start=start), fatal=False)
+        raise CrmError(say("err.crm.pages_endless", path=path, pages=self.retry.max_pages), fatal=False)
 
     # -- the request loop --------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), once: bool = False,
@@ -206,11 +206,11 @@ class PipedriveClient:
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 if once and not unsent:
-                    raise UnsureWrite(f"{call}: the answer was lost ({type(exc).__name__})") from None
+                    raise UnsureWrite(say("err.crm.answer_lost", call=call, why=type(exc).__name__)) from None
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise CrmError(f"Pipedrive at {self.base_url} cannot be reached ({type(exc).__name__}) after "
-                                   f"{failures} tries; check --api-url and the network") from None
+                    raise CrmError(say("err.crm.unreachable", url=self.base_url, why=type(exc).__name__,
+                                       tries=failures)) from None
                 waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
             except CrmError as exc:   # cut at the deadline or the size cap: a write may have been done
@@ -221,27 +221,23 @@ class PipedriveClient:
             if status < 300 or status in accept:
                 return response
             if status < 400:
-                where = response.headers.get("location", "elsewhere")
-                raise CrmError(f"Pipedrive redirected {call} ({status}) to {where}: check --api-url "
-                               "(e.g. https://COMPANY.pipedrive.com)", status)
+                where = response.headers.get("location", "?")
+                raise CrmError(say("err.crm.redirected", call=call, status=status, where=where), status)
             if status == 429:
                 limited += 1
                 if limited > self.retry.rate_limited:
-                    raise CrmError(f"Pipedrive keeps answering 429 (rate limit) on {call} after "
-                                   f"{limited} waits; try again later", status)
+                    raise CrmError(say("err.crm.rate_limited", call=call, waits=limited), status)
                 wait = self._wait(response, limited)
                 if wait > self.retry.max_wait:
-                    raise CrmError(f"Pipedrive asks to wait {wait:.0f} s (rate limit) before {call}; "
-                                   "try again later", status)
+                    raise CrmError(say("err.crm.wait_too_long", call=call, seconds=f"{wait:.0f}"), status)
                 waited += self._pause(wait, call, began, waited)
                 continue
             if status >= 500:
                 if once:
-                    raise UnsureWrite(f"{call}: Pipedrive answered {status}")
+                    raise UnsureWrite(say("err.crm.answered", call=call, status=status))
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise CrmError(f"Pipedrive answered {status} on {call} {failures} times; "
-                                   "it may be down, try again later", status)
+                    raise CrmError(say("err.crm.server_errors", call=call, status=status, times=failures), status)
                 waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
             raise self._refusal(method, path, response)
@@ -295,14 +291,13 @@ class PipedriveClient:
                     if time.monotonic() > deadline:
                         raise self._late(call)
             if max(declared, len(content)) > self.retry.max_bytes:
-                raise CrmError(f"{call}: Pipedrive's answer is over {self.retry.max_bytes / 1e6:.0f} MB; "
-                               "ask for less (--since), or try again later", response.status_code, fatal=False)
+                raise CrmError(say("err.crm.too_large", call=call, mb=f"{self.retry.max_bytes / 1e6:.0f}"),
+                               response.status_code, fatal=False)
             return _Answer(status_code=response.status_code, headers=dict(response.headers), content=bytes(content),
                            reason_phrase=response.reason_phrase)
 
     def _late(self, call: str) -> CrmError:
-        return CrmError(f"{call}: no answer within {self.retry.deadline:g} s (Pipedrive slow or rate-limited); "
-                        "try again later", fatal=False)
+        return CrmError(say("err.crm.late", call=call, seconds=f"{self.retry.deadline:g}"), fatal=False)
 
     def _pause(self, wait: float, call: str, began: float, waited: float) -> float:
         """Sleep ``wait`` seconds unless that would pass the deadline; the seconds slept."""
@@ -317,18 +312,17 @@ class PipedriveClient:
     def _refusal(self, method: str, path: str, response: _Answer) -> CrmError:
         status = response.status_code
         if status == 401:
-            return CrmError("Pipedrive refused the API token (401 unauthorized): check PIPEDRIVE_API_TOKEN or "
-                            "--token-file, and --api-url (the token belongs to one company)", status)
+            return CrmError(say("err.crm.token_refused"), status)
         if status == 403:
-            return CrmError(f"Pipedrive: no permission for {method} /v1{path} (403): {_said(response)}; "
-                            "see the README's Pipedrive section for the permissions needed", status)
-        return CrmError(f"Pipedrive rejected {method} /v1{path} ({status}): {_said(response)}", status, fatal=False)
+            return CrmError(say("err.crm.no_permission", call=f"{method} /v1{path}", said=_said(response)), status)
+        return CrmError(say("err.crm.rejected", call=f"{method} /v1{path}", status=status, said=_said(response)),
+                        status, fatal=False)
 
     @staticmethod
     def _data(method: str, path: str, response: _Answer) -> Any:
         body = _body(response, method, path)
         if isinstance(body, dict) and body.get("success") is False:
-            raise CrmError(f"Pipedrive: {_said(response)}", response.status_code, fatal=False)
+            raise CrmError(say("err.crm.unsuccessful", said=_said(response)), response.status_code, fatal=False)
         return body.get("data") if isinstance(body, dict) else None
 
 
@@ -341,9 +335,9 @@ def _body(response: _Answer, method: str, path: str) -> Any:
     try:
         return response.parsed()
     except ValueError:
-        kind = (response.headers.get("content-type") or "no content type").split(";")[0]
-        raise CrmError(f"Pipedrive answered {method} /v1{path} ({response.status_code}) with {kind}, not JSON: "
-                       "check --api-url, or try again later", response.status_code, fatal=False) from None
+        kind = (response.headers.get("content-type") or "—").split(";")[0]
+        raise CrmError(say("err.crm.not_json", call=f"{method} /v1{path}", status=response.status_code, kind=kind),
+                       response.status_code, fatal=False) from None
 
 
 def rate_limit_wait(response: Any, attempt: int, retry: RetryPolicy) -> float:
@@ -390,8 +384,8 @@ def _said(response: _Answer) -> str:
     try:
         body = response.parsed()
     except ValueError:
-        return response.reason_phrase or "no details"
+        return response.reason_phrase or "—"
     if not isinstance(body, dict):
-        return "no details"
+        return "—"
     text = " — ".join(str(body[k]) for k in ("error", "error_info") if body.get(k))
-    return (text or "no details")[:300]
+    return (text or "—")[:300]

@@ -20,6 +20,7 @@ from compliance.history.store import Store
 from compliance.scoring.connection import voicemail_marker
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
+from compliance.text.catalogue import say
 from compliance.text.normalize import iter_words
 
 from .ledger import Pushed, drop_pushed, load_pushed, save_pushed
@@ -216,8 +217,7 @@ class _Push:
             row.note_id = row.note_id or self._find_note(row, marker)
             if row.note_id is not None:
                 return
-        raise CrmError(f"POST /v1/notes: no clear answer from Pipedrive {_NOTE_TRIES} times, and no note marked "
-                       f"{marker} on it; run the push again later (it looks for the note before writing)", fatal=False)
+        raise CrmError(say("err.crm.note_unsure", times=_NOTE_TRIES, marker=marker), fatal=False)
 
     def _forget_intent(self, call_id: str, earlier: Optional[Pushed]) -> None:
         if earlier is not None and earlier.note_id is not None:
@@ -238,8 +238,7 @@ class _Push:
         start = call_start_utc(record, self.zone)
         meta = self.store.call_meta(record.call_id)
         if start is None or meta is None or not meta.phone:
-            self.out.skipped.append(PushSkip(file=record.file, reason="no call log created: the call's time or "
-                                             "number is unknown (file name or manifest)"))
+            self.out.skipped.append(PushSkip(file=record.file, reason=say("err.crm.no_call_log")))
             return
         seconds = int(round(record.result.duration or 0))
         body: dict[str, Any] = {
@@ -254,8 +253,7 @@ class _Push:
             data = self.client.post("/callLogs", {k: v for k, v in body.items() if v is not None}, once=True)
             log_id = data.get("id") if isinstance(data, dict) else None
             if not log_id:
-                raise CrmError("POST /v1/callLogs: Pipedrive gave no id for the call log; the next push finds it "
-                               "by its number and time", fatal=False)
+                raise CrmError(say("err.crm.call_log_no_id"), fatal=False)
             row.call_log_id, row.call_log_created = str(log_id), True
             self._save(row)
         self.out.call_logs_created += 1
@@ -265,7 +263,7 @@ class _Push:
     def _recording(self, record: CallRecord, row: Pushed) -> None:
         audio = Path(record.audio or "")
         if not audio.is_file():
-            self.out.skipped.append(PushSkip(file=record.file, reason=f"recording not attached: {audio} is gone"))
+            self.out.skipped.append(PushSkip(file=record.file, reason=say("err.crm.recording_gone", audio=audio)))
             return
         if not self.o.dry_run:
             self.client.upload(f"/callLogs/{row.call_log_id}/recordings", audio)  # False: it had one (409), fine

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from compliance.errors import CrmError
 from compliance.scoring.result import CallResult, Found, LineResult, StageResult
 from compliance.scoring.transcript import Segment
+from compliance.text.catalogue import say
+from compliance.text.validation import describe, where
 
 SUMMARY_MAP = Path(__file__).resolve().parent / "summary.yaml"
 MAX_QUOTE = 300                 # characters of one quote: a CRM note is read at a glance
@@ -80,10 +82,10 @@ def load_summary_map(path: Path = SUMMARY_MAP) -> SummaryMap:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return SummaryMap.model_validate(data)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CrmError(f"{path}: cannot read the summary mapping ({exc})") from None
+        raise CrmError(say("err.crm.mapping_unreadable", path=path, why=exc)) from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise CrmError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise CrmError(say("err.crm.mapping_invalid", path=path, where=where(err), what=describe(err))) from None
 
 
 def summarise(result: CallResult, segments: Sequence[Segment], mapping: SummaryMap | None = None) -> list[SummaryLine]:

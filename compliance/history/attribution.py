@@ -18,7 +18,9 @@ from typing import Iterable, Optional
 from pydantic import BaseModel, Field
 
 from compliance.errors import AttributionError
+from compliance.files import os_reason
 from compliance.history.roster import LEVELS, normalize_manager_key
+from compliance.text.catalogue import say
 from compliance.text.dates import parse_date
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
@@ -85,14 +87,12 @@ def compile_patterns(patterns: Iterable[str] | None) -> list[re.Pattern]:
         try:
             pat = re.compile(text)
         except re.error as exc:
-            raise AttributionError(f"--pattern {text!r}: invalid regex ({exc})") from None
+            raise AttributionError(say("err.attr.regex", pattern=repr(text), why=exc)) from None
         unknown = set(pat.groupindex) - {"manager", "date", "time", "phone"}
         if unknown:
-            raise AttributionError(f"--pattern {text!r}: unknown group(s) {', '.join(sorted(unknown))} "
-                                   "(use manager, date, time, phone)")
+            raise AttributionError(say("err.attr.groups", pattern=repr(text), groups=", ".join(sorted(unknown))))
         if not {"manager", "date"} & set(pat.groupindex):
-            raise AttributionError(f"--pattern {text!r}: needs a named group 'manager' or 'date', "
-                                   "e.g. (?P<manager>\\w+)")
+            raise AttributionError(say("err.attr.needs_group", pattern=repr(text)))
         compiled.append(pat)
     return compiled
 
@@ -107,7 +107,8 @@ def load_manifest(path: str | Path) -> list[ManifestRow]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise AttributionError(f"{path}: cannot read the manifest ({exc})") from None
+        why = os_reason(exc) if isinstance(exc, OSError) else exc
+        raise AttributionError(say("err.attr.manifest_unreadable", path=path, why=why)) from None
     rows = list(csv.reader(text.splitlines(), delimiter=";" if text.count(";") > text.count(",") else ","))
     fields = ["file", "manager", "date", "script", "level"]
     if rows and [c.strip().lower() for c in rows[0]][:1] == ["file"]:
@@ -119,14 +120,14 @@ def load_manifest(path: str | Path) -> list[ManifestRow]:
             continue
         values = {k: (v.strip() or None) for k, v in zip(fields, row) if k in ManifestRow.model_fields}
         if not values.get("file"):
-            raise AttributionError(f"{path}:{n}: no file in this row")
+            raise AttributionError(say("err.attr.no_file", path=path, row=n))
         if date := values.get("date"):
             iso = parse_date(date)
             if iso is None:
-                raise AttributionError(f"{path}:{n}: {values['date']!r} is not a date (use YYYY-MM-DD)")
+                raise AttributionError(say("err.attr.date", path=path, row=n, date=repr(values["date"])))
             values["date"] = iso
         if values.get("level") and values["level"] not in LEVELS:
-            raise AttributionError(f"{path}:{n}: level {values['level']!r} is not newcomer or experienced")
+            raise AttributionError(say("err.attr.level", path=path, row=n, level=repr(values["level"])))
         out.append(ManifestRow.model_validate(values))
     return out
 

@@ -20,6 +20,7 @@ from compliance.scoring.result import CallRecord
 from compliance.scoring.score import score_call
 from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.transcript import Transcript, swap_parties
+from compliance.text.catalogue import say
 
 
 class RescoreSummary(BaseModel):
@@ -86,7 +87,8 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
         script = by_id.get(record.result.script_id)
         meta = store.call_meta(record.call_id)
         if record.transcript is None or script is None or meta is None:
-            why = "no stored transcript" if record.transcript is None else f"script {record.result.script_id!r} unknown"
+            why = say("err.rescore.no_transcript") if record.transcript is None \
+                else say("err.rescore.no_script", script=repr(record.result.script_id))
             out.skipped.append(f"{record.file}: {why}")
             continue
         sentences = transcript_sentences(record.transcript.segments)

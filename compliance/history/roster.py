@@ -42,6 +42,8 @@ from compliance.errors import TeamError
 from compliance.files import describe_write_error, write_atomic
 from compliance.scoring.band import Band, OrderedRange
 from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
+from compliance.text.catalogue import say
+from compliance.text.validation import describe, where
 
 Level = Literal["newcomer", "experienced"]
 
@@ -51,7 +53,7 @@ class DayRange(OrderedRange):
 
     min: int = Field(ge=0, le=10_000)  # whole contacts
     max: int = Field(ge=0, le=10_000)
-    disorder: ClassVar[str] = "min {min} is above max {max}; write the smaller number first"
+    disorder: ClassVar[str] = "err.range.day_disorder"
 
 
 class Targets(BaseModel):
@@ -101,8 +103,7 @@ class Manager(BaseModel):
             for item in value:
                 text = str(item).strip() if isinstance(item, (str, int)) and not isinstance(item, bool) else ""
                 if not text or not text.replace("*", "").isalnum():
-                    raise ValueError(f"extension {item!r} is not an internal number; write it as the PBX shows it, "
-                                     "e.g. [101, 102]")
+                    raise ValueError(say("err.roster.extension", item=repr(item)))
                 out.append(text)
             return out
         return value
@@ -112,7 +113,7 @@ class Manager(BaseModel):
     def _chat_names(cls, value: list[str]) -> list[str]:
         names = [" ".join(n.split()) for n in value]
         if any(not n for n in names):
-            raise ValueError("an empty chat name; write the manager's name as Telegram or WhatsApp shows it")
+            raise ValueError(say("err.roster.empty_chat_name"))
         return names
 
     def level_on(self, date: str | None) -> str:
@@ -157,15 +158,13 @@ class Team(BaseModel):
             for name in manager.chat_names:
                 other = owner.setdefault(chat_name_key(name), key)
                 if other != key:
-                    raise ValueError(f"chat name {name!r} is given to both {other} and {key}; a chat name must "
-                                     "tell one manager")
+                    raise ValueError(say("err.roster.chat_name_twice", name=repr(name), other=other, key=key))
         extension_owner: dict[str, str] = {}
         for key, manager in self.managers.items():
             for ext in manager.pbx_extensions:
                 other = extension_owner.setdefault(ext, key)
                 if other != key:
-                    raise ValueError(f"PBX extension {ext} is given to both {other} and {key}; an extension must "
-                                     "tell one manager")
+                    raise ValueError(say("err.roster.extension_twice", ext=ext, other=other, key=key))
         return self
 
     def get(self, key: str) -> Optional[Manager]:
@@ -208,7 +207,7 @@ def check_manager_key(key: str) -> str:
     """A roster key names a folder of reports: it must be a plain name, not empty and not a path."""
     text = key.strip()
     if not text or text in (".", "..") or any(ch in text for ch in "/\\\x00") or text.startswith("."):
-        raise ValueError(f"manager key {key!r} must be a plain name (letters, digits, '-', '_'), not empty or a path")
+        raise ValueError(say("err.roster.key", key=repr(key)))
     return text
 
 
@@ -234,23 +233,20 @@ def load_team(path: str | Path) -> Team:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TeamError(f"{path}: no such roster file; create it (see samples/team.yaml)") from None
+        raise TeamError(say("err.roster.missing", path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TeamError(f"{path}: cannot read the roster ({exc})") from None
+        raise TeamError(say("err.roster.unreadable", path=path, why=exc)) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise TeamError(f"{path}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise TeamError(say("err.roster.yaml", path=path, why=getattr(exc, 'problem', exc))) from None
     if not isinstance(data, dict):
-        raise TeamError(f"{path}: expected a mapping with a 'managers' key")
+        raise TeamError(say("err.roster.shape", path=path))
     try:
         team = Team.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" \
-            else err["msg"].removeprefix("Value error, ")
-        raise TeamError(f"{path}: {where}: {msg}") from None
+        raise TeamError(say("err.roster.invalid", path=path, where=where(err), what=describe(err))) from None
     team.path = path
     return team
 
@@ -263,16 +259,15 @@ def set_level(path: str | Path, manager: str, level: str, since: dt.date | None 
         TeamError: unknown level, or the manager is not in the roster and ``create`` is false.
     """
     if level not in LEVELS:
-        raise TeamError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+        raise TeamError(say("err.roster.level", level=repr(level), known=", ".join(LEVELS)))
     path = Path(path)
     team = load_team(path) if path.exists() or not create else Team()
     key = normalize_manager_key(manager)
     current = team.managers.get(key)
     if current is None:
         if not create:
-            known = ", ".join(team.managers) or "none"
-            raise TeamError(f"{path}: no manager {manager!r} in the roster (known: {known}); "
-                            "add them with --name")
+            known = ", ".join(team.managers) or "—"
+            raise TeamError(say("err.roster.no_manager", path=path, manager=repr(manager), known=known))
         current = Manager(id=key, name=name or "")
     updated = current.model_copy(update={"level": level, "since": since or dt.date.today(),
                                          **({"name": name} if name else {})})
@@ -280,7 +275,7 @@ def set_level(path: str | Path, manager: str, level: str, since: dt.date | None 
     try:
         write_atomic(path, _edited_roster(text, key, updated))
     except OSError as exc:
-        raise TeamError(f"{path}: cannot write the roster ({describe_write_error(path, exc)})") from None
+        raise TeamError(say("err.roster.unwritable", path=path, why=describe_write_error(path, exc))) from None
     return updated
 
 

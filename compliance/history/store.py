@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from compliance.errors import StoreError
+from compliance.files import os_reason
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
+from compliance.text.catalogue import say
 
 if TYPE_CHECKING:
     pass
@@ -63,13 +65,15 @@ def _why_unusable(path: Path, exc: BaseException, read_only: bool) -> str:
     """The cause, in words a person can act on: the file, its folder, or what the file is."""
     folder = path.resolve().parent
     if not read_only and path.exists() and not os.access(path, os.W_OK):
-        return "the database file is read-only; give write permission or pass another --db"
+        return say("err.store.read_only")
     if not read_only and not os.access(folder, os.W_OK):
-        return (f"the folder {folder} is not writable (SQLite keeps its journal beside the database); "
-                "give write permission or pass a --db in a writable folder")
+        return say("err.store.folder_not_writable", folder=folder)
     if read_only and not os.access(path, os.R_OK):
-        return "the database file cannot be read; give read permission or pass another --db"
-    return f"cannot use this file as the history database ({exc}); pass another --db"
+        return say("err.store.unreadable")
+    said = str(exc).lower()
+    if "not a database" in said or "malformed" in said:   # SQLite's words for a damaged or foreign file
+        return say("err.store.damaged")
+    return say("err.store.not_a_database", why=exc)
 
 
 class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
@@ -87,7 +91,7 @@ class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror})") from None
+                raise StoreError(say("err.store.no_folder", path=self.path, why=os_reason(exc))) from None
         try:
             target = str(self.path)
             if read_only:
@@ -111,7 +115,8 @@ class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
                 self._conn.close()
             if not isinstance(exc, sqlite3.DatabaseError):
                 raise
-            raise StoreError(f"{self.path}: {_why_unusable(self.path, exc, read_only)}") from None
+            raise StoreError(say("err.store.unusable", path=self.path,
+                                 why=_why_unusable(self.path, exc, read_only))) from None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -132,21 +137,18 @@ class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and tables and "calls" not in tables:
             shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
-            raise StoreError(f"{self.path}: not a call-compliance history (it holds other tables: {shown}); "
-                             "pass another --db")
+            raise StoreError(say("err.store.foreign", path=self.path, tables=shown))
 
     def _check_version(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path}: made by a newer version of compliance (schema {version}, "
-                             f"this one knows {len(MIGRATIONS)}); upgrade compliance")
+            raise StoreError(say("err.store.newer", path=self.path, version=version, known=len(MIGRATIONS)))
 
     def _migrate(self) -> None:
         with self._tx() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
-                raise StoreError(f"{self.path}: made by a newer version of compliance (schema {version}, "
-                                 f"this one knows {len(MIGRATIONS)}); upgrade compliance")
+                raise StoreError(say("err.store.newer", path=self.path, version=version, known=len(MIGRATIONS)))
             for target in range(version, len(MIGRATIONS)):
                 step = MIGRATIONS[target]
                 if callable(step):
@@ -248,8 +250,7 @@ class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):
             holder = conn.execute("SELECT call_id FROM calls WHERE source_root = ? AND source_key = ?",
                                   (values["source_root"], values["source_key"])).fetchone()
             if holder is not None and holder[0] != record.call_id:
-                raise StoreError(f"{record.file}: already stored as call {holder[0]} (this is {record.call_id}); "
-                                 "a call keeps its id when its content changes: save it under that id")
+                raise StoreError(say("err.store.other_id", file=record.file, holder=holder[0], call=record.call_id))
             # The same call (its id) updated in place: the lead's decisions, disputes and CRM notes stay with it.
             for table in ("stage_results", "line_results", "forbidden_hits"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id = ?", (record.call_id,))

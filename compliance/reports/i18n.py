@@ -57,7 +57,7 @@ class Translator:
 
     def __init__(self, lang: str = "ru") -> None:
         if lang not in CATALOGUE:
-            raise ReportError(f"unknown report language {lang!r} (known: {', '.join(LANGUAGES)})")
+            raise ReportError(catalogue.say("err.reports.language", lang=repr(lang), known=", ".join(LANGUAGES)))
         self.lang = lang
         self.strings = CATALOGUE[lang]
 

@@ -13,6 +13,8 @@ from compliance.history.daily import DAILY_TARGET
 from compliance.messages import render as render_message
 from compliance.reports.i18n import LANGUAGES, Translator
 from compliance.resources import resource_dir
+from compliance.scoring.band import band_why_key
+from compliance.text.catalogue import say
 from compliance.text.formats import message_time
 
 from .views import CallPage, ManagerPage, TeamPage
@@ -28,18 +30,18 @@ def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *
         ReportError: unknown language, or ``template_dir`` is not a folder.
     """
     if lang not in LANGUAGES:
-        raise ReportError(f"unknown report language {lang!r} (known: {', '.join(LANGUAGES)})")
+        raise ReportError(say("err.reports.language", lang=repr(lang), known=", ".join(LANGUAGES)))
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
         if not Path(template_dir).is_dir():
-            raise ReportError(f"{template_dir}: template folder not found; pass an existing folder to --template-dir")
+            raise ReportError(say("err.reports.template_dir", folder=template_dir))
         loaders.append(jinja2.FileSystemLoader(str(template_dir)))
     loaders.append(jinja2.FileSystemLoader(str(resource_dir("reports_templates"))))
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     tr = Translator(lang)
     env.globals.update(
-        _=tr, tr=tr, lang=lang, version=version, daily_target=DAILY_TARGET,
+        _=tr, tr=tr, lang=lang, band_why=band_why_key, version=version, daily_target=DAILY_TARGET,
         generated_at=generated_at or dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
     env.filters.update(
@@ -58,7 +60,7 @@ def _render(env: jinja2.Environment, name: str, **context: Any) -> str:
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if getattr(exc, "lineno", None) else ""  # type: ignore[attr-defined]
-        raise ReportError(f"template {name}: {where}{exc}") from exc
+        raise ReportError(say("err.reports.template", name=name, where=where, why=exc)) from exc
 
 
 def render_call_page(page: CallPage, env: jinja2.Environment) -> str:

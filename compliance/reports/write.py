@@ -14,6 +14,7 @@ from urllib.parse import quote
 import jinja2
 
 from compliance.errors import ComplianceError, ReportError
+from compliance.files import os_reason
 from compliance.history.readiness import Readiness, history_readiness, readiness_by_manager
 from compliance.history.roster import Targets, Team
 from compliance.history.schema import Failure as StoredFailure
@@ -22,6 +23,7 @@ from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
+from compliance.text.catalogue import say
 from compliance.text.slug import slugify, unique_slugs
 
 from .aggregate import build_manager_page, build_team_page
@@ -123,10 +125,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _check_target(out_dir: Path) -> None:
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise ReportError(f"{out_dir}: exists and is not a folder; choose another --out")
+        raise ReportError(say("err.reports.not_folder", out=out_dir))
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
-        raise ReportError(f"{out_dir}: folder is not empty and holds no earlier reports; "
-                          "choose a new or empty folder for --out (it is replaced on every run)")
+        raise ReportError(say("err.reports.not_empty", out=out_dir))
 
 
 def _replace(tmp: Path, out_dir: Path) -> None:
@@ -197,14 +198,14 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
         _clean_leftovers(out_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     except OSError as exc:
-        raise ReportError(f"{out_dir}: cannot write reports there ({exc.strerror})") from None
+        raise ReportError(say("err.reports.cannot_write", out=out_dir, why=os_reason(exc))) from None
     try:
         _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio, team, transcript_of)
         os.chmod(tmp, 0o755)
         _replace(tmp, out_dir)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ReportError(f"{out_dir}: cannot write reports ({exc.strerror or exc})") from None
+        raise ReportError(say("err.reports.cannot_write", out=out_dir, why=os_reason(exc))) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -226,9 +227,9 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
     records = store.calls(since=since, until=until, manager=manager, with_transcripts=False)
     options.setdefault("transcript_of", store.stored_transcript)
     if not records:
-        what = f" of manager {manager!r}" if manager else ""
-        when = f" between {since or '…'} and {until or '…'}" if (since or until) else ""
-        raise ReportError(f"no calls{what}{when} in the history; run `compliance batch` first or widen the dates")
+        what = say("err.reports.of_manager", manager=repr(manager)) if manager else ""
+        when = say("err.reports.between", since=since or "…", until=until or "…") if (since or until) else ""
+        raise ReportError(say("err.reports.no_calls", what=what, when=when))
     if "readiness" not in options:
         options["readiness"] = history_readiness(store, team, {r.manager for r in records})
     if "failures" not in options:

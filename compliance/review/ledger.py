@@ -17,6 +17,7 @@ from compliance.history.decisions import CONFIRM, STAGE, SWAP, WHOLE_STAGE, load
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, StageResult
 from compliance.scoring.script import derived_line_id
+from compliance.text.catalogue import say
 
 Status = Literal["open", "accepted", "rejected"]
 
@@ -81,10 +82,11 @@ def _content_of(conn: sqlite3.Connection, call_id: str) -> Optional[str]:
 def _stage_of(record: CallRecord, stage_id: str, line: Optional[int]) -> StageResult:
     stage = next((s for s in record.result.stages if s.id == stage_id), None)
     if stage is None:
-        raise ReviewError(f"call {record.call_id}: no stage {stage_id!r} in its script "
-                          f"(stages: {', '.join(s.id for s in record.result.stages) or 'none'})")
+        raise ReviewError(say("err.review.no_stage", call=record.call_id, stage=repr(stage_id),
+                              stages=", ".join(s.id for s in record.result.stages) or "—"))
     if line is not None and not 0 <= line < len(stage.lines):
-        raise ReviewError(f"call {record.call_id}: stage {stage_id!r} has no line {line + 1} (it has {len(stage.lines)})")
+        raise ReviewError(say("err.review.no_line", call=record.call_id, stage=repr(stage_id), line=line + 1,
+                              lines=len(stage.lines)))
     return stage
 
 
@@ -100,9 +102,9 @@ def _state(stage: StageResult, line: Optional[int]) -> dict[str, Any]:
 def _call_or_fail(store: Store, call_id: str) -> CallRecord:
     record = store.call(call_id)
     if record is None:
-        raise ReviewError(f"no call {call_id!r} in the history")
+        raise ReviewError(say("err.review.no_call", call=repr(call_id)))
     if not record.result.connected:
-        raise ReviewError(f"call {call_id}: not connected, nothing to review")
+        raise ReviewError(say("err.review.not_connected", call=call_id))
     return record
 
 
@@ -183,7 +185,7 @@ def open_dispute(store: Store, call_id: str, stage_id: str, *, by: str, comment:
                  line: Optional[int] = None) -> Dispute:
     """A manager disputes the decision on a stage (or a line) of their call, with a comment."""
     if not comment.strip():
-        raise ReviewError("a dispute needs a comment: say what the machine got wrong")
+        raise ReviewError(say("err.review.dispute_comment"))
     with store.transaction() as conn:
         record = _call_or_fail(store, call_id)
         stage = _stage_of(record, stage_id, line)
@@ -207,11 +209,12 @@ def resolve_dispute(store: Store, dispute_id: int, *, by: str, accept: bool, not
         ReviewError: no such dispute, it is already resolved, or a rejection without a reason.
     """
     if not accept and not note.strip():
-        raise ReviewError("a rejected dispute needs a reason")
+        raise ReviewError(say("err.review.reject_reason"))
     with store.transaction() as conn:
         found = dispute(store, dispute_id)
         if found.status != "open":
-            raise ReviewError(f"dispute {dispute_id} is already {found.status}")
+            raise ReviewError(say("err.review.dispute_done", dispute=dispute_id,
+                                  status=say(f"review.status.{found.status}")))
         status = "accepted" if accept else "rejected"
         if accept:
             record = _call_or_fail(store, found.call_id)
@@ -239,7 +242,7 @@ def _dispute(row: sqlite3.Row) -> Dispute:
 def dispute(store: Store, dispute_id: int) -> Dispute:
     row = store.connection.execute(_DISPUTES + " WHERE d.id = ?", (dispute_id,)).fetchone()
     if row is None:
-        raise ReviewError(f"no dispute {dispute_id}")
+        raise ReviewError(say("err.review.no_dispute", dispute=dispute_id))
     return _dispute(row)
 
 
@@ -291,8 +294,8 @@ def _settle(store: Store, call_id: str, stage_id: str, line_id: Optional[str], *
         row = conn.execute("SELECT present, content_hash, status, line, line_text FROM overrides WHERE call_id = ? "
                            "AND stage_id = ? AND line_id = ?", (call_id, stage_id, key)).fetchone()
         if row is None or row["status"] != "active":
-            raise ReviewError(f"call {call_id}: no decision on {stage_id}{' ' + key if key else ''} to "
-                              f"{'drop' if drop else 'confirm'}")
+            raise ReviewError(say("err.review.no_decision_drop" if drop else "err.review.no_decision_confirm",
+                                  call=call_id, stage=stage_id + (" " + key if key else "")))
         now = _content_of(conn, call_id)
         if drop:
             conn.execute("UPDATE overrides SET status = 'dropped' WHERE call_id = ? AND stage_id = ? AND line_id = ?",

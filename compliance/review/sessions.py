@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Optional
 
 from compliance.errors import ReviewError
+from compliance.files import os_reason
 from compliance.history.store import Store
+from compliance.text.catalogue import say
 
 from .users import User, user
 
@@ -43,8 +45,7 @@ def session_secret(db_path: str | Path) -> str:
     env = os.environ.get(SECRET_ENV)
     if env is not None:
         if len(env) < _MIN_SECRET:
-            raise ReviewError(f"{SECRET_ENV} is too short: use at least {_MIN_SECRET} random characters "
-                              "(e.g. python -c \"import secrets; print(secrets.token_hex(32))\")")
+            raise ReviewError(say("err.session.env_short", env=SECRET_ENV, n=_MIN_SECRET))
         return env
     path = secret_file(db_path)
     try:
@@ -52,8 +53,7 @@ def session_secret(db_path: str | Path) -> str:
     except FileExistsError:
         return _read_secret(path)
     except OSError as exc:
-        raise ReviewError(f"{path}: cannot create the session key file ({exc.strerror}); make the folder writable "
-                          f"or set {SECRET_ENV}") from None
+        raise ReviewError(say("err.session.cannot_create", path=path, why=os_reason(exc), env=SECRET_ENV)) from None
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(secrets.token_hex(32))
     return _read_secret(path)
@@ -63,14 +63,13 @@ def _read_secret(path: Path) -> str:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise ReviewError(f"{path}: the session key file can be read by other users (mode {mode:o}); "
-                              f"run chmod 600 {path}")
+            raise ReviewError(say("err.session.open", path=path, mode=f"{mode:o}"))
         value = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReviewError(f"{path}: cannot read the session key file ({exc}); remove it to make a new one "
-                          "(everyone logs in again)") from None
+        why = os_reason(exc) if isinstance(exc, OSError) else exc
+        raise ReviewError(say("err.session.unreadable", path=path, why=why)) from None
     if len(value) < _MIN_SECRET:
-        raise ReviewError(f"{path}: the session key is too short; remove the file to make a new one")
+        raise ReviewError(say("err.session.short", path=path))
     return value
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from compliance.errors import ReviewError
 from compliance.history.store import Store
+from compliance.text.catalogue import say
 
 Role = Literal["lead", "manager"]
 ROLES = ("lead", "manager")
@@ -54,15 +55,15 @@ def add_user(store: Store, login: str, role: str, password: str, manager: Option
             existing account without ``reset``.
     """
     if not _LOGIN.match(login):
-        raise ReviewError(f"login {login!r}: use 1–64 lowercase letters, digits, '.', '_' or '-'")
+        raise ReviewError(say("err.users.login", login=repr(login)))
     if role not in ROLES:
-        raise ReviewError(f"role {role!r}: use lead or manager")
+        raise ReviewError(say("err.users.role", role=repr(role)))
     if role == "manager" and not manager:
-        raise ReviewError(f"{login}: a manager account needs --manager KEY (the roster key of their calls)")
+        raise ReviewError(say("err.users.needs_manager", login=login))
     if len(password) < MIN_PASSWORD:
-        raise ReviewError(f"{login}: the password is too short (at least {MIN_PASSWORD} characters)")
+        raise ReviewError(say("err.users.short_password", login=login, n=MIN_PASSWORD))
     if not reset and user(store, login) is not None:
-        raise ReviewError(f"{login}: the account exists; add --reset to give it a new password and role")
+        raise ReviewError(say("err.users.exists", login=login))
     now = dt.datetime.now().isoformat(timespec="seconds")
     with store.transaction() as conn:
         conn.execute("INSERT INTO users (login, role, manager, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -90,9 +91,9 @@ def check_manager_key(key: str, roster: Optional[Iterable[str]], stored: Iterabl
     if wanted in known:
         return wanted
     if roster is not None:
-        raise ReviewError(f"--manager {key!r}: not a manager in {roster_name} (known: {', '.join(known) or 'none'})")
-    raise ReviewError(f"--manager {key!r}: not a manager of any call in the history and there is no roster "
-                      f"(known: {', '.join(known) or 'none'}); give --team team.yaml")
+        raise ReviewError(say("err.users.not_in_roster", key=repr(key), roster=roster_name,
+                              known=", ".join(known) or "—"))
+    raise ReviewError(say("err.users.not_in_history", key=repr(key), known=", ".join(known) or "—"))
 
 
 def users(store: Store) -> list[User]:
@@ -114,7 +115,7 @@ def remove_user(store: Store, login: str) -> None:
     """
     with store.transaction() as conn:
         if conn.execute("DELETE FROM users WHERE login = ?", (login,)).rowcount == 0:
-            raise ReviewError(f"no account {login!r}; see `compliance users list`")
+            raise ReviewError(say("err.users.no_account", login=repr(login)))
         conn.execute("DELETE FROM sessions WHERE login = ?", (login,))
 
 
@@ -139,7 +140,7 @@ def known_lead(store: Store, login: str) -> User:
     """
     found = user(store, login)
     if found is None:
-        raise ReviewError(f"--by {login!r}: no such account; use a lead's login (see `compliance users list`)")
+        raise ReviewError(say("err.users.by_unknown", login=repr(login)))
     if not found.is_lead:
-        raise ReviewError(f"--by {login!r}: a manager's account; only a lead decides (see `compliance users list`)")
+        raise ReviewError(say("err.users.by_manager", login=repr(login)))
     return found

@@ -20,6 +20,8 @@ from typing import Any, Optional
 
 import yaml
 
+from compliance.text.catalogue import say
+
 from .script import AnyOf, Problem, SalesScript, _check_line_text
 
 SUFFIX = ".examples.yaml"
@@ -37,9 +39,9 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return {}, [Problem(file=str(path), message=f"cannot read the team examples ({exc})")]
+        return {}, [Problem(file=str(path), message=say("err.examples.unreadable", why=exc))]
     if not isinstance(data, dict):
-        return {}, [Problem(file=str(path), line=1, message="expected a mapping: stage id → line number → sentences")]
+        return {}, [Problem(file=str(path), line=1, message=say("err.examples.shape"))]
     return data, []
 
 
@@ -48,16 +50,17 @@ def _line_examples(stage_id: str, number: Any, sentences: Any, ids: list[str]) -
     if isinstance(number, str) and number in ids:
         number = ids.index(number) + 1
     elif isinstance(number, str):
-        raise ValueError(f"{where}: no line with id {number!r} in stage {stage_id!r} (its text was edited or it was "
-                         f"removed): give the line that replaces it `id: {number}` to keep these examples")
+        raise ValueError(say("err.examples.no_line_id", where=where, id=repr(number), stage=repr(stage_id),
+                             bare=number))
     if not isinstance(number, int) or not 1 <= number <= len(ids):
-        raise ValueError(f"{where}: no line {number!r} in stage {stage_id!r} (it has {len(ids)})")
+        raise ValueError(say("err.examples.no_line", where=where, line=repr(number), stage=repr(stage_id),
+                             lines=len(ids)))
     if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
-        raise ValueError(f"{where}: expected a list of sentences")
+        raise ValueError(say("err.examples.not_list", where=where))
     try:
         return number - 1, [_check_line_text(s) for s in sentences]
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise ValueError(say("err.examples.sentence", where=where, why=exc)) from None
 
 
 def script_of_examples(path: str | Path) -> Optional[Path]:
@@ -78,7 +81,7 @@ def merge_examples(script: SalesScript, script_path: str | Path) -> tuple[SalesS
     for stage_id, lines in data.items():
         stage = stages.get(str(stage_id))
         if stage is None or not isinstance(lines, dict):
-            why = f"no stage {stage_id!r} in the script" if stage is None else "expected line number → sentences"
+            why = say("err.examples.no_stage", stage=repr(stage_id)) if stage is None else say("err.examples.lines_shape")
             problems.append(Problem(file=str(path), path=str(stage_id), message=why))
             continue
         for number, sentences in lines.items():

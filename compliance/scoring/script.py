@@ -20,6 +20,7 @@ from pydantic import (
 from compliance.errors import ScriptError
 from compliance.scoring.acts import Act
 from compliance.scoring.band import Band
+from compliance.text.catalogue import say
 
 PLACEHOLDERS = ("client", "manager", "company")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -27,10 +28,11 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def _check_line_text(text: str) -> str:
     if not text or not text.strip():
-        raise ValueError("empty line")
+        raise ValueError(say("err.script.empty_line"))
     for name in _PLACEHOLDER.findall(text):
         if name not in PLACEHOLDERS:
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join('{%s}' % p for p in PLACEHOLDERS)})")
+            raise ValueError(say("err.script.placeholder", name="{" + name + "}",
+                                 known=", ".join("{%s}" % p for p in PLACEHOLDERS)))
     return text.strip()
 
 
@@ -114,8 +116,8 @@ class Stage(BaseModel):
         ids = self.line_ids()
         for i, line_id in enumerate(ids):
             if line_id in ids[:i]:
-                raise ValueError(f"lines {ids.index(line_id) + 1} and {i + 1} have the same id {line_id!r} "
-                                 "(the same text, or the same id:); give one of them its own id:")
+                raise ValueError(say("err.script.same_line_id", first=ids.index(line_id) + 1, second=i + 1,
+                                     id=repr(line_id)))
         return self
 
 
@@ -142,7 +144,7 @@ class ForbiddenGroup(BaseModel):
     @model_validator(mode="after")
     def _some(self) -> "ForbiddenGroup":
         if (self.phrase is None) == (not self.phrases):
-            raise ValueError("give either phrase: \"…\" or phrases: [...] (one of them)")
+            raise ValueError(say("err.script.phrase_or_phrases"))
         return self
 
     def all_phrases(self) -> list[str]:
@@ -186,10 +188,10 @@ class SalesScript(BaseModel):
             phrases = [item] if isinstance(item, str) else item.all_phrases()
             for phrase in phrases:
                 if not phrase.strip():
-                    raise ValueError("empty forbidden phrase")
+                    raise ValueError(say("err.script.empty_forbidden"))
                 key = phrase.strip().lower().replace("ё", "е")
                 if key in seen:
-                    raise ValueError(f"forbidden phrase {phrase.strip()!r} is listed twice; keep one, with its severity")
+                    raise ValueError(say("err.script.forbidden_twice", phrase=repr(phrase.strip())))
                 seen.add(key)
             if isinstance(item, str):
                 out.append(item.strip())
@@ -230,7 +232,7 @@ class SalesScript(BaseModel):
         seen: set[str] = set()
         for stage in self.stages:
             if stage.id in seen:
-                raise ValueError(f"duplicate stage id {stage.id!r}")
+                raise ValueError(say("err.script.stage_twice", id=repr(stage.id)))
             seen.add(stage.id)
         for stage in self.stages:
             for other in stage.excludes:
@@ -253,7 +255,8 @@ class SalesScript(BaseModel):
         try:
             return self.levels[level]
         except KeyError:
-            raise ScriptError(f"script {self.id}: no level {level!r} (known: {', '.join(self.levels)})") from None
+            raise ScriptError(say("err.script.no_level", script=self.id, level=repr(level),
+                                  known=", ".join(self.levels))) from None
 
     def line_ids(self) -> dict[str, list[str]]:
         """Stage id → its lines' stable ids, in order."""
@@ -268,11 +271,10 @@ class SalesScript(BaseModel):
 
 def _excludes_problem(stage: str, other: object, ids: list[str]) -> str:
     """What is wrong with one entry of a branch's ``excludes:``, and how to fix it."""
-    if other == stage:
-        return (f"stage {stage!r} excludes itself: list the stages this branch replaces "
-                f"(e.g. {', '.join(i for i in ids if i != stage)[:60]}), not the branch")
-    return (f"stage {stage!r} excludes {other!r}, which is not a stage of this script: "
-            f"write one of {', '.join(i for i in ids if i != stage)}, or remove it")
+    if other == stage:   # both texts name ``excludes``: the model's own check is known by it (``_validate``)
+        return say("err.script.excludes_itself", stage=repr(stage), e=", ".join(i for i in ids if i != stage)[:60])
+    return say("err.script.excludes_unknown", stage=repr(stage), other=repr(other),
+               ids=", ".join(i for i in ids if i != stage))
 
 
 class Problem(BaseModel):
@@ -285,7 +287,7 @@ class Problem(BaseModel):
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path or '(top level)'}: {self.message}"
+        return f"{where}: {self.path or say('err.value.top')}: {self.message}"
 
 
 def script_schema() -> dict:

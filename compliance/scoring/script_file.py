@@ -14,7 +14,9 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 from compliance.errors import ScriptError
-from compliance.files import write_atomic
+from compliance.files import os_reason, write_atomic
+from compliance.text.catalogue import say
+from compliance.text.validation import describe
 
 from .examples import _HEADER, SUFFIX, _read, examples_path, merge_examples, script_of_examples
 from .script import Problem, SalesScript, _check_line_text, _excludes_problem
@@ -39,10 +41,7 @@ def _branch_problems(data: dict, file: str, root: yaml.Node | None) -> list[Prob
     return problems
 
 
-_ENUM_FIXES = {
-    "severity": "write critical (the call is below the band, whatever its adherence) or minor (points off)",
-    "order": "write strict, loose, ignored, or the points (0–100) a stage said out of order costs",
-}
+_ENUM_FIXES = ("severity", "order")   # err.script.enum.<field>: what to write instead
 
 
 def _node_line(root: yaml.Node | None, loc: tuple) -> Optional[int]:
@@ -99,15 +98,14 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
                 if loc in other or loc not in typed:
                     continue
                 typed.discard(loc)
-                err = {**err, "msg": "a line is a phrase, or {any: [phrases]} for alternatives "
-                                     f"(got {type(err.get('input')).__name__}: write - any: [...])"}
+                err = {**err, "type": "line_shape"}
             path = ".".join(str(p) for p in loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key {loc[-1]!r}"
+            msg = describe({**err, "loc": loc})
+            if err["type"] == "line_shape":
+                msg = say("err.script.line_shape", got=type(err.get("input")).__name__)
             field = next((p for p in reversed(loc) if isinstance(p, str)), "")
             if err["type"] == "literal_error" and field in _ENUM_FIXES:
-                msg = f"unknown {field} {err.get('input')!r}: {_ENUM_FIXES[field]}"
+                msg = say(f"err.script.enum.{field}", value=repr(err.get("input")))
             if (path, msg) in seen:
                 continue
             seen.add((path, msg))
@@ -115,7 +113,7 @@ def _validate(data: object, file: str, root: yaml.Node | None) -> tuple[Optional
         if not problems:  # never "invalid" without saying where
             first = errors[0]
             problems.append(Problem(file=file, line=_node_line(root, paths[0]), path=".".join(map(str, paths[0])),
-                                    message=first["msg"]))
+                                    message=describe(first)))
         return None, problems
 
 
@@ -126,20 +124,21 @@ def check_script_file(path: str | Path) -> tuple[Optional[SalesScript], list[Pro
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem(file=file, message="no such file")]
+        return None, [Problem(file=file, message=say("err.script.missing"))]
     except UnicodeDecodeError:
-        return None, [Problem(file=file, message="not UTF-8 text; save the script as UTF-8")]
+        return None, [Problem(file=file, message=say("err.script.not_utf8"))]
     except OSError as exc:
-        return None, [Problem(file=file, message=f"cannot read ({exc.strerror})")]
+        return None, [Problem(file=file, message=say("err.script.unreadable", why=os_reason(exc)))]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(file=file, line=mark.line + 1 if mark else None, message=f"invalid YAML: {reason}")]
+        return None, [Problem(file=file, line=mark.line + 1 if mark else None,
+                              message=say("err.script.yaml", why=reason))]
     if not isinstance(data, dict):
-        return None, [Problem(file=file, line=1, message="expected a mapping with id, title, stages")]
+        return None, [Problem(file=file, line=1, message=say("err.script.shape"))]
     script, problems = _validate(data, file, root)
     if script is None:
         return None, problems
@@ -156,7 +155,8 @@ def load_script(path: str | Path) -> SalesScript:
     script, problems = check_script_file(path)
     if problems:
         lines = "\n".join(str(p) for p in problems)
-        raise ScriptError(f"invalid script {lines}" if len(problems) == 1 else f"invalid script:\n{lines}", problems)
+        raise ScriptError(say("err.script.invalid_one" if len(problems) == 1 else "err.script.invalid", lines=lines),
+                          problems)
     assert script is not None
     return script
 
@@ -170,13 +170,13 @@ def check_examples_file(path: str | Path) -> tuple[int, list[Problem]]:
     """
     script_path = script_of_examples(path)
     if script_path is None:
-        raise ValueError(f"{path}: not a team examples file (*{SUFFIX})")
+        raise ValueError(say("err.examples.not_examples", path=path, suffix=SUFFIX))
     if not script_path.is_file():
-        return 0, [Problem(file=str(path), message=f"no script {script_path.name} beside these team examples")]
+        return 0, [Problem(file=str(path), message=say("err.examples.no_script", name=script_path.name))]
     script, problems = check_script_file(script_path)
     own = [p for p in problems if p.file == str(examples_path(script_path))]
     if script is None and not own:
-        return 0, [Problem(file=str(path), message=f"the script {script_path.name} has problems; check it first")]
+        return 0, [Problem(file=str(path), message=say("err.examples.script_bad", name=script_path.name))]
     data, _ = _read(Path(path))
     count = sum(len(sentences) for lines in data.values() if isinstance(lines, dict)
                 for sentences in lines.values() if isinstance(sentences, list))
@@ -192,7 +192,7 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
     try:
         text = _check_line_text(sentence)
     except ValueError as exc:
-        raise ScriptError(f"example sentence: {exc}") from None
+        raise ScriptError(say("err.examples.example", why=exc)) from None
     path = examples_path(script_path)
     try:
         lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=60)  # hidden: no clutter beside scripts
@@ -200,8 +200,8 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
             script = load_script(script_path)
             stage = next((s for s in script.stages if s.id == stage_id), None)
             if stage is None or line_id not in stage.line_ids():
-                raise ScriptError(f"{script_path}: no line {line_id!r} in stage {stage_id!r} (the script was "
-                                  "edited since the call was scored); re-score the call and try again")
+                raise ScriptError(say("err.examples.edited", path=script_path, line=repr(line_id),
+                                      stage=repr(stage_id)))
             data: dict[str, Any] = _read(path)[0] if path.is_file() else {}
             lines = data.setdefault(stage_id, {})
             number = stage.line_ids().index(line_id) + 1
@@ -213,5 +213,5 @@ def add_example(script_path: str | Path, stage_id: str, line_id: str, sentence: 
                 known.append(text)
             write_atomic(path, _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
     except OSError as exc:
-        raise ScriptError(f"{path}: cannot write the team examples ({exc.strerror})") from None
+        raise ScriptError(say("err.examples.unwritable", path=path, why=os_reason(exc))) from None
     return path

@@ -10,9 +10,11 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compliance.errors import NotTextError, TranscriptError
-from compliance.files import shown_path
+from compliance.files import os_reason, shown_path
 from compliance.messages import Message
 from compliance.scoring.quality import RecognitionQuality
+from compliance.text.catalogue import say
+from compliance.text.validation import describe, where
 
 # "background": words heard on a party's channel far below its speaker (another voice in the room); kept in the
 # transcript, never read as the manager's or the client's.
@@ -149,7 +151,7 @@ def _parse_time(value: str, line: int, source: str | None) -> float:
     """``ss``, ``mm:ss`` or ``hh:mm:ss`` (with decimals) → seconds; anything else is a clear error."""
     if not _TIME.match(value.strip()):
         where = f"{source}: " if source else ""
-        raise TranscriptError(f"{where}line {line}: bad timestamp [{value}] (use [mm:ss] or [hh:mm:ss])")
+        raise TranscriptError(where + say("err.transcript.timestamp", line=line, value=value))
     seconds = 0.0
     for part in value.strip().replace(",", ".").split(":"):
         seconds = seconds * 60 + float(part)
@@ -202,42 +204,39 @@ def parse_text_transcript(text: str, source: str | None = None) -> Transcript:
 
 
 def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a transcript can hold (times must be finite)")
+    raise ValueError(say("err.transcript.constant", name=name))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text[:20]}… is too large a number for a transcript")
+        raise ValueError(say("err.transcript.number", text=text[:20]))
     return value
 
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > 15:
-        raise ValueError(f"{text[:20]}… is too large a number for a transcript")
+        raise ValueError(say("err.transcript.number", text=text[:20]))
     return int(text)
 
 
 # What a recording or an archive starts with: named so the error can say what the file is.
-_MAGIC = ((b"RIFF", "a WAV recording"), (b"ID3", "an MP3 recording"), (b"\xff\xfb", "an MP3 recording"),
-          (b"OggS", "an Ogg recording"), (b"fLaC", "a FLAC recording"), (b"\x1aE\xdf\xa3", "a WebM recording"),
-          (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF document"))
+_MAGIC = ((b"RIFF", "wav"), (b"ID3", "mp3"), (b"\xff\xfb", "mp3"), (b"OggS", "ogg"), (b"fLaC", "flac"),
+          (b"\x1aE\xdf\xa3", "webm"), (b"PK\x03\x04", "zip"), (b"%PDF", "pdf"))   # err.transcript.is.<what>
 
 
 def _sniff_binary(path: Path, head: bytes) -> None:
     """Refuse what is not text before reading it as text: a NUL byte or many control bytes in the first 8 KB."""
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # UTF-16 text (Notepad's "Unicode"): text, in the wrong encoding
-        raise TranscriptError(f"{path}: not UTF-8 text (UTF-16); save it as UTF-8")
+        raise TranscriptError(say("err.transcript.utf16", path=path))
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise NotTextError(f"{path}: {what}, not a transcript; a recording goes to `compliance analyze`, "
-                               f"a transcript is text with М:/К: lines or JSON")
+            raise NotTextError(say("err.transcript.not_text", path=path, what=say(f"err.transcript.is.{what}")))
     if head[4:8] == b"ftyp":
-        raise NotTextError(f"{path}: an MP4/M4A recording, not a transcript; use `compliance analyze`")
+        raise NotTextError(say("err.transcript.mp4", path=path))
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in head or controls > max(2, len(head) // 100):
-        raise NotTextError(f"{path}: a binary file, not text; give a transcript (.txt with М:/К: lines, or .json) "
-                           f"or a chat export (Telegram result.json, WhatsApp .txt)")
+        raise NotTextError(say("err.transcript.binary", path=path))
 
 
 def read_text(path: Path) -> str:
@@ -248,11 +247,11 @@ def read_text(path: Path) -> str:
             _sniff_binary(path, handle.read(8192))
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TranscriptError(f"{path}: no such file") from None
+        raise TranscriptError(say("err.transcript.missing", path=path)) from None
     except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+        raise TranscriptError(say("err.transcript.not_utf8", path=path, at=exc.start)) from None
     except OSError as exc:
-        raise TranscriptError(f"{path}: cannot read ({exc.strerror})") from None
+        raise TranscriptError(say("err.transcript.unreadable", path=path, why=os_reason(exc))) from None
 
 
 def load_transcript(path: str | Path) -> Transcript:
@@ -264,26 +263,26 @@ def load_transcript(path: str | Path) -> Transcript:
     path = Path(path)
     raw = read_text(path)
     if not raw.strip().lstrip("\ufeff"):
-        raise TranscriptError(f"{path}: empty transcript (no text); export the conversation again")
+        raise TranscriptError(say("err.transcript.empty", path=path))
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
-            raise TranscriptError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+            raise TranscriptError(say("err.transcript.json", path=path, line=exc.lineno, column=exc.colno)) from None
         except RecursionError:
-            raise TranscriptError(f"{path}: JSON nested too deeply to be a transcript") from None
+            raise TranscriptError(say("err.transcript.nested", path=path)) from None
         except ValueError as exc:
-            raise TranscriptError(f"{path}: {exc}") from None
+            raise TranscriptError(say("err.transcript.value", path=path, why=exc)) from None
         if isinstance(data, dict) and isinstance(data.get("transcript"), dict):
             data = data["transcript"]
         try:
             transcript = Transcript.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise TranscriptError(f"{path}: {where}: {first['msg']}") from None
+            raise TranscriptError(say("err.transcript.invalid", path=path, where=where(first),
+                                      what=describe(first))) from None
         if not isinstance(data, dict) or "segments" not in data:
-            raise TranscriptError(f"{path}: expected an object with a 'segments' list")
+            raise TranscriptError(say("err.transcript.shape", path=path))
     else:
         transcript = parse_text_transcript(raw, source=str(path))
     transcript.source = shown_path(path)

@@ -34,7 +34,7 @@ def cache_folder() -> Optional[Path]:
     override = os.environ.get(ENV)
     if override is not None:
         return Path(override).expanduser() if override.strip() else None
-    from compliance.files import cache_root
+    from compliance.resources import cache_root
 
     return cache_root() / "embeddings"
 

@@ -18,6 +18,7 @@ from compliance.errors import SourceError
 from compliance.sources.credentials import Credentials
 from compliance.sources.http import Http, Limits, parse_json
 from compliance.sources.model import PbxCall
+from compliance.text.catalogue import say
 
 DEFAULT_URL = "https://api.binotel.com/api/4.0"
 URL_ENV = "BINOTEL_API_URL"
@@ -55,27 +56,25 @@ class BinotelClient:
             status, raw, _ = self.http.send("POST", f"{self.http.base_url}/{method}.json", json=body)
             data = parse_json("Binotel", raw, method) if status == 200 else None
             if status != 200:
-                raise SourceError(f"Binotel answered {status} on {method}", fatal=status in (401, 403))
+                raise SourceError(say("err.pbx.binotel_status", status=status, method=method),
+                                  fatal=status in (401, 403))
             if not isinstance(data, dict):
-                raise SourceError(f"Binotel answered {method} with JSON that is not an object")
+                raise SourceError(say("err.pbx.binotel_shape", method=method))
             if data.get("status") == "success":
                 return data
             code = _int(data.get("code"))
-            said = str(data.get("message") or "no message")[:200]
+            said = str(data.get("message") or "—")[:200]
             if code == _THROTTLED:
                 throttled += 1
                 if throttled > self.http.retry.rate_limited:
-                    raise SourceError(f"Binotel keeps saying requests are too frequent (code 106) on {method}; "
-                                      "try again later")
+                    raise SourceError(say("err.pbx.binotel_throttled", method=method))
                 self.http.sleep(min(self.http.retry.backoff * 2 ** throttled, self.http.retry.max_wait))
                 continue
             if code == _WRONG_KEY:
-                raise SourceError("Binotel refused the key or secret (code 121): check BINOTEL_API_KEY, "
-                                  "BINOTEL_API_SECRET or --key-file", fatal=True)
+                raise SourceError(say("err.pbx.binotel_key"), fatal=True)
             if code == _DISABLED:
-                raise SourceError("Binotel says the company is disabled (code 120); ask Binotel support",
-                                  fatal=True)
-            raise SourceError(f"Binotel refused {method} (code {code}): {said}")
+                raise SourceError(say("err.pbx.binotel_disabled"), fatal=True)
+            raise SourceError(say("err.pbx.binotel_refused", method=method, code=code, said=said))
 
     def calls(self, since: dt.date, until: dt.date) -> Iterator[PbxCall]:
         """Incoming and outgoing calls, day by day (local midnight to 23:59:59)."""
@@ -102,12 +101,12 @@ class BinotelClient:
         try:
             data = self.request("stats/call-record", {"generalCallID": call.record_ref or call.call_id})
         except SourceError as exc:
-            if not exc.fatal and "code 104" in str(exc):  # "wrong data": no such call or no recording of it
-                raise SourceError(f"Binotel has no recording of this call ({exc})", gone=True) from None
+            if not exc.fatal and getattr(exc.args[0], "values", {}).get("code") == 104:   # "wrong data": no such
+                raise SourceError(say("err.pbx.binotel_no_recording", why=exc), gone=True) from None  # call or recording
             raise
         url = data.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise SourceError("Binotel answered stats/call-record without a link to the recording")
+            raise SourceError(say("err.pbx.binotel_no_link"))
         return url
 
 

@@ -10,11 +10,13 @@ from typing import Optional
 from pydantic import BaseModel, SecretStr
 
 from compliance.errors import SourceError
+from compliance.files import os_reason
+from compliance.text.catalogue import say
 
 # provider → (key variable, secret variable, where the vendor shows them)
 ENV_NAMES: dict[str, tuple[str, str, str]] = {
-    "binotel": ("BINOTEL_API_KEY", "BINOTEL_API_SECRET", "Binotel: ask support for the API key and secret"),
-    "zadarma": ("ZADARMA_API_KEY", "ZADARMA_API_SECRET", "Zadarma: Settings → Integrations and API → Keys"),
+    "binotel": ("BINOTEL_API_KEY", "BINOTEL_API_SECRET", "err.pbx.where.binotel"),   # where: its catalogue key
+    "zadarma": ("ZADARMA_API_KEY", "ZADARMA_API_SECRET", "err.pbx.where.zadarma"),
 }
 
 
@@ -40,9 +42,9 @@ def load_credentials(provider: str, key_file: Optional[Path] = None) -> Credenti
         return _from_file(provider, key_file)
     key, secret = os.environ.get(key_var, "").strip(), os.environ.get(secret_var, "").strip()
     if not key or not secret:
-        missing = " and ".join(v for v, given in ((key_var, key), (secret_var, secret)) if not given)
-        raise SourceError(f"no {provider} API key: set {missing}, or pass --key-file FILE (mode 0600, lines "
-                          f"key=… and secret=…); {where}", fatal=True)
+        missing = say("err.and").join(v for v, given in ((key_var, key), (secret_var, secret)) if not given)
+        raise SourceError(say("err.pbx.no_key", provider=provider.capitalize(), missing=missing, where=say(where)),
+                          fatal=True)
     return Credentials(key=SecretStr(key), secret=SecretStr(secret))
 
 
@@ -51,11 +53,10 @@ def _from_file(provider: str, path: Path) -> Credentials:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: cannot read the key file ({getattr(exc, 'strerror', None) or exc})",
-                          fatal=True) from None
+        why = os_reason(exc) if isinstance(exc, OSError) else exc
+        raise SourceError(say("err.pbx.key_unreadable", path=path, why=why), fatal=True) from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SourceError(f"{path}: the key file can be read by others (mode {stat.S_IMODE(mode):04o}); run "
-                          f"`chmod 600 {path}`", fatal=True)
+        raise SourceError(say("err.pbx.key_open", path=path, mode=f"{stat.S_IMODE(mode):04o}"), fatal=True)
     key_var, secret_var, where = ENV_NAMES[provider]
     values: dict[str, str] = {}
     for line in text.splitlines():
@@ -65,5 +66,5 @@ def _from_file(provider: str, path: Path) -> Credentials:
     key = values.get("key") or values.get(key_var.lower(), "")
     secret = values.get("secret") or values.get(secret_var.lower(), "")
     if not key or not secret:
-        raise SourceError(f"{path}: the key file needs two lines, key=… and secret=… ({where})", fatal=True)
+        raise SourceError(say("err.pbx.key_lines", path=path, where=say(where)), fatal=True)
     return Credentials(key=SecretStr(key), secret=SecretStr(secret))

@@ -25,6 +25,7 @@ from compliance.history.store import Store
 from compliance.messages import Message
 from compliance.sources.http import Downloaded, LinkRefused
 from compliance.sources.model import SIDECAR_SUFFIX, CallStatus, PbxCall, Provider, mask_number, safe_id
+from compliance.text.catalogue import say
 
 # A PBX may store a recording minutes after the call ends (Zadarma tells with a later NOTIFY_RECORD): a recording
 # missing this soon after the call is not gone yet, only late.
@@ -139,7 +140,7 @@ def fetch_call(provider: Provider, store: Store, root: Path, team: Optional[Team
                                           "file": got.path.name, "sha256": got.sha256, "size": got.size},
                                          ensure_ascii=False, indent=1))
     except OSError as exc:
-        raise SourceError(f"{sidecar}: cannot write the call data ({describe_write_error(sidecar, exc)})",
+        raise SourceError(say("err.pbx.sidecar", path=sidecar, why=describe_write_error(sidecar, exc)),
                           fatal=True) from None
     row.status, row.reason, row.file, row.content_hash = "fetched", None, rel, got.sha256
     store.save_pbx_call(row)
@@ -156,9 +157,8 @@ def _download(provider: Provider, call: PbxCall, dest: Path) -> Downloaded:
         except LinkRefused as exc:
             if attempt == 2:
                 if exc.gone:
-                    raise SourceError("the PBX no longer has this recording (its link answers 404)",
-                                      gone=True) from None
-                raise SourceError(f"the recording link was refused twice ({exc.status}), a fresh one too") from None
+                    raise SourceError(say("err.pbx.gone"), gone=True) from None
+                raise SourceError(say("err.pbx.link_twice", status=exc.status)) from None
     raise AssertionError("unreachable")
 
 

@@ -20,6 +20,8 @@ from pydantic import BaseModel
 
 from compliance.crm.pipedrive import RetryPolicy, rate_limit_wait
 from compliance.errors import SourceError
+from compliance.files import os_reason
+from compliance.text.catalogue import say
 
 
 class Limits(BaseModel):
@@ -67,21 +69,20 @@ class Http:
             except httpx.TransportError as exc:
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise SourceError(f"{self.name} at {self.base_url} cannot be reached ({type(exc).__name__}) "
-                                      f"after {failures} tries; check the network and --api-url") from None
+                    raise SourceError(say("err.pbx.unreachable", name=self.name, url=self.base_url,
+                                          why=type(exc).__name__, tries=failures)) from None
                 self.sleep(self.retry.backoff * 2 ** (failures - 1))
                 continue
             if status == 429 and 429 not in accept:
                 limited += 1
                 if limited > self.retry.rate_limited:
-                    raise SourceError(f"{self.name} keeps answering 429 (too many requests) after {limited} waits; "
-                                      "try again later")
+                    raise SourceError(say("err.pbx.rate_limited", name=self.name, waits=limited))
                 self.sleep(min(rate_limit_wait(httpx.Response(429, headers=headers), limited, self.retry), self.retry.max_wait))
                 continue
             if status >= 500 and status not in accept:
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise SourceError(f"{self.name} answered {status} {failures} times; it may be down, try later")
+                    raise SourceError(say("err.pbx.server_errors", name=self.name, status=status, times=failures))
                 self.sleep(self.retry.backoff * 2 ** (failures - 1))
                 continue
             return status, body, headers
@@ -93,9 +94,9 @@ class Http:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > cap:
-                    raise SourceError(f"{self.name} sent more than {_size(cap)} for one answer; refused")
+                    raise SourceError(say("err.pbx.too_large", name=self.name, size=_size(cap)))
                 if time.monotonic() > deadline:
-                    raise SourceError(f"{self.name} took longer than {self.limits.seconds:.0f} s for one answer")
+                    raise SourceError(say("err.pbx.slow", name=self.name, seconds=f"{self.limits.seconds:.0f}"))
                 chunks.append(chunk)
             return response.status_code, b"".join(chunks), response.headers
 
@@ -121,22 +122,22 @@ class Http:
                     for chunk in response.iter_bytes(1 << 16):
                         size += len(chunk)
                         if size > self.limits.recording_bytes:
-                            raise SourceError(f"the recording is larger than {_size(self.limits.recording_bytes)}")
+                            raise SourceError(say("err.pbx.recording_too_large", size=_size(self.limits.recording_bytes)))
                         if time.monotonic() > deadline:
-                            raise SourceError(f"the download took longer than {self.limits.seconds:.0f} s")
+                            raise SourceError(say("err.pbx.download_slow", seconds=f"{self.limits.seconds:.0f}"))
                         digest.update(chunk)
                         fh.write(chunk)
                     fh.flush()
                     os.fsync(fh.fileno())
             if expected is not None and expected.isdigit() and int(expected) != size:
-                raise SourceError(f"the download was cut short ({size} of {expected} bytes)")
+                raise SourceError(say("err.pbx.cut_short", size=size, expected=expected))
             if size == 0:
-                raise SourceError("the PBX sent an empty recording")
+                raise SourceError(say("err.pbx.empty_recording"))
             os.replace(part, dest)
         except httpx.TransportError as exc:
-            raise SourceError(f"the download was cut short ({type(exc).__name__} after {size} bytes)") from None
+            raise SourceError(say("err.pbx.cut_off", why=type(exc).__name__, size=size)) from None
         except OSError as exc:
-            raise SourceError(f"{dest.parent}: cannot write the recording ({exc.strerror})", fatal=True) from None
+            raise SourceError(say("err.pbx.unwritable", folder=dest.parent, why=os_reason(exc)), fatal=True) from None
         finally:
             with contextlib.suppress(OSError):  # nothing to remove where the folder could not be made
                 part.unlink(missing_ok=True)
@@ -147,12 +148,12 @@ class LinkRefused(SourceError):
     """The recording link answered an error: expired (403/410), or not there (404)."""
 
     def __init__(self, status: int) -> None:
-        super().__init__(f"the recording link answered {status}", gone=status == 404)
+        super().__init__(say("err.pbx.link_refused", status=status), gone=status == 404)
         self.status = status
 
 
 def _size(n: int) -> str:
-    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n} bytes"
+    return say("err.pbx.mb", n=n >> 20) if n >= 1 << 20 else say("err.pbx.bytes", n=n)
 
 
 def parse_json(name: str, body: bytes, what: str) -> Any:
@@ -165,7 +166,7 @@ def parse_json(name: str, body: bytes, what: str) -> Any:
         return json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
         head = body[:60].decode("utf-8", "replace").replace("\n", " ")
-        raise SourceError(f"{name} answered {what} with something that is not JSON ({head!r}…)") from None
+        raise SourceError(say("err.pbx.not_json", name=name, what=what, head=repr(head))) from None
 
 
 def vendor_message(body: Any) -> Optional[str]:

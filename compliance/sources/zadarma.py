@@ -23,6 +23,7 @@ from compliance.errors import SourceError
 from compliance.sources.credentials import Credentials
 from compliance.sources.http import Http, Limits, parse_json, vendor_message
 from compliance.sources.model import PbxCall
+from compliance.text.catalogue import say
 
 DEFAULT_URL = "https://api.zadarma.com"
 URL_ENV = "ZADARMA_API_URL"
@@ -70,15 +71,14 @@ class ZadarmaClient:
         status, raw, _ = self.http.send("GET", f"{self.http.base_url}{method}?{query}",
                                         headers={"Authorization": auth})
         if status == 401:
-            raise SourceError("Zadarma refused the key or the signature (401): check ZADARMA_API_KEY, "
-                              "ZADARMA_API_SECRET or --key-file", fatal=True)
+            raise SourceError(say("err.pbx.zadarma_key"), fatal=True)
         data = parse_json("Zadarma", raw, method)
-        said = vendor_message(data) or "no message"
+        said = vendor_message(data) or "—"
         if status == 403:
-            raise SourceError(f"Zadarma: no permission for {method} (403): {said}", fatal=True)
+            raise SourceError(say("err.pbx.zadarma_permission", method=method, said=said), fatal=True)
         if status >= 400 or not isinstance(data, dict) or data.get("status") != "success":
             gone = status == 404 or "not found" in said.lower()
-            raise SourceError(f"Zadarma refused {method} ({status}): {said}", gone=gone)
+            raise SourceError(say("err.pbx.zadarma_refused", method=method, status=status, said=said), gone=gone)
         return data
 
     def calls(self, since: dt.date, until: dt.date) -> Iterator[PbxCall]:
@@ -102,7 +102,7 @@ class ZadarmaClient:
                                          "call_type": call_type, "skip": skip, "limit": PAGE})
             stats = data.get("stats") or []
             if not isinstance(stats, list):
-                raise SourceError(f"Zadarma answered {_STATS} with 'stats' that is not a list")
+                raise SourceError(say("err.pbx.zadarma_stats", method=_STATS))
             yield from (s for s in stats if isinstance(s, dict))
             if len(stats) < PAGE:
                 return
@@ -118,7 +118,7 @@ class ZadarmaClient:
                             else {"pbx_call_id": call.call_id, "lifetime": LINK_LIFETIME})
         link = data.get("link") or next(iter(data.get("links") or []), None)
         if not isinstance(link, str) or not link.startswith(("http://", "https://")):
-            raise SourceError("Zadarma has no recording of this call (the record request gave no link)", gone=True)
+            raise SourceError(say("err.pbx.zadarma_no_recording"), gone=True)
         return link
 
 

@@ -14,7 +14,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from compliance.errors import AudioError
+from compliance.files import os_reason
 from compliance.messages import Message
+from compliance.text.catalogue import say
 
 from .legs import legs
 
@@ -65,16 +67,16 @@ def audio_hash(path: str | Path) -> str:
                 while chunk := fh.read(1 << 20):
                     digest.update(chunk)
     except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
+        raise AudioError(say("err.audio.missing", path=path)) from None
     except IsADirectoryError:
-        raise AudioError(f"{path}: is a folder, not a recording") from None
+        raise AudioError(say("err.audio.folder", path=path)) from None
     except OSError as exc:
-        raise AudioError(f"{path}: cannot read ({exc.strerror})") from None
+        raise AudioError(say("err.audio.unreadable", path=path, why=os_reason(exc))) from None
     return digest.hexdigest()
 
 
 def _fail(path: str | Path, reason: str) -> AudioError:
-    return AudioError(f"{path}: cannot decode audio ({reason})")
+    return AudioError(say("err.audio.undecodable", path=path, why=reason))
 
 
 def _decode_stream(container, stream, layout: str) -> np.ndarray:
@@ -148,15 +150,15 @@ def _decode_one(path: Path) -> DecodedAudio:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
+        raise AudioError(say("err.audio.missing", path=path)) from None
     if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not a recording")
+        raise AudioError(say("err.audio.folder", path=path))
     if size == 0:
-        raise _fail(path, "empty file")
+        raise _fail(path, say("err.audio.empty"))
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise _fail(path, "no audio stream")
+                raise _fail(path, say("err.audio.no_stream"))
             stream = container.streams.audio[0]
             ctx = stream.codec_context
             n_channels = ctx.channels or 1
@@ -166,10 +168,11 @@ def _decode_one(path: Path) -> DecodedAudio:
     except AudioError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, EOFError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        invalid = isinstance(exc, av.error.InvalidDataError)   # FFmpeg's "Invalid data found when processing input"
+        reason = say("err.audio.invalid") if invalid else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise _fail(path, reason) from None
     if data.shape[1] == 0:
-        raise _fail(path, "no audio samples")
+        raise _fail(path, say("err.audio.no_samples"))
     messages: list[Message] = []
     channels = [np.ascontiguousarray(c, dtype=np.float32) for c in data]
     if n_channels > 2:

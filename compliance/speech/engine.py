@@ -9,8 +9,9 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from compliance.errors import ModelError
-from compliance.files import cache_root
+from compliance.resources import cache_root
 from compliance.speech.model import EXTRA_HINT, assemble_default_model
+from compliance.text.catalogue import say
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
 PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
@@ -114,12 +115,12 @@ def _resolve_model(name: str) -> _Resolved:
     if path.is_dir():
         model_bin = path / "model.bin"
         if not model_bin.is_file():
-            raise ModelError(f"{name}: not a CTranslate2 model folder (no model.bin)")
+            raise ModelError(say("err.model.not_ct2", name=name))
         st = model_bin.stat()
         return _Resolved(source=str(path.resolve()), identity=f"dir:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}",
                          label=path.name)
     if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a hub id is "owner/name"
-        raise ModelError(f"{name}: no such model folder")
+        raise ModelError(say("err.model.no_folder", name=name))
     return _Resolved(source=name, identity=f"hub:{name}", label=name)
 
 
@@ -167,7 +168,7 @@ def load_model(options: TranscribeOptions):
                                      num_workers=options.parallel)
             except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds; one clear message
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise ModelError(f"cannot load speech model {options.model!r} on {device}/{compute} ({reason}); "
-                                 f"for the default model: {EXTRA_HINT}") from None
+                raise ModelError(say("err.model.cannot_load", model=repr(options.model), device=device, compute=compute,
+                                     why=reason, hint=EXTRA_HINT)) from None
             _MODELS[key] = model
         return _MODELS[key]

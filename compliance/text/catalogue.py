@@ -15,11 +15,12 @@ import gettext as _gettext
 import hashlib
 import io
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from compliance.files import cache_root
+from compliance.resources import cache_root
 
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
@@ -55,6 +56,18 @@ def use(lang: Optional[str]) -> None:
     """Make ``lang`` the language of this run's texts (None: the environment's again, when the run ends)."""
     global _current
     _current = None if lang is None else (lang if lang in LANGUAGES else DEFAULT)
+
+
+@contextmanager
+def speaking(lang: Optional[str]) -> Iterator[None]:
+    """Speak ``lang`` for a while (a task a worker runs for a run in that language), then as before."""
+    global _current
+    before = _current
+    use(lang)
+    try:
+        yield
+    finally:
+        _current = before
 
 
 def current() -> str:
@@ -110,6 +123,47 @@ def text(key: str, lang: Optional[str] = None, /, **values: Any) -> str:
     A key with no text is returned as it is, so a missing text shows up (a test walks every key)."""
     template = translations(lang or current()).gettext(key)
     return template.format(**values) if values else template
+
+
+class Said(str):
+    """A catalogue text as a plain string in the language it was made in, that remembers its key and values so it
+    can be said again in another (an engine error raised in a Russian run, shown on an English page). Values that
+    are ``Said`` themselves are said again too."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, lang: Optional[str] = None, /, **values: Any) -> "Said":
+        made = super().__new__(cls, text(key, lang, **values))
+        made.key, made.values = key, values
+        return made
+
+    def __reduce__(self) -> Any:   # a worker process sends errors back pickled: the key and values go too
+        return (_said_again, (self.key, str(self), self.values))
+
+    def in_language(self, lang: str) -> str:
+        """The same text in ``lang``."""
+        return text(self.key, lang, **{k: in_language(v, lang) for k, v in self.values.items()})
+
+
+def _said_again(key: str, shown: str, values: dict[str, Any]) -> Said:
+    made = str.__new__(Said, shown)
+    made.key, made.values = key, values
+    return made
+
+
+def say(key: str, /, **values: Any) -> Said:
+    """The text of ``key`` in the run's language, formatted with ``values``, that can be said again in another
+    language (``in_language``): what the engine's errors are made of."""
+    return Said(key, None, **values)
+
+
+def in_language(message: Any, lang: str) -> Any:
+    """``message`` in ``lang`` when it is a catalogue text (an error's first argument, a value of one); anything
+    else as it is."""
+    if isinstance(message, BaseException) and message.args and isinstance(message.args[0], Said):
+        return message.args[0].in_language(lang)
+    return message.in_language(lang) if isinstance(message, Said) else message
 
 
 def plural(key: str, n: int, lang: Optional[str] = None, /, **values: Any) -> str:

@@ -19,6 +19,7 @@ from compliance.history.store import Store
 from compliance.reports.render import make_environment
 from compliance.review.sessions import session_secret
 from compliance.scoring.script_file import load_script
+from compliance.text.catalogue import in_language
 
 from .context import Review
 from .guard import LoginThrottle
@@ -100,7 +101,8 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         assert isinstance(exc, HTTPException)
         # The pages anyone meets (a wrong address, an expired session or form) speak the app's language.
         said = {404: "web.not_found", 403: "web.forbidden"}.get(exc.status_code)
-        detail = cast(Callable[[str], str], review.env.globals["_"])(said) if said else exc.detail
+        detail = cast(Callable[[str], str], review.env.globals["_"])(said) if said \
+            else str(in_language(exc.detail, str(review.env.globals["lang"])))
         return review.render("web_error.html.j2", exc.status_code, status=exc.status_code, detail=detail,
                              user=None, csrf="")
 

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from compliance.text.catalogue import say
+
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 64 * 1024   # the largest form (a note, a comment) is a few KiB
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -30,20 +32,20 @@ async def _form_body(request: Request) -> dict[str, str]:
     any other body (multipart) is refused before a byte of it is read, so nothing reaches a temporary file."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != FORM_TYPE:
-        raise HTTPException(415, f"send the form as {FORM_TYPE}")
+        raise HTTPException(415, say("web.refused.form_type", kind=FORM_TYPE))
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise HTTPException(413, f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+        raise HTTPException(413, say("web.refused.form_size", kib=MAX_FORM_BYTES // 1024))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413, f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+            raise HTTPException(413, say("web.refused.form_size", kib=MAX_FORM_BYTES // 1024))
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
                           errors="strict", max_num_fields=100)
     except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "the form is not valid UTF-8 text") from None
+        raise HTTPException(400, say("web.refused.form_text")) from None
     return dict(pairs)
 
 

@@ -34,6 +34,7 @@ from compliance.review.sessions import end_session, open_session, session_user
 from compliance.review.users import User, verify
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script_file import add_example
+from compliance.text.catalogue import in_language, say
 
 from .context import Review
 from .guard import Throttled, check_csrf, csrf_token, session_id, start_session
@@ -79,7 +80,8 @@ def protected(lead_only: bool = False) -> Callable[[Handler], Callable[[Request]
             try:
                 return await run_in_threadpool(handler, request, review, me, form)
             except ComplianceError as exc:
-                return _page(review, request, "web_error.html.j2", me, 400, status=400, detail=str(exc))
+                return _page(review, request, "web_error.html.j2", me, 400, status=400,
+                             detail=str(in_language(exc, str(review.env.globals["lang"]))))
 
         return endpoint
 
@@ -181,7 +183,7 @@ def _line(value: str) -> Optional[int]:
         return None
     # isdigit() alone accepts «²» and other digits int() refuses; a huge number is no line either
     if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) > MAX_LINE:
-        raise HTTPException(400, "line must be a number")
+        raise HTTPException(400, say("web.refused.line"))
     return int(value)
 
 
@@ -190,7 +192,7 @@ def override(request: Request, review: Review, me: User, form: dict[str, str]) -
     record = _own_call(review, me, request.path_params["call_id"])
     stage_id = form.get("stage_id", "")
     if form.get("present") not in ("1", "0"):
-        raise HTTPException(400, "present must be 1 or 0")
+        raise HTTPException(400, say("web.refused.present"))
     set_override(review.store(), record.call_id, stage_id, form["present"] == "1", by=me.login,
                  note=form.get("note", "").strip()[:2000], line=_line(form.get("line", "")))
     return RedirectResponse(f"/calls/{record.call_id}#st-{stage_id}", status_code=303)
@@ -220,11 +222,11 @@ def use_as_example(request: Request, review: Review, me: User, form: dict[str, s
     stage_id, line = form.get("stage_id", ""), _line(form.get("line", ""))
     stage = next((s for s in record.result.stages if s.id == stage_id), None)
     if stage is None or line is None or line >= len(stage.lines):
-        raise HTTPException(400, "no such stage or line")
+        raise HTTPException(400, say("web.refused.no_line"))
     override = stage.lines[line].override
     script_file = review.script_files.get(record.result.script_id)
     if override is None or not override.present or script_file is None:
-        raise HTTPException(400, "only a line the lead marked present, of a script given to `serve --script`")
+        raise HTTPException(400, say("web.refused.example"))
     sentence = form.get("sentence", "").strip()[:500]
     line_id = line_id_of(review.store(), record, stage_id, line)[0]
     written = add_example(script_file, stage_id, line_id, sentence)
@@ -239,7 +241,7 @@ def settle_decision(request: Request, review: Review, me: User, form: dict[str, 
     record = _own_call(review, me, request.path_params["call_id"])
     stage_id, line_id = form.get("stage_id", ""), form.get("line_id", "") or None
     if form.get("action") not in ("confirm", "drop"):
-        raise HTTPException(400, "action must be confirm or drop")
+        raise HTTPException(400, say("web.refused.action"))
     line = _line(form.get("line", ""))
     if line is not None and line_id is None:  # a line of the page: its id in the call's script version
         line_id = line_id_of(review.store(), record, stage_id, line)[0]
@@ -272,7 +274,7 @@ def resolve(request: Request, review: Review, me: User, form: dict[str, str]) ->
         raise NOT_FOUND
     found = dispute(review.store(), raw)
     if form.get("decision") not in ("accept", "reject"):
-        raise HTTPException(400, "decision must be accept or reject")
+        raise HTTPException(400, say("web.refused.decision"))
     resolve_dispute(review.store(), found.id, by=me.login, accept=form["decision"] == "accept",
                     note=form.get("note", "").strip()[:2000])
     back = form.get("back", "")
