@@ -124,3 +124,21 @@ def test_the_flag_is_kept_once_and_beside_poor_recognition():
     again = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
     assert _codes(again.flags) == _codes(result.flags)
 
+
+
+def test_in_a_noisy_room_a_required_stage_not_found_is_uncertain():
+    transcript = _call(GARBLED, 0.95)                        # every word heard clearly, no greeting among them
+    assert transcript.quality is not None and transcript.quality.channels[0].speaker == "manager"
+    transcript.quality.channels[0].snr_db = 14.0             # a colleague 10 dB below: the room measured 13-17 dB
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert [s.id for s in result.stages if s.uncertain] == ["greeting"]
+    assert result.verdict == "below" and _codes(result.flags) == [VERDICT_UNCERTAIN]
+
+    transcript.quality.channels[0].snr_db = 40.0             # a quiet room: missed, no doubt
+    quiet = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert not any(s.uncertain for s in quiet.stages) and quiet.flags == []
+
+    transcript.quality.channels[0].snr_db = 11.0             # one channel: the other party is what is under the
+    transcript.quality.channels[0].speaker = "unknown"       # speaker, not a room
+    mono = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert not any(s.uncertain for s in mono.stages) and mono.flags == []

@@ -4,9 +4,11 @@
 result and
 (1) flags the call ``poor_recognition`` when the manager's channel is rated poor (``quality.rate_channel``);
 (2) marks uncertain a stage whose only evidence lies in words the recogniser was unsure of, and a required stage
-not found where the manager's words were not heard clearly (a run of ``UNSURE_RUN`` low-confidence words between
-the stages said before and after it; on a poorly recognised call, any required stage not found), and a forbidden
-phrase heard only in such words: it is shown, not charged, until the lead confirms it.
+not found where the manager's words were not heard clearly: a run of ``UNSURE_RUN`` low-confidence words between
+the stages said before and after it, or anywhere on a call rated poor or heard in a noisy room (the manager's own
+channel less than ``NOISY_SNR_DB`` above what is heard under them: there a sentence may come out whole with one
+word, or its question mark, lost); and a forbidden phrase heard only in such words: it is shown, not charged,
+until the lead confirms it.
 
 ``flag_uncertain_verdict`` runs after the verdict: a call whose verdict would differ if its uncertain stages and
 phrases went the other way (each uncertain stage said or not, each held phrase charged or not) is flagged
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Optional
 
 from compliance.messages import Message
-from compliance.scoring.quality import LOW_PROBABILITY
+from compliance.scoring.quality import LOW_PROBABILITY, NOISY_SNR_DB, RecognitionQuality
 from compliance.scoring.result import CallResult, Found, ReviewFlag, Span, StageResult
 from compliance.scoring.transcript import Segment, Transcript, Word
 from compliance.scoring.verdict import summarise
@@ -91,7 +93,7 @@ def _where_expected(stages: list[StageResult], at: int) -> tuple[float, float]:
     return max(before, default=0.0), min(after, default=float("inf"))
 
 
-def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript, poor: bool,
+def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript, unheard: bool,
                      stretches: list[tuple[float, float]]) -> bool:
     stage = stages[at]
     if stage.override is not None or not stage.applies:
@@ -100,7 +102,7 @@ def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript,
         if not stage.required:
             return False
         low, high = _where_expected(stages, at)
-        return poor or any(end >= low and start <= high for start, end in stretches)
+        return unheard or any(end >= low and start <= high for start, end in stretches)
     said = [line for line in stage.lines if line.found is not Found.ABSENT and line.span is not None]
     verdicts = [unsure(_span_words(transcript, line.span)) for line in said if line.span is not None]
     return bool(verdicts) and all(v is True for v in verdicts)
@@ -119,6 +121,15 @@ def _forbidden_uncertain(transcript: Transcript, turn: Optional[int], matched: s
     return unsure(words) is True
 
 
+def noisy_room(quality: Optional[RecognitionQuality]) -> bool:
+    """Whether the manager's own channel was heard in a noisy room (their speech less than NOISY_SNR_DB above
+    what is under it). Only a two-channel call says it: on one channel the quieter party is under the speaker."""
+    if quality is None:
+        return False
+    return any(q.speaker == "manager" and q.words and q.snr_db is not None and q.snr_db < NOISY_SNR_DB
+               for q in quality.channels)
+
+
 def review_recognition(result: CallResult, transcript: Transcript) -> None:
     """Carry the recognition quality into ``result``; flag a poorly recognised call; mark uncertain evidence."""
     result.quality = transcript.quality
@@ -132,8 +143,9 @@ def review_recognition(result: CallResult, transcript: Transcript) -> None:
     if not result.connected:
         return
     stretches = unsure_stretches(transcript)
+    unheard = poor or noisy_room(transcript.quality)
     for at, stage in enumerate(result.stages):
-        stage.uncertain = _stage_uncertain(result.stages, at, transcript, poor, stretches)
+        stage.uncertain = _stage_uncertain(result.stages, at, transcript, unheard, stretches)
     for hit in result.forbidden:
         hit.uncertain = _forbidden_uncertain(transcript, hit.turn, hit.matched, hit.start)
 
