@@ -61,7 +61,7 @@ def _turns(path: Path) -> list[dict]:
 def bench_calls(folder: Path | None = None, check: bool = False) -> tuple[Path, dict[str, dict]]:
     """The spoken calls (made on first use): their folder and manifest ``{file name: {duration, turns}}``;
     ``check``: the second set (``CHECK_CALLS``)."""
-    from compliance.speech.model import cache_root
+    from compliance.resources import cache_root
 
     folder = folder or cache_root() / f"{'check' if check else 'bench'}-audio-v{VERSION}"
     manifest_path = folder / "manifest.json"

@@ -164,7 +164,7 @@ def _bad(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
 
 def mono_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     """The mono set (made on first use): its folder and manifest ``{file name: {kind, call, turns, …}}``."""
-    from compliance.speech.model import cache_root
+    from compliance.resources import cache_root
 
     folder = folder or cache_root() / f"mono-audio-v{VERSION}"
     manifest_path = folder / "manifest.json"
@@ -183,7 +183,7 @@ def mono_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
 
 def other_voice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     """The second set (made on first use): festival managers, espeak-ng clients, mono 8 kHz μ-law and 32 kbps mp3."""
-    from compliance.speech.model import cache_root
+    from compliance.resources import cache_root
 
     folder = folder or cache_root() / f"mono-other-v{OTHER_VERSION}"
     manifest_path = folder / "manifest.json"

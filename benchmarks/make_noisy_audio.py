@@ -114,7 +114,7 @@ def _condition(name: str, call: np.ndarray, background: np.ndarray, index: int) 
 def noisy_calls(folder: Path | None = None, which: str = "dev") -> tuple[Path, dict[str, dict]]:
     """A noisy set (made on first use): its folder (one subfolder per condition) and the manifest
     ``{file name: {call, duration, turns, background}}``; ``which``: a name of ``SETS``."""
-    from compliance.speech.model import cache_root
+    from compliance.resources import cache_root
 
     source, calls, name = SETS[which]
     folder = folder or cache_root() / name

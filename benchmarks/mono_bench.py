@@ -37,12 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der, merge  # noqa: E402
 from make_mono_audio import ROOT, mono_calls  # noqa: E402
 
-from compliance.resources import default_script_path  # noqa: E402
+from compliance.resources import (
+    cache_root,  # noqa: E402
+    default_script_path,  # noqa: E402
+)
 from compliance.scoring.score import score_call  # noqa: E402
 from compliance.scoring.script_file import load_script  # noqa: E402
 from compliance.speech import transcribe as tx  # noqa: E402
 from compliance.speech.engine import TranscribeOptions, load_model  # noqa: E402
-from compliance.speech.model import cache_root  # noqa: E402
 
 FORMATS = {"stereo.wav": "stereo 8k μ-law", "mono.wav": "mono 8k μ-law", "mono.mp3": "mono 32k mp3"}
 LABELS = yaml.safe_load((ROOT / "tests" / "fixtures" / "calls" / "labels.yaml").read_text(encoding="utf-8"))["calls"]

@@ -14,7 +14,8 @@ at the level their labels give (the set's labels.yaml). Printed per condition:
   reported = share of labelled-absent stages the scorer reports absent;
 * forbidden from background: forbidden phrases charged (not held as uncertain) that the labels do not give to the
   manager; shown apart: those held as uncertain;
-* verdict changes vs clean, and how many of them carry a review flag; flag rate;
+* verdict changes vs clean, and how many of them carry a review flag; flag rate, and by which rule (the manager's
+  channel rated poor; the verdict would differ if the uncertain stages and held phrases went the other way);
 * low-confidence share of the manager's words (median) and the words marked background;
 * recognition CPU time (every thread of the process: steadier than wall time on shared cores), and its ratio to
   the clean run over the same calls; ``--keep-cache`` keeps transcripts and times, so an interrupted run goes on.
@@ -91,7 +92,7 @@ def _run(condition: str, folder: Path, manifest: dict, labels: dict, options: Tr
 
 def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> dict[str, str]:
     tp = fp = fn = absent = absent_ok = 0
-    bg_forbidden = held = changed = changed_flagged = flagged = 0
+    bg_forbidden = held = changed = changed_flagged = flagged = poor = doubt = 0
     for stem, result in run["results"].items():
         label = labels[manifest[stem]["call"]]
         said = {s.id: s.present and s.applies for s in result.stages}
@@ -107,6 +108,8 @@ def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> 
         bg_forbidden += sum(1 for h in result.charged_forbidden if normalise(h.phrase) not in own)
         held += sum(1 for h in result.forbidden if h.uncertain)
         flagged += bool(result.flags)
+        poor += any(f.code == "poor_recognition" for f in result.flags)
+        doubt += any(f.code == "verdict_uncertain" for f in result.flags)
         if clean is not None and _verdict(result) != _verdict(clean["results"][stem]):
             changed += 1
             changed_flagged += bool(result.flags)
@@ -122,6 +125,7 @@ def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> 
         "verdicts changed vs clean": "—" if clean is None else str(changed),
         "… of them flagged": "—" if clean is None else f"{changed_flagged}/{changed}",
         "calls flagged": f"{flagged}/{n} ({100 * flagged / n:.0f} %)",
+        "… poor / verdict uncertain": f"{poor} / {doubt}",
         "low-confidence share (median)": f"{statistics.median(run['low']):.3f}" if run["low"] else "—",
         "words marked background": str(run["background"]),
         "recognition CPU s": f"{sum(run['cpu'].values()):.0f} ({len(run['cpu'])} calls)",

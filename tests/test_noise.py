@@ -115,6 +115,16 @@ def test_background_words_are_kept_apart_and_never_credited():
     assert result.forbidden == []           # nor are their forbidden phrases
 
 
+def test_background_words_are_no_partys_talk():
+    quiet = _call_with_background(GREETING * 3)             # a colleague reads on for half a minute
+    manager, client = _dialogue(MANAGER_REST, 12.0, -20.0)
+    alone = _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+    assert quiet.talk is not None and alone.talk is not None
+    assert quiet.talk.manager_speech == alone.talk.manager_speech    # the colleague's words are not the manager's
+    assert quiet.talk.manager_share == alone.talk.manager_share
+    assert quiet.talk.silence > alone.talk.silence - 0.01             # nor do they fill the call's silence
+    assert quiet.talk.longest_manager_monologue == alone.talk.longest_manager_monologue
+
 def test_background_marking_off_or_unmeasured_keeps_every_word():
     manager = _words(GREETING + " " + MANAGER_REST, 0.0, -35.0)
     client = _words(CLIENT, 40.0, -20.0)

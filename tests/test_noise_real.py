@@ -81,3 +81,33 @@ def test_the_quality_figures_show_the_noise(heard):
     assert clean.rating == "good" and c.low_confidence < 0.1
     assert n.words > 50 and n.avg_logprob is not None and n.no_speech_prob is not None
     assert heard["noisy"][1].quality == noisy  # carried into the result (JSON, the store, the pages)
+
+
+def test_a_teams_own_model_folder_recognises_the_batch(tmp_path):
+    """team.yaml ``model:`` names a local CTranslate2 Whisper folder (here the base model's files under another
+    name, as a converted larger model would be placed): the batch recognises with it and records it."""
+    import shutil
+
+    from compliance.batch.run import BatchOptions, run_batch
+    from compliance.history.store import Store
+    from compliance.speech.model import assemble_default_model
+
+    base = assemble_default_model()
+    own = tmp_path / "models" / "whisper-team"
+    own.mkdir(parents=True)
+    for part in base.iterdir():
+        (own / part.name).symlink_to(part)
+    team = tmp_path / "team.yaml"
+    team.write_text("model: models/whisper-team\nmanagers:\n  ivanova: {name: Иванова Мария, level: newcomer}\n",
+                    encoding="utf-8")
+    day = tmp_path / "day"
+    day.mkdir()
+    shutil.copy(AUDIO / "call_missing.stereo.ogg", day / "2026-11-27_10-31-02_ivanova_380991234567.ogg")
+    summary = run_batch(BatchOptions(folder=day, db=tmp_path / "c.db", team=team, cache_dir=tmp_path / "cache",
+                                     workers=1))
+    assert (summary.analysed, summary.failed) == (1, 0), summary.model_dump_json()
+    with Store(tmp_path / "c.db") as store:
+        [record] = store.calls()
+    assert record.model == "whisper-team"
+    assert record.transcript is not None and record.transcript.text_of("manager")
+    assert record.result.connected

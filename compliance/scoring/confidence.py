@@ -1,22 +1,37 @@
 """Recognition confidence in the score: a poorly recognised call is flagged for the lead, not given a silent verdict.
 
-``review_recognition`` runs after scoring. It copies the transcript's recognition quality into the result and
+``review_recognition`` runs after the stages are found. It copies the transcript's recognition quality into the
+result and
 (1) flags the call ``poor_recognition`` when the manager's channel is rated poor (``quality.rate_channel``);
-(2) marks uncertain a stage whose only evidence lies in words the recogniser was unsure of (or, on a poorly
-recognised call, a required stage not found), and a forbidden phrase heard only in such words: it is shown, not
-charged, until the lead confirms it. The evidence's words are found through its span (turn, character offsets):
-a recognised turn's text is its words joined by spaces.
+(2) marks uncertain a stage whose only evidence lies in words the recogniser was unsure of, and a required stage
+not found where the manager's words were not heard clearly: a run of ``UNSURE_RUN`` low-confidence words between
+the stages said before and after it, or anywhere on a call rated poor or heard in a noisy room (the manager's own
+channel less than ``NOISY_SNR_DB`` above what is heard under them: there a sentence may come out whole with one
+word, or its question mark, lost); and a forbidden phrase heard only in such words: it is shown, not charged,
+until the lead confirms it.
+
+``flag_uncertain_verdict`` runs after the verdict: a call whose verdict would differ if its uncertain stages and
+phrases went the other way (each uncertain stage said or not, each held phrase charged or not) is flagged
+``verdict_uncertain`` — the flag follows from what could change the verdict, not from a share of unsure words alone.
+
+The evidence's words are found through its span (turn, character offsets): a recognised turn's text is its words
+joined by spaces.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 from compliance.messages import Message
-from compliance.scoring.quality import LOW_PROBABILITY
+from compliance.scoring.quality import LOW_PROBABILITY, NOISY_SNR_DB, RecognitionQuality
 from compliance.scoring.result import CallResult, Found, ReviewFlag, Span, StageResult
 from compliance.scoring.transcript import Segment, Transcript, Word
+from compliance.scoring.verdict import summarise
 
 POOR_RECOGNITION = "poor_recognition"
+VERDICT_UNCERTAIN = "verdict_uncertain"
+# This many of the manager's words in a row below LOW_PROBABILITY: a stretch the recogniser did not hear clearly,
+# where a stage may have been said and not found.
+UNSURE_RUN = 4
 
 
 def words_in(segment: Segment, char_start: int, char_end: int) -> list[Word]:
@@ -53,11 +68,41 @@ def unsure(words: list[Word]) -> Optional[bool]:
     return sum(known) / len(known) < LOW_PROBABILITY if known else None
 
 
-def _stage_uncertain(stage: StageResult, transcript: Transcript, poor: bool) -> bool:
+def unsure_stretches(transcript: Transcript) -> list[tuple[float, float]]:
+    """When the manager's words were not heard clearly: runs of ``UNSURE_RUN`` or more words in a row (over turn
+    boundaries, the client's turns aside) whose probability is below LOW_PROBABILITY, as (start, end) seconds."""
+    speakers = {"manager"} if transcript.speakers_known else {"manager", "unknown", "client"}
+    words = [w for s in transcript.segments if s.speaker in speakers for w in s.words if w.start is not None]
+    out: list[tuple[float, float]] = []
+    run: list[Word] = []
+    for w in words + [Word(word="", start=0.0, probability=1.0)]:  # a sure sentinel closes the last run
+        if w.probability is not None and w.probability < LOW_PROBABILITY:
+            run.append(w)
+            continue
+        if len(run) >= UNSURE_RUN:
+            out.append((run[0].start or 0.0, run[-1].end if run[-1].end is not None else run[-1].start or 0.0))
+        run = []
+    return out
+
+
+def _where_expected(stages: list[StageResult], at: int) -> tuple[float, float]:
+    """Where a stage not found would stand: after the stages before it in the script that were said, before
+    those after it (seconds; the whole call when none)."""
+    before = [s.start for s in stages[:at] if s.present and s.start is not None]
+    after = [s.start for s in stages[at + 1:] if s.present and s.start is not None]
+    return max(before, default=0.0), min(after, default=float("inf"))
+
+
+def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript, unheard: bool,
+                     stretches: list[tuple[float, float]]) -> bool:
+    stage = stages[at]
     if stage.override is not None or not stage.applies:
         return False
     if not stage.present:
-        return poor and stage.required
+        if not stage.required:
+            return False
+        low, high = _where_expected(stages, at)
+        return unheard or any(end >= low and start <= high for start, end in stretches)
     said = [line for line in stage.lines if line.found is not Found.ABSENT and line.span is not None]
     verdicts = [unsure(_span_words(transcript, line.span)) for line in said if line.span is not None]
     return bool(verdicts) and all(v is True for v in verdicts)
@@ -76,6 +121,15 @@ def _forbidden_uncertain(transcript: Transcript, turn: Optional[int], matched: s
     return unsure(words) is True
 
 
+def noisy_room(quality: Optional[RecognitionQuality]) -> bool:
+    """Whether the manager's own channel was heard in a noisy room (their speech less than NOISY_SNR_DB above
+    what is under it). Only a two-channel call says it: on one channel the quieter party is under the speaker."""
+    if quality is None:
+        return False
+    return any(q.speaker == "manager" and q.words and q.snr_db is not None and q.snr_db < NOISY_SNR_DB
+               for q in quality.channels)
+
+
 def review_recognition(result: CallResult, transcript: Transcript) -> None:
     """Carry the recognition quality into ``result``; flag a poorly recognised call; mark uncertain evidence."""
     result.quality = transcript.quality
@@ -88,7 +142,42 @@ def review_recognition(result: CallResult, transcript: Transcript) -> None:
         result.messages.append(Message(code=POOR_RECOGNITION))
     if not result.connected:
         return
-    for stage in result.stages:
-        stage.uncertain = _stage_uncertain(stage, transcript, poor)
+    stretches = unsure_stretches(transcript)
+    unheard = poor or noisy_room(transcript.quality)
+    for at, stage in enumerate(result.stages):
+        stage.uncertain = _stage_uncertain(result.stages, at, transcript, unheard, stretches)
     for hit in result.forbidden:
         hit.uncertain = _forbidden_uncertain(transcript, hit.turn, hit.matched, hit.start)
+
+
+def _verdict_if(result: CallResult, said: bool) -> Optional[str]:
+    """The verdict were every uncertain stage said (``said``: credited in full, held phrases not charged) or not
+    (not credited, held phrases charged)."""
+    other = result.model_copy(deep=True)
+    for stage in other.stages:
+        if stage.uncertain and stage.present != said:
+            stage.present, stage.score = said, (100.0 if said else 0.0)
+            if stage.excludes and not said:
+                stage.branch = False
+    for hit in other.forbidden:
+        if hit.uncertain and not said:
+            hit.uncertain = False
+    summarise(other)
+    return str(other.verdict) if other.verdict is not None else None
+
+
+def flag_uncertain_verdict(result: CallResult) -> None:
+    """Flag the call ``verdict_uncertain`` when its verdict would differ if its uncertain stages and held phrases
+    went the other way. Adherence and the verdict's rules only move one way as stages are credited and phrases
+    uncharged, so the two extremes (all said, none said) hold every other outcome between them."""
+    stages = [s.id for s in result.stages if s.uncertain]
+    phrases = [h.phrase for h in result.forbidden if h.uncertain]
+    if result.verdict is None or not (stages or phrases) or any(f.code == VERDICT_UNCERTAIN for f in result.flags):
+        return
+    verdict = str(result.verdict)
+    if _verdict_if(result, True) == verdict and _verdict_if(result, False) == verdict:
+        return
+    detail = "; ".join(part for part in (f"stages: {', '.join(stages)}" if stages else "",
+                                         f"phrases: {', '.join(phrases)}" if phrases else "") if part)
+    result.flags.append(ReviewFlag(code=VERDICT_UNCERTAIN, detail=detail))
+    result.messages.append(Message(code=VERDICT_UNCERTAIN))

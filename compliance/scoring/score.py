@@ -21,7 +21,7 @@ from compliance.scoring.acts import (
     require_substance,
     withdraw_retracted,
 )
-from compliance.scoring.confidence import review_recognition
+from compliance.scoring.confidence import flag_uncertain_verdict, review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
 from compliance.scoring.embeddings import embedder_failure
 from compliance.scoring.result import (
@@ -310,6 +310,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
                         for h in forbidden_hits(call, script, opts)]
     review_recognition(result, transcript)
     summarise(result)
+    flag_uncertain_verdict(result)
     return result
 
 

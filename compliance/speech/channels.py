@@ -158,9 +158,11 @@ def _overlaps(spans: list[tuple[float, float]], other: list[tuple[float, float]]
     return sum(1 for a, _ in spans if any(oa + margin <= a <= ob - margin for oa, ob in other))
 
 
-def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segment], duration: float) -> TalkMetrics:
-    """Talk share, longest manager monologue, interruptions and silence of a two-channel call."""
-    spans = [_spans(_words(c)) for c in channels]
+def measure_talk(channels: list[list[Segment]], manager: int, turns: list[Segment], duration: float,
+                 quiet: Optional[list[Optional[float]]] = None) -> TalkMetrics:
+    """Talk share, longest manager monologue, interruptions and silence of a two-channel call; words heard below
+    ``quiet`` (dBFS, per channel: another voice in the room) are no party's speech."""
+    spans = [_spans(_split_background(_words(c), q)[0]) for c, q in zip(channels, quiet or [None] * len(channels))]
     speech = [_union_length(s) for s in spans]
     m, c = speech[manager], speech[1 - manager]
     both = m + c
@@ -263,7 +265,8 @@ def _assemble(recognised: _Recognised, source: str, options: TranscribeOptions,
         manager, note = _choose_manager(recognised, options, script)
         transcript.segments = _merge_channels(recognised.channels, manager, quiet)
         transcript.manager_channel = "left" if manager == 0 else "right"
-        transcript.talk = measure_talk(recognised.channels, manager, transcript.segments, recognised.duration)
+        transcript.talk = measure_talk(recognised.channels, manager, transcript.segments, recognised.duration,
+                                       quiet)
         if note:
             transcript.note(note)
         empty = [i for i, c in enumerate(recognised.channels) if not c]

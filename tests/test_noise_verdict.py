@@ -1,0 +1,144 @@
+"""Noisy rooms (issue 27, point 2): what the recogniser was unsure of is shown as uncertain, and the call's flag follows
+from whether that could change its verdict.
+
+Made-up transcripts with word probabilities (the same builders as ``test_noise.py``); the real model runs in
+``test_noise_real.py``.
+"""
+from __future__ import annotations
+
+from compliance.messages import Message
+from compliance.scoring.confidence import UNSURE_RUN, VERDICT_UNCERTAIN, unsure_stretches
+from compliance.scoring.score import score_call
+from compliance.scoring.transcript import Segment, Transcript
+from compliance.speech.channels import _assemble
+from compliance.speech.engine import TranscribeOptions
+
+from .test_noise import GREETING, MANAGER_REST, SCRIPT, WORDS_ONLY, _dialogue, _recognised, _typed, _words
+
+# What a greeting sounds like to the recogniser when a colleague talks over it: no script words left.
+GARBLED = "абы вагу дено ольга мера зуд ива кампа сма мей вам удо"
+
+
+def _call(opening: str, probability: float, scattered: bool = False) -> Transcript:
+    """The manager opens with ``opening`` at ``probability``, then says the rest of the script clearly (every
+    fifth word of it unsure when ``scattered``); the client answers between the manager's turns."""
+    manager, client = _dialogue(MANAGER_REST, 20.0, -20.0)
+    if scattered:
+        for i, w in enumerate(manager):
+            w.probability = 0.3 if i % 5 == 0 else 0.95
+    manager = _words(opening, 0.0, -20.0, probability) + manager
+    return _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+
+
+def _codes(flags) -> list[str]:
+    return [f.code for f in flags]
+
+
+def test_unsure_stretches_are_runs_of_the_managers_unsure_words_over_turns():
+    def said(text: str, start: float, probability: float, speaker: str) -> Segment:
+        ws = _words(text, start, -20.0, probability)
+        return Segment(text=text, speaker=speaker, start=ws[0].start, end=ws[-1].end, words=ws)  # type: ignore[arg-type]
+
+    transcript = Transcript(segments=[
+        said("раз два", 0.0, 0.3, "manager"),
+        said("да да да да да", 2.0, 0.1, "client"),        # the client's unsure words are not the manager's
+        said("три четыре", 5.0, 0.3, "manager"),            # … and do not break the manager's run
+        said("ясно", 7.0, 0.9, "manager"),
+        said("пять шесть семь", 8.0, 0.2, "manager"),       # shorter than a run
+    ])
+    assert UNSURE_RUN == 4
+    assert unsure_stretches(transcript) == [(0.0, 5.7)]
+    transcript.segments[3].words[0].probability = 0.2       # now one run of nine
+    assert unsure_stretches(transcript) == [(0.0, 9.1)]
+    typed = Transcript(segments=[Segment(text="раз два три четыре пять", speaker="manager")])
+    assert unsure_stretches(typed) == []                    # typed text: no words, nothing unsure
+
+
+def test_a_stage_credited_only_in_unsure_words_flags_the_verdict_it_holds_up():
+    transcript = _typed(0.3, 0.95, "good")                  # the greeting heard with probability 0.3
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    greeting = next(s for s in result.stages if s.id == "greeting")
+    assert greeting.present and greeting.uncertain
+    assert result.verdict == "above"                        # credited, the call meets the band …
+    assert _codes(result.flags) == [VERDICT_UNCERTAIN]      # … but without it, it would not: for the lead to check
+    assert result.flags[0].detail == "stages: greeting"
+    assert Message(code=VERDICT_UNCERTAIN) in result.messages
+    assert "неуверенно" in Message(code=VERDICT_UNCERTAIN).text("ru")
+    assert "low confidence" in Message(code=VERDICT_UNCERTAIN).text("en")
+
+    below = score_call(_typed(0.3, 0.95, "good"), SCRIPT, "newcomer", WORDS_ONLY)
+    assert below.verdict == "below" and below.stages[0].uncertain
+    assert below.flags == []                                # below the band either way: nothing to decide
+
+    sure = score_call(_typed(0.95, 0.95, "good"), SCRIPT, "experienced", WORDS_ONLY)
+    assert sure.verdict == "above" and sure.flags == [] and not any(s.uncertain for s in sure.stages)
+
+
+def test_a_required_stage_not_found_in_unsure_words_is_uncertain_not_silently_missed():
+    result = score_call(_call(GARBLED, 0.3), SCRIPT, "experienced", WORDS_ONLY)
+    greeting = next(s for s in result.stages if s.id == "greeting")
+    assert not greeting.present and greeting.uncertain      # not found where the words were not heard clearly
+    assert result.verdict == "below"                        # a required stage missing …
+    assert _codes(result.flags) == [VERDICT_UNCERTAIN]      # … that may well have been said: flagged
+    assert not any(s.uncertain for s in result.stages if s.id != "greeting")
+
+    heard = score_call(_call(GARBLED, 0.95), SCRIPT, "experienced", WORDS_ONLY)
+    assert heard.verdict == "below"                         # heard clearly and not a greeting: missed, no doubt
+    assert not any(s.uncertain for s in heard.stages) and heard.flags == []
+
+
+def test_scattered_unsure_words_on_a_clear_call_raise_nothing():
+    result = score_call(_call(GREETING, 0.95, scattered=True), SCRIPT, "experienced", WORDS_ONLY)
+    assert result.verdict == "above"
+    assert not any(s.uncertain for s in result.stages) and result.flags == []
+
+
+def _with_phrase(phrase: str, probability: float) -> Transcript:
+    transcript = _call(GREETING, 0.95)
+    words = _words(phrase, 95.0, -20.0, probability)
+    transcript.segments.append(Segment(text=phrase, speaker="manager", start=95.0, end=words[-1].end, words=words))
+    return transcript
+
+
+def test_a_critical_phrase_heard_in_unsure_words_is_held_and_flags_the_call():
+    held = score_call(_with_phrase("это не моя проблема", 0.2), SCRIPT, "experienced", WORDS_ONLY)
+    assert [(h.severity, h.uncertain) for h in held.forbidden] == [("critical", True)]
+    assert held.critical == [] and held.verdict == "above"  # shown, not charged …
+    assert _codes(held.flags) == [VERDICT_UNCERTAIN]        # … and charged it would put the call below: flagged
+    assert held.flags[0].detail == "phrases: это не моя проблема"
+
+    charged = score_call(_with_phrase("это не моя проблема", 0.95), SCRIPT, "experienced", WORDS_ONLY)
+    assert charged.verdict == "below" and charged.flags == []
+
+
+def test_a_held_minor_phrase_that_cannot_move_the_verdict_raises_no_flag():
+    result = score_call(_with_phrase("ну короче", 0.2), SCRIPT, "experienced", WORDS_ONLY)
+    assert [h.uncertain for h in result.forbidden] == [True] and result.forbidden_penalty == 0
+    assert result.verdict == "above" and result.flags == []  # 3 points off would leave it above the band
+
+
+def test_the_flag_is_kept_once_and_beside_poor_recognition():
+    transcript = _typed(0.3, 0.95, "poor")
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert _codes(result.flags) == ["poor_recognition", VERDICT_UNCERTAIN]
+    again = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert _codes(again.flags) == _codes(result.flags)
+
+
+
+def test_in_a_noisy_room_a_required_stage_not_found_is_uncertain():
+    transcript = _call(GARBLED, 0.95)                        # every word heard clearly, no greeting among them
+    assert transcript.quality is not None and transcript.quality.channels[0].speaker == "manager"
+    transcript.quality.channels[0].snr_db = 14.0             # a colleague 10 dB below: the room measured 13-17 dB
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert [s.id for s in result.stages if s.uncertain] == ["greeting"]
+    assert result.verdict == "below" and _codes(result.flags) == [VERDICT_UNCERTAIN]
+
+    transcript.quality.channels[0].snr_db = 40.0             # a quiet room: missed, no doubt
+    quiet = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert not any(s.uncertain for s in quiet.stages) and quiet.flags == []
+
+    transcript.quality.channels[0].snr_db = 11.0             # one channel: the other party is what is under the
+    transcript.quality.channels[0].speaker = "unknown"       # speaker, not a room
+    mono = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert not any(s.uncertain for s in mono.stages) and mono.flags == []
