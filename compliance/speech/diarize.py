@@ -25,6 +25,7 @@ _MELS = 32
 _CEPS = 16          # c1..c16: c0 (loudness) says more about the line than the voice
 _BAND = (100.0, 3800.0)  # what survives an 8 kHz telephone line
 _SEEDS = 6          # k-means starts: along each of the first six principal axes
+_TURN_SEARCH = 16   # pieces of speech (~1.5 s each) up to which a call's turns are also searched for directly
 
 
 class DiarizeOptions(BaseModel):
@@ -213,8 +214,9 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
     best: tuple[float, list[int]] = (-1.0, labels)
     # k-means seeded along each of the first principal axes; the split the parties' Gaussians explain best wins
     # (the main axis alone was seen to split one voice's phrases rather than the two voices on a 32 kbps mp3)
-    for axis in range(_SEEDS if len(x) >= 2 else 1):
-        chunk_labels = _kmeans2(x, weight, axis_index=axis) if len(x) >= 2 else np.zeros(len(x), dtype=int)
+    starts = [_kmeans2(x, weight, axis_index=axis) for axis in range(_SEEDS)] if len(x) >= 2 else []
+    starts += _turn_splits(feats, pieces)
+    for chunk_labels in starts or [np.zeros(len(x), dtype=int)]:
         word_labels = np.zeros(len(units), dtype=int)
         for g, k in zip(groups, chunk_labels):
             word_labels[g] = k
@@ -226,6 +228,24 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
         if separation > best[0]:
             best = (separation, tried)
     return _verdict(best[1], units, best[0], raw, spans, options)
+
+
+def _turn_splits(feats: np.ndarray, pieces: list[tuple[int, int]]) -> list[np.ndarray]:
+    """A short call's best split into turns: one or two changes of party between its pieces (A|B, A|B|A), the one
+    two Gaussians explain best. k-means over a handful of 32-number vectors follows the words said more than the
+    voice: on a 6 s two-voice phrase in 22 kHz AAC (five pieces) no start found the turn, this search does."""
+    n = len(pieces)
+    if n < 2 or n > _TURN_SEARCH:
+        return []
+    best: tuple[float, Optional[np.ndarray]] = (-np.inf, None)
+    for a in range(1, n):
+        for b in range(a + 1, n + 1):
+            split = np.zeros(n, dtype=int)
+            split[a:b] = 1
+            separation = _separation(feats, pieces, list(split))
+            if separation > best[0]:
+                best = (separation, split)
+    return [best[1]] if best[1] is not None else []
 
 
 def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int], labels: np.ndarray,
