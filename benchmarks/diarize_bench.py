@@ -13,7 +13,8 @@ the spoken turns, with the time each candidate took per minute of audio:
 Then the voice count, which decides between two parties and one voice: the chosen diarizer's ``separation`` on
 the two-voice mono calls against each party's channel alone (the stereo file's channels, as 8 kHz μ-law and
 re-encoded as 32 kbps mp3), and how many of each are called one voice, two, or two but not sure. Last, the
-candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``).
+candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``), and on six
+whose client is another recorded person (festival's Czech voices reading the Russian turns in Czech letters).
 
     python benchmarks/diarize_bench.py [--limit N] [--no-whisper]
 """
@@ -146,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     _voice_count(folder, manifest, two, args.limit)
     print("\nanother synthesizer for the client (espeak-ng), festival's voices for the manager:")
     other, other_manifest = other_voice_calls()
+    _candidates(other, other_manifest, candidates, args.limit)
+    print("\nanother recorded voice for the client (festival's Czech voices reading the Russian turns):")
+    other, other_manifest = other_voice_calls(czech=True)
     _candidates(other, other_manifest, candidates, args.limit)
     return 0
 

@@ -74,6 +74,31 @@ def test_one_voice_is_one_voice_not_two_parties():
     assert result.voices == 1 and len(set(result.labels)) == 1
 
 
+def test_a_short_phrase_of_two_turns_is_split_at_the_turn():
+    """Two turns, a few seconds each (a greeting and its answer): the turn search splits them where they change."""
+    audio, units, truth = _call([LOW, HIGH], turns=2, seed=4)
+    result = diarize(audio, units)
+    assert result.voices == 2 and _agreement(result.labels, truth) >= 0.95, (result.labels, truth)
+
+
+def test_the_contrast_of_two_voices_stands_apart_from_one_voice_split_in_two():
+    """Piece by piece, two voices lie apart and one voice split in two does not; too few pieces say nothing."""
+    from compliance.speech.diarize import DiarizeOptions, _chunks, _contrast, _frame_range
+
+    def contrast(audio, units, labels):
+        feats = mfcc(audio)
+        feats = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-6)
+        return _contrast(feats, [_frame_range(a, b, len(feats)) for a, b in units], _chunks(units, 1.5), labels)
+
+    limit = DiarizeOptions().one_voice_contrast
+    audio, units, truth = _call([LOW, HIGH], turns=12)
+    assert contrast(audio, units, list(truth)) > 2 * limit
+    audio, units, _ = _call([LOW], turns=12)
+    halves = [int(i >= len(units) // 2) for i in range(len(units))]
+    assert contrast(audio, units, halves) < limit / 2
+    assert contrast(audio, units[:6], [0, 0, 0, 1, 1, 1]) == float("inf")
+
+
 @pytest.mark.parametrize("audio,units", [
     (np.zeros(SR * 3, np.float32), []),                                   # silence, nothing recognised
     (np.zeros(SR * 3, np.float32), [(0.5, 0.8)]),                         # one word

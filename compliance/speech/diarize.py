@@ -25,6 +25,7 @@ _MELS = 32
 _CEPS = 16          # c1..c16: c0 (loudness) says more about the line than the voice
 _BAND = (100.0, 3800.0)  # what survives an 8 kHz telephone line
 _SEEDS = 6          # k-means starts: along each of the first six principal axes
+_CONTRAST_PIECES = 3  # pieces a party needs before their contrast is read
 _TURN_SEARCH = 16   # pieces of speech (~1.5 s each) up to which a call's turns are also searched for directly
 
 
@@ -42,6 +43,12 @@ class DiarizeOptions(BaseModel):
     # Chosen on those calls: they are development data for these two numbers.
     one_voice: float = Field(default=0.32, ge=0)
     min_separation: float = Field(default=0.55, ge=0)
+    # Between the two, the parties' contrast (``_contrast``) decides: over silero's pieces two voices 1.09–3.90, one
+    # voice split in two 0.28–0.87 (16 of the 64 one-voice channels were in the flag band, none is now); over
+    # recognised words two voices 1.11–3.48 (22 calls), one voice 0.21–1.06 (21 channels: the one at 1.06 stays
+    # flagged). Below this a separation short of ``min_separation`` is one voice, not a flag; set low in the gap,
+    # as a lost party costs more than a needless flag. Chosen on those calls (development data for this number).
+    one_voice_contrast: float = Field(default=0.95, ge=0)
     min_party_share: float = Field(default=0.04, ge=0)  # a "party" with less of the speech is one voice, not two
 
 
@@ -227,7 +234,8 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
         separation = _separation(feats, spans, tried)
         if separation > best[0]:
             best = (separation, tried)
-    return _verdict(best[1], units, best[0], raw, spans, options)
+    contrast = _contrast(feats, spans, groups, best[1])
+    return _verdict(best[1], units, best[0], raw, spans, options, contrast)
 
 
 def _turn_splits(feats: np.ndarray, pieces: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -266,14 +274,35 @@ def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int
     return labels
 
 
+def _contrast(feats: np.ndarray, spans: list[tuple[int, int]], groups: list[list[int]], labels: list[int]) -> float:
+    """How far apart the parties' pieces lie, piece by piece: the squared distance of the two parties' mean piece
+    vectors (mean MFCC over ~1.5 s) over the mean squared spread of a piece around its party's mean (a Fisher
+    ratio). A voice stays put from piece to piece while the words change, so two voices stand apart here and one
+    voice split in two does not (``inf``: too few pieces a party to tell)."""
+    vectors: list[list[np.ndarray]] = [[], []]
+    for g in groups:
+        a, b = spans[g[0]][0], spans[g[-1]][1]
+        party = [labels[i] for i in g if labels[i] >= 0]
+        if b - a >= 30 and party:
+            vectors[int(round(float(np.mean(party))))].append(feats[a:b].mean(axis=0))
+    if min(len(v) for v in vectors) < _CONTRAST_PIECES:
+        return float("inf")
+    parts = [np.array(v) for v in vectors]
+    means = [p.mean(axis=0) for p in parts]
+    spread = np.concatenate([p - m for p, m in zip(parts, means)])
+    return float(((means[0] - means[1]) ** 2).sum() / max(float((spread ** 2).sum(axis=1).mean()), 1e-9))
+
+
 def _verdict(labels: list[int], units: Sequence[tuple[float, float]], separation: float, feats: np.ndarray,
-             spans: list[tuple[int, int]], options: DiarizeOptions) -> Diarization:
-    """Two parties, or one voice (the smaller party too small, or the two too alike), and whether the split can
-    be trusted."""
+             spans: list[tuple[int, int]], options: DiarizeOptions, contrast: float = float("inf")) -> Diarization:
+    """Two parties, or one voice (the smaller party too small, the two too alike, or alike but for the words
+    said: a separation short of ``min_separation`` with the parties' pieces no farther apart than ``contrast``
+    allows), and whether the split can be trusted."""
     seconds = [sum(b - a for (a, b), k in zip(units, labels) if k == party) for party in (0, 1)]
     total = sum(seconds) or 1.0
     prints = [_print(feats, [s for s, k in zip(spans, labels) if k == party]) for party in (0, 1)]
-    if min(seconds) / total < options.min_party_share or separation < options.one_voice:
+    alike = separation < options.min_separation and contrast < options.one_voice_contrast
+    if min(seconds) / total < options.min_party_share or separation < options.one_voice or alike:
         major = int(seconds[1] > seconds[0])
         return Diarization(labels=[major if k >= 0 else -1 for k in labels], separation=round(separation, 3),
                            voices=1, confident=True, prints=[_print(feats, [s for s, k in zip(spans, labels)
