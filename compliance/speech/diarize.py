@@ -45,9 +45,10 @@ class DiarizeOptions(BaseModel):
     min_separation: float = Field(default=0.55, ge=0)
     # Between the two, the parties' contrast (``_contrast``) decides: over silero's pieces two voices 1.09–3.90, one
     # voice split in two 0.28–0.87 (16 of the 64 one-voice channels were in the flag band, none is now); over
-    # recognised words two voices 1.11–3.48 (22 calls), one voice 0.21–1.06 (21 channels: the one at 1.06 stays
-    # flagged). Below this a separation short of ``min_separation`` is one voice, not a flag; set low in the gap,
-    # as a lost party costs more than a needless flag. Chosen on those calls (development data for this number).
+    # recognised words two voices 1.11–3.48 (22 calls), the one-voice channels in the flag band 0.88 and 1.06 (2 of
+    # 32, 8 calls': the one at 1.06 stays flagged). Below this a separation short of ``min_separation`` is one voice,
+    # not a flag; set low in the gap, as a lost party costs more than a needless flag. Chosen on those calls
+    # (development data for this number).
     one_voice_contrast: float = Field(default=0.95, ge=0)
     min_party_share: float = Field(default=0.04, ge=0)  # a "party" with less of the speech is one voice, not two
 
