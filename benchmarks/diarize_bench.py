@@ -13,7 +13,8 @@ the spoken turns, with the time each candidate took per minute of audio:
 Then the voice count, which decides between two parties and one voice: the chosen diarizer's ``separation`` on
 the two-voice mono calls against each party's channel alone (the stereo file's channels, as 8 kHz μ-law and
 re-encoded as 32 kbps mp3), and how many of each are called one voice, two, or two but not sure. Last, the
-candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``).
+candidates on six calls whose client speaks with another synthesizer (espeak-ng; ``other_voice_calls``), and on six
+whose client is another recorded person (festival's Czech voices reading the Russian turns in Czech letters).
 
     python benchmarks/diarize_bench.py [--limit N] [--no-whisper]
 """
@@ -147,12 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     print("\nanother synthesizer for the client (espeak-ng), festival's voices for the manager:")
     other, other_manifest = other_voice_calls()
     _candidates(other, other_manifest, candidates, args.limit)
+    print("\nanother recorded voice for the client (festival's Czech voices reading the Russian turns):")
+    other, other_manifest = other_voice_calls(czech=True)
+    _candidates(other, other_manifest, candidates, args.limit)
     return 0
 
 
-def _candidates(folder: Path, manifest: dict, candidates: dict, limit: int) -> dict[str, list[float]]:
-    """The candidates' DER per format; returns the chosen diarizer's separations on the two-voice calls."""
-    two: dict[str, list[float]] = {}
+def _candidates(folder: Path, manifest: dict, candidates: dict, limit: int) -> dict[str, list[dz.Diarization]]:
+    """The candidates' DER per format; returns the chosen diarizer's verdicts on the two-voice calls."""
+    two: dict[str, list[dz.Diarization]] = {}
     for fmt in ("mono.wav", "mono.mp3"):
         files = [f for f, m in manifest.items() if f.endswith(fmt) and m["kind"] == "call"]
         files = files[:limit] if limit else files
@@ -165,7 +169,7 @@ def _candidates(folder: Path, manifest: dict, candidates: dict, limit: int) -> d
             began = time.perf_counter()
             units = vad_units(audio)
             vad_time += time.perf_counter() - began
-            two.setdefault(fmt, []).append(dz.diarize(audio, units).separation)
+            two.setdefault(fmt, []).append(dz.diarize(audio, units))
             for name, run in candidates.items():
                 began = time.perf_counter()
                 labels = run(audio, units)
@@ -195,20 +199,22 @@ def _one_voice_audio(folder: Path, manifest: dict, limit: int):
                 yield "mono.mp3", decode_audio(target).channels[0]
 
 
-def _voice_count(folder: Path, manifest: dict, two: dict[str, list[float]], limit: int) -> None:
+def _voice_count(folder: Path, manifest: dict, two: dict[str, list[dz.Diarization]], limit: int) -> None:
     options = dz.DiarizeOptions()
-    one: dict[str, list[float]] = {}
+    one: dict[str, list[dz.Diarization]] = {}
     for fmt, audio in _one_voice_audio(folder, manifest, limit):
-        one.setdefault(fmt, []).append(dz.diarize(audio, vad_units(audio)).separation)
-    print(f"\nvoice count (one voice below {options.one_voice}, two but flagged below {options.min_separation}):")
+        one.setdefault(fmt, []).append(dz.diarize(audio, vad_units(audio)))
+    print(f"\nvoice count (one voice below {options.one_voice}, or below {options.min_separation} with the parties' "
+          f"contrast below {options.one_voice_contrast}; two but flagged below {options.min_separation}):")
     print(f"{'':<34} {'separation min–max':>19} {'one':>5} {'two, flagged':>13} {'two':>5}")
     for fmt in ("mono.wav", "mono.mp3"):
         label = "8 kHz μ-law" if fmt == "mono.wav" else "32 kbps mp3"
-        for kind, seps in (("two voices", two.get(fmt, [])), ("one voice (a channel)", one.get(fmt, []))):
-            if not seps:
+        for kind, found in (("two voices", two.get(fmt, [])), ("one voice (a channel)", one.get(fmt, []))):
+            if not found:
                 continue
-            low = sum(s < options.one_voice for s in seps)
-            high = sum(s >= options.min_separation for s in seps)
+            seps = [r.separation for r in found]
+            low = sum(r.voices < 2 for r in found)
+            high = sum(r.voices == 2 and r.confident for r in found)
             print(f"{kind + ', ' + label:<34} {min(seps):5.2f}–{max(seps):5.2f} {low:>5} {len(seps) - low - high:>13} "
                   f"{high:>5}")
 

@@ -51,6 +51,14 @@ ESPEAK: dict[str, list[str]] = {
 OTHER_VERSION = 1
 OTHER_PAIRS = [("plain", "espeak_f"), ("near", "espeak_m"), ("low", "espeak_f"), ("high", "espeak_m"),
                ("mid_slow", "espeak_f"), ("plain", "espeak_m")]
+# Debian's other festival voices recorded from other people (festvox-czech-dita, a woman; festvox-czech-machac, a
+# man): Debian has no second Russian voice, so they read the Russian text transliterated into Czech spelling. Another
+# person's recorded voice through another festival build, not a shifted copy; the words are Russian only roughly.
+CZECH = {"cz_dita": "(voice_czech_dita)", "cz_machac": "(voice_czech_machac)"}
+CZECH_PAIRS = [("plain", "cz_dita"), ("near", "cz_machac"), ("low", "cz_dita"), ("high", "cz_machac"),
+               ("mid_slow", "cz_dita"), ("plain", "cz_machac")]
+_CZECH_LETTERS = dict(zip("абвгдезийклмнопрстуфцчшыэ", "abvgdezijklmnoprstufcčšye", strict=True)) | {
+    "ё": "jo", "ж": "ž", "х": "ch", "щ": "šč", "ю": "ju", "я": "ja", "ъ": "", "ь": ""}
 # (manager, client) voices, cycled over the calls
 PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
          ("mid_slow", "low")]
@@ -81,11 +89,27 @@ class VoiceSynth:
             if voice in ESPEAK:
                 subprocess.run(["espeak-ng", *ESPEAK[voice], "-f", str(txt), "-w", str(raw)], check=True,
                                capture_output=True)
+            elif voice in CZECH:  # festival's Czech voices read ISO 8859-2
+                txt.write_bytes((czech_spelling(self.make._clean(text)) + "\n").encode("iso-8859-2", "replace"))
+                subprocess.run(["text2wave", "-eval", CZECH[voice], str(txt), "-o", str(raw)], check=True,
+                               capture_output=True)
             else:
                 subprocess.run(["text2wave", "-eval", self.make.VOICE, str(txt), "-o", str(raw)], check=True,
                                capture_output=True)
             self.cache[key] = self.make.trimmed_pcm(raw, out, VOICES.get(voice, []))
         return self.cache[key]
+
+
+def czech_spelling(text: str) -> str:
+    """Russian text in Czech letters, as a Czech reader would say it («слушаю» → «slušaju», «день» → «den»)."""
+    out = []
+    for i, c in enumerate(text):
+        low = c.lower()
+        letters = _CZECH_LETTERS.get(low, c)
+        if low == "е" and (i == 0 or not text[i - 1].isalpha() or text[i - 1].lower() in "аеёиоуыэюяъь"):
+            letters = "je"
+        out.append(letters.capitalize() if c.isupper() else letters)
+    return "".join(out)
 
 
 def _trap_turns(name: str, line: str) -> list[dict]:
@@ -181,22 +205,25 @@ def mono_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     return folder, manifest
 
 
-def other_voice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
-    """The second set (made on first use): festival managers, espeak-ng clients, mono 8 kHz μ-law and 32 kbps mp3."""
+def other_voice_calls(folder: Path | None = None, czech: bool = False) -> tuple[Path, dict[str, dict]]:
+    """The second set (made on first use): festival managers, espeak-ng clients (``czech``: festival's Czech
+    voices reading the client's turns), mono 8 kHz μ-law and 32 kbps mp3."""
     from compliance.resources import cache_root
 
-    folder = folder or cache_root() / f"mono-other-v{OTHER_VERSION}"
+    folder = folder or cache_root() / (f"mono-czech-v{OTHER_VERSION}" if czech else f"mono-other-v{OTHER_VERSION}")
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
-    if not (shutil.which("text2wave") and shutil.which("sox") and shutil.which("espeak-ng")):
+    if not (shutil.which("text2wave") and shutil.which("sox") and (czech or shutil.which("espeak-ng"))):
         raise SystemExit("festival, espeak-ng and sox are needed: apt-get install festival festvox-ru espeak-ng sox")
+    if czech and not Path("/usr/share/festival/voices/czech").is_dir():
+        raise SystemExit("festival's Czech voices are needed: apt-get install festvox-czech-dita festvox-czech-machac")
     make = _make_audio_module()
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as work:
         synth = VoiceSynth(Path(work), make)
-        for name, (manager, client) in zip(CALLS, OTHER_PAIRS):
+        for name, (manager, client) in zip(CALLS, CZECH_PAIRS if czech else OTHER_PAIRS):
             synth.voices = {"manager": manager, "client": client}
             channels, placed = make.build_call(synth, _turns(ROOT / "tests" / "fixtures" / "calls" / name))
             entry = {"call": name, "voices": [manager, client], "kind": "call", "turns": placed,

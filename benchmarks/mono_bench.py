@@ -14,12 +14,15 @@ labelled level. Printed side by side, with the issue's targets:
 
 Bad input (one voice, silence, hold music, a three-way call) is run too and its status printed.
 
+``--other czech`` (or ``espeak``): the same through the pipeline on make_mono_audio's second sets, whose client is
+another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
+
 ``--speed`` (issue 21, point 7): ``compliance batch`` over the same mono files (8 kHz μ-law and 32 kbps mp3, a
 day folder as a recorder writes it) against ``whisper-ctranslate2 --batched True`` (``pip install
 whisper-ctranslate2``; it does not diarize) on the same files, alternated in one run, the fastest of ``--repeat``
 runs each; both from the command line with model loads, the same model folder, a cold cache and a fresh database.
 
-    python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N]
+    python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N] [--other espeak|czech]
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der, merge  # noqa: E402
-from make_mono_audio import ROOT, mono_calls  # noqa: E402
+from make_mono_audio import ROOT, mono_calls, other_voice_calls  # noqa: E402
 
 from compliance.resources import (
     cache_root,  # noqa: E402
@@ -131,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N calls (and the traps)")
     parser.add_argument("--speed", action="store_true", help="also compliance batch vs whisper-ctranslate2")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each in --speed (the fastest counts)")
+    parser.add_argument("--other", choices=["espeak", "czech"], help="the set whose client is another synthesizer "
+                        "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
     args = parser.parse_args(argv)
-    folder, manifest = mono_calls()
+    folder, manifest = other_voice_calls(czech=args.other == "czech") if args.other else mono_calls()
     script = load_script(default_script_path())
     options = TranscribeOptions(language=script.language)
     model = load_model(options)
@@ -140,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                    key=lambda s: ("_trap" in s, s))
     if args.limit:
         stems = [s for s in stems if "_trap" not in s][:args.limit] + [s for s in stems if "_trap" in s]
-    tallies = {fmt: _Tally() for fmt in FORMATS}
+    tallies = {fmt: _Tally() for fmt in FORMATS if f"{stems[0]}.{fmt}" in manifest}
     stereo_talk = {}
-    run_cache = cache_root() / "mono-bench-run"
+    run_cache = cache_root() / ("mono-bench-run" + (f"-{args.other}" if args.other else ""))
     for stem in stems:
         for fmt, tally in tallies.items():
             entry = manifest[f"{stem}.{fmt}"]
@@ -165,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 tally.found += _manager_found(transcript, entry["turns"])
         print(f"{stem}: done", file=sys.stderr)
     _print(tallies)
-    _bad_input(folder, manifest, options, model, script, run_cache)
+    if not args.other:
+        _bad_input(folder, manifest, options, model, script, run_cache)
     if args.speed:
         speed([folder / f"{stem}.{fmt}" for stem in stems for fmt in FORMATS if fmt.startswith("mono")],
               manifest, args.repeat)
@@ -222,7 +228,7 @@ def _worst(values: list[tuple[float, ...]], i: int, unit: str) -> str:
 
 
 def _print(tallies: dict[str, _Tally]) -> None:
-    stereo = tallies["stereo.wav"]
+    stereo = tallies.get("stereo.wav", _Tally())
     rows = [
         ("calls", lambda t: f"{t.calls}", ""),
         ("DER (collar 0.25 s)", lambda t: f"{sum(t.ders) / len(t.ders) * 100:.1f} %" if t.ders else "—", "≤ 10 %"),

@@ -74,6 +74,31 @@ def test_one_voice_is_one_voice_not_two_parties():
     assert result.voices == 1 and len(set(result.labels)) == 1
 
 
+def test_a_short_phrase_of_two_turns_is_split_at_the_turn():
+    """Two turns, a few seconds each (a greeting and its answer): the turn search splits them where they change."""
+    audio, units, truth = _call([LOW, HIGH], turns=2, seed=4)
+    result = diarize(audio, units)
+    assert result.voices == 2 and _agreement(result.labels, truth) >= 0.95, (result.labels, truth)
+
+
+def test_the_contrast_of_two_voices_stands_apart_from_one_voice_split_in_two():
+    """Piece by piece, two voices lie apart and one voice split in two does not; too few pieces say nothing."""
+    from compliance.speech.diarize import DiarizeOptions, _chunks, _contrast, _frame_range
+
+    def contrast(audio, units, labels):
+        feats = mfcc(audio)
+        feats = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-6)
+        return _contrast(feats, [_frame_range(a, b, len(feats)) for a, b in units], _chunks(units, 1.5), labels)
+
+    limit = DiarizeOptions().one_voice_contrast
+    audio, units, truth = _call([LOW, HIGH], turns=12)
+    assert contrast(audio, units, list(truth)) > 2 * limit
+    audio, units, _ = _call([LOW], turns=12)
+    halves = [int(i >= len(units) // 2) for i in range(len(units))]
+    assert contrast(audio, units, halves) < limit / 2
+    assert contrast(audio, units[:6], [0, 0, 0, 1, 1, 1]) == float("inf")
+
+
 @pytest.mark.parametrize("audio,units", [
     (np.zeros(SR * 3, np.float32), []),                                   # silence, nothing recognised
     (np.zeros(SR * 3, np.float32), [(0.5, 0.8)]),                         # one word
@@ -171,7 +196,35 @@ def test_one_voice_following_the_script_is_a_one_sided_call(default_script):
     assemble_mono(recognised, transcript, default_script)
     assert {s.speaker for s in transcript.segments} == {"manager"}
     result = score_call(transcript, default_script, "newcomer")
-    assert not result.connected and result.not_connected.code in ("one_side_client", "client_silent")
+    assert not result.connected and result.not_connected.code == "voicemail_left"  # nobody answered: a message left
+    assert "сообщение на автоответчике" in result.not_connected.text("ru")
+    assert "voicemail message" in result.not_connected.text("en")
+
+
+def test_a_voicemail_message_that_greets_is_the_managers(default_script):
+    """A manager talking to an answering machine greets, introduces the company and asks for a call back: little of
+    the script (below the one-voice fit), but the script's opening, so the lone voice is the manager's."""
+    message = "Здравствуйте, это Иван из Смарт Мейкер, по вашей заявке. Перезвоните, пожалуйста."
+    recognised = _recognised(voices=1)
+    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(message.split())]
+    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=message, words=words)]]
+    recognised.diarization.labels = [0] * len(words)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    assert transcript.parties.fits[0] < 15 and {s.speaker for s in transcript.segments} == {"manager"}
+    assert score_call(transcript, default_script, "newcomer").not_connected.code == "voicemail_left"
+
+
+def test_a_lone_voice_that_does_not_open_as_the_script_is_the_clients(default_script):
+    said = "Алло, слушаю вас. Да, мне нужен сайт для магазина, бюджет около тридцати тысяч гривен, за месяц."
+    recognised = _recognised(voices=1)
+    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(said.split())]
+    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=said, words=words)]]
+    recognised.diarization.labels = [0] * len(words)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    assert {s.speaker for s in transcript.segments} == {"client"}
+    assert score_call(transcript, default_script, "newcomer").not_connected.code != "voicemail_left"
 
 
 def test_the_lead_swaps_the_parties(default_script):

@@ -167,14 +167,7 @@ def test_edited_script_rescored_without_transcribing(env, transcripts, tmp_path,
     assert json.loads(after.output)["coverage"] > json.loads(before.output)["coverage"]
 
 
-# Known regression (left open in issue 21): since the voice count penalises the second party's parameters, the 6-second
-# two-voice phrase in 22 kHz AAC is split wrongly (its greeting goes to the client). Strict: fixing it fails this mark.
-_SHORT_MONO_SPLIT = pytest.mark.xfail(strict=True, reason="a 6 s two-voice AAC phrase is split wrongly by the "
-                                                          "penalised voice count")
-
-
-@pytest.mark.parametrize("name", [pytest.param(k, marks=_SHORT_MONO_SPLIT) if k == "formats/phrase.mono22k.aac" else k
-                                  for k in sorted(k for k in MANIFEST if k.startswith("formats/"))])
+@pytest.mark.parametrize("name", sorted(k for k in MANIFEST if k.startswith("formats/")))
 def test_every_format_is_recognised(env, name, default_script_module):
     t = transcribe_file(AUDIO / name, env["options"], model=env["model"], script=default_script_module)
     text = _plain(" ".join(s.text for s in t.segments))
@@ -182,8 +175,10 @@ def test_every_format_is_recognised(env, name, default_script_module):
     if MANIFEST[name]["channels"] == 2:
         assert t.manager_channel == "left"
         assert [s.speaker for s in t.segments] == ["manager", "client"]
-    else:  # one channel: split by voice, the greeting is the manager's
+    else:  # one channel: split by voice at the turn, the greeting the manager's, the answer the client's
         assert t.parties is not None and t.segments[0].speaker == "manager", [s.speaker for s in t.segments]
+        said = {who: _plain(t.text_of(who)) for who in ("manager", "client")}
+        assert "зовут" in said["manager"] and "слушаю" in said["client"] and "слушаю" not in said["manager"], said
 
 
 def test_transcribe_command_writes_real_json(env, tmp_path):

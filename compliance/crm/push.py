@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from compliance.errors import CrmError
 from compliance.history.roster import Team
 from compliance.history.store import Store
-from compliance.scoring.connection import voicemail_marker
+from compliance.scoring.connection import MESSAGE_WORDS, voicemail_marker
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
@@ -28,7 +28,6 @@ from .match import PIPEDRIVE_TIME, Matcher, call_start_utc, load_zone
 from .note import content_hash, mark_note, note_marker, render_note
 from .pipedrive import PipedriveClient, UnsureWrite
 
-_MESSAGE_WORDS = 10     # a manager who said this much after the beep left a message
 _NOTE_TRIES = 3         # POSTs of one note whose answers were lost, each looked up before the next
 
 
@@ -93,9 +92,11 @@ def call_outcome(result: CallResult, transcript: Optional[Transcript]) -> str:
     segments = transcript.segments if transcript else []
     known = any(s.speaker != "unknown" for s in segments)
     other = " ".join(s.text for s in segments if not known or s.speaker != "manager")
+    if result.not_connected and result.not_connected.code == "voicemail_left":
+        return "left_voicemail"
     if voicemail_marker(other) or (result.not_connected and result.not_connected.code == "voicemail"):
         said = sum(1 for s in segments if s.speaker == "manager" for _ in iter_words(s.text))
-        left = said >= _MESSAGE_WORDS if known else sum(1 for _ in iter_words(other)) >= 3 * _MESSAGE_WORDS
+        left = said >= MESSAGE_WORDS if known else sum(1 for _ in iter_words(other)) >= 3 * MESSAGE_WORDS
         return "left_voicemail" if left else "no_answer"
     return "no_answer"
 

@@ -58,6 +58,9 @@ def _turns(segments: list[Segment]) -> list[str]:
     return merged
 
 
+# A manager who said this much to an answering machine (or to nobody) left a message.
+MESSAGE_WORDS = 10
+
 # Courtesy words a recorded greeting puts anywhere («оставьте, пожалуйста, сообщение»): read past them.
 _COURTESY = frozenset({"пожалуйста", "please"})
 
@@ -98,6 +101,11 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
     marker = voicemail_marker(other)
     if marker and (not known or words["client"] < 25) and total < 80:
         return False, Message(code="voicemail", params={"marker": marker})
+    parties = transcript.parties
+    if known and parties is not None and parties.voices == 1 and not words["client"]:
+        # a one-channel recording with the manager's voice alone: nobody answered, the manager spoke to a machine
+        if words["manager"] >= MESSAGE_WORDS:
+            return False, Message(code="voicemail_left", params={"words": words["manager"]})
     wrong = _wrong_number(segs, known)
     if wrong and total < _WRONG_NUMBER_MAX_WORDS:
         return False, Message(code="wrong_number", params={"phrase": wrong.group(0)})

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from compliance.messages import Message
 from compliance.scoring.quality import RecognitionQuality, rate_call
+from compliance.scoring.result import CallResult
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Segment, Speaker, TalkMetrics, Transcript, Word
 
@@ -194,16 +195,21 @@ _SIDES = ("левый", "правый")
 _WORDS_DECIDE = 10.0
 
 
-def _channel_fit(channel: list[Segment], script: SalesScript, meaning: bool = True) -> float:
-    """How well one channel's speech alone follows the script (-1: no speech, or an answering machine)."""
+def _score_alone(channel: list[Segment], script: SalesScript, meaning: bool = True) -> CallResult:
+    """One channel's speech scored alone, as if it were the whole call (no connection checks)."""
     from compliance.scoring.score import MatchOptions, score_call
 
-    if not channel:
-        return -1.0
     alone = Transcript(segments=[s.model_copy(update={"speaker": "unknown"}) for s in channel])
     lenient = MatchOptions(min_words=0, min_client_words=0, min_turns=0, min_party_speech=0, min_two_party_speech=0,
                            meaning=meaning)
-    result = score_call(alone, script, "newcomer", lenient)
+    return score_call(alone, script, "newcomer", lenient)
+
+
+def _channel_fit(channel: list[Segment], script: SalesScript, meaning: bool = True) -> float:
+    """How well one channel's speech alone follows the script (-1: no speech, or an answering machine)."""
+    if not channel:
+        return -1.0
+    result = _score_alone(channel, script, meaning)
     return result.adherence if result.adherence is not None else -1.0
 
 
