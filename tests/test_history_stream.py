@@ -73,3 +73,71 @@ def test_a_failed_export_leaves_the_earlier_file(history, tmp_path, monkeypatch)
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert out.read_text(encoding="utf-8") == "earlier"
     assert [p.name for p in tmp_path.iterdir()] == ["calls.csv"]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.html"))}
+
+
+def test_report_from_the_store_streams_what_the_records_make(history, tmp_path, monkeypatch):
+    """A month's report read a chunk at a time from the store is the set the records themselves make, and at no
+    moment are more than two chunks of records alive (the writer keeps digests, not records)."""
+    import gc
+    import weakref
+
+    from compliance.reports import stream, write_reports, write_reports_from_store
+
+    db, _ = history
+    with Store(db, read_only=True) as store:
+        records = store.calls(since="2026-02-01", until="2026-02-28", with_transcripts=False)
+        write_reports(tmp_path / "records", records, generated_at="X", failures=[], readiness={}, scripts=[],
+                      transcript_of=store.stored_transcript)
+    monkeypatch.setattr("compliance.reports.write.CHUNK", 5)
+    _no_full_read(monkeypatch)
+    alive: list[weakref.ref] = []
+    most = [0]
+    real_records, real_add = Store.records, stream._Writer.add
+
+    def tracked(self, ids, **kwargs):
+        got = real_records(self, ids, **kwargs)
+        alive.extend(weakref.ref(r) for r in got)
+        return got
+
+    def add(self, rec):
+        real_add(self, rec)
+        gc.collect()
+        most[0] = max(most[0], sum(1 for ref in alive if ref() is not None))
+
+    monkeypatch.setattr(Store, "records", tracked)
+    monkeypatch.setattr(stream._Writer, "add", add)
+    with Store(db, read_only=True) as store:
+        write_reports_from_store(store, tmp_path / "store", since="2026-02-01", until="2026-02-28", generated_at="X",
+                                 failures=[], readiness={}, scripts=[])
+    assert _tree(tmp_path / "store") == _tree(tmp_path / "records")
+    assert len(records) > 20 and 0 < most[0] <= 2 * 5
+
+
+def test_a_long_report_lists_the_last_days_and_every_month_on_its_page(history, tmp_path, monkeypatch):
+    import re
+
+    from compliance.reports import stream, write_reports_from_store
+
+    db, records = history
+    monkeypatch.setattr(stream, "LISTED_DAYS", 5)
+    with Store(db, read_only=True) as store:
+        write_reports_from_store(store, tmp_path / "r", failures=[], readiness={})
+    folder = tmp_path / "r" / "managers" / "petrov"
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    mine = [r for r in records if r.manager == "petrov"]
+    months = sorted({r.date[:7] for r in mine})
+    assert re.findall(r'href="months/([\d-]+)\.html"', index) == months
+    linked: list[str] = []
+    for month in months:
+        page = (folder / "months" / f"{month}.html").read_text(encoding="utf-8")
+        linked += re.findall(r'href="\.\./calls/([^"]+)\.html"', page)
+    pages = sorted(p.stem for p in (folder / "calls").glob("*.html"))
+    assert sorted(set(linked)) == pages and len(pages) == len(mine)       # every call on its month's page
+    listed = set(re.findall(r'href="calls/([^"]+)\.html"', index[index.index('<h2 id="calls">'):]))
+    last_days = sorted({r.date for r in mine})[-5:]
+    assert listed == {p for p in pages if p[:10] in last_days}            # the page lists the last 5 days
+    assert 'id="calls-listed"' in index
