@@ -143,7 +143,7 @@ def _report(since: str | None, pages: bool = True) -> Callable[[Path], float]:
 
 
 def _read_only_page(self: Any, m: Any, i: int, rec: Any) -> None:
-    if i == 0:
+    if not m.digests:
         (self.folder(m) / "calls").mkdir(parents=True)
     if self.transcript_of is not None:
         self.transcript_of(rec.call_id)

@@ -141,3 +141,21 @@ def test_a_long_report_lists_the_last_days_and_every_month_on_its_page(history, 
     last_days = sorted({r.date for r in mine})[-5:]
     assert listed == {p for p in pages if p[:10] in last_days}            # the page lists the last 5 days
     assert 'id="calls-listed"' in index
+
+
+def test_a_call_gone_while_the_report_is_written_is_left_out(history, tmp_path, monkeypatch):
+    """A call listed for the report but gone from the history when its chunk is read: the rest is written."""
+    from compliance.reports import write_reports_from_store
+
+    db, _ = history
+    real = Store.records
+    with Store(db, read_only=True) as store:
+        listed = store.chronological_calls(since="2026-02-01", until="2026-02-10")
+    gone = {listed[0][0], listed[5][0]}
+    monkeypatch.setattr(Store, "records", lambda self, ids, **kw: [r for r in real(self, ids, **kw)
+                                                                  if r.call_id not in gone])
+    with Store(db, read_only=True) as store:
+        write_reports_from_store(store, tmp_path / "r", since="2026-02-01", until="2026-02-10", failures=[],
+                                 readiness={}, scripts=[])
+    pages = list((tmp_path / "r" / "managers").rglob("calls/*.html"))
+    assert len(pages) == len(listed) - 2

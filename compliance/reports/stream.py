@@ -106,9 +106,11 @@ class _Writer:
     def add(self, rec: CallRecord) -> None:
         m = self.managers[rec.manager]
         i = m.done
-        if i >= len(m.calls) or m.calls[i].call_id != rec.call_id:
+        while i < len(m.calls) and m.calls[i].call_id != rec.call_id:
+            i += 1   # a listed call gone from the history since it was listed (its neighbours' links stay)
+        if i == len(m.calls):
             raise ValueError(f"call {rec.call_id} out of the listed order")
-        m.done += 1
+        m.done = i + 1
         self._call_page(m, i, rec)
         self.tally.add(rec)
         m.tally.add(rec)
@@ -125,7 +127,7 @@ class _Writer:
         from .write import _copy_recording
 
         folder = self.folder(m)
-        if i == 0:
+        if not m.digests:   # the manager's first call
             (folder / "calls").mkdir(parents=True)
         if self.transcript_of is not None and rec.transcript is None:  # read for its page only, then let go
             rec = rec.model_copy(update={"transcript": self.transcript_of(rec.call_id)})
@@ -166,8 +168,8 @@ class _Writer:
                team: Optional[Team]) -> None:
         targets = team.targets_for if team else lambda key: Targets()
         for key, m in self.managers.items():
-            if m.done != len(m.calls):
-                raise ValueError(f"manager {key}: {len(m.calls) - m.done} listed call(s) never came")
+            if not m.digests:
+                continue   # every listed call of theirs gone meanwhile
             self._month_page(m)
             page = manager_page(m.digests, m.tally, m.rows.days(), slug=m.slug,
                                 call_hrefs={c.call_id: f"calls/{s}.html" for c, s in zip(m.calls, m.stems)},
