@@ -7,8 +7,11 @@ in a fresh process of its own, so its peak RSS is its own (the interpreter and i
 included, the process start not). Steps: saving one call (mean of 50 new calls), the review app's team page and a
 manager's page (the view data the app renders), ``readiness`` (every manager), ``daily`` (one manager, the last
 day), ``export --by week`` / ``--by month`` (the whole year), report writing (the last week's calls: a call page
-costs the same at any size) and re-scoring (the last two days: so does scoring a call), and the batch's main
-process over a folder of ``--batch-files`` transcripts (scored in a pool of 2 workers; the size plays no part).
+costs the same at any size), the whole year's report (``report_year``; ``report_year_lite`` reads every call and
+its transcript but renders no call page, which costs the same per page at any size, so that 100k calls take
+minutes, not an hour), ``export --by call`` over the year, re-scoring (the last two days: scoring a call costs
+the same at any size), and the batch's main process over folders of ``--batch-files`` transcripts (e.g. 100 1000
+5000; scored in a pool of 2 workers, into a new database: the history's size plays no part).
 ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by side with the ratio.
 """
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STEPS = ["save", "team", "manager", "readiness", "daily", "export_week", "export_month", "report", "rescore", "batch"]
+STEPS = ["save", "team", "manager", "readiness", "daily", "export_week", "export_month", "export_call", "report",
+         "report_year", "report_year_lite", "rescore", "batch"]
 LAST_DAY = "2026-11-30"
 WEEK_AGO = "2026-11-24"     # report writing: the last week's call pages (their cost is per page, not per history)
 DAYS_AGO = "2026-11-27"     # re-scoring: the last two working days (scoring costs the same per call at any size)
@@ -108,14 +112,41 @@ def _export(by: str) -> Callable[[Path], float]:
     return run
 
 
-def _report(db: Path) -> float:
-    from compliance.history.store import Store
-    from compliance.reports import write_reports_from_store
+def _export_calls(db: Path) -> float:
+    """``compliance export --by call`` over the whole year, to a file."""
+    from click.testing import CliRunner
 
-    with tempfile.TemporaryDirectory() as tmp, Store(db) as store:
+    from compliance.cli import cli
+
+    with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        write_reports_from_store(store, Path(tmp) / "reports", since=WEEK_AGO, until=LAST_DAY)
+        result = CliRunner().invoke(cli, ["export", "--by", "call", "--db", str(db), "-o", str(Path(tmp) / "c.csv")])
+        assert result.exit_code == 0, result.output
         return time.perf_counter() - t
+
+
+def _report(since: str | None, pages: bool = True) -> Callable[[Path], float]:
+    def run(db: Path) -> float:
+        from compliance.history.store import Store
+        from compliance.reports import write_reports_from_store
+
+        if not pages:  # each call's record and transcript still read, its page not rendered
+            from compliance.reports import stream
+
+            stream._Writer._call_page = _read_only_page  # type: ignore[method-assign]
+
+        with tempfile.TemporaryDirectory() as tmp, Store(db, read_only=True) as store:
+            t = time.perf_counter()
+            write_reports_from_store(store, Path(tmp) / "reports", since=since, until=LAST_DAY)
+            return time.perf_counter() - t
+    return run
+
+
+def _read_only_page(self: Any, m: Any, i: int, rec: Any) -> None:
+    if not m.digests:
+        (self.folder(m) / "calls").mkdir(parents=True)
+    if self.transcript_of is not None:
+        self.transcript_of(rec.call_id)
 
 
 def _rescore(db: Path) -> float:
@@ -157,7 +188,9 @@ def _transcripts(folder: Path, files: int) -> None:
 def _runner(step: str, batch_files: int) -> Callable[[Path], float]:
     table: dict[str, Callable[[Path], float]] = {
         "save": _save, "team": _team, "manager": _manager, "readiness": _readiness, "daily": _daily,
-        "export_week": _export("week"), "export_month": _export("month"), "report": _report, "rescore": _rescore,
+        "export_week": _export("week"), "export_month": _export("month"), "export_call": _export_calls,
+        "report": _report(WEEK_AGO), "report_year": _report(None), "report_year_lite": _report(None, pages=False),
+        "rescore": _rescore,
         "batch": _batch(batch_files)}
     return table[step]
 
@@ -208,7 +241,8 @@ def _print(results: dict[str, dict[str, dict[str, Any]]], before: dict[str, Any]
     sizes = list(results)
     print("\n| step | " + " | ".join(f"{s} calls" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
-    for step in STEPS:
+    labels = list(dict.fromkeys(label for figures in results.values() for label in figures))
+    for step in labels:
         cells = []
         for size in sizes:
             now = results[size].get(step)
@@ -229,14 +263,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=STEPS)
     parser.add_argument("--dbdir", type=Path, default=Path(tempfile.gettempdir()) / "history-bench")
-    parser.add_argument("--batch-files", type=int, default=200)
+    parser.add_argument("--batch-files", type=int, nargs="+", default=[200],
+                        help="Batch sizes to measure (files each), e.g. 100 1000 5000.")
     parser.add_argument("--json", type=Path, default=None, help="Keep the figures in this file.")
     parser.add_argument("--compare", type=Path, default=None, help="Figures of an earlier run to compare with.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.db, args.batch_files)
+        _child(args.child, args.db, args.batch_files[0])
         return
     args.dbdir.mkdir(parents=True, exist_ok=True)
     before = json.loads(args.compare.read_text()) if args.compare else None
@@ -249,10 +284,12 @@ def main() -> None:
         _copy(db, work)
         results[str(size)] = {}
         for step in args.steps:
-            figure = _measure(step, work, args.batch_files)
-            results[str(size)][step] = figure
-            print(f"{size:>7} {step:<13} {_cell(figure, step)}" + (f" ({figure['error']})" if "error" in figure
-                                                                   else ""), flush=True)
+            for files in (args.batch_files if step == "batch" else [0]):
+                label = f"batch {files} files" if step == "batch" else step
+                figure = _measure(step, work, files)
+                results[str(size)][label] = figure
+                print(f"{size:>7} {label:<17} {_cell(figure, step)}" + (f" ({figure['error']})" if "error" in figure
+                                                                        else ""), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     _print(results, before)

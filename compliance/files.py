@@ -8,10 +8,12 @@ program's new file would (``tempfile.mkstemp`` alone would leave 0600).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from compliance.text.catalogue import Said, say
 
@@ -28,12 +30,25 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     Raises:
         OSError: the folder is missing or not writable (nothing is left behind).
     """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_writer(path) as fh:
+        fh.write(payload)
+    return Path(os.path.realpath(path))
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """``write_atomic`` for output written a piece at a time (a year's export is never all in memory): write to the
+    binary file this yields; the target is replaced when the block ends, and left as it was if the block raises.
+
+    Raises:
+        OSError: the folder is missing or not writable (nothing is left behind).
+    """
     if not os.fspath(path).strip():
         raise IsADirectoryError(21, say("err.os.empty_name"), os.fspath(path))
     target = Path(os.path.realpath(path))
     if target.is_dir():
         raise IsADirectoryError(21, say("err.os.folder_not_file"), str(target))
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:
@@ -41,7 +56,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
@@ -49,7 +64,6 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
 def shown_path(path: str | os.PathLike[str]) -> str:

@@ -468,11 +468,11 @@ def test_cli_batch_copy_audio_reaches_the_report_writer(tmp_path, monkeypatch, s
 
     seen = {}
 
-    def fake_write_reports(out_dir, records, **kwargs):
+    def fake_write_reports(store, out_dir, **kwargs):
         seen.update(kwargs)
         return Path(out_dir) / "index.html"
 
-    monkeypatch.setattr(reports, "write_reports", fake_write_reports)
+    monkeypatch.setattr(reports, "write_reports_from_store", fake_write_reports)
     res = CliRunner().invoke(cli, ["batch", str(sample_day), "--team", str(SAMPLE_TEAM), "--db",
                                    str(tmp_path / "h.db"), "--out", str(tmp_path / "r"), "--copy-audio"])
     assert res.exit_code == 0, res.output

@@ -129,16 +129,20 @@ def test_every_page_of_the_review_app_speaks_one_language(history, lang):
             assert foreign(visible_text(_missing_page(base, login)), lang, data) == []
 
 
+@pytest.mark.parametrize("listed_days", [None, 1])   # 1: every manager's months get pages of their own
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_every_report_page_speaks_one_language(history, tmp_path, lang):
+def test_every_report_page_speaks_one_language(history, tmp_path, monkeypatch, lang, listed_days):
     db, records = history
     out = tmp_path / "reports"
+    if listed_days:
+        monkeypatch.setattr("compliance.reports.stream.LISTED_DAYS", listed_days)
     result = CliRunner().invoke(cli, ["--lang", lang, "report", "--db", str(db), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert foreign(result.output, lang) == []
     data = _data(records, lang)
     pages = sorted(out.rglob("*.html"))
     assert len(pages) >= 5
+    assert any(p.parent.name == "months" for p in pages) == bool(listed_days)
     wrong = {str(p.relative_to(out)): found for p in pages
              if (found := foreign(visible_text(p.read_text(encoding="utf-8")), lang, data))}
     assert wrong == {}

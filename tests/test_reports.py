@@ -25,6 +25,7 @@ from compliance.reports import (
     write_reports,
     write_reports_from_store,
 )
+from compliance.reports import stream as report_stream
 from compliance.reports import write as report_write
 from compliance.reports.i18n import CATALOGUE, LANGUAGES, Translator
 from compliance.resources import resource_dir
@@ -445,7 +446,7 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, records, golden_sc
     write_reports(out, records, scripts=[golden_script], generated_at="first")
     before = _tree(out)
     calls = {"n": 0}
-    real = report_write.render_call_page
+    real = report_stream.render_call_page
 
     def dying(page, env):
         calls["n"] += 1
@@ -453,7 +454,7 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, records, golden_sc
             raise KeyboardInterrupt
         return real(page, env)
 
-    monkeypatch.setattr(report_write, "render_call_page", dying)
+    monkeypatch.setattr(report_stream, "render_call_page", dying)
     with pytest.raises(KeyboardInterrupt):
         write_reports(out, records[:3], scripts=[golden_script], generated_at="second")
     assert _tree(out) == before

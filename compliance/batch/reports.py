@@ -18,19 +18,17 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
                         copy_audio: bool = False) -> Optional[str]:
     """Write the HTML report set for the whole history after a batch; returns the index path."""
     try:
-        from compliance.reports import write_reports
+        from compliance.reports import write_reports_from_store
     except ImportError:
         summary.notes.append("reports: compliance.reports is not available; no HTML written")
         return None
-    records = store.calls(with_transcripts=False)   # each transcript is read for its call page only
-    if not records:
+    if not store.query("SELECT 1 FROM calls LIMIT 1"):
         summary.notes.append("reports: no calls in the history yet; no HTML written")
         return None
-    readiness = history_readiness(store, team)
-    try:
-        index = write_reports(out_dir, records, readiness=readiness, failures=store.failures(summary.batch_id),
-                              scripts=scripts, lang=lang, copy_audio=copy_audio, team=team,
-                              transcript_of=store.stored_transcript)
+    try:  # the whole history, read a chunk at a time (each transcript for its call page only)
+        index = write_reports_from_store(store, out_dir, team=team, readiness=history_readiness(store, team),
+                                         failures=store.failures(summary.batch_id), scripts=scripts or {},
+                                         lang=lang, copy_audio=copy_audio)
     except ComplianceError as exc:
         summary.reports_error = str(exc)
         return None

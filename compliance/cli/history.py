@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from compliance.cli.app import cli
-from compliance.files import describe_write_error, write_atomic
+from compliance.files import atomic_writer, describe_write_error, write_atomic
 from compliance.text.catalogue import current, plural, text
 
 from .options import (
@@ -171,7 +171,7 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
 
     Example: compliance export --by week --since 2026-11-01 -o weeks.csv
     """
-    from compliance.history.daily import render_export, render_table
+    from compliance.history.daily import render_table
     from compliance.history.periods import PeriodRow, period_rows
     from compliance.history.roster import normalize_manager_key
 
@@ -184,15 +184,20 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
         if key is not None:
             key = _known_manager_or_fail(store, key, manager or "")
         first, last = (since.date() if since else None), (until.date() if until else None)
-        if by == "call":
-            records = store.calls(since=first, until=last, manager=key, with_transcripts=False)
-            table, count, what = render_export(records, fmt), len(records), "cli.export.calls"
+        if by == "call":  # a year of calls: read and written a chunk at a time, never all in memory
+            count = _export_calls(store, fmt, first, last, key, output)
+            what = "cli.export.calls"
         else:
             rows = period_rows(store, by, since=first, until=last, manager=key,
                                team=load_team_or_fail(resolve_team_path(team_path)))
             table = render_table([r.model_dump() for r in rows], fmt, list(PeriodRow.model_fields))
             count, what = len(rows), "cli.export.rows"
-    data = (("\ufeff" if fmt == "csv" else "") + table).encode("utf-8")
+            _write_output(output, (("\ufeff" if fmt == "csv" else "") + table).encode("utf-8"))
+    if output is not None:
+        click.echo(plural(what, count, output=output), err=True)
+
+
+def _write_output(output: Optional[Path], data: bytes) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -202,4 +207,35 @@ def export(fmt: str, by: str, since: Optional[dt.datetime], until: Optional[dt.d
     except OSError as exc:
         raise click.ClickException(text("cli.export.cannot_write", output=output,
                                         why=describe_write_error(output, exc))) from None
-    click.echo(plural(what, count, output=output), err=True)
+
+
+def _export_calls(store: Any, fmt: str, since: Optional[dt.date], until: Optional[dt.date], manager: Optional[str],
+                  output: Optional[Path]) -> int:
+    """One row per call, streamed to ``output`` (replaced when complete) or stdout; returns the number of rows."""
+    import io
+
+    from compliance.history.daily import write_export
+
+    stage_ids = store.stage_ids(since, until, manager)
+    records = store.iter_calls(since, until, manager, with_transcripts=False)
+
+    def write(binary: Any) -> int:
+        out = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
+        try:
+            if fmt == "csv":
+                out.write("\ufeff")
+            return write_export(records, fmt, stage_ids, out)
+        finally:
+            out.flush()
+            out.detach()
+
+    if output is None:
+        count = write(sys.stdout.buffer)
+        sys.stdout.flush()
+        return count
+    try:
+        with atomic_writer(output) as fh:
+            return write(fh)
+    except OSError as exc:
+        raise click.ClickException(text("cli.export.cannot_write", output=output,
+                                        why=describe_write_error(output, exc))) from None

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import json
 import sqlite3
-from typing import Any, Optional
+from typing import Any, Iterable, Optional, TextIO
 
 from pydantic import BaseModel
 
@@ -174,36 +174,38 @@ def _stage_ids(records: list[CallRecord]) -> list[str]:
     return ids
 
 
+def export_row(rec: CallRecord, stage_ids: list[str]) -> dict[str, Any]:
+    """One call's flat row: who, when, script, scores, verdict, a score per stage of ``stage_ids``, missing stages."""
+    res = rec.result
+    by_id = {s.id: s for s in res.stages}
+    row: dict[str, Any] = {
+        "date": rec.date, "time": rec.time, "manager": rec.manager, "manager_name": rec.manager_name,
+        "level": rec.level, "file": rec.file, "call_id": rec.call_id, "script": res.script_id,
+        "connected": res.connected, "not_connected_reason": res.not_connected_reason,
+        "adherence": res.adherence, "coverage": res.coverage, "verdict": res.verdict,
+        # The lead's decisions are in the columns above; the machine's own score stands beside them.
+        "overridden": rec.machine is not None,
+        "machine_adherence": (rec.machine or res).adherence, "machine_coverage": (rec.machine or res).coverage,
+        "machine_verdict": (rec.machine or res).verdict,
+        "band_min": res.band[0], "band_max": res.band[1], "order_ok": res.order_ok,
+        "missing_stages": " ".join(s.id for s in res.missing_required),
+        "forbidden": " | ".join(h.phrase for h in res.forbidden),
+        "duration": res.duration,
+        "manager_talk_share": res.talk.manager_share if res.talk else None,
+        "channel": res.channel,
+        "first_response": res.chat.first_response if res.chat else None,
+        "longest_wait": res.chat.longest_wait if res.chat else None,
+    }
+    for sid in stage_ids:
+        stage = by_id.get(sid)
+        row[f"stage_{sid}"] = stage.score if stage and stage.applies else None
+    return row
+
+
 def export_rows(records: list[CallRecord]) -> list[dict[str, Any]]:
-    """One flat row per call: who, when, script, scores, verdict, stage scores, missing stages."""
+    """One flat row per call (``export_row``), with a column for every stage any of the calls has."""
     stage_ids = _stage_ids(records)
-    rows = []
-    for rec in records:
-        res = rec.result
-        by_id = {s.id: s for s in res.stages}
-        row: dict[str, Any] = {
-            "date": rec.date, "time": rec.time, "manager": rec.manager, "manager_name": rec.manager_name,
-            "level": rec.level, "file": rec.file, "call_id": rec.call_id, "script": res.script_id,
-            "connected": res.connected, "not_connected_reason": res.not_connected_reason,
-            "adherence": res.adherence, "coverage": res.coverage, "verdict": res.verdict,
-            # The lead's decisions are in the columns above; the machine's own score stands beside them.
-            "overridden": rec.machine is not None,
-            "machine_adherence": (rec.machine or res).adherence, "machine_coverage": (rec.machine or res).coverage,
-            "machine_verdict": (rec.machine or res).verdict,
-            "band_min": res.band[0], "band_max": res.band[1], "order_ok": res.order_ok,
-            "missing_stages": " ".join(s.id for s in res.missing_required),
-            "forbidden": " | ".join(h.phrase for h in res.forbidden),
-            "duration": res.duration,
-            "manager_talk_share": res.talk.manager_share if res.talk else None,
-            "channel": res.channel,
-            "first_response": res.chat.first_response if res.chat else None,
-            "longest_wait": res.chat.longest_wait if res.chat else None,
-        }
-        for sid in stage_ids:
-            stage = by_id.get(sid)
-            row[f"stage_{sid}"] = stage.score if stage and stage.applies else None
-        rows.append(row)
-    return rows
+    return [export_row(rec, stage_ids) for rec in records]
 
 
 def render_export(records: list[CallRecord], fmt: str) -> str:
@@ -212,11 +214,41 @@ def render_export(records: list[CallRecord], fmt: str) -> str:
     Raises:
         ValueError: unknown format.
     """
-    rows = export_rows(records)
-    if fmt == "json":  # each stage with the lead's decision beside the machine's
-        for row, rec in zip(rows, records):
+    buf = io.StringIO()
+    write_export(records, fmt, _stage_ids(records), buf)
+    return buf.getvalue()
+
+
+def write_export(records: Iterable[CallRecord], fmt: str, stage_ids: list[str], out: TextIO) -> int:
+    """``render_export`` a row at a time into ``out`` (the same text), for calls read a chunk at a time
+    (``Store.iter_calls``): ``stage_ids`` are the stage columns, known beforehand (``Store.stage_ids``).
+    Returns how many rows were written.
+
+    Raises:
+        ValueError: unknown format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+    writer: Optional[csv.DictWriter] = None
+    count = 0
+    for rec in records:
+        row = export_row(rec, stage_ids)
+        if fmt == "json":  # each stage with the lead's decision beside the machine's
             row["stages"] = _stages_json(rec)
-    return render_table(rows, fmt, _BASE_FIELDS)
+            # json.dumps(rows, indent=1) of the whole list, one row at a time: each row one level in
+            text = json.dumps(row, ensure_ascii=False, indent=1).replace("\n", "\n ")
+            out.write(("[\n " if count == 0 else ",\n ") + text)
+        else:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
+                writer.writeheader()
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        count += 1
+    if fmt == "json":
+        out.write("\n]" if count else "[]")
+    elif writer is None:
+        csv.DictWriter(out, fieldnames=_BASE_FIELDS, lineterminator="\r\n").writeheader()
+    return count
 
 
 def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str:

@@ -246,6 +246,29 @@ class SummaryStore:
                "ORDER BY c.date, c.time, c.file")
         return [r[0] for r in self._conn.execute(sql, args)]
 
+    def stage_ids(self, since: Day = None, until: Day = None, manager: Optional[str] = None) -> list[str]:
+        """Every stage id of the calls ``Store.calls`` would return, in the order they first appear there (the calls'
+        order, then each call's stage order): the export's stage columns, read from ``stage_results``."""
+        where = " AND ".join(cond for cond, value in (("c.date >= ?", since), ("c.date <= ?", until),
+                                                      ("c.manager = ?", manager)) if value) or "1"
+        args = [str(v) for v in (since, until, manager) if v]
+        first = ("MIN(printf('%s' || char(1) || '%s' || char(1) || '%s' || char(1) || '%010d', COALESCE(c.date, ''), "
+                 "COALESCE(c.time, ''), c.file, s.position))")
+        return [r[0] for r in self._conn.execute(
+            f"SELECT s.stage_id FROM stage_results s JOIN calls c ON c.call_id = s.call_id WHERE {where} "
+            f"GROUP BY s.stage_id ORDER BY {first}", args)]
+
+    def chronological_calls(self, since: Day = None, until: Day = None,
+                            manager: Optional[str] = None) -> list[tuple[str, str, Optional[str], Optional[str]]]:
+        """(call id, manager, date, time) of the calls ``Store.calls`` would return, in time order with the call id
+        last (the report's order): what naming the report's pages needs, not the calls themselves."""
+        where = " AND ".join(cond for cond, value in (("date >= ?", since), ("date <= ?", until),
+                                                      ("manager = ?", manager)) if value) or "1"
+        args = [str(v) for v in (since, until, manager) if v]
+        return [(r[0], r[1], r[2], r[3]) for r in self._conn.execute(
+            f"SELECT call_id, manager, date, time FROM calls WHERE {where} "
+            "ORDER BY COALESCE(date, ''), COALESCE(time, ''), call_id", args)]
+
     def iter_calls(self, since: Day = None, until: Day = None, manager: Optional[str] = None,
                    *, batch_id: Optional[int] = None, with_transcripts: bool = True) -> Iterator[CallRecord]:
         """``Store.calls`` one chunk at a time: the same calls in the same order, a bounded number in memory.

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from typing import Iterable, Mapping, Optional, Sequence
+from collections import defaultdict
+from typing import Iterable, Mapping, Optional, Sequence, cast
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.history.outcomes import Conversion
@@ -25,16 +25,14 @@ from .common import (
     _share_in_band,
     _stage_titles,
 )
+from .tally import Digest, Tally
 from .views import (
     CallRow,
     DayGroup,
     Failure,
-    LineRate,
     ManagerPage,
     PeriodStats,
-    PhraseCount,
     ReadinessView,
-    StageRate,
     TeamPage,
     TeamRow,
 )
@@ -70,81 +68,6 @@ def _periods(records: Sequence[CallRecord], as_of: Optional[dt.date]) -> list[Pe
         _period("month", records, as_of - dt.timedelta(days=29), as_of),
         _period("all", records, None, None),
     ]
-
-
-def _stage_rates(records: Sequence[CallRecord], scripts: Mapping[str, SalesScript]) -> list[StageRate]:
-    """Hit rate of each stage over the connected calls where it applies, in script order."""
-    applicable: Counter = Counter()
-    present: Counter = Counter()
-    scores: dict[tuple[str, str], float] = defaultdict(float)
-    info: dict[tuple[str, str], tuple[str, bool, str]] = {}
-    order: dict[tuple[str, str], tuple[int, int]] = {}
-    script_rank: dict[str, int] = {}
-    for rec in _connected(records):
-        res = rec.result
-        script = scripts.get(res.script_id)
-        titles = _stage_titles(res, script)
-        script_rank.setdefault(res.script_id, len(script_rank))
-        rank = {s.id: i for i, s in enumerate(script.stages)} if script else {}
-        for n, stage in enumerate(res.stages):
-            key = (res.script_id, stage.id)
-            info.setdefault(key, (titles.get(stage.id, stage.id), stage.required,
-                                  (script.title if script else res.script_title) or res.script_id))
-            order.setdefault(key, (script_rank[res.script_id], rank.get(stage.id, 1000 + n)))
-            if not stage.applies:
-                continue
-            applicable[key] += 1
-            present[key] += int(stage.present)
-            scores[key] += stage.score
-    rates = []
-    for key in sorted(applicable, key=lambda k: order[k]):
-        title, required, script_title = info[key]
-        n = applicable[key]
-        rates.append(StageRate(id=key[1], title=title, script_title=script_title, required=required,
-                               applicable=n, present=present[key], rate=100.0 * present[key] / n,
-                               mean_score=scores[key] / n))
-    return rates
-
-
-def _line_rates(records: Sequence[CallRecord], scripts: Mapping[str, SalesScript]) -> list[LineRate]:
-    """Mean similarity of each line of each required stage, over the calls where the stage applies."""
-    sums: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    texts: dict[tuple[str, str, int], Counter] = defaultdict(Counter)
-    titles: dict[tuple[str, str, int], tuple[str, str]] = {}
-    for rec in _connected(records):
-        res = rec.result
-        script = scripts.get(res.script_id)
-        stage_titles = _stage_titles(res, script)
-        for stage in res.stages:
-            if not (stage.required and stage.applies):
-                continue
-            for i, line in enumerate(stage.lines):
-                key = (res.script_id, stage.id, i)
-                sums[key].append(line.similarity)
-                texts[key][line.text] += 1
-                titles.setdefault(key, (stage_titles.get(stage.id, stage.id),
-                                        (script.title if script else res.script_title) or res.script_id))
-    out = []
-    for key, values in sums.items():
-        script = scripts.get(key[0])
-        script_stage = next((s for s in script.stages if s.id == key[1]), None) if script else None
-        if script_stage is not None and key[2] < len(script_stage.lines):
-            text = " / ".join(script_stage.alternatives()[key[2]])
-        else:
-            text = texts[key].most_common(1)[0][0]
-        out.append(LineRate(stage_title=titles[key][0], script_title=titles[key][1], text=text,
-                            calls=len(values), mean_similarity=sum(values) / len(values)))
-    return out
-
-
-def _forbidden_counts(records: Sequence[CallRecord]) -> list[PhraseCount]:
-    count: Counter = Counter()
-    calls: Counter = Counter()
-    for rec in records:
-        phrases = [hit.phrase for hit in rec.result.charged_forbidden]
-        count.update(phrases)
-        calls.update(set(phrases))
-    return [PhraseCount(phrase=p, count=n, calls=calls[p]) for p, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _readiness_view(readiness: Optional[Readiness], titles: Mapping[str, str],
@@ -190,16 +113,6 @@ def _name_stages(text: str, titles: Mapping[str, str]) -> str:
     return text
 
 
-def _all_titles(records: Sequence[CallRecord], scripts: Mapping[str, SalesScript]) -> dict[str, str]:
-    titles: dict[str, str] = {}
-    for rec in records:
-        for stage in rec.result.stages:
-            titles.setdefault(stage.id, stage.title or stage.id)
-    for script in scripts.values():
-        titles.update({s.id: s.title or s.id for s in script.stages})
-    return titles
-
-
 def _call_row(record: CallRecord, href: str, titles: Mapping[str, str], scripts: Mapping[str, SalesScript]) -> CallRow:
     res = record.result
     script = scripts.get(res.script_id)
@@ -223,6 +136,26 @@ def _latest(records: Sequence[CallRecord]) -> Optional[CallRecord]:
     return ordered[-1] if ordered else None
 
 
+class DayRows:
+    """A manager's calls as the page lists them, fed in time order: by day, newest day and call first."""
+
+    def __init__(self, scripts: Mapping[str, SalesScript]) -> None:
+        self.scripts = scripts
+        self.by_day: dict[Optional[str], tuple[list[CallRow], list[int]]] = {}   # rows; connected, chats, replied
+
+    def add(self, record: CallRecord, href: str) -> None:
+        rows, counts = self.by_day.setdefault(record.date, ([], [0, 0, 0]))
+        rows.append(_call_row(record, href, {}, self.scripts))
+        res = record.result
+        counts[0] += int(res.connected)
+        counts[1] += int(res.channel == "chat")
+        counts[2] += int(res.channel == "chat" and res.connected)
+
+    def days(self) -> list[DayGroup]:
+        return [DayGroup(date=d, connected=counts[0], chats=counts[1], chats_replied=counts[2], calls=rows[::-1])
+                for d, (rows, counts) in sorted(self.by_day.items(), key=lambda kv: kv[0] or "", reverse=True)]
+
+
 def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: Mapping[str, str],
                        readiness: Optional[Readiness] = None, scripts: ScriptSet = None,
                        as_of: Optional[dt.date] = None,
@@ -238,29 +171,35 @@ def build_manager_page(records: Sequence[CallRecord], *, slug: str, call_hrefs: 
     """
     scripts = _script_map(scripts)
     ordered = _chronological(records)
+    tally, rows = Tally(scripts), DayRows(scripts)
+    for r in ordered:
+        tally.add(r)
+        rows.add(r, call_hrefs[r.call_id])
+    return manager_page(ordered, tally, rows.days(), slug=slug, call_hrefs=call_hrefs, readiness=readiness,
+                        as_of=as_of, daily_target=daily_target)
+
+
+def manager_page(ordered: Sequence[CallRecord | Digest], tally: Tally, days: list[DayGroup], *, slug: str,
+                 call_hrefs: Mapping[str, str], readiness: Optional[Readiness], as_of: Optional[dt.date],
+                 daily_target: tuple[int, int]) -> ManagerPage:
+    """``build_manager_page`` from what was added up as the calls went by: their digests (or records) in time
+    order, the ``Tally`` of their records, and the days listed."""
     if not ordered:
         return ManagerPage(name=slug, slug=slug, level="", periods=[])
-    latest = ordered[-1]
-    dates = sorted({d for r in ordered if (d := _date(r.date))})
+    calls = cast(Sequence[CallRecord], ordered)   # a digest has what the figures and charts read
+    latest = calls[-1]
+    dates = sorted({d for r in calls if (d := _date(r.date))})
     as_of = as_of or (dates[-1] if dates else None)
     band = (float(latest.result.band[0]), float(latest.result.band[1]))
-    titles = _all_titles(ordered, scripts)
-    groups: dict[Optional[str], list[CallRecord]] = defaultdict(list)
-    for r in reversed(ordered):
-        groups[r.date].append(r)
-    days = [DayGroup(date=d, connected=len(_connected(calls)), chats=_chats(calls),
-                     chats_replied=_chats(calls, replied=True),
-                     calls=[_call_row(r, call_hrefs[r.call_id], titles, scripts) for r in calls])
-            for d, calls in sorted(groups.items(), key=lambda kv: kv[0] or "", reverse=True)]
     return ManagerPage(
         name=latest.manager_name or latest.manager, slug=slug, level=latest.level or "", band=band,
         as_of=as_of.isoformat() if as_of else None,
         first_date=dates[0].isoformat() if dates else None, last_date=dates[-1].isoformat() if dates else None,
-        periods=_periods(ordered, as_of), trend=build_trend_chart(ordered, band, call_hrefs),
-        daily=build_daily_chart(ordered, daily_target), daily_target=daily_target,
-        stages=_stage_rates(ordered, scripts), forbidden=_forbidden_counts(ordered),
-        readiness=_readiness_view(readiness, titles), days=days, total_calls=len(ordered),
-        meaning_unchecked=_meaning_unchecked(ordered), has_chats=_chats(ordered) > 0,
+        periods=_periods(calls, as_of), trend=build_trend_chart(calls, band, call_hrefs),
+        daily=build_daily_chart(calls, daily_target), daily_target=daily_target,
+        stages=tally.stage_rates(), forbidden=tally.phrases(),
+        readiness=_readiness_view(readiness, tally.titles()), days=days, total_calls=len(calls),
+        meaning_unchecked=_meaning_unchecked(calls), has_chats=_chats(calls) > 0,
     )
 
 
@@ -285,13 +224,27 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         failures: the last batch's failures, as (file, reason) pairs or objects with ``file``/``reason``.
     """
     scripts = _script_map(scripts)
+    tally = Tally(scripts)
+    for r in records:
+        tally.add(r)
+    return team_page(records, tally, manager_hrefs=manager_hrefs, readiness=readiness, failures=failures,
+                     as_of=as_of, daily_target=daily_target, weakest=weakest)
+
+
+def team_page(calls: Sequence[CallRecord | Digest], tally: Tally, *, manager_hrefs: Mapping[str, str],
+              readiness: Optional[Mapping[str, Readiness]] = None, failures: Iterable[StoredFailure] = (),
+              as_of: Optional[dt.date] = None, daily_target: tuple[int, int] = DAILY_TARGET,
+              weakest: int = 5) -> TeamPage:
+    """``build_team_page`` from what was added up as the calls went by: every call's digest (or record), in the
+    order given, and the ``Tally`` of their records."""
+    records = cast(Sequence[CallRecord], calls)   # a digest has what the figures and charts read
     readiness = readiness or {}
     dates = sorted({d for r in records if (d := _date(r.date))})
     as_of = as_of or (dates[-1] if dates else None)
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
     for r in records:
         by_manager[r.manager].append(r)
-    titles = _all_titles(records, scripts)
+    titles = tally.titles()
     rows = []
     for key, calls in by_manager.items():
         latest = _latest(calls)
@@ -310,7 +263,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         ))
     rows.sort(key=lambda row: (row.level != "newcomer", row.name.lower()))
     connected = _connected(records)
-    stage_rates = [s for s in _stage_rates(records, scripts) if s.required]
+    stage_rates = [s for s in tally.stage_rates() if s.required]
     return TeamPage(
         as_of=as_of.isoformat() if as_of else None,
         first_date=dates[0].isoformat() if dates else None, last_date=dates[-1].isoformat() if dates else None,
@@ -318,7 +271,7 @@ def build_team_page(records: Sequence[CallRecord], *, manager_hrefs: Mapping[str
         mean_adherence=_mean(r.result.adherence for r in connected), share_in_band=_share_in_band(connected),
         mean_structure=_mean(r.result.structure for r in connected), daily_target=daily_target, rows=rows,
         weakest_stages=sorted([s for s in stage_rates if s.rate < 100], key=lambda s: (s.rate, s.mean_score))[:weakest],
-        weakest_lines=sorted(_line_rates(records, scripts), key=lambda ln: ln.mean_similarity)[:weakest],
+        weakest_lines=sorted(tally.line_rates(), key=lambda ln: ln.mean_similarity)[:weakest],
         failures=[_failure(f) for f in failures], meaning_unchecked=_meaning_unchecked(records),
         has_chats=_chats(records) > 0,
     )

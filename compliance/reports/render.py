@@ -17,7 +17,7 @@ from compliance.scoring.band import band_why_key
 from compliance.text.catalogue import say
 from compliance.text.formats import message_time
 
-from .views import CallPage, ManagerPage, TeamPage
+from .views import CallPage, ManagerPage, MonthPage, TeamPage
 
 
 def make_environment(lang: str = "ru", template_dir: str | Path | None = None, *,
@@ -76,3 +76,8 @@ def render_manager_page(page: ManagerPage, env: jinja2.Environment) -> str:
 def render_team_page(page: TeamPage, env: jinja2.Environment) -> str:
     """The HTML of the team overview."""
     return _render(env, "team.html.j2", page=page)
+
+
+def render_month_page(page: MonthPage, env: jinja2.Environment) -> str:
+    """The HTML of one manager's calls of one month (a long report's manager page links them)."""
+    return _render(env, "month.html.j2", page=page)

@@ -285,6 +285,24 @@ class ManagerPage(BaseModel):
     total_calls: int = 0
     meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
     has_chats: bool = False         # chats are shown apart from calls
+    # A long range (a year): ``days`` lists only the last ``listed_days`` days with calls, every month has its page.
+    listed_days: Optional[int] = None
+    months: list["MonthRow"] = Field(default_factory=list)
+
+
+class MonthRow(PeriodStats):
+    """One month of a manager's calls: its figures and the page that lists its calls."""
+
+    href: str
+
+
+class MonthPage(BaseModel):
+    """One manager's calls of one month, by day (a long report's manager page links one per month)."""
+
+    name: str
+    month: PeriodStats
+    days: list[DayGroup] = Field(default_factory=list)
+    back_href: str = "../index.html"
 
 
 class TeamRow(BaseModel):
@@ -328,3 +346,4 @@ class TeamPage(BaseModel):
     failures: list[Failure] = Field(default_factory=list)
     meaning_unchecked: int = 0      # connected calls scored by words only (the meaning model could not run)
     has_chats: bool = False         # chats are shown apart from calls
+ManagerPage.model_rebuild()   # its month rows are defined after it

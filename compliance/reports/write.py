@@ -16,86 +16,26 @@ import jinja2
 from compliance.errors import ComplianceError, ReportError
 from compliance.files import os_reason
 from compliance.history.readiness import Readiness, history_readiness, readiness_by_manager
-from compliance.history.roster import Targets, Team
+from compliance.history.roster import Team
 from compliance.history.schema import Failure as StoredFailure
 from compliance.history.store import Store
+from compliance.history.summaries import CHUNK
 from compliance.resources import resource_dir
 from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
-from compliance.text.slug import slugify, unique_slugs
 
-from .aggregate import build_manager_page, build_team_page
-from .call_page import build_call_page
-from .common import ScriptSet, _chronological, _script_map
-from .render import (
-    make_environment,
-    render_call_page,
-    render_manager_page,
-    render_team_page,
-)
+from .common import ScriptSet, _script_map
+from .render import make_environment
+from .stream import Listed, chronological_key, write_calls
 
 MARKER = ".compliance-report"     # marks a folder this module may replace
-
-
-def _call_slugs(records: Sequence[CallRecord]) -> dict[str, str]:
-    """call id → page file stem: ``2026-11-27_10-15-02`` (date and time), unique within the set."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
-    for r in _chronological(records):
-        base = slugify("_".join(p for p in (r.date, (r.time or "").replace(":", "-")) if p), "call")
-        if base == "call":
-            base = slugify(f"call-{r.call_id[:12]}", "call")
-        stem, n = base, 1
-        while stem in taken:
-            n += 1
-            stem = f"{base}-{n}"
-        taken.add(stem)
-        stems[r.call_id] = stem
-    return stems
 
 
 def _readiness_map(readiness: Optional[Mapping[str, Readiness]],
                    by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Readiness]:
     return readiness_by_manager(by_manager) if readiness is None else dict(readiness)
-
-
-def _write_set(root: Path, records: Sequence[CallRecord], readiness: Mapping[str, Readiness],
-               failures: Iterable[StoredFailure],
-               scripts: Mapping[str, SalesScript], env: jinja2.Environment, as_of: Optional[dt.date],
-               copy_audio: bool = False, team: Optional[Team] = None,
-               transcript_of: Optional[Callable[[str], Optional[Transcript]]] = None) -> None:
-    targets = team.targets_for if team else lambda key: Targets()
-    by_manager: dict[str, list[CallRecord]] = defaultdict(list)
-    for r in records:
-        by_manager[r.manager].append(r)
-    slugs = unique_slugs(by_manager, fallback="manager")
-    for key, calls in by_manager.items():
-        folder = root / "managers" / slugs[key]
-        (folder / "calls").mkdir(parents=True)
-        stems = _call_slugs(calls)
-        ordered = _chronological(calls)
-        for i, rec in enumerate(ordered):
-            if transcript_of is not None and rec.transcript is None:  # read for its page only, then let go
-                rec = rec.model_copy(update={"transcript": transcript_of(rec.call_id)})
-            page = build_call_page(rec, scripts.get(rec.result.script_id), page_dir=folder / "calls")
-            page.back_href = "../index.html"
-            page.prev_href = f"{stems[ordered[i - 1].call_id]}.html" if i > 0 else None
-            page.next_href = f"{stems[ordered[i + 1].call_id]}.html" if i + 1 < len(ordered) else None
-            if copy_audio and page.audio_href:
-                page.audio_href = _copy_recording(rec, folder / "audio", stems[rec.call_id]) or page.audio_href
-            (folder / "calls" / f"{stems[rec.call_id]}.html").write_text(render_call_page(page, env), encoding="utf-8")
-        manager_page = build_manager_page(calls, slug=slugs[key],
-                                          call_hrefs={c: f"calls/{s}.html" for c, s in stems.items()},
-                                          readiness=readiness.get(key), scripts=scripts, as_of=as_of,
-                                          daily_target=targets(key).daily_band)
-        (folder / "index.html").write_text(render_manager_page(manager_page, env), encoding="utf-8")
-    team_page = build_team_page(records, manager_hrefs={k: f"managers/{s}/index.html" for k, s in slugs.items()},
-                                readiness=readiness, failures=failures, scripts=scripts, as_of=as_of,
-                                daily_target=targets(None).daily_band)
-    (root / "index.html").write_text(render_team_page(team_page, env), encoding="utf-8")
-    (root / MARKER).write_text("call-compliance report set; this folder is replaced on every run\n", encoding="utf-8")
 
 
 def _copy_recording(record: CallRecord, audio_dir: Path, stem: str) -> Optional[str]:
@@ -184,14 +124,23 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
     Raises:
         ReportError: bad options, a template error, or the folder cannot be written.
     """
-    out_dir = Path(out_dir).absolute()
-    env = make_environment(lang, template_dir, generated_at=generated_at)
-    records = list(records)
+    records = sorted(records, key=chronological_key)
     by_manager: dict[str, list[CallRecord]] = defaultdict(list)
     for r in records:
         by_manager[r.manager].append(r)
-    script_map = _script_map(scripts)
+    listed = [Listed(r.call_id, r.manager, r.date, r.time) for r in records]
     readiness_map = _readiness_map(readiness, by_manager)
+    return _write_set(out_dir, lambda root, env: write_calls(
+        root, listed, records, readiness=readiness_map, failures=failures, scripts=_script_map(scripts), env=env,
+        as_of=as_of, copy_audio=copy_audio, team=team, transcript_of=transcript_of),
+        lang=lang, template_dir=template_dir, generated_at=generated_at)
+
+
+def _write_set(out_dir: str | Path, write: Callable[[Path, jinja2.Environment], None], *, lang: str = "ru",
+               template_dir: str | Path | None = None, generated_at: Optional[str] = None) -> Path:
+    """Render a set with ``write`` into a temporary sibling of ``out_dir``, then swap it in."""
+    out_dir = Path(out_dir).absolute()
+    env = make_environment(lang, template_dir, generated_at=generated_at)
     _check_target(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +149,8 @@ def write_reports(out_dir: str | Path, records: Sequence[CallRecord], *,
     except OSError as exc:
         raise ReportError(say("err.reports.cannot_write", out=out_dir, why=os_reason(exc))) from None
     try:
-        _write_set(tmp, records, readiness_map, failures, script_map, env, as_of, copy_audio, team, transcript_of)
+        write(tmp, env)
+        (tmp / MARKER).write_text("call-compliance report set; this folder is replaced on every run\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
         _replace(tmp, out_dir)
     except OSError as exc:
@@ -224,19 +174,26 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
     Raises:
         ReportError: no calls match; or what :func:`write_reports` raises.
     """
-    records = store.calls(since=since, until=until, manager=manager, with_transcripts=False)
-    options.setdefault("transcript_of", store.stored_transcript)
-    if not records:
+    calls = [Listed(*row) for row in store.chronological_calls(since, until, manager)]
+    if not calls:
         what = say("err.reports.of_manager", manager=repr(manager)) if manager else ""
         when = say("err.reports.between", since=since or "…", until=until or "…") if (since or until) else ""
         raise ReportError(say("err.reports.no_calls", what=what, when=when))
-    if "readiness" not in options:
-        options["readiness"] = history_readiness(store, team, {r.manager for r in records})
-    if "failures" not in options:
-        options["failures"] = _last_failures(store)
-    if "scripts" not in options:
-        options["scripts"] = bundled_scripts()
-    return write_reports(out_dir, records, team=team, **options)
+    readiness = options.pop("readiness", None)
+    if readiness is None:
+        readiness = history_readiness(store, team, {c.manager for c in calls})
+    failures = options.pop("failures", None)
+    scripts = options.pop("scripts", None)
+    transcript_of = options.pop("transcript_of", store.stored_transcript)
+    as_of, copy_audio = options.pop("as_of", None), options.pop("copy_audio", False)
+    ids = [c.call_id for c in calls]
+    # The calls' records a chunk at a time (no transcripts: each is read for its call page only).
+    records = (r for start in range(0, len(ids), CHUNK)
+               for r in store.records(ids[start:start + CHUNK], with_transcripts=False))
+    return _write_set(out_dir, lambda root, env: write_calls(
+        root, calls, records, readiness=readiness, failures=_last_failures(store) if failures is None else failures,
+        scripts=_script_map(bundled_scripts() if scripts is None else scripts), env=env, as_of=as_of,
+        copy_audio=copy_audio, team=team, transcript_of=transcript_of), **options)
 
 
 def _last_failures(store: Store) -> list[StoredFailure]:
