@@ -294,7 +294,8 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
                        | withdraw_retracted(acts, call.segments, speakers, evidence)).items():
         notes[s].append(dropped)
     if semantic is not None:  # the learned check that the evidence left does the stage's act
-        for s, dropped in verify_evidence(script, acts, call, evidence, semantic.embedder).items():
+        settled = frozenset(s for s, why in enumerate(notes) if why)
+        for s, dropped in verify_evidence(script, acts, call, evidence, semantic.embedder, settled).items():
             notes[s].append(dropped)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):

@@ -214,9 +214,12 @@ def _scalars(act: Act, call: CallText, similar: Similarities, k: int, s: int, he
 
 
 def verify_evidence(script: SalesScript, acts: Sequence[Optional[Act]], call: CallText,
-                    evidence: "list[list[list[LineEvidence]]]", embedder: Embedder) -> dict[int, Message]:
+                    evidence: "list[list[list[LineEvidence]]]", embedder: Embedder,
+                    settled: frozenset[int] = frozenset()) -> dict[int, Message]:
     """Keep, drop or add each stage's evidence by the verifier. ``evidence`` is scorer → stage → line (the last
-    scorer the meaning scorer), changed in place. Returns, per stage index, why its evidence was dropped."""
+    scorer the meaning scorer), changed in place; ``settled``: stages whose evidence a rule dropped for a reason
+    the page shows (said out of place, no introduction, no substance, taken back): the verifier adds none there.
+    Returns, per stage index, why its evidence was dropped."""
     chosen = models()
     if _sink is None and not any(act in chosen for act in acts if act is not None):
         return {}
@@ -237,6 +240,8 @@ def verify_evidence(script: SalesScript, acts: Sequence[Optional[Act]], call: Ca
             for line in lines:
                 drop(line, all_of_it=True)
             notes[s] = Message(code="stage_not_the_act")
+            continue
+        if s in settled:
             continue
         best = candidates[int(np.argmax(p))]
         _credit(script, call, evidence[-1][s], s, best, stage_similarities(call, script, embedder))
