@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         verifier.save_models(shipped, {
             "trained": datetime.date.today().isoformat(), "script": "benchmarks/train_act_verifier.py",
             "sets": [f"tests/fixtures/{name}" for name in DEV_SETS],
-            "features": ["sentence vector (384)", "client turn before it (384)", *verifier.SCALARS],
+            "features": ["sentence vector (384)", "client turn before it: mean of its last sentences (384)", *verifier.SCALARS],
             "thresholds": {"keep": KEEP, "add": ADD, "veto": VETO}, "l2": L2,
             "thresholds_chosen": "on the pooled leave-one-set-out figures of the development sets",
             "leave_one_set_out": figures,

@@ -14,7 +14,7 @@ from compliance.scoring.score import score_call
 
 # set: (stage F1, absent called absent, own words found, newcomer verdicts agree) — measured 2026-12-07 with the
 # shipped verifier: blind2 0.990 / 1.000 / 0.961 / 18 of 19, blind3 0.992 / 0.990 / 0.976 / 20 of 22,
-# blind4 0.961 / 0.923 / 0.910 / 22 of 25 (before the verifier: 0.946 / 0.868 / 0.889 / 22 of 25).
+# blind4 0.959 / 0.923 / 0.903 / 22 of 25 (before the verifier: 0.946 / 0.868 / 0.889 / 22 of 25).
 FLOORS = {
     "calls_blind2": (0.98, 0.97, 0.95, 0.90),
     "calls_blind3": (0.98, 0.97, 0.95, 0.90),

@@ -24,7 +24,7 @@ import numpy as np
 
 from compliance.messages import Message
 from compliance.scoring.acts import RULES, Act, act_done, drop, is_question, negates
-from compliance.scoring.embeddings import Embedder, Sentence
+from compliance.scoring.embeddings import Embedder, Sentence, split_sentences
 from compliance.scoring.result import Found, Span
 from compliance.scoring.scorer import CallText, LineEvidence
 from compliance.scoring.script import SalesScript
@@ -37,6 +37,7 @@ META = Path(__file__).with_name("act_verifier.json")
 EXACT_WORDING = 95.0
 # A sentence is a candidate for a stage when the stage is among its closest few (or the rules credited it there).
 CANDIDATE_RANK = 3
+CLIENT_SENTENCES = 3  # the client's turn before a sentence: its last sentences (the question is usually there)
 SCALARS = ("cosine", "margin", "background", "top", "position", "opening", "closing", "question", "negated",
            "act_rule", "credited", "wording", "exact", "length", "client_asked", "client_spoke", "substance")
 
@@ -144,16 +145,17 @@ def _overlaps(span: Span, sentence: Sentence) -> bool:
     return span.turn == sentence.turn and span.char_start < sentence.char_end and sentence.char_start < span.char_end
 
 
-def _client_before(call: CallText, turn: int) -> str:
-    """The client's turn just before the manager's turn that holds segment ``turn`` ('' when none)."""
+def _client_before(call: CallText, turn: int) -> tuple[str, ...]:
+    """The last sentences (up to ``CLIENT_SENTENCES``) of the client's turn just before the manager's turn that
+    holds segment ``turn``: sentences of turns, whose vectors the store keeps, so a re-score embeds nothing new."""
     i = turn
     while i > 0 and call.segments[i - 1].speaker in call.speakers:
         i -= 1
     parts: list[str] = []
     while i > 0 and call.segments[i - 1].speaker == "client":
         i -= 1
-        parts.insert(0, call.segments[i].text)
-    return " ".join(parts)[-400:]
+        parts[:0] = [s.text for s in split_sentences(call.segments[i].text, i)]
+    return tuple(parts[-CLIENT_SENTENCES:])
 
 
 def call_features(call: CallText, script: SalesScript, acts: Sequence[Optional[Act]],
@@ -164,8 +166,9 @@ def call_features(call: CallText, script: SalesScript, acts: Sequence[Optional[A
     if not n:
         return CallFeatures({}, {})
     clients = [_client_before(call, s.turn) for s in similar.sentences]
-    known = sorted({c for c in clients if c})
-    client_vectors = dict(zip(known, embedder.embed(known))) if known else {}
+    texts = sorted({t for c in clients for t in c})
+    vectors = dict(zip(texts, embedder.embed(texts))) if texts else {}
+    client_vectors = {c: _unit(np.mean([vectors[t] for t in c], axis=0)) for c in set(clients) if c}
     zero = np.zeros(similar.vectors.shape[1], dtype=np.float32)
     ids = turn_ids(call.segments, call.speakers)
     last_turn = max(ids) if ids else 0
@@ -184,11 +187,15 @@ def call_features(call: CallText, script: SalesScript, acts: Sequence[Optional[A
             candidates.append(Candidate(s, k, sentence, bool(held), exact))
             rows.append(np.concatenate([similar.vectors[k], client_vectors.get(clients[k], zero),
                                         _scalars(act, call, similar, k, s, held, exact, ids, last_turn,
-                                                 clients[k])]))
+                                                 " ".join(clients[k]))]))
         if candidates:
             out.candidates[s] = candidates
             out.rows[s] = np.stack(rows).astype(np.float32)
     return out
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / max(float(np.linalg.norm(vector)), 1e-6)).astype(np.float32)
 
 
 def _scalars(act: Act, call: CallText, similar: Similarities, k: int, s: int, held: list[LineEvidence],
