@@ -4,6 +4,7 @@
     python benchmarks/accuracy_report.py --calls tests/fixtures/calls_holdout  # the old held-out set (now dev data)
     python benchmarks/accuracy_report.py --blind                             # the blind set: words only vs meaning
     python benchmarks/accuracy_report.py --blind tests/fixtures/calls_blind2  # any labelled set, same report
+    python benchmarks/accuracy_report.py --blind DIR --verifier              # also the rules without the act verifier
     python benchmarks/accuracy_report.py --matcher mypkg.experiment:score_call
 
 The harness is benchmarks/accuracy.py, so the figures are the ones the tests assert on.
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder of labelled calls with labels.yaml (default: tests/fixtures/calls)")
     parser.add_argument("--blind", nargs="?", const=blind.BLIND_DIR, type=Path, default=None,
                         help="the blind set (one folder per script); prints words only vs with meaning")
+    parser.add_argument("--verifier", action="store_true",
+                        help="with --blind: also score with meaning but without the act verifier (rules only)")
     args = parser.parse_args(argv)
 
     if args.blind is not None:
@@ -46,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Set: {args.blind} ({sum(len(c) for _, c in sets)} calls; scripts: "
               f"{', '.join(s.id for s, _ in sets)})")
         runs = {}
-        for name, scorer in (("words only", blind.score_words_only), ("with meaning", acc.load_scorer(args.matcher))):
+        scorers = [("words only", blind.score_words_only), ("with meaning", acc.load_scorer(args.matcher))]
+        if args.verifier:
+            # before the full run: the manager's sentences are embedded here, so the full run's extra time is
+            # the verifier's own (the client's sentences it embeds, its features, its models)
+            scorers.insert(1, ("with meaning, no act verifier", _without_verifier(acc.load_scorer(args.matcher))))
+        for name, scorer in scorers:
             began = time.perf_counter()
             runs[name] = blind.score_blind(sets, scorer)
             print(f"{name}: {sum(len(c) for _, c in sets)} calls in {time.perf_counter() - began:.1f} s")
@@ -66,6 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     print(acc.format_report(report, matcher=args.matcher))
     print(f"\nScored {len(calls)} labelled calls in {elapsed * 1000:.0f} ms.")
     return 0
+
+
+def _without_verifier(score: acc.Scorer) -> acc.Scorer:
+    """The scorer with the act verifier switched off: the rules alone, beside the full run."""
+    from compliance.scoring import verifier
+
+    def scored(transcript, script, level="newcomer"):  # type: ignore[no-untyped-def]
+        verifier.use_models({})
+        try:
+            return score(transcript, script, level)
+        finally:
+            verifier.use_models(None)
+
+    return scored
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.semantic import meaning_scorer
 from compliance.scoring.transcript import Transcript
 from compliance.scoring.verdict import settle_branches, summarise
+from compliance.scoring.verifier import verify_evidence, weights_digest
 from compliance.scoring.words import WordScorer, forbidden_hits
 
 # The script's wording said clearly (a line's word similarity): enough to outweigh evidence by meaning.
@@ -47,7 +48,8 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = "7-substance-retraction"  # 7: an offer needs a commitment and a next step an action or a time
+SCORER_VERSION = f"8-act-verifier-{weights_digest()}"  # 8: a learned verifier per act (needs, offer, payment, next step) keeps,
+# drops or adds own-words evidence (``verifier``). 7: an offer needs a commitment and a next step an action or a time
 # in the turn that says it; an offer taken back while the sale stops is withdrawn; near wording must do the act;
 # a question's word opens it; a counter-question takes its topic from the client's question.
 # 6: a greeting needs the introduction; an offer follows the
@@ -291,6 +293,10 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     for s, dropped in (require_substance(acts, call.segments, speakers, evidence)
                        | withdraw_retracted(acts, call.segments, speakers, evidence)).items():
         notes[s].append(dropped)
+    if semantic is not None:  # the learned check that the evidence left does the stage's act
+        settled = frozenset(s for s, why in enumerate(notes) if why)
+        for s, dropped in verify_evidence(script, acts, call, evidence, semantic.embedder, settled).items():
+            notes[s].append(dropped)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):
         stage.notes = why

@@ -110,6 +110,41 @@ def manager_sentences(call: CallText) -> list[Sentence]:
 
 
 @dataclass(frozen=True)
+class Similarities:
+    """How close each of the manager's sentences is to each stage, computed once per call (the meaning scorer
+    and the act verifier both read it)."""
+
+    sentences: list[Sentence]
+    vectors: np.ndarray     # sentences × dim
+    protos: _Prototypes
+    sims: np.ndarray        # sentences × phrasings
+    per_stage: np.ndarray   # sentences × stages: the closest phrasing of each stage
+    background: np.ndarray  # sentences: the closest sentence of ordinary talk
+
+
+def stage_similarities(call: CallText, script: SalesScript, embedder: Embedder) -> Similarities:
+    """The manager's sentences against every stage's phrasings and the background, cached in the call."""
+    key = f"similarities:{script.content_hash()}"
+    cached = call.cache.get(key)
+    if isinstance(cached, Similarities):
+        return cached
+    sentences = manager_sentences(call)
+    protos = _prototypes(script, embedder)
+    vectors = embedder.embed([s.text for s in sentences])
+    sims = vectors @ protos.vectors.T
+    per_stage = np.full((len(sentences), protos.n_stages), -1.0, dtype=np.float32)
+    for s in range(protos.n_stages):
+        columns = protos.stage == s
+        if columns.any() and len(sentences):
+            per_stage[:, s] = sims[:, columns].max(axis=1)
+    background = (vectors @ protos.background.T).max(axis=1) if len(protos.background) and len(sentences) \
+        else np.full(len(sentences), -1.0)
+    similar = Similarities(sentences, vectors, protos, sims, per_stage, background)
+    call.cache[key] = similar
+    return similar
+
+
+@dataclass(frozen=True)
 class MeaningMatch:
     """One manager sentence recognised as one script line by meaning."""
 
@@ -131,16 +166,8 @@ def match_sentences(call: CallText, script: SalesScript, opts: MatchOptions,
     sentences = manager_sentences(call)
     if not sentences:
         return []
-    protos = _prototypes(script, embedder)
-    vectors = embedder.embed([s.text for s in sentences])
-    sims = vectors @ protos.vectors.T                                                # sentences × phrasings
-    per_stage = np.full((len(sentences), protos.n_stages), -1.0, dtype=np.float32)
-    for s in range(protos.n_stages):
-        columns = protos.stage == s
-        if columns.any():
-            per_stage[:, s] = sims[:, columns].max(axis=1)
-    background = (vectors @ protos.background.T).max(axis=1) if len(protos.background) \
-        else np.full(len(sentences), -1.0)
+    similar = stage_similarities(call, script, embedder)
+    protos, sims, per_stage, background = similar.protos, similar.sims, similar.per_stage, similar.background
     matches = []
     for k, sentence in enumerate(sentences):
         if len(sentence.text.split()) < MIN_WORDS:
