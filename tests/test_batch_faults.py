@@ -43,7 +43,7 @@ def test_a_full_disk_mid_batch_is_one_line_and_the_store_stays_intact(tmp_path, 
     result = CliRunner().invoke(cli, ["batch", str(folder), "--db", str(db), "--workers", "1"])
     assert result.exit_code == 1, result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith(f"Ошибка: {db}: the disk is full") and "run the batch again" in last, result.output
+    assert last.startswith(f"Ошибка: {db}: диск заполнен") and "запустите batch снова" in last, result.output
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     with Store(db) as store:
         assert store.integrity_ok()

@@ -47,8 +47,8 @@ def test_bad_cluster_spec_is_a_usage_error(spec, tmp_path):
                                       "--cluster", spec or " "])
     assert result.exit_code == 2, result.output  # a usage error, before anything is opened (issue 22)
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith("Ошибка: Неверное значение '--cluster'") and ("expected tcp://HOST:PORT" in last
-                                                                        or "must be 1 to 256" in last)
+    assert last.startswith("Ошибка: Неверное значение '--cluster'") and ("нужен tcp://ХОСТ:ПОРТ" in last
+                                                                        or "должно быть от 1 до 256" in last)
     assert "Traceback" not in result.output and not (tmp_path / "h.db").exists()
 
 
