@@ -142,3 +142,19 @@ def test_in_a_noisy_room_a_required_stage_not_found_is_uncertain():
     transcript.quality.channels[0].speaker = "unknown"       # speaker, not a room
     mono = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
     assert not any(s.uncertain for s in mono.stages) and mono.flags == []
+
+
+def test_the_call_page_says_why_the_verdict_waits():
+    from compliance.reports.call_page import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+    from compliance.scoring.result import CallRecord
+
+    transcript = _call(GARBLED, 0.3)
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    record = CallRecord(call_id="c1", file="x.ogg", manager="ivanova", result=result, transcript=transcript)
+    assert record.awaiting_review                            # not counted toward readiness until the lead decides
+    page = build_call_page(record, SCRIPT)
+    assert [f.code for f in page.flags] == [VERDICT_UNCERTAIN]
+    for lang, words in (("ru", "вердикт зависит от неуверенно распознанных слов"),
+                        ("en", "the verdict rests on words recognised with low confidence")):
+        assert words in render_call_page(page, make_environment(lang))
