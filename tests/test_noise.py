@@ -16,8 +16,8 @@ from compliance.scoring.result import CallRecord, CallResult, Found, ReviewFlag,
 from compliance.scoring.score import MatchOptions, score_call
 from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Segment, Transcript, Word
+from compliance.speech.assemble import assemble_transcript
 from compliance.speech.cache import _Recognised
-from compliance.speech.channels import _assemble
 from compliance.speech.decode import SAMPLE_RATE
 from compliance.speech.engine import TranscribeOptions
 from compliance.speech.levels import loud_parts
@@ -93,7 +93,7 @@ def _call_with_background(background: str, level: float = -35.0) -> Transcript:
     manager, client = _dialogue(MANAGER_REST, 12.0, -20.0)
     colleague = _words(background, 0.0, level)
     options = TranscribeOptions(manager_channel="left")
-    return _assemble(_recognised(sorted(manager + colleague, key=lambda w: w.start or 0), client), "x.ogg",
+    return assemble_transcript(_recognised(sorted(manager + colleague, key=lambda w: w.start or 0), client), "x.ogg",
                      options, SCRIPT)
 
 
@@ -118,7 +118,7 @@ def test_background_words_are_kept_apart_and_never_credited():
 def test_background_words_are_no_partys_talk():
     quiet = _call_with_background(GREETING * 3)             # a colleague reads on for half a minute
     manager, client = _dialogue(MANAGER_REST, 12.0, -20.0)
-    alone = _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+    alone = assemble_transcript(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
     assert quiet.talk is not None and alone.talk is not None
     assert quiet.talk.manager_speech == alone.talk.manager_speech    # the colleague's words are not the manager's
     assert quiet.talk.manager_share == alone.talk.manager_share
@@ -128,12 +128,12 @@ def test_background_words_are_no_partys_talk():
 def test_background_marking_off_or_unmeasured_keeps_every_word():
     manager = _words(GREETING + " " + MANAGER_REST, 0.0, -35.0)
     client = _words(CLIENT, 40.0, -20.0)
-    off = _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left",
+    off = assemble_transcript(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left",
                                                                              background_word_db=0), SCRIPT)
     assert not any(s.speaker == "background" for s in off.segments)
     old = _recognised(manager, client)
     old.quality = []  # a cache from before the measures
-    before = _assemble(old, "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+    before = assemble_transcript(old, "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
     assert before.quality is None and not any(s.speaker == "background" for s in before.segments)
 
 
@@ -141,7 +141,7 @@ def _typed(manager_probability: float, forbidden_probability: float, quality: st
     manager, client = _dialogue(MANAGER_REST, 20.0, -20.0)
     manager = _words(GREETING, 0.0, -20.0, manager_probability) + manager
     manager += _words("ну короче", 90.0, -20.0, forbidden_probability)
-    transcript = _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+    transcript = assemble_transcript(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
     transcript.quality = RecognitionQuality(rating=quality, channels=[  # type: ignore[arg-type]
         ChannelQuality(speaker="manager", words=60, low_confidence=0.3 if quality == "poor" else 0.02)])
     return transcript

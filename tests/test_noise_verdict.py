@@ -10,7 +10,7 @@ from compliance.messages import Message
 from compliance.scoring.confidence import UNSURE_RUN, VERDICT_UNCERTAIN, unsure_stretches
 from compliance.scoring.score import score_call
 from compliance.scoring.transcript import Segment, Transcript
-from compliance.speech.channels import _assemble
+from compliance.speech.assemble import assemble_transcript
 from compliance.speech.engine import TranscribeOptions
 
 from .test_noise import GREETING, MANAGER_REST, SCRIPT, WORDS_ONLY, _dialogue, _recognised, _typed, _words
@@ -27,7 +27,7 @@ def _call(opening: str, probability: float, scattered: bool = False) -> Transcri
         for i, w in enumerate(manager):
             w.probability = 0.3 if i % 5 == 0 else 0.95
     manager = _words(opening, 0.0, -20.0, probability) + manager
-    return _assemble(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
+    return assemble_transcript(_recognised(manager, client), "x.ogg", TranscribeOptions(manager_channel="left"), SCRIPT)
 
 
 def _codes(flags) -> list[str]:

@@ -26,8 +26,8 @@ from compliance.speech.decode import (
     decode_audio,
 )
 
+from .assemble import assemble_transcript
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
-from .channels import _assemble
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
 from .recognise import _recognise
@@ -79,4 +79,4 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
         _write_cache(entry, recognised)
-    return _assemble(recognised, str(path), options, script, voice)
+    return assemble_transcript(recognised, str(path), options, script, voice)
