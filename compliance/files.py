@@ -1,4 +1,5 @@
-"""The tool's files: the one atomic-write helper, paths as people are shown them.
+"""The tool's files: the one atomic-write helper, paths as people are shown them (what a refusal means, in
+words, is ``compliance.text.os_errors``).
 
 Every file the tool writes (the roster, exports, transcripts, the transcript cache, model stamps) goes through
 ``write_atomic``: the text goes to a temporary file beside the target, is flushed to disk, and replaces the
@@ -14,8 +15,6 @@ import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
-
-from compliance.text.catalogue import Said, say
 
 
 def _umask() -> int:
@@ -45,10 +44,10 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
         OSError: the folder is missing or not writable (nothing is left behind).
     """
     if not os.fspath(path).strip():
-        raise IsADirectoryError(21, say("err.os.empty_name"), os.fspath(path))
+        raise IsADirectoryError(errno.EISDIR, "an empty name is not a file", "")
     target = Path(os.path.realpath(path))
     if target.is_dir():
-        raise IsADirectoryError(21, say("err.os.folder_not_file"), str(target))
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(target))
     try:
         mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:
@@ -70,30 +69,3 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     """A file name as text that can be stored, printed and put in JSON: bytes that are not UTF-8 (a name made on
     another system, ``b"\\xffname.txt"``) become ``\\xff`` escapes instead of breaking the output."""
     return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def describe_write_error(path: str | os.PathLike[str], exc: OSError) -> str:
-    """Why a file could not be written, naming the folder when the folder is the cause."""
-    folder = Path(os.path.realpath(path)).parent
-    if isinstance(exc, IsADirectoryError):
-        return f"{os_reason(exc)}: {shown_path(path)}"
-    if not folder.is_dir():
-        return say("err.os.no_folder", folder=shown_path(folder))
-    if isinstance(exc, PermissionError) or not os.access(folder, os.W_OK):
-        return say("err.os.folder_not_writable", folder=shown_path(folder))
-    return os_reason(exc)
-
-
-# The system's reasons people meet, in the run's language (the system's own words are English here).
-_REASONS = {errno.ENOENT: "err.os.enoent", errno.EACCES: "err.os.eacces", errno.EPERM: "err.os.eacces",
-            errno.ENOSPC: "err.os.enospc", errno.EISDIR: "err.os.eisdir", errno.ENOTDIR: "err.os.enotdir",
-            errno.EROFS: "err.os.erofs", errno.EDQUOT: "err.os.enospc", errno.EIO: "err.os.eio",
-            errno.ENAMETOOLONG: "err.os.enametoolong"}
-
-
-def os_reason(exc: OSError) -> str:
-    """Why the system refused, in the run's language: a known reason from the catalogue, else the system's words."""
-    if isinstance(exc.strerror, Said) or (isinstance(exc.strerror, str) and exc.strerror and exc.errno not in _REASONS):
-        return exc.strerror   # our own words (``write_atomic``), or a reason the catalogue does not know
-    key = _REASONS.get(exc.errno or 0)
-    return say(key) if key else (exc.strerror or type(exc).__name__)

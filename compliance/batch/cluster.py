@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from compliance.errors import ComplianceError
-from compliance.files import os_reason
 from compliance.speech.engine import _cpu_count  # cores this process may use (its affinity)
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 from .workers import _Done, _remember, _setup, _Task, _work
 

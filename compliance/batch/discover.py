@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from compliance.files import os_reason, shown_path
+from compliance.files import shown_path
 from compliance.history.store import Failure
 from compliance.sources.model import SIDECAR_SUFFIX
 from compliance.speech.legs import second_leg
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from compliance.errors import ComplianceError, ScriptError
-from compliance.files import os_reason, shown_path
+from compliance.files import shown_path
 from compliance.history.attribution import Attribution, attribute
 from compliance.history.identity import Duplicate, SourceIndex, now
 from compliance.history.store import CallState
 from compliance.pipeline import file_kind
 from compliance.scoring.result import Outcome
 from compliance.text.catalogue import LANGUAGES, say, text
+from compliance.text.os_errors import os_reason
 
 from .chats import ChatUnit, chat_read_key, chat_units
 from .discover import _file_hash

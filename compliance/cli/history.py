@@ -11,8 +11,9 @@ from typing import Any, Optional
 import click
 
 from compliance.cli.app import cli
-from compliance.files import atomic_writer, describe_write_error, write_atomic
+from compliance.files import atomic_writer, write_atomic
 from compliance.text.catalogue import current, plural, text
+from compliance.text.os_errors import describe_write_error
 
 from .options import (
     DAY,

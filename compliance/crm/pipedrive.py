@@ -22,8 +22,8 @@ import httpx
 from pydantic import BaseModel
 
 from compliance.errors import CrmError
-from compliance.files import os_reason
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 DEFAULT_API_URL = "https://api.pipedrive.com"
 TOKEN_ENV = "PIPEDRIVE_API_TOKEN"

@@ -18,10 +18,10 @@ from typing import Iterable, Optional
 from pydantic import BaseModel, Field
 
 from compliance.errors import AttributionError
-from compliance.files import os_reason
 from compliance.history.roster import LEVELS, normalize_manager_key
 from compliance.text.catalogue import say
 from compliance.text.dates import parse_date
+from compliance.text.os_errors import os_reason
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
 #   2026-11-27_10-31-02_ivanova_380991234567.mp3     20261127_103102_ivanova.wav

@@ -39,10 +39,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compliance.errors import TeamError
-from compliance.files import describe_write_error, write_atomic
+from compliance.files import write_atomic
 from compliance.scoring.band import Band, OrderedRange
 from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
 from compliance.text.catalogue import say
+from compliance.text.os_errors import describe_write_error
 from compliance.text.validation import describe, where
 
 Level = Literal["newcomer", "experienced"]

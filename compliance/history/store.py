@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from compliance.errors import StoreError
-from compliance.files import os_reason
 from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 if TYPE_CHECKING:
     pass

@@ -14,7 +14,6 @@ from urllib.parse import quote
 import jinja2
 
 from compliance.errors import ComplianceError, ReportError
-from compliance.files import os_reason
 from compliance.history.readiness import Readiness, history_readiness, readiness_by_manager
 from compliance.history.roster import Team
 from compliance.history.schema import Failure as StoredFailure
@@ -25,6 +24,7 @@ from compliance.scoring.result import CallRecord
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 from .common import ScriptSet, _script_map
 from .render import make_environment

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Optional
 
 from compliance.errors import ReviewError
-from compliance.files import os_reason
 from compliance.history.store import Store
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 from .users import User, user
 

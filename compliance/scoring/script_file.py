@@ -14,8 +14,9 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 from compliance.errors import ScriptError
-from compliance.files import os_reason, write_atomic
+from compliance.files import write_atomic
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 from compliance.text.validation import describe
 
 from .examples import _HEADER, SUFFIX, _read, examples_path, merge_examples, script_of_examples

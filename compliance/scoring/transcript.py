@@ -10,10 +10,11 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compliance.errors import NotTextError, TranscriptError
-from compliance.files import os_reason, shown_path
+from compliance.files import shown_path
 from compliance.messages import Message
 from compliance.scoring.quality import RecognitionQuality
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 from compliance.text.validation import describe, where
 
 # "background": words heard on a party's channel far below its speaker (another voice in the room); kept in the

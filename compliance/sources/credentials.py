@@ -10,8 +10,8 @@ from typing import Optional
 from pydantic import BaseModel, SecretStr
 
 from compliance.errors import SourceError
-from compliance.files import os_reason
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 # provider → (key variable, secret variable, where the vendor shows them)
 ENV_NAMES: dict[str, tuple[str, str, str]] = {

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from compliance.errors import SourceError
-from compliance.files import describe_write_error, write_atomic
+from compliance.files import write_atomic
 from compliance.history.pbx import RETRY_STATUSES, PbxRow
 from compliance.history.roster import Team
 from compliance.history.store import Store
@@ -26,6 +26,7 @@ from compliance.messages import Message
 from compliance.sources.http import Downloaded, LinkRefused
 from compliance.sources.model import SIDECAR_SUFFIX, CallStatus, PbxCall, Provider, mask_number, safe_id
 from compliance.text.catalogue import say
+from compliance.text.os_errors import describe_write_error
 
 # A PBX may store a recording minutes after the call ends (Zadarma tells with a later NOTIFY_RECORD): a recording
 # missing this soon after the call is not gone yet, only late.

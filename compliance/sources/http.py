@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from compliance.crm.pipedrive import RetryPolicy, rate_limit_wait
 from compliance.errors import SourceError
-from compliance.files import os_reason
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 
 class Limits(BaseModel):

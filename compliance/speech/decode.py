@@ -14,9 +14,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from compliance.errors import AudioError
-from compliance.files import os_reason
 from compliance.messages import Message
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 from .legs import legs
 

