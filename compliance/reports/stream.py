@@ -11,9 +11,11 @@ progress.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, cast
+from urllib.parse import quote
 
 import jinja2
 
@@ -124,8 +126,6 @@ class _Writer:
             self._month_row(m, rec, href)
 
     def _call_page(self, m: _Manager, i: int, rec: CallRecord) -> None:
-        from .write import _copy_recording
-
         folder = self.folder(m)
         if not m.digests:   # the manager's first call
             (folder / "calls").mkdir(parents=True)
@@ -209,3 +209,14 @@ def write_calls(root: Path, calls: Sequence[Listed], records: Iterable[CallRecor
     for rec in records:
         writer.add(rec)
     writer.finish(readiness, failures, as_of, team)
+
+
+def _copy_recording(record: CallRecord, audio_dir: Path, stem: str) -> Optional[str]:
+    """Copy a call's recording next to its page; the link from the call page, or None when it is missing."""
+    source = Path(record.audio or "")
+    if not source.is_file():
+        return None
+    audio_dir.mkdir(exist_ok=True)
+    target = audio_dir / f"{stem}{source.suffix.lower()}"
+    shutil.copy2(source, target)
+    return f"../audio/{quote(target.name)}"

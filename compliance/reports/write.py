@@ -9,7 +9,6 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
-from urllib.parse import quote
 
 import jinja2
 
@@ -37,16 +36,6 @@ def _readiness_map(readiness: Optional[Mapping[str, Readiness]],
                    by_manager: Mapping[str, list[CallRecord]]) -> dict[str, Readiness]:
     return readiness_by_manager(by_manager) if readiness is None else dict(readiness)
 
-
-def _copy_recording(record: CallRecord, audio_dir: Path, stem: str) -> Optional[str]:
-    """Copy a call's recording next to its page; the link from the call page, or None when it is missing."""
-    source = Path(record.audio or "")
-    if not source.is_file():
-        return None
-    audio_dir.mkdir(exist_ok=True)
-    target = audio_dir / f"{stem}{source.suffix.lower()}"
-    shutil.copy2(source, target)
-    return f"../audio/{quote(target.name)}"
 
 
 def _exchange(a: Path, b: Path) -> bool:
