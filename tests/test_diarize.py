@@ -215,6 +215,18 @@ def test_a_voicemail_message_that_greets_is_the_managers(default_script):
     assert score_call(transcript, default_script, "newcomer").not_connected.code == "voicemail_left"
 
 
+def test_a_few_words_to_nobody_are_no_message_left(default_script):
+    said = "Алло? Алло, добрый день?"
+    recognised = _recognised(voices=1)
+    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(said.split())]
+    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=said, words=words)]]
+    recognised.diarization.labels = [0] * len(words)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    result = score_call(transcript, default_script, "newcomer")
+    assert not result.connected and result.not_connected.code != "voicemail_left"
+
+
 def test_a_lone_voice_that_does_not_open_as_the_script_is_the_clients(default_script):
     said = "Алло, слушаю вас. Да, мне нужен сайт для магазина, бюджет около тридцати тысяч гривен, за месяц."
     recognised = _recognised(voices=1)
