@@ -7,6 +7,7 @@ records or digests for those figures: both have the same attributes.
 """
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -46,9 +47,15 @@ class Digest:
     @classmethod
     def of(cls, record: CallRecord) -> "Digest":
         res = record.result
-        return cls(record.call_id, record.date, record.time, record.manager, record.manager_name, record.level,
-                   Outcome(res.connected, res.adherence, res.structure, res.verdict, res.channel, res.meaning_checked,
-                           (float(res.band[0]), float(res.band[1]))))
+        return cls(record.call_id, _shared(record.date), record.time, sys.intern(record.manager),
+                   sys.intern(record.manager_name), _shared(record.level),
+                   Outcome(res.connected, res.adherence, res.structure, res.verdict, sys.intern(res.channel),
+                           res.meaning_checked, (float(res.band[0]), float(res.band[1]))))
+
+
+def _shared(value: Optional[str]) -> Optional[str]:
+    """One copy of a value that a year of calls repeats (a day, a level): each read makes a new string."""
+    return sys.intern(value) if value is not None else None
 
 
 _Key = tuple[str, str]

@@ -5,6 +5,7 @@ import ctypes.util
 import datetime as dt
 import os
 import shutil
+import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -163,7 +164,8 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
     Raises:
         ReportError: no calls match; or what :func:`write_reports` raises.
     """
-    calls = [Listed(*row) for row in store.chronological_calls(since, until, manager)]
+    calls = [Listed(cid, sys.intern(key), sys.intern(day) if day else day, clock)   # a name, a day: one copy each
+             for cid, key, day, clock in store.chronological_calls(since, until, manager)]
     if not calls:
         what = say("err.reports.of_manager", manager=repr(manager)) if manager else ""
         when = say("err.reports.between", since=since or "…", until=until or "…") if (since or until) else ""
