@@ -201,40 +201,36 @@ def test_one_voice_following_the_script_is_a_one_sided_call(default_script):
     assert "voicemail message" in result.not_connected.text("en")
 
 
+def _lone_voice(said: str, script) -> Transcript:
+    """One voice alone on a mono recording saying ``said`` (a word every 0.4 s), its parties assembled."""
+    recognised = _recognised(voices=1)
+    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(said.split())]
+    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=said, words=words)]]
+    recognised.diarization.labels = [0] * len(words)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, script)
+    return transcript
+
+
 def test_a_voicemail_message_that_greets_is_the_managers(default_script):
     """A manager talking to an answering machine greets, introduces the company and asks for a call back: little of
     the script (below the one-voice fit), but the script's opening, so the lone voice is the manager's."""
     message = "Здравствуйте, это Иван из Смарт Мейкер, по вашей заявке. Перезвоните, пожалуйста."
-    recognised = _recognised(voices=1)
-    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(message.split())]
-    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=message, words=words)]]
-    recognised.diarization.labels = [0] * len(words)
-    transcript = Transcript()
-    assemble_mono(recognised, transcript, default_script)
+    transcript = _lone_voice(message, default_script)
     assert transcript.parties.fits[0] < 15 and {s.speaker for s in transcript.segments} == {"manager"}
     assert score_call(transcript, default_script, "newcomer").not_connected.code == "voicemail_left"
 
 
 def test_a_few_words_to_nobody_are_no_message_left(default_script):
     said = "Алло? Алло, добрый день?"
-    recognised = _recognised(voices=1)
-    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(said.split())]
-    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=said, words=words)]]
-    recognised.diarization.labels = [0] * len(words)
-    transcript = Transcript()
-    assemble_mono(recognised, transcript, default_script)
+    transcript = _lone_voice(said, default_script)
     result = score_call(transcript, default_script, "newcomer")
     assert not result.connected and result.not_connected.code != "voicemail_left"
 
 
 def test_a_lone_voice_that_does_not_open_as_the_script_is_the_clients(default_script):
     said = "Алло, слушаю вас. Да, мне нужен сайт для магазина, бюджет около тридцати тысяч гривен, за месяц."
-    recognised = _recognised(voices=1)
-    words = [Word(word=w, start=0.5 + 0.4 * i, end=0.8 + 0.4 * i) for i, w in enumerate(said.split())]
-    recognised.channels = [[Segment(start=0.5, end=words[-1].end, speaker="unknown", text=said, words=words)]]
-    recognised.diarization.labels = [0] * len(words)
-    transcript = Transcript()
-    assemble_mono(recognised, transcript, default_script)
+    transcript = _lone_voice(said, default_script)
     assert {s.speaker for s in transcript.segments} == {"client"}
     assert score_call(transcript, default_script, "newcomer").not_connected.code != "voicemail_left"
 
