@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
 from compliance.cli import cli
@@ -80,10 +81,7 @@ def test_a_bad_token_on_sync_is_one_line(history, fake, monkeypatch):
 
 def test_daily_report_and_week_sheet_take_sales_from_won_deals_until_the_manager_enters_them(history, fake):
     db, team = history
-    assert _push(db, team).exit_code == 0
-    fake.state.deals[0].update(status="won", value=45000, currency="UAH", won_time="2026-11-27 15:00:00",
-                               update_time="2026-11-27 15:00:00")
-    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+    _won_and_synced(db, team, fake, "2026-11-27 15:00:00")
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
     assert run.exit_code == 0, run.output
     assert "✅Сумма продаж – 45\u00a0000 грн\n✅Кол-во продаж – 1 шт" in run.output
@@ -171,40 +169,40 @@ def test_sync_walks_every_page_of_recents_and_stops_on_no_permission(history, fa
     assert run.exit_code == 1 and "нет прав" in run.output and "Traceback" not in run.output
 
 
-def test_a_deal_won_after_midnight_local_time_counts_on_the_local_day(history, fake, monkeypatch):
-    """Pipedrive writes won_time in UTC: 22:30 UTC on the 26th is 00:30 on the 27th in Kyiv, the 27th's sale."""
+def _won_and_synced(db, team, fake, when: str) -> None:
+    """The first pushed call's deal won at ``when`` (UTC, as Pipedrive writes it), and synced."""
+    assert _push(db, team).exit_code == 0
+    fake.state.deals[0].update(status="won", value=45000, currency="UAH", won_time=when, update_time=when)
+    assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
+
+
+@pytest.fixture
+def kyiv(monkeypatch):
+    """This machine's clock in Kyiv (UTC+2 in winter, UTC+3 in summer) for the test, then as it was."""
     import time
 
     monkeypatch.setenv("TZ", "Europe/Kyiv")
     time.tzset()
-    try:
-        db, team = history
-        assert _push(db, team).exit_code == 0
-        fake.state.deals[0].update(status="won", value=45000, currency="UAH", won_time="2026-11-26 22:30:00",
-                                   update_time="2026-11-26 22:30:00")
-        assert CliRunner().invoke(cli, ["pipedrive", "sync", "--db", str(db)]).exit_code == 0
-        on_27 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
-        on_26 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "26.11.2026", "--db", str(db)])
-        assert "✅Кол-во продаж – 1 шт" in on_27.output, on_27.output
-        assert "✅Кол-во продаж – 1 шт" not in on_26.output
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
 
 
-def test_local_day_of_pipedrive_times(monkeypatch):
-    import time
+def test_a_deal_won_after_midnight_local_time_counts_on_the_local_day(history, fake, kyiv):
+    """Pipedrive writes won_time in UTC: 22:30 UTC on the 26th is 00:30 on the 27th in Kyiv, the 27th's sale."""
+    db, team = history
+    _won_and_synced(db, team, fake, "2026-11-26 22:30:00")
+    on_27 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(db)])
+    on_26 = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "26.11.2026", "--db", str(db)])
+    assert "✅Кол-во продаж – 1 шт" in on_27.output, on_27.output
+    assert "✅Кол-во продаж – 1 шт" not in on_26.output
 
+
+def test_local_day_of_pipedrive_times(kyiv):
     from compliance.history.daily import local_day
 
-    monkeypatch.setenv("TZ", "Europe/Kyiv")
-    time.tzset()
-    try:
-        assert local_day("2026-11-26 22:30:00") == "2026-11-27"      # winter: UTC+2
-        assert local_day("2026-07-26 20:30:00") == "2026-07-26"      # summer: UTC+3, 23:30 the same day
-        assert local_day("2026-07-26 21:30:00") == "2026-07-27"
-        assert local_day("2026-11-26") == "2026-11-26"                # a bare date is kept
-        assert local_day("garbage!") == "garbage!"[:10]
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    assert local_day("2026-11-26 22:30:00") == "2026-11-27"      # winter: UTC+2
+    assert local_day("2026-07-26 20:30:00") == "2026-07-26"      # summer: UTC+3, 23:30 the same day
+    assert local_day("2026-07-26 21:30:00") == "2026-07-27"
+    assert local_day("2026-11-26") == "2026-11-26"                # a bare date is kept
+    assert local_day("garbage!") == "garbage!"
