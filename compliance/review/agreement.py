@@ -90,8 +90,8 @@ def agreement_report(store: Store, since: Optional[dt.date] = None) -> Agreement
     """Machine-vs-lead agreement over the calls the lead reviewed (from ``since``, by the call's date)."""
     reviewed_ids = _reviewed(store)
     # Only the reviewed calls are read (a lead reviews dozens; the history holds a year of calls).
-    records = [r for r in map(store.call, sorted(reviewed_ids))
-               if r is not None and r.result.connected and (since is None or (r.date or "") >= str(since))]
+    records = [r for r in store.records(sorted(reviewed_ids), with_transcripts=False)
+               if r.result.connected and (since is None or (r.date or "") >= str(since))]
     records.sort(key=lambda r: (r.date or "", r.time or "", r.call_id))
     stages: dict[str, Agreement] = {}
     lines: dict[str, Agreement] = {}

@@ -88,12 +88,11 @@ def shown_name(file: str) -> str:
 
 def dispute_rows(store: Store, found: list[Dispute]) -> list[DisputeRow]:
     """The disputes with their call's manager, date, time, client and the stage's title."""
-    calls: dict[str, Optional[CallRecord]] = {}
+    wanted = list(dict.fromkeys(d.call_id for d in found))
+    calls = {r.call_id: r for r in store.records(wanted, with_transcripts=False)}  # one read, no transcripts
     rows = []
     for d in found:
-        if d.call_id not in calls:
-            calls[d.call_id] = store.call(d.call_id)
-        record = calls[d.call_id]
+        record = calls.get(d.call_id)
         row = DisputeRow(**d.model_dump(), manager_name=d.manager, stage_title=d.stage_id)
         if record is not None:
             stage = next((s for s in record.result.stages if s.id == d.stage_id), None)
