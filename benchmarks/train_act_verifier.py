@@ -31,7 +31,7 @@ from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
 
 # The development sets (the matcher was tuned on them). A set written for the final figure is never read here.
-DEV_SETS = ("calls", "calls_holdout", "calls_blind", "calls_blind2", "calls_blind3", "calls_blind4")
+DEV_SETS = ("calls", "calls_holdout", "calls_blind", "calls_blind2", "calls_blind3", "calls_blind4", "calls_blind5")
 KEEP, ADD, VETO = 0.50, 0.90, 0.02
 L2 = 100.0
 # The acts the verifier judges. Greeting and farewell are settled by where they stand (the opening with the

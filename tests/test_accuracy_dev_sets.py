@@ -1,6 +1,6 @@
-"""The later hand-labelled sets (calls_blind2, calls_blind3, calls_blind4), now development data: the matcher's
-rules were tuned on blind2 and blind3, and the act verifier (``compliance/scoring/verifier.py``) is trained on
-all of them, blind4 included. These floors guard against regressions; they are not the figure of
+"""The later hand-labelled sets (calls_blind2 … calls_blind5), now development data: the matcher's rules were tuned
+on blind2 and blind3, the act verifier (``compliance/scoring/verifier.py``) is trained on them up to blind4, and the
+branch rule (the refusal and the question about later) was studied on blind5 as well. These floors guard against regressions; they are not the figure of
 generalisation (that is ``benchmarks/train_act_verifier.py``'s leave-one-set-out report, and a new blind set).
 ``python benchmarks/accuracy_report.py --blind tests/fixtures/calls_blindN`` prints the confusion tables.
 """
@@ -15,10 +15,14 @@ from compliance.scoring.score import score_call
 # set: (stage F1, absent called absent, own words found, newcomer verdicts agree) — measured 2026-12-07 with the
 # shipped verifier: blind2 0.990 / 1.000 / 0.961 / 18 of 19, blind3 0.992 / 0.990 / 0.976 / 20 of 22,
 # blind4 0.959 / 0.923 / 0.903 / 22 of 25 (before the verifier: 0.946 / 0.868 / 0.889 / 22 of 25).
+# With the branch rule (scorer 9): blind2 0.993 / 1.000 / 0.971 / 18 of 19, blind3 0.996 / 0.990 / 0.992 / 20 of 22,
+# blind4 0.967 / 0.934 / 0.924 / 23 of 25, blind5 0.996 / 0.989 / 0.991 / 24 of 27 (before: 0.985 / 0.955 / 0.972 /
+# 21 of 27, when it was still held out).
 FLOORS = {
     "calls_blind2": (0.98, 0.97, 0.95, 0.90),
     "calls_blind3": (0.98, 0.97, 0.95, 0.90),
-    "calls_blind4": (0.955, 0.91, 0.90, 0.88),
+    "calls_blind4": (0.96, 0.92, 0.91, 0.90),
+    "calls_blind5": (0.98, 0.97, 0.95, 0.85),
 }
 
 

@@ -43,7 +43,7 @@ class ActRule:
     question: bool = False             # the sentence must ask
     vague: tuple[str, ...] = ()        # phrases that leave the act undone («как будет возможность»)
     topic: tuple[str, ...] = ()        # words a «не» before which says "no" to the act (default: the markers)
-    after: tuple[Act, ...] = ()        # said after the first of these stages that was said
+    after: tuple[Act, ...] = ()        # said after the first of these stages said (all but the last: word for word)
     at_end: bool = False               # said at the end of the call
     answers: bool = False              # answers the client: said after the client first spoke
     introduces: bool = False           # the stage needs the caller's introduction (who, from where) in the opening
@@ -84,7 +84,8 @@ RULES: dict[Act, ActRule] = {
         "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
         "справ", "получится", "выйдет", "потян", "уложим", "успеем")),
     # Paying, not the sum: «на какую сумму рассчитываете?» asks the budget (the request).
-    Act.PAYMENT: ActRule(question=True, after=(Act.NEEDS,), markers=(
+    # When the client will pay for what we offered: asked before any offer there is nothing to pay for yet.
+    Act.PAYMENT: ActRule(question=True, after=(Act.OFFER, Act.NEEDS), markers=(
         "оплат", "плат", "внес", "рассчитат", "рассчитае", "рассчитаю", "деньг", "денег", "счет", "аванс",
         "бухгалтер", "перевод", "перевест", "перечисл", "частям", "транш", "кэш", "наличн", "безнал", "предоплат",
         "расчет", "оплач")),
@@ -156,6 +157,30 @@ def says_no_to(text: str, markers: tuple[str, ...]) -> bool:
         if j < len(words) and _has([words[j]], markers):
             return True
     return False
+
+
+# What a refusal's follow-up looks to: working together later («будете держать нас в уме?», «можно я вам напишу,
+# когда откроется запись?», «к следующему сезону поработаем вместе?»).
+# A call back or a letter alone is the next step of this request («в понедельник позвоню, всё ли сходится?»).
+_LATER = ("будущ", "дальнейш", "впредь", "потом", "следующ", "заран", "весн", "летом", "летн", "осен", "зимой",
+          "=год", "=году", "сотруднич", "посотруднич", "поработ", "работ", "обращ", "обрат", "контакт", "связ",
+          "верн", "=уме", "=виду", "список")
+# An invitation stands for the question: «…понадобится уборка — звоните, будем рады посотрудничать».
+_INVITES = ("=звоните", "=обращайтесь", "=пишите", "=набирайте", "=рады")
+
+
+def asks_later(text: str) -> bool:
+    """Whether a sentence asks (or invites) the client to work together later: what a refusal needs after it to
+    be the script's branch (the refusal alone, or a promise to check and come back, is not)."""
+    words = _words(text)
+    return (is_question(text) or bool(_has(words, _INVITES))) and bool(_has(words, _LATER))
+
+
+def refuses_request(text: str) -> bool:
+    """Whether a sentence says "no" to the offer's act in own words («приложение мы вам не сделаем», «титан не
+    печатаем и не возьмёмся»): a statement, not a question, that negates what an offer commits to."""
+    rule = RULES[Act.OFFER]
+    return not is_question(text) and negates(text, rule.topic or rule.markers)
 
 
 def act_done(act: Act, text: str) -> bool:
@@ -312,14 +337,21 @@ def _turns_after(segments: Sequence[Segment], turn: int) -> int:
 
 
 def misplaced(act: Optional[Act], turn: int, first_turn: dict[Act, int], titles: dict[Act, str],
-              segments: Sequence[Segment]) -> Optional[Message]:
+              segments: Sequence[Segment], clear_turn: Optional[dict[Act, int]] = None) -> Optional[Message]:
     """Why a line said at ``turn`` does not do its stage's job there (None: it does). ``first_turn`` is the
-    turn where each act's stage was first said."""
+    turn where each act's stage was first said; ``clear_turn``, first said word for word."""
     if act is None:
         return None
     rule = RULES[act]
-    reference = next((a for a in rule.after if a in first_turn), None)
-    if reference is not None and turn < first_turn[reference]:
+    reference, at = None, 0
+    for i, other in enumerate(rule.after):
+        # Every anchor but the last counts only where said word for word: own-words evidence may stand away from
+        # its stage (an offer's cue «пришлю коммерческое предложение» inside the next step).
+        turns = first_turn if i == len(rule.after) - 1 else (clear_turn or {})
+        if other in turns:
+            reference, at = other, turns[other]
+            break
+    if reference is not None and turn < at:
         return Message(code="stage_before", params={"before": titles[reference]})
     if rule.at_end:
         after = _turns_after(segments, turn)
@@ -341,6 +373,7 @@ def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segment
         (not credited, but still said out of order: the order check keeps seeing it).
     """
     first_turn: dict[Act, int] = {}
+    clear_turn: dict[Act, int] = {}
     act_titles: dict[Act, str] = {}
     for s, act in enumerate(acts):
         if act is None:
@@ -349,13 +382,17 @@ def place_evidence(acts: Sequence[Optional[Act]], titles: Sequence[str], segment
         turns = [line.span.turn for per_stage in evidence for line in per_stage[s] if line.said and line.span]
         if turns:
             first_turn[act] = min(first_turn.get(act, turns[0]), *turns)
+        clear = [line.span.turn for per_stage in evidence for line in per_stage[s]
+                 if line.said and line.span and line.found is Found.VERBATIM]
+        if clear:
+            clear_turn[act] = min(clear_turn.get(act, clear[0]), *clear)
     notes: list[list[Message]] = [[] for _ in acts]
     early: dict[int, int] = {}
     for s, act in enumerate(acts):
         for per_stage in evidence:
             for line in per_stage[s]:
                 while line.said and line.span is not None:
-                    why = misplaced(act, line.span.turn, first_turn, act_titles, segments)
+                    why = misplaced(act, line.span.turn, first_turn, act_titles, segments, clear_turn)
                     if why is None:
                         break
                     early[s] = min(early.get(s, line.span.turn), line.span.turn)

@@ -111,7 +111,7 @@ class StageResult(BaseModel):
     override: Optional[Override] = None  # the lead's decision, when there is one (compliance.review)
     excludes: list[str] = Field(default_factory=list)  # a branch: the stages it excuses when taken
     branch: Optional[bool] = None     # a branch: the machine found it proven taken (None: not a branch)
-    branch_why: Optional[str] = None  # a branch said but not taken: weak | before_request | competing
+    branch_why: Optional[str] = None  # a branch said but not taken: weak | before_request | competing | no_follow_up
     uncertain: bool = False           # its only evidence (or, on a poorly recognised call, its absence) rests on
                                       # words the recogniser was unsure of: shown for the lead to check
 

@@ -14,16 +14,18 @@ import numpy as np
 
 from compliance.messages import Message
 from compliance.scoring.acts import (
+    asks_later,
     drop,
     judge_evidence,
     place_evidence,
+    refuses_request,
     require_introduction,
     require_substance,
     withdraw_retracted,
 )
 from compliance.scoring.confidence import flag_uncertain_verdict, review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
-from compliance.scoring.embeddings import embedder_failure
+from compliance.scoring.embeddings import embedder_failure, split_sentences
 from compliance.scoring.result import (
     CallResult,
     Found,
@@ -48,7 +50,9 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = f"8-act-verifier-{weights_digest()}"  # 8: a learned verifier per act (needs, offer, payment, next step) keeps,
+SCORER_VERSION = f"9-branch-follow-up-{weights_digest()}"  # 9: a branch is the refusal of the request and
+# the question about later, after the needs (in own words too), and not taken where the sale goes on; a payment
+# question before the offer is not the stage. 8: a learned verifier per act (needs, offer, payment, next step) keeps,
 # drops or adds own-words evidence (``verifier``). 7: an offer needs a commitment and a next step an action or a time
 # in the turn that says it; an offer taken back while the sale stops is withdrawn; near wording must do the act;
 # a question's word opens it; a counter-question takes its topic from the client's question.
@@ -135,9 +139,11 @@ def _prove_branches(script: SalesScript, stages: list[StageResult], transcript: 
 
     The branch's first line is its claim («мы не сможем выполнить ваш запрос»). The branch is taken only when
     the claim was said word for word, or in own words close enough (``branch_meaning``, a stricter bar than an
-    ordinary stage's); after the client's request was heard (the stage before the first excused stage has
-    evidence, and the client spoke between it and the claim); and with no competing evidence of what the
-    branch replaces (the first excused stage, e.g. the offer: ``_competes``).
+    ordinary stage's; ``branch_meaning_followed`` where the future-cooperation question follows the claim);
+    after the client's request was heard (the stage before the first excused stage has evidence, and the client
+    spoke between it and the claim); with no competing evidence of what the branch replaces (the first excused
+    stage, e.g. the offer: ``_competes``); and followed by the branch's other lines (the future-cooperation
+    question: ``_followed_up``).
     """
     by_id = {s.id: s for s in stages}
     order = [s.id for s in script.stages]
@@ -145,26 +151,93 @@ def _prove_branches(script: SalesScript, stages: list[StageResult], transcript: 
         if not stage.excludes:
             continue
         stage.branch, stage.branch_why = False, None
-        if not stage.present:
-            continue
-        claim = stage.lines[0]
-        strong = claim.found is Found.VERBATIM or (
-            claim.found in (Found.MEANING, Found.CUE) and (claim.meaning or 0.0) >= opts.branch_meaning)
-        at = _first_evidence(stage, transcript, claim_only=True)
-        if not strong or at is None:
-            stage.branch_why = "weak"
-            continue
         first = min(order.index(x) for x in stage.excludes)
         before = [sid for sid in order[:first] if sid != stage.id]  # the request: the last stage before them
         request = by_id[before[-1]] if before else None
+        claim = stage.lines[0]
+        at = _first_evidence(stage, transcript, claim_only=True)
+        followed = at is not None and _followed_up(stage, at, transcript)
+        bar = opts.branch_meaning_followed if followed else opts.branch_meaning
+        # Followed by the question about later, the script's own refusal cue («не возьмёмся») is proof enough.
+        strong = claim.found is Found.VERBATIM or (claim.found is Found.CUE and followed) or (
+            claim.found in (Found.MEANING, Found.CUE) and (claim.meaning or 0.0) >= bar)
+        if not strong and request is not None and _own_refusal(stage, request, transcript, opts):
+            at, strong = _first_evidence(stage, transcript, claim_only=True), True
+        if not strong or at is None:
+            if stage.present:
+                stage.branch_why = "weak"
+            continue
         heard = request is None or _heard_before(request, at, transcript)
         if not heard:
             stage.branch_why = "before_request"
             continue
-        if _competes(by_id[order[first]], at, claim.span, transcript):
+        if _competes(by_id[order[first]], at, claim.span, transcript) or _sale_goes_on(
+                [by_id[x] for x in stage.excludes if x in by_id], at, transcript):
             stage.branch_why = "competing"
             continue
+        if not _followed_up(stage, at, transcript):
+            stage.branch_why = "no_follow_up"
+            continue
         stage.branch = True
+
+
+def _followed_up(stage: StageResult, at: float, transcript: Transcript) -> bool:
+    """The branch's other lines (the future-cooperation question), when it has any, said at or after its claim.
+
+    A refusal alone is not the branch: the script's branch is the refusal *and* the offer to work together later;
+    a manager who says «не сможем» and hangs up (or takes back an offer) has not done the stage.
+    """
+    rest = stage.lines[1:]
+    if not rest:
+        return True
+    if any(line_said(x) and x.span is not None and _position(x, transcript) >= at for x in rest):
+        return True
+    # The question in own words the meaning scorer did not place (it may sound like a next step or an offer:
+    # «можно я вас внесу в список на весну и позвоню?»): a manager's question about later, after the claim.
+    claim = stage.lines[0].span
+    for turn in range(int(at), len(transcript.segments)):
+        segment = transcript.segments[turn]
+        if segment.speaker == "client":
+            continue
+        for sentence in split_sentences(segment.text, turn):
+            after = claim is None or turn != claim.turn or sentence.char_start >= claim.char_end
+            if after and asks_later(sentence.text):
+                return True
+    return False
+
+
+def _own_refusal(stage: StageResult, request: StageResult, transcript: Transcript, opts: MatchOptions) -> bool:
+    """Find the branch's claim said in own words, when the scorers did not place it: after the client told the
+    request, a manager's sentence that says "no" to what an offer commits to («приложение мы вам не сделаем»),
+    followed by a question about working together later. Found, it becomes the claim's evidence."""
+    asked = _first_evidence(request, transcript)
+    if asked is None:
+        return False
+    client_spoke = not transcript.speakers_known
+    for turn in range(int(asked) + 1, len(transcript.segments)):
+        segment = transcript.segments[turn]
+        if segment.speaker == "client":
+            client_spoke = True
+            continue
+        if not client_spoke:
+            continue
+        for sentence in split_sentences(segment.text, turn):
+            at = turn + sentence.char_start / (len(segment.text) + 1)
+            claim = stage.lines[0]
+            span = Span(turn=turn, char_start=sentence.char_start, char_end=sentence.char_end, start=segment.start)
+            if not refuses_request(sentence.text):
+                continue
+            trial = claim.model_copy(update={"found": Found.MEANING, "span": span})
+            if not _followed_up(stage.model_copy(update={"lines": [trial, *stage.lines[1:]]}), at, transcript):
+                continue
+            claim.found, claim.matched, claim.span, claim.start, claim.turn = (
+                Found.MEANING, sentence.text, span, segment.start, turn)
+            claim.paraphrase, claim.similarity = True, max(claim.similarity, opts.meaning_credit)
+            stage.present, stage.score = True, stage_credit(stage.lines, opts)
+            if stage.turn is None or turn < stage.turn:
+                stage.turn, stage.start = turn, segment.start
+            return True
+    return False
 
 
 def _competes(rival: StageResult, at: float, claim: Optional[Span], transcript: Transcript) -> bool:
@@ -186,6 +259,19 @@ def _competes(rival: StageResult, at: float, claim: Optional[Span], transcript: 
             continue
         if line.found is Found.VERBATIM or _position(line, transcript) < at:
             return True
+    return False
+
+
+def _sale_goes_on(excused: list[StageResult], at: float, transcript: Transcript) -> bool:
+    """The sale went on after the "no": a stage the branch excuses (the payment question, the next step) has
+    evidence in a later turn, other than the question about later. What was refused was a side detail («скидку
+    дать не сможем»), not the request."""
+    for rival in excused:
+        for line in rival.lines:
+            if not line_said(line) or line.span is None or line.span.turn <= int(at):
+                continue
+            if not asks_later(transcript.segments[line.span.turn].text[line.span.char_start:line.span.char_end]):
+                return True
     return False
 
 

@@ -42,6 +42,9 @@ class MatchOptions(BaseModel):
     branch_meaning: float = Field(
         default=90.0, description="A branch (``excludes:``) said in own words is taken only when its claim's "
                                   "meaning score reaches this: a stricter bar than an ordinary stage's.")
+    branch_meaning_followed: float = Field(
+        default=85.0, description="The bar for a branch's claim in own words when the branch's other lines (the "
+                                  "future-cooperation question) follow it: two acts together are the proof.")
 
 
 @dataclass
