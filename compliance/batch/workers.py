@@ -1,4 +1,5 @@
-"""Worker processes: each loads the model once, then transcribes and scores the files it is given."""
+"""A batch's unit of work, one file transcribed or read and scored (``_work``), wherever it runs: on a thread of
+the batch around its one loaded model, in a scorer process, on a Dask worker; each sets up its models once."""
 from __future__ import annotations
 
 import concurrent.futures as cf
