@@ -128,18 +128,17 @@ class _Executes:
 
     def _in_threads(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options: Any,
                     cache_dir: Optional[str], workers: int) -> None:
-        """Recordings on ``workers`` threads of this process sharing one loaded model, which decodes one request
-        at a time on every core (its own threads, without the GIL): while it decodes one recording, the other
-        threads read, cut and clean, score and hand back theirs. Transcripts are scored here meanwhile, every
-        result saved here.
+        """Recordings on ``workers`` threads of this process sharing one loaded model, which decodes ``workers``
+        recordings at once, each on its share of the cores (CTranslate2's own threads, without the GIL), as the
+        worker processes did: the same thread count per decode, so the same words. Transcripts are scored here
+        meanwhile, every result saved here.
 
-        Measured on 2 loaded cores (3 stereo calls, 182 s; the same CPU-seconds each way): a worker process per
-        core took 63–88 s, a thread per core each decoding on its own core 59–66 s, this 48–55 s. Worker
-        processes paid, each, a fresh interpreter, the imports, both models' loads and the transcripts pickled
-        back; one decode per core lost the cores whenever the last recording was left alone (and on a loaded
-        machine one thread's GIL hand-offs and descheduled turns). Results are the same (a window's words do
-        not depend on the windows decoded beside it)."""
-        options = options.model_copy(update={"parallel": 1})   # threads 0: every core the process may use
+        Measured on 2 loaded cores (3 stereo calls, 182 s): a worker process per core took 63–88 s, this 59–66 s;
+        the processes paid, each, a fresh interpreter, the imports, both models' loads and the transcripts
+        pickled back. One decode at a time on both cores took 48–55 s there, but its words differ from the
+        one-core decodes on some calls (the Dask workers' too), so it is not the default."""
+        share = max(1, (os.cpu_count() or 1) // workers)
+        options = options.model_copy(update={"parallel": workers, "threads": options.threads or share})
         try:
             _setup(scripts_json, options.model_dump_json(), cache_dir, options.threads, self._seed)
         except Exception as exc:  # noqa: BLE001 - the model does not load: each recording says why

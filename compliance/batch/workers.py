@@ -190,15 +190,16 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
                     cache_dir: Optional[Path] = None, match: Optional[MatchOptions] = None,
                     workers: Optional[int] = None) -> Iterator[tuple[Path, _Done]]:
     """Recordings analysed as a batch analyses them, without a history: ``compliance analyze`` over several files.
-    One model, loaded here once (beside the meaning model), decodes on every core while ``workers`` threads read,
-    clean and score the recordings around it (see ``batch.execute._Executes._in_threads``). Yields each path with
+    One model, loaded here once (beside the meaning model), decodes ``workers`` recordings at once, each on its
+    share of the cores, on as many threads (see ``batch.execute._Executes._in_threads``). Yields each path with
     its outcome, in the order given, as soon as it and those before it are done; the largest files go first.
 
     Raises:
         ModelError: the speech model does not load.
     """
     count = _pool_size(workers, len(paths))
-    options = options.model_copy(update={"parallel": 1})   # threads 0: every core the process may use
+    share = max(1, (os.cpu_count() or 1) // count)
+    options = options.model_copy(update={"parallel": count, "threads": options.threads or share})
     _setup([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None,
            options.threads)
     match_json = match.model_dump_json() if match is not None else None
