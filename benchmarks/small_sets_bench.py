@@ -13,6 +13,9 @@ counts, since other load only slows a run down):
   also stores them), a fresh transcript cache and database each run;
 * ``--before COMMIT``: also ``compliance analyze`` from that commit's tree (``git archive``), same interpreter.
 
+With ``--repeat`` the medians are printed beside the fastest runs (on a shared machine the load moves between
+rounds; the rounds alternate the pipelines, so each median meets the same conditions).
+
 Every pipeline is timed as a whole command: interpreter start and model loads included, the same model folder
 (Whisper base, int8, CPU). The calls are the development transcripts spoken by ``make_bench_audio.py`` (both
 sets, 22 stereo calls), manager left, client right. The meaning model's cache of the script's phrasings is warm
@@ -27,6 +30,7 @@ import argparse
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +136,7 @@ def run_size(calls: list[tuple[Path, dict]], model: str, repeat: int, before: Pa
                "plain": (tb._wer(refs_all, plain_texts), tb._speaker_wer(said, plain_texts, "manager")),
                "batch": (tb._wer(refs_all, ours_all), tb._wer(refs_manager, ours_manager))}
         return {"calls": len(files), "seconds": seconds, "best": {n: min(t) for n, t in runs.items()},
+                "median": {n: statistics.median(t) for n, t in runs.items()},
                 "runs": runs, "wer": wer, "load": loads}
 
 
@@ -144,7 +149,7 @@ def _warm(model: str, calls: list[tuple[Path, dict]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,3,20", help="calls per set (default 1,3,20; at most 22)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each pipeline; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each pipeline (fastest and median shown)")
     parser.add_argument("--before", default=None, help="also time `compliance analyze` of this commit (git archive)")
     parser.add_argument("--source", choices=["spoken", "fixtures"], default="spoken",
                         help="spoken: make_bench_audio.py's 22 calls (festival); fixtures: the two stereo fixture "
@@ -169,16 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         res = run_size(calls[:size], model, args.repeat, before)
         rows.append(res)
-        best, s = res["best"], res["seconds"]
+        best, med, s = res["best"], res["median"], res["seconds"]
         print(f"\n{res['calls']} calls, {s:.0f} s of audio; load average per round:"
               f"{' →'.join(res['load'])}")
-        print("| pipeline | wall s | audio s/s | WER all | WER manager | peer / this | plain / this |")
-        print("|---|---|---|---|---|---|---|")
+        print("| pipeline | wall s | audio s/s | WER all | WER manager | peer / this | plain / this "
+              "| median wall s | peer / this, medians | plain / this, medians |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name in [n for n in ("peer", "plain", "analyze before", "analyze", "batch") if n in best]:
             w = res["wer"].get(name)
             wer = f"{w[0]:.1f} % | {w[1]:.1f} %" if w else "(as batch) | (as batch)"
             print(f"| {name} | {best[name]:.1f} | {s / best[name]:.1f}× | {wer} | "
-                  f"{best['peer'] / best[name]:.2f}× | {best['plain'] / best[name]:.2f}× |")
+                  f"{best['peer'] / best[name]:.2f}× | {best['plain'] / best[name]:.2f}× | {med[name]:.1f} | "
+                  f"{med['peer'] / med[name]:.2f}× | {med['plain'] / med[name]:.2f}× |")
     print("\nruns (s): " + "; ".join(f"{r['calls']} calls: " + ", ".join(
         f"{n} {'/'.join(f'{t:.1f}' for t in ts)}" for n, ts in r["runs"].items()) for r in rows))
     tmp.cleanup()

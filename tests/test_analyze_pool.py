@@ -1,6 +1,6 @@
-"""`compliance analyze` over several recordings runs them in the batch's worker pool (issue 26): results in the
-order given, bad files reported and the rest analysed, a model that does not load one clear error, and the same
-scores as analysing them one by one in this process."""
+"""`compliance analyze` over several recordings runs them as the batch does, one model on threads of this process
+(issue 26): results in the order given, bad files reported and the rest analysed, a model that does not load one
+clear error, and the same scores as analysing them one by one."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ AUDIO = ROOT / "tests" / "fixtures" / "audio"
 
 
 def test_a_model_that_does_not_load_is_one_error_line(tmp_path, monkeypatch):
-    """Every worker fails to start: the recordings are tried here, where the model's own error is said once."""
+    """The model does not load: its own error is said once."""
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     missing = tmp_path / "no-model"

@@ -1,5 +1,5 @@
-"""Batch mode on real recordings: the real model in worker processes, a corrupt file among them,
-a second run that transcribes nothing, a script edit that re-scores from stored transcripts."""
+"""Batch mode on real recordings: the real model, loaded once, on threads of the batch's process, a corrupt file
+among them, a second run that transcribes nothing, a script edit that re-scores from stored transcripts."""
 from __future__ import annotations
 
 import shutil
@@ -21,6 +21,10 @@ pytestmark = pytest.mark.slow
 
 
 def _no_pool(*args, **kwargs):
+    raise AssertionError("recordings are transcribed in the batch's own process, not in a pool of processes")
+
+
+def _no_transcription(*args, **kwargs):
     raise AssertionError("no recording should be transcribed on this run")
 
 
@@ -37,7 +41,13 @@ def test_real_recordings_corrupt_file_then_cached_and_rescored(tmp_path, monkeyp
     opts = BatchOptions(folder=tmp_path / "day", db=tmp_path / "h.db", scripts=[script], workers=2,
                         cache_dir=tmp_path / "cache")
 
-    first = run_batch(opts)
+    import compliance.speech.engine as engine
+
+    monkeypatch.setattr(engine, "_MODELS", {})
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_mod.cf, "ProcessPoolExecutor", _no_pool)
+        first = run_batch(opts)
+    assert len(engine._MODELS) == 1, "one model for the whole batch, shared by its threads"
     assert (first.analysed, first.failed, first.not_connected) == (2, 1, 1)
     assert first.exit_code == 3
     [failure] = first.failures
@@ -53,7 +63,7 @@ def test_real_recordings_corrupt_file_then_cached_and_rescored(tmp_path, monkeyp
         assert [f.file for f in store.failures(first.batch_id)] == [str(broken)]
 
     broken.unlink()
-    monkeypatch.setattr(batch_mod.cf, "ProcessPoolExecutor", _no_pool)
+    monkeypatch.setattr(batch_mod._Executes, "_in_threads", _no_transcription)
     second = run_batch(opts)
     assert (second.skipped, second.analysed, second.failed) == (2, 0, 0)
 

@@ -1,5 +1,5 @@
-"""Where a batch's work runs: recordings on a Dask cluster or in a pool of worker processes (each loading the
-model once), transcripts and re-scores in a pool of scorers or right here. Results come back to the batch
+"""Where a batch's work runs: recordings on a Dask cluster or on threads of this process (one loaded model),
+transcripts and re-scores in a pool of scorer processes or right here. Results come back to the batch
 (``_Run._save``), the only writer of the history."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from compliance.files import shown_path
 from compliance.text.catalogue import say
@@ -75,8 +75,8 @@ class _Executes:
         return pack_vectors(known)
 
     def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
-        """Transcribe recordings in worker processes (scoring the rest here meanwhile), or score many
-        transcripts/re-scores in a pool of scorers, or a few right here."""
+        """Transcribe recordings on threads of this process (scoring the rest here meanwhile) or on a Dask
+        cluster, or score many transcripts/re-scores in a pool of scorer processes, or a few right here."""
         scripts_json = self._scripts_json(audio + local)
         self._seed = self._phrasing_vectors()
         cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
@@ -96,25 +96,17 @@ class _Executes:
             self._score_here(local, scripts_json, cache_dir)
             return
         workers = _pool_size(self.o.workers, len(audio) or len(local))
-        options_json = None
-        share = max(1, (os.cpu_count() or 1) // workers)  # each worker's cores
         if audio:
-            if "threads" in type(options).model_fields and not getattr(options, "threads", None):
-                options = options.model_copy(update={"threads": share})
-            options_json = options.model_dump_json()
-        init = (scripts_json, options_json, cache_dir, share, self._seed)
-        pending = _longest_first(audio) if audio else list(local)
-        delivered = False
-        local_done = not audio  # without recordings, the local jobs are the pool's work
+            self._in_threads(audio, local, scripts_json, options, cache_dir, workers)
+            return
+        share = max(1, (os.cpu_count() or 1) // workers)  # each scorer's cores (the meaning model's threads)
+        init = (scripts_json, None, cache_dir, share, self._seed)
+        pending, delivered = list(local), False
         for _attempt in range(2):
             pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_init_worker, initargs=init)
             try:
-                window = _Window(self, pool, pending, WINDOW_PER_WORKER * workers)
-                if not local_done:  # the workers are busy transcribing: score transcripts here meanwhile
-                    local_done = True
-                    self._score_here(local, scripts_json, cache_dir, between=window.harvest)
-                pending, got = window.drain()
+                pending, got = _Window(self, pool, pending, WINDOW_PER_WORKER * workers).drain()
                 delivered = delivered or got
             except cf.process.BrokenProcessPool:
                 pass  # broke at submit (a worker could not even start): nothing ran
@@ -130,35 +122,53 @@ class _Executes:
                 return
             if not delivered:
                 break
-        if not delivered:
-            self._in_process(pending + ([] if local_done else local), scripts_json, options_json, cache_dir)
+        if not delivered:  # no scorer could start or deliver (a ``__main__`` read from stdin): score here
+            self._score_here(pending, scripts_json, cache_dir)
             return
         for job in pending:
-            self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "audio"
-                                  if job.kind == "audio" else "score"))
+            self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "score"))
+
+    def _in_threads(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options: Any,
+                    cache_dir: Optional[str], workers: int) -> None:
+        """Recordings on ``workers`` threads of this process sharing one loaded model, which decodes ``workers``
+        recordings at once, each on its share of the cores (CTranslate2's own threads, without the GIL), as the
+        worker processes did: the same thread count per decode, so the same words. Transcripts are scored here
+        meanwhile, every result saved here.
+
+        Measured on 2 loaded cores (3 stereo calls, 182 s): a worker process per core took 63–88 s, this 59–66 s;
+        the processes paid, each, a fresh interpreter, the imports, both models' loads and the transcripts
+        pickled back. One decode at a time on both cores took 48–55 s there, but its words differ from the
+        one-core decodes on some calls (the Dask workers' too), so it is not the default."""
+        share = max(1, (os.cpu_count() or 1) // workers)
+        options = options.model_copy(update={"parallel": workers, "threads": options.threads or share})
+        try:
+            _setup(scripts_json, options.model_dump_json(), cache_dir, options.threads, self._seed)
+        except Exception as exc:  # noqa: BLE001 - the model does not load: each recording says why
+            for job in audio:
+                self._fail(shown_path(job.path), "audio", say("err.batch.cannot_transcribe", why=exc), job.content_hash)
+            self._score_here(local, scripts_json, cache_dir)
+            return
+        pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recognise")
+        try:
+            window = _Window(self, pool, _longest_first(audio), WINDOW_PER_WORKER * workers)
+            self._score_here(local, scripts_json, cache_dir, between=window.harvest, loaded=True)
+            window.drain()
+        except BaseException as exc:
+            # Ctrl-C: what is queued is dropped; a recording being decoded cannot be stopped from here, so the
+            # caller leaves with os._exit once it has said what it has to (every saved call is committed).
+            pool.shutdown(wait=False, cancel_futures=True)
+            exc.pool_terminated = True  # type: ignore[attr-defined]
+            raise
+        pool.shutdown(wait=True)
 
     def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str],
-                    between: Optional[Callable[[], None]] = None) -> None:
-        _setup(scripts_json, None, cache_dir, seed=self._seed)
+                    between: Optional[Callable[[], None]] = None, loaded: bool = False) -> None:
+        if not loaded:  # else this process's models are set up already (and in use on other threads)
+            _setup(scripts_json, None, cache_dir, seed=self._seed)
         for job in jobs:
             self._save(job, _work(self._task(job)))
             if between is not None:  # keep the workers fed meanwhile
                 between()
-
-    def _in_process(self, jobs: list[_Job], scripts_json: list[str], options_json: Optional[str],
-                    cache_dir: Optional[str]) -> None:
-        """No worker could start or deliver (a model that does not load, a ``__main__`` read from stdin):
-        do the work here, or fail the recordings with the real reason."""
-        try:
-            _setup(scripts_json, options_json if any(j.kind == "audio" for j in jobs) else None, cache_dir,
-                   seed=self._seed)
-        except Exception as exc:  # noqa: BLE001 - reported per recording, the transcripts still go on
-            for job in [j for j in jobs if j.kind == "audio" and j.action == "analyse"]:
-                self._fail(shown_path(job.path), "audio", say("err.batch.cannot_transcribe", why=exc), job.content_hash)
-            jobs = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
-            _setup(scripts_json, None, cache_dir, seed=self._seed)
-        for job in jobs:
-            self._save(job, _work(self._task(job)))
 
     def _result(self, job: _Job, future: cf.Future) -> Optional[_Done]:
         """The job's result (None: its worker died with the pool), a worker's exception as a failure."""
@@ -178,7 +188,7 @@ WINDOW_PER_WORKER = 4
 class _Window:
     """Jobs submitted to the pool a window at a time; each result saved as it comes and its future dropped."""
 
-    def __init__(self, run: _Executes, pool: cf.ProcessPoolExecutor, jobs: list[_Job], size: int) -> None:
+    def __init__(self, run: _Executes, pool: cf.Executor, jobs: list[_Job], size: int) -> None:
         self.run, self.pool, self.size = run, pool, max(1, size)
         self.waiting: deque[_Job] = deque(jobs)
         self.futures: dict[cf.Future, _Job] = {}

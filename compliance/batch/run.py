@@ -2,8 +2,8 @@
 
 Plan (main process): find files, hash them, work out manager/date/script/level, compare with the
 history and decide per file: skip (unchanged), re-score from the stored transcript (script, level or
-attribution changed), or analyse (new). Transcription runs in worker processes, each loading the
-model once; scoring and every database write happen in the main process, one short transaction per
+attribution changed), or analyse (new). Recordings are transcribed on threads of this process around one
+loaded model (or on a Dask cluster); every database write happens on the main thread, one short transaction per
 call, so killing the batch loses at most the calls in flight and a rerun redoes only those.
 """
 from __future__ import annotations
@@ -298,7 +298,7 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
     """Analyse a folder of recordings and transcripts into the history database.
 
     Unchanged files are skipped; files whose script, level or attribution changed are re-scored from
-    the stored transcript; new files are transcribed (in worker processes) and scored. Every call is
+    the stored transcript; new files are transcribed (one model, on threads) and scored. Every call is
     committed on its own. Reports are written to ``options.out_dir`` when given.
 
     Raises:

@@ -1,4 +1,5 @@
-"""Worker processes: each loads the model once, then transcribes and scores the files it is given."""
+"""A batch's unit of work, one file transcribed or read and scored (``_work``), wherever it runs: on a thread of
+the batch around its one loaded model, in a scorer process, on a Dask worker; each sets up its models once."""
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -195,25 +196,22 @@ def _model_of(transcript_json: str) -> Optional[str]:
 def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, options: Any,
                     cache_dir: Optional[Path] = None, match: Optional[MatchOptions] = None,
                     workers: Optional[int] = None, bands: Optional[dict] = None) -> Iterator[tuple[Path, _Done]]:
-    """Recordings analysed by the batch's worker pool (each worker loads the models once and takes its share of
-    the cores), without a history: ``compliance analyze`` over several files. Yields each path with its outcome,
-    in the order given, as soon as it and those before it are done; the largest files go first. ``bands``: the
-    team's bands for the manager (``SalesScript.band``).
+    """Recordings analysed as a batch analyses them, without a history: ``compliance analyze`` over several files.
+    One model, loaded here once (beside the meaning model), decodes ``workers`` recordings at once, each on its
+    share of the cores, on as many threads (see ``batch.execute._Executes._in_threads``). Yields each path with
+    its outcome, in the order given, as soon as it and those before it are done; the largest files go first.
+    ``bands``: the team's bands for the manager (``SalesScript.band``).
 
     Raises:
-        concurrent.futures.process.BrokenProcessPool: no worker could start (the model does not load): the caller
-            analyses in-process, where the model's own error is raised.
+        ModelError: the speech model does not load.
     """
-    import multiprocessing
-
     count = _pool_size(workers, len(paths))
     share = max(1, (os.cpu_count() or 1) // count)
-    if not options.threads:
-        options = options.model_copy(update={"threads": share})
-    init = ([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None, share)
+    options = options.model_copy(update={"parallel": count, "threads": options.threads or share})
+    _setup([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None,
+           options.threads)
     match_json = match.model_dump_json() if match is not None else None
-    pool = cf.ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, initargs=init)
+    pool = cf.ThreadPoolExecutor(max_workers=count, thread_name_prefix="recognise")
     try:
         futures: dict[Path, cf.Future] = {}
         for path in sorted(dict.fromkeys(paths), key=_size, reverse=True):
@@ -222,7 +220,7 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
         for path in paths:
             yield path, futures[path].result()
     except BaseException:
-        _terminate(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 

@@ -122,10 +122,8 @@ def transcribe(recordings: tuple[Path, ...], out_dir: Path, script_path: Optiona
 
 def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Optional[Path], match,
                  workers: Optional[int], bands: Optional[dict] = None):
-    """Yield (path, result or None, error) for each recording in order: several in the batch's worker pool, one
-    here (a pool's start costs more than it saves); a model that does not load stops everything."""
-    from concurrent.futures.process import BrokenProcessPool
-
+    """Yield (path, result or None, error) for each recording in order: several as the batch analyses them (one
+    model, threads around it), one right here; a model that does not load stops everything."""
     from compliance.pipeline import analyse_file
     from compliance.scoring.embeddings import load_embedder_in_background
     from compliance.scoring.result import CallResult
@@ -140,8 +138,8 @@ def _analyse_all(audio: list[Path], script, level: str, options, cache_dir: Opti
                 done.append(path)
                 result = CallResult.model_validate_json(outcome.result_json) if outcome.ok else None
                 yield path, result, outcome.error
-        except BrokenProcessPool:
-            pass   # no worker started: here, the model's own error is raised (or the work done)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
     left = audio[len(done):]
     if left:  # the meaning model loads on a thread while Whisper loads here
         load_embedder_in_background(lambda embedder: warm_prototypes([script], embedder))
