@@ -75,3 +75,13 @@ def test_a_side_refusal_followed_by_a_new_promise_keeps_the_offer(script):
     call = OPENING + side + PAYMENT + NEXT + FAREWELL
     assert _stage(call, script, "offer").present
     assert _stage(call, script, "payment_timing").present
+
+
+def test_an_introduction_the_client_cut_off_is_not_said(script):
+    cut = ("М: Добрый день, Олег! Меня зовут…\nК: Неважно, как вас зовут. Вы по полам? Быстрее.\n"
+           "М: Расскажите, пожалуйста, какую задачу вы хотите решить?\nК: Наливной пол в цеху.\n")
+    greeting = _stage(cut + OFFER + FAREWELL, script, "greeting")
+    assert not greeting.present
+    assert "stage_no_introduction" in [n.code for n in greeting.notes]
+    whole = cut.replace("Меня зовут…", "Меня зовут Ирина, компания «ПолДом».")
+    assert _stage(whole + OFFER + FAREWELL, script, "greeting").present

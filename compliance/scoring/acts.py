@@ -419,11 +419,13 @@ _PREPOSITIONS = frozenset({"в", "во", "на", "за", "про", "по", "дл
 
 
 def introduction(segments: Sequence[Segment], speakers: set[str]) -> Optional[tuple[int, Sentence]]:
-    """Where the manager said who is calling and from where in the opening (their first turns), if they did."""
+    """Where the manager said who is calling and from where in the opening (their first turns), if they did; a
+    sentence the client cut off and the manager abandoned («Меня зовут…» — «Да мне всё равно») is not said."""
     for index, (seg, turn) in enumerate(zip(segments, turn_ids(segments, speakers))):
         if 0 <= turn < OPENING_TURNS:
+            cut = cut_off_from(segments, index, speakers)
             for sentence in split_sentences(seg.text, index):
-                if introduces(sentence.text):
+                if (cut is None or sentence.char_start < cut) and introduces(sentence.text):
                     return index, sentence
     return None
 

@@ -53,7 +53,8 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
 SCORER_VERSION = f"10-taken-back-{weights_digest()}"  # 10: a payment question about the delivery or the
 # work («Монтаж будете делать сразу или частями?») is not the stage; a question line inside a statement that says
 # "no" («Не буду спрашивать, когда вы планируете оплату») is not asked; an offer taken back (later in its turn
-# too) and never promised again is withdrawn, and a payment question after it has nothing to pay for.
+# too) and never promised again is withdrawn, and a payment question after it has nothing to pay for; an
+# introduction the client cut off («Меня зовут…» — «Да мне всё равно») is not said.
 # 9: a branch is the refusal of the request and
 # the question about later, after the needs (in own words too), and not taken where the sale goes on; a payment
 # question before the offer is not the stage. 8: a learned verifier per act (needs, offer, payment, next step) keeps,
