@@ -190,6 +190,14 @@ def refuses_request(text: str) -> bool:
     return not is_question(text) and negates(text, rule.topic or rule.markers)
 
 
+def promises(text: str) -> bool:
+    """Whether a sentence commits to the client's request («сделаем в будни», «пришлю предложение»): a statement
+    with a commitment word that does not say "no" to the offer."""
+    rule = RULES[Act.OFFER]
+    return bool(_has(_words(text), _COMMITS)) and not is_question(text) and \
+        not says_no_to(text, rule.topic or rule.markers)
+
+
 def act_done(act: Act, text: str) -> bool:
     """Whether a sentence in the manager's own words does the act (not only talks about its topic)."""
     rule = RULES[act]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from compliance.messages import Message
-from compliance.scoring.acts import _COMMITS, RULES, Act, _has, _words, drop, is_question, says_no_to
+from compliance.scoring.acts import RULES, Act, drop, promises, says_no_to
 from compliance.scoring.embeddings import split_sentences
 from compliance.scoring.transcript import Segment
 from compliance.scoring.turns import turn_ids
@@ -29,13 +29,6 @@ def _sentences_after(segments: Sequence[Segment], turns: list[int], turn: int, c
             continue
         out += [(i, x.text) for x in split_sentences(segments[i].text, i) if i > turn or x.char_start >= char]
     return out
-
-
-def _promised_again(act: Act, said: list[tuple[int, str]]) -> bool:
-    """A statement after the "no" that commits to the request again («сделаем в будни», «пришлю предложение»)."""
-    topic = RULES[act].topic or RULES[act].markers
-    return any(_has(_words(text), _COMMITS) and not is_question(text) and not says_no_to(text, topic)
-               for _, text in said)
 
 
 def withdraw_retracted(acts: Sequence[Optional[Act]], segments: Sequence[Segment], speakers: set[str],
@@ -65,7 +58,7 @@ def withdraw_retracted(acts: Sequence[Optional[Act]], segments: Sequence[Segment
         goes_on = any(line.said and line.span and line.span.turn > no
                       for per_stage in evidence for t, lines in enumerate(per_stage) if acts[t] in _SALE_GOES_ON
                       for line in lines)
-        if goes_on and _promised_again(act, after[at + 1:]):
+        if goes_on and any(promises(text) for _, text in after[at + 1:]):  # a side detail refused
             continue
         for per_stage in evidence:
             for line in per_stage[s]:
