@@ -38,6 +38,8 @@ def _stage(text: str, script: SalesScript, stage_id: str):
     ("Оплату будете вносить сразу или частями?", True),            # a payment word: paying
     ("Монтаж оплатите сразу или частями?", True),
     ("Рассчитаетесь сразу или частями?", True),
+    ("Сразу всю сумму или частями?", True),                       # the sum split: paying
+    ("Вам удобнее сразу или частями?", True),
 ])
 def test_a_timing_question_about_the_work_is_not_the_payment_question(text, done):
     assert act_done(Act.PAYMENT, text) is done
