@@ -17,12 +17,13 @@ from compliance.scoring.score import score_call
 # blind4 0.959 / 0.923 / 0.903 / 22 of 25 (before the verifier: 0.946 / 0.868 / 0.889 / 22 of 25).
 # With the branch rule (scorer 9): blind2 0.993 / 1.000 / 0.971 / 18 of 19, blind3 0.996 / 0.990 / 0.992 / 20 of 22,
 # blind4 0.967 / 0.934 / 0.924 / 23 of 25, blind5 0.996 / 0.989 / 0.991 / 24 of 27 (before: 0.985 / 0.955 / 0.972 /
-# 21 of 27, when it was still held out).
+# 21 of 27, when it was still held out). Scorer 10 (delivery questions, negated question lines, an offer taken
+# back, a cut-off introduction): blind4 0.982 / 1.000 / 0.938 / 23 of 25, blind5 0.998 / 1.000 / 0.991 / 24 of 27.
 FLOORS = {
     "calls_blind2": (0.98, 0.97, 0.95, 0.90),
     "calls_blind3": (0.98, 0.97, 0.95, 0.90),
-    "calls_blind4": (0.96, 0.92, 0.91, 0.90),
-    "calls_blind5": (0.98, 0.97, 0.95, 0.85),
+    "calls_blind4": (0.975, 0.98, 0.93, 0.90),
+    "calls_blind5": (0.98, 0.98, 0.95, 0.85),
 }
 
 

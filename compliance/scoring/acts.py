@@ -52,6 +52,8 @@ class ActRule:
     # commitment to this request (not «наши клиенты довольны»; the price may follow «сделаем» in the next turn)
     reach: int = 0                     # the manager's turns around the evidence's turn that may hold the substance
     retracted: bool = False            # a later "no" to the act's words withdraws it when the sale stops there
+    weak: tuple[str, ...] = ()         # markers that show the act only in a sentence that names nothing else
+    # («Сразу или частями?» may ask how they pay; «Монтаж будете делать сразу или частями?» asks about the work)
 
 
 _TIMES = ("сегодня", "завтра", "послезавтра", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот",
@@ -82,10 +84,11 @@ RULES: dict[Act, ActRule] = {
         "самыми разными", "самые разные", "с разными", "разного профиля", "любыми", "любые задачи", "широкий спектр",
         "на рынке", "много лет", "всеми видами", "всем подряд", "всё что угодно", "все что угодно"), topic=(
         "мож", "смож", "сдела", "дела", "возьм", "берем", "профил", "специализ", "занима", "умее", "подойд",
-        "справ", "получится", "выйдет", "потян", "уложим", "успеем")),
+        "справ", "получится", "выйдет", "потян", "уложим", "успеем", "обещ")),
     # Paying, not the sum: «на какую сумму рассчитываете?» asks the budget (the request).
     # When the client will pay for what we offered: asked before any offer there is nothing to pay for yet.
-    Act.PAYMENT: ActRule(question=True, after=(Act.OFFER, Act.NEEDS), markers=(
+    # Splitting alone is no payment word: «Монтаж будете делать сразу или частями?» asks about the work.
+    Act.PAYMENT: ActRule(question=True, after=(Act.OFFER, Act.NEEDS), weak=("частям", "транш"), markers=(
         "оплат", "плат", "внес", "рассчитат", "рассчитае", "рассчитаю", "деньг", "денег", "счет", "аванс",
         "бухгалтер", "перевод", "перевест", "перечисл", "частям", "транш", "кэш", "наличн", "безнал", "предоплат",
         "расчет", "оплач")),
@@ -107,6 +110,10 @@ RULES: dict[Act, ActRule] = {
 # Turns of either side that may follow a farewell: «Спасибо!» — «И вам.» — «Всего доброго!» — «До свидания.»
 FAREWELL_TURNS_AFTER = 3
 
+# The words that may frame a weak marker without naming what else it is about («Вам удобнее сразу или частями?»).
+_FRAME = frozenset({"удобнее", "удобно", "будете", "сможете", "хотите", "планируете", "предпочитаете", "лучше",
+                    "сразу", "целиком", "полностью", "этапами", "поэтапно", "скажите", "подскажите", "пожалуйста",
+                    "вообще", "обычно", "всего", "какими", "сумму", "сумма", "суммой", "стоимость"})  # the sum: money
 _WORD = re.compile(r"[\w-]+")
 _ASKING = frozenset({"когда", "как", "какой", "какая", "какое", "какие", "каким", "сколько", "ли", "удобнее",
                      "что", "чем", "где", "зачем", "почему", "кто", "куда", "расскажите", "подскажите"})
@@ -114,7 +121,7 @@ _ASKING = frozenset({"когда", "как", "какой", "какая", "как
 _PUNCTUATED = re.compile(r"[.,!;:—]")
 _QUESTION_OPENS = 3  # «А когда вам удобно…», «Скажите, пожалуйста, когда…»: the asking word comes early
 _BRIDGE = frozenset({"наш", "это", "так", "то", "мы", "я", "вам", "вас", "ваш", "совсем", "очень", "уже",
-                     "всегда", "сможем", "смогу", "можем", "могу", "будем", "буду", "стоит", "надо", "нужно"})
+                     "всегда", "сможем", "смогу", "можем", "могу", "будем", "буду", "стоит", "надо", "нужно", "этого"})
 _REFUSAL = re.compile(r"^\s*(?:да\s+нет|да\s+не|ну\s+нет|нет|не-не)\s*[,.!—–-]", re.IGNORECASE)
 
 
@@ -183,6 +190,14 @@ def refuses_request(text: str) -> bool:
     return not is_question(text) and negates(text, rule.topic or rule.markers)
 
 
+def promises(text: str) -> bool:
+    """Whether a sentence commits to the client's request («сделаем в будни», «пришлю предложение»): a statement
+    with a commitment word that does not say "no" to the offer."""
+    rule = RULES[Act.OFFER]
+    return bool(_has(_words(text), _COMMITS)) and not is_question(text) and \
+        not says_no_to(text, rule.topic or rule.markers)
+
+
 def act_done(act: Act, text: str) -> bool:
     """Whether a sentence in the manager's own words does the act (not only talks about its topic)."""
     rule = RULES[act]
@@ -192,6 +207,9 @@ def act_done(act: Act, text: str) -> bool:
         return False
     if rule.question and not is_question(text):
         return False
+    if rule.weak and not _has(words, tuple(m for m in rule.markers if m not in rule.weak)) and \
+            any(len(w) > 4 and w not in _FRAME and not _has([w], rule.weak) for w in words):
+        return False  # only a weak marker, and the sentence names something else: that is what it asks about
     if any(phrase in folded for phrase in rule.vague):
         return False
     return act is Act.CANNOT_DELIVER or not negates(text, rule.topic or rule.markers)
@@ -215,8 +233,21 @@ def judge_evidence(acts: Sequence[Optional[Act]], segments: Sequence[Segment],
             if act is None:
                 continue
             for line in lines:
-                while _own_words(line) and not _done_there(act, segments, line):
+                while line.said and (_mentioned(segments, line) or
+                                     _own_words(line) and not _done_there(act, segments, line)):
                     drop(line)
+
+
+def _mentioned(segments: Sequence[Segment], line: "LineEvidence") -> bool:
+    """A question line inside a statement that says "no" («Не буду сейчас спрашивать, когда вы планируете
+    оплату, это рано»): the line is talked about, not asked."""
+    span = line.span
+    if span is None or span.turn_end is not None or not 0 <= span.turn < len(segments) or \
+            not line.text.rstrip().endswith("?"):
+        return False
+    said = next((x.text for x in split_sentences(segments[span.turn].text, span.turn)
+                 if x.char_start <= span.char_start < x.char_end), "")
+    return bool(said) and not is_question(said) and "не" in _words(said) and "не" not in _words(line.text)
 
 
 def _done_there(act: Act, segments: Sequence[Segment], line: "LineEvidence") -> bool:
@@ -278,38 +309,6 @@ def require_substance(acts: Sequence[Optional[Act]], segments: Sequence[Segment]
                 drop(line)
         if not any(line.said for per_stage in evidence for line in per_stage[s]):
             notes[s] = Message(code="stage_no_substance")
-    return notes
-
-
-_SALE_GOES_ON = (Act.PAYMENT, Act.NEXT_STEP)
-
-
-def withdraw_retracted(acts: Sequence[Optional[Act]], segments: Sequence[Segment], speakers: set[str],
-                       evidence: "list[list[list[LineEvidence]]]") -> dict[int, Message]:
-    """An act taken back: the manager says "no" to its words in a later turn («Ой, нет, в такие сроки не
-    успеем… Не возьмёмся») and the sale stops there (no later stage has evidence after the "no"). A refusal of
-    a side detail while the sale goes on («скидку дать не сможем» — then payment, next step) withdraws nothing.
-    Returns, per stage index, why its evidence was dropped. ``evidence`` is scorer → stage → line, changed in place."""
-    notes: dict[int, Message] = {}
-    turns = turn_ids(segments, speakers)
-    for s, act in enumerate(acts):
-        if act is None or not RULES[act].retracted:
-            continue
-        said = [line.span.turn for per_stage in evidence for line in per_stage[s] if line.said and line.span]
-        if not said:
-            continue
-        last = max(said)
-        no = next((i for i in range(last + 1, len(segments)) if turns[i] > turns[last] >= 0
-                   and any(says_no_to(x.text, RULES[act].topic or RULES[act].markers)
-                           for x in split_sentences(segments[i].text, i))), None)
-        if no is None or any(line.said and line.span and line.span.turn > no
-                             for per_stage in evidence for t, lines in enumerate(per_stage) if acts[t] in _SALE_GOES_ON
-                             for line in lines):
-            continue
-        for per_stage in evidence:
-            for line in per_stage[s]:
-                drop(line, all_of_it=True)
-        notes[s] = Message(code="stage_retracted")
     return notes
 
 
@@ -428,11 +427,13 @@ _PREPOSITIONS = frozenset({"в", "во", "на", "за", "про", "по", "дл
 
 
 def introduction(segments: Sequence[Segment], speakers: set[str]) -> Optional[tuple[int, Sentence]]:
-    """Where the manager said who is calling and from where in the opening (their first turns), if they did."""
+    """Where the manager said who is calling and from where in the opening (their first turns), if they did; a
+    sentence the client cut off and the manager abandoned («Меня зовут…» — «Да мне всё равно») is not said."""
     for index, (seg, turn) in enumerate(zip(segments, turn_ids(segments, speakers))):
         if 0 <= turn < OPENING_TURNS:
+            cut = cut_off_from(segments, index, speakers)
             for sentence in split_sentences(seg.text, index):
-                if introduces(sentence.text):
+                if (cut is None or sentence.char_start < cut) and introduces(sentence.text):
                     return index, sentence
     return None
 

@@ -21,7 +21,6 @@ from compliance.scoring.acts import (
     refuses_request,
     require_introduction,
     require_substance,
-    withdraw_retracted,
 )
 from compliance.scoring.confidence import flag_uncertain_verdict, review_recognition
 from compliance.scoring.connection import VOICEMAIL_MARKERS, check_connected, connection
@@ -35,6 +34,7 @@ from compliance.scoring.result import (
     StageResult,
     review_flag,
 )
+from compliance.scoring.retraction import withdraw_retracted
 from compliance.scoring.scorer import CallText, LineEvidence, LineScorer, MatchOptions
 from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.semantic import meaning_scorer
@@ -50,7 +50,12 @@ __all__ = ["MatchOptions", "VOICEMAIL_MARKERS", "check_connected", "choose_scrip
            "summarise"]
 
 # Stored scores made by another version of the scorer are re-scored by the next batch.
-SCORER_VERSION = f"9-branch-follow-up-{weights_digest()}"  # 9: a branch is the refusal of the request and
+SCORER_VERSION = f"10-taken-back-{weights_digest()}"  # 10: a payment question about the delivery or the
+# work («Монтаж будете делать сразу или частями?») is not the stage; a question line inside a statement that says
+# "no" («Не буду спрашивать, когда вы планируете оплату») is not asked; an offer taken back (later in its turn
+# too) and never promised again is withdrawn, and a payment question after it has nothing to pay for; an
+# introduction the client cut off («Меня зовут…» — «Да мне всё равно») is not said.
+# 9: a branch is the refusal of the request and
 # the question about later, after the needs (in own words too), and not taken where the sale goes on; a payment
 # question before the offer is not the stage. 8: a learned verifier per act (needs, offer, payment, next step) keeps,
 # drops or adds own-words evidence (``verifier``). 7: an offer needs a commitment and a next step an action or a time
