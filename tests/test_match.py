@@ -218,7 +218,7 @@ def test_word_times_reach_evidence(default_script):
 
 def test_unknown_level_is_an_error(default_script):
     from compliance.errors import ScriptError
-    with pytest.raises(ScriptError, match="no level 'guru'"):
+    with pytest.raises(ScriptError, match="нет уровня 'guru'"):
         _score(FULL, default_script, "guru")
 
 
