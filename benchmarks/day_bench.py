@@ -14,7 +14,6 @@ tenth of its audio time, ≥ 10×) and the load (``uptime``) before and after: o
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -28,28 +27,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import transcribe_bench as tb  # noqa: E402  (the recorder's day layout)
+from small_sets_bench import _spoken_calls  # noqa: E402  (the spoken calls, made on first use)
 
 CLI = [sys.executable, "-c", "from compliance.cli import main; main()"]
 RATE = 16000
 
-
-def _sources() -> list[Path]:
-    spec = importlib.util.spec_from_file_location("_make_bench_audio", ROOT / "benchmarks" / "make_bench_audio.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = []
-    for check in (False, True):
-        folder, calls = module.bench_calls(check=check)
-        out += [folder / name for name in calls]
-    return out
 
 
 def make_day(folder: Path, count: int, minutes: float = 3.0) -> tuple[list[Path], float]:
     """``count`` stereo calls of about ``minutes`` each under ``folder`` (recorder layout); files and audio seconds."""
     from compliance.speech.decode import decode_audio
 
-    sources = _sources()
+    sources = [path for path, _ in _spoken_calls()]
     decoded = [np.stack(decode_audio(p).channels) for p in sources]
     calls: list[tuple[Path, dict]] = []
     raw = folder.parent / "calls"

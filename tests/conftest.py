@@ -21,6 +21,14 @@ if str(ROOT / "benchmarks") not in sys.path:
 
 
 @pytest.fixture(scope="session")
+def script() -> SalesScript:
+    """The bundled default script as it ships (with its acts), for the tests of what the matcher understands."""
+    from compliance.resources import default_script_path
+
+    return load_script(default_script_path())
+
+
+@pytest.fixture(scope="session")
 def default_script() -> SalesScript:
     """The default script as the unit tests were written against (a frozen copy of the bundled one)."""
     return load_script(FROZEN_DEFAULT)

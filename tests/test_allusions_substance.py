@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.resources import default_script_path
 from compliance.scoring.acts import Act, act_done, is_question
 from compliance.scoring.score import score_call
 from compliance.scoring.script import SalesScript
-from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import parse_text_transcript
 
 OPENING = ("М: Добрый день, Марина! Меня зовут Денис, компания «Склад Плюс». Вам удобно сейчас говорить?\nК: Да.\n"
@@ -18,11 +16,6 @@ OFFER = ("М: Да, мы можем это сделать для вас. Мы у
          "Я подготовлю для вас предложение с ценой и сроками.\nК: Хорошо.\n")
 PAYMENT = "М: Когда вы планируете оплату?\nК: В мае.\n"
 FAREWELL = "М: Спасибо за разговор, Марина! Всего доброго, до свидания!\nК: До свидания.\n"
-
-
-@pytest.fixture(scope="module")
-def script() -> SalesScript:
-    return load_script(default_script_path())
 
 
 def _stage(text: str, script: SalesScript, stage_id: str):

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.resources import default_script_path
 from compliance.scoring.acts import Act, act_done
-from compliance.scoring.score import score_call
-from compliance.scoring.script import SalesScript
-from compliance.scoring.script_file import load_script
-from compliance.scoring.transcript import parse_text_transcript
+
+from .test_allusions_substance import _stage  # a stage of a call
 
 OPENING = ("М: Добрый день, Олег! Меня зовут Ирина, компания «ПолДом». Вам удобно сейчас говорить?\nК: Да.\n"
            "М: Расскажите, пожалуйста, какую задачу вы хотите решить?\nК: Наливной пол в цеху, восемьсот метров.\n"
@@ -21,15 +18,6 @@ PAYMENT = "М: Когда вы планируете оплату?\nК: В авг
 NEXT = "М: Я отправлю вам счёт на оплату завтра утром.\nК: Хорошо.\n"
 FAREWELL = "М: Спасибо за разговор, Олег! Всего доброго, до свидания!\nК: До свидания.\n"
 
-
-@pytest.fixture(scope="module")
-def script() -> SalesScript:
-    return load_script(default_script_path())
-
-
-def _stage(text: str, script: SalesScript, stage_id: str):
-    result = score_call(parse_text_transcript(text), script, "newcomer")
-    return next(s for s in result.stages if s.id == stage_id)
 
 
 @pytest.mark.parametrize("text, done", [
