@@ -42,6 +42,7 @@ from compliance.scoring.transcript import Transcript
 from compliance.scoring.verdict import settle_branches, summarise
 from compliance.scoring.verifier import verify_evidence, weights_digest
 from compliance.scoring.words import WordScorer, forbidden_hits
+from compliance.text.catalogue import say
 
 # The script's wording said clearly (a line's word similarity): enough to outweigh evidence by meaning.
 CLEAR_WORDING = 80.0
@@ -415,7 +416,7 @@ def choose_script(transcript: Transcript, scripts: Iterable[SalesScript]) -> Sal
     """The script whose stages the call matches best (highest adherence at the newcomer level)."""
     candidates = list(scripts)
     if not candidates:
-        raise ValueError("no scripts to choose from")
+        raise ValueError(say("err.score.no_scripts"))
     if len(candidates) == 1:
         return candidates[0]
 
