@@ -211,3 +211,25 @@ def test_engine_only_errors_are_catalogue_texts(lang):
     assert said["readiness"] == catalogue.text("err.readiness.one_manager", lang, managers="ivanova, petrov")
     for text in said.values():
         assert foreign(text, lang, ["ivanova", "petrov", "'xml'", "'year'"]) == [], text
+
+
+# -- PyYAML's words, for a file a lead writes by hand -----------------------------------------------------------
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("layout, key", [
+    ("managers:\n  ivanova: level: newcomer\n", "why.yaml.colon"),
+    ("managers:\n\tivanova: {level: newcomer}\n", "why.yaml.tab"),
+    ("managers:\n  ivanova: {name: 'Иванова}\n", "why.yaml.quote"),
+    ("managers: [\n", "why.yaml.bracket"),
+])
+def test_a_broken_team_file_says_what_to_fix_in_the_run_language(tmp_path, layout, key, lang):
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    team = tmp_path / "team.yaml"
+    team.write_text(layout, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["--lang", lang, "team", "list", "--team", str(team)])
+    assert run.exit_code == 1, run.output
+    assert catalogue.text(key, lang) in run.output, run.output
+    assert foreign(run.output, lang, [str(team)]) == [], run.output

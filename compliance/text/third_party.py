@@ -102,3 +102,25 @@ def quoted(said: str) -> str:
     """A server's own words, quoted as a detail after a sentence of ours that already says what went wrong."""
     words = _words(said)
     return say("why.quoted", words=words) if words and words != "—" else "—"
+
+
+# PyYAML's problems people make by hand (a colon in a value, a tab, an unclosed quote or bracket, uneven indents).
+YAML = (
+    (r"mapping values are not allowed", "why.yaml.colon"),
+    (r"character '\\t'", "why.yaml.tab"),
+    (r"while scanning a (?:double-)?quoted scalar|unknown escape", "why.yaml.quote"),
+    (r"expected ',' or '[}\]]'|while parsing a flow", "why.yaml.bracket"),
+    (r"expected <block end>", "why.yaml.indent"),
+    (r"could not find expected ':'", "why.yaml.no_colon"),
+)
+
+
+def yaml_reason(exc: BaseException, with_line: bool = True) -> str:
+    """What is wrong in a YAML file, in the run's language, with the line unless the caller shows it (PyYAML's
+    words quoted when unknown)."""
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    key = _known(f"{problem} {context}", YAML)
+    said = say(key) if key else _unknown("YAML", _words(problem))
+    mark = getattr(exc, "problem_mark", None)
+    return say("why.yaml.at_line", line=mark.line + 1, why=said) if mark is not None and with_line else said
