@@ -5,6 +5,7 @@ engine's errors a library user meets (an unknown export format or period) are ca
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import sqlite3
 from types import SimpleNamespace
@@ -233,3 +234,46 @@ def test_a_broken_team_file_says_what_to_fix_in_the_run_language(tmp_path, layou
     assert run.exit_code == 1, run.output
     assert catalogue.text(key, lang) in run.output, run.output
     assert foreign(run.output, lang, [str(team)]) == [], run.output
+
+
+# -- the developers' docstrings stay out of the help ------------------------------------------------------------
+
+def _docstrings() -> list[tuple[tuple[str, ...], str]]:
+    import click
+
+    from compliance.cli import cli
+
+    found = []
+
+    def walk(group: click.Group, path: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            doc = (command.callback.__doc__ if command.callback else None) or ""
+            found.append(((*path, name), doc))
+            if isinstance(command, click.Group):
+                walk(command, (*path, name))
+
+    walk(cli, ())
+    return found
+
+
+def _phrases(doc: str) -> set[str]:
+    """Runs of five words of a docstring's prose: what would show if the docstring leaked into the help."""
+    prose = "\n".join(line for line in doc.splitlines() if "compliance " not in line)   # not the example lines
+    prose = re.sub(r"\S*\.\w+|\b[A-Z]\w*", " ", prose)     # file names, names and brands: the same in Russian
+    words = re.findall(r"[a-z][a-z']+", prose)
+    return {" ".join(words[i:i + 5]).lower() for i in range(len(words) - 4)}
+
+
+def test_no_help_shows_the_developers_docstring_in_russian():
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    documented = [(path, doc) for path, doc in _docstrings() if len(_phrases(doc)) > 3]
+    assert len(documented) >= 20       # the commands keep an English docstring beside their catalogue help
+    for path, doc in documented:
+        shown = CliRunner().invoke(cli, ["--lang", "ru", *path, "--help"], prog_name="compliance")
+        assert shown.exit_code == 0, shown.output
+        prose = " ".join(re.findall(r"[A-Za-z][A-Za-z']+", shown.output)).lower()
+        leaked = sorted(p for p in _phrases(doc) if p in prose)
+        assert leaked == [], (path, leaked[:3])
