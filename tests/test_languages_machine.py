@@ -277,3 +277,57 @@ def test_no_help_shows_the_developers_docstring_in_russian():
         prose = " ".join(re.findall(r"[A-Za-z][A-Za-z']+", shown.output)).lower()
         leaked = sorted(p for p in _phrases(doc) if p in prose)
         assert leaked == [], (path, leaked[:3])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_fault_of_ours_in_a_batch_is_said_as_one_in_the_run_language(tmp_path, monkeypatch, lang):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from compliance.batch import workers
+    from compliance.cli import cli
+
+    from .conftest import ROOT
+
+    def broken(*args, **kwargs):
+        return "М: добрый день"[40]    # the kind of slip a bug makes
+
+    monkeypatch.setattr(workers, "analyse_file", broken)
+    folder = tmp_path / "day"
+    folder.mkdir()
+    shutil.copy(ROOT / "samples" / "day" / "2026-11-27_11-05-40_sidorova_380671112233.txt", folder)
+    run = CliRunner().invoke(cli, ["--lang", lang, "batch", str(folder), "--db", str(tmp_path / "h.db"),
+                                   "--workers", "1"])
+    assert run.exit_code == 3, run.output
+    said = catalogue.text("why.internal", lang, what="IndexError: string index out of range")
+    assert said in run.output, run.output
+    assert foreign(run.output, lang, [str(folder), str(tmp_path / "h.db"), "sidorova"]) == [], run.output
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_transcript_without_prefixes_is_noted_once_in_the_run_language(tmp_path, lang):
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Добрый день, меня зовут Ольга\nДа, слушаю вас\n", encoding="utf-8")
+    run = CliRunner().invoke(cli, ["--lang", lang, "score", str(plain)])
+    assert run.exit_code == 0, run.output
+    notes = [line for line in run.output.splitlines() if "«М:»" in line]
+    assert notes == [catalogue.text("cli.result.note", lang, note=catalogue.text("no_prefixes", lang))], run.output
+    assert foreign(run.output, lang, [str(plain), "plain.txt"]) == [], run.output
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_batch_with_nothing_to_report_says_so_in_the_run_language(tmp_path, lang):
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    (tmp_path / "empty").mkdir()
+    run = CliRunner().invoke(cli, ["--lang", lang, "batch", str(tmp_path / "empty"), "--db", str(tmp_path / "h.db"),
+                                   "--out", str(tmp_path / "out")])
+    assert catalogue.text("err.batch.no_calls_for_reports", lang) in run.output, run.output
+    assert foreign(run.output, lang, [str(tmp_path)]) == [], run.output

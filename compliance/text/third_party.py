@@ -124,3 +124,9 @@ def yaml_reason(exc: BaseException, with_line: bool = True) -> str:
     said = say(key) if key else _unknown("YAML", _words(problem))
     mark = getattr(exc, "problem_mark", None)
     return say("why.yaml.at_line", line=mark.line + 1, why=said) if mark is not None and with_line else said
+
+
+def internal_error(exc: BaseException) -> str:
+    """A fault of ours (a bug, not the input): said as one, with Python's words quoted, so a batch lists it in the
+    run's language and the person knows to run again and report it."""
+    return say("why.internal", what=_words(f"{type(exc).__name__}: {exc}"))
