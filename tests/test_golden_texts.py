@@ -122,3 +122,22 @@ def test_the_golden_texts_speak_one_language(lang):
              for line in text.splitlines() if not line.startswith(("$ compliance", "[exit "))]   # the person's part
     assert foreign("\n".join(lines), lang, data) == []
     assert text.count("[exit ") == 7
+
+
+def test_no_manager_page_shows_a_folder_of_the_lead_machine(day, tmp_path):
+    """Each ``managers/<key>/`` folder may be sent to that manager alone: its pages name a call's file, never the
+    folders it lies in on the lead's machine (issue 23 point 6; the review app's pages: tests/test_web_pages.py)."""
+    out = tmp_path / "reports"
+    run = CliRunner().invoke(cli, ["report", "--db", str(day / "h.db"), "--team", str(day / "team.yaml"),
+                                   "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    pages = sorted((out / "managers").rglob("*.html"))
+    assert len(pages) >= 3      # the manager's page and a page per call
+    recorded = sorted((day / "2026-11-27" / "ivanova").glob("*.txt"))
+    seen_names = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for folder in (str(day), str(day / "2026-11-27"), str(tmp_path), "/tmp/", "/home/"):
+            assert folder not in html, f"{page.relative_to(out)} shows {folder}"
+        seen_names += sum(f.name in html for f in recorded)
+    assert seen_names >= 2      # the file is still named, by its name
