@@ -331,3 +331,31 @@ def test_a_batch_with_nothing_to_report_says_so_in_the_run_language(tmp_path, la
                                    "--out", str(tmp_path / "out")])
     assert catalogue.text("err.batch.no_calls_for_reports", lang) in run.output, run.output
     assert foreign(run.output, lang, [str(tmp_path)]) == [], run.output
+
+
+def test_usage_placeholders_speak_the_run_language():
+    """``[OPTIONS] FOLDER`` reads «[ПАРАМЕТРЫ] ПАПКА» in Russian, and again ``[OPTIONS] FOLDER`` in an English run
+    after it in the same process (the placeholders click derives are kept)."""
+    from click.testing import CliRunner
+
+    from compliance.cli import cli
+
+    from .test_languages import COMMANDS
+
+    runner = CliRunner()
+    for lang, want in (("ru", "Использование: compliance batch [ПАРАМЕТРЫ] ПАПКА"),
+                       ("en", "Usage: compliance batch [OPTIONS] FOLDER"),
+                       ("ru", "Использование: compliance batch [ПАРАМЕТРЫ] ПАПКА")):
+        run = runner.invoke(cli, ["--lang", lang, "batch", "--help"], prog_name="compliance")
+        assert run.output.splitlines()[0] == want
+        assert ("--out ПАПКА" if lang == "ru" else "--out DIRECTORY") in run.output
+    latin_placeholder = re.compile(r"(?<![\w/.:-])[A-Z][A-Z_]{2,}\b")
+    for command in COMMANDS:
+        run = runner.invoke(cli, ["--lang", "ru", *command, "--help"], prog_name="compliance")
+        usage, _, rest = run.output.partition("\n")
+        options = [line.split()[1] for line in rest.splitlines()
+                   if line.startswith("  -") and len(line.split()) > 1 and not line.split()[1][0].islower()]
+        shown = usage.replace(" ".join(("compliance", *command)), "") + " " + " ".join(options)
+        assert latin_placeholder.findall(shown) == [], (command, shown)
+    run = runner.invoke(cli, ["--lang", "ru", "batch"], prog_name="compliance")
+    assert "'ПАПКА'" in run.output and run.exit_code == 2
