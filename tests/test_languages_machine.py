@@ -359,3 +359,29 @@ def test_usage_placeholders_speak_the_run_language():
         assert latin_placeholder.findall(shown) == [], (command, shown)
     run = runner.invoke(cli, ["--lang", "ru", "batch"], prog_name="compliance")
     assert "'ПАПКА'" in run.output and run.exit_code == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_system_words_the_catalogue_does_not_know_are_quoted_after_ours(tmp_path, lang):
+    import errno
+    import resource
+
+    from compliance.text.os_errors import os_reason
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+    try:
+        with pytest.raises(OSError) as err:
+            for i in range(128):
+                held.append(open(tmp_path / f"f{i}", "w"))   # a real «Too many open files»
+    finally:
+        for fh in held:
+            fh.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert err.value.errno == errno.EMFILE
+    said = _in(lang, lambda: os_reason(err.value))
+    assert said == catalogue.text("why.system", lang, words=err.value.strerror)
+    assert foreign(said, lang) == []
+    assert _in(lang, lambda: os_reason(OSError(errno.ENOSPC, "No space left on device"))) == \
+        catalogue.text("err.os.enospc", lang)
