@@ -385,3 +385,23 @@ def test_the_system_words_the_catalogue_does_not_know_are_quoted_after_ours(tmp_
     assert foreign(said, lang) == []
     assert _in(lang, lambda: os_reason(OSError(errno.ENOSPC, "No space left on device"))) == \
         catalogue.text("err.os.enospc", lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_database_fault_that_is_no_lock_is_said_as_what_it_is(tmp_path, monkeypatch, lang):
+    """A disk I/O error is not «the database is busy»: the page says SQLite's trouble in the app's language."""
+    from compliance.web.context import Review
+
+    def failing(self):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setenv("BINOTEL_WEBHOOK_TOKEN", TOKEN)
+    client = TestClient(create_app(tmp_path / "h.db", secret="s", lang=lang))
+    monkeypatch.setattr(Review, "store", failing)
+    notice = {"requestType": "apiCallCompleted", "callDetails": {"generalCallID": "9", "startTime": "1795000000"}}
+    res = client.post(f"/pbx/binotel/{TOKEN}", json=notice)
+    assert res.status_code == 503
+    with catalogue.speaking(lang):
+        io_sentence = catalogue.text("why.sqlite.io", lang)
+    assert io_sentence.split(" (")[0] in res.text and "disk I/O" not in res.text
+    assert catalogue.text("web.busy", lang) not in res.text
