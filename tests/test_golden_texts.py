@@ -126,7 +126,9 @@ def test_the_golden_texts_speak_one_language(lang):
 
 def test_no_manager_page_shows_a_folder_of_the_lead_machine(day, tmp_path):
     """Each ``managers/<key>/`` folder may be sent to that manager alone: its pages name a call's file, never the
-    folders it lies in on the lead's machine (issue 23 point 6; the review app's pages: tests/test_web_pages.py)."""
+    folders it lies in on the lead's machine (issue 23 point 6; the review app's pages: tests/test_web_pages.py).
+    A recording's player links to the file where it lies unless the set is written with ``--copy-audio``, the way
+    to send a folder to a manager; this day has transcripts only, so no page links anywhere."""
     out = tmp_path / "reports"
     run = CliRunner().invoke(cli, ["report", "--db", str(day / "h.db"), "--team", str(day / "team.yaml"),
                                    "--out", str(out)])
