@@ -405,3 +405,19 @@ def test_a_database_fault_that_is_no_lock_is_said_as_what_it_is(tmp_path, monkey
         io_sentence = catalogue.text("why.sqlite.io", lang)
     assert io_sentence.split(" (")[0] in res.text and "disk I/O" not in res.text
     assert catalogue.text("web.busy", lang) not in res.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_python_regex_and_yaml_words_follow_our_sentence(tmp_path, lang, default_script):
+    from compliance.history.attribution import compile_patterns
+    from compliance.scoring.examples import examples_path, merge_examples
+
+    said = _in(lang, lambda: compile_patterns([r"(?P<manager>["]))
+    assert said.endswith("«unterminated character set at position 12»)" if lang == "ru"
+                         else "“unterminated character set at position 12”)"), said
+    script_file = tmp_path / "sales_call.yaml"
+    examples_path(script_file).write_text("greeting:\n\t1: [Добрый день]\n", encoding="utf-8")
+    with catalogue.speaking(lang):
+        _, problems = merge_examples(default_script, script_file)
+        shown = [str(p.message) for p in problems]
+    assert len(shown) == 1 and catalogue.text("why.yaml.tab", lang) in shown[0], shown
