@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO, Iterator
 
 
@@ -69,3 +69,9 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     """A file name as text that can be stored, printed and put in JSON: bytes that are not UTF-8 (a name made on
     another system, ``b"\\xffname.txt"``) become ``\\xff`` escapes instead of breaking the output."""
     return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def shown_name(file: str) -> str:
+    """A call's file as a manager may see it: its name, never the folder it lies in on the lead's machine
+    (``…/2026-11-27/ivanova/call.wav`` → ``call.wav``; a chat of an export keeps its ``#title``)."""
+    return PurePath(file.replace("\\", "/")).name or file

@@ -17,6 +17,7 @@ from compliance.scoring.result import CallResult
 from compliance.scoring.score import MatchOptions, choose_script, score_call
 from compliance.scoring.script import BandTable, SalesScript
 from compliance.scoring.transcript import Transcript, load_transcript
+from compliance.text.catalogue import say
 
 TRANSCRIPT_SUFFIXES = frozenset({".txt", ".json"})
 
@@ -108,7 +109,7 @@ def analyse_file(path: Path, scripts: Sequence[SalesScript], level: str, *, kind
         ScriptError: ``level`` is not a level of the chosen script.
     """
     if not scripts:
-        raise ValueError("analyse_file needs at least one script")
+        raise ValueError(say("err.score.no_scripts"))
     if transcript is None:
         transcript = read_call(path, scripts[0], kind=kind, transcribe=transcribe, model=model, cache_dir=cache_dir,
                                manager_names=manager_names, part=part, voice=voice)

@@ -61,6 +61,9 @@ def foreign(text: str, lang: str, data: Iterable[str] = ()) -> list[str]:
     data = list(data)
     words = {w.lower() for item in data for w in re.findall(r"\w+", item)}
     rest = _without(text, data)
+    # Another program's own words, quoted after a colon or an opening bracket («…» in Russian, “…” in English),
+    # follow our sentence.
+    rest = re.sub(r"(:\s*|\()(?:«[^»\n]*»|“[^”\n]*”)", r"\1 ", rest)
     found: list[str] = []
     if lang == "en":
         rest = re.sub(r"«[^»\n]*»", " ", rest)   # quoted data: transcript prefixes «М:», said phrases

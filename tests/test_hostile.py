@@ -238,8 +238,8 @@ def test_text_with_tabs_and_form_feeds_is_still_text(tmp_path):
 def test_a_day_without_calls_says_where_it_looked_and_what_to_try(sample_db):
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "25.11.2026", "--db", str(sample_db)])
     assert run.exit_code == 0 and "✅Всего контактов – 0 из 40" in run.stdout
-    assert f"2026-11-25: у ivanova нет звонков и переписок в {sample_db}" in run.stderr
-    assert "ближайшие дни со звонками: 2026-11-27" in run.stderr and "compliance batch" in run.stderr
+    assert f"25.11.2026: у ivanova нет звонков и переписок в {sample_db}" in run.stderr
+    assert "ближайшие дни со звонками: 27.11.2026" in run.stderr and "compliance batch" in run.stderr
     run = CliRunner().invoke(cli, ["daily", "ivanova", "--date", "27.11.2026", "--db", str(sample_db)])
     assert run.exit_code == 0 and run.stderr == ""
 

@@ -195,7 +195,8 @@ def test_a_call_pipedrive_rejects_is_listed_and_the_push_goes_on(history, fake, 
     unknown_user.write_text(team.read_text("utf-8").replace("pipedrive_user_id: 11", "pipedrive_user_id: 99"), "utf-8")
     result = _push(db, unknown_user)
     assert result.exit_code == 3
-    assert result.output.count("ошибка: ") == 2 and "Pipedrive отклонил POST /v1/notes (400): User not found" in result.output
+    assert result.output.count("ошибка: ") == 2 and ("Pipedrive отклонил POST /v1/notes (400): запрос не принят: данные неверны "
+                                                    "— Pipedrive: «User not found»") in result.output
     assert set(_notes_by_deal_or_person(fake)) == {"deal 301"}               # petrov's note went in
     assert len(_pushed(db)) == 1
 

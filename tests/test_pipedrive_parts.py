@@ -203,7 +203,7 @@ def test_client_names_an_unreachable_server(server):
 def test_client_stops_at_a_missing_permission(server):
     server.state.fail_next = [403]
     with PipedriveClient(server.url, "tok", sleep=lambda s: None) as client:
-        with pytest.raises(CrmError, match=r"Pipedrive: no permission for POST /v1/callLogs \(403\): You do not "
-                                           r"have permission; see the README") as err:
+        with pytest.raises(CrmError, match=r"Pipedrive: no permission for POST /v1/callLogs \(403\): “You do not "
+                                           r"have permission”; see the README") as err:
             client.post("/callLogs", {"outcome": "connected"})
     assert err.value.fatal and len(server.state.requests) == 1

@@ -33,6 +33,7 @@ from compliance.errors import ComplianceError
 from compliance.speech.engine import _cpu_count  # cores this process may use (its affinity)
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import internal_error
 
 from .workers import _Done, _remember, _setup, _Task, _work
 
@@ -323,4 +324,4 @@ def _result(future: Any, job: _Job, client: Any) -> _Done:
         if _died(exc):
             return _Done(False, f"the worker process died on this file {ALLOWED_FAILURES} times or more "
                                 "(out of memory or a crash)", kind)
-        return _Done(False, f"{type(exc).__name__}: {exc}", kind)
+        return _Done(False, internal_error(exc), kind)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from compliance.files import shown_path
 from compliance.text.catalogue import say
+from compliance.text.third_party import internal_error
 
 from .cluster import run_on_cluster
 from .workers import (
@@ -177,7 +178,7 @@ class _Executes:
         except cf.process.BrokenProcessPool:
             return None
         except Exception as exc:  # noqa: BLE001 - e.g. the model failed to load in the initializer
-            return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if job.kind == "audio" else "score")
+            return _Done(False, internal_error(exc), "audio" if job.kind == "audio" else "score")
 
 
 # Jobs in flight per worker: enough to keep every worker busy, few enough that the main process holds a bounded

@@ -9,6 +9,7 @@ from compliance.history.readiness import history_readiness
 from compliance.history.roster import Team
 from compliance.history.store import Store
 from compliance.scoring.script import SalesScript
+from compliance.text.catalogue import say
 
 from .models import BatchSummary
 
@@ -20,10 +21,10 @@ def write_batch_reports(store: Store, out_dir: Path, summary: BatchSummary, *, t
     try:
         from compliance.reports import write_reports_from_store
     except ImportError:
-        summary.notes.append("reports: compliance.reports is not available; no HTML written")
+        summary.notes.append(say("err.batch.reports_missing"))
         return None
     if not store.query("SELECT 1 FROM calls LIMIT 1"):
-        summary.notes.append("reports: no calls in the history yet; no HTML written")
+        summary.notes.append(say("err.batch.no_calls_for_reports"))
         return None
     try:  # the whole history, read a chunk at a time (each transcript for its call page only)
         index = write_reports_from_store(store, out_dir, team=team, readiness=history_readiness(store, team),

@@ -40,6 +40,7 @@ from compliance.scoring.result import CallRecord, CallResult, Outcome
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
+from compliance.text.third_party import sqlite_reason
 
 from .cluster import parse_cluster
 from .discover import discover
@@ -286,7 +287,7 @@ def _store_trouble(exc: sqlite3.OperationalError) -> str:
         return say("err.batch.disk_full")
     if "locked" in text or "busy" in text:
         return say("err.batch.busy")
-    return say("err.batch.cannot_write", why=exc)
+    return say("err.batch.cannot_write", why=sqlite_reason(exc))
 
 
 def _kpi(day: DayCount, name: str, band: tuple[int, int]) -> DayKpi:

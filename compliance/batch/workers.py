@@ -18,6 +18,7 @@ from compliance.scoring.scorer import MatchOptions
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
 from compliance.text import catalogue
+from compliance.text.third_party import internal_error
 
 _STATE: dict[str, Any] = {}
 
@@ -164,7 +165,7 @@ def _work_in(task: _Task) -> _Done:
     except ComplianceError as exc:
         return _Done(False, str(exc), failure_kind(exc, task.kind))
     except Exception as exc:  # noqa: BLE001 - one call's bug must not stop the batch
-        return _Done(False, f"{type(exc).__name__}: {exc}", "audio" if task.kind == "audio" else "score")
+        return _Done(False, internal_error(exc), "audio" if task.kind == "audio" else "score")
 
 
 def _longest_first(jobs: list[Any]) -> list[Any]:

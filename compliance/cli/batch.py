@@ -196,7 +196,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     except KeyboardInterrupt as exc:
         if progress is not None:
             progress.close()
-        click.echo(text("cli.batch.interrupted"), err=True)
+        click.echo("\n" + text("cli.batch.interrupted"), err=True)   # off the progress line first
         if getattr(exc, "pool_terminated", False):
             # The killed workers' pool cannot be joined (see batch._terminate): leave now, nothing is unsaved.
             sys.stdout.flush()

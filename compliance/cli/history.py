@@ -117,9 +117,12 @@ def _known_manager_or_fail(store: Any, key: str, given: str) -> str:
 def _no_calls_hint(store: Any, key: str, day: str, db: Path) -> Optional[str]:
     """What to try when a day has no calls of a manager: the nearest days that have some, and the batch."""
     from compliance.history.daily import days_with_calls
+    from compliance.text.catalogue import current
+    from compliance.text.dates import shown_day
 
-    near = days_with_calls(store, key, day)
-    return text("cli.daily.no_calls", day=day, key=key, db=db,
+    lang = current()
+    near = [shown_day(d, lang) for d in days_with_calls(store, key, day)]
+    return text("cli.daily.no_calls", day=shown_day(day, lang), key=key, db=db,
                 near=text("cli.daily.near", days=", ".join(near)) if near else "")
 
 

@@ -12,6 +12,7 @@ are in our catalogue, and those modules' ``_``/``ngettext`` are pointed at it fo
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, Optional
 
@@ -37,9 +38,41 @@ def localize(command: click.Command, key: str) -> None:
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden and param.name:
             param.help = catalogue.text(option_key(key, param.name))
+    _localize_metavars(command)
     cached = getattr(command, "_help_option", None)   # click keeps the --help option once made
     if cached is not None:
         cached.help = catalogue.text("cli.opt.help")
+
+
+_METAVAR_WORD = re.compile(r"\b[A-Z][A-Z_]+(?: RANGE)?\b")
+
+
+def _said_metavar(shown: str) -> str:
+    """A usage placeholder (``FILE``, ``[FILES]...``, ``INTEGER RANGE``) with its words in the run's language
+    (``cli.metavar.FILE`` → «ФАЙЛ»); a word the catalogue does not name stays as it is (``HOST``)."""
+    def say(match: re.Match[str]) -> str:
+        key = "cli.metavar." + match.group(0).replace(" ", "_")
+        return catalogue.text(key) if catalogue.has(key) else match.group(0)
+
+    return _METAVAR_WORD.sub(say, shown)
+
+
+def _localize_metavars(command: click.Command) -> None:
+    """The usage line's placeholders in the run's language: ``[OPTIONS]``, ``COMMAND [ARGS]...``, each argument's
+    and option's. What click derives them from is kept, so a later run in another language says them again."""
+    declared = command.__dict__.setdefault("_declared_metavars", {
+        "options": command.options_metavar,
+        "sub": getattr(command, "subcommand_metavar", None),
+        "params": {id(p): p.metavar for p in command.params}})
+    command.options_metavar = _said_metavar(declared["options"]) if declared["options"] else declared["options"]
+    if isinstance(command, click.Group) and declared["sub"]:
+        command.subcommand_metavar = _said_metavar(declared["sub"])
+    ctx = click.Context(command)
+    for param in command.params:
+        if isinstance(param, click.Option) and (param.is_flag or param.count or param.hidden):
+            continue
+        param.metavar = declared["params"].get(id(param))
+        param.metavar = _said_metavar(param.make_metavar(ctx))
 
 
 def speak_click(lang: str) -> None:

@@ -126,8 +126,12 @@ def format_result(result: CallResult) -> str:
     level = text(f"cli.level.{result.level}") if result.level in LEVELS else result.level
     out.append(click.style(head, bold=True) + "  " + text("cli.result.head", who=who, script=result.script_id,
                                                           level=level))
+    # A note a message code stands for is kept in Russian in ``notes`` (as recognition wrote it): said from its code in
+    # the run's language instead; only notes no code stands for are shown as they are.
+    coded = {m.text("ru") for m in result.messages}
     shown = [m.text(lang) for m in result.messages]
-    for note in [*result.notes, *(line for line in shown if line not in result.notes)]:
+    free = [n for n in result.notes if n not in coded]
+    for note in [*free, *(line for line in shown if line not in free)]:
         out.append(text("cli.result.note", note=note))
     if result.quality is not None:
         out.append(f"  {Message(code='quality_' + result.quality.rating).text(lang)}")

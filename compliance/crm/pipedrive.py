@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from compliance.errors import CrmError
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import http_reason, quoted, transport_reason
 
 DEFAULT_API_URL = "https://api.pipedrive.com"
 TOKEN_ENV = "PIPEDRIVE_API_TOKEN"
@@ -206,10 +207,10 @@ class PipedriveClient:
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 if once and not unsent:
-                    raise UnsureWrite(say("err.crm.answer_lost", call=call, why=type(exc).__name__)) from None
+                    raise UnsureWrite(say("err.crm.answer_lost", call=call, why=transport_reason(exc))) from None
                 failures += 1
                 if failures > self.retry.server_errors:
-                    raise CrmError(say("err.crm.unreachable", url=self.base_url, why=type(exc).__name__,
+                    raise CrmError(say("err.crm.unreachable", url=self.base_url, why=transport_reason(exc),
                                        tries=failures)) from None
                 waited += self._pause(self.retry.backoff * 2 ** (failures - 1), call, began, waited)
                 continue
@@ -314,15 +315,16 @@ class PipedriveClient:
         if status == 401:
             return CrmError(say("err.crm.token_refused"), status)
         if status == 403:
-            return CrmError(say("err.crm.no_permission", call=f"{method} /v1{path}", said=_said(response)), status)
-        return CrmError(say("err.crm.rejected", call=f"{method} /v1{path}", status=status, said=_said(response)),
+            return CrmError(say("err.crm.no_permission", call=f"{method} /v1{path}", said=quoted(_said(response))), status)
+        return CrmError(say("err.crm.rejected", call=f"{method} /v1{path}", status=status,
+                            said=http_reason(status, "Pipedrive", _said(response))),
                         status, fatal=False)
 
     @staticmethod
     def _data(method: str, path: str, response: _Answer) -> Any:
         body = _body(response, method, path)
         if isinstance(body, dict) and body.get("success") is False:
-            raise CrmError(say("err.crm.unsuccessful", said=_said(response)), response.status_code, fatal=False)
+            raise CrmError(say("err.crm.unsuccessful", said=quoted(_said(response))), response.status_code, fatal=False)
         return body.get("data") if isinstance(body, dict) else None
 
 

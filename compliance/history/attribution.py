@@ -22,6 +22,7 @@ from compliance.history.roster import LEVELS, normalize_manager_key
 from compliance.text.catalogue import say
 from compliance.text.dates import parse_date
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import quoted
 
 # Names that telephony systems and call recorders commonly give recordings, e.g.
 #   2026-11-27_10-31-02_ivanova_380991234567.mp3     20261127_103102_ivanova.wav
@@ -87,7 +88,7 @@ def compile_patterns(patterns: Iterable[str] | None) -> list[re.Pattern]:
         try:
             pat = re.compile(text)
         except re.error as exc:
-            raise AttributionError(say("err.attr.regex", pattern=repr(text), why=exc)) from None
+            raise AttributionError(say("err.attr.regex", pattern=repr(text), why=quoted(str(exc)))) from None
         unknown = set(pat.groupindex) - {"manager", "date", "time", "phone"}
         if unknown:
             raise AttributionError(say("err.attr.groups", pattern=repr(text), groups=", ".join(sorted(unknown))))

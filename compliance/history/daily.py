@@ -14,6 +14,7 @@ from compliance.history.roster import Targets
 from compliance.history.schema import DayCount, DaySales, ManagerRow
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, band_verdict
+from compliance.text.catalogue import say
 from compliance.text.formats import format_number
 
 DAILY_TARGET = Targets().daily_band   # pages without a roster: the regulations' defaults
@@ -228,7 +229,7 @@ def write_export(records: Iterable[CallRecord], fmt: str, stage_ids: list[str], 
         ValueError: unknown format.
     """
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+        raise ValueError(say("err.export.format", fmt=repr(fmt), known=", ".join(EXPORT_FORMATS)))
     writer: Optional[csv.DictWriter] = None
     count = 0
     for rec in records:
@@ -261,7 +262,7 @@ def render_table(rows: list[dict[str, Any]], fmt: str, fields: list[str]) -> str
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1)
     if fmt != "csv":
-        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+        raise ValueError(say("err.export.format", fmt=repr(fmt), known=", ".join(EXPORT_FORMATS)))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else fields, lineterminator="\r\n")
     writer.writeheader()

@@ -17,6 +17,7 @@ from compliance.history.roster import Targets, Team
 from compliance.history.schema import DayCount, DaySales
 from compliance.history.store import Store
 from compliance.scoring.result import CallRecord, share_in_band
+from compliance.text.catalogue import say
 
 PERIODS = ("day", "week", "month")
 
@@ -63,7 +64,7 @@ def period_of(day: dt.date, by: str) -> tuple[str, dt.date, dt.date]:
         first = day.replace(day=1)
         following = (first + dt.timedelta(days=32)).replace(day=1)
         return f"{day:%Y-%m}", first, following - dt.timedelta(days=1)
-    raise ValueError(f"unknown period {by!r} (known: {', '.join(PERIODS)})")
+    raise ValueError(say("err.period.unknown", by=repr(by), known=", ".join(PERIODS)))
 
 
 def _mean(values: list[Optional[float]]) -> Optional[float]:
@@ -107,7 +108,7 @@ def period_rows(store: Store, by: str, *, since: Optional[dt.date] = None, until
         ValueError: ``by`` is not day, week or month.
     """
     if by not in PERIODS:
-        raise ValueError(f"unknown period {by!r} (known: {', '.join(PERIODS)})")
+        raise ValueError(say("err.period.unknown", by=repr(by), known=", ".join(PERIODS)))
     days = (str(since) if since else None, str(until) if until else None)
     sales: dict[tuple[str, str], list[DaySales]] = defaultdict(list)
     bounds: dict[str, tuple[dt.date, dt.date]] = {}

@@ -15,6 +15,7 @@ from compliance.errors import ComplianceError
 from compliance.history.outcomes import Conversion, manager_conversions
 from compliance.messages import Message
 from compliance.scoring.result import IN_BAND, CallRecord
+from compliance.text.catalogue import say
 
 
 class Readiness(BaseModel):
@@ -97,7 +98,7 @@ def assess_readiness(
     """
     managers = {r.manager for r in records}
     if len(managers) > 1:
-        raise ComplianceError(f"readiness is per manager; got calls of {', '.join(sorted(managers))}")
+        raise ComplianceError(say("err.readiness.one_manager", managers=", ".join(sorted(managers))))
     first = records[0] if records else None
     out = Readiness(
         manager=manager or (first.manager if first else ""),

@@ -44,6 +44,7 @@ from compliance.scoring.band import Band, OrderedRange
 from compliance.scoring.choices import LEVELS  # noqa: F401 - the one list of levels, also read from here
 from compliance.text.catalogue import say
 from compliance.text.os_errors import describe_write_error
+from compliance.text.third_party import yaml_reason
 from compliance.text.validation import describe, where
 
 Level = Literal["newcomer", "experienced"]
@@ -240,7 +241,7 @@ def load_team(path: str | Path) -> Team:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise TeamError(say("err.roster.yaml", path=path, why=getattr(exc, 'problem', exc))) from None
+        raise TeamError(say("err.roster.yaml", path=path, why=yaml_reason(exc))) from None
     if not isinstance(data, dict):
         raise TeamError(say("err.roster.shape", path=path))
     try:

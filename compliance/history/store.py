@@ -18,6 +18,7 @@ from compliance.scoring.result import CallRecord, CallResult
 from compliance.scoring.transcript import Transcript
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import sqlite_reason
 
 if TYPE_CHECKING:
     pass
@@ -73,7 +74,7 @@ def _why_unusable(path: Path, exc: BaseException, read_only: bool) -> str:
     said = str(exc).lower()
     if "not a database" in said or "malformed" in said:   # SQLite's words for a damaged or foreign file
         return say("err.store.damaged")
-    return say("err.store.not_a_database", why=exc)
+    return say("err.store.not_a_database", why=sqlite_reason(exc))
 
 
 class Store(SummaryStore, EmbeddingStore, Bookkeeping, IdentityStore, PbxStore):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
+from compliance.files import shown_name
 from compliance.messages import Message
 from compliance.scoring.result import CallRecord, CallResult, StageResult, branch_taken
 from compliance.scoring.script import SalesScript
@@ -195,7 +196,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
     required = [s for s in result.stages if s.required and s.applies]
     missed = [StageRef(id=v.id, title=v.title) for v in stages if v.state == "missed"]
     return CallPage(
-        call_id=record.call_id, file=record.file, manager_name=record.manager_name or record.manager,
+        call_id=record.call_id, file=shown_name(record.file), manager_name=record.manager_name or record.manager,
         date=record.date, time=record.time,
         duration=result.duration if result.duration is not None else (transcript.duration if transcript else None),
         script_id=result.script_id, script_title=(script.title if script else "") or result.script_title or result.script_id,

@@ -21,6 +21,8 @@ from typing import Any, Optional
 import yaml
 
 from compliance.text.catalogue import say
+from compliance.text.os_errors import os_reason
+from compliance.text.third_party import quoted, yaml_reason
 
 from .script import AnyOf, Problem, SalesScript, _check_line_text
 
@@ -39,7 +41,9 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return {}, [Problem(file=str(path), message=say("err.examples.unreadable", why=exc))]
+        why = yaml_reason(exc) if isinstance(exc, yaml.YAMLError) else os_reason(exc) if isinstance(exc, OSError) \
+            else quoted(str(exc))
+        return {}, [Problem(file=str(path), message=say("err.examples.unreadable", why=why))]
     if not isinstance(data, dict):
         return {}, [Problem(file=str(path), line=1, message=say("err.examples.shape"))]
     return data, []

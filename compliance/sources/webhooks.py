@@ -22,6 +22,7 @@ from typing import Any, Mapping, Optional
 from pydantic import BaseModel, SecretStr
 
 from compliance.sources.model import PbxCall
+from compliance.text.catalogue import say
 
 TOKEN_ENV = "BINOTEL_WEBHOOK_TOKEN"
 ZADARMA_SECRET_ENV = "ZADARMA_API_SECRET"
@@ -41,11 +42,13 @@ class WebhookSecrets(BaseModel):
 
 
 class Refused(Exception):
-    """Not a request to act on: ``status`` is the HTTP answer, the message says why (never a secret)."""
+    """Not a request to act on: ``status`` is the HTTP answer, ``code`` a stable word a PBX's logs or a script can
+    match on (it never changes with the language), the message says why in the run's language (never a secret)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 def nest_form(fields: Mapping[str, str]) -> dict[str, Any]:
@@ -69,14 +72,14 @@ def binotel_call(token: str, body: Mapping[str, Any], secrets: WebhookSecrets) -
     from compliance.sources.binotel import read_call
 
     if not secrets.binotel_token:
-        raise Refused(404, f"Binotel webhooks are off: set {TOKEN_ENV}")
+        raise Refused(404, "webhook_off", say("err.hook.binotel_off", env=TOKEN_ENV))
     if not hmac.compare_digest(token.encode(), secrets.binotel_token.get_secret_value().encode()):
-        raise Refused(403, "wrong webhook token")
+        raise Refused(403, "wrong_token", say("err.hook.wrong_token"))
     if body.get("requestType") != "apiCallCompleted":
         return None
     call = read_call(body.get("callDetails"))
     if call is None:
-        raise Refused(400, "apiCallCompleted without callDetails (generalCallID, startTime)")
+        raise Refused(400, "no_call_details", say("err.hook.no_call_details"))
     return call
 
 
@@ -97,19 +100,19 @@ def zadarma_call(fields: Mapping[str, str], signature: str, secrets: WebhookSecr
         Refused: no secret configured, a missing or wrong signature, a call without id or time.
     """
     if not secrets.zadarma_secret:
-        raise Refused(404, f"Zadarma webhooks are off: set {ZADARMA_SECRET_ENV}")
+        raise Refused(404, "webhook_off", say("err.hook.zadarma_off", env=ZADARMA_SECRET_ENV))
     expected = zadarma_signature(fields, secrets.zadarma_secret.get_secret_value())
     if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
-        raise Refused(403, "wrong or missing Signature")
+        raise Refused(403, "wrong_signature", say("err.hook.wrong_signature"))
     event = fields.get("event")
     if event not in ("NOTIFY_END", "NOTIFY_OUT_END"):
         return None
     try:
         start = dt.datetime.strptime(fields.get("call_start", ""), "%Y-%m-%d %H:%M:%S")
     except ValueError:
-        raise Refused(400, "call_start is not YYYY-MM-DD HH:MM:SS") from None
+        raise Refused(400, "bad_call_start", say("err.hook.bad_call_start")) from None
     if not fields.get("pbx_call_id"):
-        raise Refused(400, "no pbx_call_id")
+        raise Refused(400, "no_call_id", say("err.hook.no_call_id"))
     out = event == "NOTIFY_OUT_END"
     disposition = fields.get("disposition", "").lower()
     answered = disposition == "answered"

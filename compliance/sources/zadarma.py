@@ -24,6 +24,7 @@ from compliance.sources.credentials import Credentials
 from compliance.sources.http import Http, Limits, parse_json, vendor_message
 from compliance.sources.model import PbxCall
 from compliance.text.catalogue import say
+from compliance.text.third_party import http_reason, quoted
 
 DEFAULT_URL = "https://api.zadarma.com"
 URL_ENV = "ZADARMA_API_URL"
@@ -75,10 +76,11 @@ class ZadarmaClient:
         data = parse_json("Zadarma", raw, method)
         said = vendor_message(data) or "—"
         if status == 403:
-            raise SourceError(say("err.pbx.zadarma_permission", method=method, said=said), fatal=True)
+            raise SourceError(say("err.pbx.zadarma_permission", method=method, said=quoted(said)), fatal=True)
         if status >= 400 or not isinstance(data, dict) or data.get("status") != "success":
             gone = status == 404 or "not found" in said.lower()
-            raise SourceError(say("err.pbx.zadarma_refused", method=method, status=status, said=said), gone=gone)
+            why = http_reason(status, "Zadarma", said) if status >= 400 else quoted(said)
+            raise SourceError(say("err.pbx.zadarma_refused", method=method, status=status, said=why), gone=gone)
         return data
 
     def calls(self, since: dt.date, until: dt.date) -> Iterator[PbxCall]:

@@ -17,6 +17,7 @@ from compliance.errors import AudioError
 from compliance.messages import Message
 from compliance.text.catalogue import say
 from compliance.text.os_errors import os_reason
+from compliance.text.third_party import ffmpeg_reason
 
 from .legs import legs
 
@@ -168,9 +169,7 @@ def _decode_one(path: Path) -> DecodedAudio:
     except AudioError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, EOFError) as exc:
-        invalid = isinstance(exc, av.error.InvalidDataError)   # FFmpeg's "Invalid data found when processing input"
-        reason = say("err.audio.invalid") if invalid else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise _fail(path, reason) from None
+        raise _fail(path, ffmpeg_reason(exc)) from None
     if data.shape[1] == 0:
         raise _fail(path, say("err.audio.no_samples"))
     messages: list[Message] = []

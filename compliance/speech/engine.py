@@ -12,6 +12,7 @@ from compliance.errors import ModelError
 from compliance.resources import cache_root
 from compliance.speech.model import EXTRA_HINT, assemble_default_model
 from compliance.text.catalogue import say
+from compliance.text.third_party import quoted
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
 PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
@@ -169,6 +170,6 @@ def load_model(options: TranscribeOptions):
             except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds; one clear message
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ModelError(say("err.model.cannot_load", model=repr(options.model), device=device, compute=compute,
-                                     why=reason, hint=EXTRA_HINT)) from None
+                                     why=quoted(reason), hint=EXTRA_HINT)) from None
             _MODELS[key] = model
         return _MODELS[key]

@@ -45,3 +45,11 @@ def parse_day(text: str, today: Optional[dt.date] = None) -> Optional[dt.date]:
         return (today or dt.date.today()) + dt.timedelta(days=_RELATIVE[word])
     iso = parse_date(word)
     return dt.date.fromisoformat(iso) if iso else None
+
+
+def shown_day(iso: str, lang: str) -> str:
+    """A day as a person of ``lang`` writes it and can type it back to ``--date``: ``27.11.2026`` / ``2026-11-27``."""
+    iso_day = parse_date(iso)
+    if iso_day is None:
+        return iso
+    return dt.date.fromisoformat(iso_day).strftime("%d.%m.%Y") if lang == "ru" else iso_day

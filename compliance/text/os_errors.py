@@ -33,7 +33,10 @@ def os_reason(exc: OSError) -> str:
     """Why the system refused, in the run's language: a known reason from the catalogue, else the system's words."""
     if exc.errno == errno.EISDIR and exc.filename == "":
         return say("err.os.empty_name")   # ``write_atomic`` given no name
-    if isinstance(exc.strerror, Said) or (isinstance(exc.strerror, str) and exc.strerror and exc.errno not in _REASONS):
-        return exc.strerror   # words already said in the run's language, or a reason the catalogue does not know
+    if isinstance(exc.strerror, Said):
+        return exc.strerror   # words already said in the run's language
     key = _REASONS.get(exc.errno or 0)
-    return say(key) if key else (exc.strerror or type(exc).__name__)
+    if key:
+        return say(key)
+    # A reason the catalogue does not know: the system's words, quoted after a sentence that says whose they are.
+    return say("why.system", words=exc.strerror or str(exc) or type(exc).__name__)

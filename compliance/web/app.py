@@ -20,6 +20,7 @@ from compliance.reports.render import make_environment
 from compliance.review.sessions import session_secret
 from compliance.scoring.script_file import load_script
 from compliance.text.catalogue import in_language
+from compliance.text.third_party import sqlite_reason
 
 from .context import Review
 from .guard import LoginThrottle
@@ -112,7 +113,12 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         text = str(exc).lower()
         key, code = ("web.disk_full", 507) if "full" in text or "no space" in text else ("web.busy", 503)
         translate = cast(Callable[[str], str], review.env.globals["_"])
-        page = review.render("web_error.html.j2", code, status=code, detail=translate(key), user=None, csrf="")
+        detail = translate(key)
+        if code == 503 and not isinstance(exc, StoreError) and "locked" not in text and "busy" not in text:
+            # Not a lock (a disk I/O error, a damaged file): SQLite's words said in the app's language instead.
+            detail = translate("web.store_trouble").format(
+                why=in_language(sqlite_reason(exc), str(review.env.globals["lang"])))
+        page = review.render("web_error.html.j2", code, status=code, detail=detail, user=None, csrf="")
         if code == 503:
             page.headers["retry-after"] = "60"
         return page

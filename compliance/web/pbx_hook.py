@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from compliance.sources.webhooks import Refused, WebhookSecrets, binotel_call, nest_form, zadarma_call
+from compliance.text.catalogue import in_language, say, text
 
 MAX_BODY = 64 << 10            # a call notice is a few hundred bytes
 _log = logging.getLogger("compliance.web.pbx")
@@ -26,7 +27,7 @@ def pbx_routes(secrets: WebhookSecrets | None = None) -> list[Route]:
             body = await _body(request)
             call = binotel_call(request.path_params["token"], body, secrets)
         except Refused as exc:
-            return _refused(exc)
+            return _refused(request, exc)
         if call is not None:
             _queue(request, call)
         return JSONResponse({"status": "success"})  # exactly this, or Binotel sends it again
@@ -35,13 +36,13 @@ def pbx_routes(secrets: WebhookSecrets | None = None) -> list[Route]:
         if request.method == "GET":
             echo = request.query_params.get("zd_echo")
             if echo is None or not secrets.zadarma_secret:
-                return PlainTextResponse("not found", status_code=404)
+                return PlainTextResponse(text("err.hook.no_echo", _lang(request)), status_code=404)
             return PlainTextResponse(echo[:100])  # Zadarma checks the URL by this echo
         try:
             fields = {k: str(v) for k, v in (await _form(request)).items()}
             call = zadarma_call(fields, request.headers.get("signature", ""), secrets)
         except Refused as exc:
-            return _refused(exc)
+            return _refused(request, exc)
         queued = _queue(request, call) if call is not None else False
         return JSONResponse({"status": "success", "queued": queued})
 
@@ -52,13 +53,22 @@ def pbx_routes(secrets: WebhookSecrets | None = None) -> list[Route]:
 def _queue(request: Request, call: Any) -> bool:
     store = request.app.state.review.store()
     queued = store.queue_pbx_call(call.provider, call.call_id, call.model_dump(mode="json"))
-    _log.info("%s call %s: %s", call.provider, call.call_id, "queued" if queued else "already known")
+    _log.info("%s", text("hook.log.queued" if queued else "hook.log.known", _lang(request), provider=call.provider,
+                         call=call.call_id))
     return queued
 
 
-def _refused(exc: Refused) -> Response:
-    _log.warning("PBX webhook refused: %s", exc)
-    return JSONResponse({"status": "error", "message": str(exc)}, status_code=exc.status)
+def _lang(request: Request) -> str:
+    """The app's language (``serve --lang``)."""
+    return str(request.app.state.review.env.globals["lang"])
+
+
+def _refused(request: Request, exc: Refused) -> Response:
+    # A person reads the answer in the PBX's logs: the app's language; ``status`` and ``code`` stay as they are.
+    lang = _lang(request)
+    message = str(in_language(exc.args[0], lang))
+    _log.warning("%s: %s", text("hook.log.refused", lang), message)
+    return JSONResponse({"status": "error", "code": exc.code, "message": message}, status_code=exc.status)
 
 
 async def _raw(request: Request) -> bytes:
@@ -66,7 +76,7 @@ async def _raw(request: Request) -> bytes:
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY:
-            raise Refused(413, "the notice is too large")
+            raise Refused(413, "too_large", say("err.hook.too_large", kb=MAX_BODY >> 10))
     return raw
 
 
@@ -77,7 +87,7 @@ async def _form(request: Request) -> dict[str, Any]:
     try:
         return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
-        raise Refused(400, "the notice is not UTF-8") from None
+        raise Refused(400, "not_utf8", say("err.hook.not_utf8")) from None
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -86,8 +96,8 @@ async def _body(request: Request) -> dict[str, Any]:
         try:
             body = json.loads(await _raw(request))
         except ValueError:
-            raise Refused(400, "the notice is not JSON") from None
+            raise Refused(400, "not_json", say("err.hook.not_json")) from None
         if not isinstance(body, dict):
-            raise Refused(400, "the notice is not a JSON object")
+            raise Refused(400, "not_json_object", say("err.hook.not_json_object"))
         return body
     return nest_form(await _form(request))

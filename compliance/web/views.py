@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from compliance.files import shown_name
 from compliance.history.identity import Duplicate
 from compliance.history.readiness import history_readiness
 from compliance.history.store import Store
@@ -78,12 +79,6 @@ class CallView(BaseModel):
     disputes: list[DisputeRow] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
     stage_titles: dict[str, str] = Field(default_factory=dict)   # stage id → title, for the audit trail
-
-
-def shown_name(file: str) -> str:
-    """A call's file as a manager may see it: its name, never the folder it lies in on the lead's machine
-    (``…/2026-11-27/ivanova/call.wav`` → ``call.wav``; a chat of an export keeps its ``#title``)."""
-    return PurePath(file.replace("\\", "/")).name or file
 
 
 def dispute_rows(store: Store, found: list[Dispute]) -> list[DisputeRow]:
