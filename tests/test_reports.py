@@ -516,8 +516,10 @@ def history(tmp_path, records):
         batch = store.begin_batch(str(tmp_path))
         for rec in records:
             store.save_call(rec, CallMeta(kind="transcript", score_key="k"), batch_id=batch)
-        store.save_failure(Failure(file="calls/broken.mp3", reason="не удалось декодировать", kind="audio",
-                                   batch_id=batch))
+        store.save_failure(Failure(file="/home/lead/calls/2026-11-26/Ivanova/broken.mp3",
+                                   reason="не удалось декодировать", kind="audio", batch_id=batch))
+        store.save_failure(Failure(file="/home/lead/calls/2026-11-26/petrov/other.mp3",
+                                   reason="не удалось декодировать", kind="audio", batch_id=batch))
         store.finish_batch(batch, {})
     return db
 
@@ -529,9 +531,18 @@ def test_write_reports_from_store(tmp_path, history):
         with pytest.raises(ReportError, match="no calls of manager 'nobody'"):
             write_reports_from_store(store, tmp_path / "out2", manager="nobody")
     html = index.read_text(encoding="utf-8")
-    assert "calls/broken.mp3" in html and "не удалось декодировать" in html
+    # a set of one manager's calls lists only that manager's failed files, by name: no folder of the lead's machine
+    assert "broken.mp3" in html and "не удалось декодировать" in html
+    assert "/home/lead" not in html and "other.mp3" not in html
     assert sorted(p.name for p in (tmp_path / "out" / "managers").iterdir()) == ["ivanova"]
     assert len(list((tmp_path / "out" / "managers" / "ivanova" / "calls").iterdir())) == 3
+
+
+@pytest.mark.usefixtures("english")
+def test_the_team_set_lists_every_failure_where_it_lies(tmp_path, history):
+    with Store(history) as store:
+        html = write_reports_from_store(store, tmp_path / "out").read_text(encoding="utf-8")
+    assert "/home/lead/calls/2026-11-26/Ivanova/broken.mp3" in html and "petrov/other.mp3" in html
 
 
 def test_report_command(tmp_path, history, monkeypatch):

@@ -182,14 +182,28 @@ def write_reports_from_store(store: Store, out_dir: str | Path, since: str | dt.
     records = (r for start in range(0, len(ids), CHUNK)
                for r in store.records(ids[start:start + CHUNK], with_transcripts=False))
     return _write_set(out_dir, lambda root, env: write_calls(
-        root, calls, records, readiness=readiness, failures=_last_failures(store) if failures is None else failures,
+        root, calls, records, readiness=readiness,
+        failures=_last_failures(store, manager) if failures is None else failures,
         scripts=_script_map(bundled_scripts() if scripts is None else scripts), env=env, as_of=as_of,
         copy_audio=copy_audio, team=team, transcript_of=transcript_of), **options)
 
 
-def _last_failures(store: Store) -> list[StoredFailure]:
+def _last_failures(store: Store, manager: Optional[str] = None) -> list[StoredFailure]:
+    """The last batch's failures; for a set of one manager's calls only the files in that manager's folder, by name.
+
+    A one-manager set goes to the manager: it shows neither the team's other files nor the folders of the lead's
+    machine (the path rule is ``compliance.files.shown_name``).
+    """
+    from compliance.files import shown_name
+    from compliance.history.roster import normalize_manager_key
+
     last = store.last_batch()
-    return store.failures(last.id) if last is not None else []
+    failures = store.failures(last.id) if last is not None else []
+    if manager is None:
+        return failures
+    key = normalize_manager_key(manager)
+    return [f.model_copy(update={"file": shown_name(f.file)}) for f in failures
+            if key in {normalize_manager_key(part) for part in Path(f.file.replace("\\", "/")).parts[:-1]}]
 
 
 def bundled_scripts() -> dict[str, SalesScript]:
