@@ -394,3 +394,33 @@ def test_evidence_is_the_managers_whole_sentence_with_its_start():
     line = _stage(r, "payment_timing").lines[1]
     assert line.matched == "Ну и скажите, вам удобнее оплатить на этой неделе или на следующей?"
     assert line.start is not None and 4.0 < line.start < 5.5  # where the sentence starts, not its matched words
+
+
+def test_stems_are_the_same_from_several_threads_at_once():
+    """The batch scores calls on threads: one shared Snowball stemmer garbled stems (and raised IndexError)."""
+    import threading
+
+    from compliance.text.normalize import stem
+
+    words = ["продавать", "менеджерами", "подскажите", "сотрудниками", "удобнее", "компаниями", "звонить",
+             "предложение", "оплатить", "договоримся"]
+    expected = {w: stem(w) for w in words}
+    wrong: list[tuple[str, str]] = []
+
+    def run(offset: int) -> None:
+        for i in range(4000):
+            word = words[(i + offset) % len(words)]
+            try:
+                got = stem(word)
+            except IndexError as exc:
+                wrong.append((word, repr(exc)))
+                return
+            if got != expected[word]:
+                wrong.append((word, got))
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -8,6 +8,7 @@ that "оплата" and "оплатить" meet).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Optional
@@ -36,14 +37,27 @@ _WORD = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)?|[^\W\d_]+", re.UNI
 _GROUPED_DIGITS = re.compile(r"[ \u00a0\u202f]")
 
 _morph: Optional[pymorphy3.MorphAnalyzer] = None
-_stemmer = snowballstemmer.stemmer("russian")
+_morph_lock = threading.Lock()
+# A Snowball stemmer keeps the word it works on in the object, so two threads sharing one garble each other's stems
+# (or fail with IndexError): the batch scores calls on threads, so each thread has its own.
+_stemmers = threading.local()
 
 
 def _analyzer() -> pymorphy3.MorphAnalyzer:
     global _morph
     if _morph is None:
-        _morph = pymorphy3.MorphAnalyzer(lang="ru")
+        with _morph_lock:
+            if _morph is None:
+                _morph = pymorphy3.MorphAnalyzer(lang="ru")
     return _morph
+
+
+def stem(word: str) -> str:
+    """The Snowball stem of a folded word (safe to call from several threads)."""
+    stemmer = getattr(_stemmers, "russian", None)
+    if stemmer is None:
+        stemmer = _stemmers.russian = snowballstemmer.stemmer("russian")
+    return stemmer.stemWord(word)
 
 
 @dataclass(slots=True)
@@ -85,8 +99,8 @@ def analyse_word(word: str) -> tuple[str, str, float, bool]:
     morph = _analyzer()
     parse = morph.parse(word)[0]
     lemma = fold(parse.normal_form)
-    stem = _stemmer.stemWord(lemma)
-    key = stem if len(stem) >= 4 else lemma
+    stemmed = stem(lemma)
+    key = stemmed if len(stemmed) >= 4 else lemma
     if lemma in _CONTENT:
         weight = 1.0
     elif lemma in _GENERIC:
