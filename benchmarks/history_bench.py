@@ -159,18 +159,52 @@ def _rescore(db: Path) -> float:
         return time.perf_counter() - t
 
 
-def _batch(files: int) -> Callable[[Path], float]:
+def _batch(files: int, canned: bool = False) -> Callable[[Path], float]:
     def run(db: Path) -> float:
         from compliance.batch.models import BatchOptions
         from compliance.batch.run import run_batch
 
+        if canned:
+            _can_scoring()
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "calls"
             _transcripts(folder, files)
             t = time.perf_counter()
-            run_batch(BatchOptions(folder=folder, db=Path(tmp) / "batch.db", workers=2))
+            summary = run_batch(BatchOptions(folder=folder, db=Path(tmp) / "batch.db", workers=1 if canned else 2))
+            assert summary.analysed == files and summary.failed == 0, summary.model_dump_json(exclude={"kpi"})
+            assert sum(1 for _ in summary.iter_files()) == files
             return time.perf_counter() - t
     return run
+
+
+def _can_scoring() -> None:
+    """``--batch-canned``: the batch's real code path (walk, plan, the history's lookups, saving every call, the
+    summary), but each call's scoring is the first call's result, scored for real once in a child process (as a
+    pool worker would), so 100,000 files take minutes and the main process loads no scoring model."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from compliance.batch import execute, workers
+
+    setup: list[tuple] = []
+    done: dict[Any, Any] = {}
+
+    def remember(*args: Any, **kwargs: Any) -> None:
+        setup.append((args, kwargs))
+
+    def canned_work(task: Any) -> Any:
+        key = (task.script, tuple(task.candidates))
+        if key not in done:
+            (scripts_json, options_json, cache_dir, *rest), kwargs = setup[-1]
+            seed = kwargs.get("seed", rest[1] if len(rest) > 1 else b"")
+            with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=workers._init_worker,
+                                        initargs=(scripts_json, options_json, cache_dir, 0, seed)) as pool:
+                done[key] = pool.submit(workers._work, task).result()
+        return done[key]
+
+    execute._setup = remember  # type: ignore[assignment]
+    execute._work = canned_work  # type: ignore[assignment]
 
 
 def _transcripts(folder: Path, files: int) -> None:
@@ -185,25 +219,26 @@ def _transcripts(folder: Path, files: int) -> None:
         path.write_text("\n".join(lines + [f"К: Номер заказа {i}."]), encoding="utf-8")
 
 
-def _runner(step: str, batch_files: int) -> Callable[[Path], float]:
+def _runner(step: str, batch_files: int, canned: bool = False) -> Callable[[Path], float]:
     table: dict[str, Callable[[Path], float]] = {
         "save": _save, "team": _team, "manager": _manager, "readiness": _readiness, "daily": _daily,
         "export_week": _export("week"), "export_month": _export("month"), "export_call": _export_calls,
         "report": _report(WEEK_AGO), "report_year": _report(None), "report_year_lite": _report(None, pages=False),
         "rescore": _rescore,
-        "batch": _batch(batch_files)}
+        "batch": _batch(batch_files, canned)}
     return table[step]
 
 
-def _child(step: str, db: Path, batch_files: int) -> None:
-    seconds = _runner(step, batch_files)(db)
+def _child(step: str, db: Path, batch_files: int, canned: bool) -> None:
+    seconds = _runner(step, batch_files, canned)(db)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
 
 
-def _measure(step: str, db: Path, batch_files: int) -> dict[str, Any]:
+def _measure(step: str, db: Path, batch_files: int, canned: bool = False) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--child", step, "--db", str(db),
-                           "--batch-files", str(batch_files)], capture_output=True, text=True)
+                           "--batch-files", str(batch_files)] + (["--batch-canned"] if canned else []),
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -265,13 +300,15 @@ def main() -> None:
     parser.add_argument("--dbdir", type=Path, default=Path(tempfile.gettempdir()) / "history-bench")
     parser.add_argument("--batch-files", type=int, nargs="+", default=[200],
                         help="Batch sizes to measure (files each), e.g. 100 1000 5000.")
+    parser.add_argument("--batch-canned", action="store_true",
+                        help="Batch: score the first call for real and reuse its result for every file (see _can_scoring).")
     parser.add_argument("--json", type=Path, default=None, help="Keep the figures in this file.")
     parser.add_argument("--compare", type=Path, default=None, help="Figures of an earlier run to compare with.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.db, args.batch_files[0])
+        _child(args.child, args.db, args.batch_files[0], args.batch_canned)
         return
     args.dbdir.mkdir(parents=True, exist_ok=True)
     before = json.loads(args.compare.read_text()) if args.compare else None
@@ -285,8 +322,8 @@ def main() -> None:
         results[str(size)] = {}
         for step in args.steps:
             for files in (args.batch_files if step == "batch" else [0]):
-                label = f"batch {files} files" if step == "batch" else step
-                figure = _measure(step, work, files)
+                label = (f"batch {files} files" + (" (canned)" if args.batch_canned else "")) if step == "batch" else step
+                figure = _measure(step, work, files, args.batch_canned)
                 results[str(size)][label] = figure
                 print(f"{size:>7} {label:<17} {_cell(figure, step)}" + (f" ({figure['error']})" if "error" in figure
                                                                         else ""), flush=True)

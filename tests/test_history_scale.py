@@ -114,7 +114,8 @@ def history(tmp_path_factory) -> tuple[Path, list[CallRecord]]:
 
 def test_hot_queries_probe_indexes(history):
     """Saving a call (new, and again), a manager's calls of a day, their newest 20, a call by id, its decisions,
-    a page of a manager's calls: no statement scans a table."""
+    a page of a manager's calls, a batch finding a file's stored call and a content's owner: no statement scans a
+    table."""
     db, records = history
     rng = random.Random(9)
     with Store(db) as store:
@@ -129,7 +130,12 @@ def test_hot_queries_probe_indexes(history):
             store.call(records[10].call_id),
             store.calls_page("petrov", 50, 50),
             store.has_calls("petrov"),
-            store.latest_call("petrov")))
+            store.latest_call("petrov"),
+            # a batch's planning, one file at a time: its stored call by source, else by file; a content's owner
+            store.find_source("/calls", [records[3].file[len("/calls/"):]], records[3].file),
+            store.find_source("/elsewhere", ["x.txt", "y.txt"], "/elsewhere/x.txt"),
+            store.content_owner(records[3].call_id),
+            store.content_owner("0" * 64)))
         scans = _scans(store.connection, statements)
     assert not scans, "\n".join(f"{detail}: {sql}" for sql, detail in scans)
 
