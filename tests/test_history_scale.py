@@ -135,7 +135,10 @@ def test_hot_queries_probe_indexes(history):
             store.find_source("/calls", [records[3].file[len("/calls/"):]], records[3].file),
             store.find_source("/elsewhere", ["x.txt", "y.txt"], "/elsewhere/x.txt"),
             store.content_owner(records[3].call_id),
-            store.content_owner("0" * 64)))
+            store.content_owner("0" * 64),
+            # the team page: the calls awaiting the lead (ids only), the disputed stages' and lines' places
+            store.awaiting_check("ivanova", "newcomer"),
+            store.dispute_places([(records[5].call_id, records[5].result.stages[0].id, 0)])))
         scans = _scans(store.connection, statements)
     assert not scans, "\n".join(f"{detail}: {sql}" for sql, detail in scans)
 
@@ -353,3 +356,32 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
     with Store(db) as store:
         assert store.version == version and store.summarised
         assert _decided_columns(store) == expected == _as_read(store)
+
+
+def test_dispute_rows_from_columns_are_those_of_the_full_reading(tmp_path):
+    """The team page's disputes (manager, date, client, the stage's title, the line's text) read from columns and
+    the stored stages and lines say what reading each disputed call in full says."""
+    from compliance.review.ledger import disputes, open_dispute
+    from compliance.web.views import dispute_rows, shown_name
+
+    db = tmp_path / "h.db"
+    records = _history(db, per_manager=6)
+    with Store(db) as store:
+        connected = [r for r in records if r.result.connected][:4]
+        for i, r in enumerate(connected):
+            stage = r.result.stages[i % len(r.result.stages)]
+            open_dispute(store, r.call_id, stage.id, by=r.manager, comment="не так",
+                         line=(len(stage.lines) - 1) if i % 2 and stage.lines else None)
+        found = disputes(store)
+        rows = dispute_rows(store, found)
+        assert len(rows) == 4
+        for d, row in zip(found, rows):
+            record, meta = store.call(d.call_id), store.call_meta(d.call_id)
+            assert record is not None and meta is not None
+            stage = next(s for s in record.result.stages if s.id == d.stage_id)
+            assert (row.manager_name, row.call_date, row.call_time) == (record.manager_name or record.manager,
+                                                                        record.date, record.time)
+            assert row.client == (meta.phone or shown_name(record.file))
+            assert row.stage_title == (stage.title or stage.id)
+            assert row.line_text == (stage.lines[d.line].text if d.line is not None else "")
+        assert any(r.line_text for r in rows)
