@@ -82,3 +82,43 @@ def test_a_batch_plans_from_disk_and_lists_every_file_and_failure(tmp_path, monk
     again = run_batch(BatchOptions(folder=folder, db=db, workers=1))
     assert (again.skipped, again.analysed, again.duplicates, again.failed) == (12, 0, 1, 1)
     assert sorted(f.outcome for f in again.files).count(Outcome.SKIPPED) == 12
+
+
+def test_rescoring_the_history_keeps_no_call_sentences_in_memory(tmp_path):
+    """A re-score of every stored call drops each call's own sentence vectors once saved (the store keeps them):
+    the meaning model's cache holds the scripts' phrasings and one call's sentences, whatever the history's size."""
+    from compliance.history.rescore import rescore_history
+    from compliance.history.store import Store
+    from compliance.scoring.embeddings import load_embedder, transcript_sentences
+    from compliance.scoring.script import SalesScript
+    from compliance.scoring.semantic import prototype_texts
+
+    embedder = load_embedder()
+    if embedder is None:
+        import pytest
+
+        pytest.skip("the meaning model is not available")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_calls", Path(__file__).parent / "fixtures" / "make_bench_calls.py")
+    assert spec is not None and spec.loader is not None
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    folder = tmp_path / "day"
+    for i, (transcript, _level) in enumerate(make.make_bench_calls(n=4)):
+        path = folder / "m0" / "2026-11-27" / f"call-{i}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(transcript.model_dump_json(), encoding="utf-8")
+    db = tmp_path / "h.db"
+    assert run_batch(BatchOptions(folder=folder, db=db, workers=1)).analysed == 4
+    embedder.forget()
+    with Store(db) as store:
+        script = next(SalesScript.model_validate_json(js) for js in store.latest_scripts().values())
+        phrasings = set(prototype_texts(script))
+        said = [t for r in store.calls() for t in transcript_sentences(r.transcript.segments)]
+        embedded = set(store.load_embeddings(embedder.model_id, said)) - phrasings
+        assert embedded                                   # the calls' own sentences the meaning model embedded
+        summary = rescore_history(store)
+        assert summary.rescored == 4
+        assert set(embedder.known(said)) <= phrasings     # gone from memory once each call was saved
+        assert set(store.load_embeddings(embedder.model_id, said)) >= embedded   # kept in the history instead
