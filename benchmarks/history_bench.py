@@ -4,14 +4,17 @@ Run: python benchmarks/history_bench.py --sizes 1000 10000 [--dbdir /tmp/history
 
 Each size's history is made once by ``make_history.py`` (kept in ``--dbdir``, reused by later runs); each step runs
 in a fresh process of its own, so its peak RSS is its own (the interpreter and imports included, the database open
-included, the process start not). Steps: saving one call (mean of 50 new calls), the review app's team page and a
-manager's page (the view data the app renders), ``readiness`` (every manager), ``daily`` (one manager, the last
-day), ``export --by week`` / ``--by month`` (the whole year), report writing (the last week's calls: a call page
-costs the same at any size), the whole year's report (``report_year``; ``report_year_lite`` reads every call and
-its transcript but renders no call page, which costs the same per page at any size, so that 100k calls take
-minutes, not an hour), ``export --by call`` over the year, re-scoring (the last two days: scoring a call costs
-the same at any size), and the batch's main process over folders of ``--batch-files`` transcripts (e.g. 100 1000
-5000; scored in a pool of 2 workers, into a new database: the history's size plays no part).
+included, the process start not; the review app's pages after the app's own imports, as a server has them before its
+first page: the SQLite cache is cold, the modules are not). Steps: saving one call (mean of 50 new calls), the
+review app's team page and a manager's page (the view data the app renders), ``readiness`` (every manager),
+``daily`` (one manager, the last day), ``export --by week`` / ``--by month`` (the whole year), report writing (the
+last week's calls: a call page costs the same at any size), the whole year's report (``report_year``;
+``report_year_lite`` reads every call and its transcript but renders no call page, which costs the same per page at
+any size, so that 100k calls take minutes, not an hour), ``export --by call`` over the year, re-scoring (the last
+two days: scoring a call costs the same at any size), and the batch's main process over folders of ``--batch-files``
+transcripts (e.g. 100 1000 5000; scored in a pool of 2 workers, into a new database: the history's size plays no
+part; with ``--batch-canned`` every call is scored as the first one was, so 100,000 files take minutes: the walk,
+the plan, the history's lookups, saving every call and the summary are the batch's own).
 ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by side with the ratio.
 """
 from __future__ import annotations
@@ -57,6 +60,7 @@ def _save(db: Path) -> float:
 
 
 def _team(db: Path) -> float:
+    import compliance.web.app  # noqa: F401  (what the server has imported before its first page)
     from compliance.history.store import Store
     from compliance.web.views import team_view
 
@@ -67,6 +71,7 @@ def _team(db: Path) -> float:
 
 
 def _manager(db: Path) -> float:
+    import compliance.web.app  # noqa: F401  (what the server has imported before its first page)
     from compliance.history.store import Store
     from compliance.web.views import manager_view
 
