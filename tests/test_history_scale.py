@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from compliance.history.migrations import _V11_SCALE, MIGRATIONS
+from compliance.history.migrations import _SCALE7_AWAITING, _V11_SCALE, _V12_DECIDED, MIGRATIONS
 from compliance.history.periods import period_rows
 from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.history.schema import CallMeta
@@ -214,7 +214,7 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
                                                                     "FROM calls")}
     conn = sqlite3.connect(db)  # back to the schema before V11_SCALE, as a history written by an older version
     for index in ("calls_decided", "calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
-                  "audit_call", "batch_calls_call", "overrides_active"):
+                  "audit_call", "batch_calls_call", "overrides_active", "calls_awaiting"):
         conn.execute(f"DROP INDEX {index}")
     for column in ("flagged", "quality", "structure", "decided", "decided_adherence", "decided_structure",
                    "decided_verdict"):
@@ -229,7 +229,7 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
     with Store(db) as store:
         assert store.version == version and store.summarised
         indexes = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"calls_summary", "calls_file", "failures_content", "overrides_active"} <= indexes
+        assert {"calls_summary", "calls_file", "failures_content", "overrides_active", "calls_awaiting"} <= indexes
         got = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure FROM calls")}
         assert got == expected and any(v[0] for v in got.values())
         assert history_readiness(store, None, None) == before
@@ -346,9 +346,10 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
     assert any(v[0] for v in expected.values())
     conn = sqlite3.connect(db)  # back to the schema before V12_DECIDED
     conn.execute("DROP INDEX calls_decided")
+    conn.execute("DROP INDEX calls_awaiting")
     for column in ("decided", "decided_adherence", "decided_structure", "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
-    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V12_DECIDED)}")
     conn.commit()
     conn.close()
     with Store(db, read_only=True) as old:
@@ -385,3 +386,23 @@ def test_dispute_rows_from_columns_are_those_of_the_full_reading(tmp_path):
             assert row.stage_title == (stage.title or stage.id)
             assert row.line_text == (stage.lines[d.line].text if d.line is not None else "")
         assert any(r.line_text for r in rows)
+
+
+def test_the_calls_awaiting_the_lead_are_listed_from_their_own_index(history, tmp_path):
+    """The scale7 migration adds the index to an existing history; the team page's list of the calls awaiting the
+    lead reads it alone (not the manager's whole range of calls_summary, nor the rows)."""
+    db, _ = history
+    copy = tmp_path / "old.db"
+    with Store(db) as store:
+        version = store.version
+        store.connection.execute(f"VACUUM INTO '{copy}'")
+    conn = sqlite3.connect(copy)
+    conn.execute("DROP INDEX calls_awaiting")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_SCALE7_AWAITING)}")
+    conn.commit()
+    conn.close()
+    with Store(copy) as store:
+        assert store.version == version
+        statements = _traced(store, lambda: store.awaiting_check("ivanova", "newcomer"))
+        plans = [detail for _sql, detail in _plans(store.connection, statements)]
+        assert any("COVERING INDEX calls_awaiting" in p for p in plans), plans
