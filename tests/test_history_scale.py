@@ -214,7 +214,7 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
                                                                     "FROM calls")}
     conn = sqlite3.connect(db)  # back to the schema before V11_SCALE, as a history written by an older version
     for index in ("calls_decided", "calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
-                  "audit_call", "batch_calls_call", "overrides_active", "calls_awaiting"):
+                  "audit_call", "batch_calls_call", "overrides_active", "calls_awaiting", "calls_period"):
         conn.execute(f"DROP INDEX {index}")
     for column in ("flagged", "quality", "structure", "decided", "decided_adherence", "decided_structure",
                    "decided_verdict"):
@@ -229,7 +229,8 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
     with Store(db) as store:
         assert store.version == version and store.summarised
         indexes = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"calls_summary", "calls_file", "failures_content", "overrides_active", "calls_awaiting"} <= indexes
+        assert {"calls_summary", "calls_file", "failures_content", "overrides_active", "calls_awaiting",
+                "calls_period"} <= indexes
         got = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure FROM calls")}
         assert got == expected and any(v[0] for v in got.values())
         assert history_readiness(store, None, None) == before
@@ -345,8 +346,8 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
         version, expected = store.version, _decided_columns(store)
     assert any(v[0] for v in expected.values())
     conn = sqlite3.connect(db)  # back to the schema before V12_DECIDED
-    conn.execute("DROP INDEX calls_decided")
-    conn.execute("DROP INDEX calls_awaiting")
+    for index in ("calls_decided", "calls_awaiting", "calls_period"):
+        conn.execute(f"DROP INDEX {index}")
     for column in ("decided", "decided_adherence", "decided_structure", "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V12_DECIDED)}")
@@ -389,8 +390,9 @@ def test_dispute_rows_from_columns_are_those_of_the_full_reading(tmp_path):
 
 
 def test_the_calls_awaiting_the_lead_are_listed_from_their_own_index(history, tmp_path):
-    """The scale7 migration adds the index to an existing history; the team page's list of the calls awaiting the
-    lead reads it alone (not the manager's whole range of calls_summary, nor the rows)."""
+    """The scale7 migration adds its indexes to an existing history; the team page's list of the calls awaiting the
+    lead reads calls_awaiting alone (not the manager's whole range of calls_summary, nor the rows), the period
+    export calls_period alone."""
     db, _ = history
     copy = tmp_path / "old.db"
     with Store(db) as store:
@@ -398,6 +400,7 @@ def test_the_calls_awaiting_the_lead_are_listed_from_their_own_index(history, tm
         store.connection.execute(f"VACUUM INTO '{copy}'")
     conn = sqlite3.connect(copy)
     conn.execute("DROP INDEX calls_awaiting")
+    conn.execute("DROP INDEX calls_period")
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_SCALE7_AWAITING)}")
     conn.commit()
     conn.close()
@@ -406,3 +409,7 @@ def test_the_calls_awaiting_the_lead_are_listed_from_their_own_index(history, tm
         statements = _traced(store, lambda: store.awaiting_check("ivanova", "newcomer"))
         plans = [detail for _sql, detail in _plans(store.connection, statements)]
         assert any("COVERING INDEX calls_awaiting" in p for p in plans), plans
+        for manager in (None, "petrov"):  # the period export: every column from calls_period, one manager's too
+            statements = _traced(store, lambda who=manager: list(store.iter_contacts("2026-01-01", None, who)))
+            plans = [detail for _sql, detail in _plans(store.connection, statements)]
+            assert plans and all("COVERING INDEX calls_period" in p for p in plans), plans

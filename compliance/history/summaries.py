@@ -21,6 +21,7 @@ from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.result import CallRecord, CallResult, ReviewFlag, StageResult
 
 from .decisions import Decision, LineIds, apply_decisions, load_decisions
+from .schema import day_filter
 
 Day = Union[str, dt.date, None]   # an ISO date, as ``Store.calls`` takes it
 CHUNK = 500   # calls read at a time: a bounded amount of memory whatever the history's size
@@ -30,8 +31,8 @@ _COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audi
             "flagged, quality, CASE WHEN flagged > 0 THEN json_extract(result_json, '$.flags') END AS flags_json")
 _ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
 _READY = "FROM calls WHERE manager = ? AND level = ? AND connected = 1"
-# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): columns that
-# stand before the stored result and transcript in a row, so no row's overflow pages are read.
+# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): the columns of
+# the covering index ``calls_period``, so no row (nor its stored result's overflow pages) is read.
 _PERIOD_COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, analysed_at, script_id, connected, "
                    "CASE WHEN decided = 1 THEN decided_adherence ELSE adherence END AS adherence, "
                    "CASE WHEN decided = 1 THEN decided_structure ELSE structure END AS structure, "
@@ -318,10 +319,11 @@ class SummaryStore:
     def iter_contacts(self, since: Day = None, until: Day = None,
                       manager: Optional[str] = None) -> Iterator[CallRecord]:
         """What the period export needs of the calls ``Store.calls`` would return (channel, connected, adherence,
-        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, from columns only."""
-        ids = self.call_ids(since, until, manager)
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start:start + CHUNK]
-            rows = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls WHERE call_id IN "
-                                      f"({', '.join('?' * len(part))})", part).fetchall()
-            yield from sorted((_contact(r) for r in rows), key=_when)
+        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, read in date order
+        from one covering index (``calls_period``): no row, and none of its stored result, is read."""
+        where, args = day_filter("", manager, str(since) if since else None, str(until) if until else None)
+        where = where.replace("manager = ?", "+manager = ?")  # one manager's year: still from calls_period, not rows
+        cursor = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls {'WHERE ' + where if where else ''} "
+                                    "ORDER BY date, time, analysed_at, call_id", args)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from (_contact(r) for r in rows)
