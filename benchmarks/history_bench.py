@@ -176,6 +176,8 @@ def _batch(files: int, canned: bool = False) -> Callable[[Path], float]:
             _transcripts(folder, files)
             t = time.perf_counter()
             summary = run_batch(BatchOptions(folder=folder, db=Path(tmp) / "batch.db", workers=1 if canned else 2))
+            AFTER["batch_end_mb"] = _rss_mb()  # what the main process still holds, the summary alive (the peak
+            # can be the models' load)
             assert summary.analysed == files and summary.failed == 0, summary.model_dump_json(exclude={"kpi"})
             assert sum(1 for _ in getattr(summary, "iter_files", lambda: summary.files)()) == files  # (older code: a list)
             return time.perf_counter() - t
@@ -234,10 +236,18 @@ def _runner(step: str, batch_files: int, canned: bool = False) -> Callable[[Path
     return table[step]
 
 
+AFTER: dict[str, float] = {}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def _child(step: str, db: Path, batch_files: int, canned: bool) -> None:
     seconds = _runner(step, batch_files, canned)(db)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **AFTER}))
 
 
 def _measure(step: str, db: Path, batch_files: int, canned: bool = False) -> dict[str, Any]:
@@ -274,7 +284,8 @@ def _cell(figure: dict[str, Any], step: str) -> str:
     if "error" in figure:
         return "error"
     unit = f"{figure['seconds'] * 1000:.1f} ms" if step == "save" else f"{figure['seconds']:.2f} s"
-    return f"{unit}, {figure['peak_mb']:.0f} MB"
+    end = f" (at the end {figure['batch_end_mb']:.0f} MB)" if "batch_end_mb" in figure else ""
+    return f"{unit}, {figure['peak_mb']:.0f} MB{end}"
 
 
 def _print(results: dict[str, dict[str, dict[str, Any]]], before: dict[str, Any] | None) -> None:
