@@ -4,14 +4,17 @@ Run: python benchmarks/history_bench.py --sizes 1000 10000 [--dbdir /tmp/history
 
 Each size's history is made once by ``make_history.py`` (kept in ``--dbdir``, reused by later runs); each step runs
 in a fresh process of its own, so its peak RSS is its own (the interpreter and imports included, the database open
-included, the process start not). Steps: saving one call (mean of 50 new calls), the review app's team page and a
-manager's page (the view data the app renders), ``readiness`` (every manager), ``daily`` (one manager, the last
-day), ``export --by week`` / ``--by month`` (the whole year), report writing (the last week's calls: a call page
-costs the same at any size), the whole year's report (``report_year``; ``report_year_lite`` reads every call and
-its transcript but renders no call page, which costs the same per page at any size, so that 100k calls take
-minutes, not an hour), ``export --by call`` over the year, re-scoring (the last two days: scoring a call costs
-the same at any size), and the batch's main process over folders of ``--batch-files`` transcripts (e.g. 100 1000
-5000; scored in a pool of 2 workers, into a new database: the history's size plays no part).
+included, the process start not; the review app's pages after the app's own imports, as a server has them before its
+first page: the SQLite cache is cold, the modules are not). Steps: saving one call (mean of 50 new calls), the
+review app's team page and a manager's page (the view data the app renders), ``readiness`` (every manager),
+``daily`` (one manager, the last day), ``export --by week`` / ``--by month`` (the whole year), report writing (the
+last week's calls: a call page costs the same at any size), the whole year's report (``report_year``;
+``report_year_lite`` reads every call and its transcript but renders no call page, which costs the same per page at
+any size, so that 100k calls take minutes, not an hour), ``export --by call`` over the year, re-scoring (the last
+two days: scoring a call costs the same at any size), and the batch's main process over folders of ``--batch-files``
+transcripts (e.g. 100 1000 5000; scored in a pool of 2 workers, into a new database: the history's size plays no
+part; with ``--batch-canned`` every call is scored as the first one was, so 100,000 files take minutes: the walk,
+the plan, the history's lookups, saving every call and the summary are the batch's own).
 ``--json FILE`` keeps the figures; ``--compare BEFORE.json`` prints both side by side with the ratio.
 """
 from __future__ import annotations
@@ -57,6 +60,7 @@ def _save(db: Path) -> float:
 
 
 def _team(db: Path) -> float:
+    import compliance.web.app  # noqa: F401  (what the server has imported before its first page)
     from compliance.history.store import Store
     from compliance.web.views import team_view
 
@@ -67,6 +71,7 @@ def _team(db: Path) -> float:
 
 
 def _manager(db: Path) -> float:
+    import compliance.web.app  # noqa: F401  (what the server has imported before its first page)
     from compliance.history.store import Store
     from compliance.web.views import manager_view
 
@@ -159,18 +164,54 @@ def _rescore(db: Path) -> float:
         return time.perf_counter() - t
 
 
-def _batch(files: int) -> Callable[[Path], float]:
+def _batch(files: int, canned: bool = False) -> Callable[[Path], float]:
     def run(db: Path) -> float:
         from compliance.batch.models import BatchOptions
         from compliance.batch.run import run_batch
 
+        if canned:
+            _can_scoring()
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "calls"
             _transcripts(folder, files)
             t = time.perf_counter()
-            run_batch(BatchOptions(folder=folder, db=Path(tmp) / "batch.db", workers=2))
+            summary = run_batch(BatchOptions(folder=folder, db=Path(tmp) / "batch.db", workers=1 if canned else 2))
+            AFTER["batch_end_mb"] = _rss_mb()  # what the main process still holds, the summary alive (the peak
+            # can be the models' load)
+            assert summary.analysed == files and summary.failed == 0, summary.model_dump_json(exclude={"kpi"})
+            assert sum(1 for _ in getattr(summary, "iter_files", lambda: summary.files)()) == files  # (older code: a list)
             return time.perf_counter() - t
     return run
+
+
+def _can_scoring() -> None:
+    """``--batch-canned``: the batch's real code path (walk, plan, the history's lookups, saving every call, the
+    summary), but each call's scoring is the first call's result, scored for real once in a child process (as a
+    pool worker would), so 100,000 files take minutes and the main process loads no scoring model."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from compliance.batch import execute, workers
+
+    setup: list[tuple] = []
+    done: dict[Any, Any] = {}
+
+    def remember(*args: Any, **kwargs: Any) -> None:
+        setup.append((args, kwargs))
+
+    def canned_work(task: Any) -> Any:
+        key = (task.script, tuple(task.candidates))
+        if key not in done:
+            (scripts_json, options_json, cache_dir, *rest), kwargs = setup[-1]
+            seed = kwargs.get("seed", rest[1] if len(rest) > 1 else b"")
+            with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=workers._init_worker,
+                                        initargs=(scripts_json, options_json, cache_dir, 0, seed)) as pool:
+                done[key] = pool.submit(workers._work, task).result()
+        return done[key]
+
+    execute._setup = remember  # type: ignore[assignment]
+    execute._work = canned_work  # type: ignore[assignment]
 
 
 def _transcripts(folder: Path, files: int) -> None:
@@ -185,25 +226,34 @@ def _transcripts(folder: Path, files: int) -> None:
         path.write_text("\n".join(lines + [f"К: Номер заказа {i}."]), encoding="utf-8")
 
 
-def _runner(step: str, batch_files: int) -> Callable[[Path], float]:
+def _runner(step: str, batch_files: int, canned: bool = False) -> Callable[[Path], float]:
     table: dict[str, Callable[[Path], float]] = {
         "save": _save, "team": _team, "manager": _manager, "readiness": _readiness, "daily": _daily,
         "export_week": _export("week"), "export_month": _export("month"), "export_call": _export_calls,
         "report": _report(WEEK_AGO), "report_year": _report(None), "report_year_lite": _report(None, pages=False),
         "rescore": _rescore,
-        "batch": _batch(batch_files)}
+        "batch": _batch(batch_files, canned)}
     return table[step]
 
 
-def _child(step: str, db: Path, batch_files: int) -> None:
-    seconds = _runner(step, batch_files)(db)
+AFTER: dict[str, float] = {}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _child(step: str, db: Path, batch_files: int, canned: bool) -> None:
+    seconds = _runner(step, batch_files, canned)(db)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **AFTER}))
 
 
-def _measure(step: str, db: Path, batch_files: int) -> dict[str, Any]:
+def _measure(step: str, db: Path, batch_files: int, canned: bool = False) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--child", step, "--db", str(db),
-                           "--batch-files", str(batch_files)], capture_output=True, text=True)
+                           "--batch-files", str(batch_files)] + (["--batch-canned"] if canned else []),
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -234,7 +284,8 @@ def _cell(figure: dict[str, Any], step: str) -> str:
     if "error" in figure:
         return "error"
     unit = f"{figure['seconds'] * 1000:.1f} ms" if step == "save" else f"{figure['seconds']:.2f} s"
-    return f"{unit}, {figure['peak_mb']:.0f} MB"
+    end = f" (at the end {figure['batch_end_mb']:.0f} MB)" if "batch_end_mb" in figure else ""
+    return f"{unit}, {figure['peak_mb']:.0f} MB{end}"
 
 
 def _print(results: dict[str, dict[str, dict[str, Any]]], before: dict[str, Any] | None) -> None:
@@ -265,13 +316,15 @@ def main() -> None:
     parser.add_argument("--dbdir", type=Path, default=Path(tempfile.gettempdir()) / "history-bench")
     parser.add_argument("--batch-files", type=int, nargs="+", default=[200],
                         help="Batch sizes to measure (files each), e.g. 100 1000 5000.")
+    parser.add_argument("--batch-canned", action="store_true",
+                        help="Batch: score the first call for real and reuse its result for every file (see _can_scoring).")
     parser.add_argument("--json", type=Path, default=None, help="Keep the figures in this file.")
     parser.add_argument("--compare", type=Path, default=None, help="Figures of an earlier run to compare with.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.db, args.batch_files[0])
+        _child(args.child, args.db, args.batch_files[0], args.batch_canned)
         return
     args.dbdir.mkdir(parents=True, exist_ok=True)
     before = json.loads(args.compare.read_text()) if args.compare else None
@@ -285,8 +338,8 @@ def main() -> None:
         results[str(size)] = {}
         for step in args.steps:
             for files in (args.batch_files if step == "batch" else [0]):
-                label = f"batch {files} files" if step == "batch" else step
-                figure = _measure(step, work, files)
+                label = (f"batch {files} files" + (" (canned)" if args.batch_canned else "")) if step == "batch" else step
+                figure = _measure(step, work, files, args.batch_canned)
                 results[str(size)][label] = figure
                 print(f"{size:>7} {label:<17} {_cell(figure, step)}" + (f" ({figure['error']})" if "error" in figure
                                                                         else ""), flush=True)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from compliance.history.migrations import _V11_SCALE, MIGRATIONS
+from compliance.history.migrations import _SCALE7_AWAITING, _V11_SCALE, _V12_DECIDED, MIGRATIONS
 from compliance.history.periods import period_rows
 from compliance.history.readiness import history_readiness, readiness_by_manager
 from compliance.history.schema import CallMeta
@@ -114,7 +114,8 @@ def history(tmp_path_factory) -> tuple[Path, list[CallRecord]]:
 
 def test_hot_queries_probe_indexes(history):
     """Saving a call (new, and again), a manager's calls of a day, their newest 20, a call by id, its decisions,
-    a page of a manager's calls: no statement scans a table."""
+    a page of a manager's calls, a batch finding a file's stored call and a content's owner: no statement scans a
+    table."""
     db, records = history
     rng = random.Random(9)
     with Store(db) as store:
@@ -129,7 +130,15 @@ def test_hot_queries_probe_indexes(history):
             store.call(records[10].call_id),
             store.calls_page("petrov", 50, 50),
             store.has_calls("petrov"),
-            store.latest_call("petrov")))
+            store.latest_call("petrov"),
+            # a batch's planning, one file at a time: its stored call by source, else by file; a content's owner
+            store.find_source("/calls", [records[3].file[len("/calls/"):]], records[3].file),
+            store.find_source("/elsewhere", ["x.txt", "y.txt"], "/elsewhere/x.txt"),
+            store.content_owner(records[3].call_id),
+            store.content_owner("0" * 64),
+            # the team page: the calls awaiting the lead (ids only), the disputed stages' and lines' places
+            store.awaiting_check("ivanova", "newcomer"),
+            store.dispute_places([(records[5].call_id, records[5].result.stages[0].id, 0)])))
         scans = _scans(store.connection, statements)
     assert not scans, "\n".join(f"{detail}: {sql}" for sql, detail in scans)
 
@@ -205,7 +214,7 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
                                                                     "FROM calls")}
     conn = sqlite3.connect(db)  # back to the schema before V11_SCALE, as a history written by an older version
     for index in ("calls_decided", "calls_summary", "calls_file", "failures_content", "disputes_call", "disputes_manager",
-                  "audit_call", "batch_calls_call", "overrides_active"):
+                  "audit_call", "batch_calls_call", "overrides_active", "calls_awaiting", "calls_period"):
         conn.execute(f"DROP INDEX {index}")
     for column in ("flagged", "quality", "structure", "decided", "decided_adherence", "decided_structure",
                    "decided_verdict"):
@@ -220,7 +229,8 @@ def test_migration_adds_columns_and_indexes_to_an_existing_history(tmp_path):
     with Store(db) as store:
         assert store.version == version and store.summarised
         indexes = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"calls_summary", "calls_file", "failures_content", "overrides_active"} <= indexes
+        assert {"calls_summary", "calls_file", "failures_content", "overrides_active", "calls_awaiting",
+                "calls_period"} <= indexes
         got = {r[0]: (r[1], r[2], r[3]) for r in store.query("SELECT call_id, flagged, quality, structure FROM calls")}
         assert got == expected and any(v[0] for v in got.values())
         assert history_readiness(store, None, None) == before
@@ -336,10 +346,11 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
         version, expected = store.version, _decided_columns(store)
     assert any(v[0] for v in expected.values())
     conn = sqlite3.connect(db)  # back to the schema before V12_DECIDED
-    conn.execute("DROP INDEX calls_decided")
+    for index in ("calls_decided", "calls_awaiting", "calls_period"):
+        conn.execute(f"DROP INDEX {index}")
     for column in ("decided", "decided_adherence", "decided_structure", "decided_verdict"):
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
-    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V12_DECIDED)}")
     conn.commit()
     conn.close()
     with Store(db, read_only=True) as old:
@@ -347,3 +358,58 @@ def test_migration_fills_the_decided_adherence_of_an_existing_history(tmp_path):
     with Store(db) as store:
         assert store.version == version and store.summarised
         assert _decided_columns(store) == expected == _as_read(store)
+
+
+def test_dispute_rows_from_columns_are_those_of_the_full_reading(tmp_path):
+    """The team page's disputes (manager, date, client, the stage's title, the line's text) read from columns and
+    the stored stages and lines say what reading each disputed call in full says."""
+    from compliance.review.ledger import disputes, open_dispute
+    from compliance.web.views import dispute_rows, shown_name
+
+    db = tmp_path / "h.db"
+    records = _history(db, per_manager=6)
+    with Store(db) as store:
+        connected = [r for r in records if r.result.connected][:4]
+        for i, r in enumerate(connected):
+            stage = r.result.stages[i % len(r.result.stages)]
+            open_dispute(store, r.call_id, stage.id, by=r.manager, comment="не так",
+                         line=(len(stage.lines) - 1) if i % 2 and stage.lines else None)
+        found = disputes(store)
+        rows = dispute_rows(store, found)
+        assert len(rows) == 4
+        for d, row in zip(found, rows):
+            record, meta = store.call(d.call_id), store.call_meta(d.call_id)
+            assert record is not None and meta is not None
+            stage = next(s for s in record.result.stages if s.id == d.stage_id)
+            assert (row.manager_name, row.call_date, row.call_time) == (record.manager_name or record.manager,
+                                                                        record.date, record.time)
+            assert row.client == (meta.phone or shown_name(record.file))
+            assert row.stage_title == (stage.title or stage.id)
+            assert row.line_text == (stage.lines[d.line].text if d.line is not None else "")
+        assert any(r.line_text for r in rows)
+
+
+def test_the_calls_awaiting_the_lead_are_listed_from_their_own_index(history, tmp_path):
+    """The scale7 migration adds its indexes to an existing history; the team page's list of the calls awaiting the
+    lead reads calls_awaiting alone (not the manager's whole range of calls_summary, nor the rows), the period
+    export calls_period alone."""
+    db, _ = history
+    copy = tmp_path / "old.db"
+    with Store(db) as store:
+        version = store.version
+        store.connection.execute(f"VACUUM INTO '{copy}'")
+    conn = sqlite3.connect(copy)
+    conn.execute("DROP INDEX calls_awaiting")
+    conn.execute("DROP INDEX calls_period")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_SCALE7_AWAITING)}")
+    conn.commit()
+    conn.close()
+    with Store(copy) as store:
+        assert store.version == version
+        statements = _traced(store, lambda: store.awaiting_check("ivanova", "newcomer"))
+        plans = [detail for _sql, detail in _plans(store.connection, statements)]
+        assert any("COVERING INDEX calls_awaiting" in p for p in plans), plans
+        for manager in (None, "petrov"):  # the period export: every column from calls_period, one manager's too
+            statements = _traced(store, lambda who=manager: list(store.iter_contacts("2026-01-01", None, who)))
+            plans = [detail for _sql, detail in _plans(store.connection, statements)]
+            assert plans and all("COVERING INDEX calls_period" in p for p in plans), plans

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator, Protocol
 
 from compliance.files import shown_path
 from compliance.history.store import Failure
@@ -32,8 +32,21 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _Sink(Protocol):
+    def append(self, item: str, /) -> None: ...
+
+
 def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], list[Failure], list[str]]:
-    """Every recording and transcript under ``folder`` (sorted), unreadable folders, ignored files.
+    """Every recording and transcript under ``folder`` (sorted), unreadable folders, ignored files (``walk``)."""
+    failures: list[Failure] = []
+    ignored: list[str] = []
+    found = sorted(walk(folder, exclude, failures, ignored))
+    return found, failures, ignored
+
+
+def walk(folder: Path, exclude: Iterable[Path], failures: list[Failure], ignored: _Sink) -> Iterator[Path]:
+    """Every recording and transcript under ``folder``, as the walk meets them; unreadable folders and broken
+    links go to ``failures``, ignored files to ``ignored``.
 
     Hidden files and folders are skipped, and so are ``exclude`` paths (the report folder, the db). Links to
     folders are followed, each real folder once.
@@ -44,9 +57,6 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
     audio_ext = _audio_extensions()
     wanted = audio_ext | TRANSCRIPT_EXTENSIONS
     skip = {p.resolve() for p in exclude}
-    found: list[Path] = []
-    failures: list[Failure] = []
-    ignored: list[str] = []
 
     def _onerror(err: OSError) -> None:
         failures.append(Failure(file=shown_path(str(err.filename)), kind="folder",
@@ -77,5 +87,4 @@ def discover(folder: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], li
             if not path.is_file():  # a broken link, a pipe: reading it would fail or hang
                 failures.append(Failure(file=shown_path(path), kind="unreadable", reason=say("err.batch.not_a_file")))
                 continue
-            found.append(path)
-    return sorted(found), failures, ignored
+            yield path

@@ -4,16 +4,17 @@ transcripts and re-scores in a pool of scorer processes or right here. Results c
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import multiprocessing
 import os
-from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from compliance.files import shown_path
 from compliance.text.catalogue import say
 from compliance.text.third_party import internal_error
 
 from .cluster import run_on_cluster
+from .spill import Jobs, Lane
 from .workers import (
     POOL_MIN_CALLS,
     _Done,
@@ -45,7 +46,7 @@ class _Executes:
     by_hash: dict[str, SalesScript]
     _seed: bytes = b""
 
-    def _scripts_json(self, jobs: list[_Job]) -> list[str]:
+    def _scripts_json(self) -> list[str]:
         raise NotImplementedError
 
     def _task(self, job: _Job) -> _Task:
@@ -75,10 +76,10 @@ class _Executes:
             known.update(made)
         return pack_vectors(known)
 
-    def _execute(self, audio: list[_Job], local: list[_Job]) -> None:
+    def _execute(self, audio: Jobs, local: Jobs) -> None:
         """Transcribe recordings on threads of this process (scoring the rest here meanwhile) or on a Dask
         cluster, or score many transcripts/re-scores in a pool of scorer processes, or a few right here."""
-        scripts_json = self._scripts_json(audio + local)
+        scripts_json = self._scripts_json()
         self._seed = self._phrasing_vectors()
         cache_dir = str(self.o.cache_dir) if self.o.cache_dir else None
         if audio:
@@ -90,7 +91,7 @@ class _Executes:
                                job.content_hash)
                 audio = []
         if audio and self.cluster is not None:  # recordings to Dask; the rest scored here while it works
-            run_on_cluster(self, audio, self.cluster, scripts_json, options.model_dump_json(), cache_dir,
+            run_on_cluster(self, list(audio), self.cluster, scripts_json, options.model_dump_json(), cache_dir,
                            meanwhile=lambda: self._score_here(local, scripts_json, cache_dir), seed=self._seed)
             return
         if not audio and (len(local) < POOL_MIN_CALLS or (os.cpu_count() or 1) < 2 or self.o.workers == 1):
@@ -102,7 +103,7 @@ class _Executes:
             return
         share = max(1, (os.cpu_count() or 1) // workers)  # each scorer's cores (the meaning model's threads)
         init = (scripts_json, None, cache_dir, share, self._seed)
-        pending, delivered = list(local), False
+        pending, delivered = _Pending(local), False
         for _attempt in range(2):
             pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_init_worker, initargs=init)
@@ -129,7 +130,7 @@ class _Executes:
         for job in pending:
             self._save(job, _Done(False, "the worker process died (out of memory or a crash)", "score"))
 
-    def _in_threads(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options: Any,
+    def _in_threads(self, audio: Jobs, local: Jobs, scripts_json: list[str], options: Any,
                     cache_dir: Optional[str], workers: int) -> None:
         """Recordings on ``workers`` threads of this process sharing one loaded model, which decodes ``workers``
         recordings at once, each on its share of the cores (CTranslate2's own threads, without the GIL), as the
@@ -151,7 +152,8 @@ class _Executes:
             return
         pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recognise")
         try:
-            window = _Window(self, pool, _longest_first(audio), WINDOW_PER_WORKER * workers)
+            ordered = audio if isinstance(audio, Lane) else _longest_first(list(audio))  # a plan's lane is, already
+            window = _Window(self, pool, ordered, WINDOW_PER_WORKER * workers)
             self._score_here(local, scripts_json, cache_dir, between=window.harvest, loaded=True)
             window.drain()
         except BaseException as exc:
@@ -162,7 +164,7 @@ class _Executes:
             raise
         pool.shutdown(wait=True)
 
-    def _score_here(self, jobs: list[_Job], scripts_json: list[str], cache_dir: Optional[str],
+    def _score_here(self, jobs: Iterable[_Job], scripts_json: list[str], cache_dir: Optional[str],
                     between: Optional[Callable[[], None]] = None, loaded: bool = False) -> None:
         if not loaded:  # else this process's models are set up already (and in use on other threads)
             _setup(scripts_json, None, cache_dir, seed=self._seed)
@@ -189,9 +191,9 @@ WINDOW_PER_WORKER = 4
 class _Window:
     """Jobs submitted to the pool a window at a time; each result saved as it comes and its future dropped."""
 
-    def __init__(self, run: _Executes, pool: cf.Executor, jobs: list[_Job], size: int) -> None:
+    def __init__(self, run: _Executes, pool: cf.Executor, jobs: Iterable[_Job], size: int) -> None:
         self.run, self.pool, self.size = run, pool, max(1, size)
-        self.waiting: deque[_Job] = deque(jobs)
+        self.waiting = jobs if isinstance(jobs, _Pending) else _Pending(jobs)  # read as needed, not all at once
         self.futures: dict[cf.Future, _Job] = {}
         self.unfinished: list[_Job] = []
         self.delivered = self.broken = False
@@ -199,7 +201,7 @@ class _Window:
 
     def _fill(self, first: bool = False) -> None:
         while self.waiting and not self.broken and len(self.futures) < self.size:
-            job = self.waiting[0]
+            job = self.waiting.peek()
             try:
                 self.futures[self.pool.submit(_work, self.run._task(job))] = job
             except cf.process.BrokenProcessPool:
@@ -207,7 +209,7 @@ class _Window:
                     raise  # broke at the first submit (a worker could not even start): nothing ran
                 self.broken = True
                 return
-            self.waiting.popleft()
+            next(self.waiting)
 
     def _take(self, done: set[cf.Future]) -> None:
         for future in done:
@@ -225,9 +227,42 @@ class _Window:
         """Save what has finished, without waiting, and submit more."""
         self._take({f for f in self.futures if f.done()})
 
-    def drain(self) -> tuple[list[_Job], bool]:
+    def drain(self) -> tuple[_Pending, bool]:
         """Wait for every job; returns those a dead pool left unfinished, and whether any result came back."""
         while self.futures:
             done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
             self._take(done)
-        return self.unfinished + list(self.waiting), self.delivered
+        return _Pending(itertools.chain(self.unfinished, self.waiting)), self.delivered
+
+
+class _Pending:
+    """Jobs still to run, taken one at a time from a list or a plan's lane on disk (``peek`` looks at the next)."""
+
+    _NONE: Any = object()
+
+    def __init__(self, jobs: Iterable[_Job]) -> None:
+        self._jobs: Iterator[_Job] = iter(jobs)
+        self._head: Any = self._NONE
+
+    def peek(self) -> _Job:
+        if self._head is self._NONE:
+            self._head = next(self._jobs, self._NONE)
+        if self._head is self._NONE:
+            raise IndexError("no job is waiting")
+        return self._head
+
+    def __bool__(self) -> bool:
+        try:
+            self.peek()
+        except IndexError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[_Job]:
+        return self
+
+    def __next__(self) -> _Job:
+        if not self:
+            raise StopIteration
+        head, self._head = self._head, self._NONE
+        return head

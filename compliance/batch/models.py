@@ -1,10 +1,12 @@
 """What a batch takes and gives: its options, progress, per-file outcomes, the summary."""
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import IO, Any, Callable, Iterator, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from compliance.history.daily import DAILY_TARGET
 from compliance.history.store import Failure
@@ -97,7 +99,12 @@ class DayKpi(BaseModel):
 
 
 class BatchSummary(BaseModel):
-    """The result of a batch: counts, every file's outcome, failures, unknown managers, daily KPI."""
+    """The result of a batch: counts, every file's outcome, failures, unknown managers, daily KPI.
+
+    Each file's outcome is written, as it comes, to an anonymous temporary file (gone with the process, whatever
+    happens): ``files`` and ``iter_files()`` read them back, ``write_json`` streams them into the summary. The
+    failures are kept in memory as well: the batch lists them at its end.
+    """
 
     batch_id: int
     folder: str
@@ -111,7 +118,6 @@ class BatchSummary(BaseModel):
     failed: int = 0                 # failures + unattributed
     audio_seconds: float = 0.0
     elapsed: float = 0.0
-    files: list[FileOutcome] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
     unknown_managers: list[str] = Field(default_factory=list)
     kpi: list[DayKpi] = Field(default_factory=list)
@@ -119,6 +125,41 @@ class BatchSummary(BaseModel):
     reports: Optional[str] = None   # path of the report index, when written
     reports_error: Optional[str] = None
     interrupted: bool = False
+    _outcomes: Optional[IO[bytes]] = PrivateAttr(default=None)
+
+    def add_file(self, outcome: FileOutcome) -> None:
+        """One file's outcome, kept on disk (one JSON line) rather than in memory."""
+        if self._outcomes is None:
+            self._outcomes = tempfile.TemporaryFile("w+b")
+        self._outcomes.seek(0, 2)
+        self._outcomes.write(outcome.model_dump_json().encode("utf-8") + b"\n")
+
+    def iter_files(self) -> Iterator[FileOutcome]:
+        """Every file's outcome, in the order they came, read back from disk."""
+        if self._outcomes is None:
+            return
+        self._outcomes.flush()
+        offset = 0
+        while True:  # by offset: adding an outcome meanwhile (it seeks to the end) does not lose the place
+            self._outcomes.seek(offset)
+            line = self._outcomes.readline()
+            if not line:
+                return
+            offset = self._outcomes.tell()
+            yield FileOutcome.model_validate_json(line)
+
+    @property
+    def files(self) -> list[FileOutcome]:
+        """Every file's outcome (all read into memory: for a few files; ``iter_files`` streams them)."""
+        return list(self.iter_files())
+
+    def write_json(self, out: Callable[[str], Any]) -> None:
+        """The whole summary as JSON (``files`` included), written a file at a time through ``out``."""
+        head = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=1)
+        out('{\n "files": [')
+        for i, outcome in enumerate(self.iter_files()):
+            out(("," if i else "") + "\n  " + json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False))
+        out("\n ]" + ("," + head[1:] if head != "{}" else "\n}") + "\n")
 
     @property
     def exit_code(self) -> int:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from compliance.errors import ComplianceError, ScriptError
 from compliance.files import shown_path
 from compliance.history.attribution import Attribution, attribute
-from compliance.history.identity import Duplicate, SourceIndex, now
-from compliance.history.store import CallState
+from compliance.history.identity import Duplicate, now
 from compliance.pipeline import file_kind
 from compliance.scoring.result import Outcome
 from compliance.text.catalogue import LANGUAGES, say, text
@@ -26,7 +25,7 @@ from compliance.text.os_errors import os_reason
 from .chats import ChatUnit, chat_read_key, chat_units
 from .discover import _file_hash
 from .models import FileOutcome
-from .plan import _Job, _pick_script, _score_key
+from .plan import _audio_duration, _Job, _pick_script, _score_key
 
 if TYPE_CHECKING:
     from compliance.history.roster import Team
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 
     from .models import BatchOptions, BatchSummary
     from .plan import _Scripts, _Transcription
+    from .spill import PlanSpill
 
 
 def new_call_id(root: str, source_key: str) -> str:
@@ -54,6 +54,7 @@ class _Planner:
         unknown: set[str]
         scripts: _Scripts
         tx: _Transcription
+        spill: PlanSpill
 
         @property
         def summary(self) -> BatchSummary: ...
@@ -62,8 +63,9 @@ class _Planner:
 
         def _emit(self, outcome: FileOutcome | None = None) -> None: ...
 
-    def _plan(self, paths: list[Path]) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
-        index = self.store.source_index()
+    def _plan(self, paths: Iterable[Path]) -> None:
+        """Plan every file into ``self.spill`` (on disk): its lanes then hold the skips, the recordings to
+        transcribe and the rest; each stored call is looked up by index, one file at a time."""
         root = str(self.o.folder.resolve())
         # A file that failed before with the same content fails the same way: each retry starts a worker and
         # loads the model. It is listed again, not retried, unless it changed or --retry-failed is given.
@@ -71,7 +73,6 @@ class _Planner:
             f.content_hash: f for f in self.store.failures()
             if f.content_hash and f.kind in ("audio", "transcript", "score")}
         known = list(self.team.managers) if self.team else []
-        found: list[tuple[_Job, Optional[CallState]]] = []
         for path in paths:
             kind = file_kind(path)
             try:
@@ -93,47 +94,52 @@ class _Planner:
                     continue
                 job.source_key = unit.chat_key or rel + (f"#{unit.part}" if unit.part else "")
                 keys = [job.source_key] + ([rel + (f"#{unit.part}" if unit.part else "")] if unit.chat_key else [])
-                found.append((job, index.find(root, keys, job.file)))
-        return self._settle_identities(found, index, root)
+                self.spill.add_found(job, self.store.find_source(root, keys, job.file))
+        self._settle_identities(root)
 
-    def _settle_identities(self, found: list[tuple[_Job, Optional[CallState]]], index: SourceIndex,
-                           root: str) -> tuple[list[_Job], list[tuple[_Job, CallState]]]:
+    def _settle_identities(self, root: str) -> None:
         """Each job's call id (its stored one, or a new one), duplicates set aside, and what to do with the rest."""
-        jobs: list[_Job] = []
-        skips: list[tuple[_Job, CallState]] = []
-        owners: dict[str, tuple[str, str]] = {h: (s.file, s.call_id) for h, s in index.by_content.items()}
-        stored = sorted(((j, s) for j, s in found if s is not None), key=lambda js: -js[0].size)
-        # Among new copies of one content, the roster's manager's copy is scored (then the first path).
-        new = sorted((j for j, s in found if s is None), key=lambda j: j.manager is None)
-        taken: dict[str, str] = {}   # call id → file, within this batch (a chat in two exports is one call)
-        for job, state in stored:
-            assert state is not None
+        spill = self.spill
+        # Stored calls first, the fuller export of a chat before an older one (a call id taken in this run is
+        # the chat's other export).
+        for job, state in spill.stored():
             job.call_id = state.call_id
-            if job.call_id in taken:
-                self._duplicate(job, (taken[job.call_id], job.call_id), root, older_export=True)
+            holder = spill.taken(job.call_id)
+            if holder is not None:
+                self._duplicate(job, (holder, job.call_id), root, older_export=True)
                 continue
-            taken[job.call_id] = job.file
-            owners.setdefault(job.content_hash, (job.file, job.call_id))
+            spill.take(job.call_id, job.file)
+            spill.own(job.content_hash, job.file, job.call_id)
             if state.content_hash not in (None, job.content_hash):
                 job.changed = True     # the same call, new content: analysed again, updated in place
-                jobs.append(job)
+                self._put(job)
                 continue
             # A stored transcript is reusable when it came from the same transcription options.
             if state.has_transcript and state.transcribe_key == job.transcribe_key:
                 if state.score_key == job.score_key:
-                    skips.append((job, state))
+                    spill.put("skip", job)
                     continue
                 job.action = "rescore"
-            jobs.append(job)
-        for job in new:
-            if job.content_hash in owners:
-                self._duplicate(job, owners[job.content_hash], root)
+            self._put(job)
+        # Among new copies of one content, the roster's manager's copy is scored (then the first path); content the
+        # history holds already is a duplicate of the call stored first.
+        for job in spill.new():
+            owner = self.store.content_owner(job.content_hash) or spill.owner(job.content_hash)
+            if owner is not None:
+                self._duplicate(job, owner, root)
                 continue
             job.call_id = new_call_id(root, job.source_key)
-            owners[job.content_hash] = (job.file, job.call_id)
-            taken[job.call_id] = job.file
-            jobs.append(job)
-        return jobs, skips
+            spill.own(job.content_hash, job.file, job.call_id)
+            spill.take(job.call_id, job.file)
+            self._put(job)
+
+    def _put(self, job: _Job) -> None:
+        """A job to run: a new recording is probed for its length (progress; the longest are sent first)."""
+        if job.kind == "audio" and job.action == "analyse":
+            job.duration = _audio_duration(job.path)
+            self.spill.put("audio", job)
+        else:
+            self.spill.put("local", job)
 
     def _duplicate(self, job: _Job, owner: tuple[str, str], root: str, older_export: bool = False) -> None:
         """List a copy of a call kept elsewhere (``owner``: its file and call id), with both places, and keep it

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from compliance.errors import ComplianceError, StoreError
 from compliance.files import shown_path
@@ -29,7 +29,6 @@ from compliance.history.decisions import load_decisions, orphaned
 from compliance.history.roster import Team, load_team
 from compliance.history.store import (
     CallMeta,
-    CallState,
     DayCount,
     Failure,
     ManagerRow,
@@ -43,7 +42,7 @@ from compliance.text.catalogue import say
 from compliance.text.third_party import sqlite_reason
 
 from .cluster import parse_cluster
-from .discover import discover
+from .discover import discover, walk  # noqa: F401  (discover: its older importers)
 from .execute import _Executes
 from .models import (
     BatchOptions,
@@ -53,9 +52,10 @@ from .models import (
     FileOutcome,
     ProgressCallback,
 )
-from .plan import _audio_duration, _Job, _load_scripts, _Transcription
+from .plan import _Job, _load_scripts, _Transcription
 from .planner import _Planner
 from .reports import write_batch_reports
+from .spill import PlanSpill
 from .workers import (
     _Done,
     _model_of,
@@ -90,6 +90,13 @@ class _Run(_Planner, _Executes):
         self.dates: set[tuple[str, str]] = set()
         self.by_hash: dict[str, SalesScript] = {}
         self.saved_scripts: set[str] = set()
+        self.spill = PlanSpill(self._unpack)  # the plan, on disk
+
+    def _unpack(self, job: _Job, script_hash: Optional[str]) -> _Job:
+        """A planned job read back from disk with its roster manager and script (kept once, not per job)."""
+        job.manager = self.team.get(job.manager_key) if self.team else None
+        job.script = self.spill.scripts[script_hash] if script_hash else None
+        return job
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     @property
@@ -101,7 +108,7 @@ class _Run(_Planner, _Executes):
     def _emit(self, outcome: FileOutcome | None = None) -> None:
         if outcome is not None:
             self.done += 1
-            self.summary.files.append(outcome)
+            self.summary.add_file(outcome)
         if self.progress:
             self.progress(BatchProgress(done=self.done, total=self.total, audio_done=self.audio_done,
                                         audio_total=self.audio_total, elapsed=time.monotonic() - self.t0,
@@ -145,9 +152,9 @@ class _Run(_Planner, _Executes):
         texts = transcript_sentences(Transcript.model_validate_json(stored).segments)
         return pack_vectors(self.store.load_embeddings(MODEL_ID, texts))
 
-    def _scripts_json(self, jobs: list[_Job]) -> list[str]:
+    def _scripts_json(self) -> list[str]:
         used = {sc.content_hash(): sc for sc in self.scripts.candidates}
-        used.update({j.script.content_hash(): j.script for j in jobs if j.script})
+        used.update(self.spill.scripts)  # those the planned jobs name
         self.by_hash.update(used)
         return [sc.model_dump_json() for sc in used.values()]
 
@@ -216,26 +223,26 @@ class _Run(_Planner, _Executes):
             exclude = [self.o.db, Path(f"{self.o.db}-wal"), Path(f"{self.o.db}-shm")]
             if self.o.out_dir:
                 exclude.append(self.o.out_dir)
-            paths, folder_failures, ignored = discover(folder, exclude)
-            if ignored:
-                self.summary.notes.append(say("err.batch.transcripts_ignored", n=len(ignored)))
-            self.total = len(paths) + len(folder_failures)
-            self.summary.total = len(paths)
+            folder_failures: list[Failure] = []
+            ignored = _Count()
+            for path in walk(folder, exclude, folder_failures, ignored):  # to disk: sorted there, not in memory
+                self.spill.add_path(path)
+            if ignored.n:
+                self.summary.notes.append(say("err.batch.transcripts_ignored", n=ignored.n))
+            found = self.spill.path_count()
+            self.total = found + len(folder_failures)
+            self.summary.total = found
             self._emit()
             for failure in folder_failures:
                 self._fail(failure.file, failure.kind, failure.reason)
             if self.o.manifest is not None:
-                for row in unmatched_rows(self.manifest_rows, folder, self.o.manifest.parent, paths):
+                for row in unmatched_rows(self.manifest_rows, folder, self.o.manifest.parent, self.spill.paths()):
                     self._fail(shown_path(row.file), "manifest", say("err.batch.manifest_row", folder=folder,
                                                                        manifest=shown_path(self.o.manifest)))
-            jobs, skips = self._plan(paths)
-            self._skip(skips)
-            audio = [j for j in jobs if j.kind == "audio" and j.action == "analyse"]
-            local = [j for j in jobs if not (j.kind == "audio" and j.action == "analyse")]
-            for job in audio:
-                job.duration = _audio_duration(job.path)
-            self.audio_total = sum(j.duration for j in audio)
-            self._execute(audio, local)
+            self._plan(self.spill.paths())
+            self._skip(self.spill.lane("skip"))
+            self.audio_total = self.spill.audio_seconds()
+            self._execute(self.spill.lane("audio"), self.spill.lane("local"))
             self._finish_summary()
             self.store.resolve_failures_under(os.path.abspath(folder), batch_id)
             status = "done"
@@ -253,8 +260,8 @@ class _Run(_Planner, _Executes):
                 pass  # the same full disk: the batch row stays "running", its dead pid reads as interrupted
         return self.summary
 
-    def _skip(self, skips: list[tuple[_Job, CallState]]) -> None:
-        for job, _state in skips:
+    def _skip(self, skips: Iterable[_Job]) -> None:
+        for job in skips:
             self.store.note_outcome(self.summary.batch_id, job.call_id, Outcome.SKIPPED)
             self.summary.skipped += 1
             self.dates.add((job.manager_key, job.date))
@@ -279,6 +286,15 @@ class _Run(_Planner, _Executes):
             band = self.team.targets_for(manager).daily_band if self.team else DAILY_TARGET
             for day in self.store.daily_counts(manager=manager, since=date, until=date):
                 self.summary.kpi.append(_kpi(day, names.get(manager, ""), band))
+
+
+class _Count:
+    """Counts what is appended to it (files the walk ignores: only their number is said)."""
+
+    n = 0
+
+    def append(self, _item: object) -> None:
+        self.n += 1
 
 
 def _store_trouble(exc: sqlite3.OperationalError) -> str:
@@ -320,4 +336,5 @@ def run_batch(options: BatchOptions, progress: Optional[ProgressCallback] = None
                                                   copy_audio=options.copy_audio)
         return summary
     finally:
+        run.spill.close()
         run.store.close()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import sys
@@ -206,7 +205,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
     finally:
         signal.signal(signal.SIGTERM, previous)
     if as_json:
-        click.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=1))
+        summary.write_json(lambda part: click.echo(part, nl=False))  # a file at a time, as the batch kept them
     else:
         _echo_summary(summary)
     sys.exit(summary.exit_code)

@@ -156,8 +156,10 @@ def index_manifest(rows: list[ManifestRow], root: Path, manifest_dir: Path) -> d
 
 def unmatched_rows(rows: list[ManifestRow], root: Path, manifest_dir: Path, files: Iterable[Path]) -> list[ManifestRow]:
     """Manifest rows that name no file found: listed, never silently ignored."""
-    found = {manifest_key(p) for p in files}
-    return [row for row in rows if not any(k in found for k in _row_keys(row, root, manifest_dir))]
+    keys = [_row_keys(row, root, manifest_dir) for row in rows]
+    wanted = {k for row_keys in keys for k in row_keys}
+    found = {k for k in map(manifest_key, files) if k in wanted}  # as large as the manifest, not the folder
+    return [row for row, row_keys in zip(rows, keys) if not any(k in found for k in row_keys)]
 
 
 def _from_folders(parts: list[str], known: set[str]) -> tuple[Optional[str], Optional[str]]:

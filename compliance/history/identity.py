@@ -85,6 +85,23 @@ class IdentityStore:
     def source_index(self) -> SourceIndex:
         return SourceIndex([_state(r) for r in self._conn.execute(_STATE)])
 
+    def find_source(self, root: str, keys: list[str], file: str) -> Optional[CallState]:
+        """``SourceIndex.find`` for one file, by index (a batch then holds no index of the whole history)."""
+        for key in keys:
+            row = self._conn.execute(_STATE + " WHERE source_root = ? AND source_key = ?", (root, key)).fetchone()
+            if row is not None:
+                return _state(row)
+        row = self._conn.execute(_STATE + " WHERE file = ? ORDER BY rowid DESC LIMIT 1", (file,)).fetchone()
+        return _state(row) if row else None
+
+    def content_owner(self, content_hash: str) -> Optional[tuple[str, str]]:
+        """(file, call id) of the stored call first holding this content (``SourceIndex.by_content``), by index."""
+        row = self._conn.execute(
+            "SELECT rowid, file, call_id FROM calls WHERE content_hash = ?1 UNION ALL "
+            "SELECT rowid, file, call_id FROM calls WHERE call_id = ?1 AND content_hash IS NULL "
+            "ORDER BY 1 LIMIT 1", (content_hash,)).fetchone()
+        return (row[1], row[2]) if row else None
+
     def call_states(self) -> dict[str, CallState]:
         """Every stored call's state, by id (one query for a whole batch)."""
         return {r["call_id"]: _state(r) for r in self._conn.execute(_STATE)}

@@ -472,10 +472,19 @@ def _V12_DECIDED(conn: sqlite3.Connection) -> None:
     add_decided_columns(conn)
 
 
+# scale7: the calls awaiting the lead (flagged, connected) from a small index of their own; the period export's
+# columns in date order from one covering index (those after a row's stored result would read all its pages).
+_SCALE7_AWAITING = """
+CREATE INDEX IF NOT EXISTS calls_awaiting ON calls(manager, level, date, time, analysed_at, call_id, connected, flagged)
+    WHERE connected = 1 AND flagged > 0;
+CREATE INDEX IF NOT EXISTS calls_period ON calls(date, time, analysed_at, call_id, manager, manager_name, level, kind,
+    script_id, connected, adherence, structure, verdict, decided, decided_adherence, decided_structure, decided_verdict, file)
+"""
+
 # Versions 6 (identity), 7 (sessions), 8 (voices), 9 (PBX) and 10 (outcomes) came from work done side by side;
 # their order here is the order every history is upgraded in.
 MIGRATIONS: list[Migration] = [_V1, _V2, _V3_PIPEDRIVE, _V4_SALES, _V5_REVIEW, _V6_IDENTITY, _V7_SESSIONS, _V8_VOICES,
-                               _V9_PBX, _V10_OUTCOMES, _V11_SCALE, _V12_DECIDED]
+                               _V9_PBX, _V10_OUTCOMES, _V11_SCALE, _V12_DECIDED, _SCALE7_AWAITING]
 
 
 def _split_sql(script: str) -> Iterator[str]:

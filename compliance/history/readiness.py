@@ -79,6 +79,7 @@ def assess_readiness(
     manager: str | None = None,
     manager_name: str | None = None,
     min_calls: int | None = None,
+    awaiting: Sequence[str] = (),
 ) -> Readiness:
     """Judge one manager over their last ``window`` connected calls.
 
@@ -92,6 +93,8 @@ def assess_readiness(
     Args:
         records: the calls of ONE manager (any order; non-connected calls are ignored).
         level: the manager's current level (``newcomer`` / ``experienced``).
+        awaiting: ids of more connected calls awaiting the lead's check (flagged, not acted on), oldest first,
+            found by the store without reading them (``Store.awaiting_check``); listed after those of ``records``.
 
     Raises:
         ComplianceError: the records belong to more than one manager.
@@ -109,7 +112,7 @@ def assess_readiness(
     )
     connected = [r for r in _chronological(records) if r.result.connected]
     # a flagged call (speakers not separated, poor recognition…) counts only once a lead confirmed or overrode it
-    out.calls_awaiting_check = [r.call_id for r in connected if r.awaiting_review]
+    out.calls_awaiting_check = [r.call_id for r in connected if r.awaiting_review] + list(awaiting)
     calls = [r for r in connected if not r.awaiting_review][-window:] if window > 0 else []
     out.calls_considered = len(calls)
     if not calls:
@@ -209,4 +212,4 @@ def _stored_readiness(store: Any, key: str, team: Any, **kwargs: Any) -> Readine
     roster = team.get(key) if team is not None else None
     records = store.readiness_calls(key, level, kwargs.get("window", 20))
     return assess_readiness(records, level, manager=key, manager_name=(roster.name if roster else None) or None,
-                            **kwargs)
+                            awaiting=store.awaiting_check(key, level), **kwargs)

@@ -92,6 +92,7 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
             out.skipped.append(f"{record.file}: {why}")
             continue
         sentences = transcript_sentences(record.transcript.segments)
+        cached = set(embedder.known(sentences)) if embedder is not None else set()
         if embedder is not None:
             embedder.remember(store.load_embeddings(MODEL_ID, sentences))
         before = record.machine or record.result  # what the machine said before; the lead's decisions stay apart
@@ -106,6 +107,8 @@ def rescore_history(store: Store, scripts: Sequence[SalesScript] = (), *, since:
                          for d in orphaned(result, decisions.get(record.call_id, []), script.line_ids())]
         if embedder is not None:
             store.save_embeddings(MODEL_ID, embedder.known(sentences))
+            # this call's own sentences leave the cache (the store keeps them): a year re-scored holds one call's
+            embedder.forget([t for t in sentences if t not in cached])
         out.rescored += 1
     out.elapsed = round(time.monotonic() - began, 2)
     return out

@@ -21,6 +21,7 @@ from compliance.scoring.quality import RecognitionQuality
 from compliance.scoring.result import CallRecord, CallResult, ReviewFlag, StageResult
 
 from .decisions import Decision, LineIds, apply_decisions, load_decisions
+from .schema import day_filter
 
 Day = Union[str, dt.date, None]   # an ISO date, as ``Store.calls`` takes it
 CHUNK = 500   # calls read at a time: a bounded amount of memory whatever the history's size
@@ -29,8 +30,9 @@ _COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, audi
             "script_hash, connected, adherence, coverage, structure, verdict, band_min, band_max, order_ok, duration, "
             "flagged, quality, CASE WHEN flagged > 0 THEN json_extract(result_json, '$.flags') END AS flags_json")
 _ACTIVE = "SELECT call_id FROM overrides WHERE status = 'active'"
-# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): columns that
-# stand before the stored result and transcript in a row, so no row's overflow pages are read.
+_READY = "FROM calls WHERE manager = ? AND level = ? AND connected = 1"
+# What a period's row needs of a call, the lead's decisions included (stored by ``refresh_decided``): the columns of
+# the covering index ``calls_period``, so no row (nor its stored result's overflow pages) is read.
 _PERIOD_COLUMNS = ("call_id, file, manager, manager_name, date, time, level, kind, analysed_at, script_id, connected, "
                    "CASE WHEN decided = 1 THEN decided_adherence ELSE adherence END AS adherence, "
                    "CASE WHEN decided = 1 THEN decided_structure ELSE structure END AS structure, "
@@ -173,20 +175,50 @@ class SummaryStore:
 
     def readiness_calls(self, manager: str, level: str, window: int) -> list[CallRecord]:
         """What readiness judges a manager on, at ``level``: the newest ``window`` connected calls that count (no
-        review flag, or the lead acted on it) and the flagged calls still waiting for the lead; with stages."""
-        base = "FROM calls WHERE manager = ? AND level = ? AND connected = 1"
+        review flag, or the lead acted on it), with stages, oldest first. The flagged calls still waiting for the
+        lead are only listed: ``awaiting_check``."""
         counted = [r[0] for r in self._conn.execute(
-            f"SELECT call_id {base} AND (flagged = 0 OR call_id IN ({_ACTIVE})) {_NEWEST} LIMIT ?",
+            f"SELECT call_id {_READY} AND (flagged = 0 OR call_id IN ({_ACTIVE})) {_NEWEST} LIMIT ?",
             (manager, level, max(window, 0)))]
-        waiting = [r[0] for r in self._conn.execute(
-            f"SELECT call_id {base} AND flagged > 0 AND call_id NOT IN ({_ACTIVE})", (manager, level))]
-        # the waiting ones are only listed (their ids): their stages are not read
-        return sorted(self.summaries(counted, with_stages=True) + self.summaries(waiting),
-                      key=_when)
+        return self.summaries(counted, with_stages=True)
+
+    def awaiting_check(self, manager: str, level: str) -> list[str]:
+        """Ids of a manager's connected calls at ``level`` awaiting the lead (flagged, not acted on), oldest first:
+        read from the index alone (a year holds thousands; their results are not read)."""
+        return [r[0] for r in self._conn.execute(
+            f"SELECT call_id {_READY} AND flagged > 0 AND call_id NOT IN ({_ACTIVE}) "
+            "ORDER BY date, time, analysed_at, call_id", (manager, level))]
 
     def refresh_decided(self, call_ids: Iterable[str]) -> None:
         """Store these calls' decided adherence (``refresh_decided``), in the open transaction."""
         refresh_decided(self._conn, call_ids, self.script_line_ids)
+
+    def dispute_places(self, disputed: Sequence[tuple[str, str, Optional[int]]]) -> dict[str, dict[str, Any]]:
+        """For the disputed (call id, stage id, line) places: per call its manager, name, date, time, phone and file,
+        the title of each disputed stage (its id when untitled) and the text of each disputed line, read from the
+        columns before a call's stored result and from the stored stages and lines."""
+        out: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(call_id for call_id, _, _ in disputed))
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            marks = ", ".join("?" * len(part))
+            for r in self._conn.execute("SELECT call_id, manager, manager_name, date, time, phone, file FROM calls "
+                                        f"WHERE call_id IN ({marks})", part):
+                out[r["call_id"]] = {**dict(r), "stages": {}, "lines": {}}
+        for call_id, stage_id, line in disputed:
+            place = out.get(call_id)
+            if place is None:
+                continue
+            title = self._conn.execute("SELECT title FROM stage_results WHERE call_id = ? AND stage_id = ?",
+                                       (call_id, stage_id)).fetchone()
+            if title is not None:
+                place["stages"][stage_id] = title[0] or stage_id
+            if line is not None:
+                text = self._conn.execute("SELECT text FROM line_results WHERE call_id = ? AND stage_id = ? AND "
+                                          "position = ?", (call_id, stage_id, line)).fetchone()
+                if text is not None:
+                    place["lines"][(stage_id, line)] = text[0]
+        return out
 
     def manager_totals(self) -> list[sqlite3.Row]:
         """Per manager: calls, scored calls (connected, with adherence) and the machine's adherence summed."""
@@ -287,10 +319,11 @@ class SummaryStore:
     def iter_contacts(self, since: Day = None, until: Day = None,
                       manager: Optional[str] = None) -> Iterator[CallRecord]:
         """What the period export needs of the calls ``Store.calls`` would return (channel, connected, adherence,
-        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, from columns only."""
-        ids = self.call_ids(since, until, manager)
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start:start + CHUNK]
-            rows = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls WHERE call_id IN "
-                                      f"({', '.join('?' * len(part))})", part).fetchall()
-            yield from sorted((_contact(r) for r in rows), key=_when)
+        structure and verdict, the lead's decisions applied), oldest first, a chunk at a time, read in date order
+        from one covering index (``calls_period``): no row, and none of its stored result, is read."""
+        where, args = day_filter("", manager, str(since) if since else None, str(until) if until else None)
+        where = where.replace("manager = ?", "+manager = ?")  # one manager's year: still from calls_period, not rows
+        cursor = self._conn.execute(f"SELECT {_PERIOD_COLUMNS} FROM calls {'WHERE ' + where if where else ''} "
+                                    "ORDER BY date, time, analysed_at, call_id", args)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from (_contact(r) for r in rows)

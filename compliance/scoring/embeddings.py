@@ -14,7 +14,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -88,10 +88,14 @@ class Embedder:
         with self._lock:
             self._cache.update(vectors)
 
-    def forget(self) -> None:
-        """Drop every cached vector (benchmarks time the uncached path with it)."""
+    def forget(self, texts: Optional[Iterable[str]] = None) -> None:
+        """Drop these texts' cached vectors (a re-score of the whole history keeps one call's at a time), or every
+        cached vector (benchmarks time the uncached path with it)."""
         with self._lock:
-            self._cache.clear()
+            if texts is None:
+                self._cache.clear()
+            for text in texts or ():
+                self._cache.pop(text, None)
 
     def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors of these texts (what the store should keep)."""

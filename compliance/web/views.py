@@ -82,23 +82,19 @@ class CallView(BaseModel):
 
 
 def dispute_rows(store: Store, found: list[Dispute]) -> list[DisputeRow]:
-    """The disputes with their call's manager, date, time, client and the stage's title."""
-    wanted = list(dict.fromkeys(d.call_id for d in found))
-    calls = {r.call_id: r for r in store.records(wanted, with_transcripts=False)}  # one read, no transcripts
+    """The disputes with their call's manager, date, time, client and the stage's title: read from the calls' columns
+    and stored stages and lines (``Store.dispute_places``), not by parsing each call's result."""
+    places = store.dispute_places([(d.call_id, d.stage_id, d.line) for d in found])
     rows = []
     for d in found:
-        record = calls.get(d.call_id)
+        place = places.get(d.call_id)
         row = DisputeRow(**d.model_dump(), manager_name=d.manager, stage_title=d.stage_id)
-        if record is not None:
-            stage = next((s for s in record.result.stages if s.id == d.stage_id), None)
-            meta = store.call_meta(d.call_id)
-            row.manager_name = record.manager_name or record.manager
-            row.call_date, row.call_time = record.date, record.time
-            row.client = (meta.phone if meta and meta.phone else "") or shown_name(record.file)
-            if stage is not None:
-                row.stage_title = stage.title or stage.id
-                if d.line is not None and d.line < len(stage.lines):
-                    row.line_text = stage.lines[d.line].text
+        if place is not None:
+            row.manager_name = place["manager_name"] or place["manager"]
+            row.call_date, row.call_time = place["date"], place["time"]
+            row.client = place["phone"] or shown_name(place["file"])
+            row.stage_title = place["stages"].get(d.stage_id) or row.stage_title
+            row.line_text = place["lines"].get((d.stage_id, d.line), "") if d.line is not None else ""
         rows.append(row)
     return rows
 
