@@ -554,7 +554,9 @@ def test_progress_eta_and_terminal_line():
     bar = _Progress(Console(file=screen, force_terminal=True, width=140, color_system=None))
     bar.start(Path("day"))
     assert "поиск записей и расшифровок в day" in screen.getvalue()       # from the first second
-    bar(BatchProgress(done=0, total=10, audio_total=600))
+    bar(BatchProgress(done=0, total=10))                                  # files found, not yet sorted into work
+    assert "оценка расшифровок" not in screen.getvalue() and "загрузка" not in screen.getvalue()
+    bar(BatchProgress(done=0, total=10, audio_total=600, planned=True))   # recordings ahead: the models load now
     assert "загрузка моделей распознавания и смысла" in screen.getvalue()
     bar(BatchProgress(done=6, total=10, elapsed=60, audio_done=200, audio_total=600))
     assert "распознавание и оценка" in screen.getvalue()
@@ -572,6 +574,7 @@ def test_progress_when_piped_names_each_step_once(capsys):
     bar.tty = False
     bar.start(Path("day"))
     bar(BatchProgress(done=0, total=2))
+    bar(BatchProgress(done=0, total=2, planned=True))
     bar(BatchProgress(done=1, total=2, file="a.txt", outcome="analysed"))
     bar(BatchProgress(done=2, total=2, file="b.txt", outcome="analysed"))
     err = capsys.readouterr().err.splitlines()
@@ -619,3 +622,15 @@ def test_recordings_go_to_the_workers_largest_first():
     durations = {"a.ogg": 10.0, "b.ogg": 300.0, "c.ogg": 20.0, "gone.ogg": 0.0}  # 0: could not be probed
     jobs = [SimpleNamespace(path=name, duration=seconds) for name, seconds in durations.items()]
     assert [j.path for j in _longest_first(jobs)] == ["b.ogg", "c.ogg", "a.ogg", "gone.ogg"]
+
+
+def test_progress_says_when_the_files_are_sorted_before_the_first_one_is_done(tmp_path):
+    """The reader sees the next step (loading the models, or scoring) as soon as the folder is read and sorted into
+    work, not only after the first file: the bar no longer sits on a wrong step while the models load."""
+    day = tmp_path / "2026-11-27" / "ivanova"
+    day.mkdir(parents=True)
+    (day / "a.txt").write_text("[00:00] М: Добрый день, компания Альфа, меня зовут Анна.\n[00:03] К: Да.\n",
+                               encoding="utf-8")
+    seen: list[tuple[int, bool]] = []
+    run_batch(_opts(tmp_path / "2026-11-27", tmp_path / "h.db"), progress=lambda p: seen.append((p.done, p.planned)))
+    assert seen[0] == (0, False) and seen[1] == (0, True) and seen[-1] == (1, True)

@@ -45,6 +45,7 @@ class BatchProgress(BaseModel):
     elapsed: float = 0.0
     file: Optional[str] = None
     outcome: Optional[Outcome] = None
+    planned: bool = False          # the files are sorted into work: what comes next is loading the models, then work
 
     @property
     def eta(self) -> Optional[float]:

@@ -86,6 +86,7 @@ class _Run(_Planner, _Executes):
         self.total = 0
         self.audio_done = 0.0
         self.audio_total = 0.0
+        self.planned = False
         self.unknown: set[str] = set()
         self.dates: set[tuple[str, str]] = set()
         self.by_hash: dict[str, SalesScript] = {}
@@ -113,7 +114,7 @@ class _Run(_Planner, _Executes):
             self.progress(BatchProgress(done=self.done, total=self.total, audio_done=self.audio_done,
                                         audio_total=self.audio_total, elapsed=time.monotonic() - self.t0,
                                         file=outcome.file if outcome else None,
-                                        outcome=outcome.outcome if outcome else None))
+                                        outcome=outcome.outcome if outcome else None, planned=self.planned))
 
     def _fail(self, file: str, kind: str, reason: str, call_id: str | None = None) -> None:
         """Store and list one file that could not be analysed; ``reason`` without the path in front."""
@@ -242,6 +243,8 @@ class _Run(_Planner, _Executes):
             self._plan(self.spill.paths())
             self._skip(self.spill.lane("skip"))
             self.audio_total = self.spill.audio_seconds()
+            self.planned = True
+            self._emit()  # the step the reader sees now: loading the models (recordings) or scoring
             self._execute(self.spill.lane("audio"), self.spill.lane("local"))
             self._finish_summary()
             self.store.resolve_failures_under(os.path.abspath(folder), batch_id)

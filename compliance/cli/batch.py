@@ -61,7 +61,9 @@ class _Progress:
         self._bar.refresh()
 
     def __call__(self, p) -> None:
-        if p.done == 0:
+        if p.done == 0 and not p.planned:
+            pass  # still reading the folder: the first step stays on screen
+        elif p.done == 0:
             self._show_step(text("cli.batch.step.models" if p.audio_total else "cli.batch.step.scoring"))
         else:
             self._show_step(text("cli.batch.step.recognising" if p.audio_total else "cli.batch.step.scoring"))
