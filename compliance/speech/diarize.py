@@ -59,6 +59,7 @@ class Diarization(BaseModel):
 
     labels: list[int]
     separation: float = 0.0       # distance of the parties' voice vectors over their spread (≈0: one voice)
+    contrast: Optional[float] = None  # the parties' pieces apart over their spread (``_contrast``; None: too few)
     voices: int = 2               # 0: no speech, 1: one voice only, 2: two parties
     confident: bool = True
     prints: list[list[float]] = Field(default_factory=list)  # each party's voice print (enrolment compares these)
@@ -310,6 +311,7 @@ def _verdict(labels: list[int], units: Sequence[tuple[float, float]], separation
                            voices=1, confident=True, prints=[_print(feats, [s for s, k in zip(spans, labels)
                                                                             if k >= 0])])
     return Diarization(labels=labels, separation=round(separation, 3), voices=2,
+                       contrast=round(contrast, 3) if np.isfinite(contrast) else None,
                        confident=separation >= options.min_separation, prints=prints)
 
 
