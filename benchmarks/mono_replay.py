@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der  # noqa: E402
+from make_bench_audio import _make_audio_module  # noqa: E402
 from make_mono_audio import mono_calls, rhvoice_calls  # noqa: E402
 from mono_bench import _manager_found, _score, _speaker_spans, _Tally  # noqa: E402
 
@@ -73,23 +75,28 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
     return out
 
 
-def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str, int]:
-    """Each stereo channel alone, diarized from its own cached words: one voice, two flagged, or two trusted."""
-    counts = {"one": 0, "two, flagged": 0, "two, trusted": 0}
-    for name, entry in sorted(manifest.items()):
-        if entry["kind"] != "call" or not name.endswith(".stereo.wav"):
-            continue
-        recognised = _cached(run, "stereo.wav", name.rsplit(".", 2)[0])
-        if recognised is None or len(recognised.channels) != 2:
-            continue
-        decoded = decode_audio(folder / name)
-        for k in (0, 1):
-            d = diarize_channel(decoded.channels[k], recognised.channels[k])
-            kind = "one" if d.voices < 2 else ("two, trusted" if d.confident else "two, flagged")
-            counts[kind] += 1
-            if show and d.voices == 2:
-                print(f"  one voice {name:<38} ch{k}  sep {d.separation:5.2f}  contrast {d.contrast or 0:5.2f}  "
-                      f"{kind}")
+def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str, dict[str, int]]:
+    """Each stereo channel alone (8 kHz μ-law as it is, and re-encoded as 32 kbps mp3), diarized from its own cached
+    words: one voice, two flagged, or two trusted (a lost party)."""
+    make = _make_audio_module()
+    counts = {fmt: {"one": 0, "two, flagged": 0, "two, trusted": 0} for fmt in ("mono.wav", "mono.mp3")}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, entry in sorted(manifest.items()):
+            if entry["kind"] != "call" or not name.endswith(".stereo.wav"):
+                continue
+            recognised = _cached(run, "stereo.wav", name.rsplit(".", 2)[0])
+            if recognised is None or len(recognised.channels) != 2:
+                continue
+            for k, channel in enumerate(decode_audio(folder / name).channels):
+                target = Path(tmp) / "alone.mp3"
+                make.encode(channel[None, :], target, "libmp3lame", 8000, 32000)
+                for fmt, audio in (("mono.wav", channel), ("mono.mp3", decode_audio(target).channels[0])):
+                    d = diarize_channel(audio, recognised.channels[k])
+                    kind = "one" if d.voices < 2 else ("two, trusted" if d.confident else "two, flagged")
+                    counts[fmt][kind] += 1
+                    if show:
+                        print(f"  one voice {name:<38} ch{k} {fmt:<9} sep {d.separation:5.2f}  "
+                              f"contrast {d.contrast or 0:5.2f}  {kind}")
     return counts
 
 
@@ -125,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, show in rows:
         print(f"{name:<34}" + "".join(f"{show(two[fmt]):>16}" for fmt in ("mono.wav", "mono.mp3")))
-    print("one voice (a stereo channel alone, 8 kHz μ-law): " + ", ".join(f"{k} {v}" for k, v in one.items()))
+    for fmt, found in one.items():
+        print(f"one voice (a stereo channel alone, {fmt}): " + ", ".join(f"{k} {v}" for k, v in found.items()))
     return 0
 
 
