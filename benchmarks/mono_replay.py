@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der  # noqa: E402
 from make_bench_audio import _make_audio_module  # noqa: E402
 from make_mono_audio import mono_calls, rhvoice_calls  # noqa: E402
-from mono_bench import _manager_found, _score, _speaker_spans, _Tally  # noqa: E402
+from mono_bench import _manager_found, _score, _speaker_spans, _talk_gap, _Tally, _worst  # noqa: E402
 
 from compliance.resources import cache_root, default_script_path  # noqa: E402
 from compliance.scoring.script_file import load_script  # noqa: E402
@@ -55,6 +55,11 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
             recognised.diarization = diarize_channel(audio, recognised.channels[0])
             transcript = assemble_transcript(recognised, stem, options, script)
             flagged = _score(tally, entry, transcript, script)
+            stereo = _cached(run, "stereo.wav", stem)
+            if stereo is not None and transcript.talk is not None:
+                talk = assemble_transcript(stereo, stem, options, script).talk
+                if talk is not None:
+                    tally.talk.append(_talk_gap(transcript.talk, talk))
             turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
             error = der(turns, _speaker_spans(transcript), entry["duration"])
             found = _manager_found(transcript, turns)
@@ -68,7 +73,7 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
             d = recognised.diarization
             if show:
                 print(f"  {stem:<44} {fmt:<9} {'/'.join(entry['voices']):<22} DER {error * 100:5.1f} %  "
-                      f"voices {d.voices}  sep {d.separation:5.2f}  contrast {d.contrast or 0:5.2f}  "
+                      f"voices {d.voices}  sep {d.separation:5.2f}  contrast {d.contrast or 0:5.2f} {d.pieces}  "
                       f"found {'yes' if found else 'NO '}  {'FLAGGED' if flagged else ''}")
         out[fmt] = {"tally": tally, "sound": sound, "unsound": unsound, "flagged_sound": flagged_sound,
                     "flagged_unsound": flagged_unsound}
@@ -96,7 +101,7 @@ def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str,
                     counts[fmt][kind] += 1
                     if show:
                         print(f"  one voice {name:<38} ch{k} {fmt:<9} sep {d.separation:5.2f}  "
-                              f"contrast {d.contrast or 0:5.2f}  {kind}")
+                              f"contrast {d.contrast or 0:5.2f} {d.pieces}  {kind}")
     return counts
 
 
@@ -127,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         ("stage F1 (TP/FP/FN)", lambda r: f"{r['tally'].f1():.3f} ({r['tally'].tp}/{r['tally'].fp}/{r['tally'].fn})"),
         ("client phrases charged", lambda r: f"{r['tally'].client_charged}"),
         ("traps credited", lambda r: f"{r['tally'].traps_credited}/{r['tally'].traps}"),
+        ("talk share vs stereo, worst", lambda r: _worst(r["tally"].talk, 0, " pts")),
+        ("monologue / interruptions, worst", lambda r: f"{_worst(r['tally'].talk, 1, ' s')} / "
+                                                       f"{_worst(r['tally'].talk, 2, '')}"),
         ("flagged, split sound", lambda r: f"{r['flagged_sound']}/{r['sound']}"),
         ("flagged, split not sound", lambda r: f"{r['flagged_unsound']}/{r['unsound']}"),
     ]

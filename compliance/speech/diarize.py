@@ -28,17 +28,22 @@ _BAND = (100.0, 3800.0)  # what survives an 8 kHz telephone line
 _SEEDS = 6          # k-means starts: along each of the first six principal axes
 _CONTRAST_PIECES = 3  # pieces a party needs before their contrast is read
 _TURN_SEARCH = 16   # pieces of speech (~1.5 s each) up to which a call's turns are also searched for directly
+# The switch penalty of the search: each candidate split is re-labelled at it and judged by its separation, so the
+# voice count and the flag are read as they were measured (``DiarizeOptions``); the words' final parties are then
+# smoothed at ``DiarizeOptions.switch_penalty``. Read at 30 too, a close pair of two women's voices on 32 kbps mp3
+# (held-out RHVoice calls) fell below ``one_voice`` and lost a party.
+_SEARCH_PENALTY = 6.0
 
 
 class DiarizeOptions(BaseModel):
     """How a mono call is split into its parties."""
 
     chunk: float = Field(default=1.5, gt=0.2)          # seconds of speech per voice vector
-    # The log-likelihood a change of party must earn inside a phrase (less after a pause). At 6 a lone word inside
-    # a turn went over to the other party now and then (two close women's voices, DER 13.6 %); at 30 a change
-    # needs a pause or several words. Over recognised words (``benchmarks/mono_replay.py``): mean DER 4.3 → 3.6 %
-    # (worst 13.6 → 9.1 %) on the RHVoice development part, 3.9 → 3.6 % on festival's set, stage F1 on 32 kbps mp3
-    # 0.946 → 0.962 (development data: 6, 12, 20, 30 and 45 were tried; 45 gained little more).
+    # The log-likelihood a change of party must earn inside a phrase (less after a pause), in the final labels of
+    # the words (the split itself is searched and judged at ``_SEARCH_PENALTY``). At 6 a lone word inside a turn
+    # went over to the other party now and then (two close women's voices, DER 13.6 %); at 30 a change needs a
+    # pause or several words. Over recognised words (``benchmarks/mono_replay.py``), development data: 6, 12, 20,
+    # 30 and 45 were tried; 45 gained little more.
     switch_penalty: float = Field(default=30.0, ge=0)
     # The split's separation (``_separation``, penalised) on the mono set of benchmarks/make_mono_audio.py
     # (``benchmarks/diarize_bench.py``): over silero's speech pieces, two voices 0.37–0.84, one voice (either party's
@@ -246,7 +251,7 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
         word_labels = np.zeros(len(units), dtype=int)
         for g, k in zip(groups, chunk_labels):
             word_labels[g] = k
-        word_labels = _resegment(feats, spans, voiced, word_labels, units, options)
+        word_labels = _resegment(feats, spans, voiced, word_labels, units, _SEARCH_PENALTY)
         tried = list(labels)
         for i in voiced:
             tried[i] = int(word_labels[i])
@@ -254,7 +259,11 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
         if separation > best[0]:
             best = (separation, tried)
     means = _piece_means(feats, spans, groups, best[1])
-    return _verdict(best[1], units, best[0], raw, spans, options, _fisher(means), [len(m) for m in means])
+    result = _verdict(best[1], units, best[0], raw, spans, options, _fisher(means), [len(m) for m in means])
+    if result.voices == 2 and options.switch_penalty != _SEARCH_PENALTY:  # the words' parties, smoothed
+        smoothed = _resegment(feats, spans, voiced, np.array(best[1]), units, options.switch_penalty)
+        result.labels = [int(smoothed[i]) if k >= 0 else -1 for i, k in enumerate(best[1])]
+    return result
 
 
 def _turn_splits(feats: np.ndarray, pieces: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -276,7 +285,7 @@ def _turn_splits(feats: np.ndarray, pieces: list[tuple[int, int]]) -> list[np.nd
 
 
 def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int], labels: np.ndarray,
-               units: Sequence[tuple[float, float]], options: DiarizeOptions, rounds: int = 2) -> np.ndarray:
+               units: Sequence[tuple[float, float]], penalty: float, rounds: int = 2) -> np.ndarray:
     """Each word by the two parties' frame Gaussians, smoothed over the words (a Viterbi pass)."""
     gaps = np.array([0.0] + [units[voiced[i]][0] - units[voiced[i - 1]][1] for i in range(1, len(voiced))])
     for _ in range(rounds):
@@ -289,7 +298,7 @@ def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int
                            for a, b in (spans[i] for i in voiced)])
         scores = np.clip(scores, -40, 40)
         labels = labels.copy()
-        labels[voiced] = _viterbi(scores, gaps, options.switch_penalty)
+        labels[voiced] = _viterbi(scores, gaps, penalty)
     return labels
 
 
