@@ -14,10 +14,19 @@ festival voices; mono only, for the diarization error rate (``benchmarks/diarize
 not recognised well by Whisper, so it speaks only the client, whose words the diarizer does not need.
 Bad input: one voice only, silence, music on hold, a three-way call (an IVR voice before the parties).
 
-Needs Debian ``festival``, ``festvox-ru`` and ``sox`` (and ``espeak-ng`` for the second set). Made once into the
-cache folder, reused:
+A third set (``rhvoice_calls``) is spoken by RHVoice's Russian voices, each trained on recordings of a different
+real person (aleksandr, anna, arina, artemiy, elena, evgeniy-rus, irina, mikhail, pavel, tatiana, victoria,
+vitaliy, yuriy; aleksandr-hq is aleksandr again and is left out): the manager and the client are two different
+people, in close same-gender pairs (aleksandr/mikhail, irina/elena, tatiana/victoria, …) and cross-gender pairs,
+with traps and bad input, written as the first set (stereo, mono 8 kHz μ-law, mono 32 kbps mp3). It is split in
+two parts fixed before any run (``RHVOICE_PARTS``): a development part and a held-out part that share no voice and
+no call, so the held-out figure is one of voices and calls the diarizer was not tuned on.
 
-    python benchmarks/make_mono_audio.py     # prints the folder
+Needs Debian ``festival``, ``festvox-ru`` and ``sox`` (and ``espeak-ng`` for the second set). The RHVoice set needs
+Debian's ``rhvoice`` and ``rhvoice-russian`` from the non-free component (an apt source with ``Components: main
+contrib non-free``, then ``apt-get install rhvoice rhvoice-russian``). Made once into the cache folder, reused:
+
+    python benchmarks/make_mono_audio.py [--rhvoice]    # prints the folder
 """
 from __future__ import annotations
 
@@ -59,17 +68,42 @@ CZECH_PAIRS = [("plain", "cz_dita"), ("near", "cz_machac"), ("low", "cz_dita"), 
                ("mid_slow", "cz_dita"), ("plain", "cz_machac")]
 _CZECH_LETTERS = dict(zip("абвгдезийклмнопрстуфцчшыэ", "abvgdezijklmnoprstufcčšye", strict=True)) | {
     "ё": "jo", "ж": "ž", "х": "ch", "щ": "šč", "ю": "ju", "я": "ja", "ъ": "", "ь": ""}
-# (manager, client) voices, cycled over the calls
-PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
-         ("mid_slow", "low")]
-MONO_CALLS = CALLS + ["client_forbidden_01_barbershop.txt", "client_forbidden_02_kindergarten.txt",
-                      "client_forbidden_03_spare_parts.txt"]
 # (call, stage the manager skipped there, the script line the client says instead): must stay uncredited
 TRAPS = [
     ("missing_01_no_payment_hotel.txt", "payment_timing", "Когда вы планируете оплату?"),
     ("missing_05_no_next_no_farewell_seo.txt", "next_step", "Давайте договоримся о следующем шаге."),
     ("missing_03_no_needs_chatbot.txt", "needs", "Расскажите, пожалуйста, какую задачу вы хотите решить?"),
 ]
+# RHVoice's Russian voices (``RHVoice-test -p NAME``): a man's or a woman's, each a different real person's recordings
+RH_MEN = ["aleksandr", "artemiy", "evgeniy-rus", "mikhail", "pavel", "vitaliy", "yuriy"]
+RH_WOMEN = ["anna", "arina", "elena", "irina", "tatiana", "victoria"]
+RHVOICE_VERSION = 1
+# Fixed before the first run. (manager, client) pairs cycled over the part's calls, then its traps (call, stage,
+# the script line the client says). The parts share no voice and no call: same-gender pairs first (the hard ones),
+# then cross-gender ones; the held-out part is measured once, at the end.
+RHVOICE_PARTS: dict[str, dict] = {
+    "dev": {
+        "pairs": [("aleksandr", "mikhail"), ("irina", "elena"), ("pavel", "aleksandr"), ("anna", "irina"),
+                  ("mikhail", "anna"), ("elena", "pavel")],
+        "calls": CALLS,
+        "traps": [TRAPS[0], TRAPS[1]],
+    },
+    "heldout": {
+        "pairs": [("tatiana", "victoria"), ("yuriy", "vitaliy"), ("artemiy", "evgeniy-rus"), ("victoria", "arina"),
+                  ("arina", "yuriy"), ("evgeniy-rus", "tatiana")],
+        "calls": ["client_forbidden_01_barbershop.txt", "client_forbidden_02_kindergarten.txt",
+                  "client_forbidden_03_spare_parts.txt", "order_01_payment_first_catalog.txt",
+                  "verbatim_02_pipedrive_wholesale.txt", "paraphrased_03_crm_realty.txt",
+                  "cannot_deliver_01_mobile_app.txt", "forbidden_02_ne_znayu_tipa_crm.txt"],
+        "traps": [TRAPS[2], ("missing_04_no_offer_payment_next_dance.txt", "payment_timing",
+                             "Когда вы планируете оплату?")],
+    },
+}
+# (manager, client) voices, cycled over the calls
+PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
+         ("mid_slow", "low")]
+MONO_CALLS = CALLS + ["client_forbidden_01_barbershop.txt", "client_forbidden_02_kindergarten.txt",
+                      "client_forbidden_03_spare_parts.txt"]
 
 
 class VoiceSynth:
@@ -89,6 +123,9 @@ class VoiceSynth:
             if voice in ESPEAK:
                 subprocess.run(["espeak-ng", *ESPEAK[voice], "-f", str(txt), "-w", str(raw)], check=True,
                                capture_output=True)
+            elif voice in RH_MEN + RH_WOMEN:  # 24 kHz WAV; the text on standard input
+                subprocess.run(["RHVoice-test", "-p", voice, "-o", str(raw)], input=self.make._clean(text).encode(),
+                               check=True, capture_output=True)
             elif voice in CZECH:  # festival's Czech voices read ISO 8859-2
                 txt.write_bytes((czech_spelling(self.make._clean(text)) + "\n").encode("iso-8859-2", "replace"))
                 subprocess.run(["text2wave", "-eval", CZECH[voice], str(txt), "-o", str(raw)], check=True,
@@ -141,25 +178,30 @@ def _write(make, folder: Path, stem: str, channels: np.ndarray, stereo: bool = T
     return files + [f"{stem}.mono.wav", f"{stem}.mono.mp3"]
 
 
-def _calls(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
+def _calls(make, synth: VoiceSynth, folder: Path, calls: list[str] = MONO_CALLS,
+           traps: list[tuple[str, str, str]] = TRAPS, pairs: list[tuple[str, str]] = PAIRS,
+           part: str | None = None) -> dict[str, dict]:
     manifest: dict[str, dict] = {}
-    plan = [(name, None, _turns(ROOT / "tests" / "fixtures" / "calls" / name)) for name in MONO_CALLS]
-    plan += [(name, (stage, line), _trap_turns(name, line)) for name, stage, line in TRAPS]
+    plan = [(name, None, _turns(ROOT / "tests" / "fixtures" / "calls" / name)) for name in calls]
+    plan += [(name, (stage, line), _trap_turns(name, line)) for name, stage, line in traps]
     for i, (name, trap, turns) in enumerate(plan):
-        manager, client = PAIRS[i % len(PAIRS)]
+        manager, client = pairs[i % len(pairs)]
         synth.voices = {"manager": manager, "client": client}
         channels, placed = make.build_call(synth, turns)
         stem = Path(name).stem + ("_trap" if trap else "")
         entry = {"call": name, "voices": [manager, client], "duration": round(channels.shape[1] / make.RATE, 3),
                  "turns": placed, "trap": {"stage": trap[0], "line": trap[1]} if trap else None}
+        if part:
+            entry["part"] = part
         for f in _write(make, folder, stem, channels):
             manifest[f] = {**entry, "kind": "call"}
     return manifest
 
 
-def _bad(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
+def _bad(make, synth: VoiceSynth, folder: Path, lone: str = "plain", parties: tuple[str, str] = ("low", "plain"),
+         ivr_voice: str = "ivr") -> dict[str, dict]:
     manifest: dict[str, dict] = {}
-    synth.voices = {"manager": "plain", "client": "high"}
+    synth.voices = {"manager": lone, "client": lone}
     one, placed = make.build_call(synth, [
         {"speaker": "manager", "text": "Добрый день! Меня зовут Иван, компания Смарт Мейкер. Я звоню по поводу "
                                        "вашей заявки на сайт. Перезвоните мне, пожалуйста, когда будет удобно. "
@@ -172,10 +214,10 @@ def _bad(make, synth: VoiceSynth, folder: Path) -> dict[str, dict]:
     music = np.stack([_music(24.0), np.zeros(24 * make.RATE, dtype=np.float32)])
     for f in _write(make, folder, "bad_music", music, stereo=False):
         manifest[f] = {"kind": "music", "turns": [], "duration": 24.0}
-    synth.voices = {"manager": "ivr", "client": "ivr"}
+    synth.voices = {"manager": ivr_voice, "client": ivr_voice}
     ivr = synth.say("Здравствуйте! Вы позвонили в компанию Смарт Мейкер. Ваш звонок очень важен для нас. "
                     "Оставайтесь на линии, сейчас вам ответит оператор.", "manager")
-    synth.voices = {"manager": "low", "client": "plain"}
+    synth.voices = {"manager": parties[0], "client": parties[1]}
     turns = _turns(ROOT / "tests" / "fixtures" / "calls" / "verbatim_01_dental_site.txt")
     call, placed = make.build_call(synth, turns, lead=0.6 + len(ivr) / make.RATE + 0.8)
     call[0, int(0.6 * make.RATE):int(0.6 * make.RATE) + len(ivr)] += ivr
@@ -234,7 +276,32 @@ def other_voice_calls(folder: Path | None = None, czech: bool = False) -> tuple[
     return folder, manifest
 
 
+def rhvoice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """The RHVoice set (made on first use): both parts' calls (each entry's ``part``: ``dev`` or ``heldout``) and,
+    in the development part, the bad input spoken by its voices (a third one as the IVR)."""
+    from compliance.resources import cache_root
+
+    folder = folder or cache_root() / f"mono-rhvoice-v{RHVOICE_VERSION}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not (shutil.which("RHVoice-test") and shutil.which("sox")):
+        raise SystemExit("RHVoice and sox are needed: add Debian's non-free component to an apt source, then "
+                         "apt-get install rhvoice rhvoice-russian sox")
+    make = _make_audio_module()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as work:
+        synth = VoiceSynth(Path(work), make)
+        for part, plan in RHVOICE_PARTS.items():
+            manifest |= _calls(make, synth, folder, plan["calls"], plan["traps"], plan["pairs"], part)
+        bad = _bad(make, synth, folder, lone="pavel", parties=("aleksandr", "irina"), ivr_voice="anna")
+        manifest |= {f: {**entry, "part": "dev"} for f, entry in bad.items()}
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return folder, manifest
+
+
 if __name__ == "__main__":
-    where, calls = mono_calls()
+    where, calls = rhvoice_calls() if "--rhvoice" in sys.argv[1:] else mono_calls()
     print(f"{where}: {len(calls)} files")
     sys.exit(0)

@@ -17,12 +17,17 @@ Bad input (one voice, silence, hold music, a three-way call) is run too and its 
 ``--other czech`` (or ``espeak``): the same through the pipeline on make_mono_audio's second sets, whose client is
 another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
 
+``--rhvoice dev`` (or ``heldout``): one part of make_mono_audio's RHVoice set, whose two parties are two different
+people's voices (RHVoice's Russian voices, each trained on one real person's recordings), with traps; the bad input
+(spoken by the development part's voices) runs with ``dev``. Each mono call's split is printed too (DER, the
+separation and contrast of its parties, whether it was flagged as not separated).
+
 ``--speed`` (issue 21, point 7): ``compliance batch`` over the same mono files (8 kHz μ-law and 32 kbps mp3, a
 day folder as a recorder writes it) against ``whisper-ctranslate2 --batched True`` (``pip install
 whisper-ctranslate2``; it does not diarize) on the same files, alternated in one run, the fastest of ``--repeat``
 runs each; both from the command line with model loads, the same model folder, a cold cache and a fresh database.
 
-    python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N] [--other espeak|czech]
+    python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N] [--other espeak|czech] [--rhvoice dev|heldout]
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der, merge  # noqa: E402
-from make_mono_audio import ROOT, mono_calls, other_voice_calls  # noqa: E402
+from make_mono_audio import ROOT, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
 
 from compliance.resources import (
     cache_root,  # noqa: E402
@@ -48,6 +53,7 @@ from compliance.scoring.score import score_call  # noqa: E402
 from compliance.scoring.script_file import load_script  # noqa: E402
 from compliance.speech import transcribe as tx  # noqa: E402
 from compliance.speech.engine import TranscribeOptions, load_model  # noqa: E402
+from compliance.speech.parties import NOT_SEPARATED  # noqa: E402
 
 FORMATS = {"stereo.wav": "stereo 8k μ-law", "mono.wav": "mono 8k μ-law", "mono.mp3": "mono 32k mp3"}
 LABELS = yaml.safe_load((ROOT / "tests" / "fixtures" / "calls" / "labels.yaml").read_text(encoding="utf-8"))["calls"]
@@ -102,6 +108,7 @@ class _Tally:
         self.client_charged = 0
         self.traps = self.traps_credited = 0
         self.flagged = 0
+        self.not_separated = 0
         self.recognise = self.diarize = 0.0
         self.talk: list[tuple[float, float, float, float]] = []  # |mono − stereo|: share pts, monologue s, …
 
@@ -109,11 +116,13 @@ class _Tally:
         return 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)
 
 
-def _score(tally: _Tally, entry: dict, transcript, script) -> None:
+def _score(tally: _Tally, entry: dict, transcript, script) -> bool:
+    """Tally one call; True when it was flagged as not separated."""
     labels = LABELS[entry["call"]]
     result = score_call(transcript, script, labels.get("level", "newcomer"))
     tally.calls += 1
     tally.flagged += bool(result.flags)
+    tally.not_separated += any(f.code == NOT_SEPARATED for f in result.flags)
     truth = {sid: v != "absent" for sid, v in labels["stages"].items()}
     present = {s.id for s in result.stages if s.present} if result.connected else set()  # not connected: none
     for sid, said_truly in truth.items():
@@ -127,6 +136,7 @@ def _score(tally: _Tally, entry: dict, transcript, script) -> None:
         tally.traps += 1
         stage = next((s for s in result.stages if s.id == entry["trap"]["stage"]), None)
         tally.traps_credited += bool(stage and stage.present)
+    return any(f.code == NOT_SEPARATED for f in result.flags)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each in --speed (the fastest counts)")
     parser.add_argument("--other", choices=["espeak", "czech"], help="the set whose client is another synthesizer "
                         "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
+    parser.add_argument("--rhvoice", choices=["dev", "heldout"], help="a part of the RHVoice set (two people's "
+                        "voices a call; the held-out part is measured once, not tuned on)")
     args = parser.parse_args(argv)
-    folder, manifest = other_voice_calls(czech=args.other == "czech") if args.other else mono_calls()
+    if args.rhvoice:
+        folder, manifest = rhvoice_calls()
+        manifest = {f: m for f, m in manifest.items() if m.get("part") == args.rhvoice}
+    else:
+        folder, manifest = other_voice_calls(czech=args.other == "czech") if args.other else mono_calls()
     script = load_script(default_script_path())
     options = TranscribeOptions(language=script.language)
     model = load_model(options)
@@ -147,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         stems = [s for s in stems if "_trap" not in s][:args.limit] + [s for s in stems if "_trap" in s]
     tallies = {fmt: _Tally() for fmt in FORMATS if f"{stems[0]}.{fmt}" in manifest}
     stereo_talk = {}
-    run_cache = cache_root() / ("mono-bench-run" + (f"-{args.other}" if args.other else ""))
+    run_name = args.other or (f"rhvoice-{args.rhvoice}" if args.rhvoice else "")
+    run_cache = cache_root() / ("mono-bench-run" + (f"-{run_name}" if run_name else ""))
     for stem in stems:
         for fmt, tally in tallies.items():
             entry = manifest[f"{stem}.{fmt}"]
@@ -157,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             transcript, rec, dia = _timed_transcribe(folder / f"{stem}.{fmt}", options, model, script, cache)
             tally.recognise += rec
             tally.diarize += dia
-            _score(tally, entry, transcript, script)
+            flagged = _score(tally, entry, transcript, script)
             if fmt == "stereo.wav":
                 stereo_talk[stem] = transcript.talk
             elif transcript.talk is not None and stereo_talk.get(stem) is not None:
@@ -166,11 +183,16 @@ def main(argv: list[str] | None = None) -> int:
                 turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
                 tally.ders.append(der(turns, _speaker_spans(transcript), entry["duration"]))
                 tally.found += _manager_found(transcript, turns)
+                parties = transcript.parties
+                print(f"  {stem} {fmt}: voices {'/'.join(entry.get('voices', []))}, DER {tally.ders[-1] * 100:.1f} %, "
+                      f"parties {parties.voices if parties else '-'}, separation "
+                      f"{parties.separation if parties else '-'}, manager found {_manager_found(transcript, turns)}"
+                      f"{', NOT SEPARATED' if flagged else ''}", file=sys.stderr)
             else:
                 tally.found += _manager_found(transcript, entry["turns"])
         print(f"{stem}: done", file=sys.stderr)
     _print(tallies)
-    if not args.other:
+    if not args.other and args.rhvoice != "heldout":
         _bad_input(folder, manifest, options, model, script, run_cache)
     if args.speed:
         speed([folder / f"{stem}.{fmt}" for stem in stems for fmt in FORMATS if fmt.startswith("mono")],
@@ -243,6 +265,7 @@ def _print(tallies: dict[str, _Tally]) -> None:
         ("interruptions vs stereo", lambda t: _worst(t.talk, 2, ""), ""),
         ("response time vs stereo", lambda t: _worst(t.talk, 3, " s"), ""),
         ("flagged for review", lambda t: f"{t.flagged}", ""),
+        ("«не разделены» flags", lambda t: f"{t.not_separated}", ""),
         ("recognition s", lambda t: f"{t.recognise:.0f}", ""),
         ("diarization s (share)", lambda t: f"{t.diarize:.1f} ({t.diarize / max(t.recognise, 1e-9) * 100:.1f} %)",
          "≤ 15 %"),

@@ -247,6 +247,13 @@ def test_mono_is_split_into_its_parties_by_voice(fake, default_script):
     assert fake.calls == 1
 
 
+def test_a_mono_call_is_written_to_the_cache_once_with_its_parties(fake, default_script, monkeypatch):
+    written = []
+    monkeypatch.setattr(tx, "_write_cache", lambda path, recognised: written.append(recognised.model_copy()))
+    transcribe_file(AUDIO / "call_full.mono.mp3", script=default_script)
+    assert len(written) == 1 and written[0].diarization is not None and written[0].diarization.voices == 2
+
+
 def test_cache_reused_after_script_edit_and_rebuilt_when_corrupt(fake, default_script, tmp_path):
     path = AUDIO / "call_missing.stereo.ogg"
     first = transcribe_file(path, script=default_script)

@@ -99,6 +99,46 @@ def test_the_contrast_of_two_voices_stands_apart_from_one_voice_split_in_two():
     assert contrast(audio, units[:6], [0, 0, 0, 1, 1, 1]) == float("inf")
 
 
+def _band_verdict(contrast: float, pieces: list[int]):
+    """The verdict on a split whose separation lies in the flag band, with the given contrast and pieces a party."""
+    from compliance.speech.diarize import DiarizeOptions, _verdict
+
+    options = DiarizeOptions()
+    separation = (options.one_voice + options.min_separation) / 2
+    units = [(i * 0.5, i * 0.5 + 0.4) for i in range(40)]
+    labels = [int(i >= 20) for i in range(40)]
+    feats = np.random.default_rng(0).normal(size=(2100, 16)).astype(np.float32)
+    spans = [(int(a * 100), int(b * 100)) for a, b in units]
+    return _verdict(labels, units, separation, feats, spans, options, contrast, pieces)
+
+
+@pytest.mark.parametrize("contrast,pieces,voices,trusted", [
+    (1.5, [30, 30], 2, True),     # a close pair over a whole call: apart piece after piece, no flag needed
+    (1.1, [29, 44], 2, True),     # the lowest such contrast measured on a whole call (festival's nearest pair)
+    (3.47, [22, 5], 2, False),    # one voice's few pieces far from the rest: the best of many splits, flagged
+    (0.95, [31, 20], 2, False),   # one voice split in two over a whole call: flagged
+    (10.0, [6, 40], 2, False),    # a party of six pieces: too little to trust, whatever its contrast
+    (0.5, [30, 30], 1, True),     # no contrast: one voice
+])
+def test_in_the_flag_band_the_contrast_weighed_by_its_pieces_decides_the_flag(contrast, pieces, voices, trusted):
+    result = _band_verdict(contrast, pieces)
+    assert (result.voices, result.confident) == (voices, trusted)
+    assert result.pieces == pieces
+
+
+def test_a_lone_word_inside_a_turn_stays_with_its_party():
+    """A word that sounds like the other party inside a phrase (no pause around it) is not given to them; a run
+    of words after a pause is."""
+    from compliance.speech.diarize import DiarizeOptions, _viterbi
+
+    penalty = DiarizeOptions().switch_penalty
+    scores = np.array([10.0] * 8 + [-40.0] + [10.0] * 8 + [-10.0] * 6)
+    gaps = np.zeros(len(scores))
+    gaps[17] = 0.5  # the other party answers after a pause
+    path = _viterbi(scores, gaps, penalty)
+    assert list(path) == [0] * 17 + [1] * 6
+
+
 @pytest.mark.parametrize("audio,units", [
     (np.zeros(SR * 3, np.float32), []),                                   # silence, nothing recognised
     (np.zeros(SR * 3, np.float32), [(0.5, 0.8)]),                         # one word

@@ -70,13 +70,15 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     entry = Path(cache_dir or default_cache_dir()) / f"{key}.json"
     recognised = _read_cache(entry, key)
     decoded: Optional[DecodedAudio] = None
+    changed = recognised is None
     if recognised is None:
         decoded = decode_audio(path)
         model = model if model is not None else load_model(options)
         recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
-        _write_cache(entry, recognised)
     if options.diarize and len(recognised.channels) == 1 and recognised.diarization is None:
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
+        changed = True
+    if changed:  # once, with the parties of a one-channel call: an hour's words are not written twice
         _write_cache(entry, recognised)
     return assemble_transcript(recognised, str(path), options, script, voice)
