@@ -60,22 +60,24 @@ def _unknown(source: str, words: str) -> Said:
     return say("why.unknown", source=source, words=words)
 
 
-def sqlite_reason(said: object) -> str:
-    """Why SQLite refused, in the run's language (its words quoted when the catalogue does not know them)."""
+def _program_reason(program: str, rules: tuple[tuple[str, str], ...], said: object) -> str:
+    """A program's refusal in the run's language: a catalogue text when one of ``rules`` knows the words, else the
+    words quoted after our sentence; what is already ours (a ``Said``) as it is."""
     if isinstance(said, Said):
         return said
     words = _words(said)
-    key = _known(words, SQLITE)
-    return say(key) if key else _unknown("SQLite", words)
+    key = _known(words, rules)
+    return say(key) if key else _unknown(program, words)
+
+
+def sqlite_reason(said: object) -> str:
+    """Why SQLite refused, in the run's language (its words quoted when the catalogue does not know them)."""
+    return _program_reason("SQLite", SQLITE, said)
 
 
 def ffmpeg_reason(said: object) -> str:
     """Why FFmpeg (through PyAV) could not read a recording, in the run's language."""
-    if isinstance(said, Said):
-        return said
-    words = _words(said)
-    key = _known(words, FFMPEG)
-    return say(key) if key else _unknown("FFmpeg", words)
+    return _program_reason("FFmpeg", FFMPEG, said)
 
 
 def transport_reason(exc: BaseException) -> str:
