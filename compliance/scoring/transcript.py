@@ -32,6 +32,7 @@ class Word(BaseModel):
     end: Optional[float] = None
     probability: Optional[float] = None
     level: Optional[float] = None      # dBFS over the word's time (recordings): tells background voices apart
+    other_voice: Optional[bool] = None  # said by another, quieter voice than the channel's speaker (speech.others)
 
 
 class Segment(BaseModel):
