@@ -160,7 +160,8 @@ def _print(table: dict[str, dict], runs: dict[str, dict], manifest: dict, verdic
     if verdicts:
         print("\nverdict adherence per call (* flagged for review)")
         for stem in sorted(manifest):
-            print(stem[:width - 2].ljust(width) + "".join(_shown(r["results"][stem]).rjust(16) for r in runs.values()))
+            print(stem[:width - 2].ljust(width) + "".join((_shown(r["results"][stem]) if stem in r["results"] else "").rjust(16)
+                                                      for r in runs.values()))
 
 
 def _why(runs: dict[str, dict]) -> None:

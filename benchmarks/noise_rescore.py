@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import load_labels  # noqa: E402
-from make_noisy_audio import SETS, noisy_calls  # noqa: E402
+from make_noisy_audio import CONDITIONS, SETS, noisy_calls  # noqa: E402
 from noise_bench import SCRIPT, _figures, _print, _wer  # noqa: E402
 
 from compliance.scoring.score import score_call  # noqa: E402
@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--why", action="store_true")
     args = parser.parse_args(argv)
     runs = rescore(args.which, args.kept, TranscribeOptions())
-    order = ["clean"] + [c for c in runs if c != "clean"]
-    runs = {c: runs[c] for c in order if c in runs}
+    runs = {c: runs[c] for c in CONDITIONS if c in runs}
     _, manifest = noisy_calls(which=args.which)
     labels = load_labels(SETS[args.which][0] / "labels.yaml")
     table = {name: _figures(run, runs["clean"] if name != "clean" else None, manifest, labels)

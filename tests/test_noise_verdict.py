@@ -7,7 +7,7 @@ Made-up transcripts with word probabilities (the same builders as ``test_noise.p
 from __future__ import annotations
 
 from compliance.messages import Message
-from compliance.scoring.confidence import UNSURE_RUN, VERDICT_UNCERTAIN, unsure_stretches
+from compliance.scoring.confidence import NOISY_RUN, UNSURE_RUN, VERDICT_UNCERTAIN, unsure_stretches
 from compliance.scoring.score import score_call
 from compliance.scoring.transcript import Segment, Transcript
 from compliance.speech.assemble import assemble_transcript
@@ -80,7 +80,8 @@ def test_a_required_stage_not_found_in_unsure_words_is_uncertain_not_silently_mi
     assert not greeting.present and greeting.uncertain      # not found where the words were not heard clearly
     assert result.verdict == "below"                        # a required stage missing …
     assert _codes(result.flags) == [VERDICT_UNCERTAIN]      # … that may well have been said: flagged
-    assert not any(s.uncertain for s in result.stages if s.id != "greeting")
+    # and the needs stage, said in part from the same unsure words: its other lines may be lost there too
+    assert [s.id for s in result.stages if s.uncertain] == ["greeting", "needs"]
 
     heard = score_call(_call(GARBLED, 0.95), SCRIPT, "experienced", WORDS_ONLY)
     assert heard.verdict == "below"                         # heard clearly and not a greeting: missed, no doubt
@@ -126,15 +127,22 @@ def test_the_flag_is_kept_once_and_beside_poor_recognition():
 
 
 
-def test_in_a_noisy_room_a_required_stage_not_found_is_uncertain():
+def test_in_a_noisy_room_a_shorter_unsure_run_makes_a_stage_not_found_uncertain():
     transcript = _call(GARBLED, 0.95)                        # every word heard clearly, no greeting among them
     assert transcript.quality is not None and transcript.quality.channels[0].speaker == "manager"
     transcript.quality.channels[0].snr_db = 14.0             # a colleague 10 dB below: the room measured 13-17 dB
+    clear = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert not any(s.uncertain for s in clear.stages) and clear.flags == []  # heard clearly in the noise: no doubt
+
+    words = transcript.segments[0].words
+    assert UNSURE_RUN > NOISY_RUN == 2
+    for w in words[:NOISY_RUN]:                              # two words in a row lost in the noise
+        w.probability = 0.3
     result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
-    assert [s.id for s in result.stages if s.uncertain] == ["greeting"]
+    assert [s.id for s in result.stages if s.uncertain] == ["greeting", "needs"]  # needs: said there in part
     assert result.verdict == "below" and _codes(result.flags) == [VERDICT_UNCERTAIN]
 
-    transcript.quality.channels[0].snr_db = 40.0             # a quiet room: missed, no doubt
+    transcript.quality.channels[0].snr_db = 40.0             # a quiet room: two unsure words are no stretch
     quiet = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
     assert not any(s.uncertain for s in quiet.stages) and quiet.flags == []
 
