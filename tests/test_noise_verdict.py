@@ -166,3 +166,24 @@ def test_the_call_page_says_why_the_verdict_waits():
     for lang, words in (("ru", "вердикт зависит от неуверенно распознанных слов"),
                         ("en", "the verdict rests on words recognised with low confidence")):
         assert words in render_call_page(page, make_environment(lang))
+
+
+def test_evidence_found_and_not_credited_in_a_noisy_room_is_uncertain():
+    from compliance.scoring.confidence import _stage_uncertain
+    from compliance.scoring.result import StageResult
+
+    def stages(notes: list[Message], score: float = 100.0) -> list[StageResult]:
+        return [StageResult(id="greeting", score=score, present=True, start=0.0),
+                StageResult(id="payment", score=0.0, present=False, notes=notes),   # a question, its mark lost?
+                StageResult(id="farewell", score=100.0, present=True, start=30.0)]
+
+    empty = Transcript(segments=[])
+    dropped = stages([Message(code="stage_not_the_act")])
+    assert _stage_uncertain(dropped, 1, empty, False, [], noisy=True)       # found, then not credited, in noise
+    assert not _stage_uncertain(dropped, 1, empty, False, [], noisy=False)  # a quiet room: the check stands
+    assert not _stage_uncertain(stages([]), 1, empty, False, [], noisy=True)  # nothing found: no doubt without words
+    # a stage said in part is in doubt where an unsure stretch lies after its start, before the next stage said
+    partial = stages([], score=60.0)
+    assert _stage_uncertain(partial, 0, empty, False, [(10.0, 11.0)], noisy=True)
+    assert not _stage_uncertain(partial, 0, empty, False, [(31.0, 32.0)], noisy=True)
+    assert not _stage_uncertain(stages([]), 0, empty, False, [(10.0, 11.0)], noisy=True)  # said in full

@@ -7,8 +7,9 @@ result and
 not found where the manager's words were not heard clearly (a run of ``UNSURE_RUN`` low-confidence words between
 the stages said before and after it, ``NOISY_RUN`` in a noisy room: the manager's own channel less than
 ``NOISY_SNR_DB`` above what is heard under them, where a sentence comes out whole with a word or two lost; anywhere
-on a call rated poor), and a stage said in part whose missing lines may lie in such a run; and a forbidden phrase
-heard only in such words: it is shown, not charged, until the lead confirms it.
+on a call rated poor), or, in a noisy room, whose evidence was found and then not credited (a check the noise may
+have failed: a question mark lost); a stage said in part where such a run lies; and a forbidden phrase heard only in
+such words: it is shown, not charged, until the lead confirms it.
 
 ``flag_uncertain_verdict`` runs after the verdict: a call whose verdict would differ if its uncertain stages and
 phrases went the other way (each uncertain stage said or not, each held phrase charged or not) is flagged
@@ -105,10 +106,11 @@ def _where_said(stages: list[StageResult], at: int) -> tuple[float, float]:
 
 
 def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript, unheard: bool,
-                     stretches: list[tuple[float, float]]) -> bool:
+                     stretches: list[tuple[float, float]], noisy: bool) -> bool:
     """A required stage not found where the manager was not heard clearly (``stretches`` overlap where it belongs,
-    or the whole call was: ``unheard``); a stage credited only in unsure words; a stage said in part whose lines
-    not found may sit in a stretch not heard clearly (its other lines may be lost there, as a stage may)."""
+    or the whole call was: ``unheard``), or whose evidence was found and then not credited in a noisy room (a check
+    the noise may have failed: a question mark lost, a word of the act); a stage credited only in unsure words; a
+    stage said in part where the manager was not heard clearly (the rest of it may be lost there, as a stage may)."""
     stage = stages[at]
     if stage.override is not None or not stage.applies:
         return False
@@ -116,12 +118,12 @@ def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript,
         if not stage.required:
             return False
         low, high = _where_expected(stages, at)
-        return unheard or any(end >= low and start <= high for start, end in stretches)
+        return unheard or (noisy and bool(stage.notes)) or any(end >= low and start <= high for start, end in stretches)
     said = [line for line in stage.lines if line.found is not Found.ABSENT and line.span is not None]
     verdicts = [unsure(_span_words(transcript, line.span)) for line in said if line.span is not None]
     if bool(verdicts) and all(v is True for v in verdicts):
         return True
-    if stage.score >= 100 or all(line.found is not Found.ABSENT for line in stage.lines):
+    if stage.score >= 100:
         return False
     low, high = _where_said(stages, at)
     return any(end >= low and start <= high for start, end in stretches)
@@ -161,9 +163,10 @@ def review_recognition(result: CallResult, transcript: Transcript) -> None:
         result.messages.append(Message(code=POOR_RECOGNITION))
     if not result.connected:
         return
-    stretches = unsure_stretches(transcript, NOISY_RUN if noisy_room(transcript.quality) else UNSURE_RUN)
+    noisy = noisy_room(transcript.quality)
+    stretches = unsure_stretches(transcript, NOISY_RUN if noisy else UNSURE_RUN)
     for at, stage in enumerate(result.stages):
-        stage.uncertain = _stage_uncertain(result.stages, at, transcript, poor, stretches)
+        stage.uncertain = _stage_uncertain(result.stages, at, transcript, poor, stretches, noisy)
     for hit in result.forbidden:
         hit.uncertain = _forbidden_uncertain(transcript, hit.turn, hit.matched, hit.start)
 
@@ -173,7 +176,9 @@ def _verdict_if(result: CallResult, said: bool) -> Optional[str]:
     (not credited, held phrases charged)."""
     other = result.model_copy(deep=True)
     for stage in other.stages:
-        if stage.uncertain and (stage.present != said or (said and stage.score < 100)):
+        # a stage said in part is in doubt for its rest, not for what was credited: it is kept when not said
+        kept = not said and stage.present and stage.score < 100
+        if stage.uncertain and not kept and (stage.present != said or (said and stage.score < 100)):
             stage.present, stage.score = said, (100.0 if said else 0.0)
             if stage.excludes and not said:
                 stage.branch = False
