@@ -1,11 +1,16 @@
 """Noisy test sets: sixteen calls spoken offline, then heard in a shared room and on a bad line.
 
-Two sets of sixteen calls each (``SETS``):
+Four sets (``SETS``), spoken by festival's one voice or by RHVoice's recorded people:
 
 * ``dev``: development transcripts of tests/fixtures/calls. The thresholds of the background gate and of the
   quality rating were chosen on it: development data;
 * ``fresh``: transcripts of the held-out matcher set (tests/fixtures/calls_holdout), never used to choose a noise
-  threshold: the figures to report.
+  threshold;
+* ``voices-dev`` (8 development calls) and ``voices-held`` (the 16 calls of ``fresh``): each party and each
+  background voice a different real person's voice (RHVoice: manager, client, and the two people reading the
+  call heard behind it), so that a colleague is told from the manager by voice, not by festival's one voice.
+  Split before any run; the voice criterion and the flag rule were chosen on ``voices-dev``, ``voices-held`` is
+  measured once: the figures to report.
 
 Each call (every kind that meets its band among them) is spoken with festival as ``make_bench_audio.py`` does
 (manager left, client pitched up right), and written under these conditions (a folder each, with one manifest of every turn):
@@ -22,8 +27,9 @@ folders every run; made once into the cache and reused (only the generator is ke
 
     python benchmarks/make_noisy_audio.py              # the dev set; prints the folder
     python benchmarks/make_noisy_audio.py --set fresh
+    python benchmarks/make_noisy_audio.py --set voices-held
 
-Needs Debian ``festival``, ``festvox-ru`` and ``sox``.
+Needs Debian ``festival``, ``festvox-ru`` and ``sox``; the voices sets ``rhvoice rhvoice-russian`` (contrib/non-free).
 """
 from __future__ import annotations
 
@@ -61,13 +67,73 @@ FRESH_CALLS = [
     "missing_02_no_next_step_recruiting.txt", "missing_03_no_payment_no_farewell_it_admin.txt",
     "missing_04_no_needs_pest_control.txt", "asr_01_call_center_appliances.txt", "asr_02_cctv_car_dealer.txt",
 ]
-# set name → (transcripts folder, calls, cache folder name)
+# The voices sets: every party and every background colleague a recorded real person (RHVoice's Russian voices),
+# not festival's one voice. Split before any run: eight development calls (the voice criterion and the flag rule
+# were tuned on them) and the sixteen held-out calls above, measured once.
+VOICES_DEV_CALLS = [
+    "verbatim_01_dental_site.txt", "paraphrased_02_smm_coffee.txt", "missing_03_no_needs_chatbot.txt",
+    "forbidden_02_ne_znayu_tipa_crm.txt", "order_02_offer_first_salon.txt", "cannot_deliver_03_one_week_shop.txt",
+    "client_forbidden_01_barbershop.txt", "missing_04_no_offer_payment_next_dance.txt",
+]
+# set name → (transcripts folder, calls, cache folder name, who speaks: festival, or RHVoice's voices)
 SETS = {
-    "dev": (ROOT / "tests" / "fixtures" / "calls", CALLS, "noisy-audio-v1"),
-    "fresh": (ROOT / "tests" / "fixtures" / "calls_holdout", FRESH_CALLS, "noisy-fresh-audio-v1"),
+    "dev": (ROOT / "tests" / "fixtures" / "calls", CALLS, "noisy-audio-v1", "festival"),
+    "fresh": (ROOT / "tests" / "fixtures" / "calls_holdout", FRESH_CALLS, "noisy-fresh-audio-v1", "festival"),
+    "voices-dev": (ROOT / "tests" / "fixtures" / "calls", VOICES_DEV_CALLS, "noisy-voices-dev-v1", "rhvoice"),
+    "voices-held": (ROOT / "tests" / "fixtures" / "calls_holdout", FRESH_CALLS, "noisy-voices-held-v1", "rhvoice"),
 }
+# RHVoice's voices by person (aleksandr and aleksandr-hq are one man). A call's manager and client, and the two
+# voices of the call playing behind them, are four different people; the colleague is often of the manager's sex.
+MANAGER_VOICES = ["aleksandr", "anna", "mikhail", "elena", "pavel", "tatiana", "yuriy", "victoria"]
+CLIENT_VOICES = ["irina", "artemiy", "arina", "vitaliy", "evgeniy-rus", "aleksandr-hq", "tatiana", "mikhail"]
+BACKGROUND_VOICES = ["pavel", "victoria", "yuriy", "irina", "evgeniy-rus", "arina", "aleksandr-hq", "elena",
+                     "vitaliy", "anna", "artemiy", "tatiana", "mikhail"]
 CONDITIONS = ["clean", "bg20", "bg10", "bg5", "pink10", "phone_bg10"]
 RATE = 16000
+
+
+def _person(voice: str) -> str:
+    return voice.removesuffix("-hq")
+
+
+def call_voices(index: int) -> tuple[str, str, str, str]:
+    """The ``index``-th call's manager and client voices, and the two voices of the call heard behind it."""
+    manager = MANAGER_VOICES[index % len(MANAGER_VOICES)]
+    client = next(v for k in range(len(CLIENT_VOICES)) if _person(v := CLIENT_VOICES[(index + k) % len(CLIENT_VOICES)])
+                  != _person(manager))
+    taken = {_person(manager), _person(client)}
+    behind = [v for k in range(len(BACKGROUND_VOICES))
+              if _person(v := BACKGROUND_VOICES[(3 * index + k) % len(BACKGROUND_VOICES)]) not in taken]
+    return manager, client, behind[0], next(v for v in behind[1:] if _person(v) != _person(behind[0]))
+
+
+class RhSynth:
+    """RHVoice (Debian ``rhvoice rhvoice-russian``): each party speaks with the voice it is given, cached per
+    phrase and voice; trimmed and resampled as festival's phrases are."""
+
+    def __init__(self, work: Path, make) -> None:
+        self.work, self.make = work, make
+        self.cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def say(self, text: str, voice: str) -> np.ndarray:
+        import subprocess
+
+        if (text, voice) not in self.cache:
+            n = len(self.cache)
+            raw, out = self.work / f"rh{n}.raw.wav", self.work / f"rh{n}.wav"
+            subprocess.run(["RHVoice-test", "-p", voice, "-o", str(raw)], input=text.encode("utf-8"), check=True,
+                           capture_output=True)
+            self.cache[(text, voice)] = self.make.trimmed_pcm(raw, out, [])
+        return self.cache[(text, voice)]
+
+    def speaking(self, manager: str, client: str):
+        """A synth for ``build_call``: the manager's turns in one voice, the client's in another."""
+        synth = self
+
+        class _Pair:
+            def say(self, text: str, who: str) -> np.ndarray:
+                return synth.say(text, manager if who == "manager" else client)
+        return _Pair()
 
 
 def _active_rms(x: np.ndarray) -> float:
@@ -116,19 +182,34 @@ def noisy_calls(folder: Path | None = None, which: str = "dev") -> tuple[Path, d
     ``{file name: {call, duration, turns, background}}``; ``which``: a name of ``SETS``."""
     from compliance.resources import cache_root
 
-    source, calls, name = SETS[which]
+    source, calls, name, speaker = SETS[which]
     folder = folder or cache_root() / name
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
     if not (shutil.which("text2wave") and shutil.which("sox")):
         raise SystemExit("festival and sox are needed to speak the noisy calls: apt-get install festival festvox-ru sox")
+    if speaker == "rhvoice" and not shutil.which("RHVoice-test"):
+        raise SystemExit("RHVoice is needed to speak the voices sets: apt-get install rhvoice rhvoice-russian "
+                         "(Debian contrib/non-free)")
     make = _make_audio_module()
     spoken: list[tuple[str, np.ndarray, list[dict]]] = []
+    behind: list[np.ndarray] = []
+    voices: list[tuple[str, ...]] = []
     with tempfile.TemporaryDirectory() as work:
         synth = make.Synth(Path(work))
-        for call in calls:
-            channels, turns = make.build_call(synth, _turns(source / call))
+        rh = RhSynth(Path(work), make)
+        for i, call in enumerate(calls):
+            if speaker == "rhvoice":
+                manager, client, bg_manager, bg_client = voices_of = call_voices(i)
+                channels, turns = make.build_call(rh.speaking(manager, client), _turns(source / call))
+                # the call heard behind this one: another call of the set, read by two other people
+                other = calls[(i + 7) % len(calls)]  # the same call as festival's sets play behind
+                heard, _ = make.build_call(rh.speaking(bg_manager, bg_client), _turns(source / other))
+                behind.append(heard.sum(axis=0) * 0.5)
+                voices.append(voices_of)
+            else:
+                channels, turns = make.build_call(synth, _turns(source / call))
             spoken.append((call, channels, turns))
     building = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(building, ignore_errors=True)
@@ -136,6 +217,8 @@ def noisy_calls(folder: Path | None = None, which: str = "dev") -> tuple[Path, d
     for i, (name, channels, turns) in enumerate(spoken):
         other_name, other, _ = spoken[(i + 7) % len(spoken)]  # another call of the same script
         background = other.sum(axis=0) * 0.5
+        if behind:  # read by other people than this call's parties
+            background = behind[i]
         stem = Path(name).stem
         for condition in CONDITIONS:
             (building / condition).mkdir(parents=True, exist_ok=True)
@@ -145,7 +228,9 @@ def noisy_calls(folder: Path | None = None, which: str = "dev") -> tuple[Path, d
             else:
                 make.encode(audio, building / condition / f"{stem}.ogg", "libopus", 16000, 48000)
         manifest[stem] = {"call": name, "duration": round(channels.shape[1] / RATE, 3), "turns": turns,
-                          "background": other_name}
+                          "background": other_name,
+                          **({"voices": dict(zip(("manager", "client", "background manager", "background client"),
+                                                 voices[i]))} if voices else {})}
     (building / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     building.rename(folder)

@@ -148,6 +148,41 @@ def _verdict(result: CallResult) -> Optional[str]:
     return str(result.verdict) if result.verdict is not None else ("not connected" if not result.connected else None)
 
 
+def _print(table: dict[str, dict], runs: dict[str, dict], manifest: dict, verdicts: bool, why: bool) -> None:
+    """The conditions side by side; with ``why`` the changed verdicts, with ``verdicts`` every call's."""
+    rows = next(iter(table.values())).keys()
+    width = max(len(r) for r in rows) + 2
+    print("".ljust(width) + "".join(n.rjust(16) for n in table))
+    for row in rows:
+        print(row.ljust(width) + "".join(t.get(row, "").rjust(16) for t in table.values()))
+    if why:
+        _why(runs)
+    if verdicts:
+        print("\nverdict adherence per call (* flagged for review)")
+        for stem in sorted(manifest):
+            print(stem[:width - 2].ljust(width) + "".join((_shown(r["results"][stem]) if stem in r["results"] else "").rjust(16)
+                                                      for r in runs.values()))
+
+
+def _why(runs: dict[str, dict]) -> None:
+    """Each changed verdict: the stages said in one run and not the other (? uncertain), phrases charged."""
+    print("\nchanged verdicts: stage clean→noisy (? uncertain), charged phrases, flags")
+    clean = runs["clean"]["results"]
+    for name, run in runs.items():
+        for stem, result in sorted(run["results"].items()):
+            before = clean[stem]
+            if name == "clean" or _verdict(result) == _verdict(before):
+                continue
+            was = {s.id: s for s in before.stages}
+            moved = [f"{s.id} {'+' if was[s.id].present else '-'}→{'+' if s.present else '-'}{'?' if s.uncertain else ''}"
+                     f" {was[s.id].score:.0f}→{s.score:.0f}"
+                     for s in result.stages if s.applies and (s.present != was[s.id].present or
+                                                             abs(s.score - was[s.id].score) >= 1)]
+            charged = [h.phrase for h in result.charged_forbidden]
+            print(f"  {name:12} {stem[:40]:40} {_shown(before)} → {_shown(result)}: {'; '.join(moved)}"
+                  f"{' | charged ' + ', '.join(charged) if charged else ''} | {[f.code for f in result.flags]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="which", choices=sorted(SETS), default="dev",
@@ -156,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="a CTranslate2 Whisper folder instead of the default base")
     parser.add_argument("--before", action="store_true", help="also clean and bg10 without the background gate")
     parser.add_argument("--verdicts", action="store_true", help="print every call's verdict per condition")
+    parser.add_argument("--why", action="store_true",
+                        help="for every call whose verdict differs from clean: the stages and phrases that differ")
     parser.add_argument("--keep-cache", type=Path, default=None, metavar="DIR",
                         help="keep the transcripts in DIR/<condition> (a second run re-scores them: its times "
                              "are not recognition times)")
@@ -182,15 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if "clean (no gate)" in table:  # the clean run before the gate is the reference of the runs without it
         table["bg10 (no gate)"] = _figures(runs["bg10 (no gate)"], runs["clean (no gate)"], manifest, labels) \
             if "bg10 (no gate)" in runs else {}
-    rows = next(iter(table.values())).keys()
-    width = max(len(r) for r in rows) + 2
-    print("".ljust(width) + "".join(n.rjust(16) for n in table))
-    for row in rows:
-        print(row.ljust(width) + "".join(t.get(row, "").rjust(16) for t in table.values()))
-    if args.verdicts:
-        print("\nverdict adherence per call (* flagged for review)")
-        for stem in sorted(manifest):
-            print(stem[:width - 2].ljust(width) + "".join(_shown(r["results"][stem]).rjust(16) for r in runs.values()))
+    _print(table, runs, manifest, args.verdicts, args.why)
     return 0
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from compliance.errors import NotTextError, TranscriptError
 from compliance.files import shown_path
@@ -32,6 +32,15 @@ class Word(BaseModel):
     end: Optional[float] = None
     probability: Optional[float] = None
     level: Optional[float] = None      # dBFS over the word's time (recordings): tells background voices apart
+    other_voice: Optional[bool] = None  # said by another, quieter voice than the channel's speaker (speech.others)
+
+    @model_serializer(mode="wrap")
+    def _only_marked(self, handler):  # noqa: ANN001, ANN202 - pydantic's serializer protocol
+        """``other_voice`` is written only on the words it marks: the JSON of every other word stays as it was."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("other_voice") is None:
+            data.pop("other_voice", None)
+        return data
 
 
 class Segment(BaseModel):

@@ -104,11 +104,12 @@ _BACKGROUND_RUN = 3
 
 
 def _split_background(words: list[Word], quiet: Optional[float]) -> tuple[list[Word], list[Word]]:
-    """A channel's words: its speaker's, and those heard below ``quiet`` (another voice in the room), in runs of
-    at least ``_BACKGROUND_RUN`` words in a row."""
-    if quiet is None:
+    """A channel's words: its speaker's, and those heard below ``quiet`` or said by another voice
+    (``Word.other_voice``: another voice in the room), in runs of at least ``_BACKGROUND_RUN`` words in a row."""
+    if quiet is None and not any(w.other_voice for w in words):
         return words, []
-    below = [w.level is not None and w.level < quiet for w in words]
+    # below the level gate, or another voice by voice (speech.others)
+    below = [bool(w.other_voice) or (quiet is not None and w.level is not None and w.level < quiet) for w in words]
     i = 0
     while i < len(below):
         j = i

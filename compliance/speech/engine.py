@@ -15,8 +15,9 @@ from compliance.text.catalogue import say
 from compliance.text.third_party import quoted
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
-PIPELINE_VERSION = 5  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
-# 5: word levels, channel quality, background-only stretches not decoded
+PIPELINE_VERSION = 6  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
+# 5: word levels, channel quality, background-only stretches not decoded; 6: another voice's stretches not decoded,
+# its words marked (speech.others)
 
 
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
@@ -75,6 +76,9 @@ class TranscribeOptions(BaseModel):
     # marks absent reported absent 0.77 -> 0.96, none lost on its clean calls; 12 left most of the colleague's words
     # to the manager. Chosen on that set: it is development data now. 0: off
     background_word_db: float = Field(default=8.0, ge=0)
+    # stereo: a quieter voice that is not the channel's speaker (speech.others: a colleague inside the level gates) is
+    # not decoded where heard alone, and its words decoded beside the speaker's are background turns. False: off
+    other_voices: bool = True
 
     @field_validator("language")
     @classmethod

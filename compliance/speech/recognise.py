@@ -12,6 +12,7 @@ from compliance.speech.decode import SAMPLE_RATE
 
 from .engine import TranscribeOptions
 from .levels import loud_parts, measure_channel, word_level
+from .others import channel_voices, other_voice_cuts, other_voice_words
 
 _WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
 
@@ -280,6 +281,15 @@ def _clean(raw: list, audio: np.ndarray, options: TranscribeOptions) -> tuple[li
     return out, dropped
 
 
+def _mark_other_voice(segments: list[Segment], voices) -> None:
+    """Mark the words another, quieter voice said (``speech.others``): decoded beside the party's speech, they
+    become background turns when the transcript is assembled."""
+    words = [w for s in segments for w in s.words if w.start is not None and w.end is not None]
+    for w, other in zip(words, other_voice_words(voices, [(w.start or 0.0, w.end or 0.0) for w in words])):
+        if other:
+            w.other_voice = True
+
+
 def _looped(seg, options: TranscribeOptions) -> bool:
     """A segment the decoder got stuck in (``дентаплюзззз…``, a phrase over and over): too compressible, by
     faster-whisper's own measure. The sequential decoder retries such a segment at a higher temperature; the
@@ -298,6 +308,10 @@ def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
     # one party per channel: a mono recording's quieter party is no background voice, its regions stay whole
     regions = [_decoded_regions(audio, r, options) for audio, r in zip(channels, heard)] if len(channels) > 1 \
         else heard
+    # and without the pieces only another, quieter voice is heard in (a colleague inside the level gate)
+    voices = [channel_voices(audio, h, r) if options.other_voices else None
+              for audio, h, r in zip(channels, heard, regions)] if len(channels) > 1 else [None]
+    regions = [other_voice_cuts(audio, v, r) for audio, v, r in zip(channels, voices, regions)]
     if options.batched:
         raw, language = _decode_batched(model, channels, regions, options)
     else:
@@ -311,6 +325,7 @@ def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
     result, dropped, quality = [], 0, []
     for c, audio in enumerate(channels):
         cleaned, n = _clean(raw[c], audio, options)
+        _mark_other_voice(cleaned, voices[c])
         result.append(cleaned)
         quality.append(measure_channel(audio, heard[c], raw[c], cleaned))
         dropped += n
