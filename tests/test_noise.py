@@ -191,6 +191,7 @@ def test_call_page_shows_quality_flag_and_held_evidence(lang, words):
     html = render_call_page(page, make_environment(lang))
     for text in words:
         assert text in html
+    assert html.count(words[1]) == 1   # the flag's line says it; no note repeats it beneath
 
 
 def _record(i: int, flagged: bool, decided: bool = False) -> CallRecord:

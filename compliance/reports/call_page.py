@@ -158,6 +158,14 @@ def _free_notes(result: CallResult) -> list[str]:
     return [n for n in result.notes if n not in coded]
 
 
+def _notes_besides_flags(result: CallResult) -> list[Message]:
+    """The call's notes, less what has a line of its own: meaning not checked, and a note that says no more than a
+    flag shown above it (the same code without values: «запись плохо распознана» was shown twice)."""
+    flagged = {f.code for f in result.flags}
+    return [m for m in result.messages
+            if m.code != "meaning_not_checked" and not (m.code in flagged and not m.params)]
+
+
 def _at(result: CallResult, start: Optional[float]) -> Optional[str]:
     """A chat message's own time, as its turn shows it (None for a call)."""
     if result.chat is None or not result.chat.started or start is None:
@@ -215,7 +223,7 @@ def build_call_page(record: CallRecord, script: Optional[SalesScript] = None, *,
         speakers_known=result.speakers_known and (transcript.speakers_known if transcript else True),
         has_transcript=bool(segments), has_times=any(s.start is not None for s in segments),
         turns=turns, audio_href=_audio_href(record.audio, page_dir), notes=_free_notes(result),
-        messages=[m for m in result.messages if m.code != "meaning_not_checked"],  # that one has its own line
+        messages=_notes_besides_flags(result),
         verdict_notes=result.verdict_notes if result.connected else [],
         flags=[Message(code=f.code) for f in result.flags],
         mono_split=result.parties is not None,
