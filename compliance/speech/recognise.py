@@ -10,7 +10,7 @@ from compliance.scoring.quality import ChannelQuality
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.decode import SAMPLE_RATE
 
-from .engine import TranscribeOptions
+from .engine import TranscribeOptions, ready
 from .levels import loud_parts, measure_channel, word_level
 
 _WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
@@ -50,17 +50,19 @@ def _windows(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
 
 
 def _pack(regions: list[list[tuple[int, int]]]) -> list[list[Piece]]:
-    """Every channel's regions (each ≤ 30 s), in time order, laid end to end into as few ≤ 30 s windows as that
-    order allows."""
+    """Every channel's regions (each ≤ 30 s), in time order, each into the first window it fits (first fit), so a
+    window's pieces stay in time order. Laid end to end, a window closed once the next region did not fit, however
+    short the regions after it: 93 windows on the 22 spoken benchmark calls where their speech fills 90 (first fit
+    reaches that bound; the peer's downmix takes 90 too), and one call's 6 windows where 5 hold it."""
     windows: list[list[Piece]] = []
-    size = 0
+    sizes: list[int] = []
     for start, end, c in sorted((a, b, c) for c, rs in enumerate(regions) for a, b in rs):
-        if windows and size + (end - start) <= _WINDOW:
-            windows[-1].append((c, start, end))
-            size += end - start
-        else:
-            windows.append([(c, start, end)])
-            size = end - start
+        k = next((k for k, size in enumerate(sizes) if size + (end - start) <= _WINDOW), len(windows))
+        if k == len(windows):
+            windows.append([])
+            sizes.append(0)
+        windows[k].append((c, start, end))
+        sizes[k] += end - start
     return windows
 
 
@@ -293,11 +295,13 @@ def _looped(seg, options: TranscribeOptions) -> bool:
 def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
                ) -> tuple[list[list[Segment]], Optional[str], int, list[ChannelQuality]]:
     """Channels → each one's segments, the language, how many segments were dropped as hallucinated, and each
-    channel's recognition quality (not yet rated: whose channel it is decides that)."""
+    channel's recognition quality (not yet rated: whose channel it is decides that). ``model``: loaded, or a
+    ``load_model_in_background`` future, waited for once the speech is found."""
     heard = [_speech_regions(audio, options) for audio in channels]
     # one party per channel: a mono recording's quieter party is no background voice, its regions stay whole
     regions = [_decoded_regions(audio, r, options) for audio, r in zip(channels, heard)] if len(channels) > 1 \
         else heard
+    model = ready(model)   # a model loading in the background has loaded meanwhile
     if options.batched:
         raw, language = _decode_batched(model, channels, regions, options)
     else:
