@@ -1,11 +1,10 @@
 """Which model, on which device: recognition options, resolving a model name, loading it once per process."""
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -173,29 +172,3 @@ def load_model(options: TranscribeOptions):
                                      why=reason, hint=EXTRA_HINT)) from None
             _MODELS[key] = model
         return _MODELS[key]
-
-
-def load_model_in_background(options: TranscribeOptions, load: Optional[Callable[[TranscribeOptions], Any]] = None
-                             ) -> cf.Future:
-    """Start ``load`` (default ``load_model``) on a thread: the model loads while the caller decodes the recording
-    and finds its speech (on one call, ~1 s of CPU each, side by side on 2 cores). ``ready`` waits for it; a model
-    that cannot load raises its ``ModelError`` there."""
-    future: cf.Future = cf.Future()
-
-    def run() -> None:
-        try:
-            future.set_result((load or load_model)(options))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the model
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="speech-model-load").start()   # not a daemon: never cut mid-load at exit
-    return future
-
-
-def ready(model: Any) -> Any:
-    """The loaded model: ``model`` itself, or what a ``load_model_in_background`` future holds once loaded.
-
-    Raises:
-        ModelError: the model loading in the background could not load.
-    """
-    return model.result() if isinstance(model, cf.Future) else model

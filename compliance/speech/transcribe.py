@@ -28,7 +28,7 @@ from compliance.speech.decode import (
 
 from .assemble import assemble_transcript
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
-from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model, load_model_in_background
+from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
 from .recognise import _recognise
 
@@ -71,9 +71,8 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     recognised = _read_cache(entry, key)
     decoded: Optional[DecodedAudio] = None
     if recognised is None:
-        # the model loads while the recording is decoded and its speech found (``_recognise`` waits for it)
-        model = model if model is not None else load_model_in_background(options, load_model)
         decoded = decode_audio(path)
+        model = model if model is not None else load_model(options)
         recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
         _write_cache(entry, recognised)
     if options.diarize and len(recognised.channels) == 1 and recognised.diarization is None:
