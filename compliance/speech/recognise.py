@@ -10,7 +10,7 @@ from compliance.scoring.quality import ChannelQuality
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.decode import SAMPLE_RATE
 
-from .engine import TranscribeOptions, ready
+from .engine import TranscribeOptions
 from .levels import loud_parts, measure_channel, word_level
 
 _WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
@@ -295,13 +295,11 @@ def _looped(seg, options: TranscribeOptions) -> bool:
 def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
                ) -> tuple[list[list[Segment]], Optional[str], int, list[ChannelQuality]]:
     """Channels → each one's segments, the language, how many segments were dropped as hallucinated, and each
-    channel's recognition quality (not yet rated: whose channel it is decides that). ``model``: loaded, or a
-    ``load_model_in_background`` future, waited for once the speech is found."""
+    channel's recognition quality (not yet rated: whose channel it is decides that)."""
     heard = [_speech_regions(audio, options) for audio in channels]
     # one party per channel: a mono recording's quieter party is no background voice, its regions stay whole
     regions = [_decoded_regions(audio, r, options) for audio, r in zip(channels, heard)] if len(channels) > 1 \
         else heard
-    model = ready(model)   # a model loading in the background has loaded meanwhile
     if options.batched:
         raw, language = _decode_batched(model, channels, regions, options)
     else:
