@@ -50,19 +50,17 @@ def _windows(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
 
 
 def _pack(regions: list[list[tuple[int, int]]]) -> list[list[Piece]]:
-    """Every channel's regions (each ≤ 30 s), in time order, each into the first window it fits (first fit), so a
-    window's pieces stay in time order. Laid end to end, a window closed once the next region did not fit, however
-    short the regions after it: 93 windows on the 22 spoken benchmark calls where their speech fills 90 (first fit
-    reaches that bound; the peer's downmix takes 90 too), and one call's 6 windows where 5 hold it."""
+    """Every channel's regions (each ≤ 30 s), in time order, laid end to end into as few ≤ 30 s windows as that
+    order allows."""
     windows: list[list[Piece]] = []
-    sizes: list[int] = []
+    size = 0
     for start, end, c in sorted((a, b, c) for c, rs in enumerate(regions) for a, b in rs):
-        k = next((k for k, size in enumerate(sizes) if size + (end - start) <= _WINDOW), len(windows))
-        if k == len(windows):
-            windows.append([])
-            sizes.append(0)
-        windows[k].append((c, start, end))
-        sizes[k] += end - start
+        if windows and size + (end - start) <= _WINDOW:
+            windows[-1].append((c, start, end))
+            size += end - start
+        else:
+            windows.append([(c, start, end)])
+            size = end - start
     return windows
 
 
