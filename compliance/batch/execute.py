@@ -23,7 +23,6 @@ from .workers import (
     _Task,
     _terminate,
     _work,
-    decode_share,
 )
 
 if TYPE_CHECKING:
@@ -131,17 +130,17 @@ class _Executes:
 
     def _in_threads(self, audio: list[_Job], local: list[_Job], scripts_json: list[str], options: Any,
                     cache_dir: Optional[str], workers: int) -> None:
-        """Recordings on ``workers`` threads of this process sharing one loaded model (``decode_share``: on 2 cores
-        one recording decodes on both while the other thread decodes its audio, finds its speech or scores).
-        Transcripts are scored here meanwhile, every result saved here.
+        """Recordings on ``workers`` threads of this process sharing one loaded model, which decodes ``workers``
+        recordings at once, each on its share of the cores (CTranslate2's own threads, without the GIL), as the
+        worker processes did: the same thread count per decode, so the same words. Transcripts are scored here
+        meanwhile, every result saved here.
 
-        Measured on 2 loaded cores (3 stereo calls, 182 s): a worker process per core took 63–88 s, two threads
-        decoding one recording each on its own core 59–66 s, one decode at a time on both cores 48–55 s. The
-        processes paid, each, a fresh interpreter, the imports, both models' loads and the transcripts pickled
-        back; two one-core decodes leave a core idle on the last recording. A decode on two cores differs from a
-        one-core decode by a word now and then (floating point; the Dask workers' too), not in accuracy
-        (benchmarks/small_sets_bench.py prints the WER)."""
-        options = decode_share(options, workers)
+        Measured on 2 loaded cores (3 stereo calls, 182 s): a worker process per core took 63–88 s, this 59–66 s;
+        the processes paid, each, a fresh interpreter, the imports, both models' loads and the transcripts
+        pickled back. One decode at a time on both cores took 48–55 s there, but its words differ from the
+        one-core decodes on some calls (the Dask workers' too), so it is not the default."""
+        share = max(1, (os.cpu_count() or 1) // workers)
+        options = options.model_copy(update={"parallel": workers, "threads": options.threads or share})
         try:
             _setup(scripts_json, options.model_dump_json(), cache_dir, options.threads, self._seed)
         except Exception as exc:  # noqa: BLE001 - the model does not load: each recording says why

@@ -178,22 +178,6 @@ def _pool_size(requested: Optional[int], jobs: int) -> int:
     return max(1, min(requested or cores, jobs))
 
 
-# Cores one decode uses when recordings are on threads: on 2 cores one decode on both at a time, the other thread
-# meanwhile decoding its audio, finding its speech and scoring. Two decodes of one core each left a core idle once
-# only one recording was left (3 calls: the third alone on one core) and ran slower per window
-# (benchmarks/small_sets_bench.py). Above 4 cores the decodes are side by side again, 4 cores each: one decode does
-# not scale to many cores (not measured here, where there are 2).
-CORES_PER_DECODE = 4
-
-
-def decode_share(options: Any, workers: int) -> Any:
-    """The recognition options for ``workers`` recordings on threads around one loaded model: how many decode
-    at once (the model's ``parallel``) and on how many cores each (``threads``, unless the user gave them)."""
-    cores = os.cpu_count() or 1
-    parallel = max(1, min(workers, cores // CORES_PER_DECODE))
-    return options.model_copy(update={"parallel": parallel, "threads": options.threads or max(1, cores // parallel)})
-
-
 def _terminate(pool: cf.ProcessPoolExecutor) -> None:
     """Stop at once (Ctrl-C): work in flight is redone next run."""
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
@@ -213,9 +197,8 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
                     cache_dir: Optional[Path] = None, match: Optional[MatchOptions] = None,
                     workers: Optional[int] = None, bands: Optional[dict] = None) -> Iterator[tuple[Path, _Done]]:
     """Recordings analysed as a batch analyses them, without a history: ``compliance analyze`` over several files.
-    One model, loaded here once (beside the meaning model), serves ``workers`` threads, each with its recording
-    (``decode_share``: on 2 cores one decodes on both while the other prepares or scores its own; see
-    ``batch.execute._Executes._in_threads``). Yields each path with
+    One model, loaded here once (beside the meaning model), decodes ``workers`` recordings at once, each on its
+    share of the cores, on as many threads (see ``batch.execute._Executes._in_threads``). Yields each path with
     its outcome, in the order given, as soon as it and those before it are done; the largest files go first.
     ``bands``: the team's bands for the manager (``SalesScript.band``).
 
@@ -223,7 +206,8 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
         ModelError: the speech model does not load.
     """
     count = _pool_size(workers, len(paths))
-    options = decode_share(options, count)
+    share = max(1, (os.cpu_count() or 1) // count)
+    options = options.model_copy(update={"parallel": count, "threads": options.threads or share})
     _setup([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None,
            options.threads)
     match_json = match.model_dump_json() if match is not None else None
