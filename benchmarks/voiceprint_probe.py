@@ -1,0 +1,485 @@
+"""Probe (issue 21): Resemblyzer's GE2E voice encoder run in numpy, without PyTorch, against the MFCC statistics
+the mono diarizer uses, on close pairs of RHVoice's Russian voices through 8 kHz μ-law and 32 kbps mp3.
+
+Resemblyzer (Apache-2.0, PyPI) ships its weights inside its wheel as ``resemblyzer/pretrained.pt``: PyTorch's
+legacy (pre-1.6) serialisation, not a zip: four pickles (magic number, protocol, system info, the state dict whose
+tensors name their storages by persistent ids) and then each storage's raw bytes, each preceded by its element
+count. ``load_state`` reads that with a plain ``pickle.Unpickler`` into numpy arrays; ``VoiceEncoder`` is the
+network's forward pass (40 linear mel bands of 25 ms windows every 10 ms, 160 frames = 1.6 s, three LSTM layers of
+256, linear 256, ReLU, L2 norm), ``embed`` splits a piece into 1.6 s partials every 77 frames and averages them.
+
+Nothing is installed: the wheel is read from a folder (``pip download resemblyzer --no-deps -d FOLDER``), and no
+PyTorch, librosa or webrtcvad is imported. Research only; the product's diarizer is not changed.
+
+    python benchmarks/voiceprint_probe.py --wheel /tmp/rz    # prints the tables
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compliance.speech.diarize import _kmeans2, _vectors, mfcc  # noqa: E402  (read-only reuse)
+
+RATE = 16000
+_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+           "LongStorage": np.int64, "IntStorage": np.int32, "ByteStorage": np.uint8}
+
+
+# --- the weights, without torch ---------------------------------------------------------------------------------
+
+class _Storage:
+    def __init__(self, dtype: type, numel: int) -> None:
+        self.dtype, self.numel, self.data = dtype, numel, None
+
+
+class _Tensor:
+    def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple) -> None:
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+
+    def array(self) -> np.ndarray:
+        item = np.dtype(self.storage.dtype).itemsize
+        return np.lib.stride_tricks.as_strided(self.storage.data[self.offset:], self.size,
+                                               [s * item for s in self.stride]).copy()
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, *_rest):
+    return _Tensor(storage, offset, tuple(size), tuple(stride))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, f, storages: dict) -> None:
+        super().__init__(f)
+        self.storages = storages
+
+    def find_class(self, module, name):
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return _rebuild_tensor_v2
+        if module == "torch" and name in _DTYPES:
+            return _DTYPES[name]
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name}")
+
+    def persistent_load(self, pid):
+        kind, dtype, key, _location, numel, _view = pid
+        if kind != "storage":
+            raise pickle.UnpicklingError(f"unexpected persistent id {kind}")
+        if key not in self.storages:
+            self.storages[key] = _Storage(dtype, numel)
+        return self.storages[key]
+
+
+def load_state(raw: bytes) -> dict[str, np.ndarray]:
+    """A legacy ``torch.save`` file's bytes → its (nested) state as numpy arrays."""
+    f = io.BytesIO(raw)
+    if pickle.load(f) != 0x1950A86A20F9469CFC6C:
+        raise ValueError("not a legacy torch file")
+    pickle.load(f), pickle.load(f)  # protocol version, system info
+    storages: dict = {}
+    state = _Unpickler(f, storages).load()
+    for key in pickle.load(f):
+        st = storages[key]
+        (numel,) = struct.unpack("<q", f.read(8))
+        st.data = np.frombuffer(f.read(numel * np.dtype(st.dtype).itemsize), dtype=st.dtype)
+
+    def convert(x):
+        if isinstance(x, _Tensor):
+            return x.array()
+        if isinstance(x, dict):
+            return {k: convert(v) for k, v in x.items()}
+        return x
+    return convert(state)
+
+
+def wheel_weights(folder: Path) -> tuple[dict[str, np.ndarray], dict]:
+    wheel = sorted(folder.glob("[Rr]esemblyzer-*.whl"))
+    if not wheel:
+        raise SystemExit(f"no Resemblyzer wheel in {folder}: pip download resemblyzer --no-deps -d {folder}")
+    with zipfile.ZipFile(wheel[-1]) as z:
+        raw = z.read("resemblyzer/pretrained.pt")
+        info = {"wheel": wheel[-1].name, "wheel_mb": wheel[-1].stat().st_size / 1e6, "pt_mb": len(raw) / 1e6}
+    state = load_state(raw)
+    return state.get("model_state", state), info
+
+
+# --- the network in numpy ---------------------------------------------------------------------------------------
+
+def _mel_slaney(n_fft: int = 400, n_mels: int = 40, sr: int = RATE) -> np.ndarray:
+    """librosa.filters.mel(sr, n_fft, n_mels) with its defaults (Slaney scale and area norm, 0..sr/2)."""
+    f_sp, min_log_hz, min_log_mel, logstep = 200.0 / 3, 1000.0, 15.0, np.log(6.4) / 27.0
+
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=float)
+        return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, f / f_sp)
+
+    def mel_to_hz(m):
+        return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2))
+    fft_f = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    fdiff, ramps = np.diff(mel_f), mel_f[:, None] - fft_f[None, :]
+    w = np.maximum(0, np.minimum(-ramps[:-2] / fdiff[:-1, None], ramps[2:] / fdiff[1:, None]))
+    return (w * (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]).astype(np.float32)
+
+
+_BANK = _mel_slaney()
+_HANN = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)).astype(np.float32)  # periodic, as librosa
+
+
+def mel_frames(wav: np.ndarray) -> np.ndarray:
+    """librosa.feature.melspectrogram(y, sr=16000, n_fft=400, hop_length=160, n_mels=40).T (power, not log;
+    centred frames, zero padding as librosa ≥ 0.10)."""
+    padded = np.pad(wav.astype(np.float32), 200)
+    n = 1 + (padded.size - 400) // 160
+    frames = np.lib.stride_tricks.sliding_window_view(padded, 400)[::160][:n]
+    return (np.abs(np.fft.rfft(frames * _HANN, 400)) ** 2).astype(np.float32) @ _BANK.T
+
+
+def normalise_volume(wav: np.ndarray, target_dbfs: float = -30.0) -> np.ndarray:
+    """Resemblyzer's ``normalize_volume(increase_only=True)``."""
+    rms = np.sqrt(np.mean((wav * 32767.0) ** 2)) + 1e-9
+    change = target_dbfs - 20 * np.log10(rms / 32767.0)
+    return wav if change < 0 else wav * (10 ** (change / 20))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class VoiceEncoder:
+    """GE2E d-vectors from the state dict: ``lstm.weight_ih_l{k}`` etc., torch's gate order i, f, g, o."""
+
+    def __init__(self, state: dict[str, np.ndarray]) -> None:
+        self.layers = [(state[f"lstm.weight_ih_l{k}"].T.copy(), state[f"lstm.weight_hh_l{k}"].T.copy(),
+                        state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"]) for k in range(3)]
+        self.linear = (state["linear.weight"].T.copy(), state["linear.bias"])
+
+    def forward(self, mels: np.ndarray) -> np.ndarray:
+        """[batch, frames, 40] → [batch, 256] L2-normed embeddings."""
+        x = mels.astype(np.float32)
+        h = None
+        for w_ih, w_hh, b in self.layers:
+            batch, steps, _ = x.shape
+            hid = w_hh.shape[0]
+            pre = x @ w_ih + b  # all time steps' input part at once
+            h, c = np.zeros((batch, hid), np.float32), np.zeros((batch, hid), np.float32)
+            out = np.empty((batch, steps, hid), np.float32)
+            for t in range(steps):
+                g = pre[:, t] + h @ w_hh
+                i, f = _sigmoid(g[:, :hid]), _sigmoid(g[:, hid:2 * hid])
+                cell, o = np.tanh(g[:, 2 * hid:3 * hid]), _sigmoid(g[:, 3 * hid:])
+                c = f * c + i * cell
+                h = o * np.tanh(c)
+                out[:, t] = h
+            x = out
+        e = np.maximum(h @ self.linear[0] + self.linear[1], 0)
+        return e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)
+
+    def embed(self, pieces: list[np.ndarray], rate: float = 1.3, min_coverage: float = 0.75) -> np.ndarray:
+        """Each piece (16 kHz, volume-normalised) → one d-vector: Resemblyzer's ``embed_utterance`` (partials of
+        160 frames every round(16000 / rate / 160) frames, the last one kept when it covers ``min_coverage``)."""
+        step = int(round(RATE / rate / 160))
+        mels, owner = [], []
+        for k, wav in enumerate(pieces):
+            n_frames = int(np.ceil((len(wav) + 1) / 160))
+            starts = list(range(0, max(1, n_frames - 160 + step + 1), step))
+            if len(starts) > 1 and (len(wav) - starts[-1] * 160) / (160 * 160) < min_coverage:
+                starts = starts[:-1]
+            need = (starts[-1] + 160) * 160
+            padded = np.pad(wav, (0, max(0, need - len(wav))))
+            mel = mel_frames(padded)
+            for s in starts:
+                mels.append(mel[s:s + 160])
+                owner.append(k)
+        partial = np.concatenate([self.forward(np.stack(mels[i:i + 64])) for i in range(0, len(mels), 64)])
+        owner_a = np.array(owner)
+        out = np.stack([partial[owner_a == k].mean(axis=0) for k in range(len(pieces))])
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+# --- the voices ---------------------------------------------------------------------------------------------------
+
+PAIRS = [("victoria", "arina"), ("tatiana", "victoria"), ("aleksandr", "mikhail"), ("yuriy", "vitaliy")]
+OTHERS = ["anna", "elena", "pavel"]  # a few clearly different voices for the plausibility matrix
+CALL_FILES = ["verbatim_02_pipedrive_wholesale.txt", "client_forbidden_01_barbershop.txt",
+              "paraphrased_03_crm_realty.txt"]
+CHANNELS = ("clean", "mulaw", "mp3")
+PIECE = 1.5  # seconds, as the diarizer's ``DiarizeOptions.chunk``
+
+
+def _make_audio_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_make_audio", ROOT / "tests" / "fixtures" / "make_audio.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def phrases(limit: int = 14) -> list[str]:
+    out = []
+    for name in CALL_FILES:
+        for line in (ROOT / "tests" / "fixtures" / "calls" / name).read_text(encoding="utf-8").splitlines():
+            text = line.split(":", 1)[-1].strip()
+            if len(text) > 35:
+                out.append(text)
+    return out[:limit]
+
+
+def voice_audio(voice: str, work: Path, make) -> list[np.ndarray]:
+    """The phrases in ``voice`` (16 kHz, synthesiser's silence trimmed), made once into ``work``."""
+    out = []
+    for n, text in enumerate(phrases()):
+        raw, wav = work / f"{voice}.{n}.raw.wav", work / f"{voice}.{n}.wav"
+        if not wav.exists():
+            subprocess.run(["RHVoice-test", "-p", voice, "-o", str(raw)], input=make._clean(text).encode(),
+                           check=True, capture_output=True)
+            make.trimmed_pcm(raw, wav, [])
+        out.append(_read_wav(wav))
+    return out
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    import wave
+    with wave.open(str(path)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+
+
+def through(channel: str, signal: np.ndarray, work: Path, stem: str, make) -> np.ndarray:
+    """``signal`` through 8 kHz μ-law WAV or 32 kbps mp3 and decoded back to 16 kHz as the product decodes it."""
+    if channel == "clean":
+        return signal
+    from compliance.speech.decode import decode_audio
+    path = work / f"{stem}.{'wav' if channel == 'mulaw' else 'mp3'}"
+    if not path.exists():
+        if channel == "mulaw":
+            make.encode(signal[None], path, "pcm_mulaw", 8000)
+        else:
+            make.encode(signal[None], path, "libmp3lame", 8000, 32000)
+    heard = np.asarray(decode_audio(path).channels[0], dtype=np.float32)[:len(signal)]
+    return np.pad(heard, (0, len(signal) - len(heard)))
+
+
+def pieces_of(voice: str, channel: str, work: Path, make) -> list[np.ndarray]:
+    """The voice's phrases laid end to end (0.3 s apart), through ``channel``, cut into ``PIECE``-second pieces of
+    speech (a phrase's remainder under half a piece dropped), as the diarizer's pieces."""
+    parts = voice_audio(voice, work, make)
+    gap = np.zeros(int(0.3 * RATE), np.float32)
+    signal = np.concatenate([np.concatenate([p, gap]) for p in parts])
+    heard = through(channel, signal, work, f"{voice}.{channel}", make)
+    out, at, size = [], 0, int(PIECE * RATE)
+    for p in parts:
+        for s in range(0, len(p), size):
+            if len(p) - s >= size // 2:
+                out.append(heard[at + s:at + min(s + size, len(p))])
+        at += len(p) + len(gap)
+    return out
+
+
+# --- the measures -------------------------------------------------------------------------------------------------
+
+def mfcc_vectors(pieces: list[np.ndarray]) -> np.ndarray:
+    """The diarizer's piece vectors: telephone-band MFCCs normalised over the call's speech, each piece's mean and
+    spread, standardised over the pieces (``compliance.speech.diarize``, read only)."""
+    frames = [mfcc(p) for p in pieces]
+    feats = np.concatenate(frames)
+    feats = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-6)
+    ends = np.cumsum([len(f) for f in frames])
+    x = _vectors(feats, list(zip(np.r_[0, ends[:-1]], ends)))
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+
+
+def _cosine(x: np.ndarray) -> np.ndarray:
+    u = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+    return u @ u.T
+
+
+def separability(scores: np.ndarray, who: np.ndarray) -> dict[str, float]:
+    """Same/different-speaker trials over all pairs of pieces: ROC AUC, equal error rate and d' (the Fisher-like
+    distance of the two score distributions: mean gap over their pooled spread)."""
+    iu = np.triu_indices(len(who), 1)
+    s, same = scores[iu], (who[:, None] == who[None, :])[iu]
+    pos, neg = s[same], s[~same]
+    ranks = np.argsort(np.argsort(np.r_[pos, neg])) + 1.0
+    auc = (ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+    cut = np.sort(s)
+    far = np.array([(neg >= t).mean() for t in cut])
+    frr = np.array([(pos < t).mean() for t in cut])
+    k = int(np.argmin(np.abs(far - frr)))
+    d = (pos.mean() - neg.mean()) / np.sqrt((pos.var() + neg.var()) / 2)
+    return {"auc": float(auc), "eer": float((far[k] + frr[k]) / 2), "d": float(d)}
+
+
+def kmeans_accuracy(x: np.ndarray, who: np.ndarray) -> float:
+    """The diarizer's two-way k-means (first principal axis seed), share of pieces in the right party."""
+    labels = _kmeans2(x, np.ones(len(x)))
+    right = (labels == (who == who[0]).astype(int)).mean()
+    return float(max(right, 1 - right))
+
+
+_EMBEDDED: dict[tuple[str, str], np.ndarray] = {}
+
+
+def dvectors(encoder: VoiceEncoder, voice: str, channel: str, work: Path, make) -> np.ndarray:
+    if (voice, channel) not in _EMBEDDED:
+        _EMBEDDED[voice, channel] = encoder.embed([normalise_volume(p) for p in pieces_of(voice, channel, work, make)])
+    return _EMBEDDED[voice, channel]
+
+
+def pair_table(encoder: VoiceEncoder, work: Path, make) -> list[dict]:
+    rows = []
+    for a, b in PAIRS:
+        for channel in CHANNELS:
+            pa, pb = pieces_of(a, channel, work, make), pieces_of(b, channel, work, make)
+            pieces, who = pa + pb, np.array([0] * len(pa) + [1] * len(pb))
+            xm = mfcc_vectors(pieces)
+            xd = np.concatenate([dvectors(encoder, v, channel, work, make) for v in (a, b)])
+            rows.append({"pair": f"{a}/{b}", "channel": channel, "pieces": len(pieces),
+                         "mfcc_euclid": separability(-np.sqrt(((xm[:, None] - xm[None]) ** 2).sum(-1)), who),
+                         "mfcc_cos": separability(_cosine(xm), who),
+                         "dvec": separability(xd @ xd.T, who),
+                         "dvec_c": separability(_cosine(xd - xd.mean(axis=0)), who),
+                         "km_mfcc": kmeans_accuracy(xm, who), "km_dvec": kmeans_accuracy(xd, who)})
+            print(_row(rows[-1]), flush=True)
+    return rows
+
+
+def _row(r: dict) -> str:
+    f = "{auc:.3f} {eer:5.1%} {d:4.2f}"
+    return (f"{r['pair']:<18} {r['channel']:<6} {r['pieces']:>4}  {f.format(**r['mfcc_euclid'])}  "
+            f"{f.format(**r['mfcc_cos'])}  {f.format(**r['dvec'])}  {f.format(**r['dvec_c'])}   "
+            f"{r['km_mfcc']:.2f} / {r['km_dvec']:.2f}")
+
+
+def voice_matrix(encoder: VoiceEncoder, work: Path, make, channel: str) -> tuple[list[str], np.ndarray]:
+    """Cosine of each voice's mean d-vector over the first half of its pieces against every voice's over the second
+    half (the diagonal: the same voice on other words)."""
+    voices = sorted({v for pair in PAIRS for v in pair} | set(OTHERS))
+    first, second = [], []
+    for v in voices:
+        e = dvectors(encoder, v, channel, work, make)
+        half = len(e) // 2
+        first.append(e[:half].mean(axis=0))
+        second.append(e[half:].mean(axis=0))
+    u = np.array(first) / np.linalg.norm(first, axis=1, keepdims=True)
+    w = np.array(second) / np.linalg.norm(second, axis=1, keepdims=True)
+    return voices, u @ w.T
+
+
+def cost(encoder: VoiceEncoder, work: Path, make) -> dict[str, float]:
+    """Seconds per minute of speech: 40 pieces of 1.5 s through each method (best of two runs)."""
+    pieces = (pieces_of("victoria", "mp3", work, make) * 3)[:40]
+    times = {}
+    for name, fn in (("mfcc", mfcc_vectors), ("dvec", lambda p: encoder.embed([normalise_volume(x) for x in p]))):
+        best = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            fn(pieces)
+            best = min(best, time.perf_counter() - t)
+        times[name] = best * 60.0 / (len(pieces) * PIECE)
+    return times
+
+
+def _weighted_accuracy(x: np.ndarray, who: np.ndarray, seconds: np.ndarray) -> float:
+    labels = _kmeans2(x, seconds)
+    right = seconds[labels == who].sum() / seconds.sum()
+    return float(max(right, 1 - right))
+
+
+def call_table(encoder: VoiceEncoder, folder: Path) -> list[dict]:
+    """The mono RHVoice calls (``make_mono_audio.py --rhvoice``): each turn cut into pieces of up to 1.5 s (a
+    remainder under 0.5 s dropped), the pieces' vectors as above, k-means into two parties, accuracy weighted by
+    time (≈ 1 − the diarization error over speech, without collar or smoothing)."""
+    from compliance.speech.decode import decode_audio
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    rows = []
+    for name, entry in sorted(manifest.items(), key=lambda kv: (kv[1].get("voices", []), kv[0])):
+        if ".mono." not in name or len(entry.get("voices", [])) != 2:
+            continue
+        audio = np.asarray(decode_audio(folder / name).channels[0], dtype=np.float32)
+        spans, who = [], []
+        for turn in entry["turns"]:
+            t = turn["start"]
+            while turn["end"] - t >= 0.5:
+                spans.append((t, min(t + PIECE, turn["end"])))
+                who.append(0 if turn["speaker"] == "manager" else 1)
+                t += PIECE
+        who_a = np.array(who)
+        pieces = [audio[int(a * RATE):int(b * RATE)] for a, b in spans]
+        seconds = np.array([b - a for a, b in spans])
+        xm = mfcc_vectors(pieces)
+        xd = encoder.embed([normalise_volume(p) for p in pieces])
+        rows.append({"call": name, "voices": "/".join(entry["voices"]), "part": entry.get("part", ""),
+                     "mfcc": separability(_cosine(xm), who_a),
+                     "dvec": separability(_cosine(xd - xd.mean(axis=0)), who_a),
+                     "km_mfcc": _weighted_accuracy(xm, who_a, seconds), "km_dvec": _weighted_accuracy(xd, who_a, seconds)})
+        r = rows[-1]
+        print(f"{r['voices']:<20} {r['part']:<8} {name.split('.')[0][:34]:<34} {name.rsplit('.', 1)[1]:<4} "
+              f"{r['mfcc']['auc']:.3f} / {r['dvec']['auc']:.3f}   {1 - r['km_mfcc']:6.1%} / {1 - r['km_dvec']:6.1%}",
+              flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel", type=Path, required=True, help="folder with Resemblyzer-*.whl")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "voiceprint-probe",
+                        help="where the synthesised phrases are kept between runs")
+    parser.add_argument("--calls", type=Path, default=Path.home() / ".cache" / "call-compliance" / "mono-rhvoice-v1",
+                        help="the mono RHVoice set (benchmarks/make_mono_audio.py --rhvoice); skipped if absent")
+    parser.add_argument("--skip-pieces", action="store_true", help="only the calls' table")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    make = _make_audio_module()
+    state, info = wheel_weights(args.wheel)
+    print(f"{info['wheel']}: wheel {info['wheel_mb']:.1f} MB, pretrained.pt {info['pt_mb']:.1f} MB, "
+          f"{sum(v.size for v in state.values() if isinstance(v, np.ndarray)):,} numbers; torch not imported: "
+          f"{'torch' not in sys.modules}")
+    encoder = VoiceEncoder(state)
+    print(f"uptime: {os.popen('uptime').read().strip()}")
+    c = cost(encoder, args.work, make)
+    print(f"cost per minute of speech (1.5 s pieces): MFCC statistics {c['mfcc']:.2f} s, d-vectors {c['dvec']:.2f} s "
+          f"({c['dvec'] / c['mfcc']:.0f}×)")
+    for channel in CHANNELS if not args.skip_pieces else ():
+        voices, m = voice_matrix(encoder, args.work, make, channel)
+        off = m - np.eye(len(m)) * 9
+        i, j = np.unravel_index(np.argmax(off), m.shape)
+        print(f"\nd-vector cosine, {channel}: same voice (other words) {np.diag(m).min():.3f}–{np.diag(m).max():.3f}; "
+              f"other voices {np.sort(m[~np.eye(len(m), dtype=bool)])[0]:.3f}–{off.max():.3f} "
+              f"(closest {voices[i]}/{voices[j]})")
+        print("          " + " ".join(f"{v[:6]:>6}" for v in voices))
+        for v, r in zip(voices, m):
+            print(f"{v[:9]:<9} " + " ".join(f"{x:6.3f}" for x in r))
+    if not args.skip_pieces:
+        print("\nsame/different speaker over all pairs of 1.5 s pieces: AUC, EER, d'; two-way k-means accuracy")
+        print(f"{'pair':<18} {'chan':<6} {'n':>4}  {'MFCC stats (euclid)':<19}  {'MFCC stats (cos)':<19}  "
+              f"{'d-vector (cos)':<19}  {'d-vec centred (cos)':<19}   k-means MFCC / d-vec")
+        pair_table(encoder, args.work, make)
+    if (args.calls / "manifest.json").exists():
+        print("\nmono calls, pieces of the true turns: same/different AUC (MFCC stats / d-vector centred); k-means error over "
+              "speech (MFCC stats / d-vector)")
+        rows = call_table(encoder, args.calls)
+        for key in ("km_mfcc", "km_dvec"):
+            errors = [1 - r[key] for r in rows]
+            print(f"{key}: mean error {np.mean(errors):.1%}, worst {max(errors):.1%}, "
+                  f"calls over 10 %: {sum(e > 0.10 for e in errors)} of {len(errors)}")
+    print(f"\nuptime: {os.popen('uptime').read().strip()}")
+
+
+if __name__ == "__main__":
+    main()
