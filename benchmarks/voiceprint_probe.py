@@ -381,22 +381,42 @@ def voice_matrix(encoder: VoiceEncoder, work: Path, make, channel: str) -> tuple
     return voices, u @ w.T
 
 
-def cost(encoder: VoiceEncoder, work: Path, make) -> dict[str, float]:
-    """Seconds per minute of speech: 40 pieces of 1.5 s through each method (best of two runs)."""
+def cost(encoder: VoiceEncoder, work: Path, make, rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """CPU seconds (all threads) per minute of speech, 40 pieces of 1.5 s through each method, the two interleaved
+    ``rounds`` times (best and median: the 2 cores are shared and wall-clock runs swung tenfold)."""
     pieces = (pieces_of("victoria", "mp3", work, make) * 3)[:40]
-    times = {}
-    for name, fn in (("mfcc", mfcc_vectors), ("dvec", lambda p: encoder.embed([normalise_volume(x) for x in p]))):
-        best = float("inf")
-        for _ in range(2):
-            t = time.perf_counter()
+    speech = sum(len(p) for p in pieces) / RATE
+    runs: dict[str, list[float]] = {"mfcc": [], "dvec": []}
+    fns = {"mfcc": mfcc_vectors, "dvec": lambda p: encoder.embed([normalise_volume(x) for x in p])}
+    fns["dvec"](pieces[:2])  # warm up
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.process_time()
             fn(pieces)
-            best = min(best, time.perf_counter() - t)
-        times[name] = best * 60.0 / (len(pieces) * PIECE)
-    return times
+            runs[name].append((time.process_time() - t) * 60.0 / speech)
+    return {name: (min(v), float(np.median(v))) for name, v in runs.items()}
 
 
-def _weighted_accuracy(x: np.ndarray, who: np.ndarray, seconds: np.ndarray) -> float:
-    labels = _kmeans2(x, seconds)
+def spectral2(x: np.ndarray, keep: float = 0.3) -> np.ndarray:
+    """Two parties by spectral clustering of a pruned cosine-affinity graph (the usual clustering of
+    d-vectors, Wang et al. 2018): vectors centred on the call and normalised, each piece's affinities kept for its
+    ``keep`` nearest pieces, symmetrised."""
+    u = x - x.mean(axis=0)
+    u = u / (np.linalg.norm(u, axis=1, keepdims=True) + 1e-9)
+    a = (1.0 + u @ u.T) / 2.0
+    k = max(2, int(np.ceil(keep * len(a))))
+    cut = np.sort(a, axis=1)[:, -k][:, None]
+    a = np.where(a >= cut, a, 0.0)
+    a = np.maximum(a, a.T)
+    d = a.sum(axis=1)
+    lap = np.eye(len(a)) - a / np.sqrt(np.outer(d, d))
+    vectors = np.linalg.eigh(lap)[1][:, :2]  # the two smallest: a disconnected graph's parts, or the Fiedler cut
+    vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+    return _kmeans2(vectors, np.ones(len(vectors)))
+
+
+def _weighted_accuracy(x: np.ndarray, who: np.ndarray, seconds: np.ndarray, spectral: bool = False) -> float:
+    labels = spectral2(x) if spectral else _kmeans2(x, seconds)
     right = seconds[labels == who].sum() / seconds.sum()
     return float(max(right, 1 - right))
 
@@ -427,10 +447,13 @@ def call_table(encoder: VoiceEncoder, folder: Path) -> list[dict]:
         rows.append({"call": name, "voices": "/".join(entry["voices"]), "part": entry.get("part", ""),
                      "mfcc": separability(_cosine(xm), who_a),
                      "dvec": separability(_cosine(xd - xd.mean(axis=0)), who_a),
-                     "km_mfcc": _weighted_accuracy(xm, who_a, seconds), "km_dvec": _weighted_accuracy(xd, who_a, seconds)})
+                     "km_mfcc": _weighted_accuracy(xm, who_a, seconds), "km_dvec": _weighted_accuracy(xd, who_a, seconds),
+                     "sp_mfcc": _weighted_accuracy(xm, who_a, seconds, True),
+                     "sp_dvec": _weighted_accuracy(xd, who_a, seconds, True)})
         r = rows[-1]
         print(f"{r['voices']:<20} {r['part']:<8} {name.split('.')[0][:34]:<34} {name.rsplit('.', 1)[1]:<4} "
-              f"{r['mfcc']['auc']:.3f} / {r['dvec']['auc']:.3f}   {1 - r['km_mfcc']:6.1%} / {1 - r['km_dvec']:6.1%}",
+              f"{r['mfcc']['auc']:.3f} / {r['dvec']['auc']:.3f}   {1 - r['km_mfcc']:6.1%} / {1 - r['km_dvec']:6.1%}   "
+              f"{1 - r['sp_mfcc']:6.1%} / {1 - r['sp_dvec']:6.1%}",
               flush=True)
     return rows
 
@@ -453,8 +476,9 @@ def main() -> None:
     encoder = VoiceEncoder(state)
     print(f"uptime: {os.popen('uptime').read().strip()}")
     c = cost(encoder, args.work, make)
-    print(f"cost per minute of speech (1.5 s pieces): MFCC statistics {c['mfcc']:.2f} s, d-vectors {c['dvec']:.2f} s "
-          f"({c['dvec'] / c['mfcc']:.0f}×)")
+    print(f"CPU seconds per minute of speech (1.5 s pieces), best / median of 5: MFCC statistics {c['mfcc'][0]:.2f} / "
+          f"{c['mfcc'][1]:.2f} s, d-vectors {c['dvec'][0]:.2f} / {c['dvec'][1]:.2f} s "
+          f"({c['dvec'][0] / c['mfcc'][0]:.0f}× / {c['dvec'][1] / c['mfcc'][1]:.0f}×)")
     for channel in CHANNELS if not args.skip_pieces else ():
         voices, m = voice_matrix(encoder, args.work, make, channel)
         off = m - np.eye(len(m)) * 9
@@ -472,9 +496,9 @@ def main() -> None:
         pair_table(encoder, args.work, make)
     if (args.calls / "manifest.json").exists():
         print("\nmono calls, pieces of the true turns: same/different AUC (MFCC stats / d-vector centred); k-means error over "
-              "speech (MFCC stats / d-vector)")
+              "speech (MFCC stats / d-vector); spectral error (MFCC stats / d-vector)")
         rows = call_table(encoder, args.calls)
-        for key in ("km_mfcc", "km_dvec"):
+        for key in ("km_mfcc", "km_dvec", "sp_mfcc", "sp_dvec"):
             errors = [1 - r[key] for r in rows]
             print(f"{key}: mean error {np.mean(errors):.1%}, worst {max(errors):.1%}, "
                   f"calls over 10 %: {sum(e > 0.10 for e in errors)} of {len(errors)}")
