@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compliance.speech.diarize import _kmeans2, _vectors, mfcc  # noqa: E402  (read-only reuse)
+from compliance.speech.diarize import _kmeans2, _vectors, diarize, mfcc  # noqa: E402  (read-only reuse)
 
 RATE = 16000
 _DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
@@ -421,6 +421,38 @@ def _weighted_accuracy(x: np.ndarray, who: np.ndarray, seconds: np.ndarray, spec
     return float(max(right, 1 - right))
 
 
+def centroid_cosine(x: np.ndarray, labels: np.ndarray) -> float:
+    """Cosine of the two parties' mean d-vectors: near 1 for one voice split in two, lower for two voices."""
+    if len(set(labels.tolist())) < 2:
+        return 1.0
+    a, b = x[labels == 0].mean(axis=0), x[labels == 1].mean(axis=0)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def one_voice_table(encoder: VoiceEncoder, folder: Path) -> list[float]:
+    """Each party's channel of the stereo calls alone (one voice, 8 kHz μ-law): its turns' pieces split in two by
+    the spectral clustering, and the cosine of the two halves' mean d-vectors."""
+    from compliance.speech.decode import decode_audio
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    out = []
+    for name, entry in sorted(manifest.items()):
+        if ".stereo." not in name or len(entry.get("voices", [])) != 2:
+            continue
+        channels = decode_audio(folder / name).channels
+        for side, speaker in enumerate(("manager", "client")):
+            audio = np.asarray(channels[side], dtype=np.float32)
+            pieces = []
+            for turn in entry["turns"]:
+                t = turn["start"]
+                while turn["speaker"] == speaker and turn["end"] - t >= 0.5:
+                    pieces.append(audio[int(t * RATE):int(min(t + PIECE, turn["end"]) * RATE)])
+                    t += PIECE
+            if len(pieces) >= 6:
+                xd = encoder.embed([normalise_volume(p) for p in pieces])
+                out.append(centroid_cosine(xd, spectral2(xd)))
+    return out
+
+
 def call_table(encoder: VoiceEncoder, folder: Path) -> list[dict]:
     """The mono RHVoice calls (``make_mono_audio.py --rhvoice``): each turn cut into pieces of up to 1.5 s (a
     remainder under 0.5 s dropped), the pieces' vectors as above, k-means into two parties, accuracy weighted by
@@ -444,16 +476,22 @@ def call_table(encoder: VoiceEncoder, folder: Path) -> list[dict]:
         seconds = np.array([b - a for a, b in spans])
         xm = mfcc_vectors(pieces)
         xd = encoder.embed([normalise_volume(p) for p in pieces])
+        split = diarize(audio, spans)  # the product's diarizer, the pieces as its units
+        labels = np.array(split.labels)
+        right = max(seconds[labels == who_a].sum(), seconds[labels == 1 - who_a].sum()) / seconds.sum()
         rows.append({"call": name, "voices": "/".join(entry["voices"]), "part": entry.get("part", ""),
+                     "diarizer": float(right), "split": f"{split.voices}{'' if split.confident else '?'} "
+                                                       f"{split.separation:.2f}",
                      "mfcc": separability(_cosine(xm), who_a),
                      "dvec": separability(_cosine(xd - xd.mean(axis=0)), who_a),
                      "km_mfcc": _weighted_accuracy(xm, who_a, seconds), "km_dvec": _weighted_accuracy(xd, who_a, seconds),
                      "sp_mfcc": _weighted_accuracy(xm, who_a, seconds, True),
-                     "sp_dvec": _weighted_accuracy(xd, who_a, seconds, True)})
+                     "sp_dvec": _weighted_accuracy(xd, who_a, seconds, True),
+                     "gap": centroid_cosine(xd, spectral2(xd))})
         r = rows[-1]
         print(f"{r['voices']:<20} {r['part']:<8} {name.split('.')[0][:34]:<34} {name.rsplit('.', 1)[1]:<4} "
               f"{r['mfcc']['auc']:.3f} / {r['dvec']['auc']:.3f}   {1 - r['km_mfcc']:6.1%} / {1 - r['km_dvec']:6.1%}   "
-              f"{1 - r['sp_mfcc']:6.1%} / {1 - r['sp_dvec']:6.1%}",
+              f"{1 - r['sp_mfcc']:6.1%} / {1 - r['sp_dvec']:6.1%}   {1 - r['diarizer']:6.1%} {r['split']}  {r['gap']:.3f}",
               flush=True)
     return rows
 
@@ -496,12 +534,18 @@ def main() -> None:
         pair_table(encoder, args.work, make)
     if (args.calls / "manifest.json").exists():
         print("\nmono calls, pieces of the true turns: same/different AUC (MFCC stats / d-vector centred); k-means error over "
-              "speech (MFCC stats / d-vector); spectral error (MFCC stats / d-vector)")
+              "speech (MFCC stats / d-vector); spectral error (MFCC stats / d-vector); "
+              "the diarizer (MFCC, full) error, voices (? flagged) and separation; d-vector parties' cosine")
         rows = call_table(encoder, args.calls)
-        for key in ("km_mfcc", "km_dvec", "sp_mfcc", "sp_dvec"):
+        for key in ("km_mfcc", "km_dvec", "sp_mfcc", "sp_dvec", "diarizer"):
             errors = [1 - r[key] for r in rows]
             print(f"{key}: mean error {np.mean(errors):.1%}, worst {max(errors):.1%}, "
                   f"calls over 10 %: {sum(e > 0.10 for e in errors)} of {len(errors)}")
+        gaps = [r["gap"] for r in rows]
+        print(f"d-vector parties' cosine, two voices (spectral split): {min(gaps):.3f}–{max(gaps):.3f}")
+        alone = one_voice_table(encoder, args.calls)
+        print(f"d-vector parties' cosine, one voice split in two (each stereo channel alone, {len(alone)}): "
+              f"{min(alone):.3f}–{max(alone):.3f}")
     print(f"\nuptime: {os.popen('uptime').read().strip()}")
 
 
