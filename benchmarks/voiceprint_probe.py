@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compliance.speech.diarize import _kmeans2, _vectors, diarize, mfcc  # noqa: E402  (read-only reuse)
+from compliance.speech.diarize import _frame_range, _kmeans2, _separation, _vectors, diarize, mfcc  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from voiceprint_model import RATE, VoiceEncoder, normalise_volume, wheel_weights  # noqa: E402
@@ -280,6 +280,51 @@ def one_voice_table(encoder: VoiceEncoder, folder: Path) -> list[float]:
     return out
 
 
+def _turn_pieces(turns: list[dict], speakers: tuple[str, ...]) -> tuple[list[tuple[float, float]], np.ndarray]:
+    spans, who = [], []
+    for turn in turns:
+        t = turn["start"]
+        while turn["speaker"] in speakers and turn["end"] - t >= 0.5:
+            spans.append((t, min(t + PIECE, turn["end"])))
+            who.append(0 if turn["speaker"] == "manager" else 1)
+            t += PIECE
+    return spans, np.array(who)
+
+
+def split_separation(encoder: VoiceEncoder, audio: np.ndarray, spans: list[tuple[float, float]]) -> float:
+    """The d-vectors' spectral split of the pieces, judged as the diarizer judges a split: its ``_separation`` over
+    the call's normalised MFCC frames (the one-voice line is 0.32 there)."""
+    feats = mfcc(audio)
+    frames = [_frame_range(a, b, len(feats)) for a, b in spans]
+    speech = np.concatenate([feats[a:b] for a, b in frames])
+    feats = (feats - speech.mean(axis=0)) / (speech.std(axis=0) + 1e-6)
+    xd = encoder.embed([normalise_volume(audio[int(a * RATE):int(b * RATE)]) for a, b in spans])
+    return _separation(feats, frames, list(spectral2(xd)))
+
+
+def separation_table(encoder: VoiceEncoder, folder: Path) -> None:
+    """The separation of the d-vector split on two voices (the mono files) against one voice (each stereo channel
+    alone, its own party's turns)."""
+    from compliance.speech.decode import decode_audio
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    two, one = [], []
+    for name, entry in sorted(manifest.items()):
+        if len(entry.get("voices", [])) != 2:
+            continue
+        channels = decode_audio(folder / name).channels
+        if ".mono." in name:
+            spans, _ = _turn_pieces(entry["turns"], ("manager", "client"))
+            two.append((split_separation(encoder, np.asarray(channels[0], np.float32), spans), name, entry["voices"]))
+        elif ".stereo." in name:
+            for side, speaker in enumerate(("manager", "client")):
+                spans, _ = _turn_pieces(entry["turns"], (speaker,))
+                one.append(split_separation(encoder, np.asarray(channels[side], np.float32), spans))
+    for value, name, voices in sorted(two)[:6]:
+        print(f"  two voices, lowest: {'/'.join(voices):<18} {name:<52} {value:.3f}")
+    print(f"separation of the d-vector split: two voices {min(v for v, _, _ in two):.3f}–{max(v for v, _, _ in two):.3f}"
+          f" ({len(two)} files), one voice {min(one):.3f}–{max(one):.3f} ({len(one)} channels)")
+
+
 def call_table(encoder: VoiceEncoder, folder: Path) -> list[dict]:
     """The mono RHVoice calls (``make_mono_audio.py --rhvoice``): each turn cut into pieces of up to 1.5 s (a
     remainder under 0.5 s dropped), the pieces' vectors as above, k-means into two parties, accuracy weighted by
@@ -373,6 +418,8 @@ def main() -> None:
         alone = one_voice_table(encoder, args.calls)
         print(f"d-vector parties' cosine, one voice split in two (each stereo channel alone, {len(alone)}): "
               f"{min(alone):.3f}–{max(alone):.3f}")
+        print("\nthe d-vector split judged by the diarizer's separation (MFCC frames), two voices against one:")
+        separation_table(encoder, args.calls)
     print(f"\nuptime: {os.popen('uptime').read().strip()}")
 
 
