@@ -103,6 +103,7 @@ def test_experienced_flagged_for_review_below_band():
     assert r2.flagged_for_review is True and r2.share_in_band == pytest.approx(0.5)
 
 
+@pytest.mark.usefixtures("english")
 def test_no_calls_and_mixed_managers():
     r = assess_readiness([], "newcomer", manager="petrov")
     assert r.manager == "petrov" and r.ready is None and r.calls_considered == 0 and r.reasons
