@@ -74,20 +74,24 @@ def _run(condition: str, folder: Path, manifest: dict, labels: dict, options: Tr
             if len(list(cache.glob("*.json"))) > before:  # recognised now, not read from the kept cache
                 timed[f.stem] = time.process_time() - began
                 timing.write_text(json.dumps(timed))
-            label = labels[call["call"]]
-            result = score_call(transcript, script, label["level"])
-            out["results"][f.stem] = result
-            ref = " ".join(t["text"] for t in call["turns"] if t["speaker"] == "manager")
-            errors, words = _wer(ref, transcript.text_of("manager"))
-            out["wer"][0] += errors
-            out["wer"][1] += words
-            quality = transcript.quality
-            manager = next((q for q in quality.channels if q.speaker == "manager"), None) if quality else None
-            if manager is not None:
-                out["low"].append(manager.low_confidence)
-            out["background"] += sum(q.background_words for q in quality.channels) if quality else 0
+            tally_call(out, f.stem, transcript, call, script, labels[call["call"]]["level"])
         out["cpu"] = timed
     return out
+
+
+def tally_call(out: dict, name: str, transcript, call: dict, script, level: str) -> None:
+    """Score one recognised call into a condition's run: its result, the manager's word errors, the manager
+    channel's share of unsure words and the words marked background."""
+    out["results"][name] = score_call(transcript, script, level)
+    ref = " ".join(t["text"] for t in call["turns"] if t["speaker"] == "manager")
+    errors, words = _wer(ref, transcript.text_of("manager"))
+    out["wer"][0] += errors
+    out["wer"][1] += words
+    quality = transcript.quality
+    manager = next((q for q in quality.channels if q.speaker == "manager"), None) if quality else None
+    if manager is not None:
+        out["low"].append(manager.low_confidence)
+    out["background"] += sum(q.background_words for q in quality.channels) if quality else 0
 
 
 def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> dict[str, str]:

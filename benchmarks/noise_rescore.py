@@ -16,9 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import load_labels  # noqa: E402
 from make_noisy_audio import CONDITIONS, SETS, noisy_calls  # noqa: E402
-from noise_bench import SCRIPT, _figures, _print, _wer  # noqa: E402
+from noise_bench import SCRIPT, _figures, _print, tally_call  # noqa: E402
 
-from compliance.scoring.score import score_call  # noqa: E402
 from compliance.scoring.script_file import load_script  # noqa: E402
 from compliance.speech.assemble import assemble_transcript  # noqa: E402
 from compliance.speech.cache import _Recognised  # noqa: E402
@@ -47,16 +46,7 @@ def rescore(which: str, kept: Path, options: TranscribeOptions) -> dict[str, dic
                 continue
             transcript = assemble_transcript(recognised, str(f), options, script)
             call = manifest[f.stem]
-            out["results"][f.stem] = score_call(transcript, script, labels[call["call"]]["level"])
-            ref = " ".join(t["text"] for t in call["turns"] if t["speaker"] == "manager")
-            errors, words = _wer(ref, transcript.text_of("manager"))
-            out["wer"][0] += errors
-            out["wer"][1] += words
-            quality = transcript.quality
-            manager = next((q for q in quality.channels if q.speaker == "manager"), None) if quality else None
-            if manager is not None:
-                out["low"].append(manager.low_confidence)
-            out["background"] += sum(q.background_words for q in quality.channels) if quality else 0
+            tally_call(out, f.stem, transcript, call, script, labels[call["call"]]["level"])
         runs[condition] = out
     return runs
 
