@@ -370,7 +370,7 @@ def test_cli_serve_warns_off_loopback(history, monkeypatch):
 def test_agreement_on_a_history_from_before_reviews(tmp_path):
     import sqlite3 as sq
 
-    from compliance.history.migrations import _V1, _V2
+    from compliance.history.migrations_first import _V1, _V2
 
     db = tmp_path / "old.db"
     with sq.connect(db) as conn:  # a history made before the review tables existed (the first two versions)
