@@ -18,6 +18,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from compliance.speech.decode import SAMPLE_RATE
+from compliance.speech.voice_encoder import VoiceEncoder, load_encoder
+from compliance.speech.voices import centroid_scores, contrast, spectral_split
 
 _HOP = 160          # 10 ms frames
 _WIN = 400          # 25 ms windows
@@ -33,6 +35,7 @@ _TURN_SEARCH = 16   # pieces of speech (~1.5 s each) up to which a call's turns 
 # smoothed at ``DiarizeOptions.switch_penalty``. Read at 30 too, a close pair of two women's voices on 32 kbps mp3
 # (held-out RHVoice calls) fell below ``one_voice`` and lost a party.
 _SEARCH_PENALTY = 6.0
+_MIN_SOLID = 6      # pieces the d-vectors' clustering needs at least (a short call: its longest pieces)
 
 
 class DiarizeOptions(BaseModel):
@@ -72,6 +75,13 @@ class DiarizeOptions(BaseModel):
     trust_weight: float = Field(default=18.0, ge=0)
     trust_pieces: int = Field(default=10, ge=_CONTRAST_PIECES)
     min_party_share: float = Field(default=0.04, ge=0)  # a "party" with less of the speech is one voice, not two
+    # Speaker embeddings (``voice_encoder``) split the parties when the encoder's package is installed; off, or
+    # without it, the MFCC statistics above do.
+    voice_vectors: bool = True
+    vector_piece: float = Field(default=1.0, ge=0)   # pieces shorter than this (s) are labelled, not clustered
+    vector_weight: float = Field(default=100.0, ge=0)  # a piece's d-vector evidence against a word's MFCC evidence
+    vector_one_voice: float = Field(default=0.15)     # the split's separation below which it is one voice
+    vector_trust: float = Field(default=8.0, ge=0)    # the d-vector contrast, weighed by pieces, to trust the split
 
 
 class Diarization(BaseModel):
@@ -83,8 +93,16 @@ class Diarization(BaseModel):
     pieces: list[int] = Field(default_factory=list)  # each party's pieces of speech that the contrast rests on
     voices: int = 2               # 0: no speech, 1: one voice only, 2: two parties
     confident: bool = True
-    prints: list[list[float]] = Field(default_factory=list)  # each party's voice print (enrolment compares these)
+    prints: list[list[float]] = Field(default_factory=list)  # each party's MFCC voice print (32 numbers)
+    voice_prints: list[list[float]] = Field(default_factory=list)  # each party's d-vector print (256; "ge2e" only)
     seconds: float = 0.0          # how long diarization took (the benchmark's time share)
+    method: str = "mfcc"          # what told the voices apart: "ge2e" (speaker embeddings) or "mfcc" (statistics)
+
+
+def diarization_method(options: Optional[DiarizeOptions] = None) -> str:
+    """What ``diarize`` tells the voices apart with here: "ge2e" when the encoder's package is installed, else
+    "mfcc" (a cached split of the other kind is made again)."""
+    return "ge2e" if (options or DiarizeOptions()).voice_vectors and load_encoder() is not None else "mfcc"
 
 
 def _mel_bank() -> np.ndarray:
@@ -238,6 +256,9 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
     speech = np.concatenate([feats[a:b] for a, b in (spans[i] for i in voiced)])
     feats = (feats - speech.mean(axis=0)) / (speech.std(axis=0) + 1e-6)  # per-call normalisation
     groups = [[voiced[j] for j in g] for g in _chunks([units[i] for i in voiced], options.chunk)]
+    encoder = load_encoder() if options.voice_vectors else None
+    if encoder is not None and len(groups) >= 2:
+        return _split_by_vectors(encoder, audio, units, groups, feats, spans, voiced, options, raw)
     pieces = [(spans[g[0]][0], spans[g[-1]][1]) for g in groups]
     x = _vectors(feats, pieces)
     weight = np.array([b - a for a, b in pieces], dtype=float)
@@ -285,7 +306,8 @@ def _turn_splits(feats: np.ndarray, pieces: list[tuple[int, int]]) -> list[np.nd
 
 
 def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int], labels: np.ndarray,
-               units: Sequence[tuple[float, float]], penalty: float, rounds: int = 2) -> np.ndarray:
+               units: Sequence[tuple[float, float]], penalty: float, rounds: int = 2,
+               prior: Optional[np.ndarray] = None) -> np.ndarray:
     """Each word by the two parties' frame Gaussians, smoothed over the words (a Viterbi pass)."""
     gaps = np.array([0.0] + [units[voiced[i]][0] - units[voiced[i - 1]][1] for i in range(1, len(voiced))])
     for _ in range(rounds):
@@ -297,6 +319,8 @@ def _resegment(feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int
         scores = np.array([float(np.sum(models[0].loglik(feats[a:b]) - models[1].loglik(feats[a:b])))
                            for a, b in (spans[i] for i in voiced)])
         scores = np.clip(scores, -40, 40)
+        if prior is not None:
+            scores = scores + prior[voiced]
         labels = labels.copy()
         labels[voiced] = _viterbi(scores, gaps, penalty)
     return labels
@@ -372,3 +396,61 @@ def _print(feats: np.ndarray, spans: list[tuple[int, int]]) -> list[float]:
         return []
     frames = np.concatenate([feats[a:b] for a, b in spans])
     return [round(float(v), 4) for v in np.concatenate([frames.mean(axis=0), frames.std(axis=0)])]
+
+
+def _split_by_vectors(encoder: VoiceEncoder, audio: np.ndarray, units: Sequence[tuple[float, float]],
+                      groups: list[list[int]], feats: np.ndarray, spans: list[tuple[int, int]], voiced: list[int],
+                      options: DiarizeOptions, raw_feats: np.ndarray) -> Diarization:
+    """The parties by the pieces' d-vectors: spectral clustering of the pieces of ``vector_piece`` or more, each
+    word then labelled by its piece's d-vector evidence and its own frames' MFCC Gaussians (Viterbi)."""
+    times = [(units[g[0]][0], max(units[g[-1]][1], units[g[0]][0] + 0.05)) for g in groups]
+    vectors = encoder.embed([audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in times])
+    lengths = np.array([b - a for a, b in times])
+    solid = lengths >= options.vector_piece
+    if solid.sum() < _MIN_SOLID:  # a short call: its longest pieces
+        solid = lengths >= np.sort(lengths)[-min(_MIN_SOLID, len(lengths))]
+    piece_labels = np.full(len(groups), -1)
+    piece_labels[solid] = spectral_split(vectors[solid])
+    evidence = centroid_scores(vectors, piece_labels)
+    word_labels = np.zeros(len(units), dtype=int)
+    prior = np.zeros(len(units))
+    for g, score in zip(groups, evidence):
+        word_labels[g] = int(score < 0)
+        prior[g] = score * options.vector_weight / len(g)
+    # The voice count is read on the d-vectors' own split (each word its piece's party): one voice split in two
+    # there has an MFCC separation of 0.06 at most, two voices 0.22 or more; the MFCC re-labelling below raises a
+    # one-voice split's separation to 0.23 (it maximises it), so it is read before.
+    heard = set(voiced)
+    first = _separation(feats, spans, [int(word_labels[i]) if i in heard else -1 for i in range(len(units))])
+    word_labels = _resegment(feats, spans, voiced, word_labels, units, options.switch_penalty, prior=prior)
+    labels = [-1] * len(units)
+    for i in voiced:
+        labels[i] = int(word_labels[i])
+    final = np.array([int(round(float(np.mean([labels[i] for i in g])))) for g in groups])
+    separation = _separation(feats, spans, labels)
+    apart = contrast(vectors[solid], final[solid])
+    pieces = [int(np.sum(final[solid] == k)) for k in (0, 1)]
+    seconds = [sum(b - a for (a, b), k in zip(units, labels) if k == party) for party in (0, 1)]
+    weight = apart * pieces[0] * pieces[1] / max(sum(pieces), 1)
+    out = Diarization(labels=labels, contrast=round(apart, 3), pieces=pieces, method="ge2e",
+                      separation=round(separation, 3))
+    # a "party" of one long piece, in the d-vectors' split or after the re-labelling: one voice's outlier
+    lone = min(min(int(np.sum(piece_labels == k)) for k in (0, 1)), min(pieces)) < 2
+    if lone or min(seconds) / (sum(seconds) or 1.0) < options.min_party_share or first < options.vector_one_voice:
+        major = int(seconds[1] > seconds[0])
+        return out.model_copy(update={
+            "labels": [major if k >= 0 else -1 for k in labels], "voices": 1, "separation": round(first, 3),
+            "prints": [_print(raw_feats, [spans[i] for i in voiced])],
+            "voice_prints": [_vector_print(vectors, np.zeros(len(groups), dtype=int), 0)]})
+    out.confident = separation >= options.min_separation or weight >= options.vector_trust
+    out.prints = [_print(raw_feats, [s for s, k in zip(spans, labels) if k == party]) for party in (0, 1)]
+    out.voice_prints = [_vector_print(vectors, final, k) for k in (0, 1)]
+    return out
+
+
+def _vector_print(vectors: np.ndarray, labels: np.ndarray, party: int) -> list[float]:
+    """A party's voice print: the mean of its pieces' d-vectors, unit length (not centred, so calls compare)."""
+    if not np.any(labels == party):
+        return []
+    mean = vectors[labels == party].mean(axis=0)
+    return [round(float(v), 5) for v in mean / (np.linalg.norm(mean) + 1e-9)]

@@ -66,6 +66,19 @@ def _distance(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.linalg.norm(x - y) / np.sqrt(len(x))) if len(x) == len(y) and len(x) else float("inf")
 
 
+def _voice_distances(voice: Sequence[float], diar: Diarization) -> Optional[list[float]]:
+    """How far the enrolled print lies from each party's print of its own kind: a d-vector print (256 numbers,
+    ``voiceprint``) by cosine distance, an MFCC print (32, enrolled before the d-vectors) by scaled Euclidean
+    distance; None when the call has no print of that kind (a d-vector print on a call split without the encoder)."""
+    if len(voice) == len(diar.prints[0] if diar.prints else []) and len(diar.prints) == 2:
+        return [_distance(voice, p) for p in diar.prints]
+    if len(diar.voice_prints) == 2 and all(len(p) == len(voice) for p in diar.voice_prints):
+        v = np.asarray(voice, dtype=float)
+        return [1.0 - float(v @ np.asarray(p) / (np.linalg.norm(v) * np.linalg.norm(p) + 1e-9))
+                for p in diar.voice_prints]
+    return None
+
+
 def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Diarization,
           voice: Optional[Sequence[float]]) -> tuple[int, Parties]:
     """Which party is the manager: by the enrolled voice when it tells them apart, else by script fit, else the
@@ -76,8 +89,8 @@ def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Di
     by_script = int(fit[1] > fit[0])
     parties.manager, parties.by = by_script, "script"
     parties.confidence = round(min(0.99, 0.5 + abs(fit[0] - fit[1]) / (2 * _FIT_SURE)), 2) if max(fit) > 0 else 0.5
-    if voice is not None and len(diar.prints) == 2:
-        near = [_distance(voice, p) for p in diar.prints]
+    near = _voice_distances(voice, diar) if voice is not None else None
+    if near is not None:
         margin = abs(near[0] - near[1]) / max(min(near), 1e-6)
         by_voice = int(near[1] < near[0])
         sure = round(min(0.99, 0.5 + margin), 2)
@@ -117,6 +130,8 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
     transcript.note(Message(code="mono_diarized", params={
         "voices": diar.voices, "by_ru": _BY["ru"][parties.by], "by_en": _BY["en"][parties.by],
         "confidence": round(parties.confidence * 100)}))
+    if diar.method == "mfcc":
+        transcript.note(Message(code="mono_diarized_mfcc"))
     if diar.voices == 2 and not swap and (not diar.confident or parties.confidence < _ROLE_SURE):
         why = "voices" if not diar.confident else "role"
         transcript.flags.append(Message(code=NOT_SEPARATED, params={

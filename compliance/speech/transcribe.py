@@ -28,6 +28,7 @@ from compliance.speech.decode import (
 
 from .assemble import assemble_transcript
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
+from .diarize import diarization_method
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
 from .recognise import _recognise
@@ -75,7 +76,8 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         decoded = decode_audio(path)
         model = model if model is not None else load_model(options)
         recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
-    if options.diarize and len(recognised.channels) == 1 and recognised.diarization is None:
+    if options.diarize and len(recognised.channels) == 1 and (
+            recognised.diarization is None or recognised.diarization.method != diarization_method()):
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
         changed = True

@@ -1,4 +1,8 @@
-"""Voice prints for enrolment: a manager's voice, from a few of their calls, as the diarizer describes a party."""
+"""Voice prints for enrolment: a manager's voice, from a few of their calls, as the diarizer describes a party.
+
+With the speaker-embedding encoder installed (``voice_encoder``) a print is the mean d-vector of the manager's
+pieces of speech (256 numbers); without it, the mean and spread of their MFCC frames (32 numbers). A call compares
+a print with its parties' prints of the same kind, so a print enrolled before the encoder keeps working."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,10 +14,11 @@ from pydantic import BaseModel, Field
 from compliance.errors import AudioError
 from compliance.scoring.script import SalesScript
 
-from .decode import decode_audio
-from .diarize import _frame_range, _print, mfcc
+from .decode import SAMPLE_RATE, decode_audio
+from .diarize import _chunks, _frame_range, _print, mfcc
 from .engine import TranscribeOptions
 from .transcribe import transcribe_file
+from .voice_encoder import EMBEDDING_SIZE, load_encoder
 
 # Less of the manager's speech than this (seconds) says too little about a voice.
 _MIN_SPEECH = 8.0
@@ -43,12 +48,23 @@ def call_print(path: Path, options: TranscribeOptions, script: Optional[SalesScr
         return None, "too little of the manager's speech"
     if transcript.flags:
         return None, "the parties were not told apart with confidence"
-    return _print(feats, spans), ""
+    encoder = load_encoder()
+    if encoder is None:
+        return _print(feats, spans), ""
+    audio = decoded.channels[channel]
+    times = [(words[g[0]].start or 0.0, words[g[-1]].end or (words[g[-1]].start or 0.0))
+             for g in _chunks([(w.start or 0.0, w.end or (w.start or 0.0)) for w in words], 1.5)]
+    pieces = [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in times if b - a >= 1.0]
+    if not pieces:
+        return None, "too little of the manager's speech"
+    mean = encoder.embed(pieces).mean(axis=0)
+    return [round(float(v), 5) for v in mean / (np.linalg.norm(mean) + 1e-9)], ""
 
 
 def enroll(paths: Sequence[Path], options: TranscribeOptions, script: Optional[SalesScript], *, model=None,
            cache_dir: Optional[Path] = None) -> Enrolment:
-    """A manager's voice print: the mean of their prints in ``paths``; a call that cannot give one is skipped."""
+    """A manager's voice print: the mean of their prints in ``paths`` (re-normalised when they are d-vectors); a
+    call that cannot give one is skipped."""
     out = Enrolment()
     prints = []
     for path in paths:
@@ -63,5 +79,8 @@ def enroll(paths: Sequence[Path], options: TranscribeOptions, script: Optional[S
         prints.append(vector)
         out.used.append(str(path))
     if prints:
-        out.vector = [round(float(v), 4) for v in np.mean(np.array(prints), axis=0)]
+        mean = np.mean(np.array(prints), axis=0)
+        if len(mean) == EMBEDDING_SIZE:  # d-vectors: back to unit length
+            mean = mean / (np.linalg.norm(mean) + 1e-9)
+        out.vector = [round(float(v), 5) for v in mean]
     return out
