@@ -99,6 +99,23 @@ RHVOICE_PARTS: dict[str, dict] = {
                              "Когда вы планируете оплату?")],
     },
 }
+# The seventh blind set's mono half (calls 17–32, written blind, never run before this set was made): spoken by
+# pairs of RHVoice voices that no earlier set paired as manager and client (``USED_PAIRS``; ``heldout7_calls``
+# checks it), same-gender pairs first. Its traps are in the calls themselves (the client says a script line; the
+# set's README): the stage that must stay uncredited.
+BLIND7 = ROOT / "tests" / "fixtures" / "calls_blind7" / "sales_call"
+HELDOUT7_PAIRS = [("anna", "tatiana"), ("mikhail", "yuriy"), ("elena", "victoria"), ("pavel", "vitaliy"),
+                  ("arina", "irina"), ("artemiy", "aleksandr"), ("tatiana", "pavel"), ("yuriy", "anna")]
+HELDOUT7_TRAPS = {"24_missing_farewell_fence.txt": "farewell",
+                  "28_adversarial_client_next_step_pos_terminals.txt": "next_step",
+                  "30_adversarial_client_payment_lines_event_tent.txt": "payment_timing"}
+# every manager/client pair of the earlier sets: the RHVoice mono parts, their bad input, the voice print probe's
+# close pairs and the noisy sets' calls (``make_noisy_audio.call_voices`` over their calls)
+USED_PAIRS = {frozenset(p) for part in RHVOICE_PARTS.values() for p in part["pairs"]} | {
+    frozenset(p) for p in [("aleksandr", "irina"), ("victoria", "arina"), ("tatiana", "victoria"),
+                           ("aleksandr", "mikhail"), ("yuriy", "vitaliy"), ("anna", "artemiy"), ("mikhail", "arina"),
+                           ("elena", "vitaliy"), ("pavel", "evgeniy-rus"), ("tatiana", "aleksandr"),
+                           ("yuriy", "tatiana"), ("victoria", "mikhail")]}
 # (manager, client) voices, cycled over the calls
 PAIRS = [("plain", "high"), ("low", "plain"), ("plain", "mid_slow"), ("high", "low"), ("near", "plain"),
          ("mid_slow", "low")]
@@ -301,7 +318,40 @@ def rhvoice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     return folder, manifest
 
 
+def heldout7_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """The seventh blind set's calls 17–32 (made on first use) in RHVoice voice pairs new to every earlier set:
+    stereo, mono 8 kHz μ-law and mono 32 kbps mp3, each entry's ``part`` ``heldout7``."""
+    from compliance.resources import cache_root
+
+    assert not USED_PAIRS & {frozenset(p) for p in HELDOUT7_PAIRS}, "a pair was used before"
+    folder = folder or cache_root() / f"mono-rhvoice-heldout7-v{RHVOICE_VERSION}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not (shutil.which("RHVoice-test") and shutil.which("sox")):
+        raise SystemExit("RHVoice and sox are needed (see rhvoice_calls)")
+    make = _make_audio_module()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, dict] = {}
+    names = sorted(p.name for p in BLIND7.glob("*.txt") if 17 <= int(p.name[:2]) <= 32)
+    with tempfile.TemporaryDirectory() as work:
+        synth = VoiceSynth(Path(work), make)
+        for i, name in enumerate(names):
+            manager, client = HELDOUT7_PAIRS[i % len(HELDOUT7_PAIRS)]
+            synth.voices = {"manager": manager, "client": client}
+            channels, placed = make.build_call(synth, _turns(BLIND7 / name))
+            trap = HELDOUT7_TRAPS.get(name)
+            entry = {"call": name, "voices": [manager, client], "duration": round(channels.shape[1] / make.RATE, 3),
+                     "turns": placed, "trap": {"stage": trap, "line": "(in the call)"} if trap else None,
+                     "part": "heldout7", "kind": "call"}
+            for f in _write(make, folder, Path(name).stem, channels):
+                manifest[f] = entry
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return folder, manifest
+
+
 if __name__ == "__main__":
-    where, calls = rhvoice_calls() if "--rhvoice" in sys.argv[1:] else mono_calls()
+    where, calls = (rhvoice_calls() if "--rhvoice" in sys.argv[1:] else heldout7_calls()
+                    if "--heldout7" in sys.argv[1:] else mono_calls())
     print(f"{where}: {len(calls)} files")
     sys.exit(0)
