@@ -10,7 +10,7 @@ called two voices without a flag would lose a party's words to the other.
 
 Recognition is mono_bench's, so run it first on the set; the words are those of the code that ran it.
 
-    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout] [--calls]
+    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout|rhvoice-heldout7] [--calls]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der  # noqa: E402
 from make_bench_audio import _make_audio_module  # noqa: E402
-from make_mono_audio import mono_calls, rhvoice_calls  # noqa: E402
+from make_mono_audio import heldout7_calls, mono_calls, rhvoice_calls  # noqa: E402
 from mono_bench import _manager_found, _score, _speaker_spans, _talk_gap, _Tally, _worst  # noqa: E402
 
 from compliance.resources import cache_root, default_script_path  # noqa: E402
@@ -55,11 +55,12 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
             recognised.diarization = diarize_channel(audio, recognised.channels[0])
             transcript = assemble_transcript(recognised, stem, options, script)
             flagged = _score(tally, entry, transcript, script)
-            stereo = _cached(run, "stereo.wav", stem)
+            stereo, gap = _cached(run, "stereo.wav", stem), ""
             if stereo is not None and transcript.talk is not None:
                 talk = assemble_transcript(stereo, stem, options, script).talk
                 if talk is not None:
                     tally.talk.append(_talk_gap(transcript.talk, talk))
+                    gap = "talk gap " + " / ".join(f"{v:.1f}" for v in tally.talk[-1])
             turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
             error = der(turns, _speaker_spans(transcript), entry["duration"])
             found = _manager_found(transcript, turns)
@@ -74,7 +75,7 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
             if show:
                 print(f"  {stem:<44} {fmt:<9} {'/'.join(entry['voices']):<22} DER {error * 100:5.1f} %  "
                       f"voices {d.voices}  sep {d.separation:5.2f}  contrast {d.contrast or 0:5.2f} {d.pieces}  "
-                      f"found {'yes' if found else 'NO '}  {'FLAGGED' if flagged else ''}")
+                      f"found {'yes' if found else 'NO '}  {gap}  {'FLAGGED' if flagged else ''}")
         out[fmt] = {"tally": tally, "sound": sound, "unsound": unsound, "flagged_sound": flagged_sound,
                     "flagged_unsound": flagged_unsound}
     return out
@@ -107,14 +108,15 @@ def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="rhvoice-dev", choices=["festival", "rhvoice-dev", "rhvoice-heldout"])
+    parser.add_argument("--set", default="rhvoice-dev",
+                        choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
         folder, manifest = mono_calls()
         run = cache_root() / "mono-bench-run"
     else:
-        folder, manifest = rhvoice_calls()
+        folder, manifest = heldout7_calls() if args.set == "rhvoice-heldout7" else rhvoice_calls()
         part = args.set.split("-")[1]
         manifest = {f: m for f, m in manifest.items() if m.get("part") == part}
         run = cache_root() / f"mono-bench-run-{args.set}"

@@ -248,17 +248,17 @@ class VoiceEncoder:
         ``step`` frames (the last kept when it covers ``min_coverage``; a shorter piece is zero-padded), averaged."""
         if not len(pieces):
             return np.zeros((0, EMBEDDING_SIZE), np.float32)
-        mels, owner = [], []
-        for k, wav in enumerate(pieces):
-            wav = _louder(np.asarray(wav, dtype=np.float32))
-            frames = int(np.ceil((len(wav) + 1) / 160))
-            starts = list(range(0, max(1, frames - _PARTIAL + step + 1), step))
-            if len(starts) > 1 and (len(wav) - starts[-1] * 160) / (160 * _PARTIAL) < min_coverage:
-                starts = starts[:-1]
-            mel = mel_frames(np.pad(wav, (0, max(0, (starts[-1] + _PARTIAL) * 160 - len(wav)))))
-            mels += [mel[s:s + _PARTIAL] for s in starts]
-            owner += [k] * len(starts)
-        with _one_blas_thread():
+        with _one_blas_thread():  # the mel bank's products too: small, and slower on OpenBLAS's threads
+            mels, owner = [], []
+            for k, wav in enumerate(pieces):
+                wav = _louder(np.asarray(wav, dtype=np.float32))
+                frames = int(np.ceil((len(wav) + 1) / 160))
+                starts = list(range(0, max(1, frames - _PARTIAL + step + 1), step))
+                if len(starts) > 1 and (len(wav) - starts[-1] * 160) / (160 * _PARTIAL) < min_coverage:
+                    starts = starts[:-1]
+                mel = mel_frames(np.pad(wav, (0, max(0, (starts[-1] + _PARTIAL) * 160 - len(wav)))))
+                mels += [mel[s:s + _PARTIAL] for s in starts]
+                owner += [k] * len(starts)
             partial = np.concatenate([self.forward(np.stack(mels[i:i + _BATCH])) for i in range(0, len(mels), _BATCH)])
         owners = np.array(owner)
         out = np.stack([partial[owners == k].mean(axis=0) for k in range(len(pieces))])
