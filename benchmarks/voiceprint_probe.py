@@ -2,7 +2,7 @@
 the mono diarizer uses, on close pairs of RHVoice's Russian voices through 8 kHz μ-law and 32 kbps mp3.
 
 Resemblyzer (Apache-2.0, PyPI) ships its weights inside its wheel (``resemblyzer/pretrained.pt``);
-``voiceprint_model.py`` beside this file reads them into numpy and runs the network.
+``compliance/speech/voice_encoder.py`` reads them into numpy and runs the network (the product's encoder since).
 
 Nothing is installed: the wheel is read from a folder (``pip download resemblyzer --no-deps -d FOLDER``), and no
 PyTorch, librosa or webrtcvad is imported. Research only; the product's diarizer is not changed (its feature code
@@ -38,7 +38,25 @@ sys.path.insert(0, str(ROOT))
 from compliance.speech.diarize import _frame_range, _kmeans2, _separation, _vectors, diarize, mfcc  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from voiceprint_model import RATE, VoiceEncoder, normalise_volume, wheel_weights  # noqa: E402
+from compliance.speech.decode import SAMPLE_RATE as RATE  # noqa: E402
+from compliance.speech.voice_encoder import VoiceEncoder, read_torch_state  # noqa: E402
+
+
+def normalise_volume(wav: np.ndarray) -> np.ndarray:
+    return wav  # the encoder raises a quiet piece itself (Resemblyzer's normalize_volume, increase only)
+
+
+def wheel_weights(folder: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The weights read from a Resemblyzer wheel in ``folder`` (not installed), as the product reads the package."""
+    import zipfile
+
+    wheel = sorted(folder.glob("[Rr]esemblyzer-*.whl"))
+    if not wheel:
+        raise SystemExit(f"no Resemblyzer wheel in {folder}: pip download resemblyzer --no-deps -d {folder}")
+    with zipfile.ZipFile(wheel[-1]) as z:
+        raw = z.read("resemblyzer/pretrained.pt")
+    info = {"wheel": wheel[-1].name, "wheel_mb": wheel[-1].stat().st_size / 1e6, "pt_mb": len(raw) / 1e6}
+    return read_torch_state(raw), info
 
 # --- the voices ---------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,10 @@
 """Who spoke when in a one-channel call: voice features, two parties clustered, each recognised word labelled.
 
-No model and no download: MFCCs of the telephone band (numpy), one mean/spread vector per second or so of speech,
+With the speaker-embedding encoder installed (``voice_encoder``: Resemblyzer's GE2E weights run in numpy), the
+pieces' d-vectors are split by spectral clustering and each word is labelled by its piece's d-vector evidence and the
+parties' MFCC Gaussians (``_split_by_vectors``; chosen by measurement, README "Speaker embeddings in the
+product"). Without it, the MFCC path below, which needs no model: MFCCs of the telephone band, one mean/spread
+vector per second or so of speech,
 two-way k-means on those vectors, then each word re-labelled by two Gaussians fitted on the clusters' frames and a
 Viterbi pass over the words (a party rarely changes in the middle of a phrase). Chosen by measurement against the
 Whisper encoder's states and silero's speech regions (``benchmarks/diarize_bench.py``): on 8 kHz μ-law and 32 kbps
