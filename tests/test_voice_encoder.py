@@ -102,3 +102,24 @@ def test_a_mono_call_split_without_the_encoder_says_so(fake, monkeypatch, tmp_pa
     transcript = transcribe_file(AUDIO / "call_full.mono.mp3", script=None, cache_dir=tmp_path)
     assert transcript.parties is not None and "mono_diarized_mfcc" in [m.code for m in transcript.messages]
     assert any("MFCC" in n for n in transcript.notes)  # said in words, in Russian
+
+
+@needs_encoder
+def test_the_one_blas_thread_pin_is_restored_after_recordings_on_threads():
+    import threading
+
+    from compliance.speech import voice_encoder
+
+    setter = voice_encoder._openblas_setter()
+    if setter is None:
+        pytest.skip("numpy's OpenBLAS is not reachable here")
+    before = setter[1]()
+    encoder = load_encoder()
+    assert encoder is not None
+    piece = np.random.default_rng(0).normal(0, 0.1, SAMPLE_RATE).astype(np.float32)
+    threads = [threading.Thread(target=lambda: [encoder.embed([piece] * 3) for _ in range(3)]) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert setter[1]() == before

@@ -21,6 +21,7 @@ import io
 import os
 import pickle
 import struct
+import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
@@ -174,10 +175,16 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+_PINNED = {"depth": 0, "before": 0}
+_PIN_LOCK = threading.Lock()
+
+
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """The LSTM's products are small (64 × 256 by 256 × 1024 a step): OpenBLAS's threads spin on the shared cores
-    for little gain (3–6 CPU s a minute of speech against 0.2 s on one thread, measured), so one thread here."""
+    for little gain (3–6 CPU s a minute of speech against 0.2 s on one thread, measured), so one thread here.
+    OpenBLAS's setting is process-wide: recordings diarized on several threads at once share one pin, and the last
+    to leave restores the setting found by the first."""
     try:
         from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
     except ImportError:
@@ -185,12 +192,18 @@ def _one_blas_thread() -> Iterator[None]:
         if setter is None:
             yield
             return
-        before = setter[1]()
-        setter[0](1)
+        with _PIN_LOCK:
+            if _PINNED["depth"] == 0:
+                _PINNED["before"] = setter[1]()
+                setter[0](1)
+            _PINNED["depth"] += 1
         try:
             yield
         finally:
-            setter[0](before)
+            with _PIN_LOCK:
+                _PINNED["depth"] -= 1
+                if _PINNED["depth"] == 0:
+                    setter[0](_PINNED["before"])
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
