@@ -125,6 +125,8 @@ def _stage_uncertain(stages: list[StageResult], at: int, transcript: Transcript,
         return True
     if stage.score >= 100:
         return False
+    if noisy and stage.notes:  # said in part; evidence for the rest found and then not credited (as above)
+        return True
     low, high = _where_said(stages, at)
     return any(end >= low and start <= high for start, end in stretches)
 
