@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Optional
 
 from compliance.messages import Message
-from compliance.scoring.quality import LOW_PROBABILITY, NOISY_SNR_DB, RecognitionQuality
+from compliance.scoring.quality import LOW_PROBABILITY, NOISY_SNR_DB, STEADY_SWING_DB, RecognitionQuality
 from compliance.scoring.result import CallResult, Found, ReviewFlag, Span, StageResult
 from compliance.scoring.transcript import Segment, Transcript, Word
 from compliance.scoring.verdict import summarise
@@ -145,12 +145,14 @@ def _forbidden_uncertain(transcript: Transcript, turn: Optional[int], matched: s
 
 
 def noisy_room(quality: Optional[RecognitionQuality]) -> bool:
-    """Whether the manager's own channel was heard in a noisy room (their speech less than NOISY_SNR_DB above
-    what is under it). Only a two-channel call says it: on one channel the quieter party is under the speaker."""
+    """Whether the manager's own channel was heard in a noisy room: their speech less than NOISY_SNR_DB above what
+    is under it, and what is under it swings like speech (a steady hiss, under STEADY_SWING_DB, is not a room of
+    voices: pink noise made every call's missing stages uncertain though it cost none). Only a two-channel call
+    says it: on one channel the quieter party is under the speaker."""
     if quality is None:
         return False
     return any(q.speaker == "manager" and q.words and q.snr_db is not None and q.snr_db < NOISY_SNR_DB
-               for q in quality.channels)
+               and (q.noise_swing_db is None or q.noise_swing_db >= STEADY_SWING_DB) for q in quality.channels)
 
 
 def review_recognition(result: CallResult, transcript: Transcript) -> None:
