@@ -220,6 +220,16 @@ def test_evidence_the_recogniser_may_have_spoilt_is_noted_and_in_a_room_of_voice
     # the scores are the same in all three: only the doubt differs
     assert quiet.adherence == voices.adherence == hiss.adherence
 
+    from compliance.reports.call_page import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+    from compliance.scoring.result import CallRecord
+
+    record = CallRecord(call_id="c1", file="x.ogg", manager="ivanova", result=voices,
+                        transcript=_misheard_payment(14.0, 10.0))
+    page = build_call_page(record, SCRIPT)
+    for lang, words in (("ru", "вопросительного знака"), ("en", "question mark")):
+        assert words in render_call_page(page, make_environment(lang))   # the note, in words, on the stage
+
 
 def test_typed_text_scores_as_recognised_text_does_and_raises_no_doubt():
     recognised = _misheard_payment(14.0, 10.0)
