@@ -214,9 +214,10 @@ def test_evidence_the_recogniser_may_have_spoilt_is_noted_and_in_a_room_of_voice
     assert voices.verdict == "below" and _codes(voices.flags) == [VERDICT_UNCERTAIN]  # credited, it would be above
     assert voices.flags[0].detail == "stages: payment_timing"
 
-    # a steady noise as loud (pink noise 10 dB below: what is under the speaker swings 1.0-1.3 dB) is no room of voices
+    # a steady noise as loud (pink noise 10 dB below: what is under the speaker swings 1.0-1.3 dB) is as noisy a room:
+    # on the blind calls pink noise changed 5 verdicts, and sparing it left 4 of them unflagged
     hiss = score_call(_misheard_payment(14.0, 1.2), SCRIPT, "experienced", WORDS_ONLY)
-    assert not any(s.uncertain for s in hiss.stages) and hiss.flags == []
+    assert _codes(hiss.flags) == [VERDICT_UNCERTAIN]
     # the scores are the same in all three: only the doubt differs
     assert quiet.adherence == voices.adherence == hiss.adherence
 
@@ -255,11 +256,9 @@ def test_a_stage_said_in_part_whose_rest_was_found_and_not_credited_in_a_room_of
     assert not _stage_uncertain(part, 0, empty, False, [], noisy=True)
 
 
-def test_a_room_of_voices_is_told_from_a_steady_noise_by_how_much_what_is_under_the_speaker_swings():
+def test_what_is_under_the_speaker_swings_with_a_voice_and_not_with_a_steady_noise():
     import numpy as np
 
-    from compliance.scoring.confidence import noisy_room
-    from compliance.scoring.quality import STEADY_SWING_DB, ChannelQuality, RecognitionQuality
     from compliance.speech.decode import SAMPLE_RATE
     from compliance.speech.levels import envelope, noise_swing
 
@@ -273,11 +272,5 @@ def test_a_room_of_voices_is_told_from_a_steady_noise_by_how_much_what_is_under_
     for under, steady in ((hiss, True), (voice, False)):
         env = envelope(speaker + under)
         swing = noise_swing(env, float(np.percentile(env, 90)))
-        assert swing is not None and (swing < STEADY_SWING_DB) == steady, swing
+        assert swing is not None and (swing < 4.0) == steady, swing           # measured: 1.0-1.3 against 7-19 dB
     assert noise_swing(envelope(speaker), None) is None                        # no speaker heard: not measured
-
-    def room(swing: float | None) -> RecognitionQuality:
-        return RecognitionQuality(channels=[ChannelQuality(speaker="manager", words=100, snr_db=14.0,
-                                                           noise_swing_db=swing)])
-    assert noisy_room(room(10.0)) and not noisy_room(room(1.2))
-    assert noisy_room(room(None))                            # a transcript cached before it was measured: as before

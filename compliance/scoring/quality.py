@@ -25,11 +25,6 @@ FAIR_SNR_DB = 20.0
 # with a colleague 10 dB below 13-17 dB and 0.06-0.13, and the calls whose verdict changed 0.08-0.12. Chosen on
 # that set: development data now.
 NOISY_SNR_DB = 20.0
-# What is under the speaker swings less than this (dB, ``speech.levels.noise_swing``): a steady noise (a fan, a hiss,
-# pink noise 10 dB below measured 1.0-1.3), not another voice (a colleague 10 or 20 dB below: 7-19). In steady noise
-# the recogniser loses a word here and there, not a sentence to someone else's words: the «noisy room» rules of
-# ``scoring.confidence`` are for voices. Chosen on voices-held (development data).
-STEADY_SWING_DB = 4.0
 POOR_LOGPROB = -0.8      # the words' mean log probability (Whisper's own silence rule uses -1.0)
 RANK = {"good": 0, "fair": 1, "poor": 2}
 
@@ -49,7 +44,8 @@ class ChannelQuality(BaseModel):
     speech_db: Optional[float] = None       # the channel's main speaker, dBFS (loud frames of the speech)
     noise_db: Optional[float] = None        # what is heard under them: the quiet frames, dBFS
     snr_db: Optional[float] = None          # speech_db - noise_db
-    noise_swing_db: Optional[float] = None  # how much what is under the speaker swings (dB): a voice swings, a hiss not
+    noise_swing_db: Optional[float] = None  # how much what is under the speaker swings (dB): a voice swings, a hiss
+                                            # not (shown; no rule uses it: see README, round 9)
     background_db: Optional[float] = None   # the level of the speech heard below the speaker (other voices), dBFS
     background_words: int = 0               # words heard far below the speaker: kept, marked background
     rating: Rating = "good"
