@@ -2,6 +2,7 @@
 
     python benchmarks/noise_bench.py                 # every condition of make_noisy_audio.py, the dev set
     python benchmarks/noise_bench.py --set fresh     # the held-out calls: the figures to report
+    python benchmarks/noise_bench.py --set voices-fresh7 --keep-cache DIR   # calls written blind, RHVoice's people
     python benchmarks/noise_bench.py --before        # also clean and bg10 without the background gate
     python benchmarks/noise_bench.py --conditions clean bg10 --model /path/to/ct2-whisper-small
 

@@ -187,3 +187,90 @@ def test_evidence_found_and_not_credited_in_a_noisy_room_is_uncertain():
     assert _stage_uncertain(partial, 0, empty, False, [(10.0, 11.0)], noisy=True)
     assert not _stage_uncertain(partial, 0, empty, False, [(31.0, 32.0)], noisy=True)
     assert not _stage_uncertain(stages([]), 0, empty, False, [(10.0, 11.0)], noisy=True)  # said in full
+
+
+def _misheard_payment(snr_db: float, swing_db: float | None) -> Transcript:
+    """The payment question said as the script has it, heard with a letter wrong and a full stop for its question
+    mark (as the voices set's «Аплату будете вносить сразу или частями.» under a colleague 10 dB below)."""
+    rest = MANAGER_REST.replace("Когда вам было бы удобно оплатить?", "Аплату будете вносить сразу или частями.")
+    manager, client = _dialogue(rest, 20.0, -20.0)
+    transcript = assemble_transcript(_recognised(_words(GREETING, 0.0, -20.0) + manager, client), "x.ogg",
+                                     TranscribeOptions(manager_channel="left"), SCRIPT)
+    assert transcript.quality is not None
+    transcript.quality.channels[0].snr_db, transcript.quality.channels[0].noise_swing_db = snr_db, swing_db
+    return transcript
+
+
+def test_evidence_the_recogniser_may_have_spoilt_is_noted_and_in_a_room_of_voices_uncertain():
+    quiet = score_call(_misheard_payment(40.0, None), SCRIPT, "experienced", WORDS_ONLY)
+    payment = next(s for s in quiet.stages if s.id == "payment_timing")
+    assert not payment.present and [n.code for n in payment.notes] == ["stage_heard_not_done"]  # said for the lead
+    assert not payment.uncertain and quiet.flags == [] and quiet.verdict == "below"  # a quiet room: the check stands
+    assert "вопросительного знака" in Message(code="stage_heard_not_done").text("ru")
+    assert "question mark" in Message(code="stage_heard_not_done").text("en")
+
+    voices = score_call(_misheard_payment(14.0, 10.0), SCRIPT, "experienced", WORDS_ONLY)
+    assert next(s for s in voices.stages if s.id == "payment_timing").uncertain
+    assert voices.verdict == "below" and _codes(voices.flags) == [VERDICT_UNCERTAIN]  # credited, it would be above
+    assert voices.flags[0].detail == "stages: payment_timing"
+
+    # a steady noise as loud (pink noise 10 dB below: what is under the speaker swings 1.0-1.3 dB) is as noisy a room:
+    # on the blind calls pink noise changed 5 verdicts, and sparing it left 4 of them unflagged
+    hiss = score_call(_misheard_payment(14.0, 1.2), SCRIPT, "experienced", WORDS_ONLY)
+    assert _codes(hiss.flags) == [VERDICT_UNCERTAIN]
+    # the scores are the same in all three: only the doubt differs
+    assert quiet.adherence == voices.adherence == hiss.adherence
+
+    from compliance.reports.call_page import build_call_page
+    from compliance.reports.render import make_environment, render_call_page
+    from compliance.scoring.result import CallRecord
+
+    record = CallRecord(call_id="c1", file="x.ogg", manager="ivanova", result=voices,
+                        transcript=_misheard_payment(14.0, 10.0))
+    page = build_call_page(record, SCRIPT)
+    for lang, words in (("ru", "вопросительного знака"), ("en", "question mark")):
+        assert words in render_call_page(page, make_environment(lang))   # the note, in words, on the stage
+
+
+def test_typed_text_scores_as_recognised_text_does_and_raises_no_doubt():
+    recognised = _misheard_payment(14.0, 10.0)
+    typed = Transcript(segments=[Segment(text=s.text, speaker=s.speaker, start=s.start, end=s.end)
+                                 for s in recognised.segments])   # the same turns, typed: no words, no quality
+    result = score_call(typed, SCRIPT, "experienced", WORDS_ONLY)
+    heard = score_call(recognised, SCRIPT, "experienced", WORDS_ONLY)
+    assert [(s.id, s.present, s.score) for s in result.stages] == [(s.id, s.present, s.score) for s in heard.stages]
+    assert result.adherence == heard.adherence and result.verdict == heard.verdict
+    assert not any(s.uncertain for s in result.stages) and result.flags == []  # no words' probabilities: no doubt
+
+
+def test_a_stage_said_in_part_whose_rest_was_found_and_not_credited_in_a_room_of_voices_is_uncertain():
+    from compliance.scoring.confidence import _stage_uncertain
+    from compliance.scoring.result import StageResult
+
+    empty = Transcript(segments=[])
+    part = [StageResult(id="payment", score=60.0, present=True, start=0.0,
+                        notes=[Message(code="stage_heard_not_done")])]
+    assert _stage_uncertain(part, 0, empty, False, [], noisy=True)
+    assert not _stage_uncertain(part, 0, empty, False, [], noisy=False)
+    part[0].score = 100.0                                    # said in full: nothing left to doubt
+    assert not _stage_uncertain(part, 0, empty, False, [], noisy=True)
+
+
+def test_what_is_under_the_speaker_swings_with_a_voice_and_not_with_a_steady_noise():
+    import numpy as np
+
+    from compliance.speech.decode import SAMPLE_RATE
+    from compliance.speech.levels import envelope, noise_swing
+
+    rng = np.random.default_rng(7)
+    t = np.arange(20 * SAMPLE_RATE) / SAMPLE_RATE
+    speaking = (np.sin(2 * np.pi * 0.25 * t) > 0).astype(np.float32)          # the speaker: 2 s on, 2 s off
+    speaker = 0.3 * speaking * rng.normal(size=t.size).astype(np.float32)
+    hiss = 0.03 * rng.normal(size=t.size).astype(np.float32)                  # 20 dB below, steady
+    syllables = (np.sin(2 * np.pi * 4 * t) > 0.3).astype(np.float32) * (np.sin(2 * np.pi * 0.3 * t) > -0.5)
+    voice = 0.06 * syllables * rng.normal(size=t.size).astype(np.float32)     # another voice under the speaker
+    for under, steady in ((hiss, True), (voice, False)):
+        env = envelope(speaker + under)
+        swing = noise_swing(env, float(np.percentile(env, 90)))
+        assert swing is not None and (swing < 4.0) == steady, swing           # measured: 1.0-1.3 against 7-19 dB
+    assert noise_swing(envelope(speaker), None) is None                        # no speaker heard: not measured

@@ -7,7 +7,7 @@ import numpy as np
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.channels import _split_background
 from compliance.speech.decode import SAMPLE_RATE
-from compliance.speech.others import channel_voices, other_voice_cuts, other_voice_words
+from compliance.speech.others import channel_voices, other_voice_cuts, other_voice_gaps, other_voice_words
 
 RATE = SAMPLE_RATE
 
@@ -106,3 +106,16 @@ def test_voices_are_not_judged_without_two_models():
     assert other_voice_cuts(np.zeros(RATE, dtype=np.float32), None, [(0, RATE)]) == [(0, RATE)]
     segment = Segment(text="a b", words=[Word(word="a", start=0, end=1, other_voice=True)])
     assert _split_background(segment.words, None)[1] == []   # one word alone is the speaker's (a run needs 3)
+
+
+def test_the_gap_pass_leaves_the_colleagues_stretches_and_decodes_the_managers_again():
+    audio, spans = _channel(_turns(8, colleague_db=-5.0))        # a colleague 5 dB below, inside the level gate
+    everything = [(0, len(audio))]
+    voices = channel_voices(audio, everything, everything)
+    assert voices is not None and voices.models is not None
+    stretches = [(int(s * RATE) + RATE // 4, int(e * RATE) - RATE // 4) for s, e, _w in spans]  # left without words
+    kept = other_voice_gaps(voices, stretches)
+    whose = {(int(s * RATE) + RATE // 4, int(e * RATE) - RATE // 4): w for s, e, w in spans}
+    assert [whose[x] for x in kept].count("manager") == 8              # the manager's skipped turns: decoded again
+    assert [whose[x] for x in kept].count("colleague") <= 1            # the colleague's: not
+    assert other_voice_gaps(None, stretches) == stretches               # one voice: every stretch, as before

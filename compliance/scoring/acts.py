@@ -225,17 +225,39 @@ def _sentence(segments: Sequence[Segment], line: "LineEvidence") -> str:
 
 
 def judge_evidence(acts: Sequence[Optional[Act]], segments: Sequence[Segment],
-                   evidence: "list[list[list[LineEvidence]]]") -> None:
+                   evidence: "list[list[list[LineEvidence]]]") -> dict[int, Message]:
     """Drop the own-words evidence (meaning, cue) that does not do its stage's act. ``evidence`` is
-    scorer → stage → line, changed in place."""
+    scorer → stage → line, changed in place. Returns, per stage index, a note where a line was left unsaid whose
+    evidence was the script's own wording (found word for word, a word or two off) or would have done the act as
+    a question: the words were said and the act hangs on a question mark or a word the recogniser may have got
+    wrong (it drops the mark under noise), so ``scoring.confidence`` does not take it as proof in a noisy room."""
+    notes: dict[int, Message] = {}
     for per_stage in evidence:
-        for act, lines in zip(acts, per_stage):
+        for s, (act, lines) in enumerate(zip(acts, per_stage)):
             if act is None:
                 continue
             for line in lines:
+                unasked = False
                 while line.said and (_mentioned(segments, line) or
                                      _own_words(line) and not _done_there(act, segments, line)):
+                    unasked = unasked or line.found is Found.VERBATIM or _unasked(act, segments, line)
                     drop(line)
+                if unasked and not line.said:
+                    notes[s] = Message(code="stage_heard_not_done")
+    return notes
+
+
+def _unasked(act: Act, segments: Sequence[Segment], line: "LineEvidence") -> bool:
+    """Evidence that does not do a question's act only for want of a question mark, in a sentence the recogniser
+    ended with another mark (a sentence left without one was cut off, not told)."""
+    text, span = _sentence(segments, line), line.span
+    if span is None or span.turn_end is not None or not 0 <= span.turn < len(segments):
+        return False
+    whole = next((x.text for x in split_sentences(segments[span.turn].text, span.turn)
+                  if x.char_start <= span.char_start < x.char_end), text).rstrip()
+    if "?" in whole or not whole.endswith((".", "!", "…")):
+        return False
+    return RULES[act].question and not is_question(text) and act_done(act, text.rstrip(" .,;:!…") + "?")
 
 
 def _mentioned(segments: Sequence[Segment], line: "LineEvidence") -> bool:

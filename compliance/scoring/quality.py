@@ -44,6 +44,8 @@ class ChannelQuality(BaseModel):
     speech_db: Optional[float] = None       # the channel's main speaker, dBFS (loud frames of the speech)
     noise_db: Optional[float] = None        # what is heard under them: the quiet frames, dBFS
     snr_db: Optional[float] = None          # speech_db - noise_db
+    noise_swing_db: Optional[float] = None  # how much what is under the speaker swings (dB): a voice swings, a hiss
+                                            # not (shown; no rule uses it: see README, round 9)
     background_db: Optional[float] = None   # the level of the speech heard below the speaker (other voices), dBFS
     background_words: int = 0               # words heard far below the speaker: kept, marked background
     rating: Rating = "good"

@@ -373,7 +373,7 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
     # Credit needs the act the stage names, where it does its job (a payment question after the request); a
     # sentence whose wording shows one stage is no other stage's by meaning; a greeting needs the introduction.
     acts = [stage.act for stage in script.stages]
-    judge_evidence(acts, call.segments, evidence)
+    unasked = judge_evidence(acts, call.segments, evidence)
     _wording_first(evidence)
     notes, early = place_evidence(acts, [s.title or s.id for s in script.stages], call.segments, evidence)
     names_caller = [[any("{manager}" in a or "{company}" in a for a in alts) for alts in stage.alternatives()]
@@ -389,6 +389,8 @@ def score_call(transcript: Transcript, script: SalesScript, level: str = "newcom
         settled = frozenset(s for s, why in enumerate(notes) if why)
         for s, dropped in verify_evidence(script, acts, call, evidence, semantic.embedder, settled).items():
             notes[s].append(dropped)
+    for s, note in unasked.items():  # said for the lead to read, after the checks that a note settles
+        notes[s].append(note)
     stages, positions = _stage_results(script, transcript, evidence, opts)
     for s, (stage, why) in enumerate(zip(stages, notes)):
         stage.notes = why

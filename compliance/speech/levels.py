@@ -17,6 +17,7 @@ from compliance.speech.decode import SAMPLE_RATE
 _FRAME = SAMPLE_RATE // 20   # 50 ms
 _SMOOTH = 8                  # frames: 0.4 s, a syllable or two
 _PAD = 0.25                  # seconds kept around a loud stretch (word edges are quieter than their middle)
+_UNDER_DB = 12.0             # what is this far below the speaker is under them (pauses, or other sounds in them)
 
 
 def envelope(audio: np.ndarray) -> np.ndarray:
@@ -45,6 +46,19 @@ def speaker_level(env: np.ndarray, regions: list[tuple[int, int]]) -> Optional[f
 def noise_level(env: np.ndarray) -> float:
     """What is under the speaker: the 10th percentile of the envelope (pauses, or background in them)."""
     return float(np.percentile(env, 10))
+
+
+def noise_swing(env: np.ndarray, speech: Optional[float]) -> Optional[float]:
+    """How much what is heard under the speaker swings: the spread (90th less 10th percentile, dB) of the envelope
+    more than ``_UNDER_DB`` below the speaker. A voice in the room swings with its syllables (8-19 dB with a
+    colleague 10 dB below, on the noisy sets), a steady hiss does not (1.0-1.3 dB with pink noise 10 dB below)."""
+    if speech is None:
+        return None
+    under = env[env < speech - _UNDER_DB]
+    if len(under) < 20:  # a second of it
+        return None
+    low, high = np.percentile(under, [10, 90])
+    return float(high - low)
 
 
 def loud_parts(audio: np.ndarray, regions: list[tuple[int, int]], below_db: float) -> list[tuple[int, int]]:
@@ -99,4 +113,5 @@ def measure_channel(audio: np.ndarray, regions: list[tuple[int, int]], raw: list
         compression_ratio=mean([getattr(s, "compression_ratio", 0.0) or 0.0 for s in raw]),
         speech_db=round(speech, 1) if speech is not None else None, noise_db=round(noise, 1),
         snr_db=round(speech - noise, 1) if speech is not None else None,
+        noise_swing_db=None if (swing := noise_swing(env, speech)) is None else round(swing, 1),
     )

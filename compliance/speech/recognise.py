@@ -12,7 +12,7 @@ from compliance.speech.decode import SAMPLE_RATE
 
 from .engine import TranscribeOptions
 from .levels import loud_parts, measure_channel, word_level
-from .others import channel_voices, other_voice_cuts, other_voice_words
+from .others import channel_voices, other_voice_cuts, other_voice_gaps, other_voice_words
 
 _WINDOW = 30 * SAMPLE_RATE  # Whisper hears 30 s at a time
 
@@ -164,12 +164,14 @@ _GAP_REPETITION_PENALTY = 1.1
 
 
 def _gap_slots(channels: list[np.ndarray], regions: list[list[tuple[int, int]]],
-               decoded: list[list]) -> list[list[Piece]]:
+               decoded: list[list], voices: Optional[list] = None) -> list[list[Piece]]:
     """The stretches of speech left without words (padded 0.3 s, cut at 30 s), packed into windows in time order
     as the first pass packs regions: a stretch is a piece of its own, away from the speech it was lost in. One
     slot per stretch spent a whole 30 s encoder pass on a second of speech (65 → 61 passes on the spoken
     benchmark calls, manager WER 11.3 → 11.4 %, one word; the same on twelve other calls)."""
-    return _pack([[(x, min(x + _WINDOW, hi)) for lo, hi in _skipped(audio, regions[c], decoded[c])
+    heard = voices or [None] * len(channels)
+    return _pack([[(x, min(x + _WINDOW, hi))
+                   for lo, hi in other_voice_gaps(heard[c], _skipped(audio, regions[c], decoded[c]))
                    for x in range(lo, hi, _WINDOW)] for c, audio in enumerate(channels)])
 
 
@@ -180,10 +182,11 @@ def _skipped(audio: np.ndarray, regions: list[tuple[int, int]], segments: list) 
 
 
 def _fill_gaps_batched(model, channels: list[np.ndarray], regions: list[list[tuple[int, int]]], decoded: list[list],
-                       options: TranscribeOptions) -> list[list]:
+                       options: TranscribeOptions, voices: Optional[list] = None) -> list[list]:
     """Decode again, in one batched run, speech the first pass left without words, each stretch a piece of its
-    own (it decodes there where the packed window did not: a skipped turn, a loop cut out)."""
-    found, _ = _decode_slots(model, channels, _gap_slots(channels, regions, decoded), options,
+    own (it decodes there where the packed window did not: a skipped turn, a loop cut out); not a stretch of a
+    channel's other voice (``speech.others``)."""
+    found, _ = _decode_slots(model, channels, _gap_slots(channels, regions, decoded, voices), options,
                              repetition_penalty=_GAP_REPETITION_PENALTY)
     return [sorted(decoded[c] + [s for s in found[c] if not _looped(s, options)], key=lambda s: s.start)
             for c in range(len(channels))]
@@ -319,7 +322,7 @@ def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
         raw, language = [r for r, _ in decoded], decoded[0][1]
     if options.batched and options.fill_gaps:  # a stuck segment's speech is decoded again, on its own
         raw = _fill_gaps_batched(model, channels, regions, [[s for s in r if not _looped(s, options)] for r in raw],
-                                 options)
+                                 options, voices)
     elif options.fill_gaps:
         raw = [_fill_gaps(model, audio, regions[c], raw[c], options) for c, audio in enumerate(channels)]
     result, dropped, quality = [], 0, []
