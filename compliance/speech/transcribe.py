@@ -30,7 +30,7 @@ from .assemble import assemble_transcript
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
-from .recognise import _recognise
+from .recognise import _recognise, recognising
 
 __all__ = ["AUDIO_EXTENSIONS", "TranscribeOptions", "audio_hash", "load_model", "transcribe_file",
            "default_cache_dir"]
@@ -72,9 +72,10 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     decoded: Optional[DecodedAudio] = None
     changed = recognised is None
     if recognised is None:
-        decoded = decode_audio(path)
-        model = model if model is not None else load_model(options)
-        recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
+        with recognising():
+            decoded = decode_audio(path)
+            model = model if model is not None else load_model(options)
+            recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
     if options.diarize and len(recognised.channels) == 1 and recognised.diarization is None:
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
