@@ -349,10 +349,14 @@ def _looped(seg, options: TranscribeOptions) -> bool:
     return len(text) > 24 and len(text) / len(zlib.compress(text)) > options.compression_ratio_threshold
 
 
-def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
-               ) -> tuple[list[list[Segment]], Optional[str], int, list[ChannelQuality]]:
-    """Channels → each one's segments, the language, how many segments were dropped as hallucinated, and each
-    channel's recognition quality (not yet rated: whose channel it is decides that)."""
+# What is heard in each channel before anything is decoded: the VAD's speech regions, those worth decoding, and
+# the channel's voices (``speech.others``; None for one channel or when off).
+Heard = tuple[list[list[tuple[int, int]]], list[list[tuple[int, int]]], list]
+
+
+def speech_heard(channels: list[np.ndarray], options: TranscribeOptions) -> Heard:
+    """Where each channel's speech is, and which of it to decode (no model needed: it can run while the speech
+    model loads)."""
     heard = [_speech_regions(audio, options) for audio in channels]
     # one party per channel: a mono recording's quieter party is no background voice, its regions stay whole
     regions = [_decoded_regions(audio, r, options) for audio, r in zip(channels, heard)] if len(channels) > 1 \
@@ -361,6 +365,15 @@ def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions
     voices = [channel_voices(audio, h, r) if options.other_voices else None
               for audio, h, r in zip(channels, heard, regions)] if len(channels) > 1 else [None]
     regions = [other_voice_cuts(audio, v, r) for audio, v, r in zip(channels, voices, regions)]
+    return heard, regions, voices
+
+
+def _recognise(model, channels: list[np.ndarray], options: TranscribeOptions, found: Optional[Heard] = None
+               ) -> tuple[list[list[Segment]], Optional[str], int, list[ChannelQuality]]:
+    """Channels → each one's segments, the language, how many segments were dropped as hallucinated, and each
+    channel's recognition quality (not yet rated: whose channel it is decides that). ``found``: what
+    ``speech_heard`` found in these channels, when already known."""
+    heard, regions, voices = found or speech_heard(channels, options)
     if options.batched:
         raw, language = _decode_batched(model, channels, regions, options)
     else:
