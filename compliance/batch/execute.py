@@ -142,7 +142,8 @@ class _Executes:
         pickled back. One decode at a time on both cores took 48–55 s there, but its words differ from the
         one-core decodes on some calls (the Dask workers' too), so it is not the default."""
         share = max(1, (os.cpu_count() or 1) // workers)
-        options = options.model_copy(update={"parallel": workers, "threads": options.threads or share})
+        if workers > 1:  # one recording alone gets a replica per core all the same (speech.engine.load_model)
+            options = options.model_copy(update={"parallel": workers, "threads": options.threads or share})
         try:
             _setup(scripts_json, options.model_dump_json(), cache_dir, options.threads, self._seed)
         except Exception as exc:  # noqa: BLE001 - the model does not load: each recording says why

@@ -208,7 +208,8 @@ def analyse_in_pool(paths: Sequence[Path], script: SalesScript, level: str, opti
     """
     count = _pool_size(workers, len(paths))
     share = max(1, (os.cpu_count() or 1) // count)
-    options = options.model_copy(update={"parallel": count, "threads": options.threads or share})
+    if count > 1:  # one recording alone gets a replica per core all the same (speech.engine.load_model)
+        options = options.model_copy(update={"parallel": count, "threads": options.threads or share})
     _setup([script.model_dump_json()], options.model_dump_json(), str(cache_dir) if cache_dir else None,
            options.threads)
     match_json = match.model_dump_json() if match is not None else None

@@ -162,15 +162,20 @@ def load_model(options: TranscribeOptions):
     """
     resolved = _resolve_model(options.model)
     device, compute = _device(options)
-    threads = options.threads or _cpu_count()
-    key = (resolved.source, device, compute, threads, options.parallel)
+    threads, workers = options.threads or _cpu_count(), options.parallel
+    if device == "cpu" and not options.threads and workers == 1:
+        # one replica per core, one thread each: a call's windows are split between them (recognise._lanes).
+        # One replica on both cores left a core idle through the beam search's small steps, and the words are
+        # then those of a recording decoded beside others (a batch's replicas are one-thread ones too)
+        threads, workers = 1, _cpu_count()
+    key = (resolved.source, device, compute, threads, workers)
     with _MODELS_LOCK:
         if key not in _MODELS:
             from faster_whisper import WhisperModel
 
             try:
                 model = WhisperModel(resolved.source, device=device, compute_type=compute, cpu_threads=threads,
-                                     num_workers=options.parallel)
+                                     num_workers=workers)
             except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds; one clear message
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ModelError(say("err.model.cannot_load", model=repr(options.model), device=device, compute=compute,

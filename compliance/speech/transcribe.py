@@ -15,7 +15,7 @@ Step 3 runs on every call, so re-scoring with an edited script never transcribes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Transcript
@@ -31,18 +31,40 @@ from .cache import _cache_key, _read_cache, _Recognised, _write_cache
 from .diarize import diarization_method
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
-from .recognise import _recognise
+from .recognise import Heard, _recognise, recognising, speech_heard
 
 __all__ = ["AUDIO_EXTENSIONS", "TranscribeOptions", "audio_hash", "load_model", "transcribe_file",
            "default_cache_dir"]
 
 
 def _recognise_file(decoded: DecodedAudio, model, options: TranscribeOptions, key: str, digest: str,
-                    label: str) -> _Recognised:
-    channels, language, dropped, quality = _recognise(model, decoded.channels, options)
+                    label: str, found: Optional[Heard] = None) -> _Recognised:
+    channels, language, dropped, quality = _recognise(model, decoded.channels, options, found)
     return _Recognised(key=key, audio_sha256=digest, channels=channels, duration=round(decoded.duration, 3),
                        language=options.language or language, model=label, notes=list(decoded.messages),
                        dropped=dropped, quality=quality)
+
+
+def _audio_and_model(path: Path, options: TranscribeOptions, model) -> tuple[DecodedAudio, Optional[Heard], Any]:
+    """The recording decoded and its speech found, and the model: when the model is still to load, it loads here
+    while a thread decodes the audio and runs the VAD (each mostly on one core; they ran in turn). A recording that
+    cannot be decoded is reported before a model that cannot load, as before."""
+    if model is not None:
+        return decode_audio(path), None, model
+    import concurrent.futures as cf
+
+    def heard() -> tuple[DecodedAudio, Heard]:
+        decoded = decode_audio(path)
+        return decoded, speech_heard(decoded.channels, options)
+
+    # the model loads on this thread: CTranslate2's replicas decode slowly when created on another one
+    with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as pool:
+        audio = pool.submit(heard)
+        try:
+            model = load_model(options)
+        finally:
+            decoded, found = audio.result()
+    return decoded, found, model
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, *, model=None,
@@ -73,9 +95,9 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     decoded: Optional[DecodedAudio] = None
     changed = recognised is None
     if recognised is None:
-        decoded = decode_audio(path)
-        model = model if model is not None else load_model(options)
-        recognised = _recognise_file(decoded, model, options, key, digest, resolved.label)
+        with recognising():
+            decoded, found, model = _audio_and_model(path, options, model)
+            recognised = _recognise_file(decoded, model, options, key, digest, resolved.label, found)
     if options.diarize and len(recognised.channels) == 1 and (
             recognised.diarization is None or recognised.diarization.method != diarization_method()):
         audio = (decoded or decode_audio(path)).channels[0]
