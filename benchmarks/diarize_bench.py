@@ -35,6 +35,7 @@ from make_mono_audio import mono_calls, other_voice_calls  # noqa: E402
 
 from compliance.speech import diarize as dz  # noqa: E402
 from compliance.speech.decode import SAMPLE_RATE, decode_audio  # noqa: E402
+from compliance.speech.voices import kmeans2  # noqa: E402
 
 COLLAR = 0.25
 
@@ -96,7 +97,7 @@ def vad_units(audio: np.ndarray) -> list[tuple[float, float]]:
 
 def _kmeans_labels(vectors: np.ndarray, groups: list[list[int]], n: int) -> list[int]:
     x = (vectors - vectors.mean(axis=0)) / (vectors.std(axis=0) + 1e-6)
-    chunk = dz._kmeans2(x, np.ones(len(x)))
+    chunk = kmeans2(x, np.ones(len(x)))
     labels = [0] * n
     for g, k in zip(groups, chunk):
         for i in g:

@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compliance.speech.diarize import _frame_range, _kmeans2, _separation, _vectors, diarize, mfcc  # noqa: E402
+from compliance.speech.diarize import _frame_range, _separation, _vectors, diarize, mfcc  # noqa: E402
+from compliance.speech.voices import kmeans2  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compliance.speech.decode import SAMPLE_RATE as RATE  # noqa: E402
@@ -172,7 +173,7 @@ def separability(scores: np.ndarray, who: np.ndarray) -> dict[str, float]:
 
 def kmeans_accuracy(x: np.ndarray, who: np.ndarray) -> float:
     """The diarizer's two-way k-means (first principal axis seed), share of pieces in the right party."""
-    labels = _kmeans2(x, np.ones(len(x)))
+    labels = kmeans2(x, np.ones(len(x)))
     right = (labels == (who == who[0]).astype(int)).mean()
     return float(max(right, 1 - right))
 
@@ -257,11 +258,11 @@ def spectral2(x: np.ndarray, keep: float = 0.3) -> np.ndarray:
     lap = np.eye(len(a)) - a / np.sqrt(np.outer(d, d))
     vectors = np.linalg.eigh(lap)[1][:, :2]  # the two smallest: a disconnected graph's parts, or the Fiedler cut
     vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
-    return _kmeans2(vectors, np.ones(len(vectors)))
+    return kmeans2(vectors, np.ones(len(vectors)))
 
 
 def _weighted_accuracy(x: np.ndarray, who: np.ndarray, seconds: np.ndarray, spectral: bool = False) -> float:
-    labels = spectral2(x) if spectral else _kmeans2(x, seconds)
+    labels = spectral2(x) if spectral else kmeans2(x, seconds)
     right = seconds[labels == who].sum() / seconds.sum()
     return float(max(right, 1 - right))
 

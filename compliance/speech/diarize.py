@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from compliance.speech.decode import SAMPLE_RATE
 from compliance.speech.voice_encoder import VoiceEncoder, load_encoder
-from compliance.speech.voices import centroid_scores, contrast, spectral_split
+from compliance.speech.voices import centroid_scores, contrast, kmeans2, spectral_split
 
 _HOP = 160          # 10 ms frames
 _WIN = 400          # 25 ms windows
@@ -167,25 +167,6 @@ def _vectors(feats: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     return np.array([np.concatenate([feats[a:b].mean(axis=0), feats[a:b].std(axis=0)]) for a, b in spans])
 
 
-def _kmeans2(x: np.ndarray, weight: np.ndarray, iterations: int = 20, axis_index: int = 0) -> np.ndarray:
-    """Two clusters, seeded by the two vectors farthest apart along a principal axis (deterministic)."""
-    centred = x - np.average(x, axis=0, weights=weight)
-    axes = np.linalg.svd(centred, full_matrices=False)[2]
-    axis = axes[min(axis_index, len(axes) - 1)]
-    proj = centred @ axis
-    centres = np.stack([x[int(np.argmin(proj))], x[int(np.argmax(proj))]])
-    labels = np.zeros(len(x), dtype=int)
-    for _ in range(iterations):
-        new = np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        if _ > 0 and np.array_equal(new, labels):
-            break
-        labels = new
-        for k in (0, 1):
-            if np.any(labels == k):
-                centres[k] = np.average(x[labels == k], axis=0, weights=weight[labels == k])
-    return labels
-
-
 def _separation(feats: np.ndarray, spans: list[tuple[int, int]], labels: list[int]) -> float:
     """How much better two Gaussians explain the frames than one, per frame, less what the second Gaussian's
     parameters buy by themselves (the BIC criterion of speaker-change detection): near 0 or below for one voice
@@ -270,7 +251,7 @@ def diarize(audio: np.ndarray, units: Sequence[tuple[float, float]],
     best: tuple[float, list[int]] = (-1.0, labels)
     # k-means seeded along each of the first principal axes; the split the parties' Gaussians explain best wins
     # (the main axis alone was seen to split one voice's phrases rather than the two voices on a 32 kbps mp3)
-    starts = [_kmeans2(x, weight, axis_index=axis) for axis in range(_SEEDS)] if len(x) >= 2 else []
+    starts = [kmeans2(x, weight, axis_index=axis) for axis in range(_SEEDS)] if len(x) >= 2 else []
     starts += _turn_splits(feats, pieces)
     for chunk_labels in starts or [np.zeros(len(x), dtype=int)]:
         word_labels = np.zeros(len(units), dtype=int)

@@ -28,13 +28,16 @@ def spectral_split(vectors: np.ndarray, keep: float = 0.3) -> np.ndarray:
     degree = affinity.sum(axis=1)
     laplacian = np.eye(n) - affinity / np.sqrt(np.outer(degree, degree))
     embedding = _unit(np.linalg.eigh(laplacian)[1][:, :2])
-    return _kmeans(embedding)
+    return kmeans2(embedding, np.ones(n), iterations=30)
 
 
-def _kmeans(x: np.ndarray, iterations: int = 30) -> np.ndarray:
-    """Two clusters seeded by the two points farthest apart along the main axis (deterministic)."""
-    centred = x - x.mean(axis=0)
-    proj = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+def kmeans2(x: np.ndarray, weight: np.ndarray, iterations: int = 20, axis_index: int = 0) -> np.ndarray:
+    """Two clusters, seeded by the two vectors farthest apart along a principal axis (deterministic); ``weight``
+    says how much each vector counts in its cluster's centre (the MFCC path weighs pieces by their length)."""
+    centred = x - np.average(x, axis=0, weights=weight)
+    axes = np.linalg.svd(centred, full_matrices=False)[2]
+    axis = axes[min(axis_index, len(axes) - 1)]
+    proj = centred @ axis
     centres = np.stack([x[int(np.argmin(proj))], x[int(np.argmax(proj))]])
     labels = np.zeros(len(x), dtype=int)
     for step in range(iterations):
@@ -42,9 +45,9 @@ def _kmeans(x: np.ndarray, iterations: int = 30) -> np.ndarray:
         if step and np.array_equal(new, labels):
             break
         labels = new
-        for c in (0, 1):
-            if np.any(labels == c):
-                centres[c] = x[labels == c].mean(axis=0)
+        for k in (0, 1):
+            if np.any(labels == k):
+                centres[k] = np.average(x[labels == k], axis=0, weights=weight[labels == k])
     return labels
 
 
