@@ -128,8 +128,10 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
 
+    before = _scratch_left()
     summary = run_batch(_options(folder, tmp_path, "k", cluster="local:2"), progress=progress)
     assert killed and (summary.analysed, summary.failed) == (len(RECORDINGS), 0)
+    assert _scratch_left() <= before  # the killed worker's copy of its recording went with the run's folder
     with Store(tmp_path / "k.db") as store:
         calls = store.calls()
         assert sorted(Path(c.file).name for c in calls) == sorted(RECORDINGS)
@@ -165,6 +167,14 @@ def test_a_file_that_kills_workers_is_failed_and_the_batch_goes_on(tmp_path, mon
         assert [Path(c.file).name for c in store.calls()] == ["2026-11-27_12-00-00_ivanova.ogg"]
 
 
+def _scratch_left() -> set[str]:
+    """What a cluster run may leave in the machine's temporary folder: workers' recording copies, dask's scratch."""
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).iterdir()
+            if p.name.startswith("compliance-") or p.name == "dask-scratch-space"}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,7 +182,9 @@ def _free_port() -> int:
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    # dask's own scratch (its lock files) under the test's folder, not the machine's /tmp
+    env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(log.parent)}
+    return subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def _stop(proc: subprocess.Popen) -> None:

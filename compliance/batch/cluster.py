@@ -107,7 +107,7 @@ class ModelPlugin(_PluginBase):  # type: ignore[misc,valid-type]
 def work_bytes(task: _Task, data: bytes) -> _Done:
     """In a worker: one recording, sent as bytes, written to a private temporary folder under its own name
     (the decoder judges the format by it), analysed, and removed."""
-    folder = tempfile.mkdtemp(prefix="compliance-")
+    folder = tempfile.mkdtemp(prefix="compliance-", dir=_scratch())
     try:
         local = Path(folder) / Path(task.path).name
         local.write_bytes(data)
@@ -121,6 +121,20 @@ def work_bytes(task: _Task, data: bytes) -> _Done:
         return done
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_SCRATCH: dict[int, str] = {}  # a local cluster's scratch folder, by the cluster's id
+
+
+def _scratch() -> Optional[str]:
+    """The worker's own scratch folder (under the run's folder on a local cluster, which the client removes at the
+    end: a worker killed mid-recording runs no ``finally``), or the system's temporary folder outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
 
 
 class _Batch(Protocol):
@@ -143,8 +157,12 @@ def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_d
     try:
         if spec.address is None:
             dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+            scratch = tempfile.mkdtemp(prefix="compliance-cluster-")
+            dask.config.set({"temporary-directory": scratch})  # the scheduler's and nannies' lock files too
             cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, scheduler_port=0, silence_logs=50)
+                                   dashboard_address=None, scheduler_port=0, silence_logs=50,
+                                   local_directory=scratch)
+            _SCRATCH[id(cluster)] = scratch  # removed with the cluster (``_close_local``)
             threads = max(1, _cpu_count() // spec.workers)
             plugin = ModelPlugin(scripts_json, options_json, cache_dir, threads, seed)
             client = Client(cluster)
@@ -156,7 +174,7 @@ def _open(spec: ClusterSpec, scripts_json: list[str], options_json: str, cache_d
         raise
     except Exception as exc:  # noqa: BLE001 - unreachable scheduler, failed plugin: one line
         if cluster is not None:
-            cluster.close()
+            _close_local(cluster)
         where = spec.address or say("err.cluster.local", n=spec.workers)
         raise ComplianceError(say("err.cluster.cannot_use", where=where, why=f"{type(exc).__name__}: {exc}")) from None
     wait = worker_wait()
@@ -184,7 +202,17 @@ def _close(client: Any, cluster: Any) -> None:
     except Exception:  # noqa: BLE001 - nothing more to save
         pass
     if cluster is not None:
+        _close_local(cluster)
+
+
+def _close_local(cluster: Any) -> None:
+    """Stop the local cluster and remove its scratch folder (what a killed worker left there goes with it)."""
+    try:
         cluster.close()
+    finally:
+        scratch = _SCRATCH.pop(id(cluster), None)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 class SchedulerLost(ComplianceError):
