@@ -100,7 +100,7 @@ RHVOICE_PARTS: dict[str, dict] = {
     },
 }
 # The seventh blind set's mono half (calls 17–32, written blind, never run before this set was made): spoken by
-# pairs of RHVoice voices that no earlier set paired as manager and client (``USED_PAIRS``; ``heldout7_calls``
+# pairs of RHVoice voices that no earlier set paired as manager and client (``USED_PAIRS``; ``blind_calls``
 # checks it), same-gender pairs first. Its traps are in the calls themselves (the client says a script line; the
 # set's README): the stage that must stay uncredited.
 BLIND7 = ROOT / "tests" / "fixtures" / "calls_blind7" / "sales_call"
@@ -109,6 +109,17 @@ HELDOUT7_PAIRS = [("anna", "tatiana"), ("mikhail", "yuriy"), ("elena", "victoria
 HELDOUT7_TRAPS = {"24_missing_farewell_fence.txt": "farewell",
                   "28_adversarial_client_next_step_pos_terminals.txt": "next_step",
                   "30_adversarial_client_payment_lines_event_tent.txt": "payment_timing"}
+# The eighth blind set's mono half (calls 17–32, written blind for the mono and noisy-room work after the seventh
+# set became development data), in pairs that neither the earlier sets nor the seventh set's half paired; fixed
+# before the set was first spoken. Its traps: the client reads the offer's lines, the client says the farewell.
+BLIND8 = ROOT / "tests" / "fixtures" / "calls_blind8" / "sales_call"
+HELDOUT8_PAIRS = [("aleksandr", "yuriy"), ("irina", "victoria"), ("artemiy", "mikhail"), ("anna", "elena"),
+                  ("evgeniy-rus", "vitaliy"), ("tatiana", "arina"), ("pavel", "irina"), ("victoria", "artemiy")]
+HELDOUT8_TRAPS: dict[str, str] = {}
+# blind set → (its transcripts, (manager, client) pairs cycled over calls 17–32, call → the stage that must stay
+# uncredited there)
+BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS),
+              "heldout8": (BLIND8, HELDOUT8_PAIRS, HELDOUT8_TRAPS)}
 # every manager/client pair of the earlier sets: the RHVoice mono parts, their bad input, the voice print probe's
 # close pairs and the noisy sets' calls (``make_noisy_audio.call_voices`` over their calls)
 USED_PAIRS = {frozenset(p) for part in RHVOICE_PARTS.values() for p in part["pairs"]} | {
@@ -318,13 +329,15 @@ def rhvoice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     return folder, manifest
 
 
-def heldout7_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
-    """The seventh blind set's calls 17–32 (made on first use) in RHVoice voice pairs new to every earlier set:
-    stereo, mono 8 kHz μ-law and mono 32 kbps mp3, each entry's ``part`` ``heldout7``."""
+def blind_calls(name: str = "heldout7", folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
+    """A blind set's mono half (``BLIND_SETS``; made on first use) in RHVoice voice pairs new to every earlier set:
+    stereo, mono 8 kHz μ-law and mono 32 kbps mp3, each entry's ``part`` the set's name."""
     from compliance.resources import cache_root
 
-    assert not USED_PAIRS & {frozenset(p) for p in HELDOUT7_PAIRS}, "a pair was used before"
-    folder = folder or cache_root() / f"mono-rhvoice-heldout7-v{RHVOICE_VERSION}"
+    transcripts, pairs, traps = BLIND_SETS[name]
+    earlier = USED_PAIRS | {frozenset(p) for other, (_, used, _) in BLIND_SETS.items() if other < name for p in used}
+    assert not earlier & {frozenset(p) for p in pairs}, "a pair was used before"
+    folder = folder or cache_root() / f"mono-rhvoice-{name}-v{RHVOICE_VERSION}"
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         return folder, json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -333,25 +346,26 @@ def heldout7_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
     make = _make_audio_module()
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict] = {}
-    names = sorted(p.name for p in BLIND7.glob("*.txt") if 17 <= int(p.name[:2]) <= 32)
+    names = sorted(p.name for p in transcripts.glob("*.txt") if 17 <= int(p.name[:2]) <= 32)
     with tempfile.TemporaryDirectory() as work:
         synth = VoiceSynth(Path(work), make)
-        for i, name in enumerate(names):
-            manager, client = HELDOUT7_PAIRS[i % len(HELDOUT7_PAIRS)]
+        for i, call in enumerate(names):
+            manager, client = pairs[i % len(pairs)]
             synth.voices = {"manager": manager, "client": client}
-            channels, placed = make.build_call(synth, _turns(BLIND7 / name))
-            trap = HELDOUT7_TRAPS.get(name)
-            entry = {"call": name, "voices": [manager, client], "duration": round(channels.shape[1] / make.RATE, 3),
+            channels, placed = make.build_call(synth, _turns(transcripts / call))
+            trap = traps.get(call)
+            entry = {"call": call, "voices": [manager, client], "duration": round(channels.shape[1] / make.RATE, 3),
                      "turns": placed, "trap": {"stage": trap, "line": "(in the call)"} if trap else None,
-                     "part": "heldout7", "kind": "call"}
-            for f in _write(make, folder, Path(name).stem, channels):
+                     "part": name, "kind": "call"}
+            for f in _write(make, folder, Path(call).stem, channels):
                 manifest[f] = entry
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return folder, manifest
 
 
 if __name__ == "__main__":
-    where, calls = (rhvoice_calls() if "--rhvoice" in sys.argv[1:] else heldout7_calls()
-                    if "--heldout7" in sys.argv[1:] else mono_calls())
+    blind = next((a.removeprefix("--") for a in sys.argv[1:] if a.removeprefix("--") in BLIND_SETS), None)
+    where, calls = (rhvoice_calls() if "--rhvoice" in sys.argv[1:] else blind_calls(blind) if blind
+                    else mono_calls())
     print(f"{where}: {len(calls)} files")
     sys.exit(0)

@@ -17,7 +17,7 @@ Bad input (one voice, silence, hold music, a three-way call) is run too and its 
 ``--other czech`` (or ``espeak``): the same through the pipeline on make_mono_audio's second sets, whose client is
 another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
 
-``--rhvoice dev`` (or ``heldout``; ``heldout7``: the seventh blind set's calls 17–32 in new voice pairs): one part
+``--rhvoice dev`` (or ``heldout``; ``heldout7`` / ``heldout8``: a blind set's calls 17–32 in new voice pairs): one part
 of make_mono_audio's RHVoice set, whose two parties are two different people's voices (RHVoice's Russian voices,
 each trained on one real person's recordings), with traps; the bad input
 (spoken by the development part's voices) runs with ``dev``. Each mono call's split is printed too (DER, the
@@ -44,7 +44,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der, merge  # noqa: E402
-from make_mono_audio import BLIND7, ROOT, heldout7_calls, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
+from make_mono_audio import BLIND7, BLIND8, BLIND_SETS, ROOT, blind_calls, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
 
 from compliance.resources import (
     cache_root,  # noqa: E402
@@ -58,7 +58,9 @@ from compliance.speech.parties import NOT_SEPARATED  # noqa: E402
 
 FORMATS = {"stereo.wav": "stereo 8k μ-law", "mono.wav": "mono 8k μ-law", "mono.mp3": "mono 32k mp3"}
 LABELS = {**yaml.safe_load((ROOT / "tests" / "fixtures" / "calls" / "labels.yaml").read_text(encoding="utf-8"))["calls"],
-          **yaml.safe_load((BLIND7 / "labels.yaml").read_text(encoding="utf-8"))["calls"]}
+          **yaml.safe_load((BLIND7 / "labels.yaml").read_text(encoding="utf-8"))["calls"],
+          **(yaml.safe_load((BLIND8 / "labels.yaml").read_text(encoding="utf-8"))["calls"]
+             if (BLIND8 / "labels.yaml").exists() else {})}
 
 
 def _timed_transcribe(path: Path, options: TranscribeOptions, model, script, cache: Path):
@@ -148,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each in --speed (the fastest counts)")
     parser.add_argument("--other", choices=["espeak", "czech"], help="the set whose client is another synthesizer "
                         "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
-    parser.add_argument("--rhvoice", choices=["dev", "heldout", "heldout7"], help="a part of the RHVoice set (two "
-                        "people's voices a call; the held-out part is measured once, not tuned on); heldout7: the "
-                        "seventh blind set's mono half in voice pairs new to every earlier set")
+    parser.add_argument("--rhvoice", choices=["dev", "heldout", *BLIND_SETS], help="a part of the RHVoice set (two "
+                        "people's voices a call; the held-out part is measured once, not tuned on); heldout7, heldout8: "
+                        "a blind set's mono half in voice pairs new to every earlier set")
     args = parser.parse_args(argv)
-    if args.rhvoice == "heldout7":
-        folder, manifest = heldout7_calls()
+    if args.rhvoice in BLIND_SETS:
+        folder, manifest = blind_calls(args.rhvoice)
     elif args.rhvoice:
         folder, manifest = rhvoice_calls()
         manifest = {f: m for f, m in manifest.items() if m.get("part") == args.rhvoice}
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 tally.found += _manager_found(transcript, entry["turns"])
         print(f"{stem}: done", file=sys.stderr)
     _print(tallies)
-    if not args.other and args.rhvoice not in ("heldout", "heldout7"):
+    if not args.other and args.rhvoice not in ("heldout", *BLIND_SETS):
         _bad_input(folder, manifest, options, model, script, run_cache)
     if args.speed:
         speed([folder / f"{stem}.{fmt}" for stem in stems for fmt in FORMATS if fmt.startswith("mono")],

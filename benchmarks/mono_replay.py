@@ -10,7 +10,7 @@ called two voices without a flag would lose a party's words to the other.
 
 Recognition is mono_bench's, so run it first on the set; the words are those of the code that ran it.
 
-    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout|rhvoice-heldout7] [--calls]
+    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout|rhvoice-heldout7|rhvoice-heldout8] [--calls]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der  # noqa: E402
 from make_bench_audio import _make_audio_module  # noqa: E402
-from make_mono_audio import heldout7_calls, mono_calls, rhvoice_calls  # noqa: E402
+from make_mono_audio import blind_calls, mono_calls, rhvoice_calls  # noqa: E402
 from mono_bench import _manager_found, _score, _speaker_spans, _talk_gap, _Tally, _worst  # noqa: E402
 
 from compliance.resources import cache_root, default_script_path  # noqa: E402
@@ -109,14 +109,16 @@ def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="rhvoice-dev",
-                        choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7"])
+                        choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7",
+                                 "rhvoice-heldout8"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
         folder, manifest = mono_calls()
         run = cache_root() / "mono-bench-run"
     else:
-        folder, manifest = heldout7_calls() if args.set == "rhvoice-heldout7" else rhvoice_calls()
+        folder, manifest = (blind_calls(args.set.removeprefix("rhvoice-")) if args.set.startswith("rhvoice-heldout")
+                            and args.set != "rhvoice-heldout" else rhvoice_calls())
         part = args.set.split("-")[1]
         manifest = {f: m for f, m in manifest.items() if m.get("part") == part}
         run = cache_root() / f"mono-bench-run-{args.set}"
