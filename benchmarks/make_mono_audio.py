@@ -111,11 +111,14 @@ HELDOUT7_TRAPS = {"24_missing_farewell_fence.txt": "farewell",
                   "30_adversarial_client_payment_lines_event_tent.txt": "payment_timing"}
 # The eighth blind set's mono half (calls 17–32, written blind for the mono and noisy-room work after the seventh
 # set became development data), in pairs that neither the earlier sets nor the seventh set's half paired; fixed
-# before the set was first spoken. Its traps: the client reads the offer's lines, the client says the farewell.
+# before the set was first spoken. Its traps (from the set's README, before any run): the client asks when to
+# pay, reads the offer's lines, says the farewell; the manager does not.
 BLIND8 = ROOT / "tests" / "fixtures" / "calls_blind8" / "sales_call"
 HELDOUT8_PAIRS = [("aleksandr", "yuriy"), ("irina", "victoria"), ("artemiy", "mikhail"), ("anna", "elena"),
                   ("evgeniy-rus", "vitaliy"), ("tatiana", "arina"), ("pavel", "irina"), ("victoria", "artemiy")]
-HELDOUT8_TRAPS: dict[str, str] = {}
+HELDOUT8_TRAPS = {"26_missing_payment_pool_opening.txt": "payment_timing",
+                  "30_adversarial_fitness_club_app.txt": "offer",
+                  "31_adversarial_bathroom_tiling.txt": "farewell"}
 # blind set → (its transcripts, (manager, client) pairs cycled over calls 17–32, call → the stage that must stay
 # uncredited there)
 BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS),
