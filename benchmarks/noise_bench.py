@@ -97,7 +97,7 @@ def tally_call(out: dict, name: str, transcript, call: dict, script, level: str)
 
 def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> dict[str, str]:
     tp = fp = fn = absent = absent_ok = 0
-    bg_forbidden = held = changed = changed_flagged = flagged = poor = doubt = 0
+    bg_forbidden = held = changed = changed_flagged = flagged = poor = doubt = edge = 0
     for stem, result in run["results"].items():
         label = labels[manifest[stem]["call"]]
         said = {s.id: s.present and s.applies for s in result.stages}
@@ -115,6 +115,7 @@ def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> 
         flagged += bool(result.flags)
         poor += any(f.code == "poor_recognition" for f in result.flags)
         doubt += any(f.code == "verdict_uncertain" for f in result.flags)
+        edge += any(f.code == "verdict_near_edge" for f in result.flags)
         if clean is not None and _verdict(result) != _verdict(clean["results"][stem]):
             changed += 1
             changed_flagged += bool(result.flags)
@@ -130,7 +131,7 @@ def _figures(run: dict, clean: Optional[dict], manifest: dict, labels: dict) -> 
         "verdicts changed vs clean": "—" if clean is None else str(changed),
         "… of them flagged": "—" if clean is None else f"{changed_flagged}/{changed}",
         "calls flagged": f"{flagged}/{n} ({100 * flagged / n:.0f} %)",
-        "… poor / verdict uncertain": f"{poor} / {doubt}",
+        "… poor / uncertain / near edge": f"{poor} / {doubt} / {edge}",
         "low-confidence share (median)": f"{statistics.median(run['low']):.3f}" if run["low"] else "—",
         "words marked background": str(run["background"]),
         "recognition CPU s": f"{sum(run['cpu'].values()):.0f} ({len(run['cpu'])} calls)",

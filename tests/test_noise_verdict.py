@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from compliance.messages import Message
 from compliance.scoring.confidence import NOISY_RUN, UNSURE_RUN, VERDICT_UNCERTAIN, unsure_stretches
+from compliance.scoring.result import ForbiddenHit
 from compliance.scoring.score import score_call
 from compliance.scoring.transcript import Segment, Transcript
 from compliance.speech.assemble import assemble_transcript
@@ -274,3 +275,40 @@ def test_what_is_under_the_speaker_swings_with_a_voice_and_not_with_a_steady_noi
         swing = noise_swing(env, float(np.percentile(env, 90)))
         assert swing is not None and (swing < 4.0) == steady, swing           # measured: 1.0-1.3 against 7-19 dB
     assert noise_swing(envelope(speaker), None) is None                        # no speaker heard: not measured
+
+
+def test_in_a_noisy_room_a_verdict_at_the_edge_of_its_band_waits_for_the_lead():
+    from compliance.scoring.confidence import NOISY_MARGIN, VERDICT_NEAR_EDGE, flag_uncertain_verdict
+    from compliance.scoring.verdict import summarise
+
+    transcript = _call(GREETING, 0.95)                       # every word heard clearly
+    assert transcript.quality is not None
+    result = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert result.adherence is not None and not result.missing_required and result.flags == []
+
+    def judged(snr_db: float, edge_below: float) -> list[str]:
+        """The flags with the band's lower edge ``edge_below`` points under the adherence, the room ``snr_db``."""
+        other = result.model_copy(deep=True)
+        assert other.quality is not None and other.adherence is not None
+        other.quality.channels[0].snr_db = snr_db
+        other.band = (other.adherence - edge_below, 100.0)
+        summarise(other)
+        flag_uncertain_verdict(other)
+        return _codes(other.flags)
+
+    assert judged(14.0, 1.0) == [VERDICT_NEAR_EDGE]          # a colleague's voice under the manager, a point above
+    assert judged(14.0, -1.0) == [VERDICT_NEAR_EDGE]         # ... or a point below: either way
+    assert judged(14.0, NOISY_MARGIN + 1) == []              # clear of the edge
+    assert judged(40.0, 1.0) == []                           # a quiet room: the words stand as heard
+    for lang, words in (("ru", "шумном помещении"), ("en", "noisy room")):
+        assert words in Message(code=VERDICT_NEAR_EDGE).text(lang)
+
+    critical = result.model_copy(deep=True)                  # below whatever the adherence: nothing to doubt
+    assert critical.quality is not None and critical.adherence is not None
+    critical.quality.channels[0].snr_db = 14.0
+    critical.band = (critical.adherence - 1.0, 100.0)
+    critical.forbidden.append(ForbiddenHit(phrase="это не моя проблема", matched="это не моя проблема",
+                                           severity="critical"))
+    summarise(critical)
+    flag_uncertain_verdict(critical)
+    assert critical.verdict == "below" and critical.flags == []
