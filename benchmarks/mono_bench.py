@@ -26,19 +26,25 @@ separation and contrast of its parties, whether it was flagged as not separated)
 ``--speed`` (issue 21, point 7): ``compliance batch`` over the same mono files (8 kHz μ-law and 32 kbps mp3, a
 day folder as a recorder writes it) against ``whisper-ctranslate2 --batched True`` (``pip install
 whisper-ctranslate2``; it does not diarize) on the same files, alternated in one run, the fastest of ``--repeat``
-runs each; both from the command line with model loads, the same model folder, a cold cache and a fresh database.
+runs each; both from the command line with model loads, the same model folder, a cold cache and a fresh database;
+each run's CPU seconds beside its wall. ``--speed-only`` skips the accuracy run; ``--peer PATH`` (or
+``$WHISPER_CTRANSLATE2``) names the peer's CLI when it is not on PATH; ``--before CHECKOUT`` also runs that tree's
+batch in the same rounds. Where the batch's time goes: ``benchmarks/batch_profile.py``.
 
     python benchmarks/mono_bench.py [--limit N] [--speed] [--repeat N] [--other espeak|czech] [--rhvoice dev|heldout]
+    python benchmarks/mono_bench.py --rhvoice heldout7 --speed-only --limit 4 --peer /tmp/peer/bin/whisper-ctranslate2
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -148,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N calls (and the traps)")
     parser.add_argument("--speed", action="store_true", help="also compliance batch vs whisper-ctranslate2")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each in --speed (the fastest counts)")
+    parser.add_argument("--speed-only", action="store_true", help="only --speed (no accuracy run first); with "
+                        "--limit N, the first N calls' mono files")
+    parser.add_argument("--before", type=Path, help="with --speed: also this checkout's batch (e.g. a worktree of "
+                        "the commit before a change), in the same rounds")
+    parser.add_argument("--peer", type=Path, help="the peer CLI (default: $WHISPER_CTRANSLATE2, the one beside this "
+                        "interpreter, or the one on PATH), e.g. /tmp/peer/bin/whisper-ctranslate2")
     parser.add_argument("--other", choices=["espeak", "czech"], help="the set whose client is another synthesizer "
                         "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
     parser.add_argument("--rhvoice", choices=["dev", "heldout", *BLIND_SETS], help="a part of the RHVoice set (two "
@@ -161,11 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         manifest = {f: m for f, m in manifest.items() if m.get("part") == args.rhvoice}
     else:
         folder, manifest = other_voice_calls(czech=args.other == "czech") if args.other else mono_calls()
+    if args.peer:
+        os.environ["WHISPER_CTRANSLATE2"] = str(args.peer)
+    stems = sorted({f.rsplit(".", 2)[0] for f, m in manifest.items() if m["kind"] == "call"},
+                   key=lambda s: ("_trap" in s, s))
+    if args.speed_only:
+        calls = stems[:args.limit] if args.limit else stems
+        speed([folder / f"{stem}.{fmt}" for stem in calls for fmt in FORMATS if fmt.startswith("mono")],
+              manifest, args.repeat, args.before)
+        return 0
     script = load_script(default_script_path())
     options = TranscribeOptions(language=script.language)
     model = load_model(options)
-    stems = sorted({f.rsplit(".", 2)[0] for f, m in manifest.items() if m["kind"] == "call"},
-                   key=lambda s: ("_trap" in s, s))
     if args.limit:
         stems = [s for s in stems if "_trap" not in s][:args.limit] + [s for s in stems if "_trap" in s]
     tallies = {fmt: _Tally() for fmt in FORMATS if f"{stems[0]}.{fmt}" in manifest}
@@ -203,18 +222,22 @@ def main(argv: list[str] | None = None) -> int:
         _bad_input(folder, manifest, options, model, script, run_cache)
     if args.speed:
         speed([folder / f"{stem}.{fmt}" for stem in stems for fmt in FORMATS if fmt.startswith("mono")],
-              manifest, args.repeat)
+              manifest, args.repeat, args.before)
     return 0
 
 
-def speed(sources: list[Path], manifest: dict, repeat: int) -> None:
-    """``compliance batch`` against ``whisper-ctranslate2 --batched True`` over the same mono files, side by side."""
-    from transcribe_bench import _peer_command, _timed
+def speed(sources: list[Path], manifest: dict, repeat: int, before: Optional[Path] = None) -> None:
+    """``compliance batch`` against ``whisper-ctranslate2 --batched True`` over the same mono files, side by side
+    (and ``before``: another checkout's batch, e.g. the tree before a change, in the same rounds). Each run's CPU
+    seconds (its process and children) are printed too: on shared cores the wall follows them."""
+    from transcribe_bench import _peer_command
 
     from compliance.speech.model import assemble_default_model
 
     peer, model = _peer_command(), str(assemble_default_model())
     seconds = sum(manifest[s.name]["duration"] for s in sources)
+    ours = [sys.executable, "-c", "from compliance.cli import main; main()", "batch"]
+    runs: dict[str, list[tuple[float, float]]] = {"peer": [], "ours": []} | ({"before": []} if before else {})
     with tempfile.TemporaryDirectory(prefix="mono-speed-") as tmp_name:
         tmp = Path(tmp_name)
         files = []
@@ -225,23 +248,44 @@ def speed(sources: list[Path], manifest: dict, repeat: int) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
             files.append(str(target))
-        times: dict[str, list[float]] = {"peer": [], "ours": []}
         for k in range(repeat):  # alternated; each one's fastest run counts (other load only slows down)
-            times["peer"].append(_timed([*peer, *files, "--model_directory", model, "--device", "cpu",
-                                         "--compute_type", "int8", "--batched", "True", "--language", "ru",
-                                         "--output_format", "json", "--output_dir", str(tmp / f"peer{k}"),
-                                         "--verbose", "False"]))
-            times["ours"].append(_timed([sys.executable, "-c", "from compliance.cli import main; main()", "batch",
-                                         str(tmp / "day"), "--db", str(tmp / f"ours{k}.db"), "--cache-dir",
-                                         str(tmp / f"cache{k}"), "--json"]))
-    peer_s, ours_s = min(times["peer"]), min(times["ours"])
-    print(f"\nspeed: {len(files)} mono files, {seconds:.0f} s of audio")
-    print(f"{'pipeline':<52} {'wall s':>7} {'audio s/s':>9}")
-    for name, wall in (("whisper-ctranslate2 --batched True (no diarization)", peer_s),
-                       ("compliance batch (diarized, scored, stored)", ours_s)):
-        print(f"{name:<52} {wall:7.1f} {seconds / wall:8.1f}x")
-    print(f"ratio ours/peer: {peer_s / ours_s:.2f}x (target >= 1.0x); runs: peer "
-          f"{', '.join(f'{t:.1f}' for t in times['peer'])} s, ours {', '.join(f'{t:.1f}' for t in times['ours'])} s")
+            runs["peer"].append(_run_timed([*peer, *files, "--model_directory", model, "--device", "cpu",
+                                            "--compute_type", "int8", "--batched", "True", "--language", "ru",
+                                            "--output_format", "json", "--output_dir", str(tmp / f"peer{k}"),
+                                            "--verbose", "False"]))
+            for name in [n for n in runs if n != "peer"]:
+                runs[name].append(_run_timed([*ours, str(tmp / "day"), "--db", str(tmp / f"{name}{k}.db"),
+                                              "--cache-dir", str(tmp / f"cache-{name}{k}"), "--json"],
+                                             before if name == "before" else None))
+    print(f"\nspeed: {len(files)} mono files, {seconds:.0f} s of audio; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'pipeline':<52} {'wall s':>7} {'audio s/s':>9} {'CPU s':>7}")
+    names = {"peer": "whisper-ctranslate2 --batched True (no diarization)",
+             "before": f"compliance batch, {before}", "ours": "compliance batch (diarized, scored, stored)"}
+    for name, done in runs.items():
+        wall, cpu = min(done)
+        print(f"{names[name]:<52} {wall:7.1f} {seconds / wall:8.1f}x {cpu:7.1f}")
+    peer_s = min(runs["peer"])[0]
+    for name in [n for n in runs if n != "peer"]:
+        print(f"ratio {name}/peer: {peer_s / min(runs[name])[0]:.2f}x (target >= 1.0x), by CPU "
+              f"{min(runs['peer'])[1] / min(runs[name])[1]:.2f}x; runs: "
+              + "; ".join(f"{n} " + ", ".join(f"{w:.1f} s ({c:.1f} CPU s)" for w, c in runs[n]) for n in runs))
+
+
+def _run_timed(cmd: list[str], checkout: Optional[Path] = None) -> tuple[float, float]:
+    """Wall and CPU seconds (the command and its children) of one run; ``checkout``: import compliance from there."""
+    import resource
+    import subprocess
+
+    # python -c puts the working folder first on sys.path: the other tree's batch runs from there
+    env = dict(os.environ, PYTHONPATH=str(checkout)) if checkout else None
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=checkout)
+    took = time.perf_counter() - began
+    if out.returncode not in (0, 3):
+        raise SystemExit(f"{cmd[0]} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return took, (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
 
 
 def _talk_gap(mono, stereo) -> tuple[float, float, float, float]:

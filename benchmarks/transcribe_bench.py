@@ -196,6 +196,13 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _peer_command() -> list[str]:
+    """The peer CLI: ``$WHISPER_CTRANSLATE2`` when set (e.g. a separate venv's ``bin/whisper-ctranslate2``), else
+    the one beside this interpreter, else the one on PATH."""
+    given = os.environ.get("WHISPER_CTRANSLATE2")
+    if given:
+        if not Path(given).is_file():
+            raise SystemExit(f"WHISPER_CTRANSLATE2={given}: no such file")
+        return [given]
     exe = Path(sys.executable).parent / "whisper-ctranslate2"
     if not exe.exists():
         found = shutil.which("whisper-ctranslate2")

@@ -275,6 +275,54 @@ def test_a_lone_voice_that_does_not_open_as_the_script_is_the_clients(default_sc
     assert score_call(transcript, default_script, "newcomer").not_connected.code != "voicemail_left"
 
 
+GREETING = "Здравствуйте, это Михаил. Я сейчас не могу ответить, оставьте сообщение после сигнала."
+MESSAGE = ("Михаил, добрый день! Меня зовут Светлана, компания Банный двор. Вы оставляли заявку на строительство бани. "
+           "Перезвоните мне, пожалуйста, по этому номеру, или я сама наберу вам завтра после обеда. Спасибо!")
+
+
+def test_a_machine_greeting_and_a_message_heard_as_one_voice_are_voicemail(default_script):
+    """An answering machine's greeting, then the manager's message, on one channel: heard as one voice, both go to
+    one party (the greeting's side or the manager's), and the call is voicemail as in stereo, not one-sided."""
+    transcript = _lone_voice(f"{GREETING} {MESSAGE}", default_script)
+    assert transcript.parties.voices == 1
+    result = score_call(transcript, default_script, "newcomer")
+    assert not result.connected and result.not_connected.code == "voicemail", result.not_connected
+    assert score_call(swap_parties(transcript), default_script, "newcomer").not_connected.code == "voicemail"
+
+
+def _greeting_then_message(greeting: str, message: str, script) -> Transcript:
+    """A greeting and a message on one channel, split into two voices (the greeting party 0, the message party 1)."""
+    recognised = _recognised()
+    first, second = _words(greeting, 0.5), _words(message, 0.5 + 0.4 * len(greeting.split()) + 1.5)
+    recognised.channels = [[Segment(text=greeting, start=first[0].start, end=first[-1].end, words=first),
+                            Segment(text=message, start=second[0].start, end=second[-1].end, words=second)]]
+    recognised.diarization.labels = [0] * len(first) + [1] * len(second)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, script)
+    return transcript
+
+
+def test_a_machine_greeting_split_from_the_message_is_voicemail_whoever_gets_it(default_script):
+    transcript = _greeting_then_message(GREETING, MESSAGE, default_script)
+    assert transcript.parties.voices == 2 and transcript.segments[0].speaker == "client"
+    for either in (transcript, swap_parties(transcript)):  # the roles as chosen, and the other way round
+        assert score_call(either, default_script, "newcomer").not_connected.code == "voicemail"
+
+
+def test_a_voicemail_phrase_later_in_a_mono_call_is_no_machine_greeting(default_script):
+    """Only the opening is a machine's greeting: a short two-party call whose client mentions the answering machine
+    after the manager's opening is no voicemail (the manager spoke first)."""
+    said = ("Добрый день, Ольга! Меня зовут Иван, компания Смарт Мейкер. Вам удобно сейчас говорить? Расскажите, "
+            "пожалуйста, какую задачу вы хотите решить?")
+    reply = ("Да, здравствуйте, я думала, это снова автоответчик звонит. Нам нужен новый сайт для магазина, бюджет "
+             "около тридцати тысяч гривен, хотим запустить его до конца следующего месяца, если получится.")
+    assert len(reply.split()) >= 25  # the client said enough: the stereo rule does not read it as a greeting
+    transcript = _greeting_then_message(said, reply, default_script)
+    assert transcript.segments[0].speaker == "manager"
+    result = score_call(transcript, default_script, "newcomer")
+    assert result.not_connected is None or result.not_connected.code != "voicemail", result.not_connected
+
+
 def test_the_lead_swaps_the_parties(default_script):
     transcript = Transcript()
     assemble_mono(_recognised(), transcript, default_script)

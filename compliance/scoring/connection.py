@@ -61,6 +61,11 @@ def _turns(segments: list[Segment]) -> list[str]:
 # A manager who said this much to an answering machine (or to nobody) left a message.
 MESSAGE_WORDS = 10
 
+# An answering machine's greeting (or an operator's message) is short: the other side says fewer words than this.
+GREETING_WORDS = 25
+# A call this short (words, both sides) with a voicemail phrase from the other side is not a conversation.
+VOICEMAIL_CALL_WORDS = 80
+
 # Courtesy words a recorded greeting puts anywhere («оставьте, пожалуйста, сообщение»): read past them.
 _COURTESY = frozenset({"пожалуйста", "please"})
 
@@ -72,6 +77,20 @@ def voicemail_marker(text: str) -> Optional[str]:
         if marker in plain:
             return marker
     return None
+
+
+def _opening_marker(segs: list[Segment]) -> Optional[str]:
+    """A one-channel call's voicemail phrase in its opening: the first party's first turn, within its first
+    ``GREETING_WORDS`` words, whichever party the split gave it to. A machine's greeting and the manager's message
+    after it are one channel: the split may hear them as one voice (a short greeting weighs little against its
+    penalty) and give both to one party, or give the greeting to the manager, so the stereo rule (the client's
+    phrase, the client saying little) misses them. A machine answers first; a conversation opens with a person."""
+    opening: list[str] = []
+    for seg in segs:  # in time order
+        if seg.speaker != segs[0].speaker or len(opening) >= GREETING_WORDS:
+            break
+        opening += seg.text.split()
+    return voicemail_marker(" ".join(opening[:GREETING_WORDS]))
 
 
 def _chat_connection(transcript: Transcript) -> tuple[bool, Optional[Message]]:
@@ -98,8 +117,10 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
         return False, Message(code="no_speech")
     known = transcript.speakers_known
     other = " ".join(s.text for s in segs if s.speaker != "manager") if known else " ".join(s.text for s in segs)
-    marker = voicemail_marker(other)
-    if marker and (not known or words["client"] < 25) and total < 80:
+    marker = voicemail_marker(other) if not known or words["client"] < GREETING_WORDS else None
+    if marker is None and transcript.parties is not None:
+        marker = _opening_marker(segs)
+    if marker and total < VOICEMAIL_CALL_WORDS:
         return False, Message(code="voicemail", params={"marker": marker})
     parties = transcript.parties
     if known and parties is not None and parties.voices == 1 and not words["client"]:
