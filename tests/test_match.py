@@ -424,3 +424,13 @@ def test_stems_are_the_same_from_several_threads_at_once():
     for t in threads:
         t.join()
     assert wrong == []
+
+
+@pytest.mark.parametrize("said", ["Оставьте сообщения после сигнала", "Абонента временно недоступна",
+                                  "Вы позвонили на голосовую почту"])
+def test_a_voicemail_phrase_in_another_form_of_its_words_is_still_heard(said):
+    from compliance.scoring.connection import voicemail_marker
+
+    assert voicemail_marker(said) is not None                # the recogniser's inflection, not the phrase's
+    for plain in ("Оставьте заявку, мы перезвоним", "Я после обеда на связи", "Номер заказа у вас есть?"):
+        assert voicemail_marker(plain) is None

@@ -70,13 +70,21 @@ VOICEMAIL_CALL_WORDS = 80
 _COURTESY = frozenset({"пожалуйста", "please"})
 
 
+def _marker_pattern(marker: str) -> re.Pattern:
+    """A voicemail phrase as the recogniser may write it: each word of four letters or more by its stem (all but
+    its last two letters: «оставьте сообщения после сигнала» for «…сообщение…»), shorter words whole."""
+    words = [re.escape(w[:max(4, len(w) - 2)]) + r"\w*" if len(w) > 3 else re.escape(w) + r"\b"
+             for w in marker.split()]
+    return re.compile(r"\b" + r"\s+".join(words))
+
+
+_MARKER_PATTERNS = [(marker, _marker_pattern(marker)) for marker in VOICEMAIL_MARKERS]
+
+
 def voicemail_marker(text: str) -> Optional[str]:
     """The voicemail or operator phrase in ``text`` (what the other side said), if any."""
     plain = " ".join(w for w in re.findall(r"[^\W\d_]+", fold(text)) if w not in _COURTESY)
-    for marker in VOICEMAIL_MARKERS:
-        if marker in plain:
-            return marker
-    return None
+    return next((marker for marker, pattern in _MARKER_PATTERNS if pattern.search(plain)), None)
 
 
 def _opening_marker(segs: list[Segment]) -> Optional[str]:
