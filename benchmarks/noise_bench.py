@@ -5,6 +5,7 @@
     python benchmarks/noise_bench.py --set voices-fresh7 --keep-cache DIR   # calls written blind, RHVoice's people
     python benchmarks/noise_bench.py --before        # also clean and bg10 without the background gate
     python benchmarks/noise_bench.py --conditions clean bg10 --model /path/to/ct2-whisper-small
+    python benchmarks/noise_bench.py --set voices-held --conditions clean bg5 --calls asr_01_call_center_appliances
 
 Each condition's calls are recognised with a cold transcript cache (the model loaded once, before), then scored
 at the level their labels give (the set's labels.yaml). Printed per condition:
@@ -59,7 +60,7 @@ def _wer(ref: str, hyp: str) -> tuple[int, int]:
 
 def _run(condition: str, folder: Path, manifest: dict, labels: dict, options: TranscribeOptions, model,
          keep: Optional[Path]) -> dict:
-    files = sorted((folder / condition).iterdir())
+    files = sorted(f for f in (folder / condition).iterdir() if f.stem in manifest)
     script = load_script(SCRIPT)
     out: dict = {"results": {}, "cpu": {}, "wer": [0, 0], "low": [], "background": 0}
     with tempfile.TemporaryDirectory() as temporary:
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="which", choices=sorted(SETS), default="dev",
                         help="dev: the calls the thresholds were chosen on; fresh: held-out calls")
     parser.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS)
+    parser.add_argument("--calls", nargs="+", default=None, metavar="NAME",
+                        help="only these calls of the set (file names without extension): a quicker side-by-side run")
     parser.add_argument("--model", default=None, help="a CTranslate2 Whisper folder instead of the default base")
     parser.add_argument("--before", action="store_true", help="also clean and bg10 without the background gate")
     parser.add_argument("--verdicts", action="store_true", help="print every call's verdict per condition")
@@ -204,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                              "are not recognition times)")
     args = parser.parse_args(argv)
     folder, manifest = noisy_calls(which=args.which)
+    if args.calls:
+        unknown = sorted(set(args.calls) - set(manifest))
+        if unknown:
+            parser.error(f"not calls of the {args.which} set: {', '.join(unknown)}")
+        manifest = {stem: call for stem, call in manifest.items() if stem in args.calls}
     labels = load_labels(SETS[args.which][0] / "labels.yaml")
     options = TranscribeOptions(**({"model": args.model} if args.model else {}))
     model = load_model(options)
