@@ -183,8 +183,10 @@ def _why(runs: dict[str, dict]) -> None:
             was = {s.id: s for s in before.stages}
             moved = [f"{s.id} {'+' if was[s.id].present else '-'}→{'+' if s.present else '-'}{'?' if s.uncertain else ''}"
                      f" {was[s.id].score:.0f}→{s.score:.0f}"
-                     for s in result.stages if s.applies and (s.present != was[s.id].present or
-                                                             abs(s.score - was[s.id].score) >= 1)]
+                     for s in result.stages if s.id in was and s.applies and (s.present != was[s.id].present or
+                                                                              abs(s.score - was[s.id].score) >= 1)]
+            # a call not connected in one run has no stages there
+            moved += [f"{s.id} {'+' if s.present else '-'}" for s in result.stages if s.id not in was and s.present]
             charged = [h.phrase for h in result.charged_forbidden]
             print(f"  {name:12} {stem[:40]:40} {_shown(before)} → {_shown(result)}: {'; '.join(moved)}"
                   f"{' | charged ' + ', '.join(charged) if charged else ''} | {[f.code for f in result.flags]}")
