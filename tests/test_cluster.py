@@ -292,3 +292,23 @@ def test_worker_plugin_sets_the_thread_count_itself(monkeypatch, threads, nthrea
     cluster_mod._model_setup([], TranscribeOptions().model_dump_json(), None, threads, nthreads)
     options = TranscribeOptions.model_validate_json(seen["options"])
     assert (options.threads, options.parallel) == expected
+
+
+def test_a_task_dask_gave_up_on_is_failed_in_the_catalogues_words():
+    """dask may give up on a task itself (its own allowed failures, ``KilledWorker``) instead of losing its data:
+    the failure is said as the data-lost path says it, in the batch's language, not in English words of the code."""
+    from types import SimpleNamespace
+
+    from compliance.batch.cluster import ALLOWED_FAILURES, _result
+    from compliance.text.catalogue import say
+
+    class KilledWorker(Exception):
+        pass
+
+    class Future:
+        def result(self):
+            raise KilledWorker("worker died")
+
+    done = _result(Future(), SimpleNamespace(kind="audio"), SimpleNamespace(status="running"))
+    assert not done.ok and done.error_kind == "audio"
+    assert done.error == say("err.cluster.worker_died", n=ALLOWED_FAILURES)

@@ -350,6 +350,7 @@ def _result(future: Any, job: _Job, client: Any) -> _Done:
         if isinstance(exc, CancelledError):
             raise _DataLost(str(exc)) from None
         if _died(exc):
-            return _Done(False, f"the worker process died on this file {ALLOWED_FAILURES} times or more "
-                                "(out of memory or a crash)", kind)
+            # dask gave up on the task itself (its own allowed-failures): the same fault as the data lost with a worker,
+            # said in the same catalogue words
+            return _Done(False, say("err.cluster.worker_died", n=ALLOWED_FAILURES), kind)
         return _Done(False, internal_error(exc), kind)
