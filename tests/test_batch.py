@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from compliance.batch.run import BatchOptions, discover, run_batch
+from compliance.batch.stopping import stop_on_signals
 from compliance.cli import cli
 from compliance.history.attribution import attribute, compile_patterns, index_manifest, load_manifest
 from compliance.history.store import Store
@@ -407,7 +408,7 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing(tmp_path):
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
     # Enough files that the batch is still at work when the signal lands: the progress lines wait in the pipe, and
     # with cached script vectors 150 transcripts were sometimes all done by the time the 30th line was read.
-    folder = _day(tmp_path / "day", 400)
+    folder = _day(tmp_path / "day", 800)
     db = tmp_path / "h.db"
     proc = _batch_running(folder, db, done=30)
     assert proc.poll() is None, "the batch finished before it could be interrupted"
@@ -420,7 +421,33 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
         stored = len(store.calls(with_transcripts=False))
     rerun = subprocess.run(_batch_cmd(folder, db, "--json"), capture_output=True, text=True, timeout=120)
     summary = json.loads(rerun.stdout)
-    assert rerun.returncode == 0 and summary["skipped"] == stored and summary["analysed"] == 400 - stored
+    assert rerun.returncode == 0 and summary["skipped"] == stored and summary["analysed"] == 800 - stored
+
+
+def test_a_stop_that_was_swallowed_still_stops_the_batch_at_the_next_file(tmp_path):
+    # Compiled code the batch calls into can swallow the KeyboardInterrupt a signal raises (pydantic-core does, inside
+    # an isinstance check while a worker's task is built): the batch then ran to its end and exited 0 after Ctrl-C.
+    folder = _day(tmp_path / "day", 12)
+    db = tmp_path / "h.db"
+    seen: list[int] = []
+
+    def swallowing_progress(p) -> None:
+        seen.append(p.done)
+        if p.done == 3:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)  # the handler runs here, in the main thread
+            except KeyboardInterrupt:
+                pass  # swallowed, as by the compiled code
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), stop_on_signals():
+        run_batch(_opts(folder, db, workers=1), progress=swallowing_progress)
+    assert max(seen) == 3, "stopped at the next file"
+    assert signal.getsignal(signal.SIGTERM) is before
+    with Store(db) as store:
+        assert store.last_batch().status == "interrupted"
+        assert len(store.calls(with_transcripts=False)) == 4  # the next file's call is whole in the store, then stop
 
 
 def test_two_batches_on_one_database_at_once(tmp_path):

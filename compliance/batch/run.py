@@ -56,6 +56,7 @@ from .plan import _Job, _load_scripts, _Transcription
 from .planner import _Planner
 from .reports import write_batch_reports
 from .spill import PlanSpill
+from .stopping import raise_if_stopped
 from .workers import (
     _Done,
     _model_of,
@@ -107,6 +108,7 @@ class _Run(_Planner, _Executes):
         return self._summary
 
     def _emit(self, outcome: FileOutcome | None = None) -> None:
+        raise_if_stopped()  # a Ctrl-C that the code running when it came swallowed stops the batch here
         if outcome is not None:
             self.done += 1
             self.summary.add_file(outcome)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -17,10 +16,6 @@ from compliance.text.catalogue import current, text
 from .options import DAY, db_option, resolve_team_path, team_option
 
 OUTCOMES = ("analysed", "rescored", "skipped", "duplicate", "failed", "unattributed")
-
-
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 class _Progress:
@@ -186,12 +181,13 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )
+    from compliance.batch.stopping import stop_on_signals
     progress = None if as_json else _Progress()
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, systemd, a CI timeout: like Ctrl-C
     try:
-        if progress is not None:
-            progress.start(folder)
-        summary = run_batch(options, progress=progress)
+        with stop_on_signals():  # Ctrl-C and `kill`, systemd, a CI timeout alike
+            if progress is not None:
+                progress.start(folder)
+            summary = run_batch(options, progress=progress)
     except ComplianceError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt as exc:
@@ -204,8 +200,6 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
             sys.stderr.flush()
             os._exit(130)
         sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if as_json:
         summary.write_json(lambda part: click.echo(part, nl=False))  # a file at a time, as the batch kept them
     else:
