@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -107,3 +110,30 @@ def test_watch_scores_a_file_written_slowly_in_full_and_a_restart_doubles_nothin
     assert "analysed 0, skipped 3, failed 0" in again.output
     with Store(tmp_path / "h.db", read_only=True) as store:
         assert len(store.calls()) == 3
+
+
+def test_a_watch_service_stopped_by_sigterm_says_so_and_keeps_what_it_scored(tmp_path):
+    # `systemctl stop` sends SIGTERM: the watcher stops as on Ctrl-C (exit 0, "stopped", no traceback), not killed
+    # mid-call by the default handler; the calls it scored are in the history.
+    folder = tmp_path / "drop" / "2026-11-27" / "sidorova"
+    folder.mkdir(parents=True)
+    for src in TRANSCRIPTS[:2]:
+        shutil.copy(src, folder / src.name)
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen([sys.executable, "-c", "from compliance.cli import main; main()", "watch",
+                             str(tmp_path / "drop"), "--db", str(db), "--settle", "0.3", "--interval", "0.1",
+                             "--lang", "en"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "new files: 2; analysed 2, …" once the first round is stored
+        assert "analysed 2" in line, line
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "stopped" in err and "Traceback" not in err
+    with Store(db, read_only=True) as store:
+        assert len(store.calls()) == 2

@@ -8,7 +8,9 @@ is also remembered, and ``raise_if_stopped`` raises it again at the next file (`
 """
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -45,3 +47,13 @@ def raise_if_stopped() -> None:
     running then may have swallowed)."""
     if _requested.is_set():
         raise KeyboardInterrupt
+
+
+def leave_if_pool_killed(exc: BaseException, code: int) -> None:
+    """After a stop that killed a worker pool (``batch.execute`` marks the exception ``pool_terminated``): leave at
+    once with ``code``. A worker killed while sending its result leaves half a message in the pool's pipe, and the
+    interpreter's exit would join the pool's manager thread forever. Every saved call is committed by then."""
+    if getattr(exc, "pool_terminated", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

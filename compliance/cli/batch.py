@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -181,7 +180,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         transcribe={"model": model, "device": device, "compute_type": compute_type, "threads": threads or None,
                     "language": language, "manager_channel": manager_channel},
     )
-    from compliance.batch.stopping import stop_on_signals
+    from compliance.batch.stopping import leave_if_pool_killed, stop_on_signals
     progress = None if as_json else _Progress()
     try:
         with stop_on_signals():  # Ctrl-C and `kill`, systemd, a CI timeout alike
@@ -194,11 +193,7 @@ def batch(folder: Path, out_dir: Optional[Path], scripts: tuple[Path, ...], team
         if progress is not None:
             progress.close()
         click.echo("\n" + text("cli.batch.interrupted"), err=True)   # off the progress line first
-        if getattr(exc, "pool_terminated", False):
-            # The killed workers' pool cannot be joined (see batch._terminate): leave now, nothing is unsaved.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
+        leave_if_pool_killed(exc, 130)
         sys.exit(130)
     if as_json:
         summary.write_json(lambda part: click.echo(part, nl=False))  # a file at a time, as the batch kept them

@@ -33,6 +33,7 @@ def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path
     """
     from compliance.batch.models import BatchOptions
     from compliance.batch.run import run_batch
+    from compliance.batch.stopping import leave_if_pool_killed, stop_on_signals
     from compliance.messages import Message
     from compliance.sources.watch import FolderWatch, watch_folder
 
@@ -53,6 +54,8 @@ def watch(folder: Path, db: Path, team_path: Optional[Path], scripts: tuple[Path
     click.echo(Message(code="watch_once" if once else "watch_start", params={"folder": str(folder)}).text(lang),
                err=True)
     try:
-        watch_folder(FolderWatch(folder, settle), score, interval=interval, once=once)
-    except KeyboardInterrupt:
+        with stop_on_signals():  # Ctrl-C, or `systemctl stop` (SIGTERM): the calls scored so far are all stored
+            watch_folder(FolderWatch(folder, settle), score, interval=interval, once=once)
+    except KeyboardInterrupt as exc:
         click.echo(Message(code="watch_stopped").text(lang), err=True)
+        leave_if_pool_killed(exc, 0)
