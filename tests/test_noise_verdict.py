@@ -113,6 +113,18 @@ def test_a_critical_phrase_heard_in_unsure_words_is_held_and_flags_the_call():
     assert charged.verdict == "below" and charged.flags == []
 
 
+def test_on_a_call_rated_poor_even_a_clearly_heard_phrase_is_held():
+    # In a room of voices a colleague's «я же вам говорил» can come out clear: on a call whose recognition is poor
+    # no phrase is charged before the lead confirms it, as no stage missing there is taken as missed.
+    transcript = _with_phrase("это не моя проблема", 0.95)
+    assert transcript.quality is not None
+    transcript.quality.rating = "poor"
+    held = score_call(transcript, SCRIPT, "experienced", WORDS_ONLY)
+    assert [(h.severity, h.uncertain) for h in held.forbidden] == [("critical", True)]
+    assert held.critical == [] and held.verdict == "above"
+    assert _codes(held.flags) == ["poor_recognition", VERDICT_UNCERTAIN]
+
+
 def test_a_held_minor_phrase_that_cannot_move_the_verdict_raises_no_flag():
     result = score_call(_with_phrase("ну короче", 0.2), SCRIPT, "experienced", WORDS_ONLY)
     assert [h.uncertain for h in result.forbidden] == [True] and result.forbidden_penalty == 0

@@ -11,7 +11,9 @@ on a call rated poor), or, in a noisy room, whose evidence was found and then no
 have failed: a question mark lost); a stage said in part where such a run lies, or, in a noisy room, whose rest was
 found and then not credited (``acts.judge_evidence`` notes evidence whose act hangs on the recogniser's output: the
 script's words nearly word for word, a question ended with a full stop); and a forbidden phrase heard only in such
-words: it is shown, not charged, until the lead confirms it.
+words, or anywhere on a call rated poor (there a clearly heard phrase may be a voice in the room: on the
+voices-fresh8 calls with a colleague 5 dB below, «я же вам говорил» was the colleague's, heard with confidence): it
+is shown, not charged, until the lead confirms it.
 
 ``flag_uncertain_verdict`` runs after the verdict: a call whose verdict would differ if its uncertain stages and
 phrases went the other way (each uncertain stage said or not, each held phrase charged or not) is flagged
@@ -183,8 +185,8 @@ def review_recognition(result: CallResult, transcript: Transcript) -> None:
     stretches = unsure_stretches(transcript, NOISY_RUN if noisy else UNSURE_RUN)
     for at, stage in enumerate(result.stages):
         stage.uncertain = _stage_uncertain(result.stages, at, transcript, poor, stretches, noisy)
-    for hit in result.forbidden:
-        hit.uncertain = _forbidden_uncertain(transcript, hit.turn, hit.matched, hit.start)
+    for hit in result.forbidden:  # on a call rated poor none is sure, as no stage missing there is (``unheard``)
+        hit.uncertain = poor or _forbidden_uncertain(transcript, hit.turn, hit.matched, hit.start)
 
 
 def _verdict_if(result: CallResult, said: bool) -> Optional[str]:
