@@ -125,6 +125,20 @@ def test_background_words_are_no_partys_talk():
     assert quiet.talk.silence > alone.talk.silence - 0.01             # nor do they fill the call's silence
     assert quiet.talk.longest_manager_monologue == alone.talk.longest_manager_monologue
 
+def test_a_colleague_reading_the_script_on_the_clients_channel_does_not_take_the_managers_role():
+    # A client who says little, and a colleague at the next desk 6 dB below reading the whole script: inside the
+    # background gate (8 dB), so those words stay the channel's; the role is chosen on each channel's speaker.
+    manager = _words(GREETING + " Расскажите, пожалуйста, какую задачу вы хотите решить?", 0.0, -20.0)
+    client = _words("Да, слушаю вас. Нам нужен сайт.", 8.0, -20.0)
+    colleague = _words(GREETING + " " + MANAGER_REST, 12.0, -26.0)
+    recognised = _recognised(manager, sorted(client + colleague, key=lambda w: w.start or 0))
+    chosen = assemble_transcript(recognised, "x.ogg", TranscribeOptions(), SCRIPT)
+    assert chosen.manager_channel == "left"
+    assert "Смарт Мейкер" in chosen.text_of("manager")
+    unmeasured = recognised.model_copy(update={"quality": []})   # no levels (a cache from before): every word counts
+    assert assemble_transcript(unmeasured, "x.ogg", TranscribeOptions(), SCRIPT).manager_channel == "right"
+
+
 def test_background_marking_off_or_unmeasured_keeps_every_word():
     manager = _words(GREETING + " " + MANAGER_REST, 0.0, -35.0)
     client = _words(CLIENT, 40.0, -20.0)
