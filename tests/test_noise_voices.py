@@ -7,7 +7,14 @@ import numpy as np
 from compliance.scoring.transcript import Segment, Word
 from compliance.speech.channels import _split_background
 from compliance.speech.decode import SAMPLE_RATE
-from compliance.speech.others import channel_voices, other_voice_cuts, other_voice_gaps, other_voice_words
+from compliance.speech.others import (
+    _heard_alone,
+    _others_runs,
+    channel_voices,
+    other_voice_cuts,
+    other_voice_gaps,
+    other_voice_words,
+)
 
 RATE = SAMPLE_RATE
 
@@ -119,3 +126,42 @@ def test_the_gap_pass_leaves_the_colleagues_stretches_and_decodes_the_managers_a
     assert [whose[x] for x in kept].count("manager") == 8              # the manager's skipped turns: decoded again
     assert [whose[x] for x in kept].count("colleague") <= 1            # the colleague's: not
     assert other_voice_gaps(None, stretches) == stretches               # one voice: every stretch, as before
+
+
+class _Stub:
+    """Voices whose verdicts are given per unit: which are the other voice's, which are quiet."""
+
+    level = -20.0
+
+    def __init__(self, other: str, quiet: str) -> None:
+        self._other, self._quiet = other, quiet
+
+    def other(self, start: float, end: float) -> bool:
+        return self._other[round(start / 0.25)] == "o"
+
+    def unit_level(self, start: float, end: float) -> float:
+        return self.level - (10.0 if self._quiet[round(start / 0.25)] == "q" else 0.0)
+
+
+def _units_of(n: int) -> list[tuple[float, float]]:
+    return [(0.25 * k, 0.25 * (k + 1)) for k in range(n)]
+
+
+def test_a_short_quiet_run_between_the_other_voices_pieces_is_the_other_voices_and_loud_speech_never():
+    #            other voice:  o o . . o o L o o . . . . . o   (. kept by voice, L loud)
+    voices = _Stub(other="oo..ooLoo.....o", quiet="qqqqqqLqqqqqqqq")
+    runs = _others_runs(voices, _units_of(15))  # type: ignore[arg-type]
+    assert runs[2:4] == [True, True]          # two quiet units between the other voice's: cut with them
+    assert runs[6] is False                    # a loud unit is never cut, whatever is around it
+    assert runs[9:14] == [False] * 5           # five quiet units in a row: more than a syllable or two, kept
+    assert _others_runs(_Stub(other="....", quiet="qqqq"), _units_of(4)) == [False] * 4  # type: ignore[arg-type]
+
+
+def test_two_voices_only_where_quiet_speech_is_heard_alone():
+    units = _units_of(40)
+    syllables = [k % 4 == 3 for k in range(40)]            # the party's quiet syllables, beside loud ones
+    assert not _heard_alone(units, syllables)
+    pause_filled = [10 <= k < 20 for k in range(40)]         # 2.5 s of quiet speech alone: a voice in the pause
+    assert _heard_alone(units, pause_filled)
+    apart = [(0.25 * k + (1.0 if k >= 15 else 0.0), 0.25 * (k + 1) + (1.0 if k >= 15 else 0.0)) for k in range(40)]
+    assert not _heard_alone(apart, pause_filled)             # two regions' runs are not one run

@@ -15,9 +15,10 @@ from compliance.text.catalogue import say
 from compliance.text.third_party import quoted
 
 # Bump when recognition or post-processing changes what a cached transcript would contain.
-PIPELINE_VERSION = 7  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
+PIPELINE_VERSION = 8  # 2: notes as message codes; 3: a looped batched segment is decoded again; 4: gaps packed;
 # 5: word levels, channel quality, background-only stretches not decoded; 6: another voice's stretches not decoded,
-# its words marked (speech.others); 7: the gap pass leaves the other voice's stretches, the noise's swing measured
+# its words marked (speech.others); 7: the gap pass leaves the other voice's stretches, the noise's swing measured;
+# 8: two voices only where quiet speech is heard alone; a short quiet run between the other voice's pieces not decoded
 
 
 DEFAULT_MODEL_ALIASES = frozenset({"base", "whisper-base"})
