@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -35,14 +36,21 @@ def _client(base: str, login: str, calls: list[str], ready: threading.Barrier, s
         ready.abort()  # the others stop waiting for it: the run fails with this error, not a broken barrier
 
 
+def _token(res: httpx.Response) -> str:
+    """The form token of a page, or a failure that says which page came instead (status and its first words)."""
+    if CSRF not in res.text:
+        words = " ".join(re.sub(r"<[^>]+>", " ", res.text).split())[:300]
+        raise AssertionError(f"{res.request.method} {res.request.url.path} -> {res.status_code} without a form: {words}")
+    return res.text.split(CSRF, 1)[1].split('"', 1)[0]
+
+
 def _client_loop(base: str, login: str, calls: list[str], ready: threading.Barrier, seed: int, out: dict) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as http:
-        page = http.get("/login").text
-        token = page.split(CSRF, 1)[1].split('"', 1)[0]
+        token = _token(http.get("/login"))
         res = http.post("/login", data={"login": login, "password": PASSWORDS[login], "csrf_token": token})
         assert res.status_code == 303, res.text
-        token = http.get("/", follow_redirects=True).text.split(CSRF, 1)[1].split('"', 1)[0]
+        token = _token(http.get("/", follow_redirects=True))
         # Everyone logged in: the measured run starts together. Logins of one account are checked one at a time
         # (argon2, slow on purpose), so 25 logins of the lead take a while on a slow machine.
         ready.wait(timeout=600)

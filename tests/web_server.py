@@ -5,6 +5,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -25,8 +26,16 @@ def running_server(db: Path, *extra: str, timeout: float = 30.0) -> Iterator[str
     port = free_port()
     cmd = [sys.executable, "-c", "from compliance.cli import main; main()", "serve", "--db", str(db),
            "--host", "127.0.0.1", "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's own words go to a file, not a pipe nobody reads while it runs (a full pipe would stall it); a
+    # test that fails shows their end.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+
+    def said() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-4000:]
+
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -37,10 +46,13 @@ def running_server(db: Path, *extra: str, timeout: float = 30.0) -> Iterator[str
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise RuntimeError(f"compliance serve did not start: {out[-2000:]}")
+                raise RuntimeError(f"compliance serve did not start: {said()[-2000:]}")
             time.sleep(0.1)
-        yield base
+        try:
+            yield base
+        except BaseException:
+            print(f"compliance serve said:\n{said()}", file=sys.stderr)
+            raise
     finally:
         proc.terminate()
         try:
@@ -48,5 +60,4 @@ def running_server(db: Path, *extra: str, timeout: float = 30.0) -> Iterator[str
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        log.close()
