@@ -119,10 +119,19 @@ HELDOUT8_PAIRS = [("aleksandr", "yuriy"), ("irina", "victoria"), ("artemiy", "mi
 HELDOUT8_TRAPS = {"26_missing_payment_pool_opening.txt": "payment_timing",
                   "30_adversarial_fitness_club_app.txt": "offer",
                   "31_adversarial_bathroom_tiling.txt": "farewell"}
-# blind set → (its transcripts, (manager, client) pairs cycled over calls 17–32, call → the stage that must stay
-# uncredited there)
-BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS),
-              "heldout8": (BLIND8, HELDOUT8_PAIRS, HELDOUT8_TRAPS)}
+# The ninth blind set (calls 01–16, written blind after heldout8 call 29 showed short calls to be the weak spot):
+# short calls only (15–110 words: a client who cuts the call short, quick follow-ups, one side doing the talking, a
+# voicemail, a wrong number, traps). Pairs new to every earlier set, same-gender first, fixed before the set was
+# first spoken; the trap from the set's README: the client says the next step's and the farewell's lines.
+BLIND9 = ROOT / "tests" / "fixtures" / "calls_blind9" / "sales_call"
+HELDOUT9_PAIRS = [("mikhail", "pavel"), ("irina", "tatiana"), ("artemiy", "yuriy"), ("anna", "arina"),
+                  ("aleksandr", "anna"), ("elena", "tatiana"), ("arina", "elena"), ("victoria", "vitaliy")]
+HELDOUT9_TRAPS = {"14_trap_client_lines_roof_snow.txt": "next_step"}
+# blind set → (its transcripts, (manager, client) pairs cycled over its calls, call → the stage that must stay
+# uncredited there, the calls' numbers)
+BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS, range(17, 33)),
+              "heldout8": (BLIND8, HELDOUT8_PAIRS, HELDOUT8_TRAPS, range(17, 33)),
+              "heldout9": (BLIND9, HELDOUT9_PAIRS, HELDOUT9_TRAPS, range(1, 17))}
 # every manager/client pair of the earlier sets: the RHVoice mono parts, their bad input, the voice print probe's
 # close pairs and the noisy sets' calls (``make_noisy_audio.call_voices`` over their calls)
 USED_PAIRS = {frozenset(p) for part in RHVOICE_PARTS.values() for p in part["pairs"]} | {
@@ -333,12 +342,12 @@ def rhvoice_calls(folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
 
 
 def blind_calls(name: str = "heldout7", folder: Path | None = None) -> tuple[Path, dict[str, dict]]:
-    """A blind set's mono half (``BLIND_SETS``; made on first use) in RHVoice voice pairs new to every earlier set:
+    """A blind set's mono part (``BLIND_SETS``; made on first use) in RHVoice voice pairs new to every earlier set:
     stereo, mono 8 kHz μ-law and mono 32 kbps mp3, each entry's ``part`` the set's name."""
     from compliance.resources import cache_root
 
-    transcripts, pairs, traps = BLIND_SETS[name]
-    earlier = USED_PAIRS | {frozenset(p) for other, (_, used, _) in BLIND_SETS.items() if other < name for p in used}
+    transcripts, pairs, traps, numbers = BLIND_SETS[name]
+    earlier = USED_PAIRS | {frozenset(p) for other, (_, used, *_) in BLIND_SETS.items() if other < name for p in used}
     assert not earlier & {frozenset(p) for p in pairs}, "a pair was used before"
     folder = folder or cache_root() / f"mono-rhvoice-{name}-v{RHVOICE_VERSION}"
     manifest_path = folder / "manifest.json"
@@ -349,7 +358,7 @@ def blind_calls(name: str = "heldout7", folder: Path | None = None) -> tuple[Pat
     make = _make_audio_module()
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict] = {}
-    names = sorted(p.name for p in transcripts.glob("*.txt") if 17 <= int(p.name[:2]) <= 32)
+    names = sorted(p.name for p in transcripts.glob("*.txt") if int(p.name[:2]) in numbers)
     with tempfile.TemporaryDirectory() as work:
         synth = VoiceSynth(Path(work), make)
         for i, call in enumerate(names):

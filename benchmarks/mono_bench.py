@@ -17,9 +17,9 @@ Bad input (one voice, silence, hold music, a three-way call) is run too and its 
 ``--other czech`` (or ``espeak``): the same through the pipeline on make_mono_audio's second sets, whose client is
 another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
 
-``--rhvoice dev`` (or ``heldout``; ``heldout7`` / ``heldout8``: a blind set's calls 17–32 in new voice pairs): one part
-of make_mono_audio's RHVoice set, whose two parties are two different people's voices (RHVoice's Russian voices,
-each trained on one real person's recordings), with traps; the bad input
+``--rhvoice dev`` (or ``heldout``; ``heldout7`` / ``heldout8``: a blind set's calls 17–32 in new voice pairs;
+``heldout9``: the ninth set's short calls): one part of make_mono_audio's RHVoice set, whose two parties are two
+different people's voices (RHVoice's Russian voices, each trained on one real person's recordings), with traps; the bad input
 (spoken by the development part's voices) runs with ``dev``. Each mono call's split is printed too (DER, the
 separation and contrast of its parties, whether it was flagged as not separated).
 
@@ -50,7 +50,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diarize_bench import der, merge  # noqa: E402
-from make_mono_audio import BLIND7, BLIND8, BLIND_SETS, ROOT, blind_calls, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
+from make_mono_audio import BLIND_SETS, ROOT, blind_calls, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
 
 from compliance.resources import (
     cache_root,  # noqa: E402
@@ -64,9 +64,8 @@ from compliance.speech.parties import NOT_SEPARATED  # noqa: E402
 
 FORMATS = {"stereo.wav": "stereo 8k μ-law", "mono.wav": "mono 8k μ-law", "mono.mp3": "mono 32k mp3"}
 LABELS = {**yaml.safe_load((ROOT / "tests" / "fixtures" / "calls" / "labels.yaml").read_text(encoding="utf-8"))["calls"],
-          **yaml.safe_load((BLIND7 / "labels.yaml").read_text(encoding="utf-8"))["calls"],
-          **(yaml.safe_load((BLIND8 / "labels.yaml").read_text(encoding="utf-8"))["calls"]
-             if (BLIND8 / "labels.yaml").exists() else {})}
+          **{call: label for folder, *_ in BLIND_SETS.values() if (folder / "labels.yaml").exists()
+             for call, label in yaml.safe_load((folder / "labels.yaml").read_text(encoding="utf-8"))["calls"].items()}}
 
 
 def _timed_transcribe(path: Path, options: TranscribeOptions, model, script, cache: Path):
