@@ -120,6 +120,7 @@ class _Tally:
         self.not_separated = 0
         self.recognise = self.diarize = 0.0
         self.talk: list[tuple[float, float, float, float]] = []  # |mono − stereo|: share pts, monologue s, …
+        self.talk_sure: list[tuple[float, float, float, float]] = []  # … of the calls not flagged «не разделены»
 
     def f1(self) -> float:
         return 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)
@@ -162,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other", choices=["espeak", "czech"], help="the set whose client is another synthesizer "
                         "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
     parser.add_argument("--rhvoice", choices=["dev", "heldout", *BLIND_SETS], help="a part of the RHVoice set (two "
-                        "people's voices a call; the held-out part is measured once, not tuned on); heldout7, heldout8: "
-                        "a blind set's mono half in voice pairs new to every earlier set")
+                        "people's voices a call; the held-out part is measured once, not tuned on); heldout7, heldout8: a "
+                        "blind set's mono half, heldout9: the ninth's short calls, in voice pairs new to every earlier set")
     args = parser.parse_args(argv)
     if args.rhvoice in BLIND_SETS:
         folder, manifest = blind_calls(args.rhvoice)
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                 stereo_talk[stem] = transcript.talk
             elif transcript.talk is not None and stereo_talk.get(stem) is not None:
                 tally.talk.append(_talk_gap(transcript.talk, stereo_talk[stem]))
+                if not flagged:
+                    tally.talk_sure.append(tally.talk[-1])
             if fmt.startswith("mono"):
                 turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
                 tally.ders.append(der(turns, _speaker_spans(transcript), entry["duration"]))
@@ -311,6 +314,7 @@ def _print(tallies: dict[str, _Tally]) -> None:
         ("client phrases charged", lambda t: f"{t.client_charged}", "0"),
         ("traps credited", lambda t: f"{t.traps_credited}/{t.traps}", "0"),
         ("talk share vs stereo, worst", lambda t: _worst(t.talk, 0, " pts"), "≤ 5 pts"),
+        ("… of calls not flagged", lambda t: _worst(t.talk_sure, 0, " pts"), ""),
         ("monologue vs stereo, worst", lambda t: _worst(t.talk, 1, " s"), ""),
         ("interruptions vs stereo", lambda t: _worst(t.talk, 2, ""), ""),
         ("response time vs stereo", lambda t: _worst(t.talk, 3, " s"), ""),

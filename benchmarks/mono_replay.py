@@ -10,7 +10,8 @@ called two voices without a flag would lose a party's words to the other.
 
 Recognition is mono_bench's, so run it first on the set; the words are those of the code that ran it.
 
-    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout|rhvoice-heldout7|rhvoice-heldout8] [--calls]
+    python benchmarks/mono_replay.py [--set festival|rhvoice-dev|rhvoice-heldout|rhvoice-heldout7|rhvoice-heldout8
+                                      |rhvoice-heldout9] [--calls]
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
                 talk = assemble_transcript(stereo, stem, options, script).talk
                 if talk is not None:
                     tally.talk.append(_talk_gap(transcript.talk, talk))
+                    if not flagged:
+                        tally.talk_sure.append(tally.talk[-1])
                     gap = "talk gap " + " / ".join(f"{v:.1f}" for v in tally.talk[-1])
             turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
             error = der(turns, _speaker_spans(transcript), entry["duration"])
@@ -85,7 +88,7 @@ def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str,
     """Each stereo channel alone (8 kHz μ-law as it is, and re-encoded as 32 kbps mp3), diarized from its own cached
     words: one voice, two flagged, or two trusted (a lost party)."""
     make = _make_audio_module()
-    counts = {fmt: {"one": 0, "two, flagged": 0, "two, trusted": 0} for fmt in ("mono.wav", "mono.mp3")}
+    counts = {fmt: {"one": 0, "one, flagged": 0, "two, flagged": 0, "two, trusted": 0} for fmt in ("mono.wav", "mono.mp3")}
     with tempfile.TemporaryDirectory() as tmp:
         for name, entry in sorted(manifest.items()):
             if entry["kind"] != "call" or not name.endswith(".stereo.wav"):
@@ -98,7 +101,8 @@ def _one_voice(folder: Path, manifest: dict, run: Path, show: bool) -> dict[str,
                 make.encode(channel[None, :], target, "libmp3lame", 8000, 32000)
                 for fmt, audio in (("mono.wav", channel), ("mono.mp3", decode_audio(target).channels[0])):
                     d = diarize_channel(audio, recognised.channels[k])
-                    kind = "one" if d.voices < 2 else ("two, trusted" if d.confident else "two, flagged")
+                    kind = ("one" if d.confident else "one, flagged") if d.voices < 2 else \
+                        ("two, trusted" if d.confident else "two, flagged")
                     counts[fmt][kind] += 1
                     if show:
                         print(f"  one voice {name:<38} ch{k} {fmt:<9} sep {d.separation:5.2f}  "
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="rhvoice-dev",
                         choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7",
-                                 "rhvoice-heldout8"])
+                                 "rhvoice-heldout8", "rhvoice-heldout9"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
@@ -137,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         ("client phrases charged", lambda r: f"{r['tally'].client_charged}"),
         ("traps credited", lambda r: f"{r['tally'].traps_credited}/{r['tally'].traps}"),
         ("talk share vs stereo, worst", lambda r: _worst(r["tally"].talk, 0, " pts")),
+        ("… of calls not flagged", lambda r: _worst(r["tally"].talk_sure, 0, " pts")),
         ("monologue / interruptions, worst", lambda r: f"{_worst(r['tally'].talk, 1, ' s')} / "
                                                        f"{_worst(r['tally'].talk, 2, '')}"),
         ("flagged, split sound", lambda r: f"{r['flagged_sound']}/{r['sound']}"),

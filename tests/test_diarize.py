@@ -105,7 +105,7 @@ def _band_verdict(contrast: float, pieces: list[int]):
 
     options = DiarizeOptions()
     separation = (options.one_voice + options.min_separation) / 2
-    units = [(i * 0.5, i * 0.5 + 0.4) for i in range(40)]
+    units = [(i * 0.5, i * 0.5 + 0.45) for i in range(40)]  # 18 s of speech: enough to trust one voice
     labels = [int(i >= 20) for i in range(40)]
     feats = np.random.default_rng(0).normal(size=(2100, 16)).astype(np.float32)
     spans = [(int(a * 100), int(b * 100)) for a, b in units]
@@ -124,6 +124,46 @@ def test_in_the_flag_band_the_contrast_weighed_by_its_pieces_decides_the_flag(co
     result = _band_verdict(contrast, pieces)
     assert (result.voices, result.confident) == (voices, trusted)
     assert result.pieces == pieces
+
+
+@pytest.mark.parametrize("words,trusted", [(20, False), (39, False), (45, True)])
+def test_one_voice_heard_in_little_speech_is_not_trusted(words, trusted):
+    """Two voices in a short call were read as one in most cuts under 16 s of speech: such a reading is said to be
+    unsure (the call is flagged), a longer one is trusted."""
+    from compliance.speech.diarize import DiarizeOptions, _verdict
+
+    options = DiarizeOptions()
+    units = [(i * 0.5, i * 0.5 + 0.4) for i in range(words)]   # 0.4 s of speech a word
+    feats = np.random.default_rng(0).normal(size=(int(words * 50) + 100, 16)).astype(np.float32)
+    spans = [(int(a * 100), int(b * 100)) for a, b in units]
+    result = _verdict([int(i >= words // 2) for i in range(words)], units, 0.0, feats, spans, options, 0.5, [9, 9])
+    assert result.voices == 1 and result.confident is trusted
+
+
+def test_a_short_call_heard_as_one_voice_is_flagged_until_the_lead_checks_it(default_script):
+    recognised = _recognised(voices=1, confident=False)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    assert transcript.parties.voices == 1 and not transcript.parties.separated
+    assert [(f.code, f.params["why"]) for f in transcript.flags] == [(NOT_SEPARATED, "short")]
+    result = score_call(transcript, default_script, "newcomer")
+    assert [f.code for f in result.flags] == [NOT_SEPARATED]
+    swapped = Transcript()
+    assemble_mono(recognised, swapped, default_script, swap=True)   # the lead said who is who: no flag
+    assert swapped.flags == []
+
+
+def test_one_voice_is_trusted_on_a_whole_call_and_not_on_a_few_words():
+    """The diarizer end to end: one made-up voice over twelve turns is one voice, sure; over three turns (about 6 s
+    of speech) one voice, unsure; two voices over three turns are still told apart."""
+    audio, units, _ = _call([LOW], turns=12)
+    assert (diarize(audio, units).voices, diarize(audio, units).confident) == (1, True)
+    audio, units, _ = _call([LOW], turns=3)
+    short = diarize(audio, units)
+    assert (short.voices, short.confident) == (1, False)
+    audio, units, truth = _call([LOW, HIGH], turns=3)
+    two = diarize(audio, units)
+    assert two.voices == 2 and _agreement(two.labels, truth) > 0.9
 
 
 def test_a_lone_word_inside_a_turn_stays_with_its_party():

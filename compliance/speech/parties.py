@@ -136,6 +136,11 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
         why = "voices" if not diar.confident else "role"
         transcript.flags.append(Message(code=NOT_SEPARATED, params={
             "why": why, "separation": diar.separation, "confidence": parties.confidence}))
+    elif diar.voices == 1 and not diar.confident and not swap:
+        # one voice heard in a short call: a second one may have said too little to be told apart
+        parties.separated = False
+        transcript.flags.append(Message(code=NOT_SEPARATED, params={
+            "why": "short", "separation": diar.separation, "confidence": parties.confidence}))
 
 
 def _one_voice(channels: list[list[Segment]], script: Optional[SalesScript],

@@ -28,7 +28,7 @@ from compliance.speech.decode import (
 
 from .assemble import assemble_transcript
 from .cache import _cache_key, _read_cache, _Recognised, _write_cache
-from .diarize import diarization_method
+from .diarize import DIARIZE_VERSION, diarization_method
 from .engine import TranscribeOptions, _resolve_model, default_cache_dir, load_model
 from .parties import diarize_channel
 from .recognise import Heard, _recognise, recognising, speech_heard
@@ -99,7 +99,8 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
             decoded, found, model = _audio_and_model(path, options, model)
             recognised = _recognise_file(decoded, model, options, key, digest, resolved.label, found)
     if options.diarize and len(recognised.channels) == 1 and (
-            recognised.diarization is None or recognised.diarization.method != diarization_method()):
+            recognised.diarization is None or recognised.diarization.method != diarization_method()
+            or recognised.diarization.version != DIARIZE_VERSION):
         audio = (decoded or decode_audio(path)).channels[0]
         recognised.diarization = diarize_channel(audio, recognised.channels[0])
         changed = True
