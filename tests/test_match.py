@@ -168,6 +168,28 @@ def test_not_connected(default_script, text, reason):
     assert r.adherence is None and r.verdict is None
 
 
+def test_a_machine_greeting_with_a_room_voice_after_it_is_still_voicemail(default_script):
+    # voices-fresh7 call 13 at 5 dB: the client's side opens with the answering machine, then a colleague's voice
+    # from the room behind it, as loud as the machine, fills the rest of that side (26 words in all)
+    text = ("К: Здравствуйте, вы позвонили в компанию Складские решения. Сейчас никто не может ответить, пожалуйста, "
+            "оставьте сообщение после сигнала.\n"
+            "М: Добрый день, Николай! Меня зовут Евгений, компания ПогрузТехника. Вы оставляли заявку на аренду "
+            "погрузчика. Перезвоните мне, пожалуйста, или я сам наберу вам завтра до обеда. Спасибо, всего доброго!\n"
+            "К: Нам нужно перевести описания оборудования на немецкий, заверить за три недели, нужен Максим.")
+    r = _score(text, default_script)
+    assert not r.connected and "автоответчик" in r.not_connected_reason
+
+
+def test_a_machine_phrase_said_later_by_a_client_who_answered_is_no_voicemail(default_script):
+    text = ("К: Алло, да, слушаю вас.\n"
+            "М: Добрый день, Николай! Меня зовут Евгений, компания ПогрузТехника. Вам удобно сейчас говорить?\n"
+            "К: Да, говорите. Я вчера вам звонил, а у вас было сказано: оставьте сообщение после сигнала.\n"
+            "М: Извините, линия была занята. Расскажите, пожалуйста, какую задачу вы хотите решить?\n"
+            "К: Нужен погрузчик на месяц, на склад, грузы до двух тонн, работаем в две смены, начать хотим со "
+            "следующей недели.")
+    assert _score(text, default_script).connected
+
+
 @pytest.mark.parametrize("said", ["Оставьте, пожалуйста, сообщение после сигнала.",
                                   "Абонент, пожалуйста, временно недоступен", "Перезвоните пожалуйста позднее"])
 def test_a_courtesy_word_inside_a_voicemail_phrase_does_not_hide_it(said):

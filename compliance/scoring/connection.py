@@ -128,6 +128,11 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
     marker = voicemail_marker(other) if not known or words["client"] < GREETING_WORDS else None
     if marker is None and transcript.parties is not None:
         marker = _opening_marker(segs)
+    elif marker is None and known:
+        # the client's first turn is a machine's phrase, and more words follow on that side: a voice from the room
+        # behind the answering machine (a colleague 5 dB below it), not a person who answered
+        first = next((i for i, s in enumerate(segs) if s.speaker == "client"), None)
+        marker = _opening_marker(segs[first:]) if first is not None else None
     if marker and total < VOICEMAIL_CALL_WORDS:
         return False, Message(code="voicemail", params={"marker": marker})
     parties = transcript.parties
