@@ -105,9 +105,9 @@ def _band_verdict(contrast: float, pieces: list[int]):
 
     options = DiarizeOptions()
     separation = (options.one_voice + options.min_separation) / 2
-    units = [(i * 0.5, i * 0.5 + 0.45) for i in range(40)]  # 18 s of speech: enough to trust one voice
-    labels = [int(i >= 20) for i in range(40)]
-    feats = np.random.default_rng(0).normal(size=(2100, 16)).astype(np.float32)
+    units = [(i * 0.5, i * 0.5 + 0.45) for i in range(100)]  # 45 s of speech: enough to trust one voice
+    labels = [int(i >= 50) for i in range(100)]
+    feats = np.random.default_rng(0).normal(size=(5100, 16)).astype(np.float32)
     spans = [(int(a * 100), int(b * 100)) for a, b in units]
     return _verdict(labels, units, separation, feats, spans, options, contrast, pieces)
 
@@ -126,10 +126,10 @@ def test_in_the_flag_band_the_contrast_weighed_by_its_pieces_decides_the_flag(co
     assert result.pieces == pieces
 
 
-@pytest.mark.parametrize("words,trusted", [(20, False), (39, False), (45, True)])
+@pytest.mark.parametrize("words,trusted", [(20, False), (99, False), (101, True)])
 def test_one_voice_heard_in_little_speech_is_not_trusted(words, trusted):
-    """Two voices in a short call were read as one in most cuts under 16 s of speech: such a reading is said to be
-    unsure (the call is flagged), a longer one is trusted."""
+    """Two voices in a short call, one side saying little, were read as one voice up to 32 s of speech: a reading on
+    less than 40 s is said to be unsure (the call is flagged), a longer one is trusted."""
     from compliance.speech.diarize import DiarizeOptions, _verdict
 
     options = DiarizeOptions()
@@ -154,9 +154,9 @@ def test_a_short_call_heard_as_one_voice_is_flagged_until_the_lead_checks_it(def
 
 
 def test_one_voice_is_trusted_on_a_whole_call_and_not_on_a_few_words():
-    """The diarizer end to end: one made-up voice over twelve turns is one voice, sure; over three turns (about 6 s
-    of speech) one voice, unsure; two voices over three turns are still told apart."""
-    audio, units, _ = _call([LOW], turns=12)
+    """The diarizer end to end: one made-up voice over 24 turns (about 50 s of speech) is one voice, sure; over three
+    turns (about 6 s) one voice, unsure; two voices over three turns are still told apart."""
+    audio, units, _ = _call([LOW], turns=24)
     assert (diarize(audio, units).voices, diarize(audio, units).confident) == (1, True)
     audio, units, _ = _call([LOW], turns=3)
     short = diarize(audio, units)

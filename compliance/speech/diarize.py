@@ -80,9 +80,10 @@ class DiarizeOptions(BaseModel):
     trust_pieces: int = Field(default=10, ge=_CONTRAST_PIECES)
     min_party_share: float = Field(default=0.04, ge=0)  # a "party" with less of the speech is one voice, not two
     # One voice heard in less speech than this (seconds of words) is not trusted: too little to tell two voices
-    # apart. Cut to their first 6–45 s, the two-voice calls of the heldout8 mono set (development data since) were
-    # read as one voice in 36 of 57 cuts under 16 s of speech and in 1 of 45 above it.
-    thin_speech: float = Field(default=16.0, ge=0)
+    # apart. Cut to their first 6–45 s, the two-voice calls of the heldout8 mono set were read as one voice in 36
+    # of 57 cuts under 16 s of speech; heldout9's short calls, where one side says 5–17 words, in 7 of 16, with 18–32
+    # s of speech (both sets development data since). Their whole conversations have 60–120 s.
+    thin_speech: float = Field(default=40.0, ge=0)
     # Speaker embeddings (``voice_encoder``) split the parties when the encoder's package is installed; off, or
     # without it, the MFCC statistics above do.
     voice_vectors: bool = True
