@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="rhvoice-dev",
                         choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7",
-                                 "rhvoice-heldout8", "rhvoice-heldout9"])
+                                 "rhvoice-heldout8", "rhvoice-heldout9", "rhvoice-heldout10"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
