@@ -122,6 +122,8 @@ class _Tally:
         self.recognise = self.diarize = 0.0
         self.talk: list[tuple[float, float, float, float]] = []  # |mono − stereo|: share pts, monologue s, …
         self.talk_sure: list[tuple[float, float, float, float]] = []  # … of the calls not flagged «не разделены»
+        self.whole = 0   # one voice that converses: scored on all its words, no speaker (its DER is 100 %)
+        self.ders_split: list[float] = []  # DER of the other calls
 
     def f1(self) -> float:
         return 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)
@@ -212,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
                 turns = [t for t in entry["turns"] if t["speaker"] in ("manager", "client")]
                 tally.ders.append(der(turns, _speaker_spans(transcript), entry["duration"]))
                 tally.found += _manager_found(transcript, turns)
+                whole = not transcript.speakers_known and transcript.parties is not None
+                tally.whole += whole
+                if not whole:
+                    tally.ders_split.append(tally.ders[-1])
                 parties = transcript.parties
                 print(f"  {stem} {fmt}: voices {'/'.join(entry.get('voices', []))}, DER {tally.ders[-1] * 100:.1f} %, "
                       f"parties {parties.voices if parties else '-'}, separation "
@@ -309,6 +315,9 @@ def _print(tallies: dict[str, _Tally]) -> None:
         ("calls", lambda t: f"{t.calls}", ""),
         ("DER (collar 0.25 s)", lambda t: f"{sum(t.ders) / len(t.ders) * 100:.1f} %" if t.ders else "—", "≤ 10 %"),
         ("DER worst call", lambda t: f"{max(t.ders) * 100:.1f} %" if t.ders else "—", ""),
+        ("… calls split in two", lambda t: f"{sum(t.ders_split) / len(t.ders_split) * 100:.1f} % ({len(t.ders_split)})"
+         if t.ders_split else "—", ""),
+        ("scored on all words", lambda t: f"{t.whole}" if t.ders else "—", "(one voice that converses)"),
         ("manager found", lambda t: f"{t.found}/{t.calls} ({t.found / max(t.calls, 1) * 100:.0f} %)", "≥ 95 %"),
         ("stage F1", lambda t: f"{t.f1():.3f}", f"≥ {stereo.f1() - 0.02:.3f} (stereo − 0.02)"),
         ("stage TP/FP/FN", lambda t: f"{t.tp}/{t.fp}/{t.fn}", ""),

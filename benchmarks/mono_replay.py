@@ -69,6 +69,10 @@ def _two_voices(folder: Path, manifest: dict, run: Path, script, options, show: 
             found = _manager_found(transcript, turns)
             tally.ders.append(error)
             tally.found += found
+            whole = not transcript.speakers_known
+            tally.whole += whole
+            if not whole:
+                tally.ders_split.append(error)
             good = error <= SOUND and found
             sound += good
             unsound += not good
@@ -114,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="rhvoice-dev",
                         choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7",
-                                 "rhvoice-heldout8", "rhvoice-heldout9", "rhvoice-heldout10"])
+                                 "rhvoice-heldout8", "rhvoice-heldout9", "rhvoice-heldout10",
+                                 "rhvoice-heldout11"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
@@ -136,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         ("calls", lambda r: f"{r['tally'].calls}"),
         ("DER mean / worst", lambda r: f"{sum(r['tally'].ders) / max(len(r['tally'].ders), 1) * 100:.1f} / "
                                        f"{max(r['tally'].ders or [0]) * 100:.1f} %"),
+        ("… calls split in two (n)", lambda r: f"{sum(r['tally'].ders_split) / max(len(r['tally'].ders_split), 1) * 100:.1f}"
+                                                f" % ({len(r['tally'].ders_split)})"),
+        ("scored on all words", lambda r: f"{r['tally'].whole}"),
         ("manager found", lambda r: f"{r['tally'].found}/{r['tally'].calls}"),
         ("stage F1 (TP/FP/FN)", lambda r: f"{r['tally'].f1():.3f} ({r['tally'].tp}/{r['tally'].fp}/{r['tally'].fn})"),
         ("client phrases charged", lambda r: f"{r['tally'].client_charged}"),

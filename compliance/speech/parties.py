@@ -26,6 +26,10 @@ _ROLE_SURE = 0.6
 # One voice only: it is the manager's when its speech fits the script at least this much or says the script's opening
 # (else a recorded greeting, a client's monologue).
 _ONE_VOICE_FIT = 15.0
+# A lone manager's voice that fits the script this much is no message left on a machine (one fits about 13 %): it
+# asks the questions and makes the offer of a conversation whose other side said too little («да», «угу») to be
+# heard apart (heldout10's calls 04 and 15: every line read to a client who only agrees, 40 s and more).
+_CONVERSES_FIT = 2 * _ONE_VOICE_FIT
 NOT_SEPARATED = "speakers_not_separated"
 # what chose the manager, as the mono_diarized note says it
 _BY = {"ru": {"script": "по скрипту", "voice": "по записанному голосу", "first": "по первой реплике",
@@ -127,6 +131,15 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
     transcript.parties = parties
     transcript.segments = _merge_channels(channels, manager)  # a voice apart is a party here, not background
     transcript.talk = measure_talk(channels, manager, transcript.segments, recognised.duration)
+    converses = diar.voices == 1 and not swap and parties.manager == (0 if channels[0] else 1) \
+        and max(parties.fits) >= _CONVERSES_FIT
+    if converses:
+        # both parties in one voice's words: scored on all of them, as a call whose speakers are not known, with no
+        # talk metrics (nobody's share can be told), and flagged below
+        for seg in transcript.segments:
+            seg.speaker = "unknown"
+        transcript.talk = None
+        parties.separated = False
     transcript.note(Message(code="mono_diarized", params={
         "voices": diar.voices, "by_ru": _BY["ru"][parties.by], "by_en": _BY["en"][parties.by],
         "confidence": round(parties.confidence * 100)}))
@@ -136,11 +149,13 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
         why = "voices" if not diar.confident else "role"
         transcript.flags.append(Message(code=NOT_SEPARATED, params={
             "why": why, "separation": diar.separation, "confidence": parties.confidence}))
-    elif diar.voices == 1 and not diar.confident and not swap:
-        # one voice heard in a short call: a second one may have said too little to be told apart
+    elif diar.voices == 1 and (not diar.confident or converses) and not swap:
+        # one voice heard in a short call, or one voice that converses: a second one may have said too little to be
+        # told apart
         parties.separated = False
         transcript.flags.append(Message(code=NOT_SEPARATED, params={
-            "why": "short", "separation": diar.separation, "confidence": parties.confidence}))
+            "why": "converses" if converses else "short", "separation": diar.separation,
+            "confidence": parties.confidence}))
 
 
 def _one_voice(channels: list[list[Segment]], script: Optional[SalesScript],
