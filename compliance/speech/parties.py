@@ -139,7 +139,6 @@ def assemble_mono(recognised: _Recognised, transcript: Transcript, script: Optio
         for seg in transcript.segments:
             seg.speaker = "unknown"
         transcript.talk = None
-        parties.separated = False
     transcript.note(Message(code="mono_diarized", params={
         "voices": diar.voices, "by_ru": _BY["ru"][parties.by], "by_en": _BY["en"][parties.by],
         "confidence": round(parties.confidence * 100)}))
