@@ -18,7 +18,7 @@ Bad input (one voice, silence, hold music, a three-way call) is run too and its 
 another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
 
 ``--rhvoice dev`` (or ``heldout``; ``heldout7`` / ``heldout8``: a blind set's calls 17–32 in new voice pairs;
-``heldout9`` / ``heldout10``: the short calls of the ninth and tenth sets): one part of make_mono_audio's RHVoice
+``heldout9`` … ``heldout11``: the short calls of the ninth to eleventh sets): one part of make_mono_audio's RHVoice
 set, whose two parties are two different people's voices (RHVoice's Russian voices, each trained on one real
 person's recordings), with traps; the bad input (spoken by the development part's voices) runs with ``dev``. Each
 mono call's split is printed too (DER, the separation and contrast of its parties, whether it was flagged as not
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(espeak-ng) or another recorded person (festival's Czech voices); mono only, no traps")
     parser.add_argument("--rhvoice", choices=["dev", "heldout", *BLIND_SETS], help="a part of the RHVoice set (two "
                         "people's voices a call; the held-out part is measured once, not tuned on); heldout7, heldout8: a "
-                        "blind set's mono half, heldout9 / heldout10: short calls; in voice pairs new to every earlier set")
+                        "blind set's mono half, heldout9–11: short calls; in voice pairs new to every earlier set")
     args = parser.parse_args(argv)
     if args.rhvoice in BLIND_SETS:
         folder, manifest = blind_calls(args.rhvoice)
