@@ -316,3 +316,19 @@ def test_by_must_be_a_known_lead(db):
     with Store(db) as store:
         assert audit_trail(store) == []
     assert runner.invoke(cli, base + ["--by", "lead"]).exit_code == 0
+
+
+def test_babel_is_imported_before_the_servers_threads_start(tmp_path):
+    """Fifty clients at once once met a page that failed importing Babel: two threads imported its package and its
+    core module at the same moment, each got the other half-made. The app imports it while it is built, in one
+    thread, so no request imports it for the first time. A fresh interpreter: this test process has Babel already."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom compliance.web.app import create_app\n"
+            "assert 'babel.numbers' not in sys.modules, 'already imported: the check proves nothing'\n"
+            f"create_app({str(tmp_path / 'history.db')!r}, secret='x' * 32)\n"
+            "missing = [m for m in ('babel.core', 'babel.numbers', 'babel.dates') if m not in sys.modules]\n"
+            "assert not missing, missing\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -20,6 +20,7 @@ from compliance.reports.render import make_environment
 from compliance.review.sessions import session_secret
 from compliance.scoring.script_file import load_script
 from compliance.text.catalogue import in_language
+from compliance.text.formats import load_babel
 from compliance.text.third_party import sqlite_reason
 
 from .context import Review
@@ -85,6 +86,7 @@ def create_app(db_path: str | Path, secret: Optional[str] = None, *, lang: str =
         StoreError: the database cannot be used.
         ScriptError: a script file is invalid.
     """
+    load_babel()  # before the server's threads: their first imports of it at once can fail
     path = Path(db_path)
     with Store(path):  # created or upgraded before the first request
         pass
