@@ -201,9 +201,32 @@ def test_a_courtesy_word_inside_a_voicemail_phrase_does_not_hide_it(said):
 
 def test_one_party_audio_is_not_connected():
     t = parse_text_transcript(FULL)
+    t.segments = [s for s in t.segments if s.speaker == "manager"][:3] + [t.segments[1]]
     t.talk = TalkMetrics(manager_speech=60.0, client_speech=1.0)
     connected, reason = check_connected(t, MatchOptions())
     assert not connected and "одна сторона" in reason
+
+
+_READ_TO = ["Добрый день, Анна! Меня зовут Олег, компания Смарт Мейкер. Вам удобно сейчас говорить?",
+            "Вы оставляли заявку на вывеску. Какие сроки для вас важны? До конца месяца?",
+            "Да, мы можем это сделать для вас. Оплату будете вносить сразу?",
+            "Давайте договоримся о следующем шаге. Я отправлю вам счёт на оплату сегодня. Всего доброго, до свидания!"]
+
+
+@pytest.mark.parametrize("replies, connected", [
+    (["Да.", "Угу.", "Подходит.", "Хорошо."], True),  # a client who only agrees took part (calls_blind10, 11: 09–11)
+    (["Да.", "", "Угу.", ""], False),  # two answers: too few to tell from a line that broke
+    (["Алло?", "Алло?", "Не слышно.", ""], False),  # a bad line, nobody answered anything
+])
+def test_a_client_who_only_agrees_is_in_a_conversation(replies, connected):
+    """Three or more answers, each after the manager's turn, connect a call whose client said under 3 s and under
+    5 words; line checks («алло?») are no answers. The same with word counts only (a typed transcript)."""
+    lines = [f"М: {m}\nК: {c}" if c else f"М: {m}" for m, c in zip(_READ_TO, replies)]
+    t = parse_text_transcript("\n".join(lines))
+    assert check_connected(t, MatchOptions())[0] is connected
+    t.talk = TalkMetrics(manager_speech=42.0, client_speech=1.6)
+    ok, reason = check_connected(t, MatchOptions())
+    assert ok is connected and (connected or "одна сторона" in reason)
 
 
 def test_unknown_speakers_scored_on_all_text(default_script):

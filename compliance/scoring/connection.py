@@ -58,6 +58,32 @@ def _turns(segments: list[Segment]) -> list[str]:
     return merged
 
 
+# A client who only agrees («да», «угу», «подходит») says too few words and seconds for the checks below, yet took
+# part: this many turns of the client's, each after one of the manager's and holding a reply word, make the call a
+# conversation whatever their length. A line check («алло?», «не слышно») holds none; nor does a stray piece of
+# the manager's own message that a one-channel split gave the other voice.
+ANSWERS_CONNECT = 3
+_REPLY_WORDS = frozenset({
+    "да", "ага", "угу", "нет", "хорошо", "ладно", "подходит", "устроит", "согласен", "согласна", "конечно",
+    "давайте", "понятно", "верно", "точно", "можно", "договорились", "отлично",
+})
+
+
+def _answers(segs: list[Segment]) -> int:
+    """How many of the client's turns answer the manager: follow a manager's turn and hold a reply word."""
+    turns: list[tuple[str, set[str]]] = []
+    for seg in segs:
+        if not seg.text.strip():
+            continue
+        words = {w for w, _, _ in iter_words(seg.text)}
+        if turns and turns[-1][0] == seg.speaker:
+            turns[-1][1].update(words)
+        else:
+            turns.append((seg.speaker, words))
+    return sum(1 for (before, _), (who, words) in zip(turns, turns[1:])
+               if who == "client" and before == "manager" and words & _REPLY_WORDS)
+
+
 # A manager who said this much to an answering machine (or to nobody) left a message.
 MESSAGE_WORDS = 10
 
@@ -143,9 +169,11 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
     wrong = _wrong_number(segs, known)
     if wrong and total < _WRONG_NUMBER_MAX_WORDS:
         return False, Message(code="wrong_number", params={"phrase": wrong.group(0)})
+    answered = known and _answers(segs) >= ANSWERS_CONNECT  # a client who only agrees took part
     talk = transcript.talk
     if known and talk and (talk.manager_speech or talk.client_speech):
-        if min(talk.manager_speech, talk.client_speech) < opts.min_party_speech:
+        if min(talk.manager_speech, talk.client_speech) < opts.min_party_speech and not (
+                answered and talk.client_speech < talk.manager_speech):
             quiet = "client" if talk.client_speech < talk.manager_speech else "manager"
             return False, Message(code=f"one_side_{quiet}")
         if talk.manager_speech + talk.client_speech < opts.min_two_party_speech:
@@ -157,7 +185,7 @@ def connection(transcript: Transcript, opts: MatchOptions | None = None) -> tupl
             return False, Message(code="client_silent")
         if words["manager"] == 0:
             return False, Message(code="manager_silent")
-        if words["client"] < opts.min_client_words:
+        if words["client"] < opts.min_client_words and not answered:
             return False, Message(code="client_few_words", params={"words": words["client"]})
         if len(_turns(segs)) < opts.min_turns:
             return False, Message(code="hang_up", params={"turns": len(_turns(segs))})
