@@ -18,6 +18,8 @@ from click.testing import CliRunner
 
 from compliance.cli import cli
 from compliance.errors import AudioError
+from compliance.resources import default_script_path
+from compliance.scoring.script_file import load_script
 from compliance.scoring.transcript import Segment, Word, load_transcript
 from compliance.speech import channels as chan
 from compliance.speech import engine
@@ -194,23 +196,59 @@ def test_stereo_turns_in_time_order(fake, default_script):
 
 def test_the_scripts_words_choose_the_side_and_meaning_only_breaks_a_close_call(default_script, monkeypatch):
     """Embedding every client sentence served only this choice: words decide when they are clear."""
-    verbatim = [Segment(text="Добрый день! Меня зовут Анна, компания Диджитал Лаб. Вам удобно сейчас говорить?",
-                        start=0.0, end=5.0)]
+    manager = [Segment(text="Добрый день! Меня зовут Анна, компания Диджитал Лаб. Вам удобно сейчас говорить?",
+                       start=0.0, end=5.0),
+               Segment(text="Расскажите, пожалуйста, какую задачу вы хотите решить? Какие сроки для вас важны? "
+                            "На какой бюджет вы рассчитываете?", start=9.0, end=15.0)]
     client = [Segment(text="Да, слушаю вас. А сколько это стоит?", start=5.5, end=8.0)]
     calls: list[bool] = []
-    real = chan._channel_fit
+    real = chan._score_alone
 
-    def fit(channel, script, meaning=True):
+    def alone(channel, script, meaning=True):
         calls.append(meaning)
         return real(channel, script, meaning)
 
-    monkeypatch.setattr(chan, "_channel_fit", fit)
-    first = chan._script_fit([verbatim, client], default_script)
-    assert first[0] - first[1] >= chan._WORDS_DECIDE and calls == [False, False]
+    monkeypatch.setattr(chan, "_score_alone", alone)
+    first = chan._script_fit([manager, client], default_script)
+    assert first.fits[0] - first.fits[1] >= chan._OPENER_MARGIN and calls == [False, False]
+    assert first.choice() == (0, False)
     calls.clear()
-    monkeypatch.setattr(chan, "_channel_fit", lambda channel, script, meaning=True: calls.append(meaning) or
-                        (30.0 if meaning and channel is client else 5.0))
-    assert chan._script_fit([verbatim, client], default_script) == [5.0, 30.0] and calls == [False, False, True, True]
+    close = chan._script_fit([manager[:1], client], default_script)  # the greeting alone: the words lead by 10
+    assert calls == [False, False, True, True] and close.opens == [True, False] and close.choice() == (0, False)
+    assert chan.ScriptFit(fits=[-1.0, -1.0], opens=[False, False]).choice() is None
+
+
+def test_the_party_that_opens_as_the_script_opens_is_the_manager_when_the_other_leads_by_little():
+    """A short call where the client names the next step and says goodbye can fit the script a little better than
+    the manager who greeted and was cut short: the opening decides then, and only then."""
+    assert chan.ScriptFit(fits=[12.0, 20.0], opens=[True, False]).choice() == (0, True)
+    assert chan.ScriptFit(fits=[12.0, 12.0 + chan._OPENER_MARGIN], opens=[True, False]).choice() == (1, False)
+    assert chan.ScriptFit(fits=[12.0, 20.0], opens=[True, True]).choice() == (1, False)
+    assert chan.ScriptFit(fits=[30.0, 20.0], opens=[False, True]).choice() == (1, True)
+    assert chan.ScriptFit(fits=[12.0, 12.0], opens=[False, True]).choice() == (1, True)
+    assert chan.ScriptFit(fits=[12.0, 12.0], opens=[True, True]).choice() is None
+
+
+def test_a_short_call_whose_client_reads_the_close_keeps_the_manager_on_the_greeting_side():
+    """calls_blind9 call 14 as the recogniser heard it in stereo: the manager greets, asks two questions and says
+    «сделаем»; the client reads the next step, the payment and the farewell. By fit alone the client's side won
+    (20 against 7 %) and its lines were credited to the manager: the greeting decides. The bundled script, as the
+    call was scored."""
+    script = load_script(default_script_path())
+    manager = [Segment(text=t, start=a, end=b) for t, a, b in [
+        ("Добрый день, Николай Петрович, Андрей, компания высотник. Можете говорить?", 0.2, 5.2),
+        ("Какая площадь и когда надо?", 10.8, 12.4), ("Сделаем бригадо свободно в четверг.", 15.6, 17.9),
+        ("Ага.", 28.4, 28.7)]]
+    client = [Segment(text=t, start=a, end=b) for t, a, b in [
+        ("Могу, крыша у нас над складом, сосульки весят, боимся за машины.", 5.7, 10.3),
+        ("Нетравь 600, надо до выходных.", 12.8, 15.1),
+        ("Отлично, давайте договоримся о следующем шаге. Вы мне счет, я оплачу на это неделе. Спасибо за разговор, "
+         "Андрей. Всего доброго. До свидания.", 18.4, 27.9)]]
+    for channels, manager_side in [([manager, client], 0), ([client, manager], 1)]:
+        fitted = chan._script_fit(channels, script)
+        assert fitted.opens[manager_side] and not fitted.opens[1 - manager_side]
+        assert fitted.fits[1 - manager_side] > fitted.fits[manager_side]
+        assert fitted.choice() == (manager_side, True)
 
 
 def test_auto_channel_follows_the_script_not_the_side(fake, default_script, tmp_path):

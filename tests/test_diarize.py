@@ -270,6 +270,33 @@ def test_an_enrolled_voice_chooses_the_manager_against_a_weak_script_fit(default
     assert transcript.parties.by == "voice" and transcript.parties.manager == 1
 
 
+def test_the_party_that_greets_is_the_manager_when_the_client_reads_the_close(default_script):
+    """A short one-channel call: the manager greets and asks one question, the client reads the next step, when
+    they pay and the goodbye. The client's lines fit the script better, by less than the opening's margin: the
+    greeting chooses the manager, and with the client's lead this close to the margin the choice is unsure and the
+    call is held for the lead."""
+    manager = ["Добрый день, Ольга! Меня зовут Иван, компания Смарт Мейкер. Вам удобно сейчас говорить?",
+               "Какие сроки для вас важны?", "Ага."]
+    client = ["Да, удобно, слушаю.", "До пятницы. Давайте договоримся о следующем шаге: вы мне счёт, я оплачу на "
+              "этой неделе. Спасибо за разговор! Всего доброго, до свидания!"]
+    segments, labels, t = [], [], 0.5
+    for text, party in [(manager[0], 1), (client[0], 0), (manager[1], 1), (client[1], 0), (manager[2], 1)]:
+        words = _words(text, t)
+        segments.append(Segment(text=text, start=words[0].start, end=words[-1].end, words=words))
+        labels += [party] * len(words)
+        t = words[-1].end + 0.6
+    diar = Diarization(labels=labels, separation=2.0, voices=2, confident=True, prints=[[0.0] * 4, [1.0] * 4])
+    recognised = _Recognised(key="k", audio_sha256="0", channels=[segments], duration=t + 1, model="fake",
+                             diarization=diar)
+    transcript = Transcript()
+    assemble_mono(recognised, transcript, default_script)
+    parties = transcript.parties
+    assert parties.fits[0] > parties.fits[1] and parties.manager == 1 and parties.by == "script"
+    assert parties.confidence < 0.6
+    assert [(f.code, f.params["why"]) for f in transcript.flags] == [(NOT_SEPARATED, "role")]
+    assert transcript.segments[0].speaker == "manager"
+
+
 def test_one_voice_that_follows_the_script_through_a_call_is_a_conversation_heard_as_one(default_script):
     """A manager who greets, asks the needs, offers, asks when the client pays and agrees the next step is talking
     to someone: a client who says too little («да», «угу») to be heard apart, not an answering machine. The call is

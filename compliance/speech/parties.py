@@ -16,7 +16,17 @@ from compliance.scoring.script import SalesScript
 from compliance.scoring.transcript import Parties, Segment, Transcript, Word
 
 from .cache import _Recognised
-from .channels import _merge_channels, _score_alone, _script_fit, _segment, _words, measure_talk
+from .channels import (
+    _OPENER_MARGIN,
+    ScriptFit,
+    _merge_channels,
+    _score_alone,
+    _script_fit,
+    _segment,
+    _words,
+    measure_talk,
+    says_opening,
+)
 from .diarize import Diarization, DiarizeOptions, diarize
 
 # Script fits this many points apart choose the manager with full confidence; closer, the confidence falls to 0.5.
@@ -88,11 +98,14 @@ def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Di
     """Which party is the manager: by the enrolled voice when it tells them apart, else by script fit, else the
     party that speaks first (the manager calls and greets)."""
     parties = Parties(voices=diar.voices, separation=diar.separation, separated=diar.confident)
-    fit = _script_fit(channels, script) if script is not None else [-1.0, -1.0]
+    fitted = _script_fit(channels, script) if script is not None else ScriptFit(fits=[-1.0, -1.0], opens=[False] * 2)
+    fit, chosen = fitted.fits, fitted.choice()
     parties.fits = [round(f, 1) for f in fit]
-    by_script = int(fit[1] > fit[0])
+    by_script, by_opening = chosen or (int(fit[1] > fit[0]), False)
     parties.manager, parties.by = by_script, "script"
-    parties.confidence = round(min(0.99, 0.5 + abs(fit[0] - fit[1]) / (2 * _FIT_SURE)), 2) if max(fit) > 0 else 0.5
+    lead = abs(fit[0] - fit[1])  # the opening may have chosen the party that fits less, by less than its margin
+    parties.confidence = round(min(0.99, 0.5 + (_OPENER_MARGIN - lead if by_opening else lead) / (2 * _FIT_SURE)),
+                               2) if chosen else 0.5
     near = _voice_distances(voice, diar) if voice is not None else None
     if near is not None:
         margin = abs(near[0] - near[1]) / max(min(near), 1e-6)
@@ -101,7 +114,7 @@ def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Di
         if sure > parties.confidence or by_voice == by_script:
             parties.manager, parties.by = by_voice, "voice"
             parties.confidence = round(max(sure, parties.confidence) if by_voice == by_script else sure, 2)
-    if (max(fit) <= 0 or fit[0] == fit[1]) and parties.by == "script":  # the script cannot tell them apart
+    if chosen is None and parties.by == "script":  # the script cannot tell them apart
         first = min((c[0].start or 0.0, k) for k, c in enumerate(channels) if c)
         parties.manager, parties.by = first[1], "first"
     return parties.manager, parties
@@ -182,5 +195,4 @@ def _lone_voice_fit(channel: list[Segment], script: Optional[SalesScript]) -> tu
         return -1.0, False
     result = _score_alone(channel, script)
     fit = result.adherence if result.adherence is not None else -1.0
-    opening = script.stages[0].id if script.stages else None
-    return fit, any(s.id == opening and s.present for s in result.stages)
+    return fit, says_opening(result, script)
