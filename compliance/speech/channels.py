@@ -215,8 +215,8 @@ def says_opening(result: CallResult, script: SalesScript) -> bool:
 # while the other does not, and trails the other's script fit by less than this, is the manager. On a short call
 # the client who reads the next step and the goodbye can outscore a manager who greeted, asked and let the client
 # close (calls_blind9 call 14: 20 against 7 % in stereo, 26.5 against 7.3 on its typed text; the client's side was
-# chosen). On the typed blind sets' 354 connected calls, each party as its own channel (benchmarks/role_check.py),
-# no client's side ever said the opening, whatever this margin up to 40.
+# chosen). On the 354 connected calls of the typed sets calls_blind … calls_blind11, each party as its own channel
+# (benchmarks/role_check.py), no client's side ever said the opening, whatever this margin up to 40.
 _OPENER_MARGIN = 20.0
 
 
