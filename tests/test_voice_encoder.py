@@ -123,3 +123,40 @@ def test_the_one_blas_thread_pin_is_restored_after_recordings_on_threads():
     for t in threads:
         t.join()
     assert setter[1]() == before
+
+
+def _answered(replies_from: np.ndarray, manager: np.ndarray, turns: int = 6) -> tuple[np.ndarray, list, list]:
+    """A mono call where the manager talks (2.4 s turns of his channel) and after each turn a short reply (0.4 s, a
+    «да» or «угу») is cut from ``replies_from``; its units (0.3 s word-like spans) and each unit's true voice (1:
+    a reply)."""
+    def loud(channel: np.ndarray, size: int) -> list[np.ndarray]:
+        cuts = [channel[s:s + size] for s in range(0, len(channel) - size, size)]
+        return [c for c in cuts if float(np.sqrt(np.mean(c ** 2))) > 0.03]
+
+    talk, short = loud(manager, int(2.4 * SAMPLE_RATE)), loud(replies_from, int(0.4 * SAMPLE_RATE))
+    pause = np.zeros(int(0.5 * SAMPLE_RATE), np.float32)
+    audio, units, truth, t = [], [], [], 0.0
+    for i in range(turns):
+        for piece, who in ((talk[i], 0), (short[(7 * i) % len(short)], 1)):
+            n = len(piece) / SAMPLE_RATE
+            units += [(t + a, min(t + a + 0.3, t + n)) for a in np.arange(0.0, n - 0.1, 0.3)]
+            truth += [who] * (len(units) - len(truth))
+            audio += [piece, pause]
+            t += n + 0.5
+    return np.concatenate(audio), units, truth
+
+
+@needs_encoder
+def test_a_client_who_only_answers_is_heard_as_the_other_party():
+    """Replies too short to cluster (0.4 s each) are heard together: another voice's are the other party, the
+    manager's own short words are not."""
+    from compliance.speech.diarize import diarize
+
+    manager, client = decode_audio(AUDIO / "call_full.stereo.ogg").channels
+    audio, units, truth = _answered(client, manager)
+    result = diarize(audio, units)
+    assert result.method == "ge2e" and result.voices == 2, result
+    labels, truth_ = np.array(result.labels), np.array(truth)
+    assert max(np.mean(labels == truth_), np.mean(labels != truth_)) >= 0.9
+    alone, units, _ = _answered(manager[len(manager) // 2:], manager)  # the "replies" in the manager's own voice
+    assert diarize(alone, units).voices == 1
