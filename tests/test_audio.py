@@ -199,7 +199,9 @@ def test_the_scripts_words_choose_the_side_and_meaning_only_breaks_a_close_call(
     manager = [Segment(text="Добрый день! Меня зовут Анна, компания Диджитал Лаб. Вам удобно сейчас говорить?",
                        start=0.0, end=5.0),
                Segment(text="Расскажите, пожалуйста, какую задачу вы хотите решить? Какие сроки для вас важны? "
-                            "На какой бюджет вы рассчитываете?", start=9.0, end=15.0)]
+                            "На какой бюджет вы рассчитываете?", start=9.0, end=15.0),
+               Segment(text="Да, мы можем это сделать для вас. Мы уже делали похожие проекты, и наши клиенты "
+                            "довольны результатом.", start=16.0, end=21.0)]
     client = [Segment(text="Да, слушаю вас. А сколько это стоит?", start=5.5, end=8.0)]
     calls: list[bool] = []
     real = chan._score_alone
@@ -227,6 +229,12 @@ def test_the_party_that_opens_as_the_script_opens_is_the_manager_when_the_other_
     assert chan.ScriptFit(fits=[30.0, 20.0], opens=[False, True]).choice() == (1, True)
     assert chan.ScriptFit(fits=[12.0, 12.0], opens=[False, True]).choice() == (1, True)
     assert chan.ScriptFit(fits=[12.0, 12.0], opens=[True, True]).choice() is None
+    # the client reads the payment, the next step and the goodbye (calls_blind12 call 11 typed: 36 against 10): the
+    # greeting still chooses the manager, and so far behind the choice is worth nothing: the call goes to the lead
+    against = chan.ScriptFit(fits=[10.0, 36.0], opens=[True, False])
+    assert against.choice() == (0, True) and against.certainty() == 0.0
+    assert chan.ScriptFit(fits=[12.0, 20.0], opens=[True, False]).certainty() == 12.0
+    assert chan.ScriptFit(fits=[40.0, 10.0], opens=[False, False]).certainty() == 30.0
 
 
 def test_a_short_call_whose_client_reads_the_close_keeps_the_manager_on_the_greeting_side():

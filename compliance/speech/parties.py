@@ -17,7 +17,6 @@ from compliance.scoring.transcript import Parties, Segment, Transcript, Word
 
 from .cache import _Recognised
 from .channels import (
-    _OPENER_MARGIN,
     ScriptFit,
     _merge_channels,
     _score_alone,
@@ -101,11 +100,9 @@ def _role(channels: list[list[Segment]], script: Optional[SalesScript], diar: Di
     fitted = _script_fit(channels, script) if script is not None else ScriptFit(fits=[-1.0, -1.0], opens=[False] * 2)
     fit, chosen = fitted.fits, fitted.choice()
     parties.fits = [round(f, 1) for f in fit]
-    by_script, by_opening = chosen or (int(fit[1] > fit[0]), False)
+    by_script = chosen[0] if chosen else int(fit[1] > fit[0])
     parties.manager, parties.by = by_script, "script"
-    lead = abs(fit[0] - fit[1])  # the opening may have chosen the party that fits less, by less than its margin
-    parties.confidence = round(min(0.99, 0.5 + (_OPENER_MARGIN - lead if by_opening else lead) / (2 * _FIT_SURE)),
-                               2) if chosen else 0.5
+    parties.confidence = round(min(0.99, 0.5 + fitted.certainty() / (2 * _FIT_SURE)), 2) if chosen else 0.5
     near = _voice_distances(voice, diar) if voice is not None else None
     if near is not None:
         margin = abs(near[0] - near[1]) / max(min(near), 1e-6)
