@@ -149,6 +149,14 @@ HELDOUT12_PAIRS = [("elena", "evgeniy-rus"), ("artemiy", "irina"), ("anna", "vit
                    ("victoria", "pavel"), ("arina", "aleksandr"), ("yuriy", "irina"), ("evgeniy-rus", "arina")]
 HELDOUT12_TRAPS = {"11_trap_client_script_sewing_machine_repair.txt": "next_step",
                    "12_trap_client_script_whole_office_rewiring.txt": "next_step"}
+# The thirteenth (whole calls, four calls where the client only answers «да», «угу», short calls and traps,
+# written blind after heldout12 became development data for the client's replies heard as a voice), in eight of the
+# ten pairs no earlier set used (every one a man and a woman: the same-gender pairs are all spent), fixed before
+# it was first spoken. Its trap: the client reads the payment question and the next step (12).
+BLIND13 = ROOT / "tests" / "fixtures" / "calls_blind13" / "sales_call"
+HELDOUT13_PAIRS = [("vitaliy", "tatiana"), ("anna", "pavel"), ("evgeniy-rus", "victoria"), ("arina", "artemiy"),
+                   ("mikhail", "elena"), ("irina", "evgeniy-rus"), ("aleksandr", "victoria"), ("arina", "vitaliy")]
+HELDOUT13_TRAPS = {"12_trap_client_script_office_plant_care.txt": "next_step"}
 # blind set → (its transcripts, (manager, client) pairs cycled over its calls, call → the stage that must stay
 # uncredited there, the calls' numbers)
 BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS, range(17, 33)),
@@ -156,7 +164,8 @@ BLIND_SETS = {"heldout7": (BLIND7, HELDOUT7_PAIRS, HELDOUT7_TRAPS, range(17, 33)
               "heldout9": (BLIND9, HELDOUT9_PAIRS, HELDOUT9_TRAPS, range(1, 17)),
               "heldout10": (BLIND10, HELDOUT10_PAIRS, HELDOUT10_TRAPS, range(1, 17)),
               "heldout11": (BLIND11, HELDOUT11_PAIRS, HELDOUT11_TRAPS, range(1, 17)),
-              "heldout12": (BLIND12, HELDOUT12_PAIRS, HELDOUT12_TRAPS, range(1, 17))}
+              "heldout12": (BLIND12, HELDOUT12_PAIRS, HELDOUT12_TRAPS, range(1, 17)),
+              "heldout13": (BLIND13, HELDOUT13_PAIRS, HELDOUT13_TRAPS, range(1, 17))}
 # every manager/client pair of the earlier sets: the RHVoice mono parts, their bad input, the voice print probe's
 # close pairs and the noisy sets' calls (``make_noisy_audio.call_voices`` over their calls)
 USED_PAIRS = {frozenset(p) for part in RHVOICE_PARTS.values() for p in part["pairs"]} | {

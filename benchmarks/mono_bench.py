@@ -18,11 +18,11 @@ Bad input (one voice, silence, hold music, a three-way call) is run too and its 
 another recorded person (festival's Czech voices reading the Russian turns) or another synthesizer; mono only.
 
 ``--rhvoice dev`` (or ``heldout``; ``heldout7`` / ``heldout8``: a blind set's calls 17–32 in new voice pairs;
-``heldout9`` … ``heldout12``: the ninth to eleventh sets' short calls, the twelfth's whole and short ones): one
-part of make_mono_audio's RHVoice set, whose two parties are two different people's voices (RHVoice's Russian
-voices, each trained on one real person's recordings), with traps; the bad input (spoken by the development
-part's voices) runs with ``dev``. Each mono call's split is printed too (DER, the separation and contrast of its
-parties, whether it was flagged as not separated).
+``heldout9`` … ``heldout13``: the ninth to eleventh sets' short calls, the twelfth's and thirteenth's whole and
+short ones): one part of make_mono_audio's RHVoice set, whose two parties are two different people's voices
+(RHVoice's Russian voices, each trained on one real person's recordings), with traps; the bad input (spoken by the
+development part's voices) runs with ``dev``. Each mono call's split is printed too (DER, the separation and
+contrast of its parties, whether it was flagged as not separated).
 
 ``--speed`` (issue 21, point 7): ``compliance batch`` over the same mono files (8 kHz μ-law and 32 kbps mp3, a
 day folder as a recorder writes it) against ``whisper-ctranslate2 --batched True`` (``pip install

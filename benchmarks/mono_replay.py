@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", default="rhvoice-dev",
                         choices=["festival", "rhvoice-dev", "rhvoice-heldout", "rhvoice-heldout7",
                                  "rhvoice-heldout8", "rhvoice-heldout9", "rhvoice-heldout10",
-                                 "rhvoice-heldout11", "rhvoice-heldout12"])
+                                 "rhvoice-heldout11", "rhvoice-heldout12", "rhvoice-heldout13"])
     parser.add_argument("--calls", action="store_true", help="a line per call")
     args = parser.parse_args(argv)
     if args.set == "festival":
