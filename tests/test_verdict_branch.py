@@ -100,3 +100,25 @@ def test_a_question_about_later(sentence, later):
 ])
 def test_a_refusal_of_the_request_in_own_words(sentence, refuses):
     assert refuses_request(sentence) is refuses
+
+
+def test_a_side_refusal_and_keep_in_touch_at_the_goodbye_are_not_the_branch():
+    """(The bundled script: its acts.) «Субботу не получится» answers a side question, the call goes on (other days agreed, a word about money),
+    and «будем на связи» comes at the goodbye, three of the manager's turns later: no question about later follows
+    the refusal, so the missing offer, payment question and next step are not excused (before, the branch was
+    taken and the call was above the band). Said in the manager's next turn, the same words are the branch."""
+    side = ("К: А можно одно занятие в субботу?\n"
+            "М: Вот субботу не получится, по выходным тренеры у нас не выезжают, только будни.\n"
+            "К: Ладно, будни тоже хорошо.\nМ: Вот и отлично.\nК: А с оплатой как?\n"
+            "М: Оплата у нас гибкая, по деньгам потом разберёмся, это не главное. Счёт выставить недолго.\n"
+            "К: А дальше что?\nМ: Ну, будем на связи. Как у вас там всё утрясётся, так и начнём.\nК: Поняла.\n")
+    script = load_script(BUNDLED)
+    r = _score(GREETING + NEEDS + side + FAREWELL, script, "experienced")
+    branch = _stage(r, "cannot_deliver")
+    assert branch.present and branch.branch is False and not branch.applies
+    assert all(_stage(r, x).applies for x in EXCUSED) and r.verdict == "below"
+    close = ("К: А можно одно занятие в субботу?\n"
+             "М: Вот субботу не получится, по выходным тренеры у нас не выезжают, только будни.\n"
+             "К: Жаль.\nМ: Ну, будем на связи. Как у вас там всё утрясётся, так и начнём.\nК: Поняла.\n")
+    branch = _stage(_score(GREETING + NEEDS + close + FAREWELL, script, "experienced"), "cannot_deliver")
+    assert branch.branch is True

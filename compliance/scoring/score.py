@@ -196,12 +196,15 @@ def _followed_up(stage: StageResult, at: float, transcript: Transcript) -> bool:
     rest = stage.lines[1:]
     if not rest:
         return True
-    if any(line_said(x) and x.span is not None and _position(x, transcript) >= at for x in rest):
+    if any(line_said(x) and x.span is not None and _position(x, transcript) >= at
+           and _within_reach(x.span.turn, at, transcript) for x in rest):
         return True
     # The question in own words the meaning scorer did not place (it may sound like a next step or an offer:
     # «можно я вас внесу в список на весну и позвоню?»): a manager's question about later, after the claim.
     claim = stage.lines[0].span
     for turn in range(int(at), len(transcript.segments)):
+        if not _within_reach(turn, at, transcript):
+            break
         segment = transcript.segments[turn]
         if segment.speaker == "client":
             continue
@@ -210,6 +213,26 @@ def _followed_up(stage: StageResult, at: float, transcript: Transcript) -> bool:
             if after and asks_later(sentence.text):
                 return True
     return False
+
+
+# The question about later follows the refusal: in the refusal's turn or the manager's next two. On the typed sets
+# calls_blind … calls_blind13 every branch a person marks taken has it within two of the manager's turns; the side
+# refusals and courtesy goodbyes whose «будем на связи» came three turns on or later are not the branch (in
+# calls_blind13 call 13 the payment was talked over between: «Вот субботу не получится…» then, at the goodbye,
+# «Ну, будем на связи»; calls_blind13 is development data for this number).
+_FOLLOW_TURNS = 2
+
+
+def _within_reach(turn: int, at: float, transcript: Transcript) -> bool:
+    """Whether ``turn`` lies at or after the refusal at ``at``, within ``_FOLLOW_TURNS`` of the manager's turns after
+    its own. Without known speakers (one voice heard, scored on all words, its pieces cut at every pause) there are
+    no turns to count: anywhere after it."""
+    if turn < int(at):
+        return False
+    if not transcript.speakers_known:
+        return True
+    return sum(1 for segment in transcript.segments[int(at) + 1:turn + 1] if segment.speaker == "manager") \
+        <= _FOLLOW_TURNS
 
 
 def _own_refusal(stage: StageResult, request: StageResult, transcript: Transcript, opts: MatchOptions) -> bool:
