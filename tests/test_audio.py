@@ -216,7 +216,12 @@ def test_the_scripts_words_choose_the_side_and_meaning_only_breaks_a_close_call(
     assert first.choice() == (0, False)
     calls.clear()
     close = chan._script_fit([manager[:1], client], default_script)  # the greeting alone: the words lead by 10
-    assert calls == [False, False, True, True] and close.opens == [True, False] and close.choice() == (0, False)
+    assert calls == [False, False, True] and close.opens == [False, False] and close.choice() == (0, False)
+    calls.clear()  # the client, behind, says the opening: the manager's side is looked at too
+    reads = [Segment(text="Добрый день! Меня зовут Олег, компания Ромашка. Вам удобно сейчас говорить?", start=5.5,
+                     end=8.0)]
+    behind = chan._script_fit([manager[:2], reads], default_script)
+    assert calls == [False, False, True, True] and behind.opens == [True, True] and behind.choice() == (0, False)
     assert chan.ScriptFit(fits=[-1.0, -1.0], opens=[False, False]).choice() is None
 
 

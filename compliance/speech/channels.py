@@ -251,16 +251,21 @@ class ScriptFit(BaseModel):
 
 def _script_fit(channels: list[list[Segment]], script: SalesScript) -> ScriptFit:
     """Each channel's fit to the script: by its words, or by meaning too when words leave it close; and, when the
-    fits are close, whether it says the opening stage."""
+    fits are close enough for it to matter, whether it says the opening stage (when the words decide, the party
+    ahead is looked at only when the one behind says it)."""
     fit = [_score_alone(c, script, meaning=False).adherence if c else None for c in channels]
     words = [f if f is not None else -1.0 for f in fit]
     decided = abs(words[0] - words[1]) >= _WORDS_DECIDE and max(words) > 0
     if decided and abs(words[0] - words[1]) >= _OPENER_MARGIN:
         return ScriptFit(fits=words, opens=[False, False])
+    if decided:  # the opening matters only when the party behind says it: the one ahead is scored only then
+        behind = int(words[1] < words[0])
+        if not channels[behind] or not says_opening(_score_alone(channels[behind], script), script):
+            return ScriptFit(fits=words, opens=[False, False])
+        ahead = says_opening(_score_alone(channels[1 - behind], script), script)
+        return ScriptFit(fits=words, opens=[ahead, True] if behind else [True, ahead])
     results = [_score_alone(c, script) if c else None for c in channels]
     opens = [r is not None and says_opening(r, script) for r in results]
-    if decided:
-        return ScriptFit(fits=words, opens=opens)
     meant = [r.adherence if r is not None and r.adherence is not None else -1.0 for r in results]
     return ScriptFit(fits=meant, opens=opens)
 
