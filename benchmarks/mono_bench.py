@@ -50,6 +50,7 @@ from typing import Optional
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import predicted_presence  # noqa: E402
 from diarize_bench import der, merge  # noqa: E402
 from make_mono_audio import BLIND_SETS, ROOT, blind_calls, mono_calls, other_voice_calls, rhvoice_calls  # noqa: E402
 
@@ -137,9 +138,11 @@ def _score(tally: _Tally, entry: dict, transcript, script) -> bool:
     tally.flagged += bool(result.flags)
     tally.not_separated += any(f.code == NOT_SEPARATED for f in result.flags)
     truth = {sid: v != "absent" for sid, v in labels["stages"].items()}
-    present = {s.id for s in result.stages if s.present} if result.connected else set()  # not connected: none
+    # what counts, as the typed sets count it: a stage present where it applies (a branch said but not taken does
+    # not count); not connected: none
+    counted = predicted_presence(result, list(truth)) if result.connected else {}
     for sid, said_truly in truth.items():
-        said = sid in present
+        said = counted.get(sid, False)
         tally.tp += said and said_truly
         tally.fp += said and not said_truly
         tally.fn += (not said) and said_truly
