@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from compliance.speech.decode import SAMPLE_RATE
+from compliance.speech.replies import short_replies
 from compliance.speech.voice_encoder import VoiceEncoder, load_encoder
 from compliance.speech.voices import centroid_scores, contrast, kmeans2, spectral_split
 
@@ -93,7 +94,7 @@ class DiarizeOptions(BaseModel):
     vector_trust: float = Field(default=8.0, ge=0)    # the d-vector contrast, weighed by pieces, to trust the split
     # A client who only answers («да», «угу», «хорошо») speaks in pieces too short to cluster, so the split above
     # hears one voice. When it does, the short pieces that sound least like the main voice are heard together, as
-    # one stretch (``_replies``): its d-vector's cosine to the main voice's is the test. Over the mono calls of
+    # one stretch (``replies.short_replies``): its d-vector's cosine to the main voice's is the test. Over the mono calls of
     # heldout8–heldout12 (development data for these numbers), with ``reply_seconds`` of such pieces or more: one
     # voice (each stereo channel alone) 0.758 at the lowest, a client's replies 0.58–0.83. Below ``reply_voice``
     # the replies are the other party, flagged for a lead; below ``reply_trust`` the split is trusted.
@@ -119,7 +120,7 @@ class Diarization(BaseModel):
     version: int = 0              # the rules that made it (``DIARIZE_VERSION``; a cached split of older rules is redone)
 
 
-# 1: one voice heard in less than ``thin_speech`` is not trusted; 2: a client's short replies heard (``_replies``)
+# 1: one voice heard in less than ``thin_speech`` is not trusted; 2: a client's short replies heard (``replies``)
 DIARIZE_VERSION = 2
 
 
@@ -447,7 +448,8 @@ def _split_by_vectors(encoder: VoiceEncoder, audio: np.ndarray, units: Sequence[
     # a "party" of one long piece, in the d-vectors' split or after the re-labelling: one voice's outlier
     lone = min(min(int(np.sum(piece_labels == k)) for k in (0, 1)), min(pieces)) < 2
     if lone or min(seconds) / (sum(seconds) or 1.0) < options.min_party_share or first < options.vector_one_voice:
-        replies = _replies(encoder, audio, times, vectors, solid, options)
+        replies = short_replies(encoder, audio, times, vectors, solid, pieces=options.reply_pieces,
+                                seconds=options.reply_seconds, voice=options.reply_voice)
         if replies is not None:
             return _with_replies(out.model_copy(update={"separation": round(first, 3), "contrast": None}),
                                  replies, groups, units, vectors, spans, raw_feats, options)
@@ -469,33 +471,6 @@ def _vector_print(vectors: np.ndarray, labels: np.ndarray, party: int) -> list[f
         return []
     mean = vectors[labels == party].mean(axis=0)
     return [round(float(v), 5) for v in mean / (np.linalg.norm(mean) + 1e-9)]
-
-
-def _replies(encoder: VoiceEncoder, audio: np.ndarray, times: list[tuple[float, float]], vectors: np.ndarray,
-             solid: np.ndarray, options: DiarizeOptions) -> Optional[tuple[np.ndarray, float]]:
-    """The short pieces that are another voice's replies, when the clustering heard one voice: which pieces, and the
-    cosine of their voice to the main one's. The pieces shorter than ``vector_piece`` that sound farther from the
-    main voice than the main voice's own long pieces do (their median cosine less 0.2) are heard as one stretch;
-    then every short piece nearer that stretch's voice than the main one's is taken, and heard together again. A
-    piece of 0.3 s says little about its voice, a few of them together as much as a phrase. None: no other voice."""
-    short = ~solid
-    if solid.sum() < 2 or short.sum() < options.reply_pieces:
-        return None
-    main = vectors[solid].mean(axis=0)
-    main = main / (np.linalg.norm(main) + 1e-9)
-    near = vectors @ main
-    picked = short & (near < float(np.median(near[solid])) - 0.2)
-    if not picked.any():
-        return None
-    pieces = [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in times]
-    other = encoder.embed([np.concatenate([p for p, k in zip(pieces, picked) if k])])[0]
-    picked = short & (vectors @ other > near)
-    seconds = sum(b - a for (a, b), k in zip(times, picked) if k)
-    if picked.sum() < options.reply_pieces or seconds < options.reply_seconds:
-        return None
-    other = encoder.embed([np.concatenate([p for p, k in zip(pieces, picked) if k])])[0]
-    cosine = float(other @ main)
-    return (picked, cosine) if cosine < options.reply_voice else None
 
 
 def _with_replies(out: Diarization, replies: tuple[np.ndarray, float], groups: list[list[int]],
